@@ -1,0 +1,47 @@
+// YAML → config::Config, with validation (DESIGN §4).
+//
+// Every problem is reported as "FILE:LINE:COLUMN: message" (1-based), and the
+// loader collects all problems it can find in one pass rather than stopping at
+// the first. A Config is returned only when there are no errors.
+#pragma once
+
+#include "config/model.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tg::config {
+
+struct ConfigError {
+  SourceLocation location;
+  std::string message;
+
+  // "FILE:LINE:COLUMN: message"
+  std::string to_string() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;    // set only when errors is empty
+  std::vector<ConfigError> errors;
+
+  bool ok() const { return errors.empty(); }
+  // All errors joined with '\n'.
+  std::string error_text() const;
+};
+
+// Which sections the caller understands. The proxy ignores the control-only
+// sections (alert_rules, notifiers); the control plane reads them.
+enum class Reader { proxy, control };
+
+LoadResult load_file(const std::string& path, Reader reader = Reader::proxy);
+LoadResult load_string(std::string_view text, const std::string& file_name,
+                       Reader reader = Reader::proxy);
+
+// Value parsers, exposed for reuse and tests. Return false on a bad value.
+bool parse_duration(std::string_view text, Duration& out);   // "250ms", "5s", "1m", "2h", "1d", "1.5s"
+bool parse_size(std::string_view text, std::uint64_t& out);  // "512", "64KiB", "10MiB", "1GiB"
+// "host:port" or "[v6]:port"; host may be an IP literal or a DNS name.
+bool parse_address(std::string_view text, std::string& host, std::uint16_t& port);
+
+}  // namespace tg::config

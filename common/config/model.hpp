@@ -1,0 +1,158 @@
+// The configuration model shared by tg-proxy and tg-control (DESIGN §4).
+//
+// These are plain values produced by the YAML loader (config/loader.hpp) after
+// validation: every field holds a checked value, every reference resolves.
+// Runtime objects (the proxy's Snapshot, the control plane's registry) are
+// built from this model and never from YAML directly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tg::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where an object was declared; 1-based line and column. Empty file = not from a file.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+enum class LbPolicy {
+  round_robin,    // smooth weighted round robin
+  weighted,       // weighted random
+  least_request,  // power of two choices over in-flight requests
+  ip_hash,
+  ring_hash,
+  maglev,
+  peak_ewma,
+  sticky_link,
+};
+
+// What hash policies hash on. Absent key falls back to the client IP.
+struct HashKey {
+  enum class Kind { client_ip, header, cookie };
+  Kind kind = Kind::client_ip;
+  std::string name;  // header or cookie name; empty for client_ip
+};
+
+struct HealthCheck {
+  enum class Type { http, tcp };
+  Type type = Type::http;
+  std::string path = "/healthz";
+  Duration interval = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(1);
+  int healthy_threshold = 2;
+  int unhealthy_threshold = 3;
+};
+
+struct Outlier {
+  int consecutive_failures = 5;
+  Duration base_ejection = std::chrono::seconds(10);
+  int max_ejection_percent = 10;
+  int half_open_probes = 1;
+};
+
+// Conditions a try may be retried on (bit flags).
+enum RetryOn : std::uint32_t {
+  retry_connect_failure = 1u << 0,
+  retry_reset = 1u << 1,
+  retry_timeout = 1u << 2,
+  retry_503 = 1u << 3,
+  retry_502 = 1u << 4,
+  retry_504 = 1u << 5,
+};
+
+struct Retry {
+  int attempts = 2;  // counts all tries, the first included
+  std::uint32_t on = retry_connect_failure | retry_reset;
+  Duration per_try_timeout{0};  // 0 = bounded by timeouts.response_headers only
+  int budget_percent = 20;
+  std::uint64_t max_body = 64 * 1024;
+};
+
+struct Timeouts {
+  Duration connect = std::chrono::seconds(1);
+  Duration response_headers = std::chrono::seconds(30);
+  Duration idle = std::chrono::seconds(60);
+};
+
+struct Limits {
+  std::uint32_t max_connections_per_instance = 1024;
+  std::uint32_t max_pending_per_instance = 256;
+  std::uint64_t max_body = 10ull * 1024 * 1024;
+};
+
+struct Instance {
+  std::string id;       // explicit, or "<service>/<address>" when not given
+  std::string address;  // as written: "host:port" or "[v6]:port"
+  std::string host;     // IP literal or DNS name, without brackets
+  std::uint16_t port = 0;
+  std::uint32_t weight = 1;  // 1..10000
+  std::map<std::string, std::string> labels;
+  SourceLocation location;
+};
+
+struct Service {
+  std::string name;
+  std::string tenant;  // empty = no tenant
+  LbPolicy lb = LbPolicy::round_robin;
+  HashKey hash_key;
+  std::optional<HealthCheck> health_check;
+  std::optional<Outlier> outlier;
+  Retry retry;
+  Timeouts timeouts;
+  Limits limits;
+  std::vector<Instance> instances;
+  SourceLocation location;
+};
+
+struct Tenant {
+  std::string id;
+  std::map<std::string, std::string> labels;
+  SourceLocation location;
+};
+
+struct HeaderMatch {
+  std::string name;   // stored lower-case
+  std::string value;  // exact, case-sensitive
+};
+
+struct RouteMatch {
+  // Empty = any host. "*.example.com" matches any host ending in ".example.com"
+  // (not "example.com" itself). Stored lower-case, without port.
+  std::string host;
+  // Exactly one of path_prefix / path_exact is set; path_prefix defaults to "/".
+  std::string path_prefix;
+  std::string path_exact;
+  std::string method;  // empty = any; upper-case token
+  std::optional<HeaderMatch> header;
+};
+
+struct Rewrite {
+  std::string strip_prefix;  // removed from the front of the path when present
+};
+
+struct Route {
+  std::string name;
+  RouteMatch match;
+  std::string service;
+  Rewrite rewrite;
+  SourceLocation location;
+};
+
+struct Config {
+  std::vector<Tenant> tenants;
+  std::vector<Service> services;
+  std::vector<Route> routes;
+};
+
+std::string_view to_string(LbPolicy policy);
+
+}  // namespace tg::config
