@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Configure and build tenantgate with CMake + Ninja (+ ccache, which CMakeLists.txt picks up).
+#
+#   deploy/build.sh               Release                      -> build/
+#   deploy/build.sh --sanitize    ASan+UBSan, RelWithDebInfo   -> build-asan/
+#   deploy/build.sh --debug       Debug                        -> build-debug/
+#   (--sanitize --debug           ASan+UBSan, Debug            -> build-asan-debug/)
+#
+# Executables land in <dir>/bin/ (tg-proxy). Installs missing Debian packages first
+# (deploy/install-deps.sh). Extra arguments after `--` go to the CMake configure step.
+# Environment: TG_JOBS (default: nproc), TG_SKIP_DEPS=1 (skip install-deps).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+sanitize=0
+debug=0
+cmake_extra=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --sanitize) sanitize=1 ;;
+    --debug) debug=1 ;;
+    --) shift; cmake_extra=("$@"); break ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ "${TG_SKIP_DEPS:-0}" != 1 ]]; then
+  "$root/deploy/install-deps.sh"
+fi
+
+dir=build
+build_type=Release
+sanitize_flag=OFF
+if [[ $sanitize == 1 ]]; then
+  dir=build-asan
+  build_type=RelWithDebInfo
+  sanitize_flag=ON
+fi
+if [[ $debug == 1 ]]; then
+  build_type=Debug
+  [[ $sanitize == 1 ]] && dir=build-asan-debug || dir=build-debug
+fi
+
+# A directory configured earlier with another generator cannot be reused by CMake:
+# drop its cache (not the objects; ccache makes the rebuild cheap).
+if [[ -f "$dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$dir/CMakeCache.txt"; then
+  echo "build: $dir/ was configured with another generator; removing its CMake cache"
+  rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+fi
+
+jobs=${TG_JOBS:-$(nproc)}
+echo "build: configuring $dir/ ($build_type, TG_SANITIZE=$sanitize_flag)"
+cmake -S . -B "$dir" -G Ninja \
+  -DCMAKE_BUILD_TYPE="$build_type" \
+  -DTG_SANITIZE="$sanitize_flag" \
+  "${cmake_extra[@]}"
+echo "build: building $dir/ with $jobs jobs"
+cmake --build "$dir" -j "$jobs"
+echo "build: done: $root/$dir/bin/"
