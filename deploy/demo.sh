@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Quickstart: build tg-proxy and run it in front of three example tenant backends.
+#
+#   deploy/demo.sh [--no-build]
+#
+# Starts deploy/demo/backend.py three times (acme-1, acme-2, globex-1), then tg-proxy
+# with deploy/examples/demo.yaml, prints curl commands to try, and stays in the
+# foreground until Ctrl-C; then it stops everything it started.
+#
+# Environment (all on 127.0.0.1):
+#   TG_DEMO_PORT          proxy listener            (default 8080)
+#   TG_DEMO_ADMIN_PORT    proxy admin port          (default 9901)
+#   TG_DEMO_BACKEND_PORT  first backend port; the three use it, +1, +2 (default 9001)
+#   TG_PROXY_BIN          tg-proxy binary           (default build/bin/tg-proxy)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+host=127.0.0.1
+port=${TG_DEMO_PORT:-8080}
+admin_port=${TG_DEMO_ADMIN_PORT:-9901}
+backend_base=${TG_DEMO_BACKEND_PORT:-9001}
+backend_names=(acme-1 acme-2 globex-1)
+backend_ports=("$backend_base" "$((backend_base + 1))" "$((backend_base + 2))")
+proxy_bin=${TG_PROXY_BIN:-$root/build/bin/tg-proxy}
+
+die() { echo "demo: $*" >&2; exit 1; }
+
+if [[ $build == 1 ]]; then
+  "$root/deploy/build.sh"
+fi
+[[ -x "$proxy_bin" ]] || die "$proxy_bin not found: run deploy/build.sh (or drop --no-build)"
+
+# A port we cannot bind is fatal: say which one and which variable moves it.
+port_free() {
+  python3 - "$host" "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind((sys.argv[1], int(sys.argv[2])))
+except OSError:
+    sys.exit(1)
+PY
+}
+check_port() {
+  port_free "$1" || die "port $host:$1 is already in use; set $2 to another port"
+}
+check_port "$port" TG_DEMO_PORT
+check_port "$admin_port" TG_DEMO_ADMIN_PORT
+for p in "${backend_ports[@]}"; do check_port "$p" TG_DEMO_BACKEND_PORT; done
+
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/tg-demo.XXXXXX")
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    echo
+    echo "demo: stopping (pids ${pids[*]})"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 50); do   # up to 5 s for a graceful exit, then SIGKILL
+      local alive=0
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [[ $alive == 0 ]] && break
+      sleep 0.1
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+  fi
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The example file names 127.0.0.1:9001-9003; move them if TG_DEMO_BACKEND_PORT says so.
+config=$root/deploy/examples/demo.yaml
+if [[ $backend_base != 9001 ]]; then
+  config=$workdir/demo.yaml
+  sed -e 's/127\.0\.0\.1:9001/@B0@/; s/127\.0\.0\.1:9002/@B1@/; s/127\.0\.0\.1:9003/@B2@/' \
+      -e "s/@B0@/$host:${backend_ports[0]}/; s/@B1@/$host:${backend_ports[1]}/; s/@B2@/$host:${backend_ports[2]}/" \
+      "$root/deploy/examples/demo.yaml" >"$config"
+fi
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds or time runs out.
+wait_until() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 0.1
+  done
+}
+
+for i in "${!backend_names[@]}"; do
+  python3 "$root/deploy/demo/backend.py" --name "${backend_names[$i]}" \
+    --host "$host" --port "${backend_ports[$i]}" &
+  pids+=($!)
+done
+for i in "${!backend_names[@]}"; do
+  wait_until 10 curl -sf -o /dev/null "http://$host:${backend_ports[$i]}/" ||
+    die "backend ${backend_names[$i]} did not start on $host:${backend_ports[$i]}"
+done
+echo "demo: backends acme-1, acme-2, globex-1 on $host:${backend_ports[0]}-${backend_ports[2]}"
+
+"$proxy_bin" --check --config "$config" || die "tg-proxy rejected $config"
+ready=$workdir/ready
+"$proxy_bin" --config "$config" --listen "$host:$port" --admin "$host:$admin_port" \
+  --access-log - --ready-file "$ready" &
+proxy_pid=$!
+pids+=("$proxy_pid")
+proxy_ready() {
+  [[ -s "$ready" ]] && return 0
+  kill -0 "$proxy_pid" 2>/dev/null || die "tg-proxy exited during startup (see its messages above)"
+  return 1
+}
+wait_until 15 proxy_ready || die "tg-proxy did not write its ready file within 15 s"
+
+p="http://$host:$port"
+a="http://$host:$admin_port"
+cat <<MSG
+
+demo: tg-proxy is serving on $p (admin $a), config $config
+Try (in another terminal):
+
+  # tenant acme by Host: round robin over acme-1 and acme-2 (run it twice)
+  curl -s -H 'Host: acme.localhost' $p/hello
+  # tenant globex by path prefix; the backend sees /orders/42 (strip_prefix /globex)
+  curl -s $p/globex/orders/42
+  # tenant acme by header X-Tenant-ID, under /api/ (the backend sees /users)
+  curl -s -H 'X-Tenant-ID: acme' $p/api/users
+  # your own request id is kept and echoed; X-Forwarded-For is appended
+  curl -si -H 'Host: acme.localhost' -H 'X-Request-Id: demo-123' $p/
+  # no route: a JSON 404
+  curl -si $p/nowhere
+  # admin port: Prometheus metrics, the loaded table, health
+  curl -s $a/metrics
+  curl -s $a/config
+  curl -s $a/healthz
+
+Access log lines (JSON) appear below. Press Ctrl-C to stop.
+MSG
+
+# Stay in the foreground until Ctrl-C or until tg-proxy exits on its own.
+rc=0
+wait "$proxy_pid" || rc=$?
+echo "demo: tg-proxy exited with status $rc"
+exit "$rc"
