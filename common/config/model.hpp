@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tg::config {
@@ -153,6 +154,24 @@ struct Config {
   std::vector<Route> routes;
 };
 
+inline constexpr LbPolicy all_lb_policies[] = {
+    LbPolicy::round_robin, LbPolicy::weighted, LbPolicy::least_request, LbPolicy::ip_hash,
+    LbPolicy::ring_hash,   LbPolicy::maglev,   LbPolicy::peak_ewma,     LbPolicy::sticky_link,
+};
+
+// Names as written in YAML ("least_request", "503", "http").
 std::string_view to_string(LbPolicy policy);
+std::optional<LbPolicy> lb_policy_from_string(std::string_view name);
+// True for the policies that read Service::hash_key (ring_hash, maglev, sticky_link).
+bool uses_hash_key(LbPolicy policy);
+
+// In the order the YAML documentation lists them.
+inline constexpr RetryOn all_retry_conditions[] = {
+    retry_connect_failure, retry_reset, retry_timeout, retry_502, retry_503, retry_504,
+};
+std::string_view to_string(RetryOn condition);
+std::optional<RetryOn> retry_on_from_string(std::string_view name);
+
+std::string_view to_string(HealthCheck::Type type);
 
 }  // namespace tg::config
