@@ -1,0 +1,232 @@
+// Typed reading of YAML values; see yaml_reader.hpp for the contract.
+#include "config/yaml_reader.hpp"
+
+#include "config/value_parsers.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <vector>
+
+namespace tg::config {
+namespace {
+
+std::string child_path(const std::string& parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return parent + '.' + std::string(key);
+}
+
+// An empty value has no useful mark of its own (yaml-cpp puts it on the next
+// token), so errors about it point at its key.
+SourceLocation value_location(Diagnostics& diagnostics, const YAML::Node& key, const YAML::Node& value) {
+  return diagnostics.locate(value.IsNull() ? key.Mark() : value.Mark());
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string range_text(std::int64_t min, std::int64_t max) {
+  if (max == std::numeric_limits<std::int32_t>::max() || max == std::numeric_limits<std::int64_t>::max()) {
+    return "at least " + std::to_string(min);
+  }
+  return "from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+// Scalar text, or a report that the value is not a scalar.
+std::optional<std::string> scalar_text(Diagnostics& diagnostics, const Value& value, std::string_view expected) {
+  if (value.node.IsScalar()) return value.node.Scalar();
+  report(diagnostics, value, "expected " + std::string(expected) + ", got " + describe(value.node));
+  return std::nullopt;
+}
+
+}  // namespace
+
+void report(Diagnostics& diagnostics, const Value& value, std::string_view problem) {
+  std::string message = value.path.empty() ? std::string{} : value.path + ": ";
+  message += problem;
+  diagnostics.error(value.location, std::move(message));
+}
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  if (node.IsScalar()) return '"' + node.Scalar() + '"';
+  return "an empty value";
+}
+
+std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(1, std::min<std::size_t>(2, word.size() / 3));
+  for (const auto& candidate : candidates) {
+    const std::size_t distance = edit_distance(word, candidate);
+    if (distance <= best_distance && (!best || distance < edit_distance(word, *best))) best = candidate;
+  }
+  return best;
+}
+
+std::string unknown_choice(std::string_view what, std::string_view got, const std::vector<std::string>& allowed,
+                           std::string_view allowed_label) {
+  std::string message = "unknown " + std::string(what) + " \"" + std::string(got) + '"';
+  if (auto guess = closest_match(got, allowed)) message += " (did you mean \"" + *guess + "\"?)";
+  message += "; " + std::string(allowed_label) + ": ";
+  for (std::size_t i = 0; i < allowed.size(); ++i) message += (i ? ", " : "") + allowed[i];
+  return message;
+}
+
+bool read_mapping(Diagnostics& diagnostics, const Value& value, std::initializer_list<Field> fields) {
+  if (!value.node.IsNull() && !value.node.IsMap()) {
+    report(diagnostics, value, "expected a mapping, got " + describe(value.node));
+    return false;
+  }
+  std::set<std::string> seen;
+  if (value.node.IsMap()) {
+    for (const auto& pair : value.node) {
+      if (!pair.first.IsScalar()) continue;
+      const std::string& key = pair.first.Scalar();
+      if (!seen.insert(key).second) continue;
+      const auto field = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == key; });
+      if (field == fields.end()) {
+        std::vector<std::string> allowed;
+        for (const auto& f : fields) allowed.emplace_back(f.key);
+        std::string message = value.path.empty() ? std::string{} : value.path + ": ";
+        message += unknown_choice(value.path.empty() ? "top-level key" : "key", key, allowed, "allowed keys");
+        diagnostics.error(diagnostics.locate(pair.first.Mark()), std::move(message));
+        continue;
+      }
+      field->read(Value{pair.second, value_location(diagnostics, pair.first, pair.second),
+                        child_path(value.path, key)});
+    }
+  }
+  for (const auto& field : fields) {
+    if (field.presence == Presence::required && !seen.contains(std::string(field.key))) {
+      report(diagnostics, value, "missing required key \"" + std::string(field.key) + '"');
+    }
+  }
+  return true;
+}
+
+bool read_sequence(Diagnostics& diagnostics, const Value& value,
+                   const std::function<void(const Value& item)>& read_item) {
+  if (value.node.IsNull()) return true;
+  if (!value.node.IsSequence()) {
+    report(diagnostics, value, "expected a list, got " + describe(value.node));
+    return false;
+  }
+  std::size_t index = 0;
+  for (const auto& item : value.node) {
+    const SourceLocation at = item.IsNull() ? value.location : diagnostics.locate(item.Mark());
+    read_item(Value{item, at, value.path + '[' + std::to_string(index++) + ']'});
+  }
+  return true;
+}
+
+std::optional<std::string> read_string(Diagnostics& diagnostics, const Value& value) {
+  return scalar_text(diagnostics, value, "a string");
+}
+
+std::optional<std::string> read_name(Diagnostics& diagnostics, const Value& value) {
+  auto text = read_string(diagnostics, value);
+  if (!text) return std::nullopt;
+  if (std::string problem = name_problem(*text); !problem.empty()) {
+    report(diagnostics, value, problem);
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::int64_t> read_integer(Diagnostics& diagnostics, const Value& value, std::int64_t min,
+                                         std::int64_t max) {
+  const std::string expected = "an integer " + range_text(min, max);
+  auto text = scalar_text(diagnostics, value, expected);
+  if (!text) return std::nullopt;
+  std::int64_t number = 0;
+  if (!parse_integer(*text, number)) {
+    report(diagnostics, value, "expected " + expected + ", got \"" + *text + '"');
+    return std::nullopt;
+  }
+  if (number < min || number > max) {
+    report(diagnostics, value, "must be " + range_text(min, max) + ", got " + *text);
+    return std::nullopt;
+  }
+  return number;
+}
+
+std::optional<Duration> read_duration(Diagnostics& diagnostics, const Value& value, ZeroDuration zero) {
+  auto text = scalar_text(diagnostics, value, "a duration (e.g. 250ms, 1.5s, 2m)");
+  if (!text) return std::nullopt;
+  Duration duration{};
+  if (std::string problem = try_parse_duration(*text, duration); !problem.empty()) {
+    report(diagnostics, value, "bad duration \"" + *text + "\": " + problem);
+    return std::nullopt;
+  }
+  if (zero == ZeroDuration::rejected && duration.count() == 0) {
+    report(diagnostics, value, "bad duration \"" + *text + "\": must be greater than 0");
+    return std::nullopt;
+  }
+  return duration;
+}
+
+std::optional<std::uint64_t> read_size(Diagnostics& diagnostics, const Value& value) {
+  auto text = scalar_text(diagnostics, value, "a size (e.g. 512, 64KiB, 10MiB)");
+  if (!text) return std::nullopt;
+  std::uint64_t size = 0;
+  if (std::string problem = try_parse_size(*text, size); !problem.empty()) {
+    report(diagnostics, value, "bad size \"" + *text + "\": " + problem);
+    return std::nullopt;
+  }
+  return size;
+}
+
+std::optional<std::map<std::string, std::string>> read_labels(Diagnostics& diagnostics, const Value& value) {
+  if (!value.node.IsNull() && !value.node.IsMap()) {
+    report(diagnostics, value, "expected a mapping of label names to values, got " + describe(value.node));
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> labels;
+  std::set<std::string> seen;
+  bool ok = true;
+  if (value.node.IsMap()) {
+    for (const auto& pair : value.node) {
+      if (!pair.first.IsScalar()) continue;  // reported by check_duplicate_keys
+      const std::string& key = pair.first.Scalar();
+      if (!seen.insert(key).second) continue;  // likewise
+      if (std::string problem = name_problem(key); !problem.empty()) {
+        report(diagnostics, Value{pair.first, diagnostics.locate(pair.first.Mark()), value.path},
+               "label name \"" + key + "\" " + problem);
+        ok = false;
+        continue;
+      }
+      const Value label{pair.second, value_location(diagnostics, pair.first, pair.second),
+                        child_path(value.path, key)};
+      auto text = read_string(diagnostics, label);
+      if (!text) {
+        ok = false;
+        continue;
+      }
+      labels.emplace(key, std::move(*text));
+    }
+  }
+  if (!ok) return std::nullopt;
+  return labels;
+}
+
+bool read_true_flag(Diagnostics& diagnostics, const Value& value) {
+  if (value.node.IsNull()) return true;
+  if (value.node.IsScalar() && value.node.Scalar() == "true") return true;
+  report(diagnostics, value, "expected true (or no value), got " + describe(value.node));
+  return false;
+}
+
+}  // namespace tg::config
