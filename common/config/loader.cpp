@@ -1,0 +1,160 @@
+// The YAML loader's entry points, the document's top level (DESIGN §4) and
+// the checks that span the whole file.
+//
+// Order of work: parse the YAML (syntax errors stop here), report duplicate
+// keys anywhere in the document, read the sections (each bad field is
+// reported and reading goes on), then check names and references across
+// sections, so a route may name a service declared further down. Errors come
+// back sorted by position; a Config only when there are none.
+#include "config/loader.hpp"
+
+#include "config/sections.hpp"
+#include "config/yaml_errors.hpp"
+#include "config/yaml_reader.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace tg::config {
+namespace {
+
+// The control-only sections. Every reader accepts them; for now no reader
+// looks inside (the control plane will parse them in a later change, and only
+// when reader == Reader::control).
+void accept_control_section(const Value&) {}
+
+void read_document(Diagnostics& diagnostics, const YAML::Node& root, Reader reader, ParsedConfig& parsed) {
+  if (root.IsNull()) return;  // empty file: empty Config
+  const Value top{root, diagnostics.locate(root.Mark()), std::string{}};
+  if (!root.IsMap()) {
+    diagnostics.error(top.location, "the top level must be a mapping with the keys tenants, services and routes; got " +
+                                        describe(root));
+    return;
+  }
+  auto each = [&diagnostics, &parsed](void (*read_item)(Diagnostics&, const Value&, ParsedConfig&)) {
+    return [&diagnostics, &parsed, read_item](const Value& section) {
+      read_sequence(diagnostics, section, [&](const Value& item) { read_item(diagnostics, item, parsed); });
+    };
+  };
+  (void)reader;  // both readers accept the same document today
+  read_mapping(diagnostics, top, {
+      {"tenants", each(&read_tenant)},
+      {"services", each(&read_service)},
+      {"routes", each(&read_route)},
+      {"alert_rules", accept_control_section},
+      {"notifiers", accept_control_section},
+  });
+}
+
+std::string position_text(const SourceLocation& location) {
+  return "line " + std::to_string(location.line) + ", column " + std::to_string(location.column);
+}
+
+void report_at(Diagnostics& diagnostics, const NameUse& use, const std::string& problem) {
+  diagnostics.error(use.location, use.path.empty() ? problem : use.path + ": " + problem);
+}
+
+void check_unique(Diagnostics& diagnostics, const std::vector<NameUse>& uses, std::string_view what) {
+  std::map<std::string, const NameUse*> first;
+  for (const auto& use : uses) {
+    const auto [it, inserted] = first.emplace(use.name, &use);
+    if (inserted) continue;
+    std::string problem = "duplicate " + std::string(what) + " \"" + use.name + '"';
+    if (use.defaulted) problem += " (the default id <service>/<address>; give one of the instances an explicit id)";
+    problem += "; first declared at " + position_text(it->second->location);
+    report_at(diagnostics, use, problem);
+  }
+}
+
+void check_resolved(Diagnostics& diagnostics, const std::vector<NameUse>& refs,
+                    const std::vector<NameUse>& declared, std::string_view what, std::string_view section) {
+  std::set<std::string> names;
+  for (const auto& use : declared) names.insert(use.name);
+  const std::vector<std::string> candidates(names.begin(), names.end());
+  for (const auto& ref : refs) {
+    if (names.contains(ref.name)) continue;
+    std::string problem = "unknown " + std::string(what) + " \"" + ref.name + '"';
+    if (auto guess = closest_match(ref.name, candidates)) problem += " (did you mean \"" + *guess + "\"?)";
+    if (names.empty()) {
+      problem += "; no " + std::string(section) + " are declared";
+    } else {
+      problem += "; it must be declared under " + std::string(section);
+    }
+    report_at(diagnostics, ref, problem);
+  }
+}
+
+// Duplicate names (tenant ids, service names, route names, instance ids, each
+// unique across the whole file) and references to undeclared tenants/services.
+void check_references(Diagnostics& diagnostics, const ParsedConfig& parsed) {
+  check_unique(diagnostics, parsed.tenant_ids, "tenant id");
+  check_unique(diagnostics, parsed.service_names, "service name");
+  check_unique(diagnostics, parsed.route_names, "route name");
+  check_unique(diagnostics, parsed.instance_ids, "instance id");
+  check_resolved(diagnostics, parsed.tenant_refs, parsed.tenant_ids, "tenant", "tenants");
+  check_resolved(diagnostics, parsed.service_refs, parsed.service_names, "service", "services");
+}
+
+}  // namespace
+
+void read_tenant(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed) {
+  Tenant tenant;
+  tenant.location = value.location;
+  const bool is_mapping = read_mapping(diagnostics, value, {
+      {"id",
+       [&](const Value& id) {
+         if (auto text = read_name(diagnostics, id)) {
+           tenant.id = *text;
+           parsed.tenant_ids.push_back(NameUse{*text, id.location, id.path});
+         }
+       },
+       Presence::required},
+      {"labels",
+       [&](const Value& labels) {
+         if (auto map = read_labels(diagnostics, labels)) tenant.labels = std::move(*map);
+       }},
+  });
+  if (!is_mapping) return;
+  parsed.config.tenants.push_back(std::move(tenant));
+}
+
+LoadResult load_string(std::string_view text, const std::string& file_name, Reader reader) {
+  Diagnostics diagnostics(file_name);
+  ParsedConfig parsed;
+  if (auto root = parse_document(diagnostics, text)) {
+    if (check_duplicate_keys(diagnostics, *root)) {
+      read_document(diagnostics, *root, reader, parsed);
+      check_references(diagnostics, parsed);
+    }
+  }
+  LoadResult result;
+  result.errors = diagnostics.take_sorted();
+  if (result.errors.empty()) result.config = std::move(parsed.config);
+  return result;
+}
+
+LoadResult load_file(const std::string& path, Reader reader) {
+  auto cannot_read = [&path](int error_number) {
+    LoadResult result;
+    result.errors.push_back(
+        ConfigError{SourceLocation{path, 0, 0}, std::string("cannot read the file: ") + std::strerror(error_number)});
+    return result;
+  };
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) return cannot_read(errno);
+  std::string text;
+  char buffer[64 * 1024];
+  while (true) {
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
+    text.append(buffer, n);
+    if (n < sizeof buffer) break;
+  }
+  if (std::ferror(file.get())) return cannot_read(errno);  // e.g. EISDIR for a directory
+  return load_string(text, path, reader);
+}
+
+}  // namespace tg::config

@@ -1,0 +1,145 @@
+// One item of `routes`: name, match, target service, rewrite.
+//
+// Match values are normalised here so the proxy can compare them directly:
+// host lower-case (exact, or "*.suffix"), header name lower-case, method
+// upper-case, and exactly one of path_prefix / path_exact set ("/" prefix when
+// neither is written).
+#include "config/sections.hpp"
+
+#include "config/value_parsers.hpp"
+
+#include <tuple>
+
+namespace tg::config {
+namespace {
+
+bool comes_after(const SourceLocation& a, const SourceLocation& b) {
+  return std::tie(a.line, a.column) > std::tie(b.line, b.column);
+}
+
+// A request path for matching or rewriting; reported and nullopt when bad.
+std::optional<std::string> read_path(Diagnostics& diagnostics, const Value& value) {
+  auto text = read_string(diagnostics, value);
+  if (!text) return std::nullopt;
+  if (std::string problem = path_problem(*text, false); !problem.empty()) {
+    report(diagnostics, value, problem);
+    return std::nullopt;
+  }
+  return text;
+}
+
+void read_header_match(Diagnostics& diagnostics, const Value& value, HeaderMatch& out) {
+  read_mapping(diagnostics, value, {
+      {"name",
+       [&](const Value& name) {
+         auto text = read_string(diagnostics, name);
+         if (!text) return;
+         if (!is_http_token(*text)) {
+           report(diagnostics, name, '"' + *text + "\" is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)");
+           return;
+         }
+         out.name = to_lower_ascii(*text);
+       },
+       Presence::required},
+      {"value",
+       [&](const Value& header_value) {
+         auto text = read_string(diagnostics, header_value);
+         if (!text) return;
+         if (std::string problem = header_value_problem(*text); !problem.empty()) {
+           report(diagnostics, header_value, problem);
+           return;
+         }
+         out.value = *text;
+       },
+       Presence::required},
+  });
+}
+
+void read_match(Diagnostics& diagnostics, const Value& value, RouteMatch& out) {
+  std::optional<Value> prefix_value;
+  std::optional<Value> exact_value;
+  read_mapping(diagnostics, value, {
+      {"host",
+       [&](const Value& host) {
+         auto text = read_string(diagnostics, host);
+         if (!text) return;
+         std::string lowered = to_lower_ascii(*text);
+         if (std::string problem = route_host_problem(lowered); !problem.empty()) {
+           report(diagnostics, host, "bad host \"" + *text + "\": " + problem);
+           return;
+         }
+         out.host = std::move(lowered);
+       }},
+      {"path_prefix",
+       [&](const Value& path) {
+         prefix_value = path;
+         if (auto text = read_path(diagnostics, path)) out.path_prefix = *text;
+       }},
+      {"path",
+       [&](const Value& path) {
+         exact_value = path;
+         if (auto text = read_path(diagnostics, path)) out.path_exact = *text;
+       }},
+      {"method",
+       [&](const Value& method) {
+         auto text = read_string(diagnostics, method);
+         if (!text) return;
+         if (!is_http_token(*text)) {
+           report(diagnostics, method, '"' + *text + "\" is not a valid HTTP method (a token such as GET or POST)");
+           return;
+         }
+         out.method = to_upper_ascii(*text);
+       }},
+      {"header", [&](const Value& header) { read_header_match(diagnostics, header, out.header.emplace()); }},
+  });
+  if (prefix_value && exact_value) {
+    const Value& later = comes_after(exact_value->location, prefix_value->location) ? *exact_value : *prefix_value;
+    report(diagnostics, later, "set either path_prefix or path (exact), not both");
+  }
+  if (!prefix_value && !exact_value) out.path_prefix = "/";
+}
+
+void read_rewrite(Diagnostics& diagnostics, const Value& value, Rewrite& out) {
+  read_mapping(diagnostics, value, {
+      {"strip_prefix",
+       [&](const Value& prefix) {
+         if (auto text = read_path(diagnostics, prefix)) out.strip_prefix = *text;
+       }},
+  });
+}
+
+}  // namespace
+
+void read_route(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed) {
+  Route route;
+  route.location = value.location;
+  route.match.path_prefix = "/";  // unless a match block says otherwise
+  const bool is_mapping = read_mapping(diagnostics, value, {
+      {"name",
+       [&](const Value& name) {
+         if (auto text = read_name(diagnostics, name)) {
+           route.name = *text;
+           parsed.route_names.push_back(NameUse{*text, name.location, name.path});
+         }
+       },
+       Presence::required},
+      {"match",
+       [&](const Value& match) {
+         route.match = RouteMatch{};
+         read_match(diagnostics, match, route.match);
+       }},
+      {"service",
+       [&](const Value& service) {
+         if (auto text = read_name(diagnostics, service)) {
+           route.service = *text;
+           parsed.service_refs.push_back(NameUse{*text, service.location, service.path});
+         }
+       },
+       Presence::required},
+      {"rewrite", [&](const Value& rewrite) { read_rewrite(diagnostics, rewrite, route.rewrite); }},
+  });
+  if (!is_mapping) return;
+  parsed.config.routes.push_back(std::move(route));
+}
+
+}  // namespace tg::config

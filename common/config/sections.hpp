@@ -1,0 +1,49 @@
+// Readers for the sections of the configuration document (tenants, services,
+// routes).
+//
+// Section readers fill a ParsedConfig and record every name they declare or
+// refer to, with its position, so that the loader can report duplicates and
+// dangling references once the whole document has been read, whatever order
+// the sections come in.
+#pragma once
+
+#include "config/model.hpp"
+#include "config/yaml_reader.hpp"
+
+#include <string>
+#include <vector>
+
+namespace tg::config {
+
+// A name as declared or referred to, and where.
+struct NameUse {
+  std::string name;
+  SourceLocation location;
+  std::string path;        // for messages: "services[1].name"
+  bool defaulted = false;  // instance id derived as "<service>/<address>"
+};
+
+struct ParsedConfig {
+  Config config;
+  std::vector<NameUse> tenant_ids;
+  std::vector<NameUse> service_names;
+  std::vector<NameUse> route_names;
+  std::vector<NameUse> instance_ids;
+  std::vector<NameUse> tenant_refs;   // Service::tenant
+  std::vector<NameUse> service_refs;  // Route::service
+};
+
+// One list item of each section.
+void read_tenant(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);
+void read_service(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);
+void read_route(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);
+
+// The per-service tuning blocks (service_policies.cpp). Each starts from the
+// model's defaults already in `out` and overrides what the YAML sets.
+void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck& out);
+void read_outlier(Diagnostics& diagnostics, const Value& value, Outlier& out);
+void read_retry(Diagnostics& diagnostics, const Value& value, Retry& out);
+void read_timeouts(Diagnostics& diagnostics, const Value& value, Timeouts& out);
+void read_limits(Diagnostics& diagnostics, const Value& value, Limits& out);
+
+}  // namespace tg::config

@@ -1,0 +1,137 @@
+// The per-service tuning blocks: health_check, outlier, retry, timeouts,
+// limits. Ranges and defaults are documented in docs/configuration.md; the
+// defaults themselves live in model.hpp.
+//
+// A zero duration is rejected wherever it would mean "never" or "immediately"
+// (an interval, a timeout, an ejection time); the one exception is
+// retry.per_try_timeout, where 0 means "no per-try limit".
+#include "config/sections.hpp"
+
+#include "config/value_parsers.hpp"
+
+#include <cstdint>
+#include <limits>
+
+namespace tg::config {
+namespace {
+
+constexpr std::int64_t no_upper_bound = std::numeric_limits<std::int32_t>::max();
+constexpr std::int64_t max_per_instance = 1'000'000;
+
+// Reads an integer field into `out` when it is in range.
+template <typename T>
+std::function<void(const Value&)> integer_into(Diagnostics& diagnostics, T& out, std::int64_t min,
+                                               std::int64_t max) {
+  return [&diagnostics, &out, min, max](const Value& value) {
+    if (auto number = read_integer(diagnostics, value, min, max)) out = static_cast<T>(*number);
+  };
+}
+
+std::function<void(const Value&)> duration_into(Diagnostics& diagnostics, Duration& out, ZeroDuration zero) {
+  return [&diagnostics, &out, zero](const Value& value) {
+    if (auto duration = read_duration(diagnostics, value, zero)) out = *duration;
+  };
+}
+
+std::function<void(const Value&)> size_into(Diagnostics& diagnostics, std::uint64_t& out) {
+  return [&diagnostics, &out](const Value& value) {
+    if (auto size = read_size(diagnostics, value)) out = *size;
+  };
+}
+
+void read_retry_on(Diagnostics& diagnostics, const Value& value, std::uint32_t& out) {
+  std::uint32_t conditions = 0;
+  const bool is_list = read_sequence(diagnostics, value, [&](const Value& item) {
+    auto text = read_string(diagnostics, item);
+    if (!text) return;
+    const auto condition = retry_on_from_string(*text);
+    if (!condition) {
+      std::vector<std::string> names;
+      for (RetryOn known : all_retry_conditions) names.emplace_back(to_string(known));
+      report(diagnostics, item, unknown_choice("retry condition", *text, names));
+      return;
+    }
+    if (conditions & *condition) {
+      report(diagnostics, item, "retry condition \"" + *text + "\" is listed twice");
+      return;
+    }
+    conditions |= *condition;
+  });
+  if (is_list) out = conditions;
+}
+
+}  // namespace
+
+void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck& out) {
+  std::optional<Value> path_value;
+  read_mapping(diagnostics, value, {
+      {"type",
+       [&](const Value& type) {
+         auto text = read_string(diagnostics, type);
+         if (!text) return;
+         if (*text == "http") {
+           out.type = HealthCheck::Type::http;
+         } else if (*text == "tcp") {
+           out.type = HealthCheck::Type::tcp;
+         } else {
+           report(diagnostics, type, "must be http or tcp, got \"" + *text + '"');
+         }
+       }},
+      {"path",
+       [&](const Value& path) {
+         auto text = read_string(diagnostics, path);
+         if (!text) return;
+         if (std::string problem = path_problem(*text, true); !problem.empty()) {
+           report(diagnostics, path, problem);
+           return;
+         }
+         out.path = *text;
+         path_value = path;
+       }},
+      {"interval", duration_into(diagnostics, out.interval, ZeroDuration::rejected)},
+      {"timeout", duration_into(diagnostics, out.timeout, ZeroDuration::rejected)},
+      {"healthy_threshold", integer_into(diagnostics, out.healthy_threshold, 1, no_upper_bound)},
+      {"unhealthy_threshold", integer_into(diagnostics, out.unhealthy_threshold, 1, no_upper_bound)},
+  });
+  if (path_value && out.type == HealthCheck::Type::tcp) {
+    report(diagnostics, *path_value, "path applies only to type http (this check is tcp)");
+  }
+}
+
+void read_outlier(Diagnostics& diagnostics, const Value& value, Outlier& out) {
+  read_mapping(diagnostics, value, {
+      {"consecutive_failures", integer_into(diagnostics, out.consecutive_failures, 1, no_upper_bound)},
+      {"base_ejection", duration_into(diagnostics, out.base_ejection, ZeroDuration::rejected)},
+      {"max_ejection_percent", integer_into(diagnostics, out.max_ejection_percent, 0, 100)},
+      {"half_open_probes", integer_into(diagnostics, out.half_open_probes, 1, no_upper_bound)},
+  });
+}
+
+void read_retry(Diagnostics& diagnostics, const Value& value, Retry& out) {
+  read_mapping(diagnostics, value, {
+      {"attempts", integer_into(diagnostics, out.attempts, 1, 10)},
+      {"on", [&](const Value& on) { read_retry_on(diagnostics, on, out.on); }},
+      {"per_try_timeout", duration_into(diagnostics, out.per_try_timeout, ZeroDuration::allowed)},
+      {"budget_percent", integer_into(diagnostics, out.budget_percent, 0, 100)},
+      {"max_body", size_into(diagnostics, out.max_body)},
+  });
+}
+
+void read_timeouts(Diagnostics& diagnostics, const Value& value, Timeouts& out) {
+  read_mapping(diagnostics, value, {
+      {"connect", duration_into(diagnostics, out.connect, ZeroDuration::rejected)},
+      {"response_headers", duration_into(diagnostics, out.response_headers, ZeroDuration::rejected)},
+      {"idle", duration_into(diagnostics, out.idle, ZeroDuration::rejected)},
+  });
+}
+
+void read_limits(Diagnostics& diagnostics, const Value& value, Limits& out) {
+  read_mapping(diagnostics, value, {
+      {"max_connections_per_instance",
+       integer_into(diagnostics, out.max_connections_per_instance, 1, max_per_instance)},
+      {"max_pending_per_instance", integer_into(diagnostics, out.max_pending_per_instance, 0, max_per_instance)},
+      {"max_body", size_into(diagnostics, out.max_body)},
+  });
+}
+
+}  // namespace tg::config
