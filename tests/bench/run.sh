@@ -1,0 +1,506 @@
+#!/usr/bin/env bash
+# Throughput, latency and memory of tg-proxy against NGINX and HAProxy (not run by CI).
+#
+#   tests/bench/run.sh [--quick]
+#
+# One NGINX backend (1 worker) serves /small ("hello\n") and /1m (1 MiB file). Three
+# proxies point at it with upstream keep-alive, one worker/thread each:
+#   tg-proxy --workers 1 (build/bin/tg-proxy; skipped with a warning when missing),
+#   NGINX (worker_processes 1, upstream keepalive, proxy_http_version 1.1, access_log off),
+#   HAProxy (nbthread 1, http-reuse always).
+# For every case, wrk -t1 --latency runs against direct backend, tg-proxy, nginx and
+# haproxy in turn, ROUNDS times; the table shows medians and tg/peer ratios.
+#   a  64 keep-alive connections, small response
+#   b  new connection per request (-H "Connection: close"), 64 at a time
+#   c  1 MiB responses, 16 connections
+#   d  1,000 keep-alive connections, small response
+#   e  RSS per idle keep-alive connection, IDLE_CONNS (8,000) connections (idle_conns.py):
+#      VmRSS of the serving process before and after, each proxy restarted fresh first;
+#      for NGINX the worker only (the master holds no connections and does not change)
+#
+# CPUs: this machine has 2 cores. The proxy under test is pinned to CPU 1 alone; wrk and
+# the backend share CPU 0. The table gives the proxy's CPU use in each run: near 100% means
+# the proxy was the bottleneck (the figure compares proxies); well below means the load
+# side (CPU 0) was, and the report says so. "direct" (wrk -> backend, no proxy) shows what
+# the load side does without a proxy.
+#
+# Environment:
+#   CASES="a b c d e"  cases to run (spaces or commas)     ROUNDS=3   rounds per case
+#   SECONDS=10         seconds per wrk run (BENCH_SECONDS works too)
+#   IDLE_CONNS=8000    connections for case e
+#   BENCH_PROXY_CPUS=1 BENCH_LOAD_CPUS=0   taskset CPU lists; BENCH_PIN=0 disables pinning
+#   BENCH_TG_PROXY=build/bin/tg-proxy      binary under test
+#   BENCH_PEER_HEADERS=1  NGINX/HAProxy do tg-proxy's header work too (X-Forwarded-For,
+#                         X-Forwarded-Proto, X-Request-Id generated and echoed); 0 = plain
+#   BENCH_NGINX_KEEPALIVE=1024  idle upstream connections NGINX keeps. With the usual 64,
+#                      case d (1,000 connections) makes NGINX close and reopen an upstream
+#                      connection for most requests (measured: ~14k vs ~23k req/s).
+#   BENCH_OUT=DIR      where results go (default: a new /tmp/tg-bench.* directory, kept)
+#   BENCH_SKIP_DEPS=1  do not run deploy/install-deps.sh --bench
+# --quick: SECONDS=3 ROUNDS=1 (unless set), no warm-up runs.
+#
+# Everything listens on 127.0.0.1 with ports chosen at run time; every process started
+# here is stopped on exit; every wrk run is bounded by SECONDS.
+
+# Read first: bash takes SECONDS from the environment as the start of its own seconds
+# counter, so its value now is the SECONDS override (or 0 when none was given).
+env_seconds=$SECONDS
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here=$root/tests/bench
+
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+cases=${CASES:-a b c d e}
+cases=${cases//,/ }
+duration=${BENCH_SECONDS:-$env_seconds}
+[[ $duration -gt 0 ]] || duration=$([[ $quick == 1 ]] && echo 3 || echo 10)
+rounds=${ROUNDS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
+warmup=$([[ $quick == 1 ]] && echo 0 || echo 1)
+idle_conns=${IDLE_CONNS:-8000}
+proxy_cpus=${BENCH_PROXY_CPUS:-1}
+load_cpus=${BENCH_LOAD_CPUS:-0}
+tg_bin=${BENCH_TG_PROXY:-$root/build/bin/tg-proxy}
+peer_headers=${BENCH_PEER_HEADERS:-1}
+nginx_keepalive=${BENCH_NGINX_KEEPALIVE:-1024}
+
+say() { echo "bench: $*"; }
+warn() { echo "bench: WARNING: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+if [[ "${BENCH_SKIP_DEPS:-0}" != 1 ]]; then
+  "$root/deploy/install-deps.sh" --bench
+fi
+for tool in nginx haproxy wrk taskset curl python3; do
+  command -v "$tool" >/dev/null || die "$tool not found (deploy/install-deps.sh --bench)"
+done
+
+pin=1
+[[ "${BENCH_PIN:-1}" == 0 || $(nproc) -lt 2 ]] && pin=0
+# run_on CPUS CMD...: exec CMD pinned to CPUS (or unpinned).
+run_on() {
+  local cpus=$1; shift
+  if [[ $pin == 1 ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
+
+# Connections for cases d and e need file descriptors (the limit here is 20,000 per process).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fd_limit=$(ulimit -n)
+[[ $fd_limit == unlimited ]] && fd_limit=1048576
+[[ $fd_limit == unlimited || $fd_limit -gt $((idle_conns + 1000)) ]] ||
+  die "open-file limit $fd_limit is too low for IDLE_CONNS=$idle_conns"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tg-bench-run.XXXXXX")
+chmod 755 "$work"
+out=${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/tg-bench.XXXXXX")}
+mkdir -p "$out"
+
+pids=()   # every process started here; stopped on exit
+cleanup() {
+  trap - EXIT INT TERM
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 50); do
+      local alive=0 pid
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [[ $alive == 0 ]] && break
+      sleep 0.1
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# stop_pid PID: stop one process started here (TERM, then KILL after 5 s).
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local keep=() p
+  for p in "${pids[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  pids=("${keep[@]}")
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds or time runs out.
+wait_until() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 0.1
+  done
+}
+http_ok() { curl -sf -o /dev/null --max-time 1 "$1"; }
+
+# The single child (worker) of an NGINX master.
+nginx_worker() {
+  local master=$1 w=""
+  wait_until 5 eval 'w=$(pgrep -P "$master" | head -1); [[ -n $w ]]' || return 1
+  echo "$w"
+}
+
+# Per target: base URL, the pids whose CPU and RSS are measured, the pid to stop.
+declare -A url meas_pids main_pid
+
+# Settings shared by both NGINX instances (paths kept inside $work, error log only).
+nginx_common() {
+  local name=$1 worker_connections=$2
+  [[ $(id -u) -eq 0 ]] && echo "user root;"
+  cat <<EOF
+worker_processes 1;
+worker_rlimit_nofile $fd_limit;
+pid $work/$name.pid;
+error_log $work/$name.error.log warn;
+events { worker_connections $worker_connections; }
+EOF
+}
+nginx_http_common() {
+  local name=$1
+  cat <<EOF
+  access_log off;
+  client_body_temp_path $work/$name.tmp/body;
+  proxy_temp_path $work/$name.tmp/proxy;
+  fastcgi_temp_path $work/$name.tmp/fastcgi;
+  uwsgi_temp_path $work/$name.tmp/uwsgi;
+  scgi_temp_path $work/$name.tmp/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+EOF
+}
+
+# spawn CPUS LOG CMD...: start CMD pinned to CPUS; its pid is in $spawned.
+spawn() {
+  local cpus=$1 log=$2; shift 2
+  (run_on "$cpus" "$@") >"$log" 2>&1 </dev/null &
+  spawned=$!
+  pids+=("$spawned")
+}
+
+start_backend() {
+  backend_port=$(free_port)
+  mkdir -p "$work/www" "$work/backend.tmp"
+  head -c 1048576 /dev/zero | tr '\0' 'x' >"$work/www/1m"
+  chmod -R a+rX "$work/www"
+  {
+    nginx_common backend 4096
+    echo "http {"
+    nginx_http_common backend
+    cat <<EOF
+  default_type text/plain;
+  sendfile on;
+  tcp_nopush on;
+  server {
+    listen 127.0.0.1:$backend_port backlog=4096;
+    location = /small { return 200 "hello\n"; }
+    location / { root $work/www; }
+  }
+}
+EOF
+  } >"$work/backend.conf"
+  spawn "$load_cpus" "$work/backend.log" nginx -e "$work/backend.error.log" -p "$work" \
+    -c "$work/backend.conf" -g 'daemon off;'
+  local master=$spawned
+  wait_until 10 http_ok "http://127.0.0.1:$backend_port/small" ||
+    die "backend NGINX did not start: $(cat "$work/backend.log" "$work/backend.error.log" 2>/dev/null)"
+  backend_worker=$(nginx_worker "$master") || die "backend NGINX has no worker"
+  url[direct]=http://127.0.0.1:$backend_port
+  meas_pids[direct]=$backend_worker
+  main_pid[direct]=$master
+}
+
+start_tg() {
+  if [[ ! -x "$tg_bin" ]]; then
+    warn "$tg_bin not found: skipping tg-proxy (run deploy/build.sh first)"
+    return 1
+  fi
+  cat >"$work/tg.yaml" <<EOF
+tenants:
+  - id: bench
+services:
+  - name: bench
+    tenant: bench
+    lb: { policy: round_robin }
+    instances:
+      - { id: backend, address: 127.0.0.1:$backend_port }
+routes:
+  - name: all
+    match: { path_prefix: / }
+    service: bench
+EOF
+  rm -f "$work/tg.ready"
+  spawn "$proxy_cpus" "$work/tg.log" "$tg_bin" --config "$work/tg.yaml" --workers 1 \
+    --listen 127.0.0.1:0 --admin 127.0.0.1:0 --ready-file "$work/tg.ready" \
+    --log-level warn --access-log off --keepalive-timeout 120s
+  local pid=$spawned
+  if ! wait_until 15 eval '[[ -s "$work/tg.ready" ]] || ! kill -0 '"$pid"' 2>/dev/null' ||
+     [[ ! -s "$work/tg.ready" ]]; then
+    warn "tg-proxy did not start; skipping it. Its output: $(tail -5 "$work/tg.log")"
+    stop_pid "$pid"
+    return 1
+  fi
+  url[tg-proxy]=http://$(sed -n 's/^listen=//p' "$work/tg.ready")
+  meas_pids[tg-proxy]=$pid
+  main_pid[tg-proxy]=$pid
+}
+
+start_nginx() {
+  local port; port=$(free_port)
+  mkdir -p "$work/nginx.tmp"
+  local headers=""
+  if [[ $peer_headers == 1 ]]; then
+    headers='proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Request-Id $request_id;
+      add_header X-Request-Id $request_id always;'
+  fi
+  {
+    nginx_common nginx $((idle_conns + 2000))
+    echo "http {"
+    nginx_http_common nginx
+    cat <<EOF
+  upstream backend {
+    server 127.0.0.1:$backend_port;
+    keepalive $nginx_keepalive;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$port backlog=4096;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      $headers
+      # Stream large bodies through the in-memory buffers; never spool them to disk.
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+EOF
+  } >"$work/nginx.conf"
+  spawn "$proxy_cpus" "$work/nginx.log" nginx -e "$work/nginx.error.log" -p "$work" \
+    -c "$work/nginx.conf" -g 'daemon off;'
+  local master=$spawned
+  if ! wait_until 10 http_ok "http://127.0.0.1:$port/small"; then
+    warn "NGINX proxy did not start; skipping it: $(cat "$work/nginx.log" "$work/nginx.error.log" 2>/dev/null)"
+    stop_pid "$master"
+    return 1
+  fi
+  url[nginx]=http://127.0.0.1:$port
+  meas_pids[nginx]=$(nginx_worker "$master")
+  main_pid[nginx]=$master
+}
+
+start_haproxy() {
+  local port; port=$(free_port)
+  # HAProxy wants about two descriptors per connection and refuses to start without them.
+  local haproxy_maxconn=$((idle_conns + 1000))
+  [[ $haproxy_maxconn -le $(( (fd_limit - 200) / 2 )) ]] || haproxy_maxconn=$(( (fd_limit - 200) / 2 ))
+  local headers=""
+  if [[ $peer_headers == 1 ]]; then
+    headers='option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  unique-id-format %{+X}o%pid-%rt
+  unique-id-header X-Request-Id
+  http-response set-header X-Request-Id %[unique-id]'
+  fi
+  cat >"$work/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn $haproxy_maxconn
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  backlog 4096
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+  timeout http-request 10s
+  timeout http-keep-alive 120s
+frontend fe
+  bind 127.0.0.1:$port
+  $headers
+  default_backend be
+backend be
+  server backend 127.0.0.1:$backend_port
+EOF
+  spawn "$proxy_cpus" "$work/haproxy.log" haproxy -db -f "$work/haproxy.cfg"
+  local pid=$spawned
+  if ! wait_until 10 http_ok "http://127.0.0.1:$port/small"; then
+    warn "HAProxy did not start; skipping it: $(cat "$work/haproxy.log")"
+    stop_pid "$pid"
+    return 1
+  fi
+  url[haproxy]=http://127.0.0.1:$port
+  meas_pids[haproxy]=$pid
+  main_pid[haproxy]=$pid
+}
+
+# check_target NAME: the target serves both bodies intact.
+check_target() {
+  local base=${url[$1]} small size
+  small=$(curl -s --max-time 5 "$base/small" || true)
+  size=$(curl -s --max-time 10 "$base/1m" | wc -c)
+  if [[ $small != hello || $size != 1048576 ]]; then
+    warn "$1 at $base answers wrongly (/small: '${small:0:40}', /1m: $size bytes); skipping it"
+    return 1
+  fi
+}
+
+start_target() {
+  case "$1" in
+    tg-proxy) start_tg ;;
+    nginx) start_nginx ;;
+    haproxy) start_haproxy ;;
+  esac && check_target "$1"
+}
+stop_target() { stop_pid "${main_pid[$1]}"; unset 'url[$1]' 'meas_pids[$1]' 'main_pid[$1]'; }
+
+# CPU accounting of one run: ticks of processes and busy/total ticks of one CPU.
+proc_ticks() {
+  local t=0 p
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$t"
+}
+cpu_ticks() {  # "busy total" of the first CPU in a taskset list
+  local n=${1%%[,-]*}
+  awk -v c="cpu$n" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "-" }'; }
+
+# wrk_run CASE TARGET ROUND CONNS PATH [WRK ARGS...]: one measured run, appended to runs.tsv.
+wrk_run() {
+  local case=$1 target=$2 round=$3 conns=$4 path=$5; shift 5
+  local file=$out/wrk.$case.$target.$round.txt
+  local hz; hz=$(getconf CLK_TCK)
+  local p0 b0 l0 t0 p1 b1 l1 t1
+  p0=$(proc_ticks ${meas_pids[$target]}); b0=$(proc_ticks "$backend_worker")
+  read -r l0 t0 < <(cpu_ticks "$load_cpus")
+  local start_ns; start_ns=$(date +%s%N)
+  (run_on "$load_cpus" timeout $((duration + 30)) wrk -t1 -c"$conns" -d"${duration}s" \
+      --timeout 10s --latency "$@" "${url[$target]}$path") >"$file" 2>&1 || true
+  local elapsed_ticks=$(( ($(date +%s%N) - start_ns) * hz / 1000000000 ))
+  p1=$(proc_ticks ${meas_pids[$target]}); b1=$(proc_ticks "$backend_worker")
+  read -r l1 t1 < <(cpu_ticks "$load_cpus")
+  local proxy_cpu=- backend_cpu
+  [[ $target != direct ]] && proxy_cpu=$(pct $((p1 - p0)) "$elapsed_ticks")
+  backend_cpu=$(pct $((b1 - b0)) "$elapsed_ticks")
+  local load_busy; load_busy=$(pct $((l1 - l0)) $((t1 - t0)))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$target" "$round" "$file" \
+    "$proxy_cpu" "$backend_cpu" "$load_busy" >>"$out/runs.tsv"
+  local cpu_note="load core ${load_busy}%"
+  [[ $target != direct ]] && cpu_note="proxy cpu ${proxy_cpu}%, $cpu_note"
+  printf 'bench:   %s round %s %-9s %s  (%s)\n' "$case" "$round" "$target" \
+    "$(python3 "$here/report.py" line "$file")" "$cpu_note"
+}
+
+# wrk_case CASE CONNS PATH [WRK ARGS...]: warm-up, then ROUNDS rounds over all targets in turn.
+wrk_case() {
+  local case=$1 conns=$2 path=$3; shift 3
+  local target round
+  say "case $case: $conns connections, $path $*"
+  if [[ $warmup == 1 ]]; then
+    for target in "${targets[@]}"; do
+      (run_on "$load_cpus" timeout 30 wrk -t1 -c"$conns" -d1s "$@" "${url[$target]}$path") \
+        >/dev/null 2>&1 || true
+    done
+  fi
+  for round in $(seq "$rounds"); do
+    for target in "${targets[@]}"; do
+      wrk_run "$case" "$target" "$round" "$conns" "$path" "$@"
+    done
+  done
+}
+
+# idle_case: each proxy restarted fresh (no slack left from earlier cases), warmed with a
+# few connections, then RSS measured around IDLE_CONNS idle keep-alive connections.
+idle_case() {
+  say "case e: RSS per idle keep-alive connection, $idle_conns connections per proxy"
+  local target line
+  local still=(direct)
+  for target in "${targets[@]}"; do
+    [[ $target == direct ]] && continue
+    stop_target "$target"
+    start_target "$target" || continue
+    still+=("$target")
+    python3 "$here/idle_conns.py" --target "${url[$target]#http://}" --count 50 --settle 0 \
+      >/dev/null || warn "$target: warm-up connections failed"
+    if line=$(timeout 300 python3 "$here/idle_conns.py" --target "${url[$target]#http://}" \
+                --count "$idle_conns" --pid ${meas_pids[$target]} | tail -1) &&
+       [[ $line == result* ]]; then
+      say "  $target: ${line#result }"
+      python3 - "$target" "$line" >>"$out/idle.tsv" <<'PY'
+import sys
+f = dict(kv.split("=") for kv in sys.argv[2].split()[1:])
+print("\t".join([sys.argv[1], f["conns"], f["rss_before_kb"], f["rss_after_kb"], f["kb_per_conn"]]))
+PY
+    else
+      warn "$target: idle connection test failed"
+    fi
+  done
+  targets=("${still[@]}")   # a proxy that failed to restart takes no part in later cases
+}
+
+say "results in $out"
+say "cases: $cases; ${duration}s per run, $rounds round(s), wrk -t1 --latency"
+if [[ $pin == 1 ]]; then
+  say "CPUs: $(nproc) cores shared by wrk, the backend and the proxy. Proxy under test pinned"
+  say "      to CPU $proxy_cpus; wrk and the backend NGINX (1 worker) share CPU $load_cpus. A proxy"
+  say "      near 100% cpu is the bottleneck; well below, the load side is. Override with"
+  say "      BENCH_PROXY_CPUS / BENCH_LOAD_CPUS, or BENCH_PIN=0."
+else
+  warn "CPU pinning off: wrk, backend and proxy compete for the same cores"
+fi
+say "NGINX/HAProxy header work like tg-proxy's (XFF, X-Forwarded-Proto, X-Request-Id): $([[ $peer_headers == 1 ]] && echo yes || echo no)"
+printf 'case\ttarget\tround\twrk_file\tproxy_cpu_pct\tbackend_cpu_pct\tload_core_busy_pct\n' >"$out/runs.tsv"
+printf 'target\tconns\trss_before_kb\trss_after_kb\tkb_per_conn\n' >"$out/idle.tsv"
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "cases=$cases seconds=$duration rounds=$rounds idle_conns=$idle_conns pin=$pin proxy_cpus=$proxy_cpus load_cpus=$load_cpus peer_headers=$peer_headers nginx_keepalive=$nginx_keepalive"
+  echo "tg-proxy: $tg_bin"
+  nginx -v 2>&1; haproxy -v 2>&1 | head -1; wrk -v 2>&1 | head -1
+  uname -r; nproc
+} >"$out/environment.txt" || true   # wrk -v exits 1
+
+start_backend
+say "backend NGINX on ${url[direct]} (worker pid $backend_worker)"
+targets=(direct)
+for target in tg-proxy nginx haproxy; do
+  if start_target "$target"; then
+    targets+=("$target")
+    say "$target on ${url[$target]} (measured pid ${meas_pids[$target]})"
+  fi
+done
+
+for c in $cases; do
+  case "$c" in
+    a) wrk_case a 64 /small ;;
+    b) wrk_case b 64 /small -H "Connection: close" ;;
+    c) wrk_case c 16 /1m ;;
+    d) wrk_case d 1000 /small ;;
+    e) idle_case ;;
+    *) warn "unknown case '$c' (cases are a b c d e)" ;;
+  esac
+done
+
+python3 "$here/report.py" table "$out" | tee "$out/summary.txt"
+echo
+say "raw wrk outputs, runs.tsv, idle.tsv and summary.txt are in $out"
