@@ -116,7 +116,6 @@ std::string try_parse_size(std::string_view text, std::uint64_t& out) {
     return "unknown unit \"" + std::string(rest) + "\" (use KiB, MiB or GiB; sizes are powers of 1024)";
   }
   constexpr std::string_view too_large = "too large";
-  if (digits.size() > 19) return std::string(too_large);
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec != std::errc{} || end != digits.data() + digits.size()) return std::string(too_large);
