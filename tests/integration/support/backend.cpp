@@ -12,6 +12,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <cstdio>
@@ -223,8 +224,13 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
                                         : "Content-Length: " + std::to_string(behaviour.size) + "\r\n";
         asio::write(socket, asio::buffer(response_head(name, behaviour.status, behaviour.headers, framing, close)),
                     ec);
+        const std::size_t block_size = std::clamp<std::size_t>(behaviour.block_size, 1, block.size());
         for (std::uint64_t sent = 0; !ec && sent < behaviour.size;) {
-          const std::size_t now = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), behaviour.size - sent));
+          if (sent > 0 && behaviour.block_interval.count() > 0 && !pause(behaviour.block_interval)) {
+            ec = asio::error::operation_aborted;
+            break;
+          }
+          const std::size_t now = static_cast<std::size_t>(std::min<std::uint64_t>(block_size, behaviour.size - sent));
           fill_pattern(sent, block.data(), now);
           if (behaviour.chunked) {
             char size_line[32];

@@ -39,6 +39,8 @@ struct Behaviour {
   std::chrono::milliseconds delay{0};  // after reading the request, before answering
   std::uint64_t size = 0;              // large, stall_body
   bool chunked = false;                // large
+  std::size_t block_size = 64 * 1024;  // large: bytes per write (and per chunk)
+  std::chrono::milliseconds block_interval{0};  // large: pause between blocks
   std::uint64_t stall_after = 0;       // stall_body
 
   static Behaviour echo() { return {}; }

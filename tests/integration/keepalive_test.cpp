@@ -1,0 +1,101 @@
+// Keep-alive on both sides: many requests on one client connection, and the
+// proxy's upstream pool reusing connections to the backend.
+#include "proxy_test_helpers.hpp"
+#include "support/backend.hpp"
+#include "support/config_yaml.hpp"
+#include "support/json_bodies.hpp"
+#include "support/poll.hpp"
+#include "support/proxy_process.hpp"
+
+#include <set>
+
+using namespace tg::itest;
+
+TEST_CASE("one client connection carries many requests; upstream connections are pooled",
+          "[proxy][keepalive]") {
+  Backend backend("b1");
+  ProxyProcess proxy(single_service_config({backend.address()}));
+  HttpClient client(proxy.port());
+
+  std::set<std::uint64_t> upstream_connections;
+  for (int i = 0; i < 200; ++i) {
+    const HttpResponse response = client.get("/ka/" + std::to_string(i));
+    REQUIRE(response.status == 200);
+    CHECK_FALSE(iequals(response.header("connection"), "close"));
+    const EchoedRequest echo = parse_echo(response);
+    CHECK(echo.target == "/ka/" + std::to_string(i));
+    upstream_connections.insert(echo.connection_id);
+  }
+  // Sequential requests need one upstream connection, reused every time.
+  CHECK(backend.requests() == 200);
+  CHECK(backend.connections() == 1);
+  CHECK(upstream_connections.size() == 1);
+  // The proxy saw a single downstream connection all along.
+  CHECK(metric_settles(proxy, "tg_downstream_connections_active", {}, 1) == 1);
+}
+
+TEST_CASE("upstream connections are reused across client connections", "[proxy][keepalive]") {
+  Backend backend("b1");
+  ProxyProcess proxy(single_service_config({backend.address()}));
+  for (int i = 0; i < 20; ++i) {
+    HttpClient client(proxy.port());
+    REQUIRE(client.get("/c/" + std::to_string(i)).status == 200);
+  }
+  CHECK(backend.requests() == 20);
+  CHECK(backend.connections() == 1);
+}
+
+TEST_CASE("parallel clients on two workers use few upstream connections", "[proxy][keepalive]") {
+  Backend backend("b1");
+  ProxyOptions options;
+  options.workers = 2;
+  ProxyProcess proxy(single_service_config({backend.address()}), options);
+
+  constexpr int clients = 4;
+  constexpr int rounds = 50;
+  std::vector<std::unique_ptr<HttpClient>> connections;
+  for (int i = 0; i < clients; ++i) connections.push_back(std::make_unique<HttpClient>(proxy.port()));
+  // Interleaved on the test thread: at most one request in flight at a time,
+  // on four client connections spread over two workers.
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& connection : connections) REQUIRE(connection->get("/p").status == 200);
+  }
+  CHECK(backend.requests() == clients * rounds);
+  // Each worker keeps its own pool: at most one connection per worker here.
+  CHECK(backend.connections() >= 1);
+  CHECK(backend.connections() <= 2);
+}
+
+TEST_CASE("Connection: close from the client closes after the response", "[proxy][keepalive]") {
+  Backend backend("b1");
+  ProxyProcess proxy(single_service_config({backend.address()}));
+  HttpClient client(proxy.port());
+  const HttpResponse response = client.get("/bye", {{"Connection", "close"}});
+  CHECK(response.status == 200);
+  CHECK(iequals(response.header("connection"), "close"));
+  CHECK(client.wait_for_close(2s));
+}
+
+TEST_CASE("HTTP/1.0 clients get one response and a close", "[proxy][keepalive]") {
+  Backend backend("b1");
+  ProxyProcess proxy(single_service_config({backend.address()}));
+  HttpClient client(proxy.port());
+  client.send("GET /old HTTP/1.0\r\nHost: t\r\n\r\n");
+  const HttpResponse response = client.read_response();
+  CHECK(response.status == 200);
+  CHECK(parse_echo(response).target == "/old");
+  CHECK(client.wait_for_close(2s));
+}
+
+TEST_CASE("an idle client connection is closed after --keepalive-timeout", "[proxy][keepalive]") {
+  Backend backend("b1");
+  ProxyOptions options;
+  options.extra_args = {"--keepalive-timeout", "300ms"};
+  ProxyProcess proxy(single_service_config({backend.address()}), options);
+  HttpClient client(proxy.port());
+  REQUIRE(client.get("/x").status == 200);
+  const auto start = Clock::now();
+  CHECK(client.wait_for_close(3s));
+  CHECK(elapsed_ms(start) >= 250);
+  CHECK(client.received_before_close().empty());
+}
