@@ -22,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     --sanitize) sanitize=1 ;;
     --debug) debug=1 ;;
     --) shift; cmake_extra=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "build: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift

@@ -19,7 +19,7 @@ packages=(
 )
 bench_packages=(nginx haproxy wrk)
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
 for arg in "$@"; do
   case "$arg" in

@@ -4,7 +4,8 @@
     report.py line WRK_OUTPUT_FILE     one-line summary of one wrk run
     report.py table RESULTS_DIR        tables over runs.tsv and idle.tsv (medians of rounds)
 
-runs.tsv columns: case target round wrk_file proxy_cpu_pct backend_cpu_pct load_core_busy_pct
+runs.tsv columns: case target round wrk_file proxy_cpu_pct backend_cpu_pct wrk_cpu_pct
+                  load_core_busy_pct other_cpu_pct (CPU use in % of one core)
 idle.tsv columns: target conns rss_before_kb rss_after_kb kb_per_conn
 """
 import csv
@@ -21,6 +22,8 @@ CASES = {
     "e": "RSS per idle keep-alive connection",
 }
 TARGETS = ["direct", "tg-proxy", "nginx", "haproxy"]
+CPU_COLUMNS = ("proxy_cpu_pct", "backend_cpu_pct", "wrk_cpu_pct", "load_core_busy_pct",
+               "other_cpu_pct")
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 UNITS_BYTES = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
 
@@ -91,22 +94,21 @@ def table_runs(rows):
         targets = by_case[case]
         rounds = max(len(v) for v in targets.values())
         print(f"\ncase {case}: {CASES.get(case, '?')}  (median of {rounds} round(s))")
-        print(f"  {'target':<9} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'MB/s':>8} "
-              f"{'errors':>7} {'proxy cpu%':>10} {'backend cpu%':>12} {'load core busy%':>15}")
+        print(f"  {'target':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'MB/s':>7} "
+              f"{'errors':>6} | cpu%: {'proxy':>5} {'backend':>7} {'wrk':>4} "
+              f"{'load core':>9} {'other':>5}")
         med = {}
         for target in [t for t in TARGETS if t in targets] + sorted(set(targets) - set(TARGETS)):
-            runs = [parse_wrk(r["wrk_file"]) | {k: num(r[k]) for k in
-                    ("proxy_cpu_pct", "backend_cpu_pct", "load_core_busy_pct")}
+            runs = [parse_wrk(r["wrk_file"]) | {k: num(r.get(k)) for k in CPU_COLUMNS}
                     for r in targets[target]]
-            m = {k: median([r[k] for r in runs]) for k in
-                 ("rps", "p50", "p99", "mbps", "proxy_cpu_pct", "backend_cpu_pct",
-                  "load_core_busy_pct")}
+            m = {k: median([r[k] for r in runs]) for k in ("rps", "p50", "p99", "mbps") + CPU_COLUMNS}
             m["errors"] = sum(r["errors"] + r["non2xx"] for r in runs)
             med[target] = m
-            print(f"  {target:<9} {fmt(m['rps'], '10.0f')} {fmt(m['p50'], '8.3f')} "
-                  f"{fmt(m['p99'], '8.3f')} {fmt(m['mbps'], '8.1f')} {m['errors']:>7} "
-                  f"{fmt(m['proxy_cpu_pct'], '10.0f')} {fmt(m['backend_cpu_pct'], '12.0f')} "
-                  f"{fmt(m['load_core_busy_pct'], '15.0f')}")
+            print(f"  {target:<9} {fmt(m['rps'], '9.0f')} {fmt(m['p50'], '8.3f')} "
+                  f"{fmt(m['p99'], '8.3f')} {fmt(m['mbps'], '7.1f')} {m['errors']:>6} |       "
+                  f"{fmt(m['proxy_cpu_pct'], '5.0f')} {fmt(m['backend_cpu_pct'], '7.0f')} "
+                  f"{fmt(m['wrk_cpu_pct'], '4.0f')} {fmt(m['load_core_busy_pct'], '9.0f')} "
+                  f"{fmt(m['other_cpu_pct'], '5.0f')}")
         tg = med.get("tg-proxy")
         for peer in ("nginx", "haproxy"):
             if tg and peer in med:
@@ -115,8 +117,11 @@ def table_runs(rows):
                       f"p50 x{fmt(ratio(tg['p50'], p['p50']), '.2f')}  "
                       f"p99 x{fmt(ratio(tg['p99'], p['p99']), '.2f')}")
         for target, m in med.items():
-            cpu = m["proxy_cpu_pct"]
-            if target != "direct" and cpu is not None and cpu < 90:
+            cpu, other = m["proxy_cpu_pct"], m["other_cpu_pct"]
+            if other is not None and other > 10:
+                print(f"  note: other processes used {other:.0f}% of a core during the {target} "
+                      "runs: its figures are unreliable")
+            elif target != "direct" and cpu is not None and cpu < 90:
                 print(f"  note: {target} used {cpu:.0f}% of its core: the load side (wrk + "
                       "backend), not the proxy, limits this figure")
             if m["errors"]:

@@ -65,6 +65,7 @@ duration=${BENCH_SECONDS:-$env_seconds}
 [[ $duration -gt 0 ]] || duration=$([[ $quick == 1 ]] && echo 3 || echo 10)
 rounds=${ROUNDS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
 warmup=$([[ $quick == 1 ]] && echo 0 || echo 1)
+clk_tck=$(getconf CLK_TCK)
 idle_conns=${IDLE_CONNS:-8000}
 proxy_cpus=${BENCH_PROXY_CPUS:-1}
 load_cpus=${BENCH_LOAD_CPUS:-0}
@@ -374,39 +375,51 @@ start_target() {
 }
 stop_target() { stop_pid "${main_pid[$1]}"; unset 'url[$1]' 'meas_pids[$1]' 'main_pid[$1]'; }
 
-# CPU accounting of one run: ticks of processes and busy/total ticks of one CPU.
+# CPU accounting of one run, in clock ticks: processes (utime+stime), this shell's reaped
+# children (wrk), one CPU's busy/total, and the whole machine's process time.
 proc_ticks() {
   local t=0 p
   for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
   echo "$t"
 }
+child_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
 cpu_ticks() {  # "busy total" of the first CPU in a taskset list
   local n=${1%%[,-]*}
   awk -v c="cpu$n" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
+# user + nice + system + steal over all CPUs: time given to processes (or taken by the
+# host), leaving out interrupt time, which loopback traffic itself causes.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $9 }' /proc/stat; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "-" }'; }
 
 # wrk_run CASE TARGET ROUND CONNS PATH [WRK ARGS...]: one measured run, appended to runs.tsv.
+# "other" is CPU time that neither wrk, the backend nor the proxy under test used: other
+# processes on this machine (a build, say) or the hypervisor. Much of it spoils the figures.
 wrk_run() {
   local case=$1 target=$2 round=$3 conns=$4 path=$5; shift 5
   local file=$out/wrk.$case.$target.$round.txt
-  local hz; hz=$(getconf CLK_TCK)
-  local p0 b0 l0 t0 p1 b1 l1 t1
+  local p0 b0 w0 m0 l0 t0 p1 b1 w1 m1 l1 t1 start_ns elapsed
   p0=$(proc_ticks ${meas_pids[$target]}); b0=$(proc_ticks "$backend_worker")
+  w0=$(child_ticks); m0=$(machine_ticks)
   read -r l0 t0 < <(cpu_ticks "$load_cpus")
-  local start_ns; start_ns=$(date +%s%N)
+  start_ns=$(date +%s%N)
   (run_on "$load_cpus" timeout $((duration + 30)) wrk -t1 -c"$conns" -d"${duration}s" \
       --timeout 10s --latency "$@" "${url[$target]}$path") >"$file" 2>&1 || true
-  local elapsed_ticks=$(( ($(date +%s%N) - start_ns) * hz / 1000000000 ))
+  elapsed=$(( ($(date +%s%N) - start_ns) * clk_tck / 1000000000 ))
   p1=$(proc_ticks ${meas_pids[$target]}); b1=$(proc_ticks "$backend_worker")
+  w1=$(child_ticks); m1=$(machine_ticks)
   read -r l1 t1 < <(cpu_ticks "$load_cpus")
-  local proxy_cpu=- backend_cpu
-  [[ $target != direct ]] && proxy_cpu=$(pct $((p1 - p0)) "$elapsed_ticks")
-  backend_cpu=$(pct $((b1 - b0)) "$elapsed_ticks")
-  local load_busy; load_busy=$(pct $((l1 - l0)) $((t1 - t0)))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$target" "$round" "$file" \
-    "$proxy_cpu" "$backend_cpu" "$load_busy" >>"$out/runs.tsv"
-  local cpu_note="load core ${load_busy}%"
+  local proxy=$((p1 - p0)) backend=$((b1 - b0)) wrk=$((w1 - w0))
+  [[ $target == direct ]] && proxy=0
+  local proxy_cpu=- backend_cpu wrk_cpu load_busy other_cpu
+  [[ $target != direct ]] && proxy_cpu=$(pct "$proxy" "$elapsed")
+  backend_cpu=$(pct "$backend" "$elapsed")
+  wrk_cpu=$(pct "$wrk" "$elapsed")
+  load_busy=$(pct $((l1 - l0)) $((t1 - t0)))
+  other_cpu=$(pct $((m1 - m0 - proxy - backend - wrk)) "$elapsed")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$target" "$round" "$file" \
+    "$proxy_cpu" "$backend_cpu" "$wrk_cpu" "$load_busy" "$other_cpu" >>"$out/runs.tsv"
+  local cpu_note="load core ${load_busy}%, other ${other_cpu}%"
   [[ $target != direct ]] && cpu_note="proxy cpu ${proxy_cpu}%, $cpu_note"
   printf 'bench:   %s round %s %-9s %s  (%s)\n' "$case" "$round" "$target" \
     "$(python3 "$here/report.py" line "$file")" "$cpu_note"
@@ -460,6 +473,14 @@ PY
 }
 
 say "results in $out"
+# Other work on the machine skews every figure: look for it before starting.
+m0=$(machine_ticks); sleep 2; m1=$(machine_ticks)
+busy=$(pct $((m1 - m0)) $((2 * clk_tck)))
+if awk -v b="$busy" 'BEGIN { exit !(b > 10) }'; then
+  warn "the machine is busy before the benchmark starts (${busy}% of a core used by other"
+  warn "processes): the figures will be unreliable. Top CPU users:"
+  ps -eo pcpu,pid,comm --sort=-pcpu | head -6 >&2
+fi
 say "cases: $cases; ${duration}s per run, $rounds round(s), wrk -t1 --latency"
 if [[ $pin == 1 ]]; then
   say "CPUs: $(nproc) cores shared by wrk, the backend and the proxy. Proxy under test pinned"
@@ -470,7 +491,7 @@ else
   warn "CPU pinning off: wrk, backend and proxy compete for the same cores"
 fi
 say "NGINX/HAProxy header work like tg-proxy's (XFF, X-Forwarded-Proto, X-Request-Id): $([[ $peer_headers == 1 ]] && echo yes || echo no)"
-printf 'case\ttarget\tround\twrk_file\tproxy_cpu_pct\tbackend_cpu_pct\tload_core_busy_pct\n' >"$out/runs.tsv"
+printf 'case\ttarget\tround\twrk_file\tproxy_cpu_pct\tbackend_cpu_pct\twrk_cpu_pct\tload_core_busy_pct\tother_cpu_pct\n' >"$out/runs.tsv"
 printf 'target\tconns\trss_before_kb\trss_after_kb\tkb_per_conn\n' >"$out/idle.tsv"
 {
   echo "date: $(date -u +%FT%TZ)"
