@@ -76,6 +76,16 @@ TEST_CASE("fixed behaviour, per-path behaviour and delay", "[support][backend]")
   CHECK(elapsed_ms(start) >= 150);
 
   CHECK(parse_echo(client.get("/slow/echo/1")).target == "/slow/echo/1");
+
+  // HEAD: the head with its Content-Length, no body; the connection stays in sync.
+  HttpRequest head;
+  head.method = "HEAD";
+  head.target = "/x";
+  const HttpResponse head_response = client.request(head);
+  CHECK(head_response.status == 503);
+  CHECK(head_response.header("content-length") == "4");
+  CHECK(head_response.body_size == 0);
+  CHECK(client.get("/x").body == "busy");
 }
 
 TEST_CASE("large responses stream the pattern, with Content-Length or chunked", "[support][backend]") {

@@ -181,6 +181,8 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
     if (ec) break;
 
     const bool close = !parser.get().keep_alive();
+    // A response to HEAD has the head only (its Content-Length included).
+    const bool head_only = request.method() == http::verb::head;
     if (behaviour.delay.count() > 0 && !pause(behaviour.delay)) break;
 
     switch (behaviour.mode) {
@@ -206,7 +208,8 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
         extra.add("Content-Type", "application/json");
         const std::string response =
             response_head(name, behaviour.status, extra,
-                          "Content-Length: " + std::to_string(body.size()) + "\r\n", close) + body;
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n", close) +
+            (head_only ? std::string() : body);
         asio::write(socket, asio::buffer(response), ec);
         break;
       }
@@ -214,7 +217,7 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
         const std::string response =
             response_head(name, behaviour.status, behaviour.headers,
                           "Content-Length: " + std::to_string(behaviour.body.size()) + "\r\n", close) +
-            behaviour.body;
+            (head_only ? std::string() : behaviour.body);
         asio::write(socket, asio::buffer(response), ec);
         break;
       }
@@ -225,7 +228,7 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
         asio::write(socket, asio::buffer(response_head(name, behaviour.status, behaviour.headers, framing, close)),
                     ec);
         const std::size_t block_size = std::clamp<std::size_t>(behaviour.block_size, 1, block.size());
-        for (std::uint64_t sent = 0; !ec && sent < behaviour.size;) {
+        for (std::uint64_t sent = 0; !ec && !head_only && sent < behaviour.size;) {
           if (sent > 0 && behaviour.block_interval.count() > 0 && !pause(behaviour.block_interval)) {
             ec = asio::error::operation_aborted;
             break;
@@ -243,7 +246,7 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
           }
           sent += now;
         }
-        if (!ec && behaviour.chunked) asio::write(socket, asio::buffer("0\r\n\r\n", 5), ec);
+        if (!ec && !head_only && behaviour.chunked) asio::write(socket, asio::buffer("0\r\n\r\n", 5), ec);
         break;
       }
       case BackendMode::close_without_answer:
