@@ -19,6 +19,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 exec </dev/null
+# Each suite tests the tg-proxy of its own build (the integration tests honour this override).
+unset TG_PROXY_BIN
 
 test_jobs=${TG_TEST_JOBS:-2}
 test_timeout=${TG_TEST_TIMEOUT:-300}
