@@ -1,0 +1,139 @@
+#include "admin/metrics_text.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace tg::proxy::admin {
+
+namespace {
+
+constexpr const char* kClasses[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+constexpr const char* kErrorKinds[kUpstreamErrorKinds] = {"connect_failure", "reset", "timeout", "protocol"};
+
+// Label values may contain anything the config allowed; escape per the format.
+std::string label(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const ProcessGauges& process) {
+  std::map<std::string, WorkerStatsCopy::Route> routes;
+  std::map<std::string, WorkerStatsCopy::Instance> instances;
+  WorkerStats totals;
+  for (const WorkerStatsCopy& w : workers) {
+    totals.downstream_connections += w.stats.downstream_connections;
+    totals.upstream_connections += w.stats.upstream_connections;
+    totals.connections_accepted += w.stats.connections_accepted;
+    totals.accept_errors += w.stats.accept_errors;
+    totals.header_timeouts += w.stats.header_timeouts;
+    for (std::size_t i = 0; i < 5; ++i) totals.unrouted_requests[i] += w.stats.unrouted_requests[i];
+    for (const auto& r : w.routes) {
+      auto [it, fresh] = routes.try_emplace(r.name, r);
+      if (fresh) continue;
+      for (std::size_t i = 0; i < 5; ++i) it->second.requests[i] += r.requests[i];
+      it->second.latency.add(r.latency);
+    }
+    for (const auto& inst : w.instances) {
+      auto [it, fresh] = instances.try_emplace(inst.id, inst);
+      if (fresh) continue;
+      for (std::size_t i = 0; i < 5; ++i) it->second.responses[i] += inst.responses[i];
+      for (std::size_t i = 0; i < kUpstreamErrorKinds; ++i) it->second.errors[i] += inst.errors[i];
+      it->second.in_flight += inst.in_flight;
+      it->second.open_connections += inst.open_connections;
+      it->second.idle_connections += inst.idle_connections;
+    }
+  }
+
+  std::string out;
+  auto add = [&]<typename... Args>(fmt::format_string<Args...> format, Args&&... args) {
+    fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
+  };
+
+  add("# HELP tg_requests_total Requests answered, by route and status class of the response sent.\n"
+      "# TYPE tg_requests_total counter\n");
+  for (const auto& [name, r] : routes)
+    for (std::size_t i = 0; i < 5; ++i)
+      add("tg_requests_total{{route=\"{}\",service=\"{}\",class=\"{}\"}} {}\n", label(name), label(r.service),
+          kClasses[i], r.requests[i]);
+  for (std::size_t i = 0; i < 5; ++i)
+    if (totals.unrouted_requests[i])
+      add("tg_requests_total{{route=\"\",service=\"\",class=\"{}\"}} {}\n", kClasses[i], totals.unrouted_requests[i]);
+
+  add("# HELP tg_upstream_responses_total Upstream responses, by instance and status class.\n"
+      "# TYPE tg_upstream_responses_total counter\n");
+  for (const auto& [id, inst] : instances)
+    for (std::size_t i = 0; i < 5; ++i)
+      add("tg_upstream_responses_total{{service=\"{}\",instance=\"{}\",class=\"{}\"}} {}\n", label(inst.service),
+          label(id), kClasses[i], inst.responses[i]);
+
+  add("# HELP tg_upstream_errors_total Failed upstream tries, by instance and kind.\n"
+      "# TYPE tg_upstream_errors_total counter\n");
+  for (const auto& [id, inst] : instances)
+    for (std::size_t i = 0; i < kUpstreamErrorKinds; ++i)
+      add("tg_upstream_errors_total{{service=\"{}\",instance=\"{}\",kind=\"{}\"}} {}\n", label(inst.service),
+          label(id), kErrorKinds[i], inst.errors[i]);
+
+  add("# HELP tg_upstream_in_flight Requests in flight to an instance.\n# TYPE tg_upstream_in_flight gauge\n");
+  for (const auto& [id, inst] : instances)
+    add("tg_upstream_in_flight{{service=\"{}\",instance=\"{}\"}} {}\n", label(inst.service), label(id),
+        inst.in_flight);
+
+  add("# HELP tg_request_duration_seconds Time from request head to the end of the response.\n"
+      "# TYPE tg_request_duration_seconds histogram\n");
+  for (const auto& [name, r] : routes) {
+    std::uint64_t cumulative = 0;
+    const std::string labels = fmt::format("route=\"{}\",service=\"{}\"", label(name), label(r.service));
+    for (std::size_t i = 0; i < metrics::kLatencyBoundsUs.size(); ++i) {
+      cumulative += r.latency.buckets[i];
+      add("tg_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
+          static_cast<double>(metrics::kLatencyBoundsUs[i]) / 1e6, cumulative);
+    }
+    add("tg_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, r.latency.count);
+    add("tg_request_duration_seconds_sum{{{}}} {}\n", labels, static_cast<double>(r.latency.sum_us) / 1e6);
+    add("tg_request_duration_seconds_count{{{}}} {}\n", labels, r.latency.count);
+  }
+
+  add("# HELP tg_downstream_connections_active Client connections open.\n"
+      "# TYPE tg_downstream_connections_active gauge\ntg_downstream_connections_active {}\n",
+      totals.downstream_connections);
+  add("# HELP tg_downstream_connections_total Client connections accepted.\n"
+      "# TYPE tg_downstream_connections_total counter\ntg_downstream_connections_total {}\n",
+      totals.connections_accepted);
+  add("# HELP tg_accept_errors_total Failed accepts (e.g. out of descriptors).\n"
+      "# TYPE tg_accept_errors_total counter\ntg_accept_errors_total {}\n",
+      totals.accept_errors);
+  add("# HELP tg_header_timeouts_total Client connections closed at the header-read deadline.\n"
+      "# TYPE tg_header_timeouts_total counter\ntg_header_timeouts_total {}\n",
+      totals.header_timeouts);
+  add("# HELP tg_upstream_connections_active Upstream connections open (busy and pooled).\n"
+      "# TYPE tg_upstream_connections_active gauge\ntg_upstream_connections_active {}\n",
+      totals.upstream_connections);
+  add("# HELP tg_config_version Version of the table being served.\n"
+      "# TYPE tg_config_version gauge\ntg_config_version {}\n",
+      process.config_version);
+  add("# HELP tg_config_reloads_total Table reloads by result.\n# TYPE tg_config_reloads_total counter\n"
+      "tg_config_reloads_total{{result=\"ok\"}} {}\ntg_config_reloads_total{{result=\"error\"}} {}\n",
+      process.reloads_ok, process.reloads_failed);
+  add("# HELP tg_access_log_dropped_total Access-log lines dropped because the writer fell behind.\n"
+      "# TYPE tg_access_log_dropped_total counter\ntg_access_log_dropped_total {}\n",
+      process.access_log_dropped);
+  add("# HELP tg_draining 1 while the proxy drains before exiting.\n# TYPE tg_draining gauge\ntg_draining {}\n",
+      process.draining ? 1 : 0);
+  return out;
+}
+
+}  // namespace tg::proxy::admin

@@ -1,0 +1,67 @@
+#include "balancing/balancer.hpp"
+
+#include <algorithm>
+
+namespace tg::proxy::balancing {
+
+namespace {
+
+bool excluded(std::span<const std::uint32_t> exclude, std::uint32_t index) {
+  return std::find(exclude.begin(), exclude.end(), index) != exclude.end();
+}
+
+// Smooth weighted round robin (as NGINX): every eligible instance gains its
+// weight, the largest wins and pays back the total. Equal weights give a
+// plain rotation; weights 1,2,3 give a, b, c spread out rather than bunched.
+std::int64_t smooth_round_robin(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
+                                std::span<const std::uint32_t> exclude) {
+  std::int64_t total = 0;
+  InstanceRuntime* best = nullptr;
+  std::int64_t best_index = kNone;
+  for (std::uint32_t index : service.instances) {
+    if (!exclude.empty() && excluded(exclude, index)) continue;
+    InstanceRuntime& state = *table.instances[index];
+    const std::int64_t weight = snapshot.instances[index].weight;
+    state.swrr_current += weight;
+    total += weight;
+    if (!best || state.swrr_current > best->swrr_current) {
+      best = &state;
+      best_index = index;
+    }
+  }
+  if (best) best->swrr_current -= total;
+  return best_index;
+}
+
+std::int64_t weighted_random(const ServiceDef& service, std::span<const std::uint32_t> exclude, Random& random) {
+  const auto& cumulative = service.cumulative_weight;
+  if (cumulative.empty()) return kNone;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const std::uint64_t r = random.below(cumulative.back());
+    const auto pos = std::upper_bound(cumulative.begin(), cumulative.end(), r) - cumulative.begin();
+    const std::uint32_t index = service.instances[static_cast<std::size_t>(pos)];
+    if (exclude.empty() || !excluded(exclude, index)) return index;
+  }
+  for (std::uint32_t index : service.instances)
+    if (!excluded(exclude, index)) return index;
+  return kNone;
+}
+
+}  // namespace
+
+bool supported(config::LbPolicy policy) {
+  return policy == config::LbPolicy::round_robin || policy == config::LbPolicy::weighted;
+}
+
+std::int64_t pick(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
+                  std::span<const std::uint32_t> exclude, Random& random) {
+  switch (service.policy) {
+    case config::LbPolicy::weighted:
+      return weighted_random(service, exclude, random);
+    case config::LbPolicy::round_robin:
+    default:
+      return smooth_round_robin(service, snapshot, table, exclude);
+  }
+}
+
+}  // namespace tg::proxy::balancing

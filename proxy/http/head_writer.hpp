@@ -1,0 +1,42 @@
+// Rebuilding heads for the next hop (DESIGN §5 Headers).
+//
+// Kept header lines are copied verbatim from the parsed head (one memcpy each,
+// no re-serialisation); hop-by-hop headers and the headers named by
+// Connection are dropped; the proxy's own headers are appended.
+#pragma once
+
+#include "http/message_head.hpp"
+
+#include <cstddef>
+#include <string_view>
+
+namespace tg::proxy::http {
+
+struct UpstreamRequest {
+  const char* base = nullptr;        // buffer `head` points into
+  const RequestHead* head = nullptr;
+  std::string_view path;             // after rewrites
+  std::string_view client_ip;        // appended to X-Forwarded-For
+  std::string_view request_id;       // sent as X-Request-Id
+  bool request_id_from_client = false;  // keep the client's header line as it is
+  bool drop_expect = false;          // the proxy answered 100-continue itself
+};
+
+// Writes the request head for the upstream into `out`. Returns the length, or
+// 0 when it does not fit in `capacity`.
+std::size_t write_upstream_request(char* out, std::size_t capacity, const UpstreamRequest& in);
+
+struct DownstreamResponse {
+  const char* base = nullptr;
+  const ResponseHead* head = nullptr;
+  std::string_view request_id;       // echoed as X-Request-Id unless the upstream set one
+  bool keep_alive = true;            // the proxy keeps the client connection open
+  bool client_http10 = false;        // say "keep-alive" explicitly to HTTP/1.0 clients
+};
+
+std::size_t write_downstream_response(char* out, std::size_t capacity, const DownstreamResponse& in);
+
+// A valid client X-Request-Id: 1..128 characters of [A-Za-z0-9._:-].
+bool valid_request_id(std::string_view id);
+
+}  // namespace tg::proxy::http

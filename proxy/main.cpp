@@ -1,0 +1,104 @@
+// tg-proxy: flags → ServerOptions → run_server. Logic lives in tg_proxy.
+#include "config/loader.hpp"
+#include "runtime/snapshot.hpp"
+#include "server.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+namespace {
+
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text, const char* flag) {
+  std::string host;
+  std::uint16_t port = 0;
+  bool port_zero = text.size() > 2 && text.substr(text.size() - 2) == ":0";
+  if (!port_zero && !tg::config::parse_address(text, host, port))
+    throw CLI::ValidationError(flag, "expected ADDR:PORT, got '" + text + "'");
+  if (port_zero) host = text.substr(0, text.size() - 2);
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (ec) throw CLI::ValidationError(flag, "'" + host + "' is not an IP address");
+  return {address, port};
+}
+
+std::chrono::milliseconds parse_flag_duration(const std::string& text, const char* flag) {
+  tg::config::Duration d{};
+  if (!tg::config::parse_duration(text, d)) throw CLI::ValidationError(flag, "bad duration '" + text + "'");
+  return d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tg-proxy: tenant-aware HTTP/1.1 reverse proxy (tenantgate data plane)"};
+  std::string config_path, listen = "0.0.0.0:8080", admin = "127.0.0.1:9901", log_level = "info";
+  std::string access_log = "off", ready_file;
+  std::string header_timeout = "10s", keepalive_timeout = "60s", drain_timeout = "15s";
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  std::uint32_t max_header_bytes = 16384;
+  std::uint16_t max_headers = 100;
+  bool check = false;
+
+  app.add_option("--config", config_path, "YAML table (tenants, services, routes)");
+  app.add_flag("--check", check, "validate --config and exit (0 ok, 1 with FILE:LINE:COLUMN messages)");
+  app.add_option("--listen", listen, "client address, ADDR:PORT (port 0 picks one)")->capture_default_str();
+  app.add_option("--admin", admin, "admin address (/metrics /healthz /ready /config)")->capture_default_str();
+  app.add_option("--workers", workers, "worker threads (default: cores)")->capture_default_str()->check(CLI::Range(1u, 256u));
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_option("--access-log", access_log, "access log file, '-' for stdout, or off")->capture_default_str();
+  app.add_option("--ready-file", ready_file, "write listen= and admin= lines here once bound");
+  app.add_option("--max-header-bytes", max_header_bytes, "request/response head limit (431 beyond)")
+      ->capture_default_str()->check(CLI::Range(1024u, 1u << 20));
+  app.add_option("--max-headers", max_headers, "header count limit (431 beyond)")
+      ->capture_default_str()->check(CLI::Range(8, 1000));
+  app.add_option("--header-timeout", header_timeout, "time allowed to receive a request head")->capture_default_str();
+  app.add_option("--keepalive-timeout", keepalive_timeout, "idle client keep-alive connections close after")
+      ->capture_default_str();
+  app.add_option("--drain-timeout", drain_timeout, "SIGTERM: finish in-flight requests up to")->capture_default_str();
+
+  tg::proxy::ServerOptions options;
+  try {
+    app.parse(argc, argv);
+    options.listen = parse_endpoint(listen, "--listen");
+    options.admin = parse_endpoint(admin, "--admin");
+    options.settings.header_timeout = parse_flag_duration(header_timeout, "--header-timeout");
+    options.settings.keepalive_timeout = parse_flag_duration(keepalive_timeout, "--keepalive-timeout");
+    options.settings.drain_timeout = parse_flag_duration(drain_timeout, "--drain-timeout");
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (check) {
+    if (config_path.empty()) {
+      std::cerr << "--check needs --config FILE\n";
+      return 2;
+    }
+    std::string error;
+    auto snapshot = tg::proxy::load_snapshot(config_path, 1, error);
+    if (!snapshot) {
+      std::cerr << error << (error.empty() || error.back() == '\n' ? "" : "\n");
+      return 1;
+    }
+    std::cout << config_path << ": ok (" << snapshot->services.size() << " services, " << snapshot->routes.size()
+              << " routes)\n";
+    return 0;
+  }
+
+  options.config_path = config_path;
+  options.access_log = access_log == "off" ? "" : access_log;
+  options.ready_file = ready_file;
+  options.settings.workers = workers;
+  options.settings.limits.max_head_bytes = max_header_bytes;
+  options.settings.limits.max_headers = max_headers;
+  try {
+    return tg::proxy::run_server(options);
+  } catch (const std::exception& e) {
+    spdlog::critical("tg-proxy: {}", e.what());
+    return 1;
+  }
+}

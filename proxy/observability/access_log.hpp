@@ -1,0 +1,75 @@
+// JSON access log (DESIGN §5 phase 7).
+//
+// Each worker appends lines to its own buffer (no lock, no syscall per
+// request). A full buffer, or one older than the flush interval, is handed to
+// the writer thread, which owns the file. When the writer falls behind, whole
+// buffers are dropped and their lines counted — the request path never waits.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace tg::proxy {
+
+class AccessLogWriter {
+ public:
+  // `path` "-" is standard output. Throws std::runtime_error when it cannot open the file.
+  explicit AccessLogWriter(const std::string& path);
+  ~AccessLogWriter();
+  AccessLogWriter(const AccessLogWriter&) = delete;
+  AccessLogWriter& operator=(const AccessLogWriter&) = delete;
+
+  // Takes `buffer` (swapped with a recycled empty one). Returns false and
+  // counts the lines as dropped when too many buffers are already waiting.
+  bool submit(std::string& buffer, std::uint64_t lines);
+  std::uint64_t dropped_lines() const { return dropped_.load(std::memory_order_relaxed); }
+  // Writes whatever is queued, then returns (for shutdown).
+  void flush();
+
+ private:
+  static constexpr std::size_t kMaxQueued = 64;
+  void run();
+
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<std::string> queue_;
+  std::deque<std::string> spare_;
+  bool writing_ = false;
+  bool stop_ = false;
+  std::atomic<std::uint64_t> dropped_{0};
+  std::thread thread_;
+};
+
+// One per worker.
+class AccessLogBuffer {
+ public:
+  static constexpr std::size_t kFlushBytes = 32 * 1024;
+  static constexpr std::uint64_t kFlushIntervalMs = 500;
+
+  explicit AccessLogBuffer(AccessLogWriter& writer) : writer_(writer) { buffer_.reserve(kFlushBytes + 4096); }
+
+  std::string& line_buffer() { return buffer_; }
+  // Call after appending one complete line.
+  void line_done(std::uint64_t now_ms);
+  void flush_if_due(std::uint64_t now_ms);
+  void flush();
+
+ private:
+  AccessLogWriter& writer_;
+  std::string buffer_;
+  std::uint64_t lines_ = 0;
+  std::uint64_t first_line_ms_ = 0;
+};
+
+// Appends `text` as a JSON string body (without quotes), escaping as needed.
+void append_json_escaped(std::string& out, std::string_view text);
+
+}  // namespace tg::proxy

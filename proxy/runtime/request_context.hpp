@@ -1,0 +1,125 @@
+// Everything a connection needs while a request is under way: buffers, parsed
+// heads and per-request state. Taken from the worker's pool when a request
+// starts and given back when the connection goes idle, so an idle keep-alive
+// connection holds none of it (DESIGN §5 phase 8).
+#pragma once
+
+#include "http/chunked.hpp"
+#include "http/message_head.hpp"
+#include "runtime/ref_counted.hpp"
+#include "runtime/settings.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tg::proxy {
+
+class UpstreamConn;
+struct InstanceRuntime;
+struct RouteRuntime;
+struct WorkerTable;
+
+enum class BodyKind : std::uint8_t { none, fixed, chunked, until_close };
+
+// Why a request ended badly; also the access log's "error" and the
+// upstream-error metric's kind where it applies.
+enum class ErrorKind : std::uint8_t {
+  none,
+  bad_request,
+  no_route,
+  body_too_large,
+  headers_too_large,
+  connect_failure,
+  upstream_reset,
+  bad_upstream_response,
+  no_instance,
+  overflow,
+  timeout,
+  client_closed,
+};
+std::string_view to_string(ErrorKind kind);
+
+struct ByteBuffer {
+  std::unique_ptr<char[]> data;
+  std::size_t capacity = 0;
+  std::size_t begin = 0;  // first unconsumed byte
+  std::size_t end = 0;    // one past the last byte read
+
+  explicit ByteBuffer(std::size_t cap) : data(new char[cap]), capacity(cap) {}
+  std::size_t size() const { return end - begin; }
+  char* read_ptr() { return data.get() + begin; }
+  char* write_ptr() { return data.get() + end; }
+  std::size_t space() const { return capacity - end; }
+  void clear() { begin = end = 0; }
+  // Moves unconsumed bytes to the front.
+  void compact();
+};
+
+struct RequestContext {
+  explicit RequestContext(const ProxySettings& settings);
+  void reset_request();  // between requests on one connection; keeps buffered bytes
+
+  // Client side: the head is parsed in place; spans point into `client`.
+  ByteBuffer client;
+  std::size_t scanned = 0;
+  std::unique_ptr<http::HeaderField[]> request_fields;
+  http::RequestHead request;
+
+  // Upstream side.
+  ByteBuffer upstream;
+  std::size_t upstream_scanned = 0;
+  std::unique_ptr<http::HeaderField[]> response_fields;
+  http::ResponseHead response;
+
+  // Rebuilt heads and error bodies.
+  ByteBuffer out;
+
+  // ---- per request ----
+  std::uint64_t start_ns = 0;
+  std::uint64_t upstream_start_ns = 0;
+  std::uint64_t upstream_ns = 0;
+  std::int32_t route = -1;
+  std::uint32_t service = 0;
+  LocalPtr<WorkerTable> table;
+  LocalPtr<InstanceRuntime> instance;
+  LocalPtr<UpstreamConn> upstream_conn;
+  std::uint8_t attempts = 0;
+  std::uint32_t tried[8] = {};
+
+  char request_id[132] = {};
+  std::uint8_t request_id_length = 0;
+  bool request_id_from_client = false;
+  char client_ip[48] = {};
+  std::uint8_t client_ip_length = 0;
+
+  BodyKind request_body = BodyKind::none;
+  std::uint64_t request_remaining = 0;  // fixed bodies
+  http::ChunkedScanner request_chunks;
+  std::uint64_t bytes_in = 0;           // request body bytes forwarded
+  bool request_body_done = true;
+  bool request_body_streamed = false;   // bytes were read after the head: the body is not kept whole
+  bool body_prefix_known = false;       // request_body_in_head_buffer computed
+  std::uint32_t request_body_in_head_buffer = 0;  // body bytes sent with the head
+  std::size_t head_offset = 0;          // where the request head starts in `client`
+  bool stale_retry_used = false;
+
+  BodyKind response_body = BodyKind::none;
+  bool response_done = false;
+  std::uint64_t response_remaining = 0;
+  http::ChunkedScanner response_chunks;
+  std::uint64_t bytes_out = 0;          // response body bytes sent
+
+  std::uint16_t status = 0;
+  ErrorKind error = ErrorKind::none;
+  bool keep_alive = true;               // client connection stays open after this response
+  bool upstream_reusable = true;
+  bool response_started = false;        // a byte of the response went to the client
+  bool sent_continue = false;
+
+  // Copies for the access log (the head buffer is reused for body bytes).
+  std::string log_method;
+  std::string log_path;
+};
+
+}  // namespace tg::proxy

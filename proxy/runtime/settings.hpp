@@ -1,0 +1,25 @@
+// Process-wide data-plane settings from tg-proxy's flags (not from the table).
+#pragma once
+
+#include "http/message_head.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace tg::proxy {
+
+struct ProxySettings {
+  http::ParseLimits limits;  // request and upstream response heads
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds keepalive_timeout{60'000};
+  std::chrono::milliseconds drain_timeout{15'000};
+  // A keep-alive connection keeps its buffers this long after a response, so
+  // a busy client does not pay for re-arming readiness; then it goes idle with
+  // no buffers at all.
+  std::chrono::milliseconds buffer_grace{200};
+  std::size_t body_buffer_bytes = 16 * 1024;
+  unsigned workers = 1;
+};
+
+}  // namespace tg::proxy

@@ -1,0 +1,77 @@
+#include "runtime/upstream.hpp"
+
+#include "runtime/worker.hpp"
+
+#include <algorithm>
+
+namespace tg::proxy {
+
+InstanceRuntime::~InstanceRuntime() {
+  for (auto& conn : idle) {
+    conn->parked_ = false;
+    conn->instance_ = nullptr;
+    conn->close();
+  }
+}
+
+UpstreamConn::UpstreamConn(Worker& worker, InstanceRuntime& instance)
+    : worker_(worker), instance_(&instance), socket_(worker.io().get_executor()) {
+  ++instance.open_connections;
+  ++worker_.stats().upstream_connections;
+}
+
+UpstreamConn::~UpstreamConn() {
+  if (instance_) --instance_->open_connections;
+  --worker_.stats().upstream_connections;
+}
+
+void UpstreamConn::close() {
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+}
+
+void UpstreamConn::park(std::uint64_t idle_timeout_ms) {
+  parked_ = true;
+  instance_->idle.emplace_back(this);
+  worker_.wheel().set(*this, worker_.now_ms() + idle_timeout_ms);
+  // Readable while idle means the upstream closed it (or misbehaved).
+  const std::uint32_t parking = ++parkings_;
+  socket_.async_wait(Socket::wait_read, [self = LocalPtr<UpstreamConn>(this), parking](boost::system::error_code ec) {
+    // Taken by a request (the wait was cancelled), or already parked again.
+    if (ec == asio::error::operation_aborted || !self->parked_ || self->parkings_ != parking) return;
+    self->drop_from_pool();
+  });
+}
+
+LocalPtr<UpstreamConn> UpstreamConn::take(InstanceRuntime& instance) {
+  while (!instance.idle.empty()) {
+    LocalPtr<UpstreamConn> conn = std::move(instance.idle.back());
+    instance.idle.pop_back();
+    conn->parked_ = false;
+    TimerWheel::clear(*conn);
+    boost::system::error_code ec;
+    conn->socket_.cancel(ec);
+    if (!ec && conn->socket_.is_open()) return conn;
+    conn->close();
+  }
+  return nullptr;
+}
+
+void UpstreamConn::drop_from_pool() {
+  parked_ = false;
+  TimerWheel::clear(*this);
+  close();
+  if (!instance_) return;
+  auto& idle = instance_->idle;
+  auto it = std::find(idle.begin(), idle.end(), LocalPtr<UpstreamConn>(this));
+  if (it != idle.end()) idle.erase(it);  // last reference may go here
+}
+
+void UpstreamConn::on_deadline() {
+  if (parked_) {
+    LocalPtr<UpstreamConn> keep(this);
+    drop_from_pool();
+  }
+}
+
+}  // namespace tg::proxy

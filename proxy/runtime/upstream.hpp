@@ -1,0 +1,81 @@
+// The upstream side of one worker: per-instance runtime state and pooled
+// upstream connections.
+//
+// InstanceRuntime is per worker and per instance id. It survives table swaps
+// (remapped by id, so in-flight counts, balancer state and pooled connections
+// carry over) and dies when no table and no request refers to it any more: an
+// instance removed and re-added starts fresh.
+#pragma once
+
+#include "runtime/ref_counted.hpp"
+#include "runtime/socket.hpp"
+#include "runtime/timer_wheel.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tg::proxy {
+
+class Worker;
+class UpstreamConn;
+
+enum class UpstreamError : std::uint8_t { connect_failure, reset, timeout, protocol };
+inline constexpr std::size_t kUpstreamErrorKinds = 4;
+
+struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
+  InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_)
+      : id(std::move(id_)), service(std::move(service_)), endpoint(endpoint_) {}
+  ~InstanceRuntime();
+
+  std::string id;
+  std::string service;
+  tcp::endpoint endpoint;
+
+  // Balancing.
+  std::uint32_t in_flight = 0;
+  std::int64_t swrr_current = 0;  // smooth weighted round robin
+
+  // Pool: idle connections, most recently used last.
+  std::vector<LocalPtr<UpstreamConn>> idle;
+  std::uint32_t open_connections = 0;
+
+  // Counters (single writer: this worker).
+  std::array<std::uint64_t, 5> responses{};  // by status class 1xx..5xx
+  std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
+};
+
+class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public DeadlineEntry {
+ public:
+  UpstreamConn(Worker& worker, InstanceRuntime& instance);
+  ~UpstreamConn();
+
+  Socket& socket() { return socket_; }
+  InstanceRuntime* instance() const { return instance_; }
+  bool reused() const { return requests_ > 0; }
+  void count_request() { ++requests_; }
+
+  // Returns the connection to its instance's pool; it waits there for the
+  // next request, its idle timeout, or the upstream closing it.
+  void park(std::uint64_t idle_timeout_ms);
+  // Takes the most recently used idle connection of `instance`, or null.
+  static LocalPtr<UpstreamConn> take(InstanceRuntime& instance);
+  // Closes the socket; the object dies with its last reference.
+  void close();
+
+  void on_deadline() override;  // idle timeout while parked
+
+ private:
+  friend struct InstanceRuntime;
+  void drop_from_pool();
+
+  Worker& worker_;
+  InstanceRuntime* instance_;  // owned by the pool while parked, by the request while busy
+  Socket socket_;
+  std::uint32_t requests_ = 0;
+  std::uint32_t parkings_ = 0;
+  bool parked_ = false;
+};
+
+}  // namespace tg::proxy

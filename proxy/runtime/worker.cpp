@@ -1,0 +1,201 @@
+#include "runtime/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace tg::proxy {
+
+std::uint64_t steady_now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+std::uint64_t steady_now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+namespace {
+constexpr std::size_t kMaxPooledContexts = 1024;
+
+std::uint64_t seed() {
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+}  // namespace
+
+Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* access_log)
+    : index_(index),
+      settings_(settings),
+      io_(1),
+      ticker_(io_.get_executor()),
+      now_ms_(steady_now_ms()),
+      wheel_(now_ms_),
+      random_(seed()) {
+  if (access_log) access_log_.emplace(*access_log);
+  std::snprintf(request_id_prefix_, sizeof request_id_prefix_, "%016llx",
+                static_cast<unsigned long long>(random_.next()));
+}
+
+Worker::~Worker() {
+  for (RequestContext* ctx : free_contexts_) delete ctx;
+}
+
+void Worker::listen(const tcp::endpoint& endpoint) {
+  acceptor_.emplace(io_.get_executor());
+  acceptor_->open(endpoint.protocol());
+  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  int one = 1;
+  ::setsockopt(acceptor_->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  acceptor_->bind(endpoint);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+  acceptor_->non_blocking(true);
+}
+
+tcp::endpoint Worker::local_endpoint() const { return acceptor_->local_endpoint(); }
+
+void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
+  table_ = WorkerTable::build(std::move(snapshot), nullptr);
+  accept();
+  tick();
+  thread_ = std::thread([this] {
+    io_.run();
+    // Leave nothing behind that points into this worker.
+    if (access_log_) access_log_->flush();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
+
+void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
+  // Requests in flight keep the previous WorkerTable (and with it the old
+  // Snapshot) alive; state is carried over by instance id and route name.
+  table_ = WorkerTable::build(std::move(snapshot), table_.get());
+}
+
+void Worker::accept() {
+  if (!acceptor_ || !acceptor_->is_open()) return;
+  acceptor_->async_accept([this](const boost::system::error_code& ec, Socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    if (ec) {
+      ++stats_.accept_errors;
+      // Out of descriptors or memory: back off briefly instead of spinning.
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+          ec == asio::error::no_memory) {
+        auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+        timer->async_wait([this, timer](const boost::system::error_code&) { accept(); });
+        return;
+      }
+      accept();
+      return;
+    }
+    ++stats_.connections_accepted;
+    LocalPtr<ClientSession> session(new ClientSession(*this, std::move(socket)));
+    session->start();
+    accept();
+  });
+}
+
+void Worker::tick() {
+  now_ms_ = steady_now_ms();
+  wheel_.advance(now_ms_);
+  if (access_log_) access_log_->flush_if_due(now_ms_);
+  if (stopped_) return;
+  ticker_.expires_after(std::chrono::milliseconds(TimerWheel::kTickMs));
+  ticker_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+RequestContext* Worker::acquire_context() {
+  if (free_contexts_.empty()) return new RequestContext(settings_);
+  RequestContext* ctx = free_contexts_.back();
+  free_contexts_.pop_back();
+  return ctx;
+}
+
+void Worker::release_context(RequestContext* ctx) {
+  ctx->reset_request();
+  ctx->client.clear();
+  ctx->client_ip_length = 0;
+  if (free_contexts_.size() < kMaxPooledContexts) {
+    free_contexts_.push_back(ctx);
+  } else {
+    delete ctx;
+  }
+}
+
+std::size_t Worker::next_request_id(char* out) {
+  // 16 hex digits random per worker start, worker index, counter: unique
+  // across workers and restarts without coordination.
+  int n = std::snprintf(out, 40, "%s-%x-%llx", request_id_prefix_, index_,
+                        static_cast<unsigned long long>(++request_counter_));
+  return static_cast<std::size_t>(n);
+}
+
+void Worker::session_opened(ClientSession& session) {
+  sessions_.push_back(session);
+  ++stats_.downstream_connections;
+}
+
+void Worker::session_closed() {
+  --stats_.downstream_connections;
+  if (draining_ && stats_.downstream_connections == 0 && on_drained_) {
+    auto done = std::move(on_drained_);
+    on_drained_ = nullptr;
+    done();
+  }
+}
+
+void Worker::begin_drain(std::function<void()> on_drained) {
+  draining_ = true;
+  on_drained_ = std::move(on_drained);
+  if (acceptor_) {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  }
+  // drain() may close and unlink sessions: walk a copy of the pointers.
+  std::vector<LocalPtr<ClientSession>> open;
+  for (ClientSession& s : sessions_) open.emplace_back(&s);
+  for (auto& s : open) s->drain();
+  if (stats_.downstream_connections == 0 && on_drained_) {
+    auto done = std::move(on_drained_);
+    on_drained_ = nullptr;
+    done();
+  }
+}
+
+void Worker::stop() {
+  stopped_ = true;
+  boost::system::error_code ignored;
+  ticker_.cancel();
+  if (acceptor_) acceptor_->close(ignored);
+  if (access_log_) access_log_->flush();
+  io_.stop();
+}
+
+WorkerStatsCopy Worker::collect() const {
+  WorkerStatsCopy copy;
+  copy.stats = stats_;
+  if (!table_) return copy;
+  copy.table_version = table_->snapshot->version;
+  for (const auto& r : table_->routes)
+    copy.routes.push_back({r->name, r->service, r->requests, r->latency});
+  for (const auto& i : table_->instances)
+    copy.instances.push_back({i->id, i->service, i->responses, i->errors, i->in_flight, i->open_connections,
+                              i->idle.size()});
+  return copy;
+}
+
+}  // namespace tg::proxy

@@ -1,0 +1,134 @@
+// One data-plane worker: an io_context run by one thread, with its own
+// SO_REUSEPORT listener, timer wheel, buffer pool, table view, counters and
+// access-log buffer (DESIGN §5 Threads). Nothing here is shared with other
+// workers; other threads talk to a worker only by posting to its io_context.
+#pragma once
+
+#include "balancing/balancer.hpp"
+#include "metrics/histogram.hpp"
+#include "observability/access_log.hpp"
+#include "runtime/request_context.hpp"
+#include "runtime/settings.hpp"
+#include "runtime/socket.hpp"
+#include "runtime/timer_wheel.hpp"
+#include "runtime/worker_table.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include "session/client_session.hpp"
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tg::proxy {
+
+
+struct WorkerStats {
+  std::uint64_t downstream_connections = 0;  // open now
+  std::uint64_t upstream_connections = 0;    // open now
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t accept_errors = 0;
+  std::uint64_t header_timeouts = 0;
+  std::array<std::uint64_t, 5> unrouted_requests{};  // responses by class with no route (400/404/431)
+};
+
+// A copy of one worker's counters, taken on that worker and read elsewhere.
+struct WorkerStatsCopy {
+  struct Route {
+    std::string name, service;
+    std::array<std::uint64_t, 5> requests{};
+    metrics::LatencyHistogram latency;
+  };
+  struct Instance {
+    std::string id, service;
+    std::array<std::uint64_t, 5> responses{};
+    std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
+    std::uint64_t in_flight = 0, open_connections = 0, idle_connections = 0;
+  };
+  WorkerStats stats;
+  std::uint64_t table_version = 0;
+  std::vector<Route> routes;
+  std::vector<Instance> instances;
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* access_log);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Main thread, before start(): bind this worker's listener (SO_REUSEPORT).
+  void listen(const tcp::endpoint& endpoint);
+  tcp::endpoint local_endpoint() const;
+  void start(std::shared_ptr<const Snapshot> snapshot);
+  void join();
+
+  // Any thread: post work to this worker.
+  void post(std::function<void()> fn);
+
+  // ---- worker thread only ----
+  void install(std::shared_ptr<const Snapshot> snapshot);
+  // Stops accepting, closes idle connections; calls `on_drained` (on this
+  // worker) once no connection is left.
+  void begin_drain(std::function<void()> on_drained);
+  bool draining() const { return draining_; }
+  WorkerStatsCopy collect() const;
+  void stop();
+
+  asio::io_context& io() { return io_; }
+  const ProxySettings& settings() const { return settings_; }
+  const LocalPtr<WorkerTable>& table() const { return table_; }
+  std::uint64_t now_ms() const { return now_ms_; }
+  TimerWheel& wheel() { return wheel_; }
+  WorkerStats& stats() { return stats_; }
+  AccessLogBuffer* access_log() { return access_log_ ? &*access_log_ : nullptr; }
+  balancing::Random& random() { return random_; }
+  unsigned index() const { return index_; }
+
+  RequestContext* acquire_context();
+  void release_context(RequestContext* ctx);
+  // Writes a new request id into `out` (at least 40 bytes); returns its length.
+  std::size_t next_request_id(char* out);
+
+  void session_opened(ClientSession& session);
+  void session_closed();
+
+ private:
+  void accept();
+  void tick();
+
+  const unsigned index_;
+  const ProxySettings& settings_;
+  asio::io_context io_;
+  std::optional<Acceptor> acceptor_;
+  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>
+      ticker_;
+  std::uint64_t now_ms_;
+  TimerWheel wheel_;
+  LocalPtr<WorkerTable> table_;
+  WorkerStats stats_;
+  std::optional<AccessLogBuffer> access_log_;
+  balancing::Random random_;
+  std::vector<RequestContext*> free_contexts_;
+  boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
+                         boost::intrusive::constant_time_size<false>>
+      sessions_;
+  std::uint64_t request_counter_ = 0;
+  char request_id_prefix_[17] = {};
+  bool draining_ = false;
+  bool stopped_ = false;
+  std::function<void()> on_drained_;
+  std::thread thread_;
+};
+
+std::uint64_t steady_now_ms();
+std::uint64_t steady_now_ns();
+
+}  // namespace tg::proxy

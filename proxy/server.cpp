@@ -1,0 +1,239 @@
+#include "server.hpp"
+
+#include "admin/admin_server.hpp"
+#include "admin/metrics_text.hpp"
+#include "config/loader.hpp"
+#include "runtime/snapshot.hpp"
+#include "runtime/worker.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace tg::proxy {
+
+std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version, std::string& error) {
+  if (path.empty()) {
+    config::Config empty;
+    return Snapshot::build(empty, version, "", error);
+  }
+  config::LoadResult loaded = config::load_file(path, config::Reader::proxy);
+  if (!loaded.ok()) {
+    error = loaded.error_text();
+    return nullptr;
+  }
+  return Snapshot::build(*loaded.config, version, path, error);
+}
+
+namespace {
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void write_ready_file(const std::string& path, const tcp::endpoint& listen, const tcp::endpoint& admin) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "listen=" << endpoint_text(listen) << "\nadmin=" << endpoint_text(admin) << "\n";
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+class Server {
+ public:
+  explicit Server(const ServerOptions& options) : options_(options), signals_(io_) {}
+
+  int run() {
+    std::string error;
+    snapshot_ = load_snapshot(options_.config_path, version_, error);
+    if (!snapshot_) {
+      spdlog::error("cannot load the table:\n{}", error);
+      return 1;
+    }
+    if (options_.config_path.empty()) spdlog::warn("no --config given: every request gets 404 no_route");
+    if (!options_.access_log.empty()) access_log_ = std::make_unique<AccessLogWriter>(options_.access_log);
+
+    const unsigned count = std::max(1u, options_.settings.workers);
+    tcp::endpoint listen = options_.listen;
+    for (unsigned i = 0; i < count; ++i) {
+      workers_.push_back(std::make_unique<Worker>(i, options_.settings, access_log_.get()));
+      workers_.back()->listen(listen);
+      // Port 0: the first worker picks the port, the others join it.
+      if (i == 0) listen = workers_.back()->local_endpoint();
+    }
+    admin_.emplace(io_, options_.admin,
+                   [this](const std::string& method, const std::string& path, admin::Respond respond) {
+                     handle_admin(method, path, std::move(respond));
+                   });
+    const tcp::endpoint admin_endpoint = admin_->local_endpoint();
+
+    signals_.add(SIGHUP);
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    wait_signal();
+
+    for (auto& w : workers_) w->start(snapshot_);
+    if (!options_.ready_file.empty()) write_ready_file(options_.ready_file, listen, admin_endpoint);
+    spdlog::info("tg-proxy serving on {} with {} worker(s), admin on {}, table version {} ({} routes)",
+                 endpoint_text(listen), count, endpoint_text(admin_endpoint), version_, snapshot_->routes.size());
+    io_.run();
+    for (auto& w : workers_) w->join();
+    if (access_log_) access_log_->flush();
+    spdlog::info("tg-proxy stopped");
+    return 0;
+  }
+
+ private:
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        reload();
+      } else if (draining_) {
+        spdlog::warn("second stop signal: exiting now");
+        stop_workers();
+        return;
+      } else {
+        drain();
+      }
+      wait_signal();
+    });
+  }
+
+  void reload() {
+    if (options_.config_path.empty()) {
+      spdlog::warn("SIGHUP: no --config to reload");
+      return;
+    }
+    std::string error;
+    auto next = load_snapshot(options_.config_path, version_ + 1, error);
+    if (!next) {
+      ++reloads_failed_;
+      spdlog::error("reload rejected, still serving version {}:\n{}", version_, error);
+      return;
+    }
+    ++version_;
+    ++reloads_ok_;
+    snapshot_ = next;
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      worker->post([worker, next] { worker->install(next); });
+    }
+    spdlog::info("reloaded {}: table version {} ({} routes, {} services)", options_.config_path, version_,
+                 next->routes.size(), next->services.size());
+  }
+
+  void drain() {
+    draining_ = true;
+    spdlog::info("draining: no new connections, finishing requests in flight (up to {} ms)",
+                 options_.settings.drain_timeout.count());
+    drain_timer_.emplace(io_, options_.settings.drain_timeout);
+    drain_timer_->async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      spdlog::warn("drain deadline reached with connections still open: closing them");
+      stop_workers();
+    });
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      worker->post([this, worker] {
+        worker->begin_drain([this] {
+          boost::asio::post(io_, [this] {
+            if (++drained_ == workers_.size()) stop_workers();
+          });
+        });
+      });
+    }
+  }
+
+  void stop_workers() {
+    if (stopping_) return;
+    stopping_ = true;
+    if (drain_timer_) drain_timer_->cancel();
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      worker->post([worker] { worker->stop(); });
+    }
+    admin_->stop();
+    signals_.cancel();
+    io_.stop();
+  }
+
+  void handle_admin(const std::string& method, const std::string& path, admin::Respond respond) {
+    if (method != "GET" && method != "HEAD") {
+      respond({405, "text/plain; charset=utf-8", "method not allowed\n"});
+    } else if (path == "/healthz") {
+      respond({200, "text/plain; charset=utf-8", "ok\n"});
+    } else if (path == "/ready") {
+      if (draining_) respond({503, "text/plain; charset=utf-8", "draining\n"});
+      else respond({200, "text/plain; charset=utf-8", "ready\n"});
+    } else if (path == "/config") {
+      respond({200, "application/json", snapshot_->json});
+    } else if (path == "/metrics") {
+      collect_metrics(std::move(respond));
+    } else {
+      respond({404, "text/plain; charset=utf-8", "not found; try /metrics /healthz /ready /config\n"});
+    }
+  }
+
+  void collect_metrics(admin::Respond respond) {
+    struct Collection {
+      std::vector<WorkerStatsCopy> copies;
+      std::size_t remaining;
+      admin::Respond respond;
+    };
+    auto collection = std::make_shared<Collection>();
+    collection->copies.resize(workers_.size());
+    collection->remaining = workers_.size();
+    collection->respond = std::move(respond);
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      Worker* worker = workers_[i].get();
+      worker->post([this, worker, collection, i] {
+        collection->copies[i] = worker->collect();
+        boost::asio::post(io_, [this, collection] {
+          if (--collection->remaining) return;
+          admin::ProcessGauges process;
+          process.config_version = version_;
+          process.reloads_ok = reloads_ok_;
+          process.reloads_failed = reloads_failed_;
+          process.access_log_dropped = access_log_ ? access_log_->dropped_lines() : 0;
+          process.draining = draining_;
+          collection->respond({200, "text/plain; version=0.0.4; charset=utf-8",
+                               admin::render_metrics(collection->copies, process)});
+        });
+      });
+    }
+  }
+
+  const ServerOptions& options_;
+  boost::asio::io_context io_{1};
+  boost::asio::signal_set signals_;
+  std::optional<boost::asio::steady_timer> drain_timer_;
+  std::unique_ptr<AccessLogWriter> access_log_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::optional<admin::AdminServer> admin_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::uint64_t version_ = 1;
+  std::uint64_t reloads_ok_ = 0;
+  std::uint64_t reloads_failed_ = 0;
+  std::size_t drained_ = 0;
+  bool draining_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int run_server(const ServerOptions& options) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Server server(options);
+  return server.run();
+}
+
+}  // namespace tg::proxy

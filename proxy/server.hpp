@@ -1,0 +1,32 @@
+// tg-proxy's process: loads the table, runs the workers and the admin port,
+// and handles SIGHUP (reload) and SIGTERM/SIGINT (drain, then exit 0).
+#pragma once
+
+#include "runtime/settings.hpp"
+#include "runtime/socket.hpp"
+
+#include <memory>
+#include <string>
+
+namespace tg::proxy {
+
+struct Snapshot;
+
+struct ServerOptions {
+  std::string config_path;  // empty: start with an empty table
+  tcp::endpoint listen;
+  tcp::endpoint admin;
+  std::string access_log;   // empty: off; "-": standard output
+  std::string ready_file;   // written once listeners are bound
+  ProxySettings settings;
+};
+
+// Loads and builds the table from `path` (version `version`). On failure
+// returns null and sets `error` (FILE:LINE:COLUMN messages, one per line).
+std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version,
+                                                     std::string& error);
+
+// Runs until drained; returns the process exit code.
+int run_server(const ServerOptions& options);
+
+}  // namespace tg::proxy

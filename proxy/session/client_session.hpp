@@ -1,0 +1,116 @@
+// One client (downstream) connection and the requests on it, driven as a
+// callback state machine on its worker's thread. The phases are the named
+// phases of docs/life-of-a-request.md.
+//
+// Lifetime: every pending operation holds a LocalPtr to the session; the
+// session dies when the last one completes after close(). While idle between
+// requests it holds no RequestContext (no buffers, no parser state).
+#pragma once
+
+#include "runtime/ref_counted.hpp"
+#include "runtime/request_context.hpp"
+#include "runtime/socket.hpp"
+#include "runtime/timer_wheel.hpp"
+#include "runtime/upstream.hpp"
+
+#include <boost/intrusive/list_hook.hpp>
+
+#include <array>
+#include <cstdint>
+
+namespace tg::proxy {
+
+class Worker;
+struct ServiceDef;
+using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+class ClientSession final : public LocalRefCounted<ClientSession>, public DeadlineEntry, public SessionHook {
+ public:
+  ClientSession(Worker& worker, Socket socket);
+  ~ClientSession();
+
+  void start();
+  // The worker is draining: close now if idle, else after this response.
+  void drain();
+  void on_deadline() override;
+
+ private:
+  enum class Phase : std::uint8_t {
+    idle,               // 8. keep-alive, no buffers: waiting for readability
+    buffered_idle,      // 8. keep-alive, buffers kept for a short grace period
+    read_header,        // 1.
+    connect,            // 6. connecting to the upstream
+    send_request,       // 6. request head (+ first body bytes) to the upstream
+    stream_request,     // 6. rest of the request body
+    await_response,     // 6. waiting for the upstream response head
+    send_response,      // 6. response head (+ first body bytes) to the client
+    stream_response,    // 6. rest of the response body
+    send_error,         // a locally generated response
+    linger,             // response sent, discarding what the client still sends
+    closed,
+  };
+
+  // 1. read header
+  void read_header();
+  void on_header_bytes(const boost::system::error_code& ec, std::size_t n);
+  void parse_header();
+  void wait_idle();
+  // 2.–5. normalise and validate, match route, tenant checks, pick instance
+  void handle_request();
+  void pick_instance();
+  // 6. forward
+  void connect_upstream();
+  void on_connected(const boost::system::error_code& ec);
+  void send_request_head();
+  void on_request_head_sent(const boost::system::error_code& ec);
+  void read_request_body();
+  void on_request_body_read(const boost::system::error_code& ec, std::size_t n);
+  void on_request_body_sent(const boost::system::error_code& ec, std::size_t n);
+  void await_response();
+  void on_response_bytes(const boost::system::error_code& ec, std::size_t n);
+  void handle_response_head();
+  void on_response_head_sent(const boost::system::error_code& ec);
+  void read_response_body();
+  void on_response_body_read(const boost::system::error_code& ec, std::size_t n);
+  void on_response_body_sent(const boost::system::error_code& ec, std::size_t n);
+  // Failure of the current try: retried on another instance when safe, else answered.
+  void try_failed(ErrorKind kind, bool nothing_sent);
+  bool can_retry(ErrorKind kind, bool nothing_sent) const;
+  void count_upstream_error(UpstreamError kind);
+  std::size_t take_response_body(const char* data, std::size_t size);
+  void end_try(bool reusable);
+  // 7. record, 8. keep-alive or close
+  void finish_request();
+  void record();
+  void next_request();
+
+  void send_error(std::uint16_t status, ErrorKind kind);
+  void close();
+  void linger_close();
+  void release_context();
+  void set_deadline_in(std::uint64_t ms);
+  const ServiceDef& service() const;
+
+  // Writes `buffers` fully: at once when the socket takes them, else asynchronously.
+  template <typename Buffers, typename Handler>
+  void write_all(Socket& socket, const Buffers& buffers, Handler&& handler);
+
+  static constexpr std::uint64_t kLingerMs = 2000;
+
+  Worker& worker_;
+  Socket socket_;
+  RequestContext* ctx_ = nullptr;
+  Phase phase_ = Phase::read_header;
+  bool timed_out_ = false;
+  bool release_on_abort_ = false;
+  bool request_active_ = false;
+  bool try_active_ = false;
+  bool draining_ = false;
+  std::uint64_t idle_since_ms_ = 0;
+  // Peer address kept compactly; formatted per request into the context.
+  std::array<std::uint8_t, 16> peer_address_{};
+  std::uint16_t peer_port_ = 0;
+  bool peer_v6_ = false;
+};
+
+}  // namespace tg::proxy
