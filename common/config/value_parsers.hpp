@@ -58,6 +58,10 @@ std::string path_problem(std::string_view path, bool allow_query);
 // characters, none of them whitespace or control characters.
 std::string name_problem(std::string_view name);
 
+// Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+// Every string in the configuration must be: names end up in JSON and logs.
+bool is_valid_utf8(std::string_view text);
+
 std::string to_lower_ascii(std::string_view text);
 std::string to_upper_ascii(std::string_view text);
 

@@ -44,11 +44,17 @@ std::string range_text(std::int64_t min, std::int64_t max) {
   return "from " + std::to_string(min) + " to " + std::to_string(max);
 }
 
-// Scalar text, or a report that the value is not a scalar.
+// Scalar text, or a report that the value is not a scalar (or not UTF-8).
 std::optional<std::string> scalar_text(Diagnostics& diagnostics, const Value& value, std::string_view expected) {
-  if (value.node.IsScalar()) return value.node.Scalar();
-  report(diagnostics, value, "expected " + std::string(expected) + ", got " + describe(value.node));
-  return std::nullopt;
+  if (!value.node.IsScalar()) {
+    report(diagnostics, value, "expected " + std::string(expected) + ", got " + describe(value.node));
+    return std::nullopt;
+  }
+  if (!is_valid_utf8(value.node.Scalar())) {
+    report(diagnostics, value, "is not valid UTF-8");
+    return std::nullopt;
+  }
+  return value.node.Scalar();
 }
 
 }  // namespace

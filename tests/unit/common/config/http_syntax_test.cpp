@@ -59,6 +59,19 @@ TEST_CASE("names and ids", "[config][http]") {
   CHECK(name_problem("a\nb") == "must not contain control character 0x0a");
 }
 
+TEST_CASE("UTF-8 validation", "[config][http]") {
+  using tg::config::is_valid_utf8;
+  for (std::string_view good : {"", "acme", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf"}) {
+    INFO(good);
+    CHECK(is_valid_utf8(good));
+  }
+  for (std::string_view bad : {"\xff", "\x80", "caf\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                               "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\xc3\x28"}) {
+    INFO(bad);
+    CHECK_FALSE(is_valid_utf8(bad));
+  }
+}
+
 TEST_CASE("ASCII case mapping leaves other bytes alone", "[config][http]") {
   CHECK(tg::config::to_lower_ascii("X-Tenant-ID\xc3\x89") == "x-tenant-id\xc3\x89");
   CHECK(tg::config::to_upper_ascii("get-Ok_1") == "GET-OK_1");

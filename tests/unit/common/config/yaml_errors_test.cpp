@@ -112,6 +112,18 @@ TEST_CASE("mapping keys must be plain strings", "[config][errors]") {
   CHECK(single_error("[a, b]: 1\n") == "t.yaml:1:1: mapping keys must be plain strings");
 }
 
+TEST_CASE("anchors and aliases work; merge keys are not supported", "[config][errors]") {
+  const auto config = load_ok(
+      "services:\n"
+      "  - name: a\n"
+      "    timeouts: &fast { connect: 100ms }\n"
+      "  - name: b\n"
+      "    timeouts: *fast\n");
+  CHECK(config.services[1].timeouts.connect == std::chrono::milliseconds(100));
+  CHECK(single_error("tenants: [{ id: a }]\n<<: { routes: [] }\n") ==
+        "t.yaml:2:1: unknown top-level key \"<<\"; allowed keys: tenants, services, routes, alert_rules, notifiers");
+}
+
 TEST_CASE("self-referencing aliases do not hang the loader", "[config][errors]") {
   const auto errors = errors_of("alert_rules: &loop [ *loop ]\n");
   REQUIRE(errors.size() == 1);
