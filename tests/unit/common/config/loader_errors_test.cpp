@@ -314,3 +314,26 @@ TEST_CASE("all errors are collected in one pass", "[config][errors]") {
       "t.yaml:15:1: unknown top-level key \"extra\"; allowed keys: tenants, services, routes, alert_rules, notifiers",
   });
 }
+
+TEST_CASE("the error example in docs/configuration.md is what the loader prints", "[config][errors]") {
+  const std::string path = std::string(TG_TEST_DATA_DIR) + "/config/errors_example.yaml";
+  const tg::config::LoadResult result = tg::config::load_file(path);
+  std::vector<std::string> lines;
+  for (const auto& error : result.errors) lines.push_back(error.to_string().substr(path.size()));
+  CHECK(lines == Strings{
+      ":3:5: tenants[0]: duplicate key \"id\" (first at line 2, column 5)",
+      ":4:1: unknown top-level key \"route\" (did you mean \"routes\"?); "
+      "allowed keys: tenants, services, routes, alert_rules, notifiers",
+      ":7:13: services[0].tenant: unknown tenant \"acne\" (did you mean \"acme\"?); it must be declared under tenants",
+      ":8:26: services[0].timeouts.connect: bad duration \"1.5ms\": not a whole number of milliseconds",
+      ":9:24: services[0].retry.max_body: bad size \"64KB\": unknown unit \"KB\" "
+      "(use KiB, MiB or GiB; sizes are powers of 1024)",
+      ":12:18: services[0].instances[1]: duplicate instance id \"s/10.0.0.1:80\" (the default id "
+      "<service>/<address>; give one of the instances an explicit id); first declared at line 11, column 18",
+      ":13:20: services[0].instances[2].address: bad address \"::1:80\": an IPv6 address needs brackets, e.g. [::1]:8080",
+      ":13:38: services[0].instances[2].weight: must be from 1 to 10000, got 0",
+      ":16:20: routes[0].match.host: bad host \"api.example.com:8080\": "
+      "a port is not allowed in host (routes match the host without its port)",
+      ":17:14: routes[0].service: unknown service \"api\"; it must be declared under services",
+  });
+}
