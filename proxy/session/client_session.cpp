@@ -170,6 +170,9 @@ void ClientSession::handle_request() {
   c.start_ns = steady_now_ns();
   c.table = worker_.table();
   c.head_offset = c.client.begin;
+  // The head is consumed now, whatever happens next; the spans stay valid
+  // because the bytes are not overwritten before the head is forwarded.
+  c.client.begin += req.head_length;
 
   // Request id: the client's when valid, else a new one.
   if (req.x_request_id >= 0 && http::valid_request_id(req.headers[req.x_request_id].value.view(base))) {
