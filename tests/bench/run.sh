@@ -37,6 +37,8 @@
 #                      connection for most requests (measured: ~14k vs ~23k req/s).
 #   BENCH_OUT=DIR      where results go (default: a new /tmp/tg-bench.* directory, kept)
 #   BENCH_SKIP_DEPS=1  do not run deploy/install-deps.sh --bench
+#   BENCH_WAIT_QUIET=N before each run, wait up to N s for other processes to go quiet
+#                      (a shared machine); each run's "other" CPU column shows what remained
 # --quick: SECONDS=3 ROUNDS=1 (unless set), no warm-up runs.
 #
 # Everything listens on 127.0.0.1 with ports chosen at run time; every process started
@@ -387,9 +389,22 @@ cpu_ticks() {  # "busy total" of the first CPU in a taskset list
   local n=${1%%[,-]*}
   awk -v c="cpu$n" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
-# user + nice + system + steal over all CPUs: time given to processes (or taken by the
-# host), leaving out interrupt time, which loopback traffic itself causes.
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $9 }' /proc/stat; }
+# Busy time over all CPUs (all but idle and iowait). Tick accounting charges interrupt
+# time to the running process as well, so it is kept here to compare with process times.
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6 }' /proc/stat; }
+
+# wait_quiet: with BENCH_WAIT_QUIET=N, wait up to N s for a second in which other processes
+# use under 10% of a core (a shared machine: someone's build), then go on regardless.
+wait_quiet() {
+  local limit=${BENCH_WAIT_QUIET:-0} m0 m1 deadline
+  [[ $limit -gt 0 ]] || return 0
+  deadline=$((SECONDS + limit))
+  while :; do
+    m0=$(machine_ticks); sleep 1; m1=$(machine_ticks)
+    [[ $((m1 - m0)) -lt $((clk_tck / 10)) ]] && return 0
+    [[ $SECONDS -lt $deadline ]] || { warn "machine still busy after ${limit}s; measuring anyway"; return 0; }
+  done
+}
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "-" }'; }
 
 # wrk_run CASE TARGET ROUND CONNS PATH [WRK ARGS...]: one measured run, appended to runs.tsv.
@@ -399,6 +414,7 @@ wrk_run() {
   local case=$1 target=$2 round=$3 conns=$4 path=$5; shift 5
   local file=$out/wrk.$case.$target.$round.txt
   local p0 b0 w0 m0 l0 t0 p1 b1 w1 m1 l1 t1 start_ns elapsed
+  wait_quiet
   p0=$(proc_ticks ${meas_pids[$target]}); b0=$(proc_ticks "$backend_worker")
   w0=$(child_ticks); m0=$(machine_ticks)
   read -r l0 t0 < <(cpu_ticks "$load_cpus")
