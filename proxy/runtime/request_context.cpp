@@ -3,7 +3,11 @@
 #include "runtime/upstream.hpp"
 #include "runtime/worker_table.hpp"
 
+#include <cassert>
 #include <cstring>
+#include <new>
+#include <sys/mman.h>
+#include <type_traits>
 
 namespace tg::proxy {
 
@@ -33,12 +37,40 @@ void ByteBuffer::compact() {
   end = n;
 }
 
-RequestContext::RequestContext(const ProxySettings& settings)
-    : client(std::max<std::size_t>(settings.limits.max_head_bytes, settings.body_buffer_bytes)),
-      request_fields(new http::HeaderField[settings.limits.max_headers]),
-      upstream(std::max<std::size_t>(settings.limits.max_head_bytes, settings.body_buffer_bytes)),
-      response_fields(new http::HeaderField[settings.limits.max_headers]),
-      out(settings.limits.max_head_bytes + 1024) {}
+namespace {
+std::size_t io_buffer_bytes(const ProxySettings& s) {
+  return std::max<std::size_t>(s.limits.max_head_bytes, s.body_buffer_bytes);
+}
+std::size_t out_buffer_bytes(const ProxySettings& s) { return s.limits.max_head_bytes + 1024; }
+std::size_t fields_bytes(const ProxySettings& s) { return sizeof(http::HeaderField) * s.limits.max_headers; }
+constexpr std::size_t kAlign = 64;
+std::size_t aligned(std::size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
+}  // namespace
+
+ContextMemory::ContextMemory(std::size_t bytes) : size_(bytes) {
+  void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  base_ = static_cast<char*>(p);
+}
+
+ContextMemory::~ContextMemory() { ::munmap(base_, size_); }
+
+char* ContextMemory::take(std::size_t bytes) {
+  char* p = base_ + used_;
+  used_ += aligned(bytes);
+  assert(used_ <= size_);
+  return p;
+}
+
+RequestContext::RequestContext(const ProxySettings& s)
+    : memory(2 * aligned(io_buffer_bytes(s)) + aligned(out_buffer_bytes(s)) + 2 * aligned(fields_bytes(s))),
+      client(memory.take(io_buffer_bytes(s)), io_buffer_bytes(s)),
+      request_fields(reinterpret_cast<http::HeaderField*>(memory.take(fields_bytes(s)))),
+      upstream(memory.take(io_buffer_bytes(s)), io_buffer_bytes(s)),
+      response_fields(reinterpret_cast<http::HeaderField*>(memory.take(fields_bytes(s)))),
+      out(memory.take(out_buffer_bytes(s)), out_buffer_bytes(s)) {
+  static_assert(std::is_trivially_destructible_v<http::HeaderField>);
+}
 
 void RequestContext::reset_request() {
   scanned = 0;

@@ -40,13 +40,17 @@ enum class ErrorKind : std::uint8_t {
 };
 std::string_view to_string(ErrorKind kind);
 
+// A view of part of the context's memory block.
 struct ByteBuffer {
-  std::unique_ptr<char[]> data;
+  struct NoDelete {
+    void operator()(char*) const {}
+  };
+  std::unique_ptr<char[], NoDelete> data;
   std::size_t capacity = 0;
   std::size_t begin = 0;  // first unconsumed byte
   std::size_t end = 0;    // one past the last byte read
 
-  explicit ByteBuffer(std::size_t cap) : data(new char[cap]), capacity(cap) {}
+  ByteBuffer(char* memory, std::size_t cap) : data(memory), capacity(cap) {}
   std::size_t size() const { return end - begin; }
   char* read_ptr() { return data.get() + begin; }
   char* write_ptr() { return data.get() + end; }
@@ -56,20 +60,39 @@ struct ByteBuffer {
   void compact();
 };
 
+// All buffers and header arrays of a context live in one block mapped from
+// the kernel, so a released context gives its memory back to the system at
+// once (heap memory freed in the middle of an arena would stay resident).
+class ContextMemory {
+ public:
+  explicit ContextMemory(std::size_t bytes);
+  ~ContextMemory();
+  ContextMemory(const ContextMemory&) = delete;
+  ContextMemory& operator=(const ContextMemory&) = delete;
+  char* take(std::size_t bytes);  // carves the next piece, 64-byte aligned
+
+ private:
+  char* base_;
+  std::size_t size_;
+  std::size_t used_ = 0;
+};
+
 struct RequestContext {
   explicit RequestContext(const ProxySettings& settings);
   void reset_request();  // between requests on one connection; keeps buffered bytes
 
+  ContextMemory memory;
+
   // Client side: the head is parsed in place; spans point into `client`.
   ByteBuffer client;
   std::size_t scanned = 0;
-  std::unique_ptr<http::HeaderField[]> request_fields;
+  http::HeaderField* request_fields;
   http::RequestHead request;
 
   // Upstream side.
   ByteBuffer upstream;
   std::size_t upstream_scanned = 0;
-  std::unique_ptr<http::HeaderField[]> response_fields;
+  http::HeaderField* response_fields;
   http::ResponseHead response;
 
   // Rebuilt heads and error bodies.

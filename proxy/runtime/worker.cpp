@@ -23,7 +23,9 @@ std::uint64_t steady_now_ns() {
 }
 
 namespace {
-constexpr std::size_t kMaxPooledContexts = 1024;
+// Contexts kept warm per worker for the next busy connection; beyond this a
+// released context's memory goes back to the system.
+constexpr std::size_t kMaxPooledContexts = 32;
 
 std::uint64_t seed() {
   std::random_device rd;

@@ -101,7 +101,7 @@ void ClientSession::parse_header() {
     set_deadline_in(worker_.settings().header_timeout.count());
   }
   const auto status = http::parse_request(in.read_ptr(), in.size(), ctx_->scanned, worker_.settings().limits,
-                                          ctx_->request_fields.get(), ctx_->request);
+                                          ctx_->request_fields, ctx_->request);
   switch (status) {
     case http::ParseStatus::incomplete:
       read_header();

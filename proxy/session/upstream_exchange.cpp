@@ -251,7 +251,7 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
   up.end += n;
   for (;;) {
     const auto status = http::parse_response(up.read_ptr(), up.size(), c.upstream_scanned,
-                                             worker_.settings().limits, c.response_fields.get(), c.response);
+                                             worker_.settings().limits, c.response_fields, c.response);
     if (status == http::ParseStatus::error) {
       count_upstream_error(UpstreamError::protocol);
       try_failed(ErrorKind::bad_upstream_response, false);
