@@ -8,6 +8,7 @@
 
 #include "http/head_writer.hpp"
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -411,7 +412,11 @@ void ClientSession::next_request() {
   timed_out_ = false;
   phase_ = Phase::buffered_idle;
   if (c.client.size() > 0) {
-    parse_header();
+    // Pipelined request already buffered. Posted rather than called: answers
+    // written synchronously would otherwise recurse once per request.
+    asio::post(socket_.get_executor(), [self = LocalPtr<ClientSession>(this)] {
+      if (self->phase_ == Phase::buffered_idle) self->parse_header();
+    });
     return;
   }
   c.client.clear();
