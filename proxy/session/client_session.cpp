@@ -99,6 +99,7 @@ void ClientSession::parse_header() {
   if (phase_ == Phase::buffered_idle) {
     // First bytes of the next request: the header-read deadline starts now.
     phase_ = Phase::read_header;
+    release_on_abort_ = false;
     set_deadline_in(worker_.settings().header_timeout.count());
   }
   const auto status = http::parse_request(in.read_ptr(), in.size(), ctx_->scanned, worker_.settings().limits,
