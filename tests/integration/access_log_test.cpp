@@ -66,7 +66,7 @@ double num(const json::object& entry, const char* field) {
 
 TEST_CASE("--access-log writes one JSON line per request with the contract's fields", "[proxy][access-log]") {
   Backend backend("b1");
-  backend.on_path("/fail", Behaviour::fixed(503, "down"));
+  backend.on_path("/app/fail", Behaviour::fixed(503, "down"));
   ProxyOptions options;
   options.access_log = true;
   ProxyProcess proxy(ConfigYaml().service("svc", {backend.address()}).route("main", "{ path_prefix: /app/ }", "svc").str(),

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
 
 using namespace tg::itest;
@@ -82,36 +83,53 @@ TEST_CASE("admin /config shows the version, the source file, services and routes
   CHECK(names_in(config.at("routes")) == std::set<std::string>{"route-a", "route-b"});
 }
 
-TEST_CASE("/metrics counts requests by route, service, instance and class", "[proxy][admin][metrics]") {
-  Backend backend("b1");
-  backend.on_path("/fail", Behaviour::fixed(500, "boom"));
-  backend.on_path("/gone", Behaviour::fixed(404, "gone"));
-  ProxyProcess proxy(ConfigYaml()
-                         .service("svc", {backend.address()})
-                         .route("main", "{ path_prefix: /app/ }", "svc")
-                         .str());
-  const std::string instance = "svc/" + backend.address();
-  HttpClient client(proxy.port());
-  for (int i = 0; i < 3; ++i) REQUIRE(client.get("/app/ok").status == 200);
-  for (int i = 0; i < 2; ++i) REQUIRE(client.get("/app/fail").status == 500);
-  REQUIRE(client.get("/app/gone").status == 404);
-  REQUIRE(client.get("/elsewhere").status == 404);  // no route
+namespace {
 
-  const Labels main{{"route", "main"}, {"service", "svc"}, {"instance", instance}};
-  const auto with_class = [&](const char* status_class) {
-    Labels labels = main;
-    labels["class"] = status_class;
-    return labels;
+// 3 × 200, 2 × 500 and 1 × 404 from the backend through route "main", and
+// one request that matches no route.
+struct ClassifiedTraffic {
+  Backend backend{"b1"};
+  std::unique_ptr<ProxyProcess> proxy;
+
+  ClassifiedTraffic() {
+    backend.on_path("/app/fail", Behaviour::fixed(500, "boom"));
+    backend.on_path("/app/gone", Behaviour::fixed(404, "gone"));
+    proxy = std::make_unique<ProxyProcess>(
+        ConfigYaml().service("svc", {backend.address()}).route("main", "{ path_prefix: /app/ }", "svc").str());
+    HttpClient client(proxy->port());
+    for (int i = 0; i < 3; ++i) REQUIRE(client.get("/app/ok").status == 200);
+    for (int i = 0; i < 2; ++i) REQUIRE(client.get("/app/fail").status == 500);
+    REQUIRE(client.get("/app/gone").status == 404);
+    REQUIRE(client.get("/elsewhere").status == 404);  // no route
+  }
+};
+
+}  // namespace
+
+TEST_CASE("/metrics counts requests by route, service and class", "[proxy][admin][metrics]") {
+  ClassifiedTraffic traffic;
+  const ProxyProcess& proxy = *traffic.proxy;
+  const auto main_with_class = [](const char* status_class) {
+    return Labels{{"route", "main"}, {"service", "svc"}, {"class", status_class}};
   };
-  CHECK(metric_settles(proxy, "tg_requests_total", with_class("2xx"), 3) == 3);
-  CHECK(metric_settles(proxy, "tg_requests_total", with_class("5xx"), 2) == 2);
-  CHECK(metric_settles(proxy, "tg_requests_total", with_class("4xx"), 1) == 1);
+  CHECK(metric_settles(proxy, "tg_requests_total", main_with_class("2xx"), 3) == 3);
+  CHECK(metric_settles(proxy, "tg_requests_total", main_with_class("5xx"), 2) == 2);
+  CHECK(metric_settles(proxy, "tg_requests_total", main_with_class("4xx"), 1) == 1);
   CHECK(metric_settles(proxy, "tg_requests_total", {{"route", ""}, {"class", "4xx"}}, 1) == 1);
 
   const PrometheusText metrics = proxy.metrics();
-  INFO(metrics.describe("tg_request"));
+  INFO(metrics.describe("tg_requests_total"));
   CHECK(metrics.sum("tg_requests_total") == 7);
-  CHECK(metrics.sum("tg_requests_total", with_class("3xx")) == 0);
+  CHECK(metrics.sum("tg_requests_total", main_with_class("3xx")) == 0);
+  CHECK(metrics.sum("tg_requests_total", main_with_class("1xx")) == 0);
+}
+
+TEST_CASE("/metrics tg_requests_total carries the instance label", "[proxy][admin][metrics]") {
+  // Contract: tg_requests_total{route,service,instance,class}.
+  ClassifiedTraffic traffic;
+  const Labels labels{{"route", "main"}, {"service", "svc"}, {"instance", "svc/" + traffic.backend.address()},
+                      {"class", "2xx"}};
+  CHECK(metric_settles(*traffic.proxy, "tg_requests_total", labels, 3) == 3);
 }
 
 TEST_CASE("/metrics has a duration histogram per route", "[proxy][admin][metrics]") {

@@ -132,7 +132,7 @@ std::vector<std::string> picks_across_a_swap(const ThreeBackends& backends) {
   ProxyProcess proxy(config);
   HttpClient client(proxy.port());
   std::vector<std::string> names = picks(client, 3);
-  proxy.write_config(config + "  - name: unrelated\n    match: { path_exact: /unrelated }\n    service: svc\n");
+  proxy.write_config(config + "  - name: unrelated\n    match: { path: /unrelated }\n    service: svc\n");
   REQUIRE(proxy.reload());
   const std::vector<std::string> after = picks(client, 597);
   names.insert(names.end(), after.begin(), after.end());

@@ -45,10 +45,15 @@ inline bool is_valid_request_id(std::string_view id) {
 inline double metric_settles(const ProxyProcess& proxy, const std::string& name, const Labels& labels,
                              double expected, std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
   double value = -1;
-  poll_for(timeout, [&] {
-    value = proxy.metrics().sum(name, labels);
+  std::string series;
+  const bool settled = poll_for(timeout, [&] {
+    const PrometheusText metrics = proxy.metrics();
+    value = metrics.sum(name, labels);
+    series = metrics.describe(name);
     return value == expected;
   }, std::chrono::milliseconds(20));
+  // Attached to the caller's CHECK: what the series looked like.
+  if (!settled) UNSCOPED_INFO("series " << name << " at the deadline:\n" << series);
   return value;
 }
 

@@ -27,7 +27,7 @@ struct RoutingFixture {
         .route("r-wild", "{ host: \"*.tenant.test\", path_prefix: / }", "wild")
         .route("r-short", "{ path_prefix: /app/ }", "short")
         .route("r-long", "{ path_prefix: /app/admin/ }", "long")
-        .route("r-exact", "{ path_exact: /exact }", "exact")
+        .route("r-exact", "{ path: /exact }", "exact")
         .route("r-method", "{ method: DELETE, path_prefix: /m/ }", "method")
         .route("r-header", "{ header: { name: X-Tenant-ID, value: acme }, path_prefix: /h/ }", "header")
         .route("r-strip", "{ path_prefix: /api/ }", "strip", {"rewrite: { strip_prefix: /api }"});
