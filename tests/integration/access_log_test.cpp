@@ -64,7 +64,7 @@ double num(const json::object& entry, const char* field) {
 
 }  // namespace
 
-TEST_CASE("--access-log writes one JSON line per request with the contract's fields", "[proxy][access-log]") {
+TEST_CASE("access log: --access-log writes one JSON line per request with the contract's fields", "[proxy][access-log]") {
   Backend backend("b1");
   backend.on_path("/app/fail", Behaviour::fixed(503, "down"));
   ProxyOptions options;
@@ -121,7 +121,7 @@ TEST_CASE("--access-log writes one JSON line per request with the contract's fie
   }
 }
 
-TEST_CASE("--access-log lines appear without more traffic (time-based flush)", "[proxy][access-log]") {
+TEST_CASE("access log: --access-log lines appear without more traffic (time-based flush)", "[proxy][access-log]") {
   Backend backend("b1");
   ProxyOptions options;
   options.access_log = true;

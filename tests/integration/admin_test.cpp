@@ -106,7 +106,7 @@ struct ClassifiedTraffic {
 
 }  // namespace
 
-TEST_CASE("/metrics counts requests by route, service and class", "[proxy][admin][metrics]") {
+TEST_CASE("admin /metrics counts requests by route, service and class", "[proxy][admin][metrics]") {
   ClassifiedTraffic traffic;
   const ProxyProcess& proxy = *traffic.proxy;
   const auto main_with_class = [](const char* status_class) {
@@ -124,7 +124,7 @@ TEST_CASE("/metrics counts requests by route, service and class", "[proxy][admin
   CHECK(metrics.sum("tg_requests_total", main_with_class("1xx")) == 0);
 }
 
-TEST_CASE("/metrics tg_requests_total carries the instance label", "[proxy][admin][metrics]") {
+TEST_CASE("admin /metrics tg_requests_total carries the instance label", "[proxy][admin][metrics]") {
   // Contract: tg_requests_total{route,service,instance,class}.
   ClassifiedTraffic traffic;
   const Labels labels{{"route", "main"}, {"service", "svc"}, {"instance", "svc/" + traffic.backend.address()},
@@ -132,7 +132,7 @@ TEST_CASE("/metrics tg_requests_total carries the instance label", "[proxy][admi
   CHECK(metric_settles(*traffic.proxy, "tg_requests_total", labels, 3) == 3);
 }
 
-TEST_CASE("/metrics has a duration histogram per route", "[proxy][admin][metrics]") {
+TEST_CASE("admin /metrics has a duration histogram per route", "[proxy][admin][metrics]") {
   Backend backend("b1");
   ProxyProcess proxy(ConfigYaml().service("svc", {backend.address()}).route("main", "{ path_prefix: / }", "svc").str());
   HttpClient client(proxy.port());
@@ -160,7 +160,7 @@ TEST_CASE("/metrics has a duration histogram per route", "[proxy][admin][metrics
   CHECK(buckets.back().second == 5);
 }
 
-TEST_CASE("/metrics counts upstream errors by kind and instance", "[proxy][admin][metrics]") {
+TEST_CASE("admin /metrics counts upstream errors by kind and instance", "[proxy][admin][metrics]") {
   ClosedPort closed;
   ProxyProcess proxy(single_service_config({closed.address()}, {"retry: { attempts: 1 }"}));
   HttpClient client(proxy.port());
@@ -173,7 +173,7 @@ TEST_CASE("/metrics counts upstream errors by kind and instance", "[proxy][admin
   CHECK(metrics.sum("tg_requests_total", {{"route", "all"}, {"class", "5xx"}}) == 4);
 }
 
-TEST_CASE("/metrics gauges the active downstream and upstream connections", "[proxy][admin][metrics]") {
+TEST_CASE("admin /metrics gauges the active downstream and upstream connections", "[proxy][admin][metrics]") {
   Backend backend("b1");
   backend.on_path("/slow", Behaviour::fixed(200, "slow").with_delay(800ms));
   ProxyOptions options;
@@ -196,7 +196,7 @@ TEST_CASE("/metrics gauges the active downstream and upstream connections", "[pr
   CHECK(metric_settles(proxy, "tg_downstream_connections_active", {}, 0) == 0);
 }
 
-TEST_CASE("/metrics tracks the config version and reload results", "[proxy][admin][metrics][reload]") {
+TEST_CASE("admin /metrics tracks the config version and reload results", "[proxy][admin][metrics][reload]") {
   Backend backend("b1");
   const std::string config = single_service_config({backend.address()});
   ProxyProcess proxy(config);

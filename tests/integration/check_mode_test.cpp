@@ -30,14 +30,14 @@ CheckRun run_check(const TempDir& dir, const std::string& file_name, const std::
 
 }  // namespace
 
-TEST_CASE("--check accepts a good file with exit 0", "[proxy][check]") {
+TEST_CASE("tg-proxy --check accepts a good file with exit 0", "[proxy][check]") {
   TempDir dir;
   const CheckRun run = run_check(dir, "good.yaml", single_service_config({"127.0.0.1:9001", "127.0.0.1:9002"}));
   INFO(run.output);
   CHECK(run.status.describe() == "exit 0");
 }
 
-TEST_CASE("--check rejects a bad file with FILE:LINE:COLUMN", "[proxy][check]") {
+TEST_CASE("tg-proxy --check rejects a bad file with FILE:LINE:COLUMN", "[proxy][check]") {
   TempDir dir;
   SECTION("unknown key") {
     const CheckRun run = run_check(dir, "bad.yaml",
@@ -80,7 +80,7 @@ TEST_CASE("--check rejects a bad file with FILE:LINE:COLUMN", "[proxy][check]") 
   }
 }
 
-TEST_CASE("--check with a missing file fails", "[proxy][check]") {
+TEST_CASE("tg-proxy --check with a missing file fails", "[proxy][check]") {
   TempDir dir;
   ChildProcess child(proxy_binary(), {"--check", "--config", dir.file("absent.yaml").string()}, dir.file("log"));
   const auto status = child.wait_for(10s);

@@ -41,7 +41,7 @@ TEST_CASE("a request head over --max-header-bytes gets 431", "[proxy][limits]") 
   }
 }
 
-TEST_CASE("--max-header-bytes and --max-headers set the limits", "[proxy][limits]") {
+TEST_CASE("limits: --max-header-bytes and --max-headers set the limits", "[proxy][limits]") {
   Backend backend("b1");
   ProxyOptions options;
   options.extra_args = {"--max-header-bytes", "2048", "--max-headers", "20"};
