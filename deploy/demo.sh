@@ -11,6 +11,8 @@
 #   TG_DEMO_PORT          proxy listener            (default 8080)
 #   TG_DEMO_ADMIN_PORT    proxy admin port          (default 9901)
 #   TG_DEMO_BACKEND_PORT  first backend port; the three use it, +1, +2 (default 9001)
+#   TG_DEMO_WORKERS       proxy workers             (default 1: each worker balances on its
+#                         own, so with one the round robin shows in consecutive requests)
 #   TG_PROXY_BIN          tg-proxy binary           (default build/bin/tg-proxy)
 set -euo pipefail
 
@@ -32,6 +34,7 @@ admin_port=${TG_DEMO_ADMIN_PORT:-9901}
 backend_base=${TG_DEMO_BACKEND_PORT:-9001}
 backend_names=(acme-1 acme-2 globex-1)
 backend_ports=("$backend_base" "$((backend_base + 1))" "$((backend_base + 2))")
+workers=${TG_DEMO_WORKERS:-1}
 proxy_bin=${TG_PROXY_BIN:-$root/build/bin/tg-proxy}
 
 die() { echo "demo: $*" >&2; exit 1; }
@@ -115,7 +118,7 @@ echo "demo: backends acme-1, acme-2, globex-1 on $host:${backend_ports[0]}-${bac
 "$proxy_bin" --check --config "$config" || die "tg-proxy rejected $config"
 ready=$workdir/ready
 "$proxy_bin" --config "$config" --listen "$host:$port" --admin "$host:$admin_port" \
-  --access-log - --ready-file "$ready" &
+  --workers "$workers" --access-log - --ready-file "$ready" &
 proxy_pid=$!
 pids+=("$proxy_pid")
 proxy_ready() {
