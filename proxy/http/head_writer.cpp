@@ -133,6 +133,9 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
         if (in.drop_expect) continue;
         break;
       case HeaderKind::host:
+        // With an absolute-form target the authority wins (RFC 9112 §3.2.2):
+        // the client's Host line is replaced by it below.
+        if (req.absolute_form) continue;
         host_written = true;
         break;
       default:
@@ -174,19 +177,16 @@ std::size_t write_downstream_response(char* out, std::size_t capacity, const Dow
 
   ConnectionListed listed;
   listed.collect(base, resp);
-  bool has_request_id = false;
   for (std::uint16_t i = 0; i < resp.header_count; ++i) {
     const HeaderField& f = resp.headers[i];
-    if (hop_by_hop(f.kind)) continue;
-    if (f.kind == HeaderKind::x_request_id) has_request_id = true;
+    // The client gets the id the proxy logged and forwarded, never another.
+    if (hop_by_hop(f.kind) || f.kind == HeaderKind::x_request_id) continue;
     if (listed.count && listed.contains(f.name.view(base))) continue;
     w.put(f.line.view(base));
   }
-  if (!has_request_id) {
-    w.put("X-Request-Id: ");
-    w.put(in.request_id);
-    w.put("\r\n");
-  }
+  w.put("X-Request-Id: ");
+  w.put(in.request_id);
+  w.put("\r\n");
   if (!in.keep_alive) w.put("Connection: close\r\n");
   else if (in.client_http10) w.put("Connection: keep-alive\r\n");
   w.put("\r\n");

@@ -29,7 +29,7 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
 struct DownstreamResponse {
   const char* base = nullptr;
   const ResponseHead* head = nullptr;
-  std::string_view request_id;       // echoed as X-Request-Id unless the upstream set one
+  std::string_view request_id;       // sent as X-Request-Id (an upstream's own is dropped)
   bool keep_alive = true;            // the proxy keeps the client connection open
   bool client_http10 = false;        // say "keep-alive" explicitly to HTTP/1.0 clients
 };

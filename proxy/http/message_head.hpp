@@ -100,6 +100,7 @@ struct RequestHead : MessageHead {
   Span query;         // after '?', without it; empty when none
   Span host;          // Host header value (or absolute-form authority)
   Method method_id = Method::other;
+  bool absolute_form = false;  // host came from the target's authority
   bool expect_continue = false;
   std::int16_t x_forwarded_for = -1;  // index of the first such header, -1 none
   std::int16_t x_request_id = -1;

@@ -325,6 +325,7 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
       return ParseStatus::error;
     }
     out.host = {static_cast<std::uint32_t>(tb + 7), static_cast<std::uint32_t>(auth_end - 7)};
+    out.absolute_form = true;
     path_begin = tb + auth_end;
   } else if (target == "*" && out.method_id == Method::options) {
     path_begin = tb;

@@ -80,9 +80,9 @@ void RequestContext::reset_request() {
   start_ns = upstream_start_ns = upstream_ns = 0;
   route = -1;
   service = 0;
-  table.reset();
+  upstream_conn.reset();  // before the instance it points to
   instance.reset();
-  upstream_conn.reset();
+  table.reset();
   attempts = 0;
   request_id_length = 0;
   request_id_from_client = false;

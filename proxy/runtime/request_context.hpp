@@ -107,8 +107,9 @@ struct RequestContext {
   LocalPtr<WorkerTable> table;
   LocalPtr<InstanceRuntime> instance;
   LocalPtr<UpstreamConn> upstream_conn;
+  static constexpr std::uint8_t kMaxAttempts = 10;  // the config's ceiling for retry.attempts
   std::uint8_t attempts = 0;
-  std::uint32_t tried[8] = {};
+  std::uint32_t tried[kMaxAttempts] = {};
 
   char request_id[132] = {};
   std::uint8_t request_id_length = 0;

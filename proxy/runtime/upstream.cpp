@@ -9,7 +9,7 @@ namespace tg::proxy {
 InstanceRuntime::~InstanceRuntime() {
   for (auto& conn : idle) {
     conn->parked_ = false;
-    conn->instance_ = nullptr;
+    TimerWheel::clear(*conn);
     conn->close();
   }
 }
@@ -20,14 +20,18 @@ UpstreamConn::UpstreamConn(Worker& worker, InstanceRuntime& instance)
   ++worker_.stats().upstream_connections;
 }
 
-UpstreamConn::~UpstreamConn() {
-  if (instance_) --instance_->open_connections;
-  --worker_.stats().upstream_connections;
-}
+UpstreamConn::~UpstreamConn() { close(); }
 
 void UpstreamConn::close() {
+  if (closed_) return;
+  closed_ = true;
   boost::system::error_code ignored;
   socket_.close(ignored);
+  // Detach now: pending handlers may keep this object alive after its
+  // instance is gone.
+  if (instance_) --instance_->open_connections;
+  instance_ = nullptr;
+  --worker_.stats().upstream_connections;
 }
 
 void UpstreamConn::park(std::uint64_t idle_timeout_ms) {
@@ -58,20 +62,19 @@ LocalPtr<UpstreamConn> UpstreamConn::take(InstanceRuntime& instance) {
 }
 
 void UpstreamConn::drop_from_pool() {
+  LocalPtr<UpstreamConn> keep(this);  // the pool's reference may be the last
   parked_ = false;
   TimerWheel::clear(*this);
+  if (instance_) {
+    auto& idle = instance_->idle;
+    auto it = std::find(idle.begin(), idle.end(), keep);
+    if (it != idle.end()) idle.erase(it);
+  }
   close();
-  if (!instance_) return;
-  auto& idle = instance_->idle;
-  auto it = std::find(idle.begin(), idle.end(), LocalPtr<UpstreamConn>(this));
-  if (it != idle.end()) idle.erase(it);  // last reference may go here
 }
 
 void UpstreamConn::on_deadline() {
-  if (parked_) {
-    LocalPtr<UpstreamConn> keep(this);
-    drop_from_pool();
-  }
+  if (parked_) drop_from_pool();
 }
 
 }  // namespace tg::proxy

@@ -61,7 +61,8 @@ class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public Deadline
   void park(std::uint64_t idle_timeout_ms);
   // Takes the most recently used idle connection of `instance`, or null.
   static LocalPtr<UpstreamConn> take(InstanceRuntime& instance);
-  // Closes the socket; the object dies with its last reference.
+  // Closes the socket and detaches from the instance; the object dies with
+  // its last reference.
   void close();
 
   void on_deadline() override;  // idle timeout while parked
@@ -76,6 +77,7 @@ class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public Deadline
   std::uint32_t requests_ = 0;
   std::uint32_t parkings_ = 0;
   bool parked_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace tg::proxy

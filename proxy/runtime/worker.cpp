@@ -69,7 +69,10 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   tick();
   thread_ = std::thread([this] {
     io_.run();
-    // Leave nothing behind that points into this worker.
+    // stop() left no work behind; run whatever completions remain so no
+    // handler outlives the worker's members.
+    io_.restart();
+    io_.poll();
     if (access_log_) access_log_->flush();
   });
 }
@@ -179,12 +182,20 @@ void Worker::begin_drain(std::function<void()> on_drained) {
 }
 
 void Worker::stop() {
+  // Close everything here, on the worker thread, so that every pending handler
+  // runs (aborted) while the worker's members are still alive; run() then
+  // returns for lack of work. Destroying io_ with handlers still queued would
+  // run session destructors after the pools they return to are gone.
   stopped_ = true;
   boost::system::error_code ignored;
   ticker_.cancel();
   if (acceptor_) acceptor_->close(ignored);
+  std::vector<LocalPtr<ClientSession>> open;
+  for (ClientSession& s : sessions_) open.emplace_back(&s);
+  for (auto& s : open) s->abort();
+  open.clear();
+  table_.reset();  // closes pooled upstream connections
   if (access_log_) access_log_->flush();
-  io_.stop();
 }
 
 WorkerStatsCopy Worker::collect() const {

@@ -241,7 +241,9 @@ void ClientSession::pick_instance() {
   RequestContext& c = *ctx_;
   const Snapshot& snapshot = *c.table->snapshot;
   const ServiceDef& svc = service();
-  const std::int64_t index = balancing::pick(svc, snapshot, *c.table, {c.tried, c.attempts}, worker_.random());
+  const std::int64_t index = c.attempts < RequestContext::kMaxAttempts
+                                 ? balancing::pick(svc, snapshot, *c.table, {c.tried, c.attempts}, worker_.random())
+                                 : balancing::kNone;
   if (index == balancing::kNone) {
     if (c.attempts == 0) {
       send_error(503, ErrorKind::no_instance);
@@ -351,10 +353,14 @@ void ClientSession::record() {
   const std::uint64_t now_ns = steady_now_ns();
   const std::uint64_t micros = (now_ns - c.start_ns) / 1000;
   const std::size_t cls = c.status >= 100 && c.status < 600 ? c.status / 100 - 1 : 4;
+  // A request the client abandoned before any status is in the access log
+  // (error client_closed), not in the per-route counters.
   if (c.route >= 0 && c.table) {
     RouteRuntime& route = *c.table->routes[static_cast<std::size_t>(c.route)];
-    if (c.status) ++route.requests[cls];
-    route.latency.record(micros);
+    if (c.status) {
+      ++route.requests[cls];
+      route.latency.record(micros);
+    }
   } else if (c.status) {
     ++worker_.stats().unrouted_requests[cls];
   }
@@ -429,11 +435,8 @@ void ClientSession::next_request() {
 
 void ClientSession::drain() {
   draining_ = true;
-  if (phase_ == Phase::idle) {
-    close();
-  } else if (phase_ == Phase::buffered_idle) {
-    close();
-  }
+  const bool nothing_read = phase_ == Phase::read_header && ctx_ && ctx_->client.size() == 0;
+  if (phase_ == Phase::idle || phase_ == Phase::buffered_idle || nothing_read) close();
   // Otherwise the response in progress carries "Connection: close".
 }
 
@@ -484,11 +487,16 @@ void ClientSession::close() {
 void ClientSession::linger_close() {
   // The client may still be sending a body we did not read. Closing now would
   // answer it with a reset, which can destroy our response in the client's
-  // receive buffer; instead stop sending, read and discard for a short while.
+  // receive buffer; instead stop sending, then read and discard until the
+  // client closes or kLingerMs have passed (one deadline, never extended).
   phase_ = Phase::linger;
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
   set_deadline_in(kLingerMs);
+  linger_read();
+}
+
+void ClientSession::linger_read() {
   ctx_->client.clear();
   socket_.async_read_some(asio::buffer(ctx_->client.data.get(), ctx_->client.capacity),
                           [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& ec, std::size_t) {
@@ -497,8 +505,7 @@ void ClientSession::linger_close() {
                               self->close();
                               return;
                             }
-                            self->phase_ = Phase::send_error;  // let linger_close() re-enter
-                            self->linger_close();
+                            self->linger_read();
                           });
 }
 

@@ -32,6 +32,8 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void start();
   // The worker is draining: close now if idle, else after this response.
   void drain();
+  // The worker is stopping: close now, whatever is in progress.
+  void abort() { close(); }
   void on_deadline() override;
 
  private:
@@ -87,6 +89,7 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void send_error(std::uint16_t status, ErrorKind kind);
   void close();
   void linger_close();
+  void linger_read();
   void release_context();
   void set_deadline_in(std::uint64_t ms);
   const ServiceDef& service() const;

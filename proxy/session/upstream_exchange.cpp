@@ -4,8 +4,8 @@
 // response head, and stream the response back.
 //
 // Retry rule (DESIGN §5 Resilience): a failed try may go to another instance
-// when (a) no byte of it reached the upstream (connect failure, or the write
-// of the head failed), whatever the method, or (b) the method is idempotent
+// when (a) no byte of it reached the upstream (connect failure), whatever the
+// method, or (b) the method is idempotent
 // and its body was kept whole (it fitted in the first read) — in both cases
 // only for the failure kinds `retry.on` lists and within `retry.attempts`.
 #include "runtime/worker.hpp"
@@ -136,8 +136,8 @@ void ClientSession::on_request_head_sent(const boost::system::error_code& ec) {
   if (phase_ == Phase::closed) return;
   if (ec) {
     count_upstream_error(timed_out_ ? UpstreamError::timeout : UpstreamError::reset);
-    // The upstream refused the head: it processed nothing of this request.
-    try_failed(timed_out_ ? ErrorKind::timeout : ErrorKind::upstream_reset, !timed_out_);
+    // Part of the head may have reached the upstream: only rule (b) applies.
+    try_failed(timed_out_ ? ErrorKind::timeout : ErrorKind::upstream_reset, false);
     return;
   }
   if (ctx_->request_body_done) {
@@ -292,7 +292,11 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
   const std::uint32_t on = service().retry.on;
   const bool retry_status = (code == 502 && (on & config::retry_502)) || (code == 503 && (on & config::retry_503)) ||
                             (code == 504 && (on & config::retry_504));
-  if (retry_status && c.attempts < service().retry.attempts && can_retry(ErrorKind::bad_upstream_response, false)) {
+  // Only when another instance is left: otherwise the client is better served
+  // by the upstream's own answer than by a 502.
+  const bool untried_left = service().instances.size() > c.attempts;
+  if (retry_status && untried_left && c.attempts < service().retry.attempts &&
+      can_retry(ErrorKind::bad_upstream_response, false)) {
     ++c.instance->responses[status_class(code)];
     c.error = ErrorKind::bad_upstream_response;
     end_try(false);
@@ -494,8 +498,9 @@ void ClientSession::try_failed(ErrorKind kind, bool nothing_sent) {
     finish_request();
     return;
   }
-  // A pooled connection the upstream had already closed: try once more on a
-  // fresh connection to the same instance before counting it as a failure.
+  // A pooled connection the upstream had already closed (counted as a reset
+  // above): try once more on a fresh connection to the same instance before
+  // moving on to another instance or answering 502.
   const bool replayable = nothing_sent || (c.request.idempotent() && !c.request_body_streamed);
   if (stale && replayable && !c.stale_retry_used) {
     c.stale_retry_used = true;
