@@ -125,6 +125,10 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   add("# HELP tg_config_version Version of the table being served.\n"
       "# TYPE tg_config_version gauge\ntg_config_version {}\n",
       process.config_version);
+  add("# HELP tg_worker_config_version Version of the table each worker has switched to.\n"
+      "# TYPE tg_worker_config_version gauge\n");
+  for (std::size_t i = 0; i < workers.size(); ++i)
+    add("tg_worker_config_version{{worker=\"{}\"}} {}\n", i, workers[i].table_version);
   add("# HELP tg_config_reloads_total Table reloads by result.\n# TYPE tg_config_reloads_total counter\n"
       "tg_config_reloads_total{{result=\"ok\"}} {}\ntg_config_reloads_total{{result=\"error\"}} {}\n",
       process.reloads_ok, process.reloads_failed);
