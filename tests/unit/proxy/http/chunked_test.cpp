@@ -132,6 +132,17 @@ TEST_CASE("data_bytes counts declared chunk sizes, hex in either case", "[proxy]
   CHECK(s.data_bytes() == 271);
 }
 
+TEST_CASE("whitespace before an extension is accepted", "[proxy][http][chunked]") {
+  for (const char* body : {"2 ;e\r\nde\r\n0\r\n\r\n", "2\t;e\r\nde\r\n0\r\n\r\n", "2;e=\"q v\"\r\nde\r\n0\r\n\r\n"}) {
+    INFO(body);
+    ChunkedScanner s;
+    Outcome o = scan(s, body);
+    CHECK(o.result == Result::done);
+    CHECK(o.consumed == std::string(body).size());
+    CHECK(s.data_bytes() == 2);
+  }
+}
+
 TEST_CASE("a long but bounded extension is accepted", "[proxy][http][chunked]") {
   ChunkedScanner s;
   CHECK(scan(s, "1;" + std::string(4096, 'e') + "\r\nx\r\n0\r\n\r\n").result == Result::done);
@@ -152,6 +163,7 @@ TEST_CASE("malformed framing is an error", "[proxy][http][chunked]") {
            Case{"0x prefix", "0x5\r\nhello\r\n0\r\n\r\n"},
            Case{"data longer than declared", "5\r\nhello!\r\n0\r\n\r\n"},
            Case{"no CRLF after data", "5\r\nhelloX\r\n0\r\n\r\n"},
+           Case{"LF without CR after data", "5\r\nhelloX\n0\r\n\r\n"},
            Case{"CR without LF after data", "5\r\nhello\rX0\r\n\r\n"},
            Case{"bare LF after the size", "5\nhello\r\n0\r\n\r\n"},
            Case{"bare LF after data", "5\r\nhello\n0\r\n\r\n"},

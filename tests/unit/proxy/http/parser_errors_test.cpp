@@ -167,6 +167,8 @@ TEST_CASE("bad Transfer-Encoding", "[proxy][http][parser]") {
       {with_headers("Transfer-Encoding:\r\n"), ParseError::bad_transfer_encoding},
       {with_headers("Transfer-Encoding: chunked;q=1\r\n"), ParseError::bad_transfer_encoding},
       {with_headers("Transfer-Encoding: xchunked\r\n"), ParseError::bad_transfer_encoding},
+      {with_headers("Transfer-Encoding: gz ip, chunked\r\n"), ParseError::bad_transfer_encoding},
+      {with_headers("Transfer-Encoding: g(zip), chunked\r\n"), ParseError::bad_transfer_encoding},
       {with_headers("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"),
        ParseError::bad_transfer_encoding},
       {with_headers("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"), ParseError::bad_transfer_encoding},

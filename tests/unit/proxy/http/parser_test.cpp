@@ -27,6 +27,7 @@ TEST_CASE("origin-form GET with a query", "[proxy][http][parser]") {
   CHECK(r.view(h.query) == "q=1&x=y");
   CHECK(r.view(h.host) == "example.com");
   CHECK(h.header_count == 2);
+  CHECK_FALSE(h.absolute_form);
   CHECK(h.headers == r.fields.data());
   CHECK(h.content_length == -1);
   CHECK_FALSE(h.chunked);
@@ -66,6 +67,7 @@ TEST_CASE("absolute-form sets host (with port), path and query", "[proxy][http][
   CHECK(r.view(r.head.path) == "/p");
   CHECK(r.view(r.head.query) == "q");
   CHECK(r.view(r.head.target) == "http://host:8080/p?q");
+  CHECK(r.head.absolute_form);
 
   SECTION("the scheme is case-insensitive") {
     ParsedRequest upper("GET HTTP://Host/x HTTP/1.1\r\n\r\n");
@@ -84,6 +86,7 @@ TEST_CASE("absolute-form sets host (with port), path and query", "[proxy][http][
     ParsedRequest both("GET http://a.example/p HTTP/1.1\r\nHost: b.example\r\n\r\n");
     REQUIRE(both.status == ParseStatus::complete);
     CHECK(both.view(both.head.host) == "a.example");
+    CHECK(both.head.absolute_form);
     CHECK(both.head.header_count == 1);
   }
 }

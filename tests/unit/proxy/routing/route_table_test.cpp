@@ -17,12 +17,12 @@ using tg::proxy::routing::RouteTable;
 namespace {
 
 struct RouteSpec {
-  std::string host;
-  std::string prefix;  // empty with exact empty: the default "/"
-  std::string exact;
-  std::string method;
-  std::string header_name;  // lower-case, as the loader stores it
-  std::string header_value;
+  std::string host = {};
+  std::string prefix = {};  // empty with exact empty: the default "/"
+  std::string exact = {};
+  std::string method = {};
+  std::string header_name = {};  // lower-case, as the loader stores it
+  std::string header_value = {};
 };
 
 Route make_route(const RouteSpec& spec, std::size_t index) {
