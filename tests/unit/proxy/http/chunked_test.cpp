@@ -88,7 +88,7 @@ TEST_CASE("one byte per call", "[proxy][http][chunked]") {
   CHECK(s.data_bytes() == 5);
 }
 
-TEST_CASE("stops at the end of the body; pipelined bytes stay unconsumed", "[proxy][http][chunked]") {
+TEST_CASE("stops at the end of the body, pipelined bytes stay unconsumed", "[proxy][http][chunked]") {
   const std::string body = "5\r\nhello\r\n0\r\nTrailer: x\r\n\r\n";
   const std::string next = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
   ChunkedScanner s;

@@ -175,7 +175,7 @@ TEST_CASE("absolute-form: a conflicting Host is replaced by the authority", "[pr
         "GET /p HTTP/1.1\r\nX: 1\r\nY: 2\r\nHost: a.example\r\n" + kTail);
 }
 
-TEST_CASE("rewritten paths always start with a slash; the query is kept", "[proxy][http][head_writer]") {
+TEST_CASE("rewritten paths always start with a slash and keep the query is kept", "[proxy][http][head_writer]") {
   const std::string request = "GET /api/x?k=v HTTP/1.1\r\nHost: h\r\n\r\n";
   CHECK(upstream(request, {.path = ""}) == "GET /?k=v HTTP/1.1\r\nHost: h\r\n" + kTail);
   CHECK(upstream(request, {.path = "x"}) == "GET /x?k=v HTTP/1.1\r\nHost: h\r\n" + kTail);

@@ -37,7 +37,7 @@ TEST_CASE("origin-form GET with a query", "[proxy][http][parser]") {
   CHECK_FALSE(h.expect_continue);
 }
 
-TEST_CASE("a target without a query has an empty query; a bare '?' too", "[proxy][http][parser]") {
+TEST_CASE("a target without a query, or with a bare '?', has an empty query", "[proxy][http][parser]") {
   ParsedRequest plain("GET /a/b HTTP/1.1\r\nHost: h\r\n\r\n");
   REQUIRE(plain.status == ParseStatus::complete);
   CHECK(plain.view(plain.head.path) == "/a/b");
@@ -50,7 +50,7 @@ TEST_CASE("a target without a query has an empty query; a bare '?' too", "[proxy
   CHECK(bare.view(bare.head.target) == "/a?");
 }
 
-TEST_CASE("head_length stops at the empty line; pipelined bytes are not part of the head",
+TEST_CASE("head_length stops at the empty line, pipelined bytes are not part of the head",
           "[proxy][http][parser]") {
   const std::string head = "POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
   ParsedRequest r(head + "helloGET / HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -334,7 +334,7 @@ TEST_CASE("Expect: 100-continue, case-insensitive and exact", "[proxy][http][par
   CHECK_FALSE(none.head.expect_continue);
 }
 
-TEST_CASE("methods are classified case-sensitively; idempotent() follows RFC 9110", "[proxy][http][parser]") {
+TEST_CASE("methods are classified case-sensitively and idempotent() follows RFC 9110", "[proxy][http][parser]") {
   struct Case {
     const char* method;
     Method id;

@@ -123,7 +123,7 @@ TEST_CASE("a host whose routes do not match falls back to wildcard and any-host 
   CHECK(match(table, Request("a.example.com", "/x")) == 2);
 }
 
-TEST_CASE("exact path beats prefix; longest prefix wins; prefixes are byte-wise", "[proxy][routing]") {
+TEST_CASE("exact path beats prefix, longest prefix wins, prefixes are byte-wise", "[proxy][routing]") {
   RouteTable table = build({
       {.prefix = "/"},           // 0
       {.prefix = "/api"},        // 1

@@ -92,7 +92,7 @@ TEST_CASE("an unresolvable host gives an error naming the instance and host", "[
   CHECK(error.starts_with("instance bad: cannot resolve 'nosuch.invalid': "));
 }
 
-TEST_CASE("routes refer to services by index; an unknown service is an error", "[proxy][runtime][snapshot]") {
+TEST_CASE("routes refer to services by index, an unknown service is an error", "[proxy][runtime][snapshot]") {
   tg::config::Config config;
   config.services.push_back(make_service("one", LbPolicy::round_robin, {{"a"}}));
   config.services.push_back(make_service("two", LbPolicy::round_robin, {{"b"}}));

@@ -159,7 +159,7 @@ TEST_CASE("moving a deadline earlier fires early", "[proxy][runtime][timer]") {
   CHECK(e.count() == 1);  // the old slot does not fire it again
 }
 
-TEST_CASE("clear() cancels; set() after clear() arms again", "[proxy][runtime][timer]") {
+TEST_CASE("clear() cancels and set() after clear() arms again", "[proxy][runtime][timer]") {
   Fixture f;
   Entry e(f.now), other(f.now);
   f.wheel.set(e, f.now + 100);
