@@ -18,6 +18,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+source "$root/deploy/lib/processes.sh"
 
 build=1
 for arg in "$@"; do
@@ -70,15 +71,7 @@ cleanup() {
   if [[ ${#pids[@]} -gt 0 ]]; then
     echo
     echo "demo: stopping (pids ${pids[*]})"
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    for _ in $(seq 50); do   # up to 5 s for a graceful exit, then SIGKILL
-      local alive=0
-      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-      [[ $alive == 0 ]] && break
-      sleep 0.1
-    done
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    wait 2>/dev/null || true
+    stop_processes "${pids[@]}"
   fi
   rm -rf "$workdir"
 }
@@ -94,15 +87,6 @@ if [[ $backend_base != 9001 ]]; then
       -e "s/@B0@/$host:${backend_ports[0]}/; s/@B1@/$host:${backend_ports[1]}/; s/@B2@/$host:${backend_ports[2]}/" \
       "$root/deploy/examples/demo.yaml" >"$config"
 fi
-
-# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds or time runs out.
-wait_until() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    [[ $SECONDS -lt $deadline ]] || return 1
-    sleep 0.1
-  done
-}
 
 for i in "${!backend_names[@]}"; do
   python3 "$root/deploy/demo/backend.py" --name "${backend_names[$i]}" \

@@ -51,6 +51,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here=$root/tests/bench
+source "$root/deploy/lib/processes.sh"
 
 quick=0
 for arg in "$@"; do
@@ -109,30 +110,17 @@ mkdir -p "$out"
 pids=()   # every process started here; stopped on exit
 cleanup() {
   trap - EXIT INT TERM
-  if [[ ${#pids[@]} -gt 0 ]]; then
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    for _ in $(seq 50); do
-      local alive=0 pid
-      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-      [[ $alive == 0 ]] && break
-      sleep 0.1
-    done
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    wait 2>/dev/null || true
-  fi
+  stop_processes "${pids[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# stop_pid PID: stop one process started here (TERM, then KILL after 5 s).
+# stop_pid PID: stop one process started here.
 stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  local pid=$1
+  stop_processes "$pid"
   local keep=() p
   for p in "${pids[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
   pids=("${keep[@]}")
@@ -142,14 +130,6 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds or time runs out.
-wait_until() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    [[ $SECONDS -lt $deadline ]] || return 1
-    sleep 0.1
-  done
-}
 http_ok() { curl -sf -o /dev/null --max-time 1 "$1"; }
 
 # The single child (worker) of an NGINX master.
