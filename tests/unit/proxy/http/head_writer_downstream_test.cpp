@@ -67,7 +67,7 @@ TEST_CASE("hop-by-hop and Connection-listed headers are dropped from responses",
         "X-Request-Id: r1\r\n\r\n");
 }
 
-// The response twin of "Connection cannot remove framing headers or Host" in
+// The response twin of "Connection cannot remove framing headers, Host or the request id" in
 // head_writer_upstream_test.cpp: an upstream naming Content-Length in
 // Connection makes the client read the body as the start of the next response.
 TEST_CASE("Connection cannot remove a response's framing headers", "[proxy][http][head_writer][!mayfail]") {

@@ -114,8 +114,10 @@ TEST_CASE("more than 16 headers named in Connection are all removed",
 // proxy then drops Content-Length / Transfer-Encoding / Host from the upstream
 // head while still forwarding the body it framed with them: the upstream reads
 // a body-less request and takes the body as the next request (smuggling), or
-// gets an HTTP/1.1 request without Host.
-TEST_CASE("Connection cannot remove framing headers or Host", "[proxy][http][head_writer][!mayfail]") {
+// gets an HTTP/1.1 request without Host, or (X-Request-Id) no request id at
+// all while the client and the access log see the client's id.
+TEST_CASE("Connection cannot remove framing headers, Host or the request id",
+          "[proxy][http][head_writer][!mayfail]") {
   SECTION("Content-Length") {
     CHECK(upstream("POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: Content-Length\r\n\r\n") ==
           "POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n" + kTail);
@@ -126,6 +128,11 @@ TEST_CASE("Connection cannot remove framing headers or Host", "[proxy][http][hea
   }
   SECTION("Host") {
     CHECK(upstream("GET / HTTP/1.1\r\nHost: h\r\nConnection: host\r\n\r\n") == "GET / HTTP/1.1\r\nHost: h\r\n" + kTail);
+  }
+  SECTION("the client's X-Request-Id, which the proxy then does not replace") {
+    CHECK(upstream("GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: c-1\r\nConnection: x-request-id\r\n\r\n",
+                   {.request_id = "c-1", .request_id_from_client = true}) ==
+          "GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: c-1\r\nX-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\n\r\n");
   }
 }
 
