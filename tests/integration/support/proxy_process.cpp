@@ -151,8 +151,24 @@ std::uint64_t ProxyProcess::rss_kib() const { return proc_status_kib(process_->p
 std::uint64_t ProxyProcess::peak_rss_kib() const { return proc_status_kib(process_->pid(), "VmHWM"); }
 
 std::string ProxyProcess::describe() const {
-  return "---- tg-proxy pid " + std::to_string(process_->pid()) + ": " + process_->command_line() +
-         "\n---- log (" + process_->log_file().string() + "):\n" + process_->log_tail() + "---- end of log\n";
+  std::string text = "---- tg-proxy pid " + std::to_string(process_->pid()) + ": " + process_->command_line() +
+                     "\n---- log (" + process_->log_file().string() + "):\n";
+  // A sanitizer report's first lines (what and where) matter most, and a
+  // long stack can push them out of the tail: show them first.
+  const std::string log = process_->read_log();
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    const std::size_t found = log.find(marker);
+    if (found == std::string::npos) continue;
+    const std::size_t line_start = log.rfind('\n', found);
+    std::size_t end = found;
+    for (int lines = 0; lines < 20 && end != std::string::npos; ++lines) end = log.find('\n', end + 1);
+    text += "[sanitizer report starts]\n" +
+            log.substr(line_start == std::string::npos ? 0 : line_start + 1,
+                       end == std::string::npos ? std::string::npos : end - line_start) +
+            "[...]\n";
+    break;
+  }
+  return text + process_->log_tail() + "---- end of log\n";
 }
 
 std::string describe_live_proxies() {
