@@ -42,8 +42,24 @@ std::int64_t weighted_random(const ServiceDef& service, std::span<const std::uin
     const std::uint32_t index = service.instances[static_cast<std::size_t>(pos)];
     if (exclude.empty() || !excluded(exclude, index)) return index;
   }
-  for (std::uint32_t index : service.instances)
-    if (!excluded(exclude, index)) return index;
+  // Still unlucky (the excluded instances carry most of the weight): draw
+  // over the remaining instances only, still by weight.
+  std::uint64_t remaining = 0;
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i < service.instances.size(); ++i) {
+    if (!excluded(exclude, service.instances[i])) remaining += cumulative[i] - previous;
+    previous = cumulative[i];
+  }
+  if (remaining == 0) return kNone;
+  std::uint64_t r = random.below(remaining);
+  previous = 0;
+  for (std::size_t i = 0; i < service.instances.size(); ++i) {
+    const std::uint64_t weight = cumulative[i] - previous;
+    previous = cumulative[i];
+    if (excluded(exclude, service.instances[i])) continue;
+    if (r < weight) return service.instances[i];
+    r -= weight;
+  }
   return kNone;
 }
 

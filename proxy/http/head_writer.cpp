@@ -28,36 +28,55 @@ class Writer {
 };
 
 // Header names listed in Connection (other than close/keep-alive/upgrade).
-struct ConnectionListed {
-  std::array<std::string_view, 16> names;
-  std::size_t count = 0;
-  bool overflow = false;
-
-  void collect(const char* base, const MessageHead& head) {
+// Only headers the proxy does not manage (HeaderKind::other) can be removed
+// this way: framing (Content-Length, Transfer-Encoding), Host and the
+// X-Forwarded-* / X-Request-Id headers are the proxy's to decide.
+class ConnectionListed {
+ public:
+  ConnectionListed(const char* base, const MessageHead& head) : base_(base), head_(head) {
     if (!head.connection_lists_others) return;
-    for (std::uint16_t i = 0; i < head.header_count; ++i) {
-      if (head.headers[i].kind != HeaderKind::connection) continue;
-      for_each_token(head.headers[i].value.view(base), [&](std::string_view token) {
+    for_each_listed([&](std::string_view token) {
+      if (count_ < names_.size()) names_[count_++] = token;
+      else overflow_ = true;
+    });
+  }
+  bool any() const { return count_ > 0; }
+  bool contains(std::string_view name) const {
+    for (std::size_t i = 0; i < count_; ++i)
+      if (same_name(names_[i], name)) return true;
+    if (!overflow_) return false;
+    bool found = false;  // rare: more names than fit, look them all up again
+    for_each_listed([&](std::string_view token) { found = found || same_name(token, name); });
+    return found;
+  }
+
+ private:
+  template <typename Fn>
+  void for_each_listed(Fn&& fn) const {
+    for (std::uint16_t i = 0; i < head_.header_count; ++i) {
+      if (head_.headers[i].kind != HeaderKind::connection) continue;
+      for_each_token(head_.headers[i].value.view(base_), [&](std::string_view token) {
         if (iequals(token, "close") || iequals(token, "keep-alive") || iequals(token, "upgrade")) return;
-        if (count < names.size()) names[count++] = token;
-        else overflow = true;
+        fn(token);
       });
     }
   }
-  bool contains(std::string_view name) const {
-    for (std::size_t i = 0; i < count; ++i) {
-      if (names[i].size() != name.size()) continue;
-      bool same = true;
-      for (std::size_t k = 0; k < name.size() && same; ++k) {
-        char a = name[k], b = names[i][k];
-        if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + 32);
-        if (b >= 'A' && b <= 'Z') b = static_cast<char>(b + 32);
-        same = a == b;
-      }
-      if (same) return true;
+  static bool same_name(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      char x = a[k], y = b[k];
+      if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+      if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+      if (x != y) return false;
     }
-    return false;
+    return true;
   }
+
+  const char* base_;
+  const MessageHead& head_;
+  std::array<std::string_view, 16> names_;
+  std::size_t count_ = 0;
+  bool overflow_ = false;
 };
 
 bool hop_by_hop(HeaderKind kind) {
@@ -100,8 +119,7 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
   }
   w.put(" HTTP/1.1\r\n");
 
-  ConnectionListed listed;
-  listed.collect(base, req);
+  const ConnectionListed listed(base, req);
   bool host_written = false;
   bool xff_written = false;
   for (std::uint16_t i = 0; i < req.header_count; ++i) {
@@ -142,12 +160,14 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
         if (hop_by_hop(f.kind)) continue;
         break;
     }
-    if (listed.count && listed.contains(f.name.view(base))) continue;
+    if (f.kind == HeaderKind::other && listed.any() && listed.contains(f.name.view(base))) continue;
     w.put(f.line.view(base));
   }
-  if (!host_written && !req.host.empty()) {
+  if (!host_written) {
+    // An HTTP/1.0 request may have no Host; the upstream speaks HTTP/1.1 and
+    // needs one: the instance's address, as NGINX does.
     w.put("Host: ");
-    w.put(req.host.view(base));
+    w.put(req.host.empty() ? in.fallback_host : req.host.view(base));
     w.put("\r\n");
   }
   if (!xff_written) {
@@ -175,13 +195,12 @@ std::size_t write_downstream_response(char* out, std::size_t capacity, const Dow
   w.put(std::string_view(base + 8, static_cast<std::size_t>(line_end - base - 8)));
   w.put("\r\n");
 
-  ConnectionListed listed;
-  listed.collect(base, resp);
+  const ConnectionListed listed(base, resp);
   for (std::uint16_t i = 0; i < resp.header_count; ++i) {
     const HeaderField& f = resp.headers[i];
     // The client gets the id the proxy logged and forwarded, never another.
     if (hop_by_hop(f.kind) || f.kind == HeaderKind::x_request_id) continue;
-    if (listed.count && listed.contains(f.name.view(base))) continue;
+    if (f.kind == HeaderKind::other && listed.any() && listed.contains(f.name.view(base))) continue;
     w.put(f.line.view(base));
   }
   w.put("X-Request-Id: ");

@@ -17,6 +17,7 @@ struct UpstreamRequest {
   const RequestHead* head = nullptr;
   std::string_view path;             // after rewrites
   std::string_view client_ip;        // appended to X-Forwarded-For
+  std::string_view fallback_host;    // Host when the request has none (HTTP/1.0): the instance address
   std::string_view request_id;       // sent as X-Request-Id
   bool request_id_from_client = false;  // keep the client's header line as it is
   bool drop_expect = false;          // the proxy answered 100-continue itself

@@ -285,6 +285,10 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
     return ParseStatus::error;
   }
   const std::size_t line_end = static_cast<const char*>(std::memchr(data + pos, '\r', end - pos)) - data;
+  if (data[line_end + 1] != '\n') {
+    out.error = ParseError::bad_line_ending;
+    return ParseStatus::error;
+  }
 
   // method
   std::size_t i = pos;
@@ -326,6 +330,10 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
     }
     out.host = {static_cast<std::uint32_t>(tb + 7), static_cast<std::uint32_t>(auth_end - 7)};
     out.absolute_form = true;
+    if (!valid_host(out.host.view(data))) {  // no userinfo, no quotes, at most 255 bytes
+      out.error = ParseError::bad_host;
+      return ParseStatus::error;
+    }
     path_begin = tb + auth_end;
   } else if (target == "*" && out.method_id == Method::options) {
     path_begin = tb;
@@ -368,6 +376,10 @@ ParseStatus parse_response(const char* data, std::size_t size, std::size_t& scan
   out.head_length = static_cast<std::uint32_t>(end);
 
   const std::size_t line_end = static_cast<const char*>(std::memchr(data, '\r', end)) - data;
+  if (data[line_end + 1] != '\n') {
+    out.error = ParseError::bad_line_ending;
+    return ParseStatus::error;
+  }
   // "HTTP/1.x SSS" [ " " reason ]
   if (line_end < 12 || !parse_version(data, out.version_minor) || data[8] != ' ') {
     out.error = ParseError::bad_start_line;

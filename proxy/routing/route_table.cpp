@@ -25,14 +25,24 @@ void insert_length(std::vector<std::uint32_t>& lengths, std::uint32_t length) {
 }  // namespace
 
 std::int32_t RouteTable::MatcherSet::match(const RouteQuery& query) const {
+  // Header routes are more specific than plain ones. Among the header routes
+  // that match (one candidate per header name at most), a method-specific one
+  // beats a method-agnostic one, then the one declared first wins.
+  const Candidate* best = nullptr;
   for (const HeaderIndex& index : by_header) {
     std::string_view value;
     if (!query.header(index.name, value)) continue;
     auto it = index.values.find(value);
     if (it == index.values.end()) continue;
-    for (const Candidate& c : it->second)
-      if (method_matches(c.method, query.method)) return static_cast<std::int32_t>(c.route);
+    for (const Candidate& c : it->second) {
+      if (!method_matches(c.method, query.method)) continue;
+      const bool better = !best || (!c.method.empty() && best->method.empty()) ||
+                          (c.method.empty() == best->method.empty() && c.route < best->route);
+      if (better) best = &c;
+      break;  // the list is already in precedence order
+    }
   }
+  if (best) return static_cast<std::int32_t>(best->route);
   for (const Candidate& c : plain)
     if (method_matches(c.method, query.method)) return static_cast<std::int32_t>(c.route);
   return kNoRoute;

@@ -54,7 +54,8 @@ class TimerWheel {
   // Forgets the deadline (the entry is dropped lazily or when destroyed).
   static void clear(DeadlineEntry& entry) { entry.deadline_ms_ = 0; }
 
-  // Fires every entry whose deadline is <= now_ms.
+  // Fires entries whose deadline is <= now_ms. Granularity is one tick: an
+  // entry fires at most kTickMs after its deadline, never before it.
   void advance(std::uint64_t now_ms);
 
  private:

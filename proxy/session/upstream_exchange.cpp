@@ -113,6 +113,7 @@ void ClientSession::send_request_head() {
   in.head = &req;
   in.path = path;
   in.client_ip = {c.client_ip, c.client_ip_length};
+  in.fallback_host = c.table->snapshot->instances[c.tried[c.attempts - 1]].address;
   in.request_id = {c.request_id, c.request_id_length};
   in.request_id_from_client = c.request_id_from_client;
   in.drop_expect = drop_expect;

@@ -131,13 +131,13 @@ TEST_CASE("weighted random honours the exclusion list", "[proxy][balancing]") {
   CHECK(pick(b.service(), *b.snapshot, *b.table, all, b.random) == kNone);
 }
 
-// Found by this test: when the draw lands on an excluded instance four times
+// Regression (fixed): when the draw lands on an excluded instance four times
 // in a row, weighted_random falls back to the first eligible instance in id
 // order. With the heaviest instance excluded (a retry after it failed) almost
 // every pick goes to the first remaining instance instead of following the
 // remaining weights (here 1:1, observed about 24:1).
 TEST_CASE("weighted random with an exclusion keeps the remaining weights' proportions",
-          "[proxy][balancing][!mayfail]") {
+          "[proxy][balancing]") {
   Balancing b(LbPolicy::weighted, {{"a", 1}, {"b", 1}, {"c", 98}});
   const std::array<std::uint32_t, 1> no_c{b.index_of("c")};
   int a = 0;
