@@ -150,3 +150,31 @@ TEST_CASE("upstream failures are logged with their error kind", "[proxy][access-
   CHECK(str(entries[0], "error") == "connect_failure");
   CHECK(str(entries[0], "route") == "all");
 }
+
+TEST_CASE("access log: --access-log - writes the lines to stdout", "[proxy][access-log]") {
+  Backend backend("b1");
+  ProxyOptions options;
+  options.extra_args = {"--access-log", "-"};
+  options.log_level = "warn";
+  ProxyProcess proxy(single_service_config({backend.address()}), options);
+  HttpClient client(proxy.port());
+  REQUIRE(client.get("/to-stdout", {{"X-Request-Id", "stdout-line"}}).status == 200);
+  // stdout goes to the proxy's log file here.
+  std::string line;
+  const bool found = poll_for(3s, [&] {
+    for (const std::string& candidate : lines_of(proxy.process().read_log())) {
+      if (candidate.find("\"stdout-line\"") != std::string::npos) {
+        line = candidate;
+        return true;
+      }
+    }
+    return false;
+  }, 20ms);
+  INFO(proxy.process().read_log());
+  REQUIRE(found);
+  json::error_code ec;
+  const json::value entry = json::parse(line, ec);
+  REQUIRE_FALSE(ec);
+  CHECK(str(entry.as_object(), "path") == "/to-stdout");
+  CHECK(num(entry.as_object(), "status") == 200);
+}

@@ -4,7 +4,9 @@
 #include "support/backend.hpp"
 #include "support/config_yaml.hpp"
 #include "support/json_bodies.hpp"
+#include "support/poll.hpp"
 #include "support/proxy_process.hpp"
+#include "support/tcp_socket.hpp"
 
 using namespace tg::itest;
 
@@ -92,4 +94,36 @@ TEST_CASE("pipelined requests are answered in order", "[proxy][forwarding]") {
   client.send("GET /p1 HTTP/1.1\r\nHost: t\r\n\r\nGET /p2 HTTP/1.1\r\nHost: t\r\n\r\n");
   CHECK(parse_echo(client.read_response()).target == "/p1");
   CHECK(parse_echo(client.read_response()).target == "/p2");
+}
+
+TEST_CASE("Expect: 100-continue gets an interim 100 before the body is sent", "[proxy][forwarding]") {
+  // RFC 9110 §10.1.1: the server either sends 100 (Continue) at once or a
+  // final status; a client waiting for it must not stall.
+  Backend backend("b1");
+  ProxyProcess proxy(single_service_config({backend.address()}));
+  TcpSocket socket(proxy.port(), 2s);
+  socket.send_all("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 2s);
+  std::string received;
+  const bool interim = poll_for(2s, [&] {
+    try {
+      socket.receive_some(received, 4096, 10ms);
+    } catch (const SocketError& error) {
+      if (error.kind() != SocketError::Kind::timeout) return true;
+    }
+    return received.find("\r\n\r\n") != std::string::npos;
+  });
+  INFO("received: '" << received << "'");
+  REQUIRE(interim);
+  REQUIRE(received.rfind("HTTP/1.1 100", 0) == 0);
+  socket.send_all("hello", 2s);
+  // The final response follows the interim one.
+  const auto done = poll_for(2s, [&] {
+    try {
+      socket.receive_some(received, 4096, 10ms);
+    } catch (const SocketError&) {
+    }
+    return received.find("\"body\":\"hello\"") != std::string::npos;
+  });
+  CHECK(done);
+  CHECK(received.find("HTTP/1.1 200") != std::string::npos);
 }

@@ -112,6 +112,24 @@ TEST_CASE("routes match host, path, method and header", "[proxy][routing]") {
   }
 }
 
+TEST_CASE("paths are normalised before matching", "[proxy][routing]") {
+  // DESIGN §5 phase 2: dot-segments and percent-encoding of unreserved
+  // characters are normalised before the route is matched.
+  RoutingFixture fixture;
+  ProxyProcess proxy(fixture.config());
+  HttpClient client(proxy.port());
+  CHECK(routed_to(client, "GET", "/app/admin/../users", "any.test") == "short");
+  CHECK(routed_to(client, "GET", "/app/./admin/x", "any.test") == "long");
+  CHECK(routed_to(client, "GET", "/%61pp/admin/x", "any.test") == "long");
+  CHECK(routed_to(client, "GET", "/app/x/../../exact", "any.test") == "exact");
+  // A ".." above the root is dropped (RFC 3986 remove_dot_segments), or the
+  // request is refused or unrouted; it never lands on another route.
+  HttpClient other(proxy.port());
+  const std::string above_root = routed_to(other, "GET", "/../app/admin/x", "any.test");
+  INFO("/../app/admin/x went to: " << above_root);
+  CHECK((above_root == "long" || above_root == "404:no_route" || above_root.rfind("status 400", 0) == 0));
+}
+
 TEST_CASE("strip_prefix rewrites the path the backend sees", "[proxy][routing]") {
   RoutingFixture fixture;
   ProxyProcess proxy(fixture.config());

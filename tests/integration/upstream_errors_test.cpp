@@ -143,3 +143,27 @@ TEST_CASE("retries: a connect failure moves to another instance", "[proxy][upstr
   }
   CHECK(good.requests() == 6);
 }
+
+TEST_CASE("a full instance with no pending slots gives 503 overflow", "[proxy][upstream][limits]") {
+  // max_pending_per_instance 0 = fail at once with 503 overflow when every
+  // allowed connection to the instance is busy (docs/configuration.md).
+  Backend backend("b1");
+  backend.on_path("/slow", Behaviour::fixed(200, "slow").with_delay(600ms));
+  ProxyProcess proxy(single_service_config(
+      {backend.address()},
+      {"limits: { max_connections_per_instance: 1, max_pending_per_instance: 0 }", "retry: { attempts: 1 }"}));
+
+  HttpClient busy(proxy.port());
+  HttpRequest slow;
+  slow.target = "/slow";
+  busy.send_request(slow);
+  REQUIRE(poll_for(2s, [&] { return backend.requests() == 1; }));
+
+  HttpClient second(proxy.port());
+  const auto start = Clock::now();
+  check_error_response(second.get("/fast"), 503, "overflow");
+  CHECK(elapsed_ms(start) < 500);  // at once, not after the slow request
+  CHECK(busy.read_response().status == 200);
+  // With the connection free again, requests pass.
+  CHECK(second.get("/fast").status == 200);
+}
