@@ -99,3 +99,28 @@ TEST_CASE("an idle client connection is closed after --keepalive-timeout", "[pro
   CHECK(elapsed_ms(start) >= 250);
   CHECK(client.received_before_close().empty());
 }
+
+TEST_CASE("a pooled upstream connection closed by the backend is not used again", "[proxy][keepalive][retry]") {
+  // The backend closes each connection after answering, without saying so
+  // (its keep-alive timer fired). A pooled connection found closed before
+  // the write must not fail the next request, whatever its method
+  // (DESIGN §5 retry rule (a)); POST is used so only rule (a) applies.
+  Behaviour behaviour = Behaviour::echo();
+  behaviour.close_after_response = true;
+  Backend backend("b1", behaviour);
+  ProxyProcess proxy(single_service_config({backend.address()}));
+  HttpClient client(proxy.port());
+  // The window is a race inside the proxy's event loop: enough rounds that a
+  // proxy which does not check a pooled connection before reusing it fails.
+  constexpr int rounds = 100;
+  for (int i = 0; i < rounds; ++i) {
+    const HttpResponse response = client.post("/p/" + std::to_string(i), "body-" + std::to_string(i));
+    INFO("request " << i << ":\n" << response.describe());
+    REQUIRE(response.status == 200);
+    CHECK(parse_echo(response).body == "body-" + std::to_string(i));
+    // The backend's FIN has reached the proxy before the next request.
+    REQUIRE(poll_for(2s, [&] { return backend.active_connections() == 0; }));
+  }
+  CHECK(backend.requests() == rounds);
+  CHECK(backend.connections() == rounds);
+}

@@ -279,7 +279,7 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
     }
     if (ec) break;
     responses.fetch_add(1);
-    if (close) break;
+    if (close || behaviour.close_after_response) break;
   }
 
   {

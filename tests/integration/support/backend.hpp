@@ -41,6 +41,9 @@ struct Behaviour {
   bool chunked = false;                // large
   std::size_t block_size = 64 * 1024;  // large: bytes per write (and per chunk)
   std::chrono::milliseconds block_interval{0};  // large: pause between blocks
+  // Close the connection after the response without announcing it
+  // (no "Connection: close"), like a backend whose keep-alive timer fired.
+  bool close_after_response = false;
   std::uint64_t stall_after = 0;       // stall_body
 
   static Behaviour echo() { return {}; }
