@@ -135,6 +135,18 @@ bool ProxyProcess::reload(std::chrono::milliseconds timeout) {
                              std::to_string(timeout.count()) + " ms\n" +
                              metrics().describe("tg_config") + describe());
   }
+  if (ok_after > ok_before) {
+    // Beyond the contract, when the proxy exports it: wait until every
+    // worker has switched to the new table (the counter moves first).
+    poll_for(timeout, [&] {
+      const PrometheusText now = metrics();
+      const double version = now.sum("tg_config_version");
+      for (const MetricSample& sample : now.samples()) {
+        if (sample.name == "tg_worker_config_version" && sample.value != version) return false;
+      }
+      return true;
+    });
+  }
   return ok_after > ok_before;
 }
 

@@ -55,6 +55,8 @@ class ProxyProcess {
   void send_signal(int signal) { process_->send_signal(signal); }
   // SIGHUP, then waits until tg_config_reloads_total{result=ok|error} moves:
   // true when the reload succeeded. Throws when neither moves in `timeout`.
+  // After a good reload it also waits for every tg_worker_config_version
+  // (when exported) to reach tg_config_version.
   bool reload(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   HttpResponse admin_get(const std::string& target) const;
