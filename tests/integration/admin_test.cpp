@@ -124,12 +124,33 @@ TEST_CASE("admin /metrics counts requests by route, service and class", "[proxy]
   CHECK(metrics.sum("tg_requests_total", main_with_class("1xx")) == 0);
 }
 
-TEST_CASE("admin /metrics tg_requests_total carries the instance label", "[proxy][admin][metrics]") {
-  // Contract: tg_requests_total{route,service,instance,class}.
+TEST_CASE("admin /metrics counts upstream responses by instance and class", "[proxy][admin][metrics]") {
+  // tg_upstream_responses_total{service,instance,class}: what each instance
+  // answered; the unrouted request never reached one.
   ClassifiedTraffic traffic;
-  const Labels labels{{"route", "main"}, {"service", "svc"}, {"instance", "svc/" + traffic.backend.address()},
-                      {"class", "2xx"}};
-  CHECK(metric_settles(*traffic.proxy, "tg_requests_total", labels, 3) == 3);
+  const ProxyProcess& proxy = *traffic.proxy;
+  const auto instance_with_class = [&](const char* status_class) {
+    return Labels{{"service", "svc"}, {"instance", "svc/" + traffic.backend.address()}, {"class", status_class}};
+  };
+  CHECK(metric_settles(proxy, "tg_upstream_responses_total", instance_with_class("2xx"), 3) == 3);
+  CHECK(metric_settles(proxy, "tg_upstream_responses_total", instance_with_class("5xx"), 2) == 2);
+  CHECK(metric_settles(proxy, "tg_upstream_responses_total", instance_with_class("4xx"), 1) == 1);
+  const PrometheusText metrics = proxy.metrics();
+  INFO(metrics.describe("tg_upstream_responses_total"));
+  CHECK(metrics.sum("tg_upstream_responses_total") == 6);
+}
+
+TEST_CASE("admin /metrics counts proxy-generated errors as the class the client got",
+          "[proxy][admin][metrics]") {
+  // tg_requests_total is the response the client got, proxy errors included;
+  // tg_upstream_responses_total only what an instance answered.
+  ClosedPort closed;
+  ProxyProcess proxy(single_service_config({closed.address()}, {"retry: { attempts: 1 }"}));
+  HttpClient client(proxy.port());
+  for (int i = 0; i < 2; ++i) REQUIRE(client.get("/x").status == 502);
+  CHECK(metric_settles(proxy, "tg_requests_total", {{"route", "all"}, {"service", "svc"}, {"class", "5xx"}}, 2) ==
+        2);
+  CHECK(proxy.metrics().sum("tg_upstream_responses_total") == 0);
 }
 
 TEST_CASE("admin /metrics has a duration histogram per route", "[proxy][admin][metrics]") {
@@ -173,27 +194,35 @@ TEST_CASE("admin /metrics counts upstream errors by kind and instance", "[proxy]
   CHECK(metrics.sum("tg_requests_total", {{"route", "all"}, {"class", "5xx"}}) == 4);
 }
 
-TEST_CASE("admin /metrics gauges the active downstream and upstream connections", "[proxy][admin][metrics]") {
+TEST_CASE("admin /metrics gauges connections and requests in flight", "[proxy][admin][metrics]") {
   Backend backend("b1");
   backend.on_path("/slow", Behaviour::fixed(200, "slow").with_delay(800ms));
   ProxyOptions options;
   options.workers = 2;
   ProxyProcess proxy(single_service_config({backend.address()}), options);
+  const Labels instance{{"service", "svc"}, {"instance", "svc/" + backend.address()}};
   CHECK(metric_settles(proxy, "tg_downstream_connections_active", {}, 0) == 0);
+  CHECK(proxy.metrics().sum("tg_downstream_connections_total") == 0);
   {
     std::vector<std::unique_ptr<HttpClient>> idle;
     for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<HttpClient>(proxy.port()));
     CHECK(metric_settles(proxy, "tg_downstream_connections_active", {}, 3) == 3);
+    CHECK(metric_settles(proxy, "tg_downstream_connections_total", {}, 3) == 3);
 
     // One request in flight upstream.
     HttpRequest slow;
     slow.target = "/slow";
     idle[0]->send_request(slow);
     REQUIRE(poll_for(2s, [&] { return backend.requests() == 1; }));
-    CHECK(proxy.metrics().sum("tg_upstream_connections_active") >= 1);
+    const PrometheusText during = proxy.metrics();
+    INFO(during.describe("tg_upstream"));
+    CHECK(during.sum("tg_upstream_connections_active") >= 1);
+    CHECK(during.sum("tg_upstream_in_flight", instance) == 1);
     CHECK(idle[0]->read_response().status == 200);
+    CHECK(metric_settles(proxy, "tg_upstream_in_flight", instance, 0) == 0);
   }
   CHECK(metric_settles(proxy, "tg_downstream_connections_active", {}, 0) == 0);
+  CHECK(proxy.metrics().sum("tg_downstream_connections_total") == 3);
 }
 
 TEST_CASE("admin /metrics tracks the config version and reload results", "[proxy][admin][metrics][reload]") {
@@ -209,6 +238,11 @@ TEST_CASE("admin /metrics tracks the config version and reload results", "[proxy
   CHECK(before.sum("tg_config_reloads_total", {{"result", "error"}}) == 0);
   CHECK(before.has("tg_access_log_dropped_total"));
   CHECK(before.sum("tg_access_log_dropped_total") == 0);
+  for (const char* series : {"tg_header_timeouts_total", "tg_accept_errors_total", "tg_draining"}) {
+    INFO(series);
+    CHECK(before.has(series));
+    CHECK(before.sum(series) == 0);
+  }
 
   SECTION("a good reload increments the version") {
     REQUIRE(proxy.reload());

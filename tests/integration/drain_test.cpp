@@ -38,6 +38,7 @@ TEST_CASE("SIGTERM drains: the in-flight request completes, new connections are 
   const HttpResponse ready = http_get(admin_port, "/ready", {{"Connection", "close"}});
   CHECK(ready.status == 503);
   CHECK(ready.body.rfind("draining", 0) == 0);
+  CHECK(proxy.metrics().sum("tg_draining") == 1);
   CHECK(proxy.process().running());
 
   const HttpResponse response = client.read_response();

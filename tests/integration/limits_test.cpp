@@ -137,6 +137,7 @@ TEST_CASE("the header-read deadline closes slow clients", "[proxy][limits][timeo
     CHECK(elapsed >= 250);
     CHECK(elapsed < 2000);
     check_closed_quietly_or_408(client.received_before_close());
+    CHECK(metric_settles(proxy, "tg_header_timeouts_total", {}, 1) == 1);
   }
   SECTION("a connection that sends nothing") {
     HttpClient client(proxy.port());
