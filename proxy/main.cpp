@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   std::uint32_t max_header_bytes = 16384;
   std::uint16_t max_headers = 100;
   bool check = false;
+  bool merge_slashes = false;
 
   app.add_option("--config", config_path, "YAML table (tenants, services, routes)");
   app.add_flag("--check", check, "validate --config and exit (0 ok, 1 with FILE:LINE:COLUMN messages)");
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1024u, 1u << 20));
   app.add_option("--max-headers", max_headers, "header count limit (431 beyond)")
       ->capture_default_str()->check(CLI::Range(8, 1000));
+  app.add_flag("--merge-slashes", merge_slashes, "collapse '//' in paths before matching and forwarding");
   app.add_option("--header-timeout", header_timeout, "time allowed to receive a request head")->capture_default_str();
   app.add_option("--keepalive-timeout", keepalive_timeout, "idle client keep-alive connections close after")
       ->capture_default_str();
@@ -93,6 +95,7 @@ int main(int argc, char** argv) {
   options.access_log = access_log == "off" ? "" : access_log;
   options.ready_file = ready_file;
   options.settings.workers = workers;
+  options.settings.merge_slashes = merge_slashes;
   options.settings.limits.max_head_bytes = max_header_bytes;
   options.settings.limits.max_headers = max_headers;
   try {

@@ -63,12 +63,14 @@ char* ContextMemory::take(std::size_t bytes) {
 }
 
 RequestContext::RequestContext(const ProxySettings& s)
-    : memory(2 * aligned(io_buffer_bytes(s)) + aligned(out_buffer_bytes(s)) + 2 * aligned(fields_bytes(s))),
+    : memory(2 * aligned(io_buffer_bytes(s)) + aligned(out_buffer_bytes(s)) + 2 * aligned(fields_bytes(s)) +
+             aligned(s.limits.max_head_bytes)),
       client(memory.take(io_buffer_bytes(s)), io_buffer_bytes(s)),
       request_fields(reinterpret_cast<http::HeaderField*>(memory.take(fields_bytes(s)))),
       upstream(memory.take(io_buffer_bytes(s)), io_buffer_bytes(s)),
       response_fields(reinterpret_cast<http::HeaderField*>(memory.take(fields_bytes(s)))),
-      out(memory.take(out_buffer_bytes(s)), out_buffer_bytes(s)) {
+      out(memory.take(out_buffer_bytes(s)), out_buffer_bytes(s)),
+      path_buffer(memory.take(s.limits.max_head_bytes)) {
   static_assert(std::is_trivially_destructible_v<http::HeaderField>);
 }
 
@@ -78,6 +80,7 @@ void RequestContext::reset_request() {
   upstream_scanned = 0;
   out.clear();
   start_ns = upstream_start_ns = upstream_ns = 0;
+  path = {};
   route = -1;
   service = 0;
   upstream_conn.reset();  // before the instance it points to

@@ -98,6 +98,10 @@ struct RequestContext {
   // Rebuilt heads and error bodies.
   ByteBuffer out;
 
+  // The normalised path when it differs from the one received.
+  char* path_buffer;
+  std::string_view path;  // what was matched and is forwarded (before strip_prefix)
+
   // ---- per request ----
   std::uint64_t start_ns = 0;
   std::uint64_t upstream_start_ns = 0;

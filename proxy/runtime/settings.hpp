@@ -19,6 +19,7 @@ struct ProxySettings {
   // no buffers at all.
   std::chrono::milliseconds buffer_grace{200};
   std::size_t body_buffer_bytes = 16 * 1024;
+  bool merge_slashes = false;  // "//" in paths collapsed before matching
   unsigned workers = 1;
 };
 

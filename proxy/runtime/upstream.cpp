@@ -3,6 +3,8 @@
 #include "runtime/worker.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <sys/socket.h>
 
 namespace tg::proxy {
 
@@ -55,10 +57,19 @@ LocalPtr<UpstreamConn> UpstreamConn::take(InstanceRuntime& instance) {
     TimerWheel::clear(*conn);
     boost::system::error_code ec;
     conn->socket_.cancel(ec);
-    if (!ec && conn->socket_.is_open()) return conn;
+    if (!ec && conn->socket_.is_open() && conn->alive()) return conn;
     conn->close();
   }
   return nullptr;
+}
+
+bool UpstreamConn::alive() {
+  // The upstream may have closed (FIN) or written since the connection was
+  // parked, with the event not handled yet. Writing a request into such a
+  // connection would lose it; one peek tells, before any byte is sent.
+  char byte;
+  const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void UpstreamConn::drop_from_pool() {

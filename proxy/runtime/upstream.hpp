@@ -70,6 +70,7 @@ class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public Deadline
  private:
   friend struct InstanceRuntime;
   void drop_from_pool();
+  bool alive();
 
   Worker& worker_;
   InstanceRuntime* instance_;  // owned by the pool while parked, by the request while busy

@@ -7,6 +7,7 @@
 #include "session/write_all.hpp"
 
 #include "http/head_writer.hpp"
+#include "http/path_normalise.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -190,9 +191,28 @@ void ClientSession::handle_request() {
       std::strcpy(c.client_ip, "unknown");
     c.client_ip_length = static_cast<std::uint8_t>(std::strlen(c.client_ip));
   }
+  // 2. normalise: the path matched is the path forwarded.
+  c.path = req.path.view(base);
+  if (c.path.empty()) {
+    c.path = "/";  // absolute-form target with no path
+  } else if (c.path != "*") {
+    std::size_t length = 0;
+    switch (http::normalise_path(c.path, worker_.settings().merge_slashes, c.path_buffer, length)) {
+      case http::PathResult::unchanged:
+        break;
+      case http::PathResult::changed:
+        c.path = {c.path_buffer, length};
+        break;
+      case http::PathResult::invalid:
+        c.keep_alive = false;
+        send_error(400, ErrorKind::bad_request);
+        return;
+    }
+  }
   if (worker_.access_log()) {
+    // The path without the query: queries often carry tokens.
     c.log_method.assign(req.method.view(base));
-    c.log_path.assign(req.target.view(base).substr(0, 2048));
+    c.log_path.assign(c.path.substr(0, 2048));
   }
 
   // Framing of the request body.
@@ -210,7 +230,7 @@ void ClientSession::handle_request() {
   char host_buffer[256];
   routing::RouteQuery query;
   query.host = normalise_host(req.host.view(base), host_buffer, sizeof host_buffer);
-  query.path = req.path.view(base);
+  query.path = c.path;
   query.method = req.method.view(base);
   query.headers = req.headers;
   query.header_count = req.header_count;

@@ -104,7 +104,7 @@ void ClientSession::send_request_head() {
     }
   }
 
-  std::string_view path = req.path.view(base);
+  std::string_view path = c.path;
   const RouteDef& route = c.table->snapshot->routes[static_cast<std::size_t>(c.route)];
   if (!route.strip_prefix.empty() && path.starts_with(route.strip_prefix)) path.remove_prefix(route.strip_prefix.size());
 
