@@ -11,6 +11,7 @@ class Writer {
  public:
   Writer(char* out, std::size_t capacity) : p_(out), begin_(out), end_(out + capacity) {}
   void put(std::string_view s) {
+    if (s.empty()) return;  // an empty view may carry a null pointer: no memcpy
     if (static_cast<std::size_t>(end_ - p_) < s.size()) {
       ok_ = false;
       return;
