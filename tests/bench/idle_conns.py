@@ -7,7 +7,7 @@ processes (/proc/PID/status) just before opening and again once every connection
 idle, and prints the difference per connection.
 
     idle_conns.py --target 127.0.0.1:8080 --count 8000 --pid 1234 [--pid 1235]
-                  [--path /small] [--hold 2] [--batch 200] [--settle 1]
+                  [--path /small] [--hold 2] [--batch 50] [--settle 1]
 
 Last line printed (machine-readable; one key=value per field):
     result conns=8000 rss_before_kb=5120 rss_after_kb=11000 kb_per_conn=0.735
@@ -80,7 +80,8 @@ def main():
     ap.add_argument("--path", default="/small")
     ap.add_argument("--pid", type=int, action="append", default=[],
                     help="process whose RSS to measure (repeatable: values are summed)")
-    ap.add_argument("--batch", type=int, default=200, help="connections opened at a time")
+    ap.add_argument("--batch", type=int, default=50,
+                    help="connections opened, then requests sent, then responses read, at a time")
     ap.add_argument("--settle", type=float, default=1.0,
                     help="seconds to wait once all are idle before reading RSS")
     ap.add_argument("--hold", type=float, default=0.0,

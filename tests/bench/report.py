@@ -6,7 +6,7 @@
 
 runs.tsv columns: case target round wrk_file proxy_cpu_pct backend_cpu_pct wrk_cpu_pct
                   load_core_busy_pct other_cpu_pct (CPU use in % of one core)
-idle.tsv columns: target conns rss_before_kb rss_after_kb kb_per_conn
+idle.tsv columns: target round conns rss_before_kb rss_after_kb kb_per_conn
 """
 import csv
 import os
@@ -131,15 +131,22 @@ def table_runs(rows):
 def table_idle(rows):
     if not rows:
         return
-    conns = rows[0]["conns"]
-    print(f"\ncase e: {CASES['e']} ({conns} connections; RSS from /proc/PID/status VmRSS; "
-          "NGINX = its single worker process, master excluded)")
-    print(f"  {'target':<9} {'RSS before KB':>13} {'RSS after KB':>12} {'KB/conn':>8}")
-    per = {}
+    by_target = {}
     for r in rows:
-        per[r["target"]] = num(r["kb_per_conn"])
-        print(f"  {r['target']:<9} {r['rss_before_kb']:>13} {r['rss_after_kb']:>12} "
-              f"{fmt(per[r['target']], '8.3f')}")
+        by_target.setdefault(r["target"], []).append(r)
+    rounds = max(len(v) for v in by_target.values())
+    print(f"\ncase e: {CASES['e']} ({rows[0]['conns']} connections, median of {rounds} "
+          "round(s); RSS = VmRSS from /proc/PID/status; NGINX = its worker, master excluded)")
+    print(f"  {'target':<9} {'RSS before KB':>13} {'RSS after KB':>12} {'KB/conn':>8}   all rounds")
+    per = {}
+    for target in [t for t in TARGETS if t in by_target]:
+        runs = by_target[target]
+        per[target] = median([num(r["kb_per_conn"]) for r in runs])
+        before = median([num(r["rss_before_kb"]) for r in runs])
+        after = median([num(r["rss_after_kb"]) for r in runs])
+        every = " ".join(format(num(r["kb_per_conn"]), ".3f") for r in runs)
+        print(f"  {target:<9} {fmt(before, '13.0f')} {fmt(after, '12.0f')} "
+              f"{fmt(per[target], '8.3f')}   {every}")
     for peer in ("nginx", "haproxy"):
         if "tg-proxy" in per and peer in per:
             print(f"  tg/{peer:<8} KB/conn x{fmt(ratio(per['tg-proxy'], per[peer]), '.2f')}")
