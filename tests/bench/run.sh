@@ -70,6 +70,7 @@ duration=${BENCH_SECONDS:-$env_seconds}
 rounds=${ROUNDS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
 warmup=$([[ $quick == 1 ]] && echo 0 || echo 1)
 clk_tck=$(getconf CLK_TCK)
+softirq_pids=$(pgrep '^ksoftirqd/' | tr '\n' ' ' || true)
 idle_conns=${IDLE_CONNS:-8000}
 proxy_cpus=${BENCH_PROXY_CPUS:-1}
 load_cpus=${BENCH_LOAD_CPUS:-0}
@@ -389,24 +390,25 @@ wait_quiet() {
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "-" }'; }
 
 # wrk_run CASE TARGET ROUND CONNS PATH [WRK ARGS...]: one measured run, appended to runs.tsv.
-# "other" is CPU time that neither wrk, the backend nor the proxy under test used: other
-# processes on this machine (a build, say) or the hypervisor. Much of it spoils the figures.
+# "other" is CPU time that neither wrk, the backend, the proxy under test nor the kernel's
+# softirq threads (loopback traffic of the run itself) used: other processes on this
+# machine (a build, say) or the hypervisor. Much of it spoils the figures.
 wrk_run() {
   local case=$1 target=$2 round=$3 conns=$4 path=$5; shift 5
   local file=$out/wrk.$case.$target.$round.txt
   local p0 b0 w0 m0 l0 t0 p1 b1 w1 m1 l1 t1 start_ns elapsed attempt
-  local proxy backend wrk proxy_cpu backend_cpu wrk_cpu load_busy other_cpu
+  local proxy backend wrk proxy_cpu backend_cpu wrk_cpu load_busy other_cpu k0 k1
   for attempt in 1 2 3; do
     wait_quiet
     p0=$(proc_ticks ${meas_pids[$target]}); b0=$(proc_ticks "$backend_worker")
-    w0=$(child_ticks); m0=$(machine_ticks)
+    w0=$(child_ticks); m0=$(machine_ticks); k0=$(proc_ticks $softirq_pids)
     read -r l0 t0 < <(cpu_ticks "$load_cpus")
     start_ns=$(date +%s%N)
     (run_on "$load_cpus" timeout $((duration + 30)) wrk -t1 -c"$conns" -d"${duration}s" \
         --timeout 10s --latency "$@" "${url[$target]}$path") >"$file" 2>&1 || true
     elapsed=$(( ($(date +%s%N) - start_ns) * clk_tck / 1000000000 ))
     p1=$(proc_ticks ${meas_pids[$target]}); b1=$(proc_ticks "$backend_worker")
-    w1=$(child_ticks); m1=$(machine_ticks)
+    w1=$(child_ticks); m1=$(machine_ticks); k1=$(proc_ticks $softirq_pids)
     read -r l1 t1 < <(cpu_ticks "$load_cpus")
     proxy=$((p1 - p0)) backend=$((b1 - b0)) wrk=$((w1 - w0))
     [[ $target == direct ]] && proxy=0
@@ -415,7 +417,7 @@ wrk_run() {
     backend_cpu=$(pct "$backend" "$elapsed")
     wrk_cpu=$(pct "$wrk" "$elapsed")
     load_busy=$(pct $((l1 - l0)) $((t1 - t0)))
-    other_cpu=$(pct $((m1 - m0 - proxy - backend - wrk)) "$elapsed")
+    other_cpu=$(pct $((m1 - m0 - proxy - backend - wrk - (k1 - k0))) "$elapsed")
     # With BENCH_WAIT_QUIET, a run that other processes disturbed is repeated (twice at most).
     if [[ ${BENCH_WAIT_QUIET:-0} -gt 0 && $attempt -lt 3 ]] &&
        awk -v o="$other_cpu" 'BEGIN { exit !(o > 10) }'; then
