@@ -253,27 +253,30 @@ bool parse_version(const char* p, std::uint8_t& minor) {
   return true;
 }
 
-void reset(MessageHead& out, HeaderField* headers) {
-  out = MessageHead{};
-  out.headers = headers;
+// Finds the end of a head within the limits: `complete` with `end` set,
+// `incomplete`, or `error` with `error` set.
+ParseStatus locate_head(const char* data, std::size_t size, std::size_t& scanned, const ParseLimits& limits,
+                        long& end, ParseError& error) {
+  end = find_head_end(data, size, scanned);
+  if (end < 0) {
+    error = ParseError::bad_line_ending;
+    return ParseStatus::error;
+  }
+  const bool over = static_cast<std::size_t>(end) > limits.max_head_bytes;
+  if (over || (end == 0 && size >= limits.max_head_bytes)) {
+    error = ParseError::head_too_large;
+    return ParseStatus::error;
+  }
+  return end == 0 ? ParseStatus::incomplete : ParseStatus::complete;
 }
 
 }  // namespace
 
 ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scanned,
                           const ParseLimits& limits, HeaderField* headers, RequestHead& out) {
-  long end = find_head_end(data, size, scanned);
-  if (end < 0) {
-    out.error = ParseError::bad_line_ending;
-    return ParseStatus::error;
-  }
-  if (end == 0 || static_cast<std::size_t>(end) > limits.max_head_bytes) {
-    if (size >= limits.max_head_bytes || static_cast<std::size_t>(end) > limits.max_head_bytes) {
-      out.error = ParseError::head_too_large;
-      return ParseStatus::error;
-    }
-    return ParseStatus::incomplete;
-  }
+  long end = 0;
+  if (ParseStatus status = locate_head(data, size, scanned, limits, end, out.error); status != ParseStatus::complete)
+    return status;
   out = RequestHead{};
   out.headers = headers;
   out.head_length = static_cast<std::uint32_t>(end);
@@ -359,18 +362,9 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
 
 ParseStatus parse_response(const char* data, std::size_t size, std::size_t& scanned,
                            const ParseLimits& limits, HeaderField* headers, ResponseHead& out) {
-  long end = find_head_end(data, size, scanned);
-  if (end < 0) {
-    out.error = ParseError::bad_line_ending;
-    return ParseStatus::error;
-  }
-  if (end == 0 || static_cast<std::size_t>(end) > limits.max_head_bytes) {
-    if (size >= limits.max_head_bytes || static_cast<std::size_t>(end) > limits.max_head_bytes) {
-      out.error = ParseError::head_too_large;
-      return ParseStatus::error;
-    }
-    return ParseStatus::incomplete;
-  }
+  long end = 0;
+  if (ParseStatus status = locate_head(data, size, scanned, limits, end, out.error); status != ParseStatus::complete)
+    return status;
   out = ResponseHead{};
   out.headers = headers;
   out.head_length = static_cast<std::uint32_t>(end);
