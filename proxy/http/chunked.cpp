@@ -3,6 +3,7 @@
 #include "http/char_class.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace tg::proxy::http {
 
@@ -19,6 +20,20 @@ int hex_value(char c) {
 }  // namespace
 
 ChunkedScanner::Result ChunkedScanner::consume(const char* data, std::size_t size, std::size_t& consumed) {
+  std::size_t decoded = 0;
+  // run<false> never writes through the pointer.
+  return run<false>(const_cast<char*>(data), size, consumed, decoded);
+}
+
+ChunkedScanner::Result ChunkedScanner::consume_decoding(char* data, std::size_t size, std::size_t& consumed,
+                                                        std::size_t& decoded) {
+  decoded = 0;
+  return run<true>(data, size, consumed, decoded);
+}
+
+template <bool Decode>
+ChunkedScanner::Result ChunkedScanner::run(char* data, std::size_t size, std::size_t& consumed,
+                                           std::size_t& decoded) {
   std::size_t i = 0;
   while (i < size) {
     const char c = data[i];
@@ -68,6 +83,10 @@ ChunkedScanner::Result ChunkedScanner::consume(const char* data, std::size_t siz
         break;
       case State::data: {
         std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, size - i));
+        if constexpr (Decode) {
+          if (decoded != i) std::memmove(data + decoded, data + i, take);
+          decoded += take;
+        }
         i += take;
         remaining_ -= take;
         if (remaining_ == 0) state_ = State::data_cr;

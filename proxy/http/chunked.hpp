@@ -18,12 +18,20 @@ class ChunkedScanner {
   // (all of them unless the body ends inside the range).
   Result consume(const char* data, std::size_t size, std::size_t& consumed);
 
+  // As consume(), and also removes the framing in place: the chunk data of
+  // data[0, consumed) is moved to data[0, decoded). For recipients that cannot
+  // take chunked bodies (HTTP/1.0 clients).
+  Result consume_decoding(char* data, std::size_t size, std::size_t& consumed, std::size_t& decoded);
+
   // Sum of chunk-data sizes seen so far (for body-size limits).
   std::uint64_t data_bytes() const { return data_bytes_; }
   bool done() const { return state_ == State::done; }
   void reset() { *this = ChunkedScanner{}; }
 
  private:
+  template <bool Decode>
+  Result run(char* data, std::size_t size, std::size_t& consumed, std::size_t& decoded);
+
   enum class State : std::uint8_t {
     size_first,   // first hex digit of a chunk size
     size,         // further hex digits

@@ -201,6 +201,7 @@ std::size_t write_downstream_response(char* out, std::size_t capacity, const Dow
     const HeaderField& f = resp.headers[i];
     // The client gets the id the proxy logged and forwarded, never another.
     if (hop_by_hop(f.kind) || f.kind == HeaderKind::x_request_id) continue;
+    if (in.dechunked && f.kind == HeaderKind::transfer_encoding) continue;
     if (f.kind == HeaderKind::other && listed.any() && listed.contains(f.name.view(base))) continue;
     w.put(f.line.view(base));
   }

@@ -33,6 +33,7 @@ struct DownstreamResponse {
   std::string_view request_id;       // sent as X-Request-Id (an upstream's own is dropped)
   bool keep_alive = true;            // the proxy keeps the client connection open
   bool client_http10 = false;        // say "keep-alive" explicitly to HTTP/1.0 clients
+  bool dechunked = false;            // the body goes out without its chunked framing
 };
 
 std::size_t write_downstream_response(char* out, std::size_t capacity, const DownstreamResponse& in);

@@ -100,6 +100,7 @@ void RequestContext::reset_request() {
   head_offset = 0;
   stale_retry_used = false;
   response_done = false;
+  response_dechunk = false;
   response_body = BodyKind::none;
   response_remaining = 0;
   response_chunks.reset();

@@ -79,7 +79,10 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void try_failed(ErrorKind kind, bool nothing_sent);
   bool can_retry(ErrorKind kind, bool nothing_sent) const;
   void count_upstream_error(UpstreamError kind);
-  std::size_t take_response_body(const char* data, std::size_t size);
+  // Accounts for the response-body bytes at data[0, size): returns how many
+  // belong to this response; `send` is how many of data[0, …) to write to the
+  // client (fewer when the chunked framing is removed in place).
+  std::size_t take_response_body(char* data, std::size_t size, std::size_t& send);
   void end_try(bool reusable);
   // 7. record, 8. keep-alive or close
   void finish_request();

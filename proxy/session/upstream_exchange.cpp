@@ -307,9 +307,10 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
   handle_response_head();
 }
 
-std::size_t ClientSession::take_response_body(const char* data, std::size_t size) {
+std::size_t ClientSession::take_response_body(char* data, std::size_t size, std::size_t& send) {
   RequestContext& c = *ctx_;
   std::size_t take = 0;
+  send = 0;
   switch (c.response_body) {
     case BodyKind::none:
       c.response_done = true;
@@ -318,22 +319,27 @@ std::size_t ClientSession::take_response_body(const char* data, std::size_t size
       take = static_cast<std::size_t>(std::min<std::uint64_t>(size, c.response_remaining));
       c.response_remaining -= take;
       c.response_done = c.response_remaining == 0;
+      send = take;
       break;
     case BodyKind::chunked: {
-      auto r = c.response_chunks.consume(data, size, take);
+      auto r = c.response_dechunk ? c.response_chunks.consume_decoding(data, size, take, send)
+                                  : c.response_chunks.consume(data, size, take);
       if (r == http::ChunkedScanner::Result::error) {
         count_upstream_error(UpstreamError::protocol);
         c.error = ErrorKind::bad_upstream_response;
         c.upstream_reusable = false;
         c.keep_alive = false;
         c.response_done = true;  // cut here; the client sees a truncated body
+        send = 0;
         return 0;
       }
+      if (!c.response_dechunk) send = take;
       c.response_done = r == http::ChunkedScanner::Result::done;
       break;
     }
     case BodyKind::until_close:
       take = size;
+      send = take;
       break;
   }
   // Bytes past the end of the response: the upstream is out of step.
@@ -352,6 +358,12 @@ void ClientSession::handle_response_head() {
     c.response_body = BodyKind::none;
   } else if (resp.chunked) {
     c.response_body = BodyKind::chunked;
+    if (c.request.version_minor == 0) {
+      // HTTP/1.0 has no chunked coding: send the data alone and mark its end
+      // by closing.
+      c.response_dechunk = true;
+      c.keep_alive = false;
+    }
   } else if (resp.content_length >= 0) {
     c.response_body = resp.content_length == 0 ? BodyKind::none : BodyKind::fixed;
     c.response_remaining = static_cast<std::uint64_t>(resp.content_length);
@@ -372,6 +384,7 @@ void ClientSession::handle_response_head() {
   out.request_id = {c.request_id, c.request_id_length};
   out.keep_alive = c.keep_alive;
   out.client_http10 = c.request.version_minor == 0;
+  out.dechunked = c.response_dechunk;
   c.out.end = http::write_downstream_response(c.out.data.get(), c.out.capacity, out);
   if (c.out.end == 0) {
     count_upstream_error(UpstreamError::protocol);
@@ -379,15 +392,16 @@ void ClientSession::handle_response_head() {
     return;
   }
   up.begin += resp.head_length;
-  const char* body = up.read_ptr();
-  const std::size_t take = take_response_body(body, up.size());
+  char* body = up.read_ptr();
+  std::size_t send = 0;
+  const std::size_t take = take_response_body(body, up.size(), send);
   up.begin += take;
-  c.bytes_out = take;
+  c.bytes_out = send;
   c.response_started = true;
   phase_ = Phase::send_response;
   set_deadline_in(service().timeouts.idle.count());
   const std::array<asio::const_buffer, 2> buffers{asio::const_buffer(c.out.data.get(), c.out.end),
-                                                  asio::const_buffer(body, take)};
+                                                  asio::const_buffer(body, send)};
   write_all(socket_, buffers, [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& ec) {
     self->on_response_head_sent(ec);
   });
@@ -437,16 +451,17 @@ void ClientSession::on_response_body_read(const boost::system::error_code& ec, s
     return;
   }
   c.upstream.end += n;
-  const char* data = c.upstream.read_ptr();
-  const std::size_t take = take_response_body(data, c.upstream.size());
+  char* data = c.upstream.read_ptr();
+  std::size_t send = 0;
+  take_response_body(data, c.upstream.size(), send);
   if (c.error == ErrorKind::bad_upstream_response) {
     finish_request();
     return;
   }
-  c.bytes_out += take;
-  write_all(socket_, asio::buffer(data, take),
-            [self = LocalPtr<ClientSession>(this), take](const boost::system::error_code& e) {
-              self->on_response_body_sent(e, take);
+  c.bytes_out += send;
+  write_all(socket_, asio::buffer(data, send),
+            [self = LocalPtr<ClientSession>(this), send](const boost::system::error_code& e) {
+              self->on_response_body_sent(e, send);
             });
 }
 
