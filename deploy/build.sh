@@ -5,6 +5,8 @@
 #   deploy/build.sh --sanitize    ASan+UBSan, RelWithDebInfo   -> build-asan/
 #   deploy/build.sh --debug       Debug                        -> build-debug/
 #   (--sanitize --debug           ASan+UBSan, Debug            -> build-asan-debug/)
+#   deploy/build.sh --fuzz        clang, libFuzzer+ASan+UBSan  -> build-fuzz/
+#                                 (only the tests/fuzz targets are built; needs clang++)
 #
 # Executables land in <dir>/bin/ (tg-proxy). Installs missing Debian packages first
 # (deploy/install-deps.sh). Extra arguments after `--` go to the CMake configure step.
@@ -16,11 +18,13 @@ cd "$root"
 
 sanitize=0
 debug=0
+fuzz=0
 cmake_extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sanitize) sanitize=1 ;;
     --debug) debug=1 ;;
+    --fuzz) fuzz=1 ;;
     --) shift; cmake_extra=("$@"); break ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "build: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -53,6 +57,29 @@ if [[ -f "$dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$
 fi
 
 jobs=${TG_JOBS:-$(nproc)}
+if [[ $fuzz == 1 ]]; then
+  # A separate clang configuration: libFuzzer needs clang, and the project
+  # libraries are compiled with coverage instrumentation (TG_FUZZ) there too.
+  dir=build-fuzz
+  if ! command -v clang++ >/dev/null; then
+    echo "build: --fuzz needs clang++" >&2
+    exit 2
+  fi
+  if [[ -f "$dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$dir/CMakeCache.txt"; then
+    rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+  fi
+  echo "build: configuring $dir/ (RelWithDebInfo, clang, TG_FUZZ=ON, TG_SANITIZE=ON)"
+  CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DTG_FUZZ=ON -DTG_SANITIZE=ON -DTG_BUILD_TESTS=ON \
+    "${cmake_extra[@]}"
+  echo "build: building the fuzz targets in $dir/ with $jobs jobs"
+  cmake --build "$dir" -j "$jobs" --target \
+    fuzz_request_head fuzz_response_head fuzz_yaml_loader fuzz_route_table
+  echo "build: done: $root/$dir/bin/"
+  exit 0
+fi
 echo "build: configuring $dir/ ($build_type, TG_SANITIZE=$sanitize_flag)"
 cmake -S . -B "$dir" -G Ninja \
   -DCMAKE_BUILD_TYPE="$build_type" \

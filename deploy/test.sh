@@ -6,14 +6,18 @@
 # 1. installs missing Debian packages (deploy/install-deps.sh);
 # 2. builds Release into build/ and runs its ctest suite;
 # 3. builds ASan+UBSan (RelWithDebInfo) into build-asan/ and runs the same suite there,
-#    with leak detection on and any sanitizer report fatal.
+#    with leak detection on and any sanitizer report fatal;
+# 4. when clang++ is installed: builds the libFuzzer targets (deploy/build.sh --fuzz,
+#    build-fuzz/) and runs their ctest suite: each target replays its seed corpus
+#    (tests/fuzz/corpus/) and fuzzes a copy of it for 20 s (tests/fuzz/README.md).
 # Runs both suites even when the first fails (the second is skipped only when the
 # Release build itself fails), then exits non-zero if anything failed.
 # Non-interactive (no stdin needed). A suite with no tests counts as a failure.
 #
 # Environment: TG_TEST_JOBS (ctest -j, default 2: integration tests start processes),
 # TG_TEST_TIMEOUT (default per-test timeout in s for tests without their own, default 300),
-# TG_TEST_ASAN=0 (skip the sanitizer build), TG_JOBS (build jobs, default nproc).
+# TG_TEST_ASAN=0 (skip the sanitizer build), TG_TEST_FUZZ=0 (skip the fuzz stage),
+# TG_JOBS (build jobs, default nproc).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -91,6 +95,17 @@ else
   results+=("asan: skipped (TG_TEST_ASAN=0)")
 fi
 
+if [[ "${TG_TEST_FUZZ:-1}" == 0 ]]; then
+  results+=("fuzz: skipped (TG_TEST_FUZZ=0)")
+elif ! command -v clang++ >/dev/null; then
+  results+=("fuzz: skipped (no clang++)")
+elif build_stage fuzz --fuzz; then
+  # Each fuzz test is bounded by its own -max_total_time; ctest only lists fuzz tests there.
+  run_suite fuzz build-fuzz \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+
 echo
 echo "==== test summary ($((SECONDS - start)) s) ===="
 for r in "${results[@]}"; do echo "  $r"; done
@@ -99,6 +114,6 @@ if [[ $failed -eq 0 ]]; then
 else
   echo "deploy/test.sh: FAILED"
 fi
-# Totals over both suites (every test runs once per build).
+# Totals over all suites (the unit and integration tests run once per build).
 echo "tests: $total_passed passed, $total_failed failed"
 exit $failed
