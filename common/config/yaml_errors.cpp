@@ -102,26 +102,69 @@ std::vector<ConfigError> Diagnostics::take_sorted() {
   return unique;
 }
 
+namespace {
+
+// A document marker ("---" or "...") at the start of a line, followed by
+// white space or the end of the line.
+bool is_marker(std::string_view line, std::string_view marker) {
+  if (line.substr(0, 3) != marker) return false;
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+bool is_content(std::string_view line) {
+  const auto first = line.find_first_not_of(" \t\r");
+  return first != std::string_view::npos && line[first] != '#' && line[first] != '%';
+}
+
+// The 1-based line where a second document's content starts, or 0. Markers
+// delimit documents wherever they stand (YAML 1.2 §9.1), so a line scan finds
+// them exactly; empty documents around the real one are harmless.
+int second_document_line(std::string_view text) {
+  bool content = false;   // the first document has content
+  bool boundary = false;  // a marker closed it
+  int number = 0;
+  for (std::size_t begin = 0; begin <= text.size();) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(begin, end - begin);
+    ++number;
+    const bool start = is_marker(line, "---");
+    if (start || is_marker(line, "...")) {
+      if (content) boundary = true;
+      if (start && is_content(line.substr(3))) {  // "--- value"
+        if (boundary) return number;
+        content = true;
+      }
+    } else if (is_content(line)) {
+      if (boundary) return number;
+      content = true;
+    }
+    begin = end + 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::optional<YAML::Node> parse_document(Diagnostics& diagnostics, std::string_view text) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    diagnostics.error(diagnostics.locate(e.mark), "YAML syntax error: " + e.msg);
-    return std::nullopt;
-  }
-  std::vector<YAML::Node> non_empty;
-  for (const auto& document : documents) {
-    if (!document.IsNull()) non_empty.push_back(document);
-  }
-  if (non_empty.empty()) return YAML::Node();
-  if (non_empty.size() > 1) {
-    diagnostics.error(diagnostics.locate(non_empty[1].Mark()),
+  // YAML::LoadAll loops forever on some malformed input (yaml-cpp 0.7: a file
+  // holding just "," never ends), so only the first document is parsed and a
+  // second one is found by its marker.
+  if (const int line = second_document_line(text)) {
+    YAML::Mark mark;  // its (pos, line, column) constructor is private
+    mark.line = line - 1;
+    mark.column = 0;
+    diagnostics.error(diagnostics.locate(mark),
                       "a second YAML document (after \"---\") is not supported; "
                       "put the whole configuration in one document");
     return std::nullopt;
   }
-  return non_empty.front();
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    diagnostics.error(diagnostics.locate(e.mark), "YAML syntax error: " + e.msg);
+    return std::nullopt;
+  }
 }
 
 bool check_duplicate_keys(Diagnostics& diagnostics, const YAML::Node& root) {
