@@ -101,6 +101,7 @@ void RequestContext::reset_request() {
   stale_retry_used = false;
   response_done = false;
   response_dechunk = false;
+  upstream_answered = false;
   response_body = BodyKind::none;
   response_remaining = 0;
   response_chunks.reset();

@@ -134,7 +134,8 @@ struct RequestContext {
 
   BodyKind response_body = BodyKind::none;
   bool response_done = false;
-  bool response_dechunk = false;  // chunked upstream body to an HTTP/1.0 client
+  bool response_dechunk = false;
+  bool upstream_answered = false;  // an upstream response head was relayed  // chunked upstream body to an HTTP/1.0 client
   std::uint64_t response_remaining = 0;
   http::ChunkedScanner response_chunks;
   std::uint64_t bytes_out = 0;          // response body bytes sent

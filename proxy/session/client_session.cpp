@@ -371,6 +371,8 @@ void ClientSession::record() {
   if (!request_active_) return;
   request_active_ = false;
   const std::uint64_t now_ns = steady_now_ns();
+  // Upstream time: from the last try's head write to the end of the response.
+  if (c.upstream_answered) c.upstream_ns = now_ns - c.upstream_start_ns;
   const std::uint64_t micros = (now_ns - c.start_ns) / 1000;
   const std::size_t cls = c.status >= 100 && c.status < 600 ? c.status / 100 - 1 : 4;
   // A request the client abandoned before any status is in the access log

@@ -69,6 +69,7 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void on_request_body_read(const boost::system::error_code& ec, std::size_t n);
   void on_request_body_sent(const boost::system::error_code& ec, std::size_t n);
   void await_response();
+  void read_response_head();
   void on_response_bytes(const boost::system::error_code& ec, std::size_t n);
   void handle_response_head();
   void on_response_head_sent(const boost::system::error_code& ec);

@@ -225,8 +225,13 @@ void ClientSession::await_response() {
   set_deadline_in(static_cast<std::uint64_t>(wait.count()));
   c.upstream.clear();
   c.upstream_scanned = 0;
-  c.upstream_conn->socket().async_read_some(
-      asio::buffer(c.upstream.write_ptr(), c.upstream.space()),
+  read_response_head();
+}
+
+void ClientSession::read_response_head() {
+  ByteBuffer& up = ctx_->upstream;
+  ctx_->upstream_conn->socket().async_read_some(
+      asio::buffer(up.write_ptr(), up.space()),
       [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& ec, std::size_t n) {
         self->on_response_bytes(ec, n);
       });
@@ -260,11 +265,7 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
     }
     if (status == http::ParseStatus::incomplete) {
       if (up.space() == 0) up.compact();
-      c.upstream_conn->socket().async_read_some(
-          asio::buffer(up.write_ptr(), up.space()),
-          [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& e, std::size_t k) {
-            self->on_response_bytes(e, k);
-          });
+      read_response_head();
       return;
     }
     const std::uint16_t code = c.response.status;
@@ -275,11 +276,7 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
     c.upstream_scanned = 0;
     if (up.size() == 0) {
       up.clear();
-      c.upstream_conn->socket().async_read_some(
-          asio::buffer(up.write_ptr(), up.space()),
-          [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& e, std::size_t k) {
-            self->on_response_bytes(e, k);
-          });
+      read_response_head();
       return;
     }
   }
@@ -352,6 +349,7 @@ void ClientSession::handle_response_head() {
   const http::ResponseHead& resp = c.response;
   ByteBuffer& up = c.upstream;
   c.status = resp.status;
+  c.upstream_answered = true;
   ++c.instance->responses[status_class(resp.status)];
 
   if (c.request.method_id == http::Method::head || resp.status == 204 || resp.status == 304) {
@@ -415,7 +413,6 @@ void ClientSession::on_response_head_sent(const boost::system::error_code& ec) {
     return;
   }
   if (ctx_->response_done) {
-    ctx_->upstream_ns = steady_now_ns() - ctx_->upstream_start_ns;
     finish_request();
   } else {
     read_response_body();
@@ -439,7 +436,6 @@ void ClientSession::on_response_body_read(const boost::system::error_code& ec, s
   RequestContext& c = *ctx_;
   if (ec) {
     c.upstream_reusable = false;
-    c.upstream_ns = steady_now_ns() - c.upstream_start_ns;
     if (ec == asio::error::eof && c.response_body == BodyKind::until_close) {
       finish_request();  // the normal end of such a body
       return;
@@ -475,7 +471,6 @@ void ClientSession::on_response_body_sent(const boost::system::error_code& ec, s
   }
   (void)n;
   if (c.response_done) {
-    c.upstream_ns = steady_now_ns() - c.upstream_start_ns;
     finish_request();
   } else {
     read_response_body();
