@@ -40,6 +40,9 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     totals.connections_accepted += w.stats.connections_accepted;
     totals.accept_errors += w.stats.accept_errors;
     totals.header_timeouts += w.stats.header_timeouts;
+    totals.tunnels_active += w.stats.tunnels_active;
+    totals.tunnels_opened += w.stats.tunnels_opened;
+    totals.interim_responses += w.stats.interim_responses;
     for (std::size_t i = 0; i < 5; ++i) totals.unrouted_requests[i] += w.stats.unrouted_requests[i];
     for (const auto& r : w.routes) {
       auto [it, fresh] = routes.try_emplace(r.name, r);
@@ -119,6 +122,15 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   add("# HELP tg_header_timeouts_total Client connections closed at the header-read deadline.\n"
       "# TYPE tg_header_timeouts_total counter\ntg_header_timeouts_total {}\n",
       totals.header_timeouts);
+  add("# HELP tg_tunnels_active Upgraded connections (e.g. WebSocket) being relayed.\n"
+      "# TYPE tg_tunnels_active gauge\ntg_tunnels_active {}\n",
+      totals.tunnels_active);
+  add("# HELP tg_tunnels_total Upgraded connections opened (101 relayed).\n"
+      "# TYPE tg_tunnels_total counter\ntg_tunnels_total {}\n",
+      totals.tunnels_opened);
+  add("# HELP tg_interim_responses_total Interim 1xx responses (e.g. 103 Early Hints) relayed to clients.\n"
+      "# TYPE tg_interim_responses_total counter\ntg_interim_responses_total {}\n",
+      totals.interim_responses);
   add("# HELP tg_upstream_connections_active Upstream connections open (busy and pooled).\n"
       "# TYPE tg_upstream_connections_active gauge\ntg_upstream_connections_active {}\n",
       totals.upstream_connections);

@@ -151,6 +151,9 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
       case HeaderKind::expect:
         if (in.drop_expect) continue;
         break;
+      case HeaderKind::upgrade:
+        if (!in.upgrade) continue;
+        break;
       case HeaderKind::host:
         // With an absolute-form target the authority wins (RFC 9112 §3.2.2):
         // the client's Host line is replaced by it below.
@@ -177,6 +180,7 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
     w.put("\r\n");
   }
   w.put("X-Forwarded-Proto: http\r\n");
+  if (in.upgrade) w.put("Connection: Upgrade\r\n");
   if (!in.request_id_from_client) {
     w.put("X-Request-Id: ");
     w.put(in.request_id);
@@ -200,6 +204,10 @@ std::size_t write_downstream_response(char* out, std::size_t capacity, const Dow
   for (std::uint16_t i = 0; i < resp.header_count; ++i) {
     const HeaderField& f = resp.headers[i];
     // The client gets the id the proxy logged and forwarded, never another.
+    if (f.kind == HeaderKind::upgrade && in.upgrade) {
+      w.put(f.line.view(base));
+      continue;
+    }
     if (hop_by_hop(f.kind) || f.kind == HeaderKind::x_request_id) continue;
     if (in.dechunked && f.kind == HeaderKind::transfer_encoding) continue;
     if (f.kind == HeaderKind::other && listed.any() && listed.contains(f.name.view(base))) continue;
@@ -208,8 +216,12 @@ std::size_t write_downstream_response(char* out, std::size_t capacity, const Dow
   w.put("X-Request-Id: ");
   w.put(in.request_id);
   w.put("\r\n");
-  if (!in.keep_alive) w.put("Connection: close\r\n");
-  else if (in.client_http10) w.put("Connection: keep-alive\r\n");
+  if (in.upgrade) {
+    w.put("Connection: Upgrade\r\n");
+  } else if (!in.interim) {
+    if (!in.keep_alive) w.put("Connection: close\r\n");
+    else if (in.client_http10) w.put("Connection: keep-alive\r\n");
+  }
   w.put("\r\n");
   return w.finish();
 }

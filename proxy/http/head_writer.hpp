@@ -21,6 +21,9 @@ struct UpstreamRequest {
   std::string_view request_id;       // sent as X-Request-Id
   bool request_id_from_client = false;  // keep the client's header line as it is
   bool drop_expect = false;          // the proxy answered 100-continue itself
+  // The client asked to switch protocols (Connection: upgrade + Upgrade) and
+  // the proxy will tunnel: Upgrade is kept and "Connection: Upgrade" sent.
+  bool upgrade = false;
 };
 
 // Writes the request head for the upstream into `out`. Returns the length, or
@@ -34,6 +37,12 @@ struct DownstreamResponse {
   bool keep_alive = true;            // the proxy keeps the client connection open
   bool client_http10 = false;        // say "keep-alive" explicitly to HTTP/1.0 clients
   bool dechunked = false;            // the body goes out without its chunked framing
+  // 101 Switching Protocols for a tunnelled upgrade: Upgrade is kept and
+  // "Connection: Upgrade" sent.
+  bool upgrade = false;
+  // An interim 1xx response (e.g. 103 Early Hints): no Connection header, the
+  // final response decides the connection.
+  bool interim = false;
 };
 
 std::size_t write_downstream_response(char* out, std::size_t capacity, const DownstreamResponse& in);

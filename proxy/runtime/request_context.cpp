@@ -112,6 +112,8 @@ void RequestContext::reset_request() {
   upstream_reusable = true;
   response_started = false;
   sent_continue = false;
+  upgrade = tunnel_client_done = tunnel_upstream_done = false;
+  tunnel_activity_ms = 0;
   log_method.clear();
   log_path.clear();
 }

@@ -134,8 +134,8 @@ struct RequestContext {
 
   BodyKind response_body = BodyKind::none;
   bool response_done = false;
-  bool response_dechunk = false;
-  bool upstream_answered = false;  // an upstream response head was relayed  // chunked upstream body to an HTTP/1.0 client
+  bool response_dechunk = false;   // chunked upstream body to an HTTP/1.0 client
+  bool upstream_answered = false;  // an upstream response head was relayed
   std::uint64_t response_remaining = 0;
   http::ChunkedScanner response_chunks;
   std::uint64_t bytes_out = 0;          // response body bytes sent
@@ -146,6 +146,15 @@ struct RequestContext {
   bool upstream_reusable = true;
   bool response_started = false;        // a byte of the response went to the client
   bool sent_continue = false;
+
+  // Upgrade (e.g. WebSocket): the client asked to switch protocols and the
+  // request qualifies for a tunnel (HTTP/1.1, no body). After a 101 both
+  // sockets are relayed byte for byte until both sides have finished or
+  // nothing moved for the service's idle timeout.
+  bool upgrade = false;
+  bool tunnel_client_done = false;    // the client sent FIN; upstream write side shut
+  bool tunnel_upstream_done = false;  // the upstream sent FIN; client write side shut
+  std::uint64_t tunnel_activity_ms = 0;  // last byte either way (worker clock)
 
   // Copies for the access log (the head buffer is reused for body bytes).
   std::string log_method;

@@ -35,6 +35,9 @@ struct WorkerStats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t accept_errors = 0;
   std::uint64_t header_timeouts = 0;
+  std::uint64_t tunnels_active = 0;  // upgraded connections being relayed
+  std::uint64_t tunnels_opened = 0;
+  std::uint64_t interim_responses = 0;  // 1xx relayed to clients
   std::array<std::uint64_t, 5> unrouted_requests{};  // responses by class with no route (400/404/431)
 };
 

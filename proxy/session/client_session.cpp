@@ -225,6 +225,15 @@ void ClientSession::handle_request() {
     c.request_body_done = false;
   }
   c.keep_alive = req.keep_alive_requested() && !draining_ && !worker_.draining();
+  // Upgrade (WebSocket and the like): tunnelled when the client asks for it
+  // with Connection: upgrade and an Upgrade header, over HTTP/1.1, without a
+  // request body (whose end would be ambiguous with the tunnel's first bytes).
+  // Otherwise Upgrade is dropped as hop-by-hop and the request is plain HTTP.
+  if (req.connection_upgrade && req.version_minor >= 1 && c.request_body == BodyKind::none) {
+    for (std::uint16_t i = 0; i < req.header_count; ++i) {
+      if (req.headers[i].kind == http::HeaderKind::upgrade && !req.headers[i].value.empty()) c.upgrade = true;
+    }
+  }
 
   // 3. match route
   char host_buffer[256];
@@ -470,6 +479,9 @@ void ClientSession::on_deadline() {
     case Phase::linger:
       close();
       return;
+    case Phase::tunnel:
+      on_tunnel_deadline();
+      return;
     case Phase::buffered_idle:
       if (worker_.now_ms() - idle_since_ms_ >= static_cast<std::uint64_t>(worker_.settings().keepalive_timeout.count())) {
         close();
@@ -494,6 +506,7 @@ void ClientSession::on_deadline() {
 
 void ClientSession::close() {
   if (phase_ == Phase::closed) return;
+  if (phase_ == Phase::tunnel) --worker_.stats().tunnels_active;
   phase_ = Phase::closed;
   TimerWheel::clear(*this);
   if (ctx_) {

@@ -47,6 +47,7 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
     await_response,     // 6. waiting for the upstream response head
     send_response,      // 6. response head (+ first body bytes) to the client
     stream_response,    // 6. rest of the response body
+    tunnel,             // 6. after a 101: bytes relayed both ways (tunnel.cpp)
     send_error,         // a locally generated response
     linger,             // response sent, discarding what the client still sends
     closed,
@@ -71,11 +72,23 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void await_response();
   void read_response_head();
   void on_response_bytes(const boost::system::error_code& ec, std::size_t n);
+  void parse_response_head();
+  void relay_interim_response();
   void handle_response_head();
   void on_response_head_sent(const boost::system::error_code& ec);
   void read_response_body();
   void on_response_body_read(const boost::system::error_code& ec, std::size_t n);
   void on_response_body_sent(const boost::system::error_code& ec, std::size_t n);
+  // Upgrade tunnel (tunnel.cpp)
+  void start_tunnel();
+  void on_tunnel_head_sent(const boost::system::error_code& ec);
+  void tunnel_read_client();
+  void on_tunnel_client_read(const boost::system::error_code& ec, std::size_t n);
+  void tunnel_read_upstream();
+  void on_tunnel_upstream_read(const boost::system::error_code& ec, std::size_t n);
+  void tunnel_side_done(bool client_side);
+  void end_tunnel(ErrorKind error);
+  void on_tunnel_deadline();
   // Failure of the current try: retried on another instance when safe, else answered.
   void try_failed(ErrorKind kind, bool nothing_sent);
   bool can_retry(ErrorKind kind, bool nothing_sent) const;

@@ -117,6 +117,7 @@ void ClientSession::send_request_head() {
   in.request_id = {c.request_id, c.request_id_length};
   in.request_id_from_client = c.request_id_from_client;
   in.drop_expect = drop_expect;
+  in.upgrade = c.upgrade;
   c.out.end = http::write_upstream_request(c.out.data.get(), c.out.capacity, in);
   if (c.out.end == 0) {
     end_try(false);
@@ -255,7 +256,18 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
     return;
   }
   up.end += n;
+  parse_response_head();
+}
+
+void ClientSession::parse_response_head() {
+  RequestContext& c = *ctx_;
+  ByteBuffer& up = c.upstream;
   for (;;) {
+    if (up.size() == 0) {
+      up.clear();
+      read_response_head();
+      return;
+    }
     const auto status = http::parse_response(up.read_ptr(), up.size(), c.upstream_scanned,
                                              worker_.settings().limits, c.response_fields, c.response);
     if (status == http::ParseStatus::error) {
@@ -269,22 +281,27 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
       return;
     }
     const std::uint16_t code = c.response.status;
-    if (code >= 200 || code == 101) break;
-    // Interim responses (100, 102, 103): the proxy handles Expect itself, so
-    // they are dropped here.
-    up.begin += c.response.head_length;
-    c.upstream_scanned = 0;
-    if (up.size() == 0) {
-      up.clear();
-      read_response_head();
+    if (code >= 200) break;
+    if (code == 101) {
+      if (c.upgrade) {
+        start_tunnel();
+        return;
+      }
+      // An upgrade the client did not ask for (or one the proxy does not
+      // tunnel: HTTP/1.0, a request body) cannot be honoured.
+      count_upstream_error(UpstreamError::protocol);
+      try_failed(ErrorKind::bad_upstream_response, false);
       return;
     }
-  }
-  if (c.response.status == 101) {
-    // The proxy never asks for an upgrade (Upgrade is hop-by-hop here).
-    count_upstream_error(UpstreamError::protocol);
-    try_failed(ErrorKind::bad_upstream_response, false);
-    return;
+    // Interim responses. 100 Continue is the proxy's to send (it answers
+    // Expect itself and does not forward it); others (102, 103 Early Hints)
+    // go to HTTP/1.1 clients (RFC 9110 §15.2) — HTTP/1.0 clients cannot take them.
+    if (code != 100 && c.request.version_minor >= 1) {
+      relay_interim_response();
+      return;
+    }
+    up.begin += c.response.head_length;
+    c.upstream_scanned = 0;
   }
   const std::uint16_t code = c.response.status;
   const std::uint32_t on = service().retry.on;
@@ -302,6 +319,34 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
     return;
   }
   handle_response_head();
+}
+
+void ClientSession::relay_interim_response() {
+  RequestContext& c = *ctx_;
+  ByteBuffer& up = c.upstream;
+  http::DownstreamResponse out;
+  out.base = up.read_ptr();
+  out.head = &c.response;
+  out.request_id = {c.request_id, c.request_id_length};
+  out.interim = true;
+  c.out.end = http::write_downstream_response(c.out.data.get(), c.out.capacity, out);
+  up.begin += c.response.head_length;
+  c.upstream_scanned = 0;
+  if (c.out.end == 0) {  // does not fit our buffer: interim responses are optional
+    parse_response_head();
+    return;
+  }
+  ++worker_.stats().interim_responses;
+  write_all(socket_, asio::buffer(c.out.data.get(), c.out.end),
+            [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& ec) {
+              if (self->phase_ == Phase::closed) return;
+              if (ec) {
+                self->ctx_->error = ErrorKind::client_closed;
+                self->close();
+                return;
+              }
+              self->parse_response_head();
+            });
 }
 
 std::size_t ClientSession::take_response_body(char* data, std::size_t size, std::size_t& send) {
@@ -393,6 +438,13 @@ void ClientSession::handle_response_head() {
   char* body = up.read_ptr();
   std::size_t send = 0;
   const std::size_t take = take_response_body(body, up.size(), send);
+  if (c.error == ErrorKind::bad_upstream_response) {
+    // Bad framing in the first bytes: nothing has reached the client yet, so
+    // it gets a clean 502 rather than a head followed by a cut body.
+    end_try(false);
+    send_error(502, ErrorKind::bad_upstream_response);
+    return;
+  }
   up.begin += take;
   c.bytes_out = send;
   c.response_started = true;

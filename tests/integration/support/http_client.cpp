@@ -142,7 +142,7 @@ HttpResponse HttpClient::read_response(const ReadOptions& options) {
       response.headers.add(line.substr(0, colon), std::string(trim(std::string_view(line).substr(colon + 1))));
     }
     // Interim responses (100 Continue, ...) are skipped; 101 is final.
-    if (response.status >= 100 && response.status < 200 && response.status != 101) continue;
+    if (response.status >= 100 && response.status < 200 && response.status != 101 && !options.return_interim) continue;
     break;
   }
   read_body(response, options);

@@ -50,6 +50,8 @@ struct ReadOptions {
   std::function<void(std::string_view)> on_body;
   // Return a response whose body ended early instead of throwing.
   bool allow_truncated = false;
+  // Return an interim 1xx response (other than 101) instead of skipping it.
+  bool return_interim = false;
 };
 
 class HttpClient {

@@ -77,6 +77,12 @@ TcpSocket::TcpSocket(std::uint16_t port, std::chrono::milliseconds timeout) {
   fd_ = result;
 }
 
+TcpSocket TcpSocket::adopt(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  return TcpSocket(fd);
+}
+
 TcpSocket& TcpSocket::operator=(TcpSocket&& other) noexcept {
   if (this != &other) {
     close();

@@ -36,6 +36,9 @@ class TcpSocket {
   // once), else the errno of the failure (ECONNREFUSED, ETIMEDOUT, ...).
   static int probe_connect(std::uint16_t port, std::chrono::milliseconds timeout);
 
+  // Takes ownership of a connected socket (e.g. from accept()); makes it non-blocking.
+  static TcpSocket adopt(int fd);
+
   bool is_open() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   std::uint16_t local_port() const;
