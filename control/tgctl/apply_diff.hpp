@@ -1,0 +1,22 @@
+// Short diffs of the before/after JSON documents that Admin.Apply's changes
+// and the audit log carry: which fields changed and how, one line per field.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tg::tgctl {
+
+// "match.host: a.example -> b.example" for each leaf that differs between the
+// two JSON objects, in path order. Objects are walked field by field, arrays
+// and scalars compared whole; "meta" (output-only bookkeeping) is left out. A
+// side that is absent reads "(none)". Text that is not a JSON object counts as
+// an empty object.
+std::vector<std::string> json_diff(std::string_view before_json, std::string_view after_json);
+
+// The first `max_items` of json_diff joined by "; ", then "(+N more)".
+std::string short_diff(std::string_view before_json, std::string_view after_json,
+                       std::size_t max_items = 3);
+
+}  // namespace tg::tgctl

@@ -1,0 +1,94 @@
+#include "tgctl/cli.hpp"
+
+#include "tgctl/exit_code.hpp"
+#include "tgctl/flag_values.hpp"
+
+#include <algorithm>
+
+namespace tg::tgctl {
+
+const CommandTable::Builder* CommandTable::find(const CLI::App* verb) const {
+  const auto found = builders_.find(verb);
+  return found == builders_.end() ? nullptr : &found->second;
+}
+
+namespace {
+
+constexpr const char* kFooter =
+    "Exit codes: 0 ok, 1 the server refused the call, 2 usage error (nothing sent), "
+    "3 the server could not be reached or the deadline passed.";
+
+// The verb chosen on the parsed tree: the deepest selected subcommand.
+const CLI::App* chosen_leaf(const CLI::App& app) {
+  const CLI::App* leaf = &app;
+  for (;;) {
+    const std::vector<const CLI::App*> selected = leaf->get_subcommands(
+        [](const CLI::App* sub) { return sub->parsed(); });
+    if (selected.empty()) return leaf;
+    leaf = selected.front();
+  }
+}
+
+}  // namespace
+
+ParseOutcome parse_command_line(const std::vector<std::string>& args, const Environment& environment,
+                                std::ostream& out, std::ostream& err) {
+  CLI::App app("tgctl: the tenantgate admin CLI (Admin API of tg-control)", "tgctl");
+  app.footer(kFooter);
+  app.fallthrough();  // global flags are accepted after NOUN VERB too (inherited)
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tgctl 0.1.0");
+
+  GlobalOptions global;
+  if (environment.server) global.server = *environment.server;
+  if (environment.token_file) global.token_file = *environment.token_file;
+  std::string output = "table";
+  std::string timeout = "10s";
+  app.add_option("--server", global.server, "tg-control Admin address ADDR:PORT ($TG_SERVER)")
+      ->capture_default_str();
+  app.add_option("--token-file", global.token_file,
+                 "file holding the bearer token: TOKEN or NAME TOKEN ($TG_TOKEN_FILE)");
+  app.add_option("-o,--output", output, "output format")
+      ->check(CLI::IsMember({"table", "json", "yaml"}))
+      ->capture_default_str();
+  app.add_option("--timeout", timeout, "deadline of the call (250ms, 10s, 1m)")
+      ->capture_default_str();
+
+  CommandTable table(environment);
+  add_tenant_commands(app, table);
+  add_service_commands(app, table);
+  add_instance_commands(app, table);
+  add_route_commands(app, table);
+  add_apply_command(app, table);
+  add_audit_commands(app, table);
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants argv reversed
+  try {
+    app.parse(reversed);
+  } catch (const CLI::Success& success) {  // --help, --version
+    return {std::nullopt, app.exit(success, out, err)};
+  } catch (const CLI::ParseError& error) {
+    err << "tgctl: " << error.what() << "\n";
+    err << "Run with --help for more information.\n";
+    return {std::nullopt, static_cast<int>(ExitCode::usage)};
+  }
+
+  try {
+    const CLI::App* leaf = chosen_leaf(app);
+    const CommandTable::Builder* builder = table.find(leaf);
+    if (builder == nullptr) throw UsageError("no command given (try --help)");
+    global.output = output == "json"   ? OutputFormat::json
+                    : output == "yaml" ? OutputFormat::yaml
+                                       : OutputFormat::table;
+    global.timeout = std::chrono::milliseconds(parse_duration_ms(timeout, "--timeout"));
+    if (global.timeout.count() == 0) throw UsageError("--timeout: must be more than 0");
+    if (global.server.empty()) throw UsageError("--server: must not be empty");
+    Invocation invocation{global, (*builder)()};
+    return {std::move(invocation), 0};
+  } catch (const UsageError& error) {
+    err << "tgctl: " << error.what() << "\n";
+    return {std::nullopt, static_cast<int>(ExitCode::usage)};
+  }
+}
+
+}  // namespace tg::tgctl

@@ -1,0 +1,53 @@
+#include "tgctl/command_flags.hpp"
+
+#include "tgctl/flag_values.hpp"
+
+#include <charconv>
+
+namespace tg::tgctl {
+
+void add_text_flag(CLI::App& verb, TextFlag& flag, const std::string& name,
+                   const std::string& description) {
+  flag.option = verb.add_option(name, flag.value, description);
+}
+
+std::uint32_t parse_uint32(const std::string& text, std::string_view flag) {
+  std::uint32_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || ptr != end) {
+    throw UsageError(std::string(flag) + ": expected a whole number 0.." +
+                     std::to_string(UINT32_MAX) + ", got \"" + text + "\"");
+  }
+  return value;
+}
+
+void set_labels(const std::vector<std::string>& pairs,
+                google::protobuf::Map<std::string, std::string>& labels) {
+  for (const std::string& pair : pairs) {
+    auto [key, value] = parse_key_value(pair, "--label");
+    labels[key] = value;
+  }
+}
+
+Command make_command(const CLI::App& verb, const Rpc& rpc,
+                     std::unique_ptr<google::protobuf::Message> request, std::string subject) {
+  Command command;
+  command.label = command_label(verb);
+  command.rpc = &rpc;
+  command.request = std::move(request);
+  command.subject = std::move(subject);
+  return command;
+}
+
+std::string subject_of(std::string_view kind, std::string_view name) {
+  return std::string(kind) + " \"" + std::string(name) + "\"";
+}
+
+std::string command_label(const CLI::App& verb) {
+  const CLI::App* noun = verb.get_parent();
+  if (noun == nullptr || noun->get_parent() == nullptr) return verb.get_name();
+  return noun->get_name() + " " + verb.get_name();
+}
+
+}  // namespace tg::tgctl

@@ -1,0 +1,58 @@
+#include "tgctl/rpc.hpp"
+
+namespace tg::tgctl {
+
+namespace {
+
+namespace v1 = tenantgate::v1;
+
+template <class Request, class Response,
+          grpc::Status (AdminStub::*Method)(grpc::ClientContext*, const Request&, Response*)>
+constexpr Rpc make(std::string_view method) {
+  return Rpc{
+      method,
+      []() -> std::unique_ptr<google::protobuf::Message> { return std::make_unique<Response>(); },
+      [](AdminStub& stub, grpc::ClientContext* context, const google::protobuf::Message& request,
+         google::protobuf::Message* response) {
+        return (stub.*Method)(context, static_cast<const Request&>(request),
+                              static_cast<Response*>(response));
+      }};
+}
+
+}  // namespace
+
+namespace rpcs {
+
+// clang-format off
+const Rpc list_tenants = make<v1::ListTenantsRequest, v1::ListTenantsResponse, &AdminStub::ListTenants>("ListTenants");
+const Rpc get_tenant = make<v1::GetTenantRequest, v1::Tenant, &AdminStub::GetTenant>("GetTenant");
+const Rpc create_tenant = make<v1::CreateTenantRequest, v1::Tenant, &AdminStub::CreateTenant>("CreateTenant");
+const Rpc update_tenant = make<v1::UpdateTenantRequest, v1::Tenant, &AdminStub::UpdateTenant>("UpdateTenant");
+const Rpc delete_tenant = make<v1::DeleteTenantRequest, v1::DeleteResponse, &AdminStub::DeleteTenant>("DeleteTenant");
+
+const Rpc list_services = make<v1::ListServicesRequest, v1::ListServicesResponse, &AdminStub::ListServices>("ListServices");
+const Rpc get_service = make<v1::GetServiceRequest, v1::Service, &AdminStub::GetService>("GetService");
+const Rpc create_service = make<v1::CreateServiceRequest, v1::Service, &AdminStub::CreateService>("CreateService");
+const Rpc update_service = make<v1::UpdateServiceRequest, v1::Service, &AdminStub::UpdateService>("UpdateService");
+const Rpc delete_service = make<v1::DeleteServiceRequest, v1::DeleteResponse, &AdminStub::DeleteService>("DeleteService");
+
+const Rpc register_instance = make<v1::RegisterInstanceRequest, v1::Instance, &AdminStub::RegisterInstance>("RegisterInstance");
+const Rpc deregister_instance = make<v1::DeregisterInstanceRequest, v1::DeleteResponse, &AdminStub::DeregisterInstance>("DeregisterInstance");
+const Rpc heartbeat = make<v1::HeartbeatRequest, v1::HeartbeatResponse, &AdminStub::Heartbeat>("Heartbeat");
+const Rpc discover_instances = make<v1::DiscoverInstancesRequest, v1::DiscoverInstancesResponse, &AdminStub::DiscoverInstances>("DiscoverInstances");
+const Rpc set_instance_state = make<v1::SetInstanceStateRequest, v1::Instance, &AdminStub::SetInstanceState>("SetInstanceState");
+
+const Rpc list_routes = make<v1::ListRoutesRequest, v1::ListRoutesResponse, &AdminStub::ListRoutes>("ListRoutes");
+const Rpc get_route = make<v1::GetRouteRequest, v1::Route, &AdminStub::GetRoute>("GetRoute");
+const Rpc create_route = make<v1::CreateRouteRequest, v1::Route, &AdminStub::CreateRoute>("CreateRoute");
+const Rpc update_route = make<v1::UpdateRouteRequest, v1::Route, &AdminStub::UpdateRoute>("UpdateRoute");
+const Rpc patch_route = make<v1::PatchRouteRequest, v1::Route, &AdminStub::PatchRoute>("PatchRoute");
+const Rpc delete_route = make<v1::DeleteRouteRequest, v1::DeleteResponse, &AdminStub::DeleteRoute>("DeleteRoute");
+
+const Rpc apply = make<v1::ApplyRequest, v1::ApplyResponse, &AdminStub::Apply>("Apply");
+const Rpc list_audit = make<v1::ListAuditRequest, v1::ListAuditResponse, &AdminStub::ListAudit>("ListAudit");
+// clang-format on
+
+}  // namespace rpcs
+
+}  // namespace tg::tgctl

@@ -1,0 +1,37 @@
+// The Admin RPCs as values: a command names the Rpc it calls, and run() calls
+// it through the stub without knowing its types. One entry per method of
+// tenantgate.v1.Admin (proto/tenantgate/v1/admin.proto).
+#pragma once
+
+#include "tenantgate/v1/admin.grpc.pb.h"
+
+#include <google/protobuf/message.h>
+#include <grpcpp/client_context.h>
+
+#include <memory>
+#include <string_view>
+
+namespace tg::tgctl {
+
+using AdminStub = tenantgate::v1::Admin::StubInterface;
+
+struct Rpc {
+  std::string_view method;  // "CreateRoute": the Admin method name
+  // A fresh, empty response message of the method's response type.
+  std::unique_ptr<google::protobuf::Message> (*new_response)();
+  // Calls the method; `request` and `response` must be of its types.
+  grpc::Status (*invoke)(AdminStub& stub, grpc::ClientContext* context,
+                         const google::protobuf::Message& request,
+                         google::protobuf::Message* response);
+};
+
+namespace rpcs {
+extern const Rpc list_tenants, get_tenant, create_tenant, update_tenant, delete_tenant;
+extern const Rpc list_services, get_service, create_service, update_service, delete_service;
+extern const Rpc register_instance, deregister_instance, heartbeat, discover_instances,
+    set_instance_state;
+extern const Rpc list_routes, get_route, create_route, update_route, patch_route, delete_route;
+extern const Rpc apply, list_audit;
+}  // namespace rpcs
+
+}  // namespace tg::tgctl
