@@ -1,4 +1,5 @@
 // tg-proxy: flags → ServerOptions → run_server. Logic lives in tg_proxy.
+#include "balancing/ip_address.hpp"
 #include "config/loader.hpp"
 #include "runtime/snapshot.hpp"
 #include "server.hpp"
@@ -36,7 +37,7 @@ std::chrono::milliseconds parse_flag_duration(const std::string& text, const cha
 int main(int argc, char** argv) {
   CLI::App app{"tg-proxy: tenant-aware HTTP/1.1 reverse proxy (tenantgate data plane)"};
   std::string config_path, listen = "0.0.0.0:8080", admin = "127.0.0.1:9901", log_level = "info";
-  std::string access_log = "off", ready_file;
+  std::string access_log = "off", ready_file, trusted_proxies;
   std::string header_timeout = "10s", keepalive_timeout = "60s", drain_timeout = "15s";
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   std::uint32_t max_header_bytes = 16384;
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--keepalive-timeout", keepalive_timeout, "idle client keep-alive connections close after")
       ->capture_default_str();
   app.add_option("--drain-timeout", drain_timeout, "SIGTERM: finish in-flight requests up to")->capture_default_str();
+  app.add_option("--trusted-proxies", trusted_proxies,
+                 "CIDR[,CIDR...]: peers whose X-Forwarded-For names the client for ip_hash and the client_ip "
+                 "hash key (e.g. 10.0.0.0/8,2001:db8::/32); default none");
 
   tg::proxy::ServerOptions options;
   try {
@@ -70,6 +74,11 @@ int main(int argc, char** argv) {
     options.settings.header_timeout = parse_flag_duration(header_timeout, "--header-timeout");
     options.settings.keepalive_timeout = parse_flag_duration(keepalive_timeout, "--keepalive-timeout");
     options.settings.drain_timeout = parse_flag_duration(drain_timeout, "--drain-timeout");
+    if (!trusted_proxies.empty()) {
+      std::string error;
+      if (!tg::proxy::balancing::parse_cidr_list(trusted_proxies, options.settings.trusted_proxies, error))
+        throw CLI::ValidationError("--trusted-proxies", error);
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -1,5 +1,7 @@
 #include "balancing/balancer.hpp"
 
+#include "balancing/two_choices.hpp"
+
 #include <algorithm>
 
 namespace tg::proxy::balancing {
@@ -63,21 +65,49 @@ std::int64_t weighted_random(const ServiceDef& service, std::span<const std::uin
   return kNone;
 }
 
-}  // namespace
-
-bool supported(config::LbPolicy policy) {
-  return policy == config::LbPolicy::round_robin || policy == config::LbPolicy::weighted;
+// ip_hash, ring_hash, maglev: the ring or table maps the key's hash to a
+// position in the service; tried instances are walked past.
+template <class Table>
+std::int64_t hashed(const ServiceDef& service, const Table& lookup, const PickRequest& request) {
+  if (service.instances.empty()) return kNone;
+  // When the tried instances cover the service nothing is left, and the walk
+  // (up to 65,537 Maglev slots) need not go round to find it out. A service's
+  // instances have consecutive snapshot indices; tried ones are distinct.
+  std::size_t tried_here = 0;
+  for (std::uint32_t index : request.exclude)
+    tried_here += index >= service.instances.front() && index <= service.instances.back();
+  if (tried_here >= service.instances.size()) return kNone;
+  const auto not_allowed = [&](std::uint32_t position) {
+    return excluded(request.exclude, service.instances[position]);
+  };
+  const std::uint32_t position =
+      request.exclude.empty() ? lookup.find(request.key_hash) : lookup.find(request.key_hash, not_allowed);
+  return position == kNoPosition ? kNone : service.instances[position];
 }
 
-std::int64_t pick(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
-                  std::span<const std::uint32_t> exclude, Random& random) {
+}  // namespace
+
+bool supported(config::LbPolicy policy) { return policy != config::LbPolicy::sticky_link; }
+
+std::int64_t pick(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table, const PickRequest& request,
+                  Random& random) {
   switch (service.policy) {
     case config::LbPolicy::weighted:
-      return weighted_random(service, exclude, random);
+      return weighted_random(service, request.exclude, random);
+    case config::LbPolicy::least_request:
+      return least_request(service, snapshot, table, request.exclude, random);
+    case config::LbPolicy::peak_ewma:
+      return peak_ewma(service, snapshot, table, request.exclude, request.now_ms, random);
+    case config::LbPolicy::ip_hash:
+    case config::LbPolicy::ring_hash:
+      return hashed(service, service.ring, request);
+    case config::LbPolicy::maglev:
+      return hashed(service, service.maglev, request);
+    case config::LbPolicy::sticky_link:  // refused by Snapshot::build
     case config::LbPolicy::round_robin:
-    default:
-      return smooth_round_robin(service, snapshot, table, exclude);
+      break;
   }
+  return smooth_round_robin(service, snapshot, table, request.exclude);
 }
 
 }  // namespace tg::proxy::balancing

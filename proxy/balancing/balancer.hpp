@@ -1,10 +1,13 @@
 // Instance selection (DESIGN §5 phase 5).
 //
-// Policies read the immutable ServiceDef and the worker's per-instance state;
-// they never allocate. `exclude` lists snapshot instance indices already tried
-// by this request (retries go to another instance when there is one).
+// Policies read the immutable ServiceDef (including the hash ring or Maglev
+// table built with the snapshot) and the worker's per-instance state; they
+// never allocate, lock or copy. `exclude` lists snapshot instance indices
+// already tried by this request (retries go to another instance when there
+// is one).
 #pragma once
 
+#include "balancing/random.hpp"
 #include "runtime/snapshot.hpp"
 #include "runtime/worker_table.hpp"
 
@@ -15,30 +18,23 @@ namespace tg::proxy::balancing {
 
 inline constexpr std::int64_t kNone = -1;
 
-// Small fast PRNG (xorshift64*), one per worker.
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : state_(seed ? seed : 0x9e3779b97f4a7c15ull) {}
-  std::uint64_t next() {
-    state_ ^= state_ >> 12;
-    state_ ^= state_ << 25;
-    state_ ^= state_ >> 27;
-    return state_ * 0x2545f4914f6cdd1dull;
-  }
-  // Uniform in [0, bound).
-  std::uint64_t below(std::uint64_t bound) {
-    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next()) * bound) >> 64);
-  }
-
- private:
-  std::uint64_t state_;
+struct PickRequest {
+  std::span<const std::uint32_t> exclude;  // distinct snapshot indices of this service
+  std::uint64_t key_hash = 0;              // ip_hash, ring_hash, maglev: request_key_hash()
+  std::uint64_t now_ms = 0;                // peak_ewma: the worker's steady clock
 };
 
 // Returns a snapshot instance index, or kNone when no instance is eligible.
-std::int64_t pick(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
-                  std::span<const std::uint32_t> exclude, Random& random);
+std::int64_t pick(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table, const PickRequest& request,
+                  Random& random);
 
-// Policies this build can serve; build() of a table with another is refused.
+// Policies this build can serve; Snapshot::build refuses a table with another.
 bool supported(config::LbPolicy policy);
+
+// Whether pick() reads PickRequest::key_hash for this policy.
+inline bool uses_key_hash(config::LbPolicy policy) {
+  return policy == config::LbPolicy::ip_hash || policy == config::LbPolicy::ring_hash ||
+         policy == config::LbPolicy::maglev;
+}
 
 }  // namespace tg::proxy::balancing

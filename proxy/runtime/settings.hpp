@@ -1,11 +1,13 @@
 // Process-wide data-plane settings from tg-proxy's flags (not from the table).
 #pragma once
 
+#include "balancing/ip_address.hpp"
 #include "http/message_head.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tg::proxy {
 
@@ -21,6 +23,10 @@ struct ProxySettings {
   std::size_t body_buffer_bytes = 16 * 1024;
   bool merge_slashes = false;  // "//" in paths collapsed before matching
   unsigned workers = 1;
+  // Peers whose X-Forwarded-For is believed when finding the client address
+  // for ip_hash and the client_ip hash key (balancing/hash_key.hpp). Empty:
+  // the peer address is always the client.
+  std::vector<balancing::Cidr> trusted_proxies;
 };
 
 }  // namespace tg::proxy

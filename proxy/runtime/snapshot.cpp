@@ -33,6 +33,22 @@ bool resolve(const config::Instance& instance, tcp::endpoint& out, std::string& 
   return true;
 }
 
+// The per-policy structures, over the instances in id order (positions are
+// indices into def.instances), so every proxy with this table builds the
+// same ring or Maglev table.
+void build_balancing(const Snapshot& s, ServiceDef& def) {
+  for (std::uint32_t index : def.instances)
+    if (s.instances[index].weight != s.instances[def.instances.front()].weight) def.equal_weights = false;
+  if (def.policy != config::LbPolicy::ring_hash && def.policy != config::LbPolicy::ip_hash &&
+      def.policy != config::LbPolicy::maglev)
+    return;
+  std::vector<balancing::HashMember> members;
+  members.reserve(def.instances.size());
+  for (std::uint32_t index : def.instances) members.push_back({s.instances[index].id, s.instances[index].weight});
+  if (def.policy == config::LbPolicy::maglev) def.maglev = balancing::MaglevTable::build(members);
+  else def.ring = balancing::HashRing::build(members);
+}
+
 std::string duration_text(config::Duration d) { return std::to_string(d.count()) + "ms"; }
 
 std::string to_json(const Snapshot& s, const config::Config& config) {
@@ -91,9 +107,12 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
     def.timeouts = svc.timeouts;
     def.limits = svc.limits;
     def.retry = svc.retry;
+    def.hash_key = svc.hash_key;
     if (!balancing::supported(svc.lb)) {
       error = "service " + svc.name + ": lb policy '" + std::string(config::to_string(svc.lb)) +
-              "' is not supported by this tg-proxy yet (supported: round_robin, weighted)";
+              "' is not supported by tg-proxy: it needs the control plane's link assignment "
+              "(Discovery.AssignLink), which does not exist yet; use ring_hash or maglev with the same "
+              "hash_key for stickiness without it";
       return nullptr;
     }
     const auto service_pos = static_cast<std::uint32_t>(s->services.size());
@@ -115,6 +134,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
       def.cumulative_weight.push_back(total);
       s->instances.push_back(std::move(idef));
     }
+    build_balancing(*s, def);
     service_index.emplace(svc.name, service_pos);
     s->services.push_back(std::move(def));
   }

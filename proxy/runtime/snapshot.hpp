@@ -5,6 +5,8 @@
 // after build(); per-worker mutable state lives in WorkerTable.
 #pragma once
 
+#include "balancing/hash_ring.hpp"
+#include "balancing/maglev.hpp"
 #include "config/model.hpp"
 #include "routing/route_table.hpp"
 
@@ -34,7 +36,13 @@ struct ServiceDef {
   config::Limits limits;
   config::Retry retry;
   std::vector<std::uint32_t> instances;          // indices into Snapshot::instances, ordered by id
-  std::vector<std::uint64_t> cumulative_weight;  // prefix sums over `instances`, for weighted random
+  std::vector<std::uint64_t> cumulative_weight;  // prefix sums over `instances`, for weighted draws
+  bool equal_weights = true;                     // draws can skip the weight search
+  config::HashKey hash_key;                      // ring_hash, maglev
+  // Built here for the policy that reads it, over `instances` (positions are
+  // indices into `instances`); empty otherwise.
+  balancing::HashRing ring;                      // ring_hash, ip_hash
+  balancing::MaglevTable maglev;                 // maglev
 };
 
 struct RouteDef {

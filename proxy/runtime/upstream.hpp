@@ -7,6 +7,7 @@
 // instance removed and re-added starts fresh.
 #pragma once
 
+#include "balancing/peak_ewma.hpp"
 #include "runtime/ref_counted.hpp"
 #include "runtime/socket.hpp"
 #include "runtime/timer_wheel.hpp"
@@ -34,8 +35,10 @@ struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
   tcp::endpoint endpoint;
 
   // Balancing.
-  std::uint32_t in_flight = 0;
+  std::uint32_t in_flight = 0;    // this worker's tries under way (least_request, peak_ewma)
   std::int64_t swrr_current = 0;  // smooth weighted round robin
+  balancing::PeakEwma ewma;       // peak_ewma latency estimate
+  std::uint64_t avoid_until_ms = 0;  // peak_ewma: answered 503/429; avoided until then (Worker::now_ms)
 
   // Pool: idle connections, most recently used last.
   std::vector<LocalPtr<UpstreamConn>> idle;

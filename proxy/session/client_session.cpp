@@ -3,6 +3,7 @@
 // The upstream exchange (phase 6) is in upstream_exchange.cpp.
 #include "session/client_session.hpp"
 
+#include "balancing/hash_key.hpp"
 #include "runtime/worker.hpp"
 #include "session/write_all.hpp"
 
@@ -270,8 +271,15 @@ void ClientSession::pick_instance() {
   RequestContext& c = *ctx_;
   const Snapshot& snapshot = *c.table->snapshot;
   const ServiceDef& svc = service();
+  balancing::PickRequest request{{c.tried, c.attempts}, 0, worker_.now_ms()};
+  if (balancing::uses_key_hash(svc.policy)) {
+    // The head is still in `client` (a retry resends it from there).
+    request.key_hash = balancing::request_key_hash(svc.policy, svc.hash_key, c.request,
+                                                   c.client.data.get() + c.head_offset, {peer_address_, peer_v6_},
+                                                   worker_.settings().trusted_proxies);
+  }
   const std::int64_t index = c.attempts < RequestContext::kMaxAttempts
-                                 ? balancing::pick(svc, snapshot, *c.table, {c.tried, c.attempts}, worker_.random())
+                                 ? balancing::pick(svc, snapshot, *c.table, request, worker_.random())
                                  : balancing::kNone;
   if (index == balancing::kNone) {
     if (c.attempts == 0) {

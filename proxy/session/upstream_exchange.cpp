@@ -8,6 +8,7 @@
 // method, or (b) the method is idempotent
 // and its body was kept whole (it fitted in the first read) — in both cases
 // only for the failure kinds `retry.on` lists and within `retry.attempts`.
+#include "balancing/feedback.hpp"
 #include "runtime/worker.hpp"
 #include "session/client_session.hpp"
 #include "session/write_all.hpp"
@@ -304,6 +305,11 @@ void ClientSession::parse_response_head() {
     c.upstream_scanned = 0;
   }
   const std::uint16_t code = c.response.status;
+  // peak_ewma learns from every final response head, retried ones included.
+  if (service().policy == config::LbPolicy::peak_ewma) {
+    balancing::observe_response_head(*c.instance, c.response, up.read_ptr(), steady_now_ns() - c.upstream_start_ns,
+                                     worker_.now_ms());
+  }
   const std::uint32_t on = service().retry.on;
   const bool retry_status = (code == 502 && (on & config::retry_502)) || (code == 503 && (on & config::retry_503)) ||
                             (code == 504 && (on & config::retry_504));

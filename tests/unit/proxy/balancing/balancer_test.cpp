@@ -43,7 +43,7 @@ struct Balancing {
   std::string sequence(int n, std::span<const std::uint32_t> exclude = {}) {
     std::string ids;
     for (int i = 0; i < n; ++i) {
-      const std::int64_t index = pick(service(), *snapshot, *table, exclude, random);
+      const std::int64_t index = pick(service(), *snapshot, *table, {exclude}, random);
       ids += index == kNone ? std::string("-") : snapshot->instances[static_cast<std::size_t>(index)].id;
     }
     return ids;
@@ -119,7 +119,7 @@ TEST_CASE("weighted random honours the exclusion list", "[proxy][balancing]") {
   const std::array<std::uint32_t, 1> no_c{b.index_of("c")};
   int a = 0, other = 0;
   for (int i = 0; i < 2'000; ++i) {
-    const std::int64_t index = pick(b.service(), *b.snapshot, *b.table, no_c, b.random);
+    const std::int64_t index = pick(b.service(), *b.snapshot, *b.table, {no_c}, b.random);
     REQUIRE(index != b.index_of("c"));
     REQUIRE(index != kNone);
     (index == b.index_of("a") ? a : other) += 1;
@@ -128,7 +128,7 @@ TEST_CASE("weighted random honours the exclusion list", "[proxy][balancing]") {
   CHECK(a > 0);
   CHECK(other > 0);
   const std::array<std::uint32_t, 3> all{b.index_of("a"), b.index_of("b"), b.index_of("c")};
-  CHECK(pick(b.service(), *b.snapshot, *b.table, all, b.random) == kNone);
+  CHECK(pick(b.service(), *b.snapshot, *b.table, {all}, b.random) == kNone);
 }
 
 // Regression (fixed): when the draw lands on an excluded instance four times
@@ -142,7 +142,7 @@ TEST_CASE("weighted random with an exclusion keeps the remaining weights' propor
   const std::array<std::uint32_t, 1> no_c{b.index_of("c")};
   int a = 0;
   for (int i = 0; i < 10'000; ++i)
-    if (pick(b.service(), *b.snapshot, *b.table, no_c, b.random) == b.index_of("a")) ++a;
+    if (pick(b.service(), *b.snapshot, *b.table, {no_c}, b.random) == b.index_of("a")) ++a;
   CHECK(a >= 4'500);
   CHECK(a <= 5'500);
 }

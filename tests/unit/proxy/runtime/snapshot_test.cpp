@@ -15,28 +15,33 @@ using tg::proxy::test::InstanceSpec;
 using tg::proxy::test::make_route;
 using tg::proxy::test::make_service;
 
-TEST_CASE("an unsupported balancing policy is refused by name", "[proxy][runtime][snapshot]") {
+TEST_CASE("sticky_link is refused by name, with the reason", "[proxy][runtime][snapshot]") {
   tg::config::Config config;
   config.services.push_back(make_service("ok", LbPolicy::round_robin, {{"a"}}));
-  config.services.push_back(make_service("busy", LbPolicy::least_request, {{"b"}}));
+  config.services.push_back(make_service("linked", LbPolicy::sticky_link, {{"b"}}));
   std::string error;
   CHECK(Snapshot::build(config, 1, "", error) == nullptr);
-  CHECK(error ==
-        "service busy: lb policy 'least_request' is not supported by this tg-proxy yet "
-        "(supported: round_robin, weighted)");
+  CHECK(error.starts_with("service linked: lb policy 'sticky_link' is not supported by tg-proxy: it needs the "
+                          "control plane's link assignment (Discovery.AssignLink)"));
 }
 
-TEST_CASE("every policy but round_robin and weighted is refused", "[proxy][runtime][snapshot]") {
+TEST_CASE("every policy but sticky_link builds", "[proxy][runtime][snapshot]") {
   for (LbPolicy policy : tg::config::all_lb_policies) {
     const std::string name(tg::config::to_string(policy));
     INFO(name);
     tg::config::Config config;
-    config.services.push_back(make_service("s", policy, {{"a"}}));
+    config.services.push_back(make_service("s", policy, {{"a"}, {"b", 2}}));
     std::string error;
     auto snapshot = Snapshot::build(config, 1, "", error);
-    if (policy == LbPolicy::round_robin || policy == LbPolicy::weighted) {
-      CHECK(snapshot != nullptr);
+    if (policy != LbPolicy::sticky_link) {
+      REQUIRE(snapshot != nullptr);
       CHECK(error.empty());
+      const tg::proxy::ServiceDef& svc = snapshot->services[0];
+      CHECK_FALSE(svc.equal_weights);
+      // The structure the policy reads is built here, off the workers; the
+      // others stay empty.
+      CHECK(svc.ring.empty() == (policy != LbPolicy::ring_hash && policy != LbPolicy::ip_hash));
+      CHECK(svc.maglev.empty() == (policy != LbPolicy::maglev));
     } else {
       CHECK(snapshot == nullptr);
       CHECK(error.find("'" + name + "'") != std::string::npos);

@@ -1,0 +1,24 @@
+// What an upstream response head teaches the peak_ewma policy (phase 6,
+// where the final response head arrives; DESIGN §5 phase 7 "EWMA").
+//
+// Called once per try that gets a final (non-1xx) response head, for
+// services with policy peak_ewma only. Writes worker-local InstanceRuntime
+// state, so it survives table swaps with the instance.
+#pragma once
+
+#include "http/message_head.hpp"
+#include "runtime/upstream.hpp"
+
+#include <cstdint>
+
+namespace tg::proxy::balancing {
+
+// `rtt_ns`: from the request head's write to this response head.
+// `base`: the buffer the response head's spans point into.
+// A 503 or 429 is a penalty: the instance is avoided for its Retry-After
+// (penalty_window_ms) and its estimate takes a kPenaltyRttMs sample instead
+// of the (fast) real one. Any other status is a plain RTT sample.
+void observe_response_head(InstanceRuntime& instance, const http::ResponseHead& head, const char* base,
+                           std::uint64_t rtt_ns, std::uint64_t now_ms);
+
+}  // namespace tg::proxy::balancing

@@ -1,0 +1,44 @@
+#include "balancing/hash_ring.hpp"
+
+#include "balancing/stable_hash.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace tg::proxy::balancing {
+
+HashRing HashRing::build(std::span<const HashMember> members) {
+  HashRing ring;
+  if (members.empty()) return ring;
+  std::uint64_t max_weight = 1;
+  for (const HashMember& m : members) max_weight = std::max<std::uint64_t>(max_weight, m.weight);
+
+  struct Point {
+    std::uint64_t hash;
+    std::uint32_t owner;
+  };
+  std::vector<Point> points;
+  for (std::uint32_t position = 0; position < members.size(); ++position) {
+    const std::uint64_t weight = std::max<std::uint64_t>(1, members[position].weight);
+    const std::uint64_t count = (kPointsForMaxWeight * weight + max_weight - 1) / max_weight;
+    for (std::uint64_t k = 0; k < count; ++k) points.push_back({stable_hash(members[position].id, k), position});
+  }
+  // Ties (two points with one hash) are broken by position, so the order
+  // never depends on the sort implementation.
+  std::sort(points.begin(), points.end(),
+            [](const Point& a, const Point& b) { return a.hash != b.hash ? a.hash < b.hash : a.owner < b.owner; });
+  ring.hashes_.reserve(points.size());
+  ring.owners_.reserve(points.size());
+  for (const Point& p : points) {
+    ring.hashes_.push_back(p.hash);
+    ring.owners_.push_back(p.owner);
+  }
+  return ring;
+}
+
+std::size_t HashRing::first_at_or_after(std::uint64_t hash) const {
+  const auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
+  return it == hashes_.end() ? 0 : static_cast<std::size_t>(it - hashes_.begin());
+}
+
+}  // namespace tg::proxy::balancing

@@ -1,0 +1,102 @@
+#include "balancing/two_choices.hpp"
+
+#include "balancing/balancer.hpp"
+
+#include <algorithm>
+
+namespace tg::proxy::balancing {
+
+namespace {
+
+// A penalised instance loses to every instance outside its penalty window;
+// penalised ones still compare by cost.
+struct Cost {
+  bool penalised = false;
+  double value = 0;
+  bool operator<(const Cost& o) const { return penalised != o.penalised ? !penalised : value < o.value; }
+};
+
+bool excluded(std::span<const std::uint32_t> exclude, std::uint32_t index) {
+  return std::find(exclude.begin(), exclude.end(), index) != exclude.end();
+}
+
+// A position in the service, with probability proportional to its weight.
+std::uint32_t draw(const ServiceDef& service, Random& random) {
+  const auto n = static_cast<std::uint32_t>(service.instances.size());
+  if (service.equal_weights) return static_cast<std::uint32_t>(random.below(n));
+  const auto& cumulative = service.cumulative_weight;
+  const std::uint64_t r = random.below(cumulative.back());
+  return static_cast<std::uint32_t>(std::upper_bound(cumulative.begin(), cumulative.end(), r) - cumulative.begin());
+}
+
+// A second position different from `first`, by weight: redraws a few times,
+// then any other position uniformly (a heavy `first` would otherwise keep
+// coming back).
+std::uint32_t draw_other(const ServiceDef& service, std::uint32_t first, Random& random) {
+  const auto n = static_cast<std::uint32_t>(service.instances.size());
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::uint32_t p = draw(service, random);
+    if (p != first) return p;
+  }
+  return (first + 1 + static_cast<std::uint32_t>(random.below(n - 1))) % n;
+}
+
+// `cost(index)` → Cost, lower is better.
+template <class CostOf>
+std::int64_t two_choices(const ServiceDef& service, std::span<const std::uint32_t> exclude, Random& random,
+                         CostOf&& cost) {
+  const auto n = static_cast<std::uint32_t>(service.instances.size());
+  if (n == 0) return kNone;
+  if (n == 1) {
+    const std::uint32_t only = service.instances[0];
+    return excluded(exclude, only) ? kNone : only;
+  }
+  const std::uint32_t first = draw(service, random);
+  const std::uint32_t second = draw_other(service, first, random);
+  const std::uint32_t a = service.instances[first];
+  const std::uint32_t b = service.instances[second];
+  const bool a_ok = exclude.empty() || !excluded(exclude, a);
+  const bool b_ok = exclude.empty() || !excluded(exclude, b);
+  if (a_ok && b_ok) {
+    const Cost cost_a = cost(a);
+    const Cost cost_b = cost(b);
+    const bool b_wins = cost_b < cost_a;  // a tie goes to the first drawn
+    if (!(b_wins ? cost_b : cost_a).penalised) return b_wins ? b : a;
+  }
+  // A candidate was tried already, or both are penalised: the cheapest
+  // eligible instance, scanning from a random start so ties spread.
+  std::int64_t best = kNone;
+  Cost best_cost;
+  const auto start = static_cast<std::uint32_t>(random.below(n));
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint32_t index = service.instances[(start + i) % n];
+    if (excluded(exclude, index)) continue;
+    const Cost c = cost(index);
+    if (best == kNone || c < best_cost) {
+      best = index;
+      best_cost = c;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+std::int64_t least_request(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
+                           std::span<const std::uint32_t> exclude, Random& random) {
+  return two_choices(service, exclude, random, [&](std::uint32_t index) {
+    return Cost{false, static_cast<double>(table.instances[index]->in_flight) / snapshot.instances[index].weight};
+  });
+}
+
+std::int64_t peak_ewma(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
+                       std::span<const std::uint32_t> exclude, std::uint64_t now_ms, Random& random) {
+  return two_choices(service, exclude, random, [&](std::uint32_t index) {
+    InstanceRuntime& state = *table.instances[index];
+    state.ewma.touch(now_ms);
+    return Cost{now_ms < state.avoid_until_ms,
+                state.ewma.estimate_at(now_ms) * (state.in_flight + 1.0) / snapshot.instances[index].weight};
+  });
+}
+
+}  // namespace tg::proxy::balancing
