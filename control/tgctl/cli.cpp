@@ -1,5 +1,6 @@
 #include "tgctl/cli.hpp"
 
+#include "tgctl/command_flags.hpp"
 #include "tgctl/exit_code.hpp"
 #include "tgctl/flag_values.hpp"
 
@@ -27,6 +28,27 @@ const CLI::App* chosen_leaf(const CLI::App& app) {
     if (selected.empty()) return leaf;
     leaf = selected.front();
   }
+}
+
+// CLI11's message, after the command it is about. CLI11 says "A subcommand
+// is required" both for a missing and for an unknown NOUN or VERB; name what
+// the level accepts instead.
+std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& error) {
+  const CLI::App* leaf = chosen_leaf(app);
+  const std::string where = leaf == &app ? std::string() : command_label(*leaf) + ": ";
+  const std::vector<const CLI::App*> choices = leaf->get_subcommands({});
+  if (choices.empty()) return where + error.what();
+  std::vector<std::string> extra;
+  for (const CLI::App* level = leaf; level != nullptr; level = level->get_parent()) {
+    for (const std::string& arg : level->remaining()) extra.push_back(arg);
+  }
+  std::string names;
+  for (const CLI::App* choice : choices) {
+    if (!names.empty()) names += ", ";
+    names += choice->get_name();
+  }
+  if (!extra.empty()) return where + "unknown command \"" + extra.front() + "\" (one of: " + names + ")";
+  return where + "a command is required (one of: " + names + ")";
 }
 
 }  // namespace
@@ -68,13 +90,13 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const Envi
   } catch (const CLI::Success& success) {  // --help, --version
     return {std::nullopt, app.exit(success, out, err)};
   } catch (const CLI::ParseError& error) {
-    err << "tgctl: " << error.what() << "\n";
+    err << "tgctl: " << describe_parse_error(app, error) << "\n";
     err << "Run with --help for more information.\n";
     return {std::nullopt, static_cast<int>(ExitCode::usage)};
   }
 
+  const CLI::App* leaf = chosen_leaf(app);
   try {
-    const CLI::App* leaf = chosen_leaf(app);
     const CommandTable::Builder* builder = table.find(leaf);
     if (builder == nullptr) throw UsageError("no command given (try --help)");
     global.output = output == "json"   ? OutputFormat::json
@@ -86,7 +108,9 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const Envi
     Invocation invocation{global, (*builder)()};
     return {std::move(invocation), 0};
   } catch (const UsageError& error) {
-    err << "tgctl: " << error.what() << "\n";
+    err << "tgctl: ";
+    if (table.find(leaf) != nullptr) err << command_label(*leaf) << ": ";
+    err << error.what() << "\n";
     return {std::nullopt, static_cast<int>(ExitCode::usage)};
   }
 }

@@ -39,7 +39,10 @@ std::vector<std::string> apply_route_flags(const RouteFlags& f, v1::Route& route
     route.set_service(f.service.value);
     paths.push_back("service");
   }
-  v1::RouteMatch& match = *route.mutable_match();
+  const bool match_given = f.host.given() || f.path_prefix.given() || f.path_exact.given() ||
+                           f.method.given() || f.header.given();
+  v1::RouteMatch scratch;
+  v1::RouteMatch& match = match_given ? *route.mutable_match() : scratch;
   if (f.host.given()) {
     match.set_host(f.host.value);
     paths.push_back("match.host");

@@ -1,0 +1,159 @@
+// control/tgctl/render*.cpp, table.*, yaml_output.*: what each format prints.
+#include "parse_helpers.hpp"
+
+#include "tenantgate/v1/admin.pb.h"
+#include "tgctl/render.hpp"
+#include "tgctl/table.hpp"
+#include "tgctl/yaml_output.hpp"
+
+#include <google/protobuf/util/json_util.h>
+#include <yaml-cpp/yaml.h>
+
+using namespace tg::tgctl;
+using namespace tg::tgctl::test;
+namespace v1 = tenantgate::v1;
+
+namespace {
+
+template <class T>
+T from_text(const std::string& text) {
+  T message;
+  REQUIRE(google::protobuf::TextFormat::ParseFromString(text, &message));
+  return message;
+}
+
+std::string rendered(const std::vector<std::string>& args, const google::protobuf::Message& response,
+                     OutputFormat format) {
+  const Invocation inv = parse_ok(args);
+  std::ostringstream out;
+  render(inv.command, response, format, out);
+  return out.str();
+}
+
+v1::ListRoutesResponse routes_fixture() {
+  return from_text<v1::ListRoutesResponse>(
+    "routes { name: 'acme-host' service: 'acme-web' match { host: 'acme.test' path_prefix: '/' } "
+    "         meta { source { kind: KIND_CONFIG_FILE file: 'demo.yaml' line: 12 } revision: 3 } } "
+    "routes { name: 'g' service: 'globex-api' match { path_exact: '/x' method: 'GET' "
+    "         header { name: 'x-t' value: 'g' } } rewrite { strip_prefix: '/globex' } "
+    "         meta { source { kind: KIND_API } } }");
+}
+
+}  // namespace
+
+TEST_CASE("table: aligned columns, no trailing blanks, header when empty", "[tgctl][render]") {
+  Table table({"NAME", "X"});
+  table.add_row({"a", "1"});
+  table.add_row({"longer", ""});
+  table.add_row({"é", "3"});
+  std::ostringstream out;
+  table.write(out);
+  CHECK(out.str() == "NAME    X\na       1\nlonger\né       3\n");
+  std::ostringstream empty;
+  Table({"ID", "LABELS"}).write(empty);
+  CHECK(empty.str() == "ID  LABELS\n");
+}
+
+TEST_CASE("routes list as a table", "[tgctl][render]") {
+  CHECK(rendered({"routes", "list"}, routes_fixture(), OutputFormat::table) ==
+        "NAME       HOST       PATH  METHOD  HEADER  SERVICE     REWRITE        SOURCE\n"
+        "acme-host  acme.test  /*    -       -       acme-web    -              file:demo.yaml:12\n"
+        "g          *          =/x   GET     x-t=g   globex-api  strip /globex  api\n");
+}
+
+TEST_CASE("tenants, instances, delete and heartbeat as text", "[tgctl][render]") {
+  const auto tenants = from_text<v1::ListTenantsResponse>(
+      "tenants { id: 'acme' labels { key: 'z' value: '1' } labels { key: 'a' value: '2' } "
+      "meta { source { kind: KIND_APPLY file: 'site.yaml' } revision: 7 } }");
+  CHECK(rendered({"tenants", "list"}, tenants, OutputFormat::table) ==
+        "ID    LABELS   SOURCE           REVISION\n"
+        "acme  a=2,z=1  apply:site.yaml  7\n");
+
+  const auto instance = from_text<v1::Instance>(
+      "id: 'i1' service: 's' address: '127.0.0.1:9001' weight: 1 admin_state: ADMIN_STATE_ACTIVE "
+      "health: HEALTH_UNHEALTHY health_reason: 'heartbeat expired' heartbeat_ttl_ms: 10000 "
+      "last_heartbeat_unix_ms: 1763791200000");
+  const std::string table = rendered({"instances", "set-state", "i1", "active"}, instance, OutputFormat::table);
+  CHECK(table.find("ID  SERVICE  ADDRESS         WEIGHT  STATE   HEALTH     REASON") == 0);
+  CHECK(table.find("i1  s        127.0.0.1:9001  1       active  unhealthy  heartbeat expired  10s  "
+                   "2025-11-22T06:00:00.000Z  -") != std::string::npos);
+
+  CHECK(rendered({"routes", "delete", "r1"}, from_text<v1::DeleteResponse>("revision: 12"),
+                 OutputFormat::table) == "Deleted route \"r1\" (revision 12).\n");
+  CHECK(rendered({"instances", "heartbeat", "i1"},
+                 from_text<v1::HeartbeatResponse>("heartbeat_ttl_ms: 5000 health: HEALTH_HEALTHY"),
+                 OutputFormat::table) == "Heartbeat of instance \"i1\": health healthy, TTL 5s.\n");
+}
+
+TEST_CASE("apply: the change list, a short diff, and what was committed", "[tgctl][render][apply]") {
+  const TempFile file("tenants: []\n");
+  const auto response = from_text<v1::ApplyResponse>(
+      "changes { action: ACTION_CREATE kind: 'tenant' name: 'acme' after_json: '{\"id\":\"acme\"}' } "
+      "changes { action: ACTION_UPDATE kind: 'route' name: 'r' "
+      "          before_json: '{\"name\":\"r\",\"service\":\"a\"}' "
+      "          after_json: '{\"name\":\"r\",\"service\":\"b\"}' } "
+      "changes { action: ACTION_UNCHANGED kind: 'service' name: 's' } "
+      "changes { action: ACTION_DELETE kind: 'route' name: 'old' before_json: '{}' } "
+      "committed: true revision: 42");
+  const std::string committed = rendered({"apply", "-f", file.path()}, response, OutputFormat::table);
+  CHECK(committed ==
+        "ACTION     KIND     NAME  CHANGES\n"
+        "create     tenant   acme\n"
+        "update     route    r     service: a -> b\n"
+        "unchanged  service  s\n"
+        "delete     route    old\n"
+        "1 to create, 1 to update, 1 to delete, 1 unchanged.\n"
+        "Committed (revision 42).\n");
+  v1::ApplyResponse dry = response;
+  dry.set_committed(false);
+  const std::string dry_text = rendered({"apply", "-f", file.path(), "--dry-run"}, dry, OutputFormat::table);
+  CHECK(dry_text.ends_with("Dry run: nothing was committed.\n"));
+}
+
+TEST_CASE("audit list as a table", "[tgctl][render][audit]") {
+  const auto audit = from_text<v1::ListAuditResponse>(
+      "entries { id: 9 time_unix_ms: 1763791200000 actor: 'ops' method: 'PatchRoute' kind: 'route' "
+      "name: 'r' before_json: '{\"service\":\"a\"}' after_json: '{\"service\":\"b\"}' } "
+      "entries { id: 8 time_unix_ms: 1763791100000 actor: 'anonymous' method: 'CreateTenant' "
+      "kind: 'tenant' name: 't' after_json: '{\"id\":\"t\"}' }");
+  CHECK(rendered({"audit", "list"}, audit, OutputFormat::table) ==
+        "ID  TIME                      ACTOR      METHOD        KIND    NAME  CHANGES\n"
+        "9   2025-11-22T06:00:00.000Z  ops        PatchRoute    route   r     service: a -> b\n"
+        "8   2025-11-22T05:58:20.000Z  anonymous  CreateTenant  tenant  t     created\n");
+}
+
+TEST_CASE("json: protobuf JSON with .proto names that parses back to the same message", "[tgctl][render]") {
+  const v1::ListRoutesResponse routes = routes_fixture();
+  const std::string json = rendered({"routes", "list"}, routes, OutputFormat::json);
+  CHECK(json.find("\"path_prefix\": \"/\"") != std::string::npos);
+  CHECK(json.find("\"KIND_CONFIG_FILE\"") != std::string::npos);
+  v1::ListRoutesResponse back;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(json, &back).ok());
+  CHECK(google::protobuf::util::MessageDifferencer::Equals(back, routes));
+}
+
+TEST_CASE("yaml: the same data, strings that would change type quoted", "[tgctl][render][yaml]") {
+  const auto tenant = from_text<v1::Tenant>(
+      "id: 'acme' labels { key: 'on' value: 'true' } labels { key: 'n' value: '123' } "
+      "labels { key: 'e' value: '' } labels { key: 'w' value: '*.x' } labels { key: 'p' value: 'a: b' } "
+      "meta { source { kind: KIND_API } created_unix_ms: 1763791200000 revision: 5 }");
+  const std::string yaml = to_yaml(tenant);
+  INFO(yaml);
+  const YAML::Node node = YAML::Load(yaml);
+  CHECK(node["id"].as<std::string>() == "acme");
+  CHECK(node["labels"]["on"].as<std::string>() == "true");
+  CHECK(node["labels"]["on"].Tag() == "!");  // quoted: a string, not a bool
+  CHECK(node["labels"]["n"].Tag() == "!");
+  CHECK(node["labels"]["e"].as<std::string>() == "");
+  CHECK(node["labels"]["w"].as<std::string>() == "*.x");
+  CHECK(node["labels"]["p"].as<std::string>() == "a: b");
+  CHECK(node["meta"]["source"]["kind"].as<std::string>() == "KIND_API");
+  CHECK(node["meta"]["created_unix_ms"].as<std::int64_t>() == 1'763'791'200'000);
+  CHECK(node["meta"]["revision"].as<int>() == 5);
+  // YAML 1.1 reads a plain n / on as booleans: keys are quoted too.
+  CHECK(yaml.find("labels:\n  e: \"\"\n  \"n\": \"123\"\n  \"on\": \"true\"") != std::string::npos);
+
+  CHECK(to_yaml(v1::DeleteResponse()) == "{}\n");
+  const auto list = from_text<v1::ListTenantsResponse>("tenants { id: 'a' } tenants { id: 'b' }");
+  CHECK(to_yaml(list) == "tenants:\n  - id: a\n  - id: b\n");
+}
