@@ -17,6 +17,8 @@ struct Options {
   std::string_view request_id = "r1";
   bool keep_alive = true;
   bool client_http10 = false;
+  bool upgrade = false;
+  bool interim = false;
 };
 
 DownstreamResponse make_input(const ParsedResponse& r, const Options& o) {
@@ -27,6 +29,8 @@ DownstreamResponse make_input(const ParsedResponse& r, const Options& o) {
   in.request_id = o.request_id;
   in.keep_alive = o.keep_alive;
   in.client_http10 = o.client_http10;
+  in.upgrade = o.upgrade;
+  in.interim = o.interim;
   return in;
 }
 
@@ -93,6 +97,23 @@ TEST_CASE("Connection header chosen by the proxy", "[proxy][http][head_writer]")
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Request-Id: r1\r\nConnection: close\r\n\r\n");
   // The upstream closing its own connection says nothing about the client's.
   CHECK(downstream("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n") == "HTTP/1.1 200 OK\r\nX-Request-Id: r1\r\n\r\n");
+}
+
+TEST_CASE("a 101 for a tunnel keeps Upgrade and says Connection: Upgrade", "[proxy][http][head_writer]") {
+  const std::string response =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: a\r\n\r\n";
+  CHECK(downstream(response, {.keep_alive = false, .upgrade = true}) ==
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: a\r\n"
+        "X-Request-Id: r1\r\nConnection: Upgrade\r\n\r\n");
+}
+
+TEST_CASE("an interim response carries no Connection header", "[proxy][http][head_writer]") {
+  const std::string response = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n";
+  CHECK(downstream(response, {.keep_alive = false, .interim = true}) ==
+        "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Request-Id: r1\r\n\r\n");
+  CHECK(downstream(response, {.keep_alive = false}) ==
+        "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Request-Id: r1\r\nConnection: close\r\n\r\n");
 }
 
 TEST_CASE("write_downstream_response returns 0 when the head does not fit", "[proxy][http][head_writer]") {

@@ -19,6 +19,7 @@ struct Options {
   std::string_view request_id = "gen-1";
   bool request_id_from_client = false;
   bool drop_expect = false;
+  bool upgrade = false;
 };
 
 UpstreamRequest make_input(const ParsedRequest& r, const Options& o) {
@@ -31,6 +32,7 @@ UpstreamRequest make_input(const ParsedRequest& r, const Options& o) {
   in.request_id = o.request_id;
   in.request_id_from_client = o.request_id_from_client;
   in.drop_expect = o.drop_expect;
+  in.upgrade = o.upgrade;
   return in;
 }
 
@@ -167,6 +169,17 @@ TEST_CASE("Expect is dropped only when the proxy answered it", "[proxy][http][he
   const std::string request = "PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
   CHECK(upstream(request, {.drop_expect = true}) == "PUT /f HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n" + kTail);
   CHECK(upstream(request) == "PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n" + kTail);
+}
+
+TEST_CASE("an upgrade keeps Upgrade and says Connection: Upgrade; otherwise both are dropped",
+          "[proxy][http][head_writer]") {
+  const std::string request =
+      "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Key: k\r\n\r\n";
+  CHECK(upstream(request, {.upgrade = true}) ==
+        "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n"
+        "X-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\nConnection: Upgrade\r\nX-Request-Id: gen-1\r\n\r\n");
+  CHECK(upstream(request) == "GET /ws HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Key: k\r\n" + kTail);
 }
 
 TEST_CASE("absolute-form: origin-form upstream, Host added from the authority", "[proxy][http][head_writer]") {
