@@ -90,11 +90,15 @@ void check_resolved(Diagnostics& diagnostics, const std::vector<NameUse>& refs,
 
 // Duplicate names (tenant ids, service names, route names, instance ids, each
 // unique across the whole file) and references to undeclared tenants/services.
-void check_references(Diagnostics& diagnostics, const ParsedConfig& parsed) {
+// The control plane resolves references against its whole registry (a route
+// may name a service that another file or the Admin API created), so for
+// Reader::control only uniqueness is checked here.
+void check_references(Diagnostics& diagnostics, const ParsedConfig& parsed, Reader reader) {
   check_unique(diagnostics, parsed.tenant_ids, "tenant id");
   check_unique(diagnostics, parsed.service_names, "service name");
   check_unique(diagnostics, parsed.route_names, "route name");
   check_unique(diagnostics, parsed.instance_ids, "instance id");
+  if (reader == Reader::control) return;
   check_resolved(diagnostics, parsed.tenant_refs, parsed.tenant_ids, "tenant", "tenants");
   check_resolved(diagnostics, parsed.service_refs, parsed.service_names, "service", "services");
 }
@@ -128,7 +132,7 @@ LoadResult load_string(std::string_view text, const std::string& file_name, Read
   if (auto root = parse_document(diagnostics, text)) {
     if (check_duplicate_keys(diagnostics, *root)) {
       read_document(diagnostics, *root, reader, parsed);
-      check_references(diagnostics, parsed);
+      check_references(diagnostics, parsed, reader);
     }
   }
   LoadResult result;

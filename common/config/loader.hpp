@@ -31,7 +31,9 @@ struct LoadResult {
 };
 
 // Which sections the caller understands. The proxy ignores the control-only
-// sections (alert_rules, notifiers); the control plane reads them.
+// sections (alert_rules, notifiers); the control plane reads them. With
+// Reader::control, references to tenants and services need not be declared in
+// the same document: tg-control resolves them against its registry.
 enum class Reader { proxy, control };
 
 LoadResult load_file(const std::string& path, Reader reader = Reader::proxy);

@@ -1,0 +1,45 @@
+// tg-control: flags → ServerOptions → run_control_server. Logic lives in tg_control.
+#include "server/control_server.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+int main(int argc, char** argv) {
+  CLI::App app{"tg-control: tenantgate control plane (registry, Admin API)"};
+  tg::control::ServerOptions options;
+  std::string log_level = "info";
+  long long shutdown_ms = options.shutdown_timeout.count();
+  app.add_option("--db", options.db_path, "SQLite database file (created with its directory if missing)")
+      ->capture_default_str();
+  app.add_option("--config", options.config_paths,
+                 "YAML file applied at startup (repeatable; a directory = its *.yaml files, sorted)");
+  app.add_option("--grpc", options.grpc_address, "Admin gRPC address, ADDR:PORT (port 0 picks one)")
+      ->capture_default_str();
+  app.add_option("--http", options.http_address, "HTTP address (/healthz /metrics), ADDR:PORT")->capture_default_str();
+  app.add_option("--token-file", options.token_file, "bearer tokens for the Admin API, one per line: [NAME] TOKEN");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_option("--ready-file", options.ready_file, "write grpc= and http= lines here once both ports are bound");
+  app.add_flag("--synchronous-full", options.synchronous_full,
+               "SQLite synchronous=FULL: also survive power loss (an fsync per commit)");
+  app.add_option("--shutdown-timeout-ms", shutdown_ms, "SIGTERM: let in-flight calls finish for up to")
+      ->capture_default_str()
+      ->check(CLI::Range(0LL, 600000LL));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  const auto level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    std::fprintf(stderr, "--log-level: unknown level '%s'\n", log_level.c_str());
+    return 2;
+  }
+  spdlog::set_level(level);
+  options.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
+  try {
+    return tg::control::run_control_server(options);
+  } catch (const std::exception& e) {
+    spdlog::critical("tg-control: {}", e.what());
+    return 1;
+  }
+}

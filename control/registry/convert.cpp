@@ -1,0 +1,119 @@
+#include "registry/convert.hpp"
+
+namespace tg::control {
+namespace {
+
+namespace v1 = ::tenantgate::v1;
+
+std::uint64_t ms(config::Duration d) { return static_cast<std::uint64_t>(d.count()); }
+
+v1::LbPolicy to_proto(config::LbPolicy policy) {
+  switch (policy) {
+    case config::LbPolicy::round_robin: return v1::LB_POLICY_ROUND_ROBIN;
+    case config::LbPolicy::weighted: return v1::LB_POLICY_WEIGHTED;
+    case config::LbPolicy::least_request: return v1::LB_POLICY_LEAST_REQUEST;
+    case config::LbPolicy::ip_hash: return v1::LB_POLICY_IP_HASH;
+    case config::LbPolicy::ring_hash: return v1::LB_POLICY_RING_HASH;
+    case config::LbPolicy::maglev: return v1::LB_POLICY_MAGLEV;
+    case config::LbPolicy::peak_ewma: return v1::LB_POLICY_PEAK_EWMA;
+    case config::LbPolicy::sticky_link: return v1::LB_POLICY_STICKY_LINK;
+  }
+  return v1::LB_POLICY_UNSPECIFIED;
+}
+
+v1::RetryOn to_proto(config::RetryOn condition) {
+  switch (condition) {
+    case config::retry_connect_failure: return v1::RETRY_ON_CONNECT_FAILURE;
+    case config::retry_reset: return v1::RETRY_ON_RESET;
+    case config::retry_timeout: return v1::RETRY_ON_TIMEOUT;
+    case config::retry_502: return v1::RETRY_ON_502;
+    case config::retry_503: return v1::RETRY_ON_503;
+    case config::retry_504: return v1::RETRY_ON_504;
+  }
+  return v1::RETRY_ON_UNSPECIFIED;
+}
+
+}  // namespace
+
+v1::Tenant to_proto(const config::Tenant& tenant) {
+  v1::Tenant out;
+  out.set_id(tenant.id);
+  out.mutable_labels()->insert(tenant.labels.begin(), tenant.labels.end());
+  return out;
+}
+
+v1::Service to_proto(const config::Service& service) {
+  v1::Service out;
+  out.set_name(service.name);
+  out.set_tenant(service.tenant);
+  out.set_lb_policy(to_proto(service.lb));
+  auto* key = out.mutable_hash_key();
+  switch (service.hash_key.kind) {
+    case config::HashKey::Kind::client_ip: key->set_kind(v1::HashKey::KIND_CLIENT_IP); break;
+    case config::HashKey::Kind::header: key->set_kind(v1::HashKey::KIND_HEADER); break;
+    case config::HashKey::Kind::cookie: key->set_kind(v1::HashKey::KIND_COOKIE); break;
+  }
+  key->set_name(service.hash_key.name);
+  if (const auto& hc = service.health_check) {
+    auto* check = out.mutable_health_check();
+    check->set_type(hc->type == config::HealthCheck::Type::tcp ? v1::HealthCheck::TYPE_TCP
+                                                               : v1::HealthCheck::TYPE_HTTP);
+    if (hc->type == config::HealthCheck::Type::http) check->set_path(hc->path);
+    check->set_interval_ms(ms(hc->interval));
+    check->set_timeout_ms(ms(hc->timeout));
+    check->set_healthy_threshold(static_cast<std::uint32_t>(hc->healthy_threshold));
+    check->set_unhealthy_threshold(static_cast<std::uint32_t>(hc->unhealthy_threshold));
+  }
+  if (const auto& o = service.outlier) {
+    auto* outlier = out.mutable_outlier();
+    outlier->set_consecutive_failures(static_cast<std::uint32_t>(o->consecutive_failures));
+    outlier->set_base_ejection_ms(ms(o->base_ejection));
+    outlier->set_max_ejection_percent(static_cast<std::uint32_t>(o->max_ejection_percent));
+    outlier->set_half_open_probes(static_cast<std::uint32_t>(o->half_open_probes));
+  }
+  auto* retry = out.mutable_retry();
+  retry->set_attempts(static_cast<std::uint32_t>(service.retry.attempts));
+  for (config::RetryOn condition : config::all_retry_conditions)
+    if (service.retry.on & condition) retry->add_on(to_proto(condition));
+  retry->set_per_try_timeout_ms(ms(service.retry.per_try_timeout));
+  retry->set_budget_percent(static_cast<std::uint32_t>(service.retry.budget_percent));
+  retry->set_max_body(service.retry.max_body);
+  auto* timeouts = out.mutable_timeouts();
+  timeouts->set_connect_ms(ms(service.timeouts.connect));
+  timeouts->set_response_headers_ms(ms(service.timeouts.response_headers));
+  timeouts->set_idle_ms(ms(service.timeouts.idle));
+  auto* limits = out.mutable_limits();
+  limits->set_max_connections_per_instance(service.limits.max_connections_per_instance);
+  limits->set_max_pending_per_instance(service.limits.max_pending_per_instance);
+  limits->set_max_body(service.limits.max_body);
+  return out;
+}
+
+v1::Instance to_proto(const config::Instance& instance, const std::string& service) {
+  v1::Instance out;
+  out.set_id(instance.id);
+  out.set_service(service);
+  out.set_address(instance.address);
+  out.set_weight(instance.weight);
+  out.mutable_labels()->insert(instance.labels.begin(), instance.labels.end());
+  return out;
+}
+
+v1::Route to_proto(const config::Route& route) {
+  v1::Route out;
+  out.set_name(route.name);
+  out.set_service(route.service);
+  auto* match = out.mutable_match();
+  match->set_host(route.match.host);
+  match->set_path_prefix(route.match.path_prefix);
+  match->set_path_exact(route.match.path_exact);
+  match->set_method(route.match.method);
+  if (route.match.header) {
+    match->mutable_header()->set_name(route.match.header->name);
+    match->mutable_header()->set_value(route.match.header->value);
+  }
+  if (!route.rewrite.strip_prefix.empty()) out.mutable_rewrite()->set_strip_prefix(route.rewrite.strip_prefix);
+  return out;
+}
+
+}  // namespace tg::control

@@ -1,0 +1,158 @@
+// The in-memory registry of tenants, services, instances and routes, and every
+// state transition on it (DESIGN §3, §6). Owned by the owner loop: one thread
+// calls it, so it needs no locks.
+//
+// Contract of every write operation: it validates the request against the
+// current state; on error it returns the Status (codes as admin.proto states)
+// and changes nothing; on success it has changed the in-memory state, filled
+// the response and `batch` (the change to make durable, with its audit rows
+// and the new revision). The caller answers only after the batch committed.
+// Reads issued meanwhile see the change already (it cannot be lost unless the
+// commit fails, which stops tg-control; see docs/control-plane.md).
+//
+// Pure logic: no I/O, no threads, the clock injected. Tests drive it directly.
+#pragma once
+
+#include "clock.hpp"
+#include "status.hpp"
+#include "store/store.hpp"
+
+#include "tenantgate/v1/admin.pb.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tg::config {
+struct Config;
+}
+
+namespace tg::control {
+
+namespace v1 = ::tenantgate::v1;
+
+// Who makes a change and through which method (audit rows).
+struct WriteContext {
+  std::string actor;
+  std::string method;
+};
+
+// Actor and method of changes tg-control makes by itself.
+inline constexpr const char* system_actor = "tg-control";
+
+// A YAML document to apply with its source file.
+struct Document {
+  const config::Config* config = nullptr;
+  std::string file;
+};
+
+struct ApplyOptions {
+  v1::Source::Kind kind = v1::Source::KIND_APPLY;
+  bool prune = false;           // delete objects of these files (same kind) the documents no longer hold
+  bool take_ownership = false;  // KIND_APPLY: take over objects another source owns
+  bool dry_run = false;         // compute the changes only
+};
+
+class Registry {
+ public:
+  explicit Registry(const Clock& clock);
+
+  // Replaces the state with what a store holds. Throws std::runtime_error on
+  // an unreadable object. Heartbeat deadlines restart: an instance with a TTL
+  // gets a full TTL from now (it could not heartbeat while we were down).
+  void load(const LoadedState& state);
+
+  std::uint64_t revision() const { return revision_; }
+  std::uint64_t generation() const { return generation_; }
+  void set_generation(std::uint64_t generation) { generation_ = generation; }
+  const Clock& clock() const { return clock_; }
+
+  const std::map<std::string, v1::Tenant>& tenants() const { return tenants_; }
+  const std::map<std::string, v1::Service>& services() const { return services_; }
+  const std::map<std::string, v1::Instance>& instances() const { return instances_; }
+  const std::map<std::string, v1::Route>& routes() const { return routes_; }
+
+  // ---- tenants and services (tenants_services.cpp)
+  Status list_tenants(const v1::ListTenantsRequest& request, v1::ListTenantsResponse* out) const;
+  Status get_tenant(const v1::GetTenantRequest& request, v1::Tenant* out) const;
+  Status create_tenant(const v1::CreateTenantRequest& request, const WriteContext& context, v1::Tenant* out,
+                       CommitBatch* batch);
+  Status update_tenant(const v1::UpdateTenantRequest& request, const WriteContext& context, v1::Tenant* out,
+                       CommitBatch* batch);
+  Status delete_tenant(const v1::DeleteTenantRequest& request, const WriteContext& context,
+                       v1::DeleteResponse* out, CommitBatch* batch);
+  Status list_services(const v1::ListServicesRequest& request, v1::ListServicesResponse* out) const;
+  Status get_service(const v1::GetServiceRequest& request, v1::Service* out) const;
+  Status create_service(const v1::CreateServiceRequest& request, const WriteContext& context, v1::Service* out,
+                        CommitBatch* batch);
+  Status update_service(const v1::UpdateServiceRequest& request, const WriteContext& context, v1::Service* out,
+                        CommitBatch* batch);
+  Status delete_service(const v1::DeleteServiceRequest& request, const WriteContext& context,
+                        v1::DeleteResponse* out, CommitBatch* batch);
+
+  // ---- instances (instances.cpp)
+  Status register_instance(const v1::RegisterInstanceRequest& request, const WriteContext& context,
+                           v1::Instance* out, CommitBatch* batch);
+  Status deregister_instance(const v1::DeregisterInstanceRequest& request, const WriteContext& context,
+                             v1::DeleteResponse* out, CommitBatch* batch);
+  // Extends the TTL. Persists (and audits) only a health change; a plain
+  // heartbeat updates last_heartbeat_unix_ms in memory, which is written with
+  // the instance's next persisted change.
+  Status heartbeat(const v1::HeartbeatRequest& request, const WriteContext& context, v1::HeartbeatResponse* out,
+                   CommitBatch* batch);
+  Status discover_instances(const v1::DiscoverInstancesRequest& request, v1::DiscoverInstancesResponse* out) const;
+  Status set_instance_state(const v1::SetInstanceStateRequest& request, const WriteContext& context,
+                            v1::Instance* out, CommitBatch* batch);
+  // Marks every instance whose heartbeat deadline (steady clock) has passed
+  // HEALTH_UNHEALTHY, reason "heartbeat expired"; one batch (empty if none),
+  // audited as actor "tg-control", method "HeartbeatExpired".
+  CommitBatch expire_heartbeats();
+  std::size_t heartbeat_deadlines() const { return heartbeat_deadlines_.size(); }
+
+  // ---- routes (routes.cpp)
+  Status list_routes(const v1::ListRoutesRequest& request, v1::ListRoutesResponse* out) const;
+  Status get_route(const v1::GetRouteRequest& request, v1::Route* out) const;
+  Status create_route(const v1::CreateRouteRequest& request, const WriteContext& context, v1::Route* out,
+                      CommitBatch* batch);
+  Status update_route(const v1::UpdateRouteRequest& request, const WriteContext& context, v1::Route* out,
+                      CommitBatch* batch);
+  Status patch_route(const v1::PatchRouteRequest& request, const WriteContext& context, v1::Route* out,
+                     CommitBatch* batch);
+  Status delete_route(const v1::DeleteRouteRequest& request, const WriteContext& context, v1::DeleteResponse* out,
+                      CommitBatch* batch);
+
+  // ---- declarative apply (apply.cpp)
+  // Admin.Apply: parses request.yaml with the config loader (Reader::control).
+  Status apply(const v1::ApplyRequest& request, const WriteContext& context, v1::ApplyResponse* out,
+               CommitBatch* batch);
+  // The ownership rule over already parsed documents, all in one transaction.
+  // KIND_CONFIG_FILE (startup): creates absent objects, updates the ones each
+  // file owns, takes over objects of config files that no longer declare them,
+  // skips API/apply-owned objects with a warning, and (with prune) deletes
+  // objects a file owns but no longer holds. KIND_APPLY: objects of another
+  // source need take_ownership, else FAILED_PRECONDITION.
+  Status apply_documents(const std::vector<Document>& documents, const ApplyOptions& options,
+                         const WriteContext& context, std::vector<v1::Change>* changes, CommitBatch* batch,
+                         std::vector<std::string>* warnings);
+
+ private:
+  friend class Transaction;
+
+  const Clock& clock_;
+  std::uint64_t revision_ = 0;
+  std::uint64_t generation_ = 0;
+  std::map<std::string, v1::Tenant> tenants_;
+  std::map<std::string, v1::Service> services_;
+  std::map<std::string, v1::Instance> instances_;
+  std::map<std::string, v1::Route> routes_;
+  std::map<std::string, Clock::SteadyTime> heartbeat_deadlines_;  // instance id → expiry
+};
+
+// FAILED_PRECONDITION when `meta` says a config file owns the object and the
+// call does not take ownership; names the file and line.
+Status check_editable(const v1::Meta& meta, bool take_ownership, std::string_view kind, const std::string& name);
+
+// "config file deploy/acme.yaml (line 4)", "the Admin API", "tgctl apply -f x.yaml (line 2)".
+std::string describe_source(const v1::Source& source);
+
+}  // namespace tg::control

@@ -1,0 +1,276 @@
+#include "registry/transaction.hpp"
+
+#include "registry/json.hpp"
+
+namespace tg::control {
+namespace {
+
+template <class T>
+const T* final_view(const std::map<std::string, std::optional<T>>& overlay, const std::map<std::string, T>& base,
+                    const std::string& key) {
+  if (auto it = overlay.find(key); it != overlay.end()) return it->second ? &*it->second : nullptr;
+  if (auto it = base.find(key); it != base.end()) return &it->second;
+  return nullptr;
+}
+
+template <class T>
+const T* base_view(const std::map<std::string, T>& base, const std::string& key) {
+  auto it = base.find(key);
+  return it == base.end() ? nullptr : &it->second;
+}
+
+// Visits every object of the final view (base objects not staged, then staged ones).
+template <class T, class F>
+void for_each_final(const std::map<std::string, std::optional<T>>& overlay, const std::map<std::string, T>& base,
+                    F&& visit) {
+  for (const auto& [key, object] : base)
+    if (!overlay.contains(key)) visit(object);
+  for (const auto& [key, object] : overlay)
+    if (object) visit(*object);
+}
+
+std::string parent_of(const v1::Tenant&) { return {}; }
+std::string parent_of(const v1::Service& s) { return s.tenant(); }
+std::string parent_of(const v1::Instance& i) { return i.service(); }
+std::string parent_of(const v1::Route& r) { return r.service(); }
+
+std::string quoted(const std::string& text) { return '"' + text + '"'; }
+
+// Up to three names for messages, "a, b, c and 4 more".
+std::string name_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 3; ++i) out += (i ? ", " : "") + quoted(names[i]);
+  if (names.size() > 3) out += " and " + std::to_string(names.size() - 3) + " more";
+  return out;
+}
+
+}  // namespace
+
+Transaction::Transaction(Registry& registry, WriteContext context)
+    : registry_(registry), context_(std::move(context)), now_unix_ms_(registry.clock().unix_ms()) {}
+
+const v1::Tenant* Transaction::tenant(const std::string& id) const {
+  return final_view(tenants_, registry_.tenants_, id);
+}
+const v1::Service* Transaction::service(const std::string& name) const {
+  return final_view(services_, registry_.services_, name);
+}
+const v1::Instance* Transaction::instance(const std::string& id) const {
+  return final_view(instances_, registry_.instances_, id);
+}
+const v1::Route* Transaction::route(const std::string& name) const {
+  return final_view(routes_, registry_.routes_, name);
+}
+
+void Transaction::touch(ObjectKind kind, const std::string& name, bool unchanged) {
+  for (auto& t : order_) {
+    if (t.kind == kind && t.name == name) {
+      t.unchanged = t.unchanged && unchanged;
+      return;
+    }
+  }
+  order_.push_back(Touch{kind, name, unchanged});
+}
+
+void Transaction::stamp(v1::Meta* meta, const v1::Meta* previous) const {
+  meta->set_created_unix_ms(previous ? previous->created_unix_ms() : now_unix_ms_);
+  meta->set_updated_unix_ms(now_unix_ms_);
+  meta->set_revision(registry_.revision_ + 1);
+}
+
+void Transaction::put(v1::Tenant object) {
+  const auto* previous = base_view(registry_.tenants_, object.id());
+  stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
+  touch(ObjectKind::tenant, object.id(), false);
+  tenants_[object.id()] = std::move(object);
+}
+void Transaction::put(v1::Service object) {
+  const auto* previous = base_view(registry_.services_, object.name());
+  stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
+  touch(ObjectKind::service, object.name(), false);
+  services_[object.name()] = std::move(object);
+}
+void Transaction::put(v1::Instance object) {
+  const auto* previous = base_view(registry_.instances_, object.id());
+  stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
+  touch(ObjectKind::instance, object.id(), false);
+  instances_[object.id()] = std::move(object);
+}
+void Transaction::put(v1::Route object) {
+  const auto* previous = base_view(registry_.routes_, object.name());
+  stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
+  touch(ObjectKind::route, object.name(), false);
+  routes_[object.name()] = std::move(object);
+}
+
+void Transaction::erase(ObjectKind kind, const std::string& name) {
+  touch(kind, name, false);
+  switch (kind) {
+    case ObjectKind::tenant: tenants_[name].reset(); break;
+    case ObjectKind::service: services_[name].reset(); break;
+    case ObjectKind::instance: instances_[name].reset(); break;
+    case ObjectKind::route: routes_[name].reset(); break;
+  }
+}
+
+void Transaction::note_unchanged(ObjectKind kind, const std::string& name) { touch(kind, name, true); }
+
+Status Transaction::check(ObjectKind* kind_out, std::string* name_out) const {
+  auto fail = [&](ObjectKind kind, const std::string& name, Status status) {
+    if (kind_out) *kind_out = kind;
+    if (name_out) *name_out = name;
+    return status;
+  };
+  for (const auto& [name, service] : services_) {
+    if (service) {
+      if (!service->tenant().empty() && !tenant(service->tenant()))
+        return fail(ObjectKind::service, name,
+                    Status::not_found("service.tenant: tenant " + quoted(service->tenant()) + " not found"));
+      continue;
+    }
+    std::vector<std::string> users;
+    for_each_final(routes_, registry_.routes_, [&](const v1::Route& r) {
+      if (r.service() == name) users.push_back("route " + quoted(r.name()));
+    });
+    for_each_final(instances_, registry_.instances_, [&](const v1::Instance& i) {
+      if (i.service() == name) users.push_back("instance " + quoted(i.id()));
+    });
+    if (!users.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < users.size() && i < 3; ++i) list += (i ? ", " : "") + users[i];
+      if (users.size() > 3) list += " and " + std::to_string(users.size() - 3) + " more";
+      return fail(ObjectKind::service, name,
+                  Status::precondition("service " + quoted(name) + " is still used by " + list +
+                                       "; delete or move them first"));
+    }
+  }
+  for (const auto& [id, tenant_object] : tenants_) {
+    if (tenant_object) continue;
+    std::vector<std::string> users;
+    for_each_final(services_, registry_.services_, [&](const v1::Service& s) {
+      if (s.tenant() == id) users.push_back(s.name());
+    });
+    if (!users.empty())
+      return fail(ObjectKind::tenant, id,
+                  Status::precondition("tenant " + quoted(id) + " still has services " + name_list(users) +
+                                       "; delete them first"));
+  }
+  for (const auto& [id, instance_object] : instances_) {
+    if (instance_object && !service(instance_object->service()))
+      return fail(ObjectKind::instance, id,
+                  Status::not_found("instance.service: service " + quoted(instance_object->service()) +
+                                    " not found"));
+  }
+  for (const auto& [name, route_object] : routes_) {
+    if (route_object && !service(route_object->service()))
+      return fail(ObjectKind::route, name,
+                  Status::not_found("route.service: service " + quoted(route_object->service()) + " not found"));
+  }
+  return {};
+}
+
+namespace {
+
+template <class T>
+bool describe(const std::map<std::string, std::optional<T>>& overlay, const std::map<std::string, T>& base,
+              const std::string& name, v1::Change& change) {
+  const T* before = base_view(base, name);
+  auto it = overlay.find(name);
+  const T* after = it == overlay.end() ? before : (it->second ? &*it->second : nullptr);
+  if (!before && !after) return false;  // created and deleted within the transaction
+  if (before) change.set_before_json(to_json(*before));
+  if (after) change.set_after_json(to_json(*after));
+  change.set_action(!before ? v1::Change::ACTION_CREATE
+                            : (!after ? v1::Change::ACTION_DELETE : v1::Change::ACTION_UPDATE));
+  return true;
+}
+
+}  // namespace
+
+std::vector<v1::Change> Transaction::changes() const {
+  std::vector<v1::Change> out;
+  for (const auto& t : order_) {
+    v1::Change change;
+    change.set_kind(std::string(to_string(t.kind)));
+    change.set_name(t.name);
+    bool present = false;
+    switch (t.kind) {
+      case ObjectKind::tenant: present = describe(tenants_, registry_.tenants_, t.name, change); break;
+      case ObjectKind::service: present = describe(services_, registry_.services_, t.name, change); break;
+      case ObjectKind::instance: present = describe(instances_, registry_.instances_, t.name, change); break;
+      case ObjectKind::route: present = describe(routes_, registry_.routes_, t.name, change); break;
+    }
+    if (!present) continue;
+    if (t.unchanged) {
+      change.set_action(v1::Change::ACTION_UNCHANGED);
+      change.clear_after_json();
+    }
+    out.push_back(std::move(change));
+  }
+  return out;
+}
+
+bool Transaction::has_changes() const {
+  for (const auto& t : order_)
+    if (!t.unchanged) return true;
+  return false;
+}
+
+namespace {
+
+template <class T>
+void apply_one(std::map<std::string, std::optional<T>>& overlay, std::map<std::string, T>& base, ObjectKind kind,
+               const std::string& name, CommitBatch& batch, AuditRecord audit) {
+  auto it = overlay.find(name);
+  if (it == overlay.end()) return;
+  const T* before = base_view(base, name);
+  if (!before && !it->second) return;
+  if (before) audit.before_json = to_json(*before);
+  Mutation mutation{kind, name, {}, std::nullopt};
+  if (it->second) {
+    audit.after_json = to_json(*it->second);
+    mutation.parent = parent_of(*it->second);
+    mutation.body = it->second->SerializeAsString();
+    base[name] = std::move(*it->second);
+  } else {
+    base.erase(name);
+  }
+  overlay.erase(it);
+  batch.mutations.push_back(std::move(mutation));
+  batch.audit.push_back(std::move(audit));
+}
+
+}  // namespace
+
+CommitBatch Transaction::commit() {
+  CommitBatch batch;
+  if (!has_changes()) return batch;
+  batch.revision = ++registry_.revision_;
+  for (const auto& t : order_) {
+    if (t.unchanged) continue;
+    AuditRecord audit{now_unix_ms_, context_.actor, context_.method, std::string(to_string(t.kind)), t.name, {}, {}};
+    switch (t.kind) {
+      case ObjectKind::tenant: apply_one(tenants_, registry_.tenants_, t.kind, t.name, batch, audit); break;
+      case ObjectKind::service: apply_one(services_, registry_.services_, t.kind, t.name, batch, audit); break;
+      case ObjectKind::instance: {
+        apply_one(instances_, registry_.instances_, t.kind, t.name, batch, audit);
+        // Keep heartbeat deadlines in step: gone or TTL-less instances have none;
+        // an instance with a TTL and no deadline yet gets a full TTL from now.
+        auto it = registry_.instances_.find(t.name);
+        if (it == registry_.instances_.end() || it->second.heartbeat_ttl_ms() == 0) {
+          registry_.heartbeat_deadlines_.erase(t.name);
+        } else if (!registry_.heartbeat_deadlines_.contains(t.name) &&
+                   it->second.health() != v1::HEALTH_UNHEALTHY) {
+          registry_.heartbeat_deadlines_[t.name] =
+              registry_.clock().steady() + std::chrono::milliseconds(it->second.heartbeat_ttl_ms());
+        }
+        break;
+      }
+      case ObjectKind::route: apply_one(routes_, registry_.routes_, t.kind, t.name, batch, audit); break;
+    }
+  }
+  order_.clear();
+  return batch;
+}
+
+}  // namespace tg::control

@@ -1,0 +1,73 @@
+// One registry change in the making: staged puts and erases over the current
+// registry, a final view for validation, and the commit that applies them to
+// memory and produces the CommitBatch (mutations + audit rows + revision).
+//
+// Staging changes nothing: dropping a Transaction without commit() leaves the
+// registry as it was (errors, dry runs). check() verifies referential
+// integrity of the final view for everything staged, so a single operation
+// and a whole apply share one set of rules:
+//   service → its tenant exists (when set)      instance, route → service exists
+//   tenant deleted → no service names it         service deleted → no route or instance uses it
+#pragma once
+
+#include "registry/registry.hpp"
+
+#include <optional>
+#include <utility>
+
+namespace tg::control {
+
+class Transaction {
+ public:
+  Transaction(Registry& registry, WriteContext context);
+
+  // The final view: the staged object, or the registry's, or nullptr.
+  const v1::Tenant* tenant(const std::string& id) const;
+  const v1::Service* service(const std::string& name) const;
+  const v1::Instance* instance(const std::string& id) const;
+  const v1::Route* route(const std::string& name) const;
+
+  // Stage an upsert. Sets meta created/updated times and revision; the
+  // caller sets meta.source.
+  void put(v1::Tenant object);
+  void put(v1::Service object);
+  void put(v1::Instance object);
+  void put(v1::Route object);
+  void erase(ObjectKind kind, const std::string& name);
+  // Record an object an apply left as it was (listed as ACTION_UNCHANGED).
+  void note_unchanged(ObjectKind kind, const std::string& name);
+
+  // The first referential problem of the final view, and the object it
+  // concerns (for located messages); OK when none.
+  Status check(ObjectKind* kind = nullptr, std::string* name = nullptr) const;
+
+  // Staged changes in staging order, JSON before/after (meta included).
+  std::vector<v1::Change> changes() const;
+  bool has_changes() const;
+
+  // Applies to the registry (revision + 1) and returns the batch; empty batch
+  // and no revision change when nothing was staged. Call after check().
+  CommitBatch commit();
+
+ private:
+  template <class T>
+  using Overlay = std::map<std::string, std::optional<T>>;
+  struct Touch {
+    ObjectKind kind;
+    std::string name;
+    bool unchanged;
+  };
+  void touch(ObjectKind kind, const std::string& name, bool unchanged);
+  void stamp(v1::Meta* meta, const v1::Meta* previous) const;
+
+  Registry& registry_;
+  WriteContext context_;
+  std::int64_t now_unix_ms_;
+  Overlay<v1::Tenant> tenants_;
+  Overlay<v1::Service> services_;
+  Overlay<v1::Instance> instances_;
+  Overlay<v1::Route> routes_;
+  std::vector<Touch> order_;
+};
+
+}  // namespace tg::control

@@ -1,0 +1,259 @@
+#include "registry/validate.hpp"
+
+#include "config/model.hpp"
+#include "config/value_parsers.hpp"
+
+#include <google/protobuf/repeated_field.h>
+
+#include <set>
+
+namespace tg::control {
+namespace {
+
+namespace v1 = ::tenantgate::v1;
+using config::Duration;
+
+std::string quoted(std::string_view text) { return '"' + std::string(text) + '"'; }
+
+Status check_name(const std::string& field, const std::string& name) {
+  if (name.empty()) return Status::invalid(field, "required");
+  if (std::string problem = config::name_problem(name); !problem.empty()) return Status::invalid(field, problem);
+  return {};
+}
+
+Status check_labels(const std::string& field, const google::protobuf::Map<std::string, std::string>& labels) {
+  for (const auto& [key, value] : labels) {
+    if (std::string problem = config::name_problem(key); !problem.empty())
+      return Status::invalid(field, "label name " + quoted(key) + " " + problem);
+  }
+  return {};
+}
+
+// A duration in milliseconds: zero becomes `fallback`, longer than a year is refused.
+Status duration_or(const std::string& field, std::uint64_t& ms, Duration fallback) {
+  if (ms == 0) ms = static_cast<std::uint64_t>(fallback.count());
+  if (ms > static_cast<std::uint64_t>(config::max_duration.count()))
+    return Status::invalid(field, "longer than a year (" + std::to_string(ms) + " ms)");
+  return {};
+}
+
+Status in_range(const std::string& field, std::uint64_t value, std::uint64_t min, std::uint64_t max) {
+  if (value < min || value > max)
+    return Status::invalid(field, "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " +
+                                      std::to_string(value));
+  return {};
+}
+
+#define TG_RETURN_IF_ERROR(expr)      \
+  do {                                \
+    if (Status s_ = (expr); !s_.ok()) \
+      return s_;                      \
+  } while (false)
+
+Status normalise_hash_key(const std::string& field, v1::HashKey& key) {
+  if (!v1::HashKey::Kind_IsValid(key.kind())) return Status::invalid(field + ".kind", "unknown kind");
+  if (key.kind() == v1::HashKey::KIND_UNSPECIFIED) key.set_kind(v1::HashKey::KIND_CLIENT_IP);
+  if (key.kind() == v1::HashKey::KIND_CLIENT_IP) {
+    if (!key.name().empty()) return Status::invalid(field + ".name", "must be empty for KIND_CLIENT_IP");
+    return {};
+  }
+  if (key.name().empty()) return Status::invalid(field + ".name", "required for a header or cookie key");
+  if (!config::is_http_token(key.name()))
+    return Status::invalid(field + ".name", quoted(key.name()) + " is not a valid header or cookie name");
+  if (key.kind() == v1::HashKey::KIND_HEADER) key.set_name(config::to_lower_ascii(key.name()));
+  return {};
+}
+
+Status normalise_health_check(const std::string& field, v1::HealthCheck& check) {
+  const config::HealthCheck defaults;
+  if (!v1::HealthCheck::Type_IsValid(check.type())) return Status::invalid(field + ".type", "unknown type");
+  if (check.type() == v1::HealthCheck::TYPE_UNSPECIFIED) check.set_type(v1::HealthCheck::TYPE_HTTP);
+  if (check.type() == v1::HealthCheck::TYPE_HTTP) {
+    if (check.path().empty()) check.set_path(defaults.path);
+    if (std::string problem = config::path_problem(check.path(), true); !problem.empty())
+      return Status::invalid(field + ".path", problem);
+  } else if (!check.path().empty()) {
+    return Status::invalid(field + ".path", "applies only to type http (this check is tcp)");
+  }
+  std::uint64_t interval = check.interval_ms(), timeout = check.timeout_ms();
+  TG_RETURN_IF_ERROR(duration_or(field + ".interval_ms", interval, defaults.interval));
+  TG_RETURN_IF_ERROR(duration_or(field + ".timeout_ms", timeout, defaults.timeout));
+  check.set_interval_ms(interval);
+  check.set_timeout_ms(timeout);
+  if (check.healthy_threshold() == 0) check.set_healthy_threshold(defaults.healthy_threshold);
+  if (check.unhealthy_threshold() == 0) check.set_unhealthy_threshold(defaults.unhealthy_threshold);
+  TG_RETURN_IF_ERROR(in_range(field + ".healthy_threshold", check.healthy_threshold(), 1, INT32_MAX));
+  TG_RETURN_IF_ERROR(in_range(field + ".unhealthy_threshold", check.unhealthy_threshold(), 1, INT32_MAX));
+  return {};
+}
+
+Status normalise_outlier(const std::string& field, v1::Outlier& outlier) {
+  const config::Outlier defaults;
+  if (outlier.consecutive_failures() == 0) outlier.set_consecutive_failures(defaults.consecutive_failures);
+  std::uint64_t base = outlier.base_ejection_ms();
+  TG_RETURN_IF_ERROR(duration_or(field + ".base_ejection_ms", base, defaults.base_ejection));
+  outlier.set_base_ejection_ms(base);
+  if (outlier.half_open_probes() == 0) outlier.set_half_open_probes(defaults.half_open_probes);
+  TG_RETURN_IF_ERROR(in_range(field + ".consecutive_failures", outlier.consecutive_failures(), 1, INT32_MAX));
+  TG_RETURN_IF_ERROR(in_range(field + ".max_ejection_percent", outlier.max_ejection_percent(), 0, 100));
+  TG_RETURN_IF_ERROR(in_range(field + ".half_open_probes", outlier.half_open_probes(), 1, INT32_MAX));
+  return {};
+}
+
+Status normalise_retry(const std::string& field, v1::Retry& retry, bool given) {
+  const config::Retry defaults;
+  if (!given) {
+    for (config::RetryOn condition : config::all_retry_conditions) {
+      if (!(defaults.on & condition)) continue;
+      switch (condition) {
+        case config::retry_connect_failure: retry.add_on(v1::RETRY_ON_CONNECT_FAILURE); break;
+        case config::retry_reset: retry.add_on(v1::RETRY_ON_RESET); break;
+        case config::retry_timeout: retry.add_on(v1::RETRY_ON_TIMEOUT); break;
+        case config::retry_502: retry.add_on(v1::RETRY_ON_502); break;
+        case config::retry_503: retry.add_on(v1::RETRY_ON_503); break;
+        case config::retry_504: retry.add_on(v1::RETRY_ON_504); break;
+      }
+    }
+    retry.set_budget_percent(defaults.budget_percent);
+    retry.set_max_body(defaults.max_body);
+  }
+  if (retry.attempts() == 0) retry.set_attempts(defaults.attempts);
+  TG_RETURN_IF_ERROR(in_range(field + ".attempts", retry.attempts(), 1, 10));
+  std::set<int> seen;
+  for (int i = 0; i < retry.on_size(); ++i) {
+    const int on = retry.on(i);
+    const std::string item = field + ".on[" + std::to_string(i) + "]";
+    if (on == v1::RETRY_ON_UNSPECIFIED || !v1::RetryOn_IsValid(on)) return Status::invalid(item, "unknown condition");
+    if (!seen.insert(on).second) return Status::invalid(item, "listed twice");
+  }
+  if (retry.per_try_timeout_ms() > static_cast<std::uint64_t>(config::max_duration.count()))
+    return Status::invalid(field + ".per_try_timeout_ms", "longer than a year");
+  TG_RETURN_IF_ERROR(in_range(field + ".budget_percent", retry.budget_percent(), 0, 100));
+  return {};
+}
+
+Status normalise_timeouts(const std::string& field, v1::Timeouts& timeouts) {
+  const config::Timeouts defaults;
+  std::uint64_t connect = timeouts.connect_ms(), headers = timeouts.response_headers_ms(), idle = timeouts.idle_ms();
+  TG_RETURN_IF_ERROR(duration_or(field + ".connect_ms", connect, defaults.connect));
+  TG_RETURN_IF_ERROR(duration_or(field + ".response_headers_ms", headers, defaults.response_headers));
+  TG_RETURN_IF_ERROR(duration_or(field + ".idle_ms", idle, defaults.idle));
+  timeouts.set_connect_ms(connect);
+  timeouts.set_response_headers_ms(headers);
+  timeouts.set_idle_ms(idle);
+  return {};
+}
+
+Status normalise_limits(const std::string& field, v1::Limits& limits, bool given) {
+  const config::Limits defaults;
+  if (!given) {
+    limits.set_max_pending_per_instance(defaults.max_pending_per_instance);
+    limits.set_max_body(defaults.max_body);
+  }
+  if (limits.max_connections_per_instance() == 0)
+    limits.set_max_connections_per_instance(defaults.max_connections_per_instance);
+  TG_RETURN_IF_ERROR(in_range(field + ".max_connections_per_instance", limits.max_connections_per_instance(), 1,
+                              1'000'000));
+  TG_RETURN_IF_ERROR(in_range(field + ".max_pending_per_instance", limits.max_pending_per_instance(), 0, 1'000'000));
+  return {};
+}
+
+Status check_path(const std::string& field, const std::string& path) {
+  if (std::string problem = config::path_problem(path, false); !problem.empty())
+    return Status::invalid(field, problem);
+  return {};
+}
+
+}  // namespace
+
+std::string tenant_id_problem(std::string_view id) {
+  if (id.empty()) return "required";
+  if (id.size() > 63) return "longer than 63 characters";
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(id[0])) return quoted(id) + " must start with a lower-case letter or a digit";
+  for (char c : id)
+    if (!lower_or_digit(c) && c != '_' && c != '.' && c != '-')
+      return quoted(id) + " may hold only lower-case letters, digits, '_', '.' and '-'";
+  return {};
+}
+
+Status normalise_tenant(v1::Tenant& tenant, const std::string& prefix) {
+  if (std::string problem = tenant_id_problem(tenant.id()); !problem.empty())
+    return Status::invalid(prefix + ".id", problem);
+  return check_labels(prefix + ".labels", tenant.labels());
+}
+
+Status normalise_service(v1::Service& service, const std::string& prefix) {
+  TG_RETURN_IF_ERROR(check_name(prefix + ".name", service.name()));
+  if (!service.tenant().empty()) TG_RETURN_IF_ERROR(check_name(prefix + ".tenant", service.tenant()));
+  if (!v1::LbPolicy_IsValid(service.lb_policy())) return Status::invalid(prefix + ".lb_policy", "unknown policy");
+  if (service.lb_policy() == v1::LB_POLICY_UNSPECIFIED) service.set_lb_policy(v1::LB_POLICY_ROUND_ROBIN);
+  TG_RETURN_IF_ERROR(normalise_hash_key(prefix + ".hash_key", *service.mutable_hash_key()));
+  if (service.has_health_check())
+    TG_RETURN_IF_ERROR(normalise_health_check(prefix + ".health_check", *service.mutable_health_check()));
+  if (service.has_outlier()) TG_RETURN_IF_ERROR(normalise_outlier(prefix + ".outlier", *service.mutable_outlier()));
+  const bool retry_given = service.has_retry(), limits_given = service.has_limits();
+  TG_RETURN_IF_ERROR(normalise_retry(prefix + ".retry", *service.mutable_retry(), retry_given));
+  TG_RETURN_IF_ERROR(normalise_timeouts(prefix + ".timeouts", *service.mutable_timeouts()));
+  TG_RETURN_IF_ERROR(normalise_limits(prefix + ".limits", *service.mutable_limits(), limits_given));
+  return {};
+}
+
+Status normalise_instance(v1::Instance& instance, const std::string& prefix) {
+  TG_RETURN_IF_ERROR(check_name(prefix + ".service", instance.service()));
+  if (instance.address().empty()) return Status::invalid(prefix + ".address", "required");
+  std::string host;
+  std::uint16_t port = 0;
+  if (std::string problem = config::try_parse_address(instance.address(), host, port); !problem.empty())
+    return Status::invalid(prefix + ".address", "bad address " + quoted(instance.address()) + ": " + problem);
+  if (instance.id().empty()) instance.set_id(instance.service() + "/" + instance.address());
+  TG_RETURN_IF_ERROR(check_name(prefix + ".id", instance.id()));
+  if (instance.weight() == 0) instance.set_weight(1);
+  TG_RETURN_IF_ERROR(in_range(prefix + ".weight", instance.weight(), 1, 10000));
+  TG_RETURN_IF_ERROR(check_labels(prefix + ".labels", instance.labels()));
+  if (!v1::AdminState_IsValid(instance.admin_state()))
+    return Status::invalid(prefix + ".admin_state", "unknown state");
+  if (instance.admin_state() == v1::ADMIN_STATE_UNSPECIFIED) instance.set_admin_state(v1::ADMIN_STATE_ACTIVE);
+  return {};
+}
+
+Status normalise_route(v1::Route& route, const std::string& prefix) {
+  TG_RETURN_IF_ERROR(check_name(prefix + ".name", route.name()));
+  TG_RETURN_IF_ERROR(check_name(prefix + ".service", route.service()));
+  v1::RouteMatch& match = *route.mutable_match();
+  const std::string m = prefix + ".match";
+  if (!match.host().empty()) {
+    std::string lowered = config::to_lower_ascii(match.host());
+    if (std::string problem = config::route_host_problem(lowered); !problem.empty())
+      return Status::invalid(m + ".host", "bad host " + quoted(match.host()) + ": " + problem);
+    match.set_host(lowered);
+  }
+  if (!match.path_prefix().empty() && !match.path_exact().empty())
+    return Status::invalid(m, "set either path_prefix or path_exact, not both");
+  if (match.path_prefix().empty() && match.path_exact().empty()) match.set_path_prefix("/");
+  if (!match.path_prefix().empty()) TG_RETURN_IF_ERROR(check_path(m + ".path_prefix", match.path_prefix()));
+  if (!match.path_exact().empty()) TG_RETURN_IF_ERROR(check_path(m + ".path_exact", match.path_exact()));
+  if (!match.method().empty()) {
+    if (!config::is_http_token(match.method()))
+      return Status::invalid(m + ".method",
+                             quoted(match.method()) + " is not a valid HTTP method (a token such as GET or POST)");
+    match.set_method(config::to_upper_ascii(match.method()));
+  }
+  if (match.has_header()) {
+    v1::HeaderMatch& header = *match.mutable_header();
+    if (header.name().empty()) return Status::invalid(m + ".header.name", "required");
+    if (!config::is_http_token(header.name()))
+      return Status::invalid(m + ".header.name", quoted(header.name()) +
+                                                     " is not a valid header name (letters, digits and "
+                                                     "!#$%&'*+-.^_`|~)");
+    header.set_name(config::to_lower_ascii(header.name()));
+    if (std::string problem = config::header_value_problem(header.value()); !problem.empty())
+      return Status::invalid(m + ".header.value", problem);
+  }
+  if (route.rewrite().strip_prefix().empty()) route.clear_rewrite();  // one form for "no rewrite"
+  if (!route.rewrite().strip_prefix().empty())
+    TG_RETURN_IF_ERROR(check_path(prefix + ".rewrite.strip_prefix", route.rewrite().strip_prefix()));
+  return {};
+}
+
+}  // namespace tg::control

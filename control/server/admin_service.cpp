@@ -1,0 +1,176 @@
+#include "server/admin_service.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tg::control {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// One call in flight: answers exactly once, counting and timing it.
+struct Call {
+  Core* core;
+  grpc::ServerUnaryReactor* reactor;
+  const char* method;
+  Clock::time_point start;
+
+  // Any thread. Metrics are the owner loop's, so the record hops there.
+  void finish(const Status& status) const {
+    const auto elapsed = Clock::now() - start;
+    asio::post(core->io(), [core = core, method = std::string(method), code = status.code, elapsed] {
+      core->metrics().record_call(method, code, elapsed);
+    });
+    if (!status.ok() && status.code != Code::not_found)
+      spdlog::debug("tg-control: {} -> {}: {}", method, code_name(status.code), status.message);
+    reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(status.code), status.message));
+  }
+};
+
+std::optional<std::string> authenticate(const TokenSet& tokens, grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  std::optional<std::string_view> header;
+  if (auto it = metadata.find("authorization"); it != metadata.end())
+    header = std::string_view(it->second.data(), it->second.size());
+  return tokens.authenticate(header);
+}
+
+struct Started {
+  Call call;
+  std::optional<std::string> actor;  // nullopt: refused and already answered
+};
+
+// Starts a call: takes the context's reactor (DefaultReactor() may be called
+// only once per call: a second call re-creates it) and authenticates on the
+// gRPC thread.
+Started begin(Core& core, const TokenSet& tokens, grpc::CallbackServerContext* context, const char* method) {
+  Started started{Call{&core, context->DefaultReactor(), method, Clock::now()}, authenticate(tokens, context)};
+  if (!started.actor)
+    started.call.finish(
+        Status{Code::unauthenticated, "missing or unknown bearer token (metadata authorization: Bearer <token>)"});
+  return started;
+}
+
+}  // namespace
+
+template <class Request, class Response>
+grpc::ServerUnaryReactor* AdminService::read(grpc::CallbackServerContext* context, const char* method,
+                                             const Request* request, Response* response,
+                                             ReadOp<Request, Response> op) {
+  Started started = begin(core_, tokens_, context, method);
+  const Call call = started.call;
+  if (!started.actor) return call.reactor;
+  asio::post(core_.io(), [this, call, request, response, op] {
+    Status status;
+    try {
+      status = (core_.registry().*op)(*request, response);
+    } catch (const std::exception& e) {
+      status = Status::internal(e.what());
+    }
+    call.finish(status);
+  });
+  return call.reactor;
+}
+
+template <class Request, class Response>
+grpc::ServerUnaryReactor* AdminService::write(grpc::CallbackServerContext* context, const char* method,
+                                              const Request* request, Response* response,
+                                              WriteOp<Request, Response> op) {
+  Started started = begin(core_, tokens_, context, method);
+  const Call call = started.call;
+  if (!started.actor) return call.reactor;
+  asio::post(core_.io(), [this, call, actor = std::move(*started.actor), request, response, op] {
+    CommitBatch batch;
+    Status status;
+    try {
+      status = (core_.registry().*op)(*request, WriteContext{actor, call.method}, response, &batch);
+    } catch (const std::exception& e) {
+      status = Status::internal(e.what());
+    }
+    if (!status.ok()) {
+      call.finish(status);
+      return;
+    }
+    core_.commit(std::move(batch), [call](const Status& committed) { call.finish(committed); });
+  });
+  return call.reactor;
+}
+
+#define TG_READ(Name, Request, Response, op)                                                           \
+  grpc::ServerUnaryReactor* AdminService::Name(grpc::CallbackServerContext* context,                 \
+                                               const tenantgate::v1::Request* request,               \
+                                               tenantgate::v1::Response* response) {                 \
+    return read(context, #Name, request, response, &Registry::op);                                  \
+  }
+#define TG_WRITE(Name, Request, Response, op)                                                          \
+  grpc::ServerUnaryReactor* AdminService::Name(grpc::CallbackServerContext* context,                 \
+                                               const tenantgate::v1::Request* request,               \
+                                               tenantgate::v1::Response* response) {                 \
+    return write(context, #Name, request, response, &Registry::op);                                 \
+  }
+
+TG_READ(ListTenants, ListTenantsRequest, ListTenantsResponse, list_tenants)
+TG_READ(GetTenant, GetTenantRequest, Tenant, get_tenant)
+TG_WRITE(CreateTenant, CreateTenantRequest, Tenant, create_tenant)
+TG_WRITE(UpdateTenant, UpdateTenantRequest, Tenant, update_tenant)
+TG_WRITE(DeleteTenant, DeleteTenantRequest, DeleteResponse, delete_tenant)
+TG_READ(ListServices, ListServicesRequest, ListServicesResponse, list_services)
+TG_READ(GetService, GetServiceRequest, Service, get_service)
+TG_WRITE(CreateService, CreateServiceRequest, Service, create_service)
+TG_WRITE(UpdateService, UpdateServiceRequest, Service, update_service)
+TG_WRITE(DeleteService, DeleteServiceRequest, DeleteResponse, delete_service)
+TG_WRITE(RegisterInstance, RegisterInstanceRequest, Instance, register_instance)
+TG_WRITE(DeregisterInstance, DeregisterInstanceRequest, DeleteResponse, deregister_instance)
+TG_WRITE(Heartbeat, HeartbeatRequest, HeartbeatResponse, heartbeat)
+TG_READ(DiscoverInstances, DiscoverInstancesRequest, DiscoverInstancesResponse, discover_instances)
+TG_WRITE(SetInstanceState, SetInstanceStateRequest, Instance, set_instance_state)
+TG_READ(ListRoutes, ListRoutesRequest, ListRoutesResponse, list_routes)
+TG_READ(GetRoute, GetRouteRequest, Route, get_route)
+TG_WRITE(CreateRoute, CreateRouteRequest, Route, create_route)
+TG_WRITE(UpdateRoute, UpdateRouteRequest, Route, update_route)
+TG_WRITE(PatchRoute, PatchRouteRequest, Route, patch_route)
+TG_WRITE(DeleteRoute, DeleteRouteRequest, DeleteResponse, delete_route)
+TG_WRITE(Apply, ApplyRequest, ApplyResponse, apply)
+
+#undef TG_READ
+#undef TG_WRITE
+
+grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* context,
+                                                  const tenantgate::v1::ListAuditRequest* request,
+                                                  tenantgate::v1::ListAuditResponse* response) {
+  Started started = begin(core_, tokens_, context, "ListAudit");
+  const Call call = started.call;
+  if (!started.actor) return call.reactor;
+  AuditQuery query;
+  query.actor = request->actor();
+  query.kind = request->kind();
+  query.name = request->name();
+  query.method = request->method();
+  query.since_unix_ms = request->since_unix_ms();
+  query.until_unix_ms = request->until_unix_ms();
+  query.limit = request->limit() == 0 ? 100 : std::min<std::uint32_t>(request->limit(), 1000);
+  query.before_id = request->before_id();
+  core_.read_store([call, query, response](Store& store) {
+    Status status;
+    try {
+      for (AuditRow& row : store.list_audit(query)) {
+        auto* entry = response->add_entries();
+        entry->set_id(row.id);
+        entry->set_time_unix_ms(row.record.time_unix_ms);
+        entry->set_actor(std::move(row.record.actor));
+        entry->set_method(std::move(row.record.method));
+        entry->set_kind(std::move(row.record.kind));
+        entry->set_name(std::move(row.record.name));
+        entry->set_before_json(std::move(row.record.before_json));
+        entry->set_after_json(std::move(row.record.after_json));
+      }
+    } catch (const std::exception& e) {
+      status = Status::internal(std::string("reading the audit log: ") + e.what());
+    }
+    call.finish(status);
+  });
+  return call.reactor;
+}
+
+}  // namespace tg::control

@@ -1,0 +1,175 @@
+#include "server/control_server.hpp"
+
+#include "server/admin_service.hpp"
+#include "server/http_server.hpp"
+#include "server/startup.hpp"
+#include "store/sqlite_store.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+
+namespace tg::control {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// "host:port" with an IP literal host (IPv6 in brackets); port 0 allowed.
+tcp::endpoint parse_endpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("expected ADDR:PORT, got \"" + text + "\"");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("\"" + host + "\" is not an IP address (in \"" + text + "\")");
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    throw std::runtime_error("bad port in \"" + text + "\"");
+  return {address, static_cast<std::uint16_t>(std::stoul(port))};
+}
+
+std::string endpoint_text(const asio::ip::address& address, unsigned port) {
+  return address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(port)
+                         : address.to_string() + ":" + std::to_string(port);
+}
+
+// Written to a temporary name and renamed, so a reader never sees half a file.
+void write_ready_file(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error(temporary + ": cannot write the ready file");
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+HttpResponse handle_http(Core& core, const std::string& method, const std::string& path) {
+  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "use GET\n"};
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/metrics")
+    return {200, "text/plain; version=0.0.4; charset=utf-8",
+            core.metrics().render(core.registry(), core.committed_revision())};
+  return {404, "text/plain; charset=utf-8", "not found; try /healthz /metrics\n"};
+}
+
+}  // namespace
+
+int run_control_server(const ServerOptions& options) {
+  SystemClock clock;
+  // ---- everything that can fail on bad input, before anything is started
+  tcp::endpoint grpc_endpoint, http_endpoint;
+  TokenSet tokens;
+  ConfigFiles files;
+  try {
+    grpc_endpoint = parse_endpoint(options.grpc_address);
+    http_endpoint = parse_endpoint(options.http_address);
+    if (!options.token_file.empty()) tokens = TokenSet::load_file(options.token_file);
+    std::string errors;
+    if (!load_config_files(expand_config_paths(options.config_paths), files, errors)) {
+      std::cerr << errors;
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "tg-control: " << e.what() << "\n";
+    return 1;
+  }
+
+  std::unique_ptr<SqliteStore> store;
+  Registry registry(clock);
+  try {
+    store = std::make_unique<SqliteStore>(
+        SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms()});
+    if (int n = store->migrations_applied_at_open()) spdlog::info("tg-control: {}: applied {} migration(s)", options.db_path, n);
+    registry.load(store->load());
+    registry.set_generation(store->begin_generation());
+    CommitBatch batch;
+    std::vector<std::string> warnings;
+    Status status = apply_config_files(registry, files, &batch, &warnings);
+    for (const auto& w : warnings) spdlog::warn("tg-control: {}", w);
+    if (!status.ok()) {
+      std::cerr << status.message << "\n";
+      return 1;
+    }
+    if (!batch.empty()) store->commit({batch});
+    spdlog::info("tg-control: {}: generation {}, revision {}; {} tenants, {} services, {} instances, {} routes",
+                 options.db_path, registry.generation(), registry.revision(), registry.tenants().size(),
+                 registry.services().size(), registry.instances().size(), registry.routes().size());
+  } catch (const std::exception& e) {
+    std::cerr << "tg-control: " << e.what() << "\n";
+    return 1;
+  }
+
+  Core core(*store, registry);
+  AdminService admin(core, tokens);
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<grpc::Server> grpc_server;
+  asio::io_context main_io(1);
+  int exit_code = 0;
+  core.on_fatal([&main_io, &exit_code](const std::string& reason) {
+    spdlog::critical("tg-control: stopping: {}", reason);
+    asio::post(main_io, [&main_io, &exit_code] {
+      exit_code = 1;
+      main_io.stop();
+    });
+  });
+  try {
+    // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
+    http = std::make_unique<HttpServer>(core.io(), http_endpoint, [&core](const std::string& m, const std::string& p) {
+      return handle_http(core, m, p);
+    });
+    int grpc_port = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(endpoint_text(grpc_endpoint.address(), grpc_endpoint.port()),
+                             grpc::InsecureServerCredentials(), &grpc_port);
+    builder.RegisterService(&admin);
+    builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+    core.start();
+    grpc_server = builder.BuildAndStart();
+    if (!grpc_server || grpc_port == 0) throw std::runtime_error("cannot listen on " + options.grpc_address);
+    const std::string grpc_text = endpoint_text(grpc_endpoint.address(), static_cast<unsigned>(grpc_port));
+    const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
+    spdlog::info("tg-control: Admin gRPC on {}, HTTP on {}{}", grpc_text, http_text,
+                 tokens.enabled() ? "" : " (no --token-file: Admin calls are not authenticated)");
+    if (!options.ready_file.empty()) write_ready_file(options.ready_file, "grpc=" + grpc_text + "\nhttp=" + http_text + "\n");
+  } catch (const std::exception& e) {
+    std::cerr << "tg-control: " << e.what() << "\n";
+    if (http) asio::post(core.io(), [&http] { http->stop(); });
+    core.stop();
+    return 1;
+  }
+
+  asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  signals.async_wait([&main_io](const boost::system::error_code& ec, int signal) {
+    if (!ec) spdlog::info("tg-control: signal {}: shutting down", signal);
+    main_io.stop();
+  });
+  main_io.run();
+
+  // In-flight calls finish (their commits complete) until the deadline; then
+  // gRPC cancels the rest. The owner loop and the writer keep running meanwhile.
+  grpc_server->Shutdown(std::chrono::system_clock::now() + options.shutdown_timeout);
+  std::promise<void> http_stopped;
+  asio::post(core.io(), [&] {
+    http->stop();
+    http_stopped.set_value();
+  });
+  http_stopped.get_future().wait_for(options.shutdown_timeout);
+  core.stop();
+  http.reset();
+  spdlog::info("tg-control: stopped at revision {}", core.committed_revision());
+  return exit_code;
+}
+
+}  // namespace tg::control

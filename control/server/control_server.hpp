@@ -1,0 +1,27 @@
+// tg-control as a whole: open the database, apply the config files, run the
+// owner loop, the Admin gRPC server and the HTTP port until SIGTERM/SIGINT.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace tg::control {
+
+struct ServerOptions {
+  std::string db_path = "./var/tenantgate.db";
+  std::vector<std::string> config_paths;  // files or directories (*.yaml)
+  std::string grpc_address = "127.0.0.1:7000";  // host:port, port 0 picks one
+  std::string http_address = "127.0.0.1:7001";
+  std::string token_file;  // empty = no authentication
+  std::string ready_file;  // written once both ports are bound
+  bool synchronous_full = false;
+  std::chrono::milliseconds shutdown_timeout{10000};
+};
+
+// Returns the process exit code: 0 after a signal-driven shutdown, 1 on a
+// startup error (already printed to stderr: config errors as
+// FILE:LINE:COLUMN: message) or a fatal commit failure.
+int run_control_server(const ServerOptions& options);
+
+}  // namespace tg::control

@@ -1,0 +1,112 @@
+#include "server/metrics.hpp"
+
+#include "registry/registry.hpp"
+
+#include <cstdio>
+
+namespace tg::control {
+namespace {
+
+std::uint64_t micros(std::chrono::nanoseconds d) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+std::string seconds(std::uint64_t us) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", static_cast<double>(us) / 1e6);
+  return buffer;
+}
+
+void latency_histogram(std::string& out, const std::string& name, const std::string& labels,
+                       const metrics::LatencyHistogram& h) {
+  const std::string sep = labels.empty() ? "" : ",";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < metrics::kLatencyBoundsUs.size(); ++i) {
+    cumulative += h.buckets[i];
+    out += name + "_bucket{" + labels + sep + "le=\"" + seconds(metrics::kLatencyBoundsUs[i]) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+  const std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  out += name + "_sum" + braces + " " + seconds(h.sum_us) + "\n";
+  out += name + "_count" + braces + " " + std::to_string(h.count) + "\n";
+}
+
+void gauge(std::string& out, const std::string& name, const std::string& help, std::uint64_t value) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + std::to_string(value) + "\n";
+}
+
+}  // namespace
+
+void Metrics::record_call(const std::string& method, Code code, std::chrono::nanoseconds duration) {
+  ++calls_[{method, code}];
+  call_durations_[method].record(micros(duration));
+}
+
+void Metrics::record_commit(std::chrono::nanoseconds duration, std::size_t batches, bool ok) {
+  if (!ok) {
+    ++commit_failures_;
+    return;
+  }
+  commit_durations_.record(micros(duration));
+  std::size_t i = 0;
+  while (i < batch_bounds.size() && batches > batch_bounds[i]) ++i;
+  ++batch_buckets_[i];
+  batch_sum_ += batches;
+}
+
+std::uint64_t Metrics::calls(const std::string& method, Code code) const {
+  auto it = calls_.find({method, code});
+  return it == calls_.end() ? 0 : it->second;
+}
+
+std::string Metrics::render(const Registry& registry, std::uint64_t committed_revision) const {
+  std::string out;
+  gauge(out, "tg_control_tenants", "Tenants in the registry.", registry.tenants().size());
+  gauge(out, "tg_control_services", "Services in the registry.", registry.services().size());
+  gauge(out, "tg_control_routes", "Routes in the registry.", registry.routes().size());
+  std::map<std::string, std::uint64_t> by_health = {{"unknown", 0}, {"healthy", 0}, {"unhealthy", 0}};
+  for (const auto& [id, instance] : registry.instances()) {
+    switch (instance.health()) {
+      case v1::HEALTH_HEALTHY: ++by_health["healthy"]; break;
+      case v1::HEALTH_UNHEALTHY: ++by_health["unhealthy"]; break;
+      default: ++by_health["unknown"]; break;
+    }
+  }
+  out += "# HELP tg_control_instances Instances in the registry by health.\n# TYPE tg_control_instances gauge\n";
+  for (const auto& [health, n] : by_health)
+    out += "tg_control_instances{health=\"" + health + "\"} " + std::to_string(n) + "\n";
+  gauge(out, "tg_control_registry_revision", "Revision of the last committed registry change.", committed_revision);
+  gauge(out, "tg_control_registry_generation", "Start generation (bumped at every start).", registry.generation());
+
+  out += "# HELP tg_control_admin_calls_total Admin API calls by method and status code.\n"
+         "# TYPE tg_control_admin_calls_total counter\n";
+  for (const auto& [key, n] : calls_)
+    out += "tg_control_admin_calls_total{method=\"" + key.first + "\",code=\"" + std::string(code_name(key.second)) +
+           "\"} " + std::to_string(n) + "\n";
+  out += "# HELP tg_control_admin_call_duration_seconds Admin API call duration, receipt to answer.\n"
+         "# TYPE tg_control_admin_call_duration_seconds histogram\n";
+  for (const auto& [method, h] : call_durations_)
+    latency_histogram(out, "tg_control_admin_call_duration_seconds", "method=\"" + method + "\"", h);
+  out += "# HELP tg_control_sqlite_commit_duration_seconds Duration of one group-commit transaction.\n"
+         "# TYPE tg_control_sqlite_commit_duration_seconds histogram\n";
+  latency_histogram(out, "tg_control_sqlite_commit_duration_seconds", "", commit_durations_);
+  out += "# HELP tg_control_sqlite_commit_batch_size Registry changes committed per transaction.\n"
+         "# TYPE tg_control_sqlite_commit_batch_size histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < batch_bounds.size(); ++i) {
+    cumulative += batch_buckets_[i];
+    out += "tg_control_sqlite_commit_batch_size_bucket{le=\"" + std::to_string(batch_bounds[i]) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  cumulative += batch_buckets_.back();
+  out += "tg_control_sqlite_commit_batch_size_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  out += "tg_control_sqlite_commit_batch_size_sum " + std::to_string(batch_sum_) + "\n";
+  out += "tg_control_sqlite_commit_batch_size_count " + std::to_string(cumulative) + "\n";
+  out += "# HELP tg_control_sqlite_commit_failures_total Failed commit transactions (each stops tg-control).\n"
+         "# TYPE tg_control_sqlite_commit_failures_total counter\n"
+         "tg_control_sqlite_commit_failures_total " + std::to_string(commit_failures_) + "\n";
+  return out;
+}
+
+}  // namespace tg::control

@@ -1,0 +1,113 @@
+#include "store/memory_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <stdexcept>
+
+namespace tg::control {
+
+std::string_view to_string(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::tenant: return "tenant";
+    case ObjectKind::service: return "service";
+    case ObjectKind::instance: return "instance";
+    case ObjectKind::route: return "route";
+  }
+  return "?";
+}
+
+bool audit_matches(const AuditQuery& query, const AuditRow& row) {
+  const AuditRecord& r = row.record;
+  if (query.before_id != 0 && row.id >= query.before_id) return false;
+  if (!query.actor.empty() && r.actor != query.actor) return false;
+  if (!query.kind.empty() && r.kind != query.kind) return false;
+  if (!query.name.empty() && r.name != query.name) return false;
+  if (!query.method.empty() && r.method != query.method) return false;
+  if (query.since_unix_ms != 0 && r.time_unix_ms < query.since_unix_ms) return false;
+  if (query.until_unix_ms != 0 && r.time_unix_ms >= query.until_unix_ms) return false;
+  return true;
+}
+
+LoadedState MemoryStore::load() {
+  std::lock_guard lock(mutex_);
+  LoadedState state;
+  state.revision = revision_;
+  state.generation = generation_;
+  std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
+  for (int k = 0; k < 4; ++k)
+    for (const auto& [name, entry] : objects_[k]) out[k]->push_back(entry.second);
+  return state;
+}
+
+std::uint64_t MemoryStore::begin_generation() {
+  std::lock_guard lock(mutex_);
+  return ++generation_;
+}
+
+void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
+  std::unique_lock lock(mutex_);
+  released_.wait_for(lock, std::chrono::seconds(10), [this] { return !hold_; });
+  if (fail_next_) {
+    fail_next_ = false;
+    throw std::runtime_error("injected commit failure");
+  }
+  // Work on a copy so a failed referential check leaves nothing behind.
+  std::array<std::map<std::string, std::pair<std::string, std::string>>, 4> objects;
+  std::copy(std::begin(objects_), std::end(objects_), objects.begin());
+  for (const auto& batch : batches) {
+    for (const auto& m : batch.mutations) {
+      auto& table = objects[static_cast<int>(m.kind)];
+      if (m.body) {
+        table[m.name] = {m.parent, *m.body};
+      } else {
+        table.erase(m.name);
+      }
+    }
+  }
+  // Parents must exist at commit time (SQLite: deferred foreign keys).
+  auto check = [&](int child, int parent, bool empty_ok) {
+    for (const auto& [name, entry] : objects[child]) {
+      if (empty_ok && entry.first.empty()) continue;
+      if (!objects[parent].contains(entry.first))
+        throw std::runtime_error("FOREIGN KEY constraint failed: " + name + " -> " + entry.first);
+    }
+  };
+  check(1, 0, true);
+  check(2, 1, false);
+  check(3, 1, false);
+  for (int k = 0; k < 4; ++k) objects_[k] = std::move(objects[k]);
+  for (const auto& batch : batches) {
+    for (const auto& record : batch.audit) audit_.push_back(AuditRow{audit_.size() + 1, record});
+    if (batch.revision > revision_) revision_ = batch.revision;
+  }
+  ++commits_;
+}
+
+std::vector<AuditRow> MemoryStore::list_audit(const AuditQuery& query) {
+  std::lock_guard lock(mutex_);
+  std::vector<AuditRow> rows;
+  for (auto it = audit_.rbegin(); it != audit_.rend() && rows.size() < query.limit; ++it)
+    if (audit_matches(query, *it)) rows.push_back(*it);
+  return rows;
+}
+
+std::size_t MemoryStore::commit_count() const {
+  std::lock_guard lock(mutex_);
+  return commits_;
+}
+
+void MemoryStore::fail_next_commit() {
+  std::lock_guard lock(mutex_);
+  fail_next_ = true;
+}
+
+void MemoryStore::hold_commits(bool hold) {
+  {
+    std::lock_guard lock(mutex_);
+    hold_ = hold;
+  }
+  released_.notify_all();
+}
+
+}  // namespace tg::control

@@ -1,0 +1,41 @@
+// An in-memory Store for logic tests: same contract as SqliteStore (one
+// all-or-nothing commit of a group of batches, referential checks at commit),
+// no file. Thread-safe so tests can inspect it while a writer thread runs.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+namespace tg::control {
+
+class MemoryStore final : public Store {
+ public:
+  LoadedState load() override;
+  std::uint64_t begin_generation() override;
+  void commit(const std::vector<CommitBatch>& batches) override;
+  std::vector<AuditRow> list_audit(const AuditQuery& query) override;
+
+  // Test hooks.
+  std::size_t commit_count() const;                 // successful commit() calls
+  void fail_next_commit();                          // the next commit() throws and stores nothing
+  void hold_commits(bool hold);                     // while held, commit() waits (at most 10 s)
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable released_;
+  bool hold_ = false;
+  bool fail_next_ = false;
+  std::size_t commits_ = 0;
+  std::uint64_t revision_ = 0;
+  std::uint64_t generation_ = 0;
+  std::map<std::string, std::pair<std::string, std::string>> objects_[4];  // name → (parent, body)
+  std::vector<AuditRow> audit_;
+};
+
+// True when a row matches the query's filters (both stores agree on them).
+bool audit_matches(const AuditQuery& query, const AuditRow& row);
+
+}  // namespace tg::control

@@ -1,0 +1,109 @@
+#include "store/migrations.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace tg::control {
+namespace {
+
+// Objects are stored as serialized tenantgate.v1 messages (body) next to the
+// keys the database must enforce: unique names and the parent references.
+// Foreign keys are DEFERRABLE INITIALLY DEFERRED so one transaction may
+// create a parent after its child or move children before deleting a parent
+// (an apply); they are checked at COMMIT.
+constexpr Migration migrations[] = {
+    {1, "registry objects",
+     R"sql(
+CREATE TABLE registry_meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO registry_meta(key, value) VALUES ('revision', 0), ('generation', 0);
+CREATE TABLE tenants (
+  id TEXT PRIMARY KEY,
+  body BLOB NOT NULL
+);
+CREATE TABLE services (
+  name TEXT PRIMARY KEY,
+  tenant TEXT REFERENCES tenants(id) DEFERRABLE INITIALLY DEFERRED,
+  body BLOB NOT NULL
+);
+CREATE INDEX services_by_tenant ON services(tenant);
+CREATE TABLE instances (
+  id TEXT PRIMARY KEY,
+  service TEXT NOT NULL REFERENCES services(name) DEFERRABLE INITIALLY DEFERRED,
+  body BLOB NOT NULL
+);
+CREATE INDEX instances_by_service ON instances(service);
+CREATE TABLE routes (
+  name TEXT PRIMARY KEY,
+  service TEXT NOT NULL REFERENCES services(name) DEFERRABLE INITIALLY DEFERRED,
+  body BLOB NOT NULL
+);
+CREATE INDEX routes_by_service ON routes(service);
+)sql"},
+    {2, "audit log",
+     R"sql(
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_unix_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  method TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  before_json TEXT NOT NULL,
+  after_json TEXT NOT NULL
+);
+CREATE INDEX audit_by_time ON audit(time_unix_ms);
+CREATE INDEX audit_by_name ON audit(kind, name);
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> schema_migrations() { return migrations; }
+
+int schema_version(SQLite::Database& db) {
+  if (!db.tableExists("schema_migrations")) return 0;
+  SQLite::Statement query(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  query.executeStep();
+  return query.getColumn(0).getInt();
+}
+
+int apply_migrations(SQLite::Database& db, std::span<const Migration> known, long long now_unix_ms) {
+  SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_unix_ms INTEGER NOT NULL)");
+  const int current = schema_version(db);
+  const int newest_known = known.empty() ? 0 : known.back().version;
+  if (current > newest_known) {
+    throw std::runtime_error("the database has schema version " + std::to_string(current) +
+                             " but this tg-control knows only up to " + std::to_string(newest_known) +
+                             " (written by a newer tg-control?)");
+  }
+  int applied = 0;
+  for (const Migration& migration : known) {
+    if (migration.version <= current) continue;
+    try {
+      db.exec(migration.sql);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("migration " + std::to_string(migration.version) + " (" + migration.name +
+                               ") failed: " + e.what());
+    }
+    SQLite::Statement record(db, "INSERT INTO schema_migrations(version, name, applied_unix_ms) VALUES (?, ?, ?)");
+    record.bind(1, migration.version);
+    record.bind(2, migration.name);
+    record.bind(3, static_cast<int64_t>(now_unix_ms));
+    record.exec();
+    ++applied;
+  }
+  transaction.commit();
+  return applied;
+}
+
+}  // namespace tg::control

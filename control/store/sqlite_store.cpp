@@ -1,0 +1,179 @@
+#include "store/sqlite_store.hpp"
+
+#include "store/migrations.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace tg::control {
+namespace {
+
+struct TableSql {
+  const char* upsert;
+  const char* erase;
+  const char* select;
+};
+
+// Indexed by ObjectKind.
+constexpr TableSql table_sql[] = {
+    {"INSERT INTO tenants(id, body) VALUES (?1, ?3) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+     "DELETE FROM tenants WHERE id = ?", "SELECT body FROM tenants ORDER BY id"},
+    {"INSERT INTO services(name, tenant, body) VALUES (?1, NULLIF(?2, ''), ?3) "
+     "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, body = excluded.body",
+     "DELETE FROM services WHERE name = ?", "SELECT body FROM services ORDER BY name"},
+    {"INSERT INTO instances(id, service, body) VALUES (?1, ?2, ?3) "
+     "ON CONFLICT(id) DO UPDATE SET service = excluded.service, body = excluded.body",
+     "DELETE FROM instances WHERE id = ?", "SELECT body FROM instances ORDER BY id"},
+    {"INSERT INTO routes(name, service, body) VALUES (?1, ?2, ?3) "
+     "ON CONFLICT(name) DO UPDATE SET service = excluded.service, body = excluded.body",
+     "DELETE FROM routes WHERE name = ?", "SELECT body FROM routes ORDER BY name"},
+};
+
+std::uint64_t read_meta(SQLite::Database& db, const char* key) {
+  SQLite::Statement query(db, "SELECT value FROM registry_meta WHERE key = ?");
+  query.bind(1, key);
+  if (!query.executeStep()) throw std::runtime_error(std::string("registry_meta has no ") + key);
+  return static_cast<std::uint64_t>(query.getColumn(0).getInt64());
+}
+
+void write_meta(SQLite::Database& db, const char* key, std::uint64_t value) {
+  SQLite::Statement update(db, "UPDATE registry_meta SET value = ? WHERE key = ?");
+  update.bind(1, static_cast<int64_t>(value));
+  update.bind(2, key);
+  update.exec();
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const SqliteOptions& options) {
+  const std::filesystem::path path(options.path);
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw std::runtime_error("cannot create " + path.parent_path().string() + ": " + ec.message());
+  }
+  try {
+    db_ = std::make_unique<SQLite::Database>(options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                             options.busy_timeout_ms);
+    db_->exec("PRAGMA journal_mode=WAL");
+    db_->exec("PRAGMA foreign_keys=ON");
+    db_->exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    migrations_applied_ = apply_migrations(*db_, schema_migrations(), options.now_unix_ms);
+  } catch (const SQLite::Exception& e) {
+    throw std::runtime_error(options.path + ": " + e.what());
+  }
+}
+
+SqliteStore::~SqliteStore() = default;
+
+LoadedState SqliteStore::load() {
+  SQLite::Transaction read(*db_);  // one consistent snapshot of all tables
+  LoadedState state;
+  state.revision = read_meta(*db_, "revision");
+  state.generation = read_meta(*db_, "generation");
+  std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
+  for (int k = 0; k < 4; ++k) {
+    SQLite::Statement query(*db_, table_sql[k].select);
+    while (query.executeStep()) {
+      const SQLite::Column body = query.getColumn(0);
+      out[k]->emplace_back(static_cast<const char*>(body.getBlob()), static_cast<std::size_t>(body.getBytes()));
+    }
+  }
+  read.commit();
+  return state;
+}
+
+std::uint64_t SqliteStore::begin_generation() {
+  SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  const std::uint64_t generation = read_meta(*db_, "generation") + 1;
+  write_meta(*db_, "generation", generation);
+  transaction.commit();
+  return generation;
+}
+
+void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
+  // The Transaction rolls back in its destructor if anything below throws
+  // (including COMMIT failing a deferred foreign key).
+  SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  SQLite::Statement upserts[4] = {{*db_, table_sql[0].upsert}, {*db_, table_sql[1].upsert},
+                                  {*db_, table_sql[2].upsert}, {*db_, table_sql[3].upsert}};
+  SQLite::Statement erases[4] = {{*db_, table_sql[0].erase}, {*db_, table_sql[1].erase},
+                                 {*db_, table_sql[2].erase}, {*db_, table_sql[3].erase}};
+  SQLite::Statement audit(*db_,
+                          "INSERT INTO audit(time_unix_ms, actor, method, kind, name, before_json, after_json) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  std::uint64_t revision = 0;
+  for (const CommitBatch& batch : batches) {
+    for (const Mutation& m : batch.mutations) {
+      const int k = static_cast<int>(m.kind);
+      if (m.body) {
+        SQLite::Statement& s = upserts[k];
+        s.reset();
+        s.bind(1, m.name);
+        s.bind(2, m.parent);
+        s.bind(3, m.body->data(), static_cast<int>(m.body->size()));
+        s.exec();
+      } else {
+        SQLite::Statement& s = erases[k];
+        s.reset();
+        s.bind(1, m.name);
+        s.exec();
+      }
+    }
+    for (const AuditRecord& r : batch.audit) {
+      audit.reset();
+      audit.bind(1, static_cast<int64_t>(r.time_unix_ms));
+      audit.bind(2, r.actor);
+      audit.bind(3, r.method);
+      audit.bind(4, r.kind);
+      audit.bind(5, r.name);
+      audit.bind(6, r.before_json);
+      audit.bind(7, r.after_json);
+      audit.exec();
+    }
+    revision = std::max(revision, batch.revision);
+  }
+  if (revision != 0) {
+    SQLite::Statement update(*db_, "UPDATE registry_meta SET value = MAX(value, ?) WHERE key = 'revision'");
+    update.bind(1, static_cast<int64_t>(revision));
+    update.exec();
+  }
+  transaction.commit();
+}
+
+std::vector<AuditRow> SqliteStore::list_audit(const AuditQuery& q) {
+  SQLite::Statement query(*db_,
+                          "SELECT id, time_unix_ms, actor, method, kind, name, before_json, after_json FROM audit "
+                          "WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR actor = ?2) AND (?3 = '' OR kind = ?3) "
+                          "AND (?4 = '' OR name = ?4) AND (?5 = '' OR method = ?5) "
+                          "AND (?6 = 0 OR time_unix_ms >= ?6) AND (?7 = 0 OR time_unix_ms < ?7) "
+                          "ORDER BY id DESC LIMIT ?8");
+  query.bind(1, static_cast<int64_t>(q.before_id));
+  query.bind(2, q.actor);
+  query.bind(3, q.kind);
+  query.bind(4, q.name);
+  query.bind(5, q.method);
+  query.bind(6, static_cast<int64_t>(q.since_unix_ms));
+  query.bind(7, static_cast<int64_t>(q.until_unix_ms));
+  query.bind(8, static_cast<int64_t>(q.limit));
+  std::vector<AuditRow> rows;
+  while (query.executeStep()) {
+    AuditRow row;
+    row.id = static_cast<std::uint64_t>(query.getColumn(0).getInt64());
+    row.record.time_unix_ms = query.getColumn(1).getInt64();
+    row.record.actor = query.getColumn(2).getString();
+    row.record.method = query.getColumn(3).getString();
+    row.record.kind = query.getColumn(4).getString();
+    row.record.name = query.getColumn(5).getString();
+    row.record.before_json = query.getColumn(6).getString();
+    row.record.after_json = query.getColumn(7).getString();
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace tg::control
