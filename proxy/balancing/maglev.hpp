@@ -31,9 +31,11 @@ class MaglevTable {
 
   static MaglevTable build(std::span<const HashMember> members);
 
-  // The position owning `hash`; when `excluded(position)` holds, the next
-  // slots (hash mod M + 1, + 2, …) are tried in order: a deterministic
-  // second choice, as every slot is owned by an effectively random instance.
+  // The position owning `hash`; when `excluded(position)` holds, further
+  // slots are tried with a stride taken from the key's hash (slot + s,
+  // slot + 2s, …; M is prime, so the walk visits every slot): a deterministic
+  // second choice per key, spread over the other instances (neighbouring
+  // slots are not: the population fills them in turns).
   // kNoPosition when the table is empty or every instance is excluded.
   template <class Excluded>
   std::uint32_t find(std::uint64_t hash, Excluded&& excluded) const;
@@ -52,10 +54,11 @@ template <class Excluded>
 std::uint32_t MaglevTable::find(std::uint64_t hash, Excluded&& excluded) const {
   if (slots_.empty()) return kNoPosition;
   std::uint32_t slot = static_cast<std::uint32_t>(hash % kSize);
+  const auto stride = static_cast<std::uint32_t>((hash >> 32) % (kSize - 1) + 1);
   for (std::uint32_t step = 0; step < kSize; ++step) {
     const std::uint32_t owner = slots_[slot];
     if (!excluded(owner)) return owner;
-    if (++slot == kSize) slot = 0;
+    slot = static_cast<std::uint32_t>((std::uint64_t{slot} + stride) % kSize);
   }
   return kNoPosition;
 }

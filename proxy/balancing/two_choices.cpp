@@ -43,8 +43,8 @@ std::uint32_t draw_other(const ServiceDef& service, std::uint32_t first, Random&
 
 // `cost(index)` → Cost, lower is better.
 template <class CostOf>
-std::int64_t two_choices(const ServiceDef& service, std::span<const std::uint32_t> exclude, Random& random,
-                         CostOf&& cost) {
+std::int64_t two_choices(const ServiceDef& service, const Snapshot& snapshot, std::span<const std::uint32_t> exclude,
+                         Random& random, CostOf&& cost) {
   const auto n = static_cast<std::uint32_t>(service.instances.size());
   if (n == 0) return kNone;
   if (n == 1) {
@@ -64,17 +64,22 @@ std::int64_t two_choices(const ServiceDef& service, std::span<const std::uint32_
     if (!(b_wins ? cost_b : cost_a).penalised) return b_wins ? b : a;
   }
   // A candidate was tried already, or both are penalised: the cheapest
-  // eligible instance, scanning from a random start so ties spread.
+  // eligible instance; equally cheap ones are chosen among by weight
+  // (weighted reservoir sampling), so a retry keeps the weights' proportions.
   std::int64_t best = kNone;
   Cost best_cost;
-  const auto start = static_cast<std::uint32_t>(random.below(n));
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const std::uint32_t index = service.instances[(start + i) % n];
+  std::uint64_t tied_weight = 0;
+  for (std::uint32_t index : service.instances) {
     if (excluded(exclude, index)) continue;
     const Cost c = cost(index);
+    const std::uint64_t weight = snapshot.instances[index].weight;
     if (best == kNone || c < best_cost) {
       best = index;
       best_cost = c;
+      tied_weight = weight;
+    } else if (!(best_cost < c)) {
+      tied_weight += weight;
+      if (random.below(tied_weight) < weight) best = index;
     }
   }
   return best;
@@ -84,14 +89,14 @@ std::int64_t two_choices(const ServiceDef& service, std::span<const std::uint32_
 
 std::int64_t least_request(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
                            std::span<const std::uint32_t> exclude, Random& random) {
-  return two_choices(service, exclude, random, [&](std::uint32_t index) {
+  return two_choices(service, snapshot, exclude, random, [&](std::uint32_t index) {
     return Cost{false, static_cast<double>(table.instances[index]->in_flight) / snapshot.instances[index].weight};
   });
 }
 
 std::int64_t peak_ewma(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table,
                        std::span<const std::uint32_t> exclude, std::uint64_t now_ms, Random& random) {
-  return two_choices(service, exclude, random, [&](std::uint32_t index) {
+  return two_choices(service, snapshot, exclude, random, [&](std::uint32_t index) {
     InstanceRuntime& state = *table.instances[index];
     state.ewma.touch(now_ms);
     return Cost{now_ms < state.avoid_until_ms,

@@ -18,8 +18,8 @@
 // inside, the cheapest is used rather than refusing the request.
 //
 // Tried instances are never chosen. When a drawn candidate is tried (a
-// retry) or penalised, the cheapest eligible instance is found by a scan
-// from a random start: O(n), but only on retries and penalties.
+// retry) or both are penalised, the cheapest eligible instance is found by a
+// scan, ties chosen among by weight: O(n), but only on retries and penalties.
 #pragma once
 
 #include "balancing/random.hpp"
