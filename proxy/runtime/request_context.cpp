@@ -95,6 +95,7 @@ void RequestContext::reset_request() {
   bytes_in = 0;
   request_body_done = true;
   request_body_streamed = false;
+  upstream_read_pending = false;
   body_prefix_known = false;
   request_body_in_head_buffer = 0;
   head_offset = 0;

@@ -127,6 +127,9 @@ struct RequestContext {
   std::uint64_t bytes_in = 0;           // request body bytes forwarded
   bool request_body_done = true;
   bool request_body_streamed = false;   // bytes were read after the head: the body is not kept whole
+  // A read on the upstream socket is pending while the request body streams,
+  // so an early response (e.g. 413 or 401 before the body ends) is seen.
+  bool upstream_read_pending = false;
   bool body_prefix_known = false;       // request_body_in_head_buffer computed
   std::uint32_t request_body_in_head_buffer = 0;  // body bytes sent with the head
   std::size_t head_offset = 0;          // where the request head starts in `client`

@@ -73,6 +73,11 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void read_response_head();
   void on_response_bytes(const boost::system::error_code& ec, std::size_t n);
   void parse_response_head();
+  void final_response_head();
+  // Early responses while the request body streams.
+  void watch_upstream();
+  void on_early_response_bytes(const boost::system::error_code& ec, std::size_t n);
+  void stop_request_body();
   void relay_interim_response();
   void handle_response_head();
   void on_response_head_sent(const boost::system::error_code& ec);

@@ -146,6 +146,7 @@ void ClientSession::on_request_head_sent(const boost::system::error_code& ec) {
   if (ctx_->request_body_done) {
     await_response();
   } else {
+    watch_upstream();
     read_request_body();
   }
 }
@@ -163,7 +164,9 @@ void ClientSession::read_request_body() {
 }
 
 void ClientSession::on_request_body_read(const boost::system::error_code& ec, std::size_t n) {
-  if (phase_ == Phase::closed) return;
+  // Any other phase: the body was stopped by an early response (this read was
+  // cancelled), or the connection closed.
+  if (phase_ != Phase::stream_request) return;
   RequestContext& c = *ctx_;
   if (ec) {
     // The client stopped sending (closed or stalled): the upstream has a
@@ -202,7 +205,7 @@ void ClientSession::on_request_body_read(const boost::system::error_code& ec, st
 }
 
 void ClientSession::on_request_body_sent(const boost::system::error_code& ec, std::size_t n) {
-  if (phase_ == Phase::closed) return;
+  if (phase_ != Phase::stream_request) return;
   RequestContext& c = *ctx_;
   if (ec) {
     count_upstream_error(timed_out_ ? UpstreamError::timeout : UpstreamError::reset);
@@ -225,6 +228,9 @@ void ClientSession::await_response() {
                         ? std::min(svc.retry.per_try_timeout, svc.timeouts.response_headers)
                         : svc.timeouts.response_headers;
   set_deadline_in(static_cast<std::uint64_t>(wait.count()));
+  // The read started while the body streamed is still pending (and may hold
+  // the start of a head): its completion continues here.
+  if (c.upstream_read_pending) return;
   c.upstream.clear();
   c.upstream_scanned = 0;
   read_response_head();
@@ -232,6 +238,7 @@ void ClientSession::await_response() {
 
 void ClientSession::read_response_head() {
   ByteBuffer& up = ctx_->upstream;
+  ctx_->upstream_read_pending = true;
   ctx_->upstream_conn->socket().async_read_some(
       asio::buffer(up.write_ptr(), up.space()),
       [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& ec, std::size_t n) {
@@ -242,6 +249,13 @@ void ClientSession::read_response_head() {
 void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::size_t n) {
   if (phase_ == Phase::closed) return;
   RequestContext& c = *ctx_;
+  c.upstream_read_pending = false;
+  if (phase_ == Phase::stream_request) {
+    on_early_response_bytes(ec, n);
+    return;
+  }
+  // The try this read belonged to has ended (its connection was closed).
+  if (phase_ != Phase::await_response) return;
   ByteBuffer& up = c.upstream;
   if (ec) {
     if (timed_out_) {
@@ -304,6 +318,14 @@ void ClientSession::parse_response_head() {
     up.begin += c.response.head_length;
     c.upstream_scanned = 0;
   }
+  final_response_head();
+}
+
+// A final (>= 200) response head is parsed in ctx->response: retry on its
+// status, or relay it.
+void ClientSession::final_response_head() {
+  RequestContext& c = *ctx_;
+  ByteBuffer& up = c.upstream;
   const std::uint16_t code = c.response.status;
   // peak_ewma learns from every final response head, retried ones included.
   if (service().policy == config::LbPolicy::peak_ewma) {
@@ -425,6 +447,9 @@ void ClientSession::handle_response_head() {
   }
   if (resp.connection_close || (resp.version_minor == 0 && !resp.connection_keep_alive) || !c.request_body_done)
     c.upstream_reusable = false;
+  // An early response: the rest of the body stays unread on the client
+  // connection, which therefore cannot carry another request.
+  if (!c.request_body_done) c.keep_alive = false;
   if (draining_ || worker_.draining()) c.keep_alive = false;
 
   http::DownstreamResponse out;

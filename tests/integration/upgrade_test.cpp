@@ -140,7 +140,7 @@ TEST_CASE("a WebSocket upgrade is tunnelled both ways", "[proxy][upgrade]") {
   std::string tail;
   CHECK(closed_within(client, tail, 3s));
   CHECK(tail == "bye");
-  CHECK(upstream.saw_fin);
+  CHECK(upstream.saw_fin.load());
   CHECK(metric_settles(proxy, "tg_tunnels_active", {}, 0) == 0);
   CHECK(metric_settles(proxy, "tg_tunnels_total", {}, 1) == 1);
   CHECK(metric_settles(proxy, "tg_requests_total", {{"route", "all"}, {"class", "1xx"}}, 1) == 1);
