@@ -47,7 +47,9 @@ std::uint64_t MemoryStore::begin_generation() {
 
 void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
   std::unique_lock lock(mutex_);
+  ++held_;
   released_.wait_for(lock, std::chrono::seconds(10), [this] { return !hold_; });
+  --held_;
   if (fail_next_) {
     fail_next_ = false;
     throw std::runtime_error("injected commit failure");
@@ -95,6 +97,11 @@ std::vector<AuditRow> MemoryStore::list_audit(const AuditQuery& query) {
 std::size_t MemoryStore::commit_count() const {
   std::lock_guard lock(mutex_);
   return commits_;
+}
+
+std::size_t MemoryStore::held_commits() const {
+  std::lock_guard lock(mutex_);
+  return held_;
 }
 
 void MemoryStore::fail_next_commit() {

@@ -22,12 +22,14 @@ class MemoryStore final : public Store {
   std::size_t commit_count() const;                 // successful commit() calls
   void fail_next_commit();                          // the next commit() throws and stores nothing
   void hold_commits(bool hold);                     // while held, commit() waits (at most 10 s)
+  std::size_t held_commits() const;                 // commit() calls waiting on the hold now
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable released_;
   bool hold_ = false;
   bool fail_next_ = false;
+  std::size_t held_ = 0;
   std::size_t commits_ = 0;
   std::uint64_t revision_ = 0;
   std::uint64_t generation_ = 0;
