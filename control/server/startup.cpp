@@ -31,7 +31,18 @@ std::vector<std::string> expand_config_paths(const std::vector<std::string>& arg
       paths.push_back(argument);  // a missing file is reported by the loader
     }
   }
-  return paths;
+  // A file named twice (itself and through its directory) is one file.
+  std::vector<std::string> unique;
+  std::vector<std::filesystem::path> seen;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    auto canonical = std::filesystem::weakly_canonical(path, ec);
+    if (ec) canonical = path;
+    if (std::find(seen.begin(), seen.end(), canonical) != seen.end()) continue;
+    seen.push_back(canonical);
+    unique.push_back(path);
+  }
+  return unique;
 }
 
 bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, std::string& errors) {

@@ -18,7 +18,8 @@ struct ConfigFiles {
 };
 
 // Each argument is a file, or a directory standing for its *.yaml files in
-// name order. Throws std::runtime_error naming a missing path.
+// name order. A file reached twice is kept once (its first spelling). Throws
+// std::runtime_error when a directory cannot be listed.
 std::vector<std::string> expand_config_paths(const std::vector<std::string>& arguments);
 
 // Loads every file. On error returns false with `errors` holding

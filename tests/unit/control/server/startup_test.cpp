@@ -20,7 +20,8 @@ TEST_CASE("startup: a directory stands for its *.yaml files in name order", "[st
   write(dir.file("conf.d/10-a.yaml"), "");
   write(dir.file("conf.d/notes.txt"), "");
   write(dir.file("extra.yaml"), "");
-  const auto paths = expand_config_paths({dir.file("extra.yaml"), dir.file("conf.d")});
+  const auto paths =
+      expand_config_paths({dir.file("extra.yaml"), dir.file("conf.d"), dir.file("conf.d/10-a.yaml")});
   REQUIRE(paths.size() == 3);
   CHECK(paths[0] == dir.file("extra.yaml"));
   CHECK(paths[1] == dir.file("conf.d/10-a.yaml"));
