@@ -1,5 +1,7 @@
 #include "runtime/worker.hpp"
 
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -36,14 +38,21 @@ std::uint64_t seed() {
 Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* access_log)
     : index_(index),
       settings_(settings),
-      io_(1),
+      // One thread runs this io_context and every socket of the worker is used
+      // only from it: the per-descriptor reactor locks can go (a lock and an
+      // unlock per I/O operation). Posting from other threads (table swaps,
+      // stats, stop) stays safe: the scheduler keeps its lock.
+      io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
       ticker_(io_.get_executor()),
       now_ms_(steady_now_ms()),
       wheel_(now_ms_),
       random_(seed()) {
   if (access_log) access_log_.emplace(*access_log);
-  std::snprintf(request_id_prefix_, sizeof request_id_prefix_, "%016llx",
-                static_cast<unsigned long long>(random_.next()));
+  // "<16 hex digits>-<worker index in hex>-": formatted once; each request
+  // appends its counter (next_request_id).
+  request_id_prefix_length_ = static_cast<std::size_t>(
+      std::snprintf(request_id_prefix_, sizeof request_id_prefix_, "%016llx-%x-",
+                    static_cast<unsigned long long>(random_.next()), index_));
 }
 
 Worker::~Worker() {
@@ -144,9 +153,17 @@ void Worker::release_context(RequestContext* ctx) {
 std::size_t Worker::next_request_id(char* out) {
   // 16 hex digits random per worker start, worker index, counter: unique
   // across workers and restarts without coordination.
-  int n = std::snprintf(out, 40, "%s-%x-%llx", request_id_prefix_, index_,
-                        static_cast<unsigned long long>(++request_counter_));
-  return static_cast<std::size_t>(n);
+  std::memcpy(out, request_id_prefix_, request_id_prefix_length_);
+  std::uint64_t counter = ++request_counter_;
+  char digits[16];
+  std::size_t count = 0;
+  do {
+    digits[count++] = "0123456789abcdef"[counter & 0xf];
+    counter >>= 4;
+  } while (counter != 0);
+  char* p = out + request_id_prefix_length_;
+  while (count > 0) *p++ = digits[--count];
+  return static_cast<std::size_t>(p - out);
 }
 
 void Worker::session_opened(ClientSession& session) {

@@ -124,7 +124,8 @@ class Worker {
                          boost::intrusive::constant_time_size<false>>
       sessions_;
   std::uint64_t request_counter_ = 0;
-  char request_id_prefix_[17] = {};
+  char request_id_prefix_[32] = {};
+  std::size_t request_id_prefix_length_ = 0;
   bool draining_ = false;
   bool stopped_ = false;
   std::function<void()> on_drained_;

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Instructions per proxied request, counted by callgrind (not run by CI).
+
+    tests/bench/instructions.py [--cases a,b,...] [--requests N] [--top N] [--proxy PATH]
+
+Timing on a shared 2-core machine moves by 10-15% between runs; instruction
+counts do not, so this is the figure to compare before and after a change to
+the request path. For each case tg-proxy (--workers 1) runs under
+`valgrind --tool=callgrind` in front of an NGINX backend; a client on this
+process sends WARMUP requests, the counters are zeroed (callgrind_control -z),
+REQUESTS more requests are sent, and the counters are dumped (-d). The figure
+is the dump's instruction total divided by REQUESTS: every thread of the
+proxy is included (worker, access-log writer, admin), so is the worker's
+10 ms tick, which under valgrind's slowdown adds a few dozen instructions per
+request (the `idle` line measures it: the same wait with no requests).
+
+Cases (all GET /small through one route unless said):
+  keepalive     REQUESTS requests on one keep-alive connection
+  close         one new connection per request (Connection: close)
+  post1k        POST with a 1 KiB body, keep-alive
+  routes10      10 host routes, the request matches the 5th
+  routes10k     10,000 host routes, the request matches the 5,000th
+  headers10k    10,000 header-equality routes (X-Tenant), the request matches the 5,000th
+  accesslog     keep-alive with --access-log to a file
+  least_request, peak_ewma, ring_hash, maglev, round_robin3
+                three instances (three NGINX ports), that policy
+  idle          no requests at all between zero and dump (REQUESTS x the mean
+                time per keep-alive request): the cost of the clock alone
+
+--top N also prints the N functions with the most instructions (inclusive
+of callees excluded: "self" cost) for each case, from callgrind_annotate.
+"""
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+class Backend:
+    """One NGINX process listening on `count` ports, answering /small."""
+
+    def __init__(self, work, count):
+        self.ports = [free_port() for _ in range(count)]
+        conf = os.path.join(work, "backend.conf")
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        listens = "".join(f"    listen 127.0.0.1:{p};\n" for p in self.ports)
+        tmp = os.path.join(work, "backend.tmp")
+        os.makedirs(tmp, exist_ok=True)
+        with open(conf, "w") as f:
+            f.write(f"""{user}worker_processes 1;
+pid {work}/backend.pid;
+error_log {work}/backend.error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fcgi;
+  uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  keepalive_requests 1000000;
+  server {{
+{listens}    location = /small {{ return 200 "hello\\n"; }}
+    location / {{ return 200 "ok\\n"; }}
+  }}
+}}
+""")
+        self.process = subprocess.Popen(["nginx", "-p", work, "-c", conf, "-g", "daemon off;"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: all(port_open(p) for p in self.ports), 5, "the NGINX backend")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(5)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def config_yaml(case, ports):
+    services, routes = [], []
+    if case in ("least_request", "peak_ewma", "ring_hash", "maglev", "round_robin3"):
+        policy = "round_robin" if case == "round_robin3" else case
+        key = "\n    hash_key: { header: X-User }" if case in ("ring_hash", "maglev") else ""
+        instances = "".join(f"\n      - {{ id: i{n}, address: 127.0.0.1:{p} }}" for n, p in enumerate(ports))
+        services.append(f"  - name: svc\n    lb: {{ policy: {policy} }}{key}\n    instances:{instances}")
+    else:
+        services.append(f"  - name: svc\n    instances:\n      - {{ address: 127.0.0.1:{ports[0]} }}")
+    if case in ("routes10", "routes10k"):
+        count = 10 if case == "routes10" else 10000
+        for n in range(count):
+            routes.append(f"  - {{ name: r{n}, match: {{ host: h{n}.example }}, service: svc }}")
+    elif case == "headers10k":
+        for n in range(10000):
+            routes.append(f"  - {{ name: r{n}, match: {{ header: {{ name: X-Tenant, value: t{n} }} }}, service: svc }}")
+    else:
+        routes.append("  - { name: all, match: { path_prefix: / }, service: svc }")
+    return "services:\n" + "\n".join(services) + "\nroutes:\n" + "\n".join(routes) + "\n"
+
+
+def request_bytes(case, n):
+    host = "t"
+    extra = ""
+    if case == "routes10":
+        host = "h5.example"
+    elif case == "routes10k":
+        host = "h5000.example"
+    elif case == "headers10k":
+        extra = "X-Tenant: t5000\r\n"
+    elif case in ("ring_hash", "maglev"):
+        extra = f"X-User: user-{n % 1000}\r\n"
+    if case == "post1k":
+        body = b"b" * 1024
+        return (f"POST /small HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1024\r\n{extra}\r\n").encode() + body
+    if case == "close":
+        return f"GET /small HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{extra}\r\n".encode()
+    return f"GET /small HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
+
+
+def read_response(sock, buffer):
+    """Reads one response with a Content-Length body; returns the rest of `buffer`."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("connection closed before a response head")
+        buffer += chunk
+    head, rest = buffer.split(b"\r\n\r\n", 1)
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError("unexpected response: " + head.decode(errors="replace")[:200])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("connection closed inside a body")
+        rest += chunk
+    return rest[length:]
+
+
+def send_requests(case, port, count):
+    if case == "close":
+        for n in range(count):
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(request_bytes(case, n))
+                read_response(s, b"")
+        return
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        rest = b""
+        for n in range(count):
+            s.sendall(request_bytes(case, n))
+            rest = read_response(s, rest)
+
+
+def total_instructions(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("totals:") or line.startswith("summary:"):
+                return int(line.split()[1])
+    raise RuntimeError("no totals in " + path)
+
+
+def run_case(case, args, backend, work):
+    case_dir = os.path.join(work, case)
+    os.makedirs(case_dir)
+    config = os.path.join(case_dir, "tg.yaml")
+    with open(config, "w") as f:
+        f.write(config_yaml(case, backend.ports))
+    ready = os.path.join(case_dir, "ready")
+    out = os.path.join(case_dir, "callgrind.out")
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", args.proxy,
+               "--config", config, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+               "--workers", "1", "--log-level", "warn", "--ready-file", ready]
+    if case == "accesslog":
+        command += ["--access-log", os.path.join(case_dir, "access.log")]
+    log = open(os.path.join(case_dir, "proxy.log"), "w")
+    proxy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: os.path.exists(ready), 60, "tg-proxy under valgrind")
+        port = int(open(ready).read().split("listen=")[1].split("\n")[0].rsplit(":", 1)[1])
+        load_case = "keepalive" if case == "idle" else case
+        send_requests(load_case, port, args.warmup)
+        subprocess.run(["callgrind_control", "-z", str(proxy.pid)], check=True, stdout=subprocess.DEVNULL)
+        start = time.monotonic()
+        if case == "idle":
+            time.sleep(args.idle_seconds)
+        else:
+            send_requests(case, port, args.requests)
+        elapsed = time.monotonic() - start
+        subprocess.run(["callgrind_control", "-d", str(proxy.pid)], check=True, stdout=subprocess.DEVNULL)
+        dumps = sorted(p for p in os.listdir(case_dir) if p.startswith("callgrind.out") and p != "callgrind.out")
+        dump = os.path.join(case_dir, dumps[-1]) if dumps else None
+        wait_for(lambda: dump is not None and os.path.getsize(dump) > 0, 30, "the callgrind dump")
+        instructions = total_instructions(dump)
+    finally:
+        proxy.terminate()
+        try:
+            proxy.wait(30)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+    top = ""
+    if args.top:
+        annotated = subprocess.run(["callgrind_annotate", "--threshold=100", dump], capture_output=True, text=True).stdout
+        lines = [l for l in annotated.splitlines() if l.strip() and (l.strip()[0].isdigit())]
+        top = "\n".join("      " + l.strip()[:150] for l in lines[1:args.top + 1])
+    return instructions, elapsed, top
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", default="keepalive,close,post1k,accesslog,routes10,routes10k,headers10k,"
+                                            "round_robin3,least_request,peak_ewma,ring_hash,maglev,idle")
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--top", type=int, default=0)
+    parser.add_argument("--proxy", default=os.environ.get("BENCH_TG_PROXY", os.path.join(ROOT, "build/bin/tg-proxy")))
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    for tool in ("valgrind", "callgrind_control", "nginx"):
+        if not shutil.which(tool):
+            sys.exit(f"instructions.py: {tool} not found (deploy/install-deps.sh --bench; valgrind is a Debian package)")
+    if not os.path.exists(args.proxy):
+        sys.exit(f"instructions.py: {args.proxy} not found (deploy/build.sh)")
+    work = tempfile.mkdtemp(prefix="tg-instructions.")
+    backend = Backend(work, 3)
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        print(f"tg-proxy {args.proxy} (commit {commit}), {args.requests} requests per case after {args.warmup} warm-up")
+        print(f"{'case':<14} {'instructions/request':>22} {'wall s':>8}")
+        for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
+            instructions, elapsed, top = run_case(case, args, backend, work)
+            if case == "idle":
+                print(f"{case:<14} {instructions:>22,} {elapsed:>8.1f}  (total over {args.idle_seconds:.0f} s without requests)")
+            else:
+                print(f"{case:<14} {instructions / args.requests:>22,.0f} {elapsed:>8.1f}")
+            if top:
+                print(top)
+            sys.stdout.flush()
+    finally:
+        backend.stop()
+        if args.keep:
+            print("work directory:", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
