@@ -116,6 +116,9 @@ int run_control_server(const ServerOptions& options) {
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   asio::io_context main_io(1);
+  // Installed before the ready file exists, so a SIGTERM sent as soon as it
+  // appears is a clean shutdown rather than the default action.
+  asio::signal_set signals(main_io, SIGINT, SIGTERM);
   int exit_code = 0;
   core.on_fatal([&main_io, &exit_code](const std::string& reason) {
     spdlog::critical("tg-control: stopping: {}", reason);
@@ -150,7 +153,6 @@ int run_control_server(const ServerOptions& options) {
     return 1;
   }
 
-  asio::signal_set signals(main_io, SIGINT, SIGTERM);
   signals.async_wait([&main_io](const boost::system::error_code& ec, int signal) {
     if (!ec) spdlog::info("tg-control: signal {}: shutting down", signal);
     main_io.stop();
