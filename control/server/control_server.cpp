@@ -55,13 +55,20 @@ void write_ready_file(const std::string& path, const std::string& text) {
   std::filesystem::rename(temporary, path);
 }
 
-HttpResponse handle_http(Core& core, const std::string& method, const std::string& path) {
+HttpResponse route_http(Core& core, const std::string& method, const std::string& path) {
   if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "use GET\n"};
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/metrics")
     return {200, "text/plain; version=0.0.4; charset=utf-8",
             core.metrics().render(core.registry(), core.committed_revision())};
   return {404, "text/plain; charset=utf-8", "not found; try /healthz /metrics\n"};
+}
+
+// Runs on the owner loop (the HTTP server lives there): reads registry and metrics directly.
+HttpResponse handle_http(Core& core, const std::string& method, const std::string& path) {
+  HttpResponse response = route_http(core, method, path);
+  core.metrics().record_http(response.status);
+  return response;
 }
 
 }  // namespace

@@ -106,6 +106,10 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
   out += "# HELP tg_control_sqlite_commit_failures_total Failed commit transactions (each stops tg-control).\n"
          "# TYPE tg_control_sqlite_commit_failures_total counter\n"
          "tg_control_sqlite_commit_failures_total " + std::to_string(commit_failures_) + "\n";
+  out += "# HELP tg_control_http_requests_total Requests to the HTTP port by status.\n"
+         "# TYPE tg_control_http_requests_total counter\n";
+  for (const auto& [status, n] : http_)
+    out += "tg_control_http_requests_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
   return out;
 }
 

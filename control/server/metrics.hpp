@@ -9,6 +9,7 @@
 //   tg_control_sqlite_commit_duration_seconds           histogram of COMMIT transactions
 //   tg_control_sqlite_commit_batch_size                 histogram: changes per transaction
 //   tg_control_sqlite_commit_failures_total
+//   tg_control_http_requests_total{code}                the HTTP port, 404/405 included
 #pragma once
 
 #include "metrics/histogram.hpp"
@@ -31,6 +32,7 @@ class Metrics {
 
   void record_call(const std::string& method, Code code, std::chrono::nanoseconds duration);
   void record_commit(std::chrono::nanoseconds duration, std::size_t batches, bool ok);
+  void record_http(unsigned status) { ++http_[status]; }
 
   std::uint64_t calls(const std::string& method, Code code) const;
   std::uint64_t commits() const { return commit_durations_.count; }
@@ -44,6 +46,7 @@ class Metrics {
   std::array<std::uint64_t, batch_bounds.size() + 1> batch_buckets_{};
   std::uint64_t batch_sum_ = 0;
   std::uint64_t commit_failures_ = 0;
+  std::map<unsigned, std::uint64_t> http_;
 };
 
 }  // namespace tg::control

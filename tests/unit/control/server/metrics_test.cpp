@@ -17,6 +17,7 @@ TEST_CASE("metrics: Prometheus text with sizes, calls, durations and commits", "
   metrics.record_commit(std::chrono::microseconds(300), 3, true);
   metrics.record_commit(std::chrono::microseconds(300), 1, true);
   metrics.record_commit(std::chrono::microseconds(300), 1, false);
+  metrics.record_http(404);
   CHECK(metrics.calls("CreateRoute", Code::invalid_argument) == 1);
   const std::string text = metrics.render(registry, 42);
   auto has = [&](const std::string& line) {
@@ -36,6 +37,7 @@ TEST_CASE("metrics: Prometheus text with sizes, calls, durations and commits", "
   has("tg_control_sqlite_commit_batch_size_bucket{le=\"4\"} 2");
   has("tg_control_sqlite_commit_batch_size_sum 4");
   has("tg_control_sqlite_commit_failures_total 1");
+  has("tg_control_http_requests_total{code=\"404\"} 1");
 }
 
 }  // namespace
