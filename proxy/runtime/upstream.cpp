@@ -40,13 +40,11 @@ void UpstreamConn::park(std::uint64_t idle_timeout_ms) {
   parked_ = true;
   instance_->idle.emplace_back(this);
   worker_.wheel().set(*this, worker_.now_ms() + idle_timeout_ms);
-  // Readable while idle means the upstream closed it (or misbehaved).
-  const std::uint32_t parking = ++parkings_;
-  socket_.async_wait(Socket::wait_read, [self = LocalPtr<UpstreamConn>(this), parking](boost::system::error_code ec) {
-    // Taken by a request (the wait was cancelled), or already parked again.
-    if (ec == asio::error::operation_aborted || !self->parked_ || self->parkings_ != parking) return;
-    self->drop_from_pool();
-  });
+  // No read or wait is left pending on a parked connection: with asio's
+  // edge-triggered epoll, arming one costs an epoll_ctl per request, and
+  // cancelling it a handler run. An upstream that closes a parked connection
+  // is noticed by the peek in take() (one recv per reuse) or by the idle
+  // timeout, whichever comes first.
 }
 
 LocalPtr<UpstreamConn> UpstreamConn::take(InstanceRuntime& instance) {
@@ -55,9 +53,7 @@ LocalPtr<UpstreamConn> UpstreamConn::take(InstanceRuntime& instance) {
     instance.idle.pop_back();
     conn->parked_ = false;
     TimerWheel::clear(*conn);
-    boost::system::error_code ec;
-    conn->socket_.cancel(ec);
-    if (!ec && conn->socket_.is_open() && conn->alive()) return conn;
+    if (conn->socket_.is_open() && conn->alive()) return conn;
     conn->close();
   }
   return nullptr;

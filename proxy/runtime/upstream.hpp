@@ -60,7 +60,8 @@ class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public Deadline
   void count_request() { ++requests_; }
 
   // Returns the connection to its instance's pool; it waits there for the
-  // next request, its idle timeout, or the upstream closing it.
+  // next request or its idle timeout. A connection the upstream closed
+  // meanwhile is found by take() and closed there.
   void park(std::uint64_t idle_timeout_ms);
   // Takes the most recently used idle connection of `instance`, or null.
   static LocalPtr<UpstreamConn> take(InstanceRuntime& instance);
@@ -79,7 +80,6 @@ class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public Deadline
   InstanceRuntime* instance_;  // owned by the pool while parked, by the request while busy
   Socket socket_;
   std::uint32_t requests_ = 0;
-  std::uint32_t parkings_ = 0;
   bool parked_ = false;
   bool closed_ = false;
 };
