@@ -31,11 +31,12 @@ std::string show(const Value& value) {
 
 // Every leaf of `value` under `path` into `leaves` (objects are walked, the
 // rest is a leaf).
-void flatten(const Value& value, const std::string& path, std::map<std::string, std::string>& leaves) {
+void flatten(const Value& value, const std::string& path, bool include_meta,
+             std::map<std::string, std::string>& leaves) {
   if (value.kind_case() == Value::kStructValue) {
     for (const auto& [key, child] : value.struct_value().fields()) {
-      if (path.empty() && key == "meta") continue;
-      flatten(child, path.empty() ? key : path + "." + key, leaves);
+      if (path.empty() && key == "meta" && !include_meta) continue;
+      flatten(child, path.empty() ? key : path + "." + key, include_meta, leaves);
     }
     return;
   }
@@ -44,10 +45,11 @@ void flatten(const Value& value, const std::string& path, std::map<std::string, 
 
 }  // namespace
 
-std::vector<std::string> json_diff(std::string_view before_json, std::string_view after_json) {
+std::vector<std::string> json_diff(std::string_view before_json, std::string_view after_json,
+                                   bool include_meta) {
   std::map<std::string, std::string> before, after;
-  flatten(parse_object(before_json), "", before);
-  flatten(parse_object(after_json), "", after);
+  flatten(parse_object(before_json), "", include_meta, before);
+  flatten(parse_object(after_json), "", include_meta, after);
   std::map<std::string, std::pair<std::string, std::string>> changed;
   for (const auto& [path, value] : before) {
     const auto found = after.find(path);
@@ -69,7 +71,13 @@ std::vector<std::string> json_diff(std::string_view before_json, std::string_vie
 
 std::string short_diff(std::string_view before_json, std::string_view after_json,
                        std::size_t max_items) {
-  const std::vector<std::string> lines = json_diff(before_json, after_json);
+  std::vector<std::string> lines = json_diff(before_json, after_json);
+  if (lines.empty()) {
+    // Only bookkeeping changed; show the source move, not the revision/time churn.
+    for (std::string& line : json_diff(before_json, after_json, true)) {
+      if (line.starts_with("meta.source.")) lines.push_back(std::move(line));
+    }
+  }
   std::string text;
   for (std::size_t i = 0; i < lines.size() && i < max_items; ++i) {
     if (!text.empty()) text += "; ";

@@ -12,10 +12,13 @@ namespace tg::tgctl {
 // two JSON objects, in path order. Objects are walked field by field, arrays
 // and scalars compared whole; "meta" (output-only bookkeeping) is left out. A
 // side that is absent reads "(none)". Text that is not a JSON object counts as
-// an empty object.
-std::vector<std::string> json_diff(std::string_view before_json, std::string_view after_json);
+// an empty object. With `include_meta`, "meta" is compared too.
+std::vector<std::string> json_diff(std::string_view before_json, std::string_view after_json,
+                                   bool include_meta = false);
 
-// The first `max_items` of json_diff joined by "; ", then "(+N more)".
+// The first `max_items` of json_diff joined by "; ", then "(+N more)". When
+// only "meta" differs (an object that moved in its file: source.line), that
+// difference is shown, so an update never shows an empty diff.
 std::string short_diff(std::string_view before_json, std::string_view after_json,
                        std::size_t max_items = 3);
 

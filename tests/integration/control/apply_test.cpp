@@ -154,3 +154,25 @@ TEST_CASE("apply: a bad document is refused with FILE:LINE:COLUMN and commits no
     CHECK(tgctl(control, {"tenants", "get", "ok-tenant"}).exit_code == 1);
   }
 }
+
+TEST_CASE("apply: objects of another source need --take-ownership", "[control][apply][ownership]") {
+  ControlProcess control;
+  REQUIRE(tgctl(control, {"tenants", "create", "acme", "--label", "by=api"}).exit_code == 0);
+  const auto file = control.write("site.yaml", "tenants:\n  - id: acme\n  - id: other\n");
+
+  const TgctlResult refused = tgctl(control, {"apply", "-f", file.string()});
+  INFO(refused.describe());
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("apply: FAILED_PRECONDITION") != std::string::npos);
+  CHECK(refused.err.find("acme") != std::string::npos);
+  CHECK(tgctl(control, {"tenants", "get", "other"}).exit_code == 1);  // all or nothing
+
+  const auto taken = json_as<v1::ApplyResponse>(
+      tgctl(control, {"apply", "-f", file.string(), "--take-ownership", "-o", "json"}));
+  CHECK(actions(taken) == std::map<std::string, v1::Change::Action>{
+                              {"tenant/acme", v1::Change::ACTION_UPDATE},
+                              {"tenant/other", v1::Change::ACTION_CREATE}});
+  const auto acme = json_as<v1::Tenant>(tgctl(control, {"tenants", "get", "acme", "-o", "json"}));
+  CHECK(acme.meta().source().kind() == v1::Source::KIND_APPLY);
+  CHECK(acme.labels().empty());
+}

@@ -87,6 +87,10 @@ TEST_CASE("json diff: changed leaves, meta left out", "[tgctl][diff]") {
   CHECK(json_diff(before, before).empty());
   CHECK(json_diff("", R"({"id": "t"})") == std::vector<std::string>{"id: (none) -> t"});
   CHECK(short_diff(before, after, 2) == "match.host: x.test -> (none); match.method: (none) -> GET (+1 more)");
+  // an object that only moved in its file shows the move
+  CHECK(short_diff(R"({"id": "t", "meta": {"source": {"line": 3}, "revision": "2"}})",
+                   R"({"id": "t", "meta": {"source": {"line": 2}, "revision": "4"}})") ==
+        "meta.source.line: 3 -> 2");
   CHECK(json_diff(R"({"on": [1, 2]})", R"({"on": [1, 3]})") ==
         std::vector<std::string>{"on: [1,2] -> [1,3]"});
 }
