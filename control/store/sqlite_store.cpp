@@ -6,6 +6,12 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -56,6 +62,17 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) throw std::runtime_error("cannot create " + path.parent_path().string() + ": " + ec.message());
   }
+  const std::string lock_path = options.path + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw std::runtime_error("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw std::runtime_error(options.path + ": " +
+                             (error == EWOULDBLOCK ? std::string("in use by another tg-control (") + lock_path + " is locked)"
+                                                   : std::string("cannot lock ") + lock_path + ": " + std::strerror(error)));
+  }
   try {
     db_ = std::make_unique<SQLite::Database>(options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
                                              options.busy_timeout_ms);
@@ -63,12 +80,17 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
     db_->exec("PRAGMA foreign_keys=ON");
     db_->exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     migrations_applied_ = apply_migrations(*db_, schema_migrations(), options.now_unix_ms);
-  } catch (const SQLite::Exception& e) {
+  } catch (const std::exception& e) {
+    db_.reset();
+    ::close(lock_fd_);
     throw std::runtime_error(options.path + ": " + e.what());
   }
 }
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  db_.reset();  // close the database before giving up ownership
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
 
 LoadedState SqliteStore::load() {
   SQLite::Transaction read(*db_);  // one consistent snapshot of all tables

@@ -7,6 +7,11 @@
 // may be lost on power failure or an OS crash; `synchronous_full` (FULL)
 // closes that too at the cost of an fsync per commit. Either way the file is
 // never left inconsistent: SQLite's transactions are atomic.
+//
+// One process owns one file (DESIGN §2): the store holds an exclusive
+// flock(2) on "PATH.lock" while open, so a second tg-control on the same
+// database fails at startup instead of interleaving writes. The kernel drops
+// the lock when the process dies, kill -9 included.
 #pragma once
 
 #include "store/store.hpp"
@@ -42,6 +47,7 @@ class SqliteStore final : public Store {
   SQLite::Database& database() { return *db_; }
 
  private:
+  int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;
   int migrations_applied_ = 0;
 };

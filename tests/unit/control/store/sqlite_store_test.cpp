@@ -71,6 +71,17 @@ TEST_CASE("sqlite store: a database from a newer tg-control is refused", "[sqlit
   CHECK_THROWS_WITH(SqliteStore(SqliteOptions{path}), Catch::Contains("schema version 999"));
 }
 
+TEST_CASE("sqlite store: one owner per database file", "[sqlite]") {
+  TempDir dir;
+  const std::string path = dir.file("tg.db");
+  {
+    SqliteStore owner(SqliteOptions{path});
+    CHECK_THROWS_WITH(SqliteStore(SqliteOptions{path}), Catch::Contains("in use by another tg-control"));
+  }
+  SqliteStore next(SqliteOptions{path});  // released on close
+  CHECK(next.load().revision == 0);
+}
+
 TEST_CASE("sqlite store: commit round trip, revision, generation", "[sqlite]") {
   TempDir dir;
   const std::string path = dir.file("tg.db");
