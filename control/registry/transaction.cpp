@@ -63,11 +63,10 @@ const v1::Route* Transaction::route(const std::string& name) const {
 }
 
 void Transaction::touch(ObjectKind kind, const std::string& name, bool unchanged) {
-  for (auto& t : order_) {
-    if (t.kind == kind && t.name == name) {
-      t.unchanged = t.unchanged && unchanged;
-      return;
-    }
+  auto [it, inserted] = touched_.emplace(std::make_pair(kind, name), order_.size());
+  if (!inserted) {
+    order_[it->second].unchanged = order_[it->second].unchanged && unchanged;
+    return;
   }
   order_.push_back(Touch{kind, name, unchanged});
 }
@@ -270,6 +269,7 @@ CommitBatch Transaction::commit() {
     }
   }
   order_.clear();
+  touched_.clear();
   return batch;
 }
 

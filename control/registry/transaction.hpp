@@ -68,6 +68,7 @@ class Transaction {
   Overlay<v1::Instance> instances_;
   Overlay<v1::Route> routes_;
   std::vector<Touch> order_;
+  std::map<std::pair<ObjectKind, std::string>, std::size_t> touched_;  // → index in order_ (large applies)
 };
 
 }  // namespace tg::control
