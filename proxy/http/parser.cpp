@@ -40,7 +40,31 @@ bool iequals(std::string_view text, std::string_view lower) {
 
 namespace {
 
+// Case-insensitive equality with a lower-case name made of letters, digits
+// and '-', eight bytes at a time: OR-ing 0x20 lower-cases a letter and leaves
+// digits and '-' alone; the only other byte it maps onto one of those is CR
+// (0x0d -> '-'), which is never inside a field name.
+bool iequals_name(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, text.data() + i, 8);
+    std::memcpy(&b, lower.data() + i, 8);
+    if ((a | 0x2020202020202020ull) != b) return false;
+  }
+  for (; i < text.size(); ++i)
+    if ((text[i] | 0x20) != lower[i]) return false;
+  return true;
+}
+
 HeaderKind classify(std::string_view name) {
+  // Most names are none of these: one look at the first letter rejects them.
+  const char first = static_cast<char>(name[0] | 0x20);
+  if (first != 't' && first != 'h' && first != 'e' && first != 'u' && first != 'c' && first != 'k' &&
+      first != 'x' && first != 'p')
+    return HeaderKind::other;
+  const auto iequals = iequals_name;
   switch (name.size()) {
     case 2: if (iequals(name, "te")) return HeaderKind::te; break;
     case 4: if (iequals(name, "host")) return HeaderKind::host; break;
@@ -150,6 +174,34 @@ bool valid_host(std::string_view h) {
   return true;
 }
 
+// Scans a field value from `p` up to the CR that ends its line, eight bytes
+// at a time: a word is skipped when none of its bytes is a control character
+// (below 0x20) or DEL. Returns the position of the CR, or of the first byte
+// that is neither a field character nor that CR (the caller reports it);
+// `end` when the head ends first. Tabs are field characters.
+const char* scan_value(const char* p, const char* end) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  while (end - p >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    // Exact for the lowest flagged byte, which is the one looked at.
+    const std::uint64_t below_space = (word - 0x20 * kOnes) & ~word & kHigh;
+    const std::uint64_t del = word ^ (0x7f * kOnes);
+    const std::uint64_t is_del = (del - kOnes) & ~del & kHigh;
+    const std::uint64_t flagged = below_space | is_del;
+    if (flagged == 0) {
+      p += 8;
+      continue;
+    }
+    p += static_cast<unsigned>(__builtin_ctzll(flagged)) >> 3;
+    if (*p != '\t') return p;
+    ++p;
+  }
+  while (p < end && kFieldChar[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
+
 // Parses the header lines between `pos` and the end of the head into `out`.
 template <typename Head>
 bool parse_fields(const char* data, std::size_t pos, std::size_t head_end, const ParseLimits& limits,
@@ -157,24 +209,34 @@ bool parse_fields(const char* data, std::size_t pos, std::size_t head_end, const
   bool seen_cl = false;
   bool seen_te = false;
   bool seen_host = false;
+  const char* const end = data + head_end;
   while (pos < head_end) {
     const std::size_t line_start = pos;
     const char* line = data + pos;
-    const char* eol = static_cast<const char*>(std::memchr(line, '\r', head_end - pos));
-    if (!eol || eol[1] != '\n') return out.error = ParseError::bad_line_ending, false;
-    const std::size_t line_len = eol - line;
-    if (line_len == 0) return true;  // the empty line
+    if (line[0] == '\r') {
+      if (line + 1 < end && line[1] == '\n') return true;  // the empty line
+      return out.error = ParseError::bad_line_ending, false;
+    }
     if (line[0] == ' ' || line[0] == '\t') return out.error = ParseError::obs_fold, false;
 
+    // No bound check: the head ends with CRLF CRLF, and CR is not a token
+    // character, so the scan stops inside the head.
     std::size_t colon = 0;
-    while (colon < line_len && is_token_char(static_cast<unsigned char>(line[colon]))) ++colon;
-    if (colon == 0 || colon == line_len || line[colon] != ':')
-      return out.error = ParseError::bad_header_name, false;
+    while (is_token_char(static_cast<unsigned char>(line[colon]))) ++colon;
+    if (colon == 0 || line + colon >= end || line[colon] != ':') {
+      const bool bare_cr = line + colon < end && line[colon] == '\r' && (line + colon + 1 >= end || line[colon + 1] != '\n');
+      const bool bare_lf = line + colon < end && line[colon] == '\n';
+      return out.error = (bare_cr || bare_lf) ? ParseError::bad_line_ending : ParseError::bad_header_name, false;
+    }
+    const char* eol = scan_value(line + colon + 1, end);
+    if (eol >= end || *eol != '\r') {
+      const bool line_ending = eol < end && *eol == '\n';
+      return out.error = line_ending ? ParseError::bad_line_ending : ParseError::bad_header_value, false;
+    }
+    if (eol + 1 >= end || eol[1] != '\n') return out.error = ParseError::bad_line_ending, false;
+    const std::size_t line_len = static_cast<std::size_t>(eol - line);
 
     std::size_t vb = colon + 1, ve = line_len;
-    for (std::size_t i = vb; i < ve; ++i)
-      if (!kFieldChar[static_cast<unsigned char>(line[i])])
-        return out.error = ParseError::bad_header_value, false;
     while (vb < ve && (line[vb] == ' ' || line[vb] == '\t')) ++vb;
     while (ve > vb && (line[ve - 1] == ' ' || line[ve - 1] == '\t')) --ve;
 
