@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Quickstart: build tg-proxy and run it in front of three example tenant backends.
+# Quickstart: build tenantgate, run tg-proxy in front of three example tenant backends,
+# and tg-control (the control plane) with the same example file.
 #
 #   deploy/demo.sh [--no-build]
 #
 # Starts deploy/demo/backend.py three times (acme-1, acme-2, globex-1), then tg-proxy
-# with deploy/examples/demo.yaml, prints curl commands to try, and stays in the
-# foreground until Ctrl-C; then it stops everything it started.
+# with deploy/examples/demo.yaml, then tg-control with that file and its own database
+# in the demo's temporary directory; prints curl and tgctl commands to try, and stays
+# in the foreground until Ctrl-C; then it stops everything it started. The proxy does
+# not take its table from tg-control yet: tgctl changes the registry, not the proxy.
 #
 # Environment (all on 127.0.0.1):
 #   TG_DEMO_PORT          proxy listener            (default 8080)
@@ -13,7 +16,11 @@
 #   TG_DEMO_BACKEND_PORT  first backend port; the three use it, +1, +2 (default 9001)
 #   TG_DEMO_WORKERS       proxy workers             (default 1: each worker balances on its
 #                         own, so with one the round robin shows in consecutive requests)
+#   TG_DEMO_CONTROL_PORT  tg-control Admin gRPC port (default 7000; tgctl's default server)
+#   TG_DEMO_CONTROL_HTTP_PORT  tg-control /healthz /metrics (default 7001)
 #   TG_PROXY_BIN          tg-proxy binary           (default build/bin/tg-proxy)
+#   TG_CONTROL_BIN        tg-control binary         (default build/bin/tg-control)
+#   TGCTL_BIN             tgctl binary              (default build/bin/tgctl)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,14 +43,20 @@ backend_base=${TG_DEMO_BACKEND_PORT:-9001}
 backend_names=(acme-1 acme-2 globex-1)
 backend_ports=("$backend_base" "$((backend_base + 1))" "$((backend_base + 2))")
 workers=${TG_DEMO_WORKERS:-1}
+control_port=${TG_DEMO_CONTROL_PORT:-7000}
+control_http_port=${TG_DEMO_CONTROL_HTTP_PORT:-7001}
 proxy_bin=${TG_PROXY_BIN:-$root/build/bin/tg-proxy}
+control_bin=${TG_CONTROL_BIN:-$root/build/bin/tg-control}
+tgctl_bin=${TGCTL_BIN:-$root/build/bin/tgctl}
 
 die() { echo "demo: $*" >&2; exit 1; }
 
 if [[ $build == 1 ]]; then
   "$root/deploy/build.sh"
 fi
-[[ -x "$proxy_bin" ]] || die "$proxy_bin not found: run deploy/build.sh (or drop --no-build)"
+for bin in "$proxy_bin" "$control_bin" "$tgctl_bin"; do
+  [[ -x "$bin" ]] || die "$bin not found: run deploy/build.sh (or drop --no-build)"
+done
 
 # A port we cannot bind is fatal: say which one and which variable moves it.
 port_free() {
@@ -62,6 +75,8 @@ check_port() {
 }
 check_port "$port" TG_DEMO_PORT
 check_port "$admin_port" TG_DEMO_ADMIN_PORT
+check_port "$control_port" TG_DEMO_CONTROL_PORT
+check_port "$control_http_port" TG_DEMO_CONTROL_HTTP_PORT
 for p in "${backend_ports[@]}"; do check_port "$p" TG_DEMO_BACKEND_PORT; done
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/tg-demo.XXXXXX")
@@ -112,8 +127,26 @@ proxy_ready() {
 }
 wait_until 15 proxy_ready || die "tg-proxy did not write its ready file within 15 s"
 
+# The control plane: the same example file, its own database under the demo's var/.
+mkdir -p "$workdir/var"
+control_ready=$workdir/control.ready
+"$control_bin" --db "$workdir/var/tenantgate.db" --config "$config" \
+  --grpc "$host:$control_port" --http "$host:$control_http_port" \
+  --ready-file "$control_ready" --log-level warn &
+control_pid=$!
+pids+=("$control_pid")
+control_ready() {
+  [[ -s "$control_ready" ]] && return 0
+  kill -0 "$control_pid" 2>/dev/null || die "tg-control exited during startup (see its messages above)"
+  return 1
+}
+wait_until 15 control_ready || die "tg-control did not write its ready file within 15 s"
+
 p="http://$host:$port"
 a="http://$host:$admin_port"
+c="http://$host:$control_http_port"
+tgctl="$tgctl_bin"
+[[ $control_port == 7000 ]] || tgctl="$tgctl_bin --server $host:$control_port"
 cat <<MSG
 
 demo: tg-proxy is serving on $p (admin $a), config $config
@@ -133,6 +166,23 @@ Try (in another terminal):
   curl -s $a/metrics
   curl -s $a/config
   curl -s $a/healthz
+
+demo: tg-control (control plane) is serving the Admin API on $host:$control_port
+(HTTP $c), registry loaded from the same file into $workdir/var/tenantgate.db.
+The proxy does not talk to the control plane yet (that is the next step): what you
+change with tgctl lands in the registry and its audit log, not in the proxy's routing.
+Try (docs/tgctl.md has every command):
+
+  $tgctl tenants list
+  $tgctl routes list
+  $tgctl instances discover acme-web
+  # objects from the config file belong to it: this is refused, naming the file ...
+  $tgctl routes patch acme-host --method GET
+  # ... a new route made through the API is not
+  $tgctl routes create demo-new --service acme-web --path-prefix /new/ --strip-prefix /new
+  $tgctl routes get demo-new -o yaml
+  $tgctl audit list --limit 5
+  curl -s $c/metrics | grep tg_control_admin_calls_total
 
 Access log lines (JSON) appear below. Press Ctrl-C to stop.
 MSG
