@@ -3,6 +3,7 @@
 #include "tgctl/flag_values.hpp"
 
 #include <charconv>
+#include <limits>
 
 namespace tg::tgctl {
 
@@ -11,15 +12,28 @@ void add_text_flag(CLI::App& verb, TextFlag& flag, const std::string& name,
   flag.option = verb.add_option(name, flag.value, description);
 }
 
-std::uint32_t parse_uint32(const std::string& text, std::string_view flag) {
-  std::uint32_t value = 0;
+namespace {
+
+template <class T>
+T parse_unsigned(const std::string& text, std::string_view flag) {
+  T value = 0;
   const char* end = text.data() + text.size();
   const auto [ptr, error] = std::from_chars(text.data(), end, value);
   if (text.empty() || error != std::errc() || ptr != end) {
     throw UsageError(std::string(flag) + ": expected a whole number 0.." +
-                     std::to_string(UINT32_MAX) + ", got \"" + text + "\"");
+                     std::to_string(std::numeric_limits<T>::max()) + ", got \"" + text + "\"");
   }
   return value;
+}
+
+}  // namespace
+
+std::uint32_t parse_uint32(const std::string& text, std::string_view flag) {
+  return parse_unsigned<std::uint32_t>(text, flag);
+}
+
+std::uint64_t parse_uint64(const std::string& text, std::string_view flag) {
+  return parse_unsigned<std::uint64_t>(text, flag);
 }
 
 void set_labels(const std::vector<std::string>& pairs,

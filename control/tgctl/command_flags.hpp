@@ -26,8 +26,9 @@ struct TextFlag {
 void add_text_flag(CLI::App& verb, TextFlag& flag, const std::string& name,
                    const std::string& description);
 
-// "123" → 123 for a uint32 field; UsageError naming `flag` otherwise.
+// "123" → 123 for a uint32 / uint64 field; UsageError naming `flag` otherwise.
 std::uint32_t parse_uint32(const std::string& text, std::string_view flag);
+std::uint64_t parse_uint64(const std::string& text, std::string_view flag);
 
 // Each "k=v" of `pairs` (flag --label) set in `labels`, replacing a value of
 // the same key; an entry "k=" is kept as an empty value.

@@ -85,7 +85,7 @@ void add_audit_commands(CLI::App& app, CommandTable& table) {
     }
     if (flags->limit.given()) request->set_limit(parse_uint32(flags->limit.value, "--limit"));
     if (flags->before_id.given()) {
-      request->set_before_id(parse_uint32(flags->before_id.value, "--before-id"));
+      request->set_before_id(parse_uint64(flags->before_id.value, "--before-id"));
     }
     return make_command(*list, rpcs::list_audit, std::move(request));
   });

@@ -228,7 +228,7 @@ TEST_CASE("audit list: filters and times", "[tgctl][cli][audit]") {
   CHECK(request_is<v1::ListAuditRequest>(
       parse_ok({"audit", "list", "--actor", "ops", "--kind", "route", "--name", "api", "--method",
                 "CreateRoute", "--since", "2025-11-22T05:00:00Z", "--until", "15m", "--limit", "5",
-                "--before-id", "99"}),
+                "--before-id", "9000000000"}),
       "actor: 'ops' kind: 'route' name: 'api' method: 'CreateRoute' "
-      "since_unix_ms: 1763787600000 until_unix_ms: 1763790300000 limit: 5 before_id: 99"));
+      "since_unix_ms: 1763787600000 until_unix_ms: 1763790300000 limit: 5 before_id: 9000000000"));
 }
