@@ -115,3 +115,53 @@ TEST_CASE("a config directory loads every *.yaml in it", "[control][ownership][c
   CHECK(tenants.tenants(0).id() == "from-a");
   CHECK(tenants.tenants(1).id() == "from-b");
 }
+
+TEST_CASE("config-file instances: operational calls are allowed, the state survives a restart",
+          "[control][ownership]") {
+  ControlProcess control({}, false);
+  const auto site = control.write("site.yaml", site_yaml("/owned/", "/taken/"));
+  control.options().configs = {site};
+  control.start();
+
+  // admin state and heartbeats are operations, not edits of the file's object
+  const TgctlResult drain = tgctl(control, {"instances", "set-state", "web-1", "draining"});
+  INFO(drain.describe());
+  CHECK(drain.exit_code == 0);
+  CHECK(tgctl(control, {"instances", "heartbeat", "web-1"}).exit_code == 0);
+  // replacing it is an edit: refused, naming the file
+  const TgctlResult replace =
+      tgctl(control, {"instances", "register", "web", "127.0.0.1:9009", "--id", "web-1", "--replace"});
+  CHECK(replace.exit_code == 1);
+  CHECK(replace.err.find("FAILED_PRECONDITION") != std::string::npos);
+  CHECK(replace.err.find("site.yaml") != std::string::npos);
+
+  control.stop();
+  control.start();
+  const auto instances = json_as<v1::DiscoverInstancesResponse>(
+      tgctl(control, {"instances", "discover", "web", "-o", "json"}));
+  REQUIRE(instances.instances_size() == 1);
+  CHECK(instances.instances(0).admin_state() == v1::ADMIN_STATE_DRAINING);
+  CHECK(instances.instances(0).address() == "127.0.0.1:9001");
+  CHECK(instances.instances(0).meta().source().kind() == v1::Source::KIND_CONFIG_FILE);
+}
+
+TEST_CASE("an object removed from its config file is gone after a restart", "[control][ownership]") {
+  ControlProcess control({}, false);
+  const auto site = control.write("site.yaml", site_yaml("/owned/", "/taken/"));
+  control.options().configs = {site};
+  control.start();
+  REQUIRE(tgctl(control, {"routes", "create", "by-api", "--service", "web"}).exit_code == 0);
+  control.stop();
+  // the same file without the route "taken"
+  std::string yaml = site_yaml("/owned/", "/taken/");
+  yaml = yaml.substr(0, yaml.find("  - name: taken"));
+  control.write("site.yaml", yaml);
+  control.start();
+  CHECK(tgctl(control, {"routes", "get", "taken"}).exit_code == 1);
+  CHECK(tgctl(control, {"routes", "get", "owned"}).exit_code == 0);
+  CHECK(tgctl(control, {"routes", "get", "by-api"}).exit_code == 0);  // not the file's
+  const auto audit = json_as<v1::ListAuditResponse>(
+      tgctl(control, {"audit", "list", "--name", "taken", "--method", "startup", "-o", "json"}));
+  REQUIRE(audit.entries_size() >= 2);
+  CHECK(audit.entries(0).after_json().empty());  // the newest: its deletion at startup
+}
