@@ -62,6 +62,13 @@ std::string to_json(const Snapshot& s, const config::Config& config) {
     o["name"] = svc.name;
     o["tenant"] = svc.tenant;
     o["lb"] = std::string(config::to_string(svc.lb));
+    if (config::uses_hash_key(svc.lb)) {
+      switch (svc.hash_key.kind) {
+        case config::HashKey::Kind::header: o["hash_key"] = json::object{{"header", svc.hash_key.name}}; break;
+        case config::HashKey::Kind::cookie: o["hash_key"] = json::object{{"cookie", svc.hash_key.name}}; break;
+        case config::HashKey::Kind::client_ip: o["hash_key"] = json::object{{"client_ip", true}}; break;
+      }
+    }
     o["timeouts"] = json::object{{"connect", duration_text(svc.timeouts.connect)},
                                  {"response_headers", duration_text(svc.timeouts.response_headers)},
                                  {"idle", duration_text(svc.timeouts.idle)}};

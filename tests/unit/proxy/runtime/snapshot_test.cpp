@@ -145,3 +145,19 @@ TEST_CASE("the admin JSON describes the table", "[proxy][runtime][snapshot]") {
   CHECK(route.at("match").at("path_prefix").as_string() == "/");
   CHECK(route.at("rewrite").at("strip_prefix").as_string() == "/strip");
 }
+
+TEST_CASE("/config shows the hash key of the services that read it", "[proxy][runtime][snapshot]") {
+  tg::config::Config config;
+  config.services.push_back(make_service("ring", LbPolicy::ring_hash, {{"a"}}));
+  config.services.back().hash_key = {tg::config::HashKey::Kind::header, "x-user-id"};
+  config.services.push_back(make_service("mag", LbPolicy::maglev, {{"b"}}));
+  config.services.push_back(make_service("rr", LbPolicy::round_robin, {{"c"}}));
+  config.services.back().hash_key = {tg::config::HashKey::Kind::cookie, "sid"};
+  std::string error;
+  auto s = Snapshot::build(config, 1, "", error);
+  REQUIRE(s != nullptr);
+  const auto services = boost::json::parse(s->json).at("services").as_array();
+  CHECK(boost::json::serialize(services.at(0).at("hash_key")) == R"({"header":"x-user-id"})");
+  CHECK(boost::json::serialize(services.at(1).at("hash_key")) == R"({"client_ip":true})");
+  CHECK_FALSE(services.at(2).as_object().contains("hash_key"));  // round_robin does not read it
+}
