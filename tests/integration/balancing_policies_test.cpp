@@ -226,7 +226,7 @@ TEST_CASE("peak_ewma avoids an instance answering fast 503s for its Retry-After"
 
 // ---- hash policies -----------------------------------------------------------
 
-TEST_CASE("hash policies: a key sticks to an instance; a SIGHUP adding one moves about 1/(n+1)",
+TEST_CASE("hash policies: a key sticks to an instance and a SIGHUP adding one moves about 1/(n+1)",
           "[proxy][lb][policies][reload]") {
   const std::string policy = GENERATE(std::string("ring_hash"), std::string("maglev"), std::string("ip_hash"));
   INFO(policy);
@@ -315,7 +315,7 @@ TEST_CASE("ip_hash believes X-Forwarded-For only from --trusted-proxies", "[prox
   }
 }
 
-TEST_CASE("--trusted-proxies with a bad CIDR stops tg-proxy with a clear message", "[proxy][lb][policies]") {
+TEST_CASE("a bad CIDR in --trusted-proxies stops tg-proxy with a clear message", "[proxy][lb][policies]") {
   TempDir dir;
   const auto yaml = dir.file("t.yaml");
   write_file(yaml, single_service_config({"127.0.0.1:9001"}));
@@ -330,7 +330,7 @@ TEST_CASE("--trusted-proxies with a bad CIDR stops tg-proxy with a clear message
   CHECK(log.find("'10.1.0.1/16': host bits are set below /16 (did you mean 10.1.0.0/16?)") != std::string::npos);
 }
 
-TEST_CASE("every policy but sticky_link passes --check; sticky_link is refused with its reason",
+TEST_CASE("every policy but sticky_link passes --check, sticky_link is refused with its reason",
           "[proxy][lb][policies][check]") {
   TempDir dir;
   for (const char* policy : {"round_robin", "weighted", "least_request", "ip_hash", "ring_hash", "maglev", "peak_ewma",

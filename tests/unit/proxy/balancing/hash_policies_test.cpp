@@ -15,7 +15,7 @@ using tg::proxy::balancing::PickRequest;
 using tg::proxy::balancing::stable_hash;
 using tg::proxy::test::ServiceFixture;
 
-TEMPLATE_TEST_CASE_SIG("hash policies: one key, one instance; retries walk on", "[proxy][balancing][hash]",
+TEMPLATE_TEST_CASE_SIG("hash policies: one key, one instance, and retries walk on", "[proxy][balancing][hash]",
                        ((LbPolicy P), P), LbPolicy::ip_hash, LbPolicy::ring_hash, LbPolicy::maglev) {
   ServiceFixture f(P, {{"a"}, {"b", 2}, {"c"}, {"d"}});
   std::map<std::string, int> counts;

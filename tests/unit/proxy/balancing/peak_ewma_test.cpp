@@ -112,7 +112,7 @@ TEST_CASE("a bad or absent Retry-After gives the default penalty window", "[prox
   CHECK(penalty_window_ms("7", 0) == 7'000u);
 }
 
-TEST_CASE("a response head feeds its RTT; a 503 or 429 penalises", "[proxy][balancing][ewma]") {
+TEST_CASE("a response head feeds its RTT and a 503 or 429 penalises", "[proxy][balancing][ewma]") {
   ServiceFixture f(LbPolicy::peak_ewma, {{"a"}});
   tg::proxy::InstanceRuntime& a = f.state("a");
   const ParsedResponse ok("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -147,7 +147,7 @@ TEST_CASE("a response head feeds its RTT; a 503 or 429 penalises", "[proxy][bala
   }
 }
 
-TEST_CASE("the estimate survives a table swap; a removed and re-added instance starts fresh",
+TEST_CASE("the estimate survives a table swap, a removed and re-added instance starts fresh",
           "[proxy][balancing][ewma]") {
   using tg::proxy::test::make_service;
   auto build = [](const std::vector<tg::proxy::test::InstanceSpec>& instances) {
