@@ -58,7 +58,7 @@ class Applier {
  public:
   Applier(Registry& registry, const ApplyOptions& options, const WriteContext& context,
           std::vector<std::string>* warnings)
-      : registry_(registry), options_(options), tx_(registry, context), warnings_(warnings) {}
+      : options_(options), tx_(registry, context), warnings_(warnings) {}
 
   Transaction& tx() { return tx_; }
 
@@ -136,7 +136,6 @@ class Applier {
   }
 
  private:
-  Registry& registry_;
   const ApplyOptions& options_;
   Transaction tx_;
   std::vector<std::string>* warnings_;
