@@ -39,6 +39,10 @@ tcp::endpoint parse_endpoint(const std::string& text) {
   return {address, static_cast<std::uint16_t>(std::stoul(port))};
 }
 
+long long ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string endpoint_text(const asio::ip::address& address, unsigned port) {
   return address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(port)
                          : address.to_string() + ":" + std::to_string(port);
@@ -84,10 +88,13 @@ int run_control_server(const ServerOptions& options) {
     http_endpoint = parse_endpoint(options.http_address);
     if (!options.token_file.empty()) tokens = TokenSet::load_file(options.token_file);
     std::string errors;
+    const auto parse_start = std::chrono::steady_clock::now();
     if (!load_config_files(expand_config_paths(options.config_paths), files, errors)) {
       std::cerr << errors;
       return 1;
     }
+    if (!files.paths.empty())
+      spdlog::info("tg-control: read {} config file(s) in {} ms", files.paths.size(), ms_since(parse_start));
   } catch (const std::exception& e) {
     std::cerr << "tg-control: " << e.what() << "\n";
     return 1;
@@ -99,7 +106,10 @@ int run_control_server(const ServerOptions& options) {
     store = std::make_unique<SqliteStore>(
         SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms()});
     if (int n = store->migrations_applied_at_open()) spdlog::info("tg-control: {}: applied {} migration(s)", options.db_path, n);
+    auto phase_start = std::chrono::steady_clock::now();
     registry.load(store->load());
+    const long long load_ms = ms_since(phase_start);
+    phase_start = std::chrono::steady_clock::now();
     registry.set_generation(store->begin_generation());
     CommitBatch batch;
     std::vector<std::string> warnings;
@@ -109,7 +119,11 @@ int run_control_server(const ServerOptions& options) {
       std::cerr << status.message << "\n";
       return 1;
     }
+    const long long apply_ms = ms_since(phase_start);
+    phase_start = std::chrono::steady_clock::now();
     if (!batch.empty()) store->commit({batch});
+    spdlog::info("tg-control: registry loaded in {} ms, config files applied in {} ms ({} change(s)), committed in {} ms",
+                 load_ms, apply_ms, batch.mutations.size(), ms_since(phase_start));
     spdlog::info("tg-control: {}: generation {}, revision {}; {} tenants, {} services, {} instances, {} routes",
                  options.db_path, registry.generation(), registry.revision(), registry.tenants().size(),
                  registry.services().size(), registry.instances().size(), registry.routes().size());
