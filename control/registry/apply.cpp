@@ -195,6 +195,12 @@ Status Registry::apply_documents(const std::vector<Document>& documents, const A
 
 Status Registry::apply(const v1::ApplyRequest& request, const WriteContext& context, v1::ApplyResponse* out,
                        CommitBatch* batch) {
+  // Parsing runs on the owner loop; the cap bounds how long one apply holds it
+  // (about a second for the largest document).
+  if (request.yaml().size() > max_apply_bytes)
+    return Status::invalid("yaml", std::to_string(request.yaml().size()) + " bytes; at most " +
+                                       std::to_string(max_apply_bytes / (1024 * 1024)) +
+                                       " MiB per apply (split the document, or use --config files)");
   const std::string file = request.file_name().empty() ? "<apply>" : request.file_name();
   config::LoadResult loaded = config::load_string(request.yaml(), file, config::Reader::control);
   if (!loaded.ok()) return Status{Code::invalid_argument, loaded.error_text()};

@@ -122,7 +122,9 @@ class Registry {
                       CommitBatch* batch);
 
   // ---- declarative apply (apply.cpp)
-  // Admin.Apply: parses request.yaml with the config loader (Reader::control).
+  static constexpr std::size_t max_apply_bytes = 4 * 1024 * 1024;
+  // Admin.Apply: parses request.yaml (at most max_apply_bytes) with the config
+  // loader (Reader::control).
   Status apply(const v1::ApplyRequest& request, const WriteContext& context, v1::ApplyResponse* out,
                CommitBatch* batch);
   // The ownership rule over already parsed documents, all in one transaction.

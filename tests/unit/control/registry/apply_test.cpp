@@ -95,6 +95,9 @@ TEST_CASE("apply: errors are located and commit nothing", "[apply]") {
   status = f.apply("tenants:\n  - id: Acme\n", "t.yaml");
   CHECK(status.code == Code::invalid_argument);
   CHECK(status.message.rfind("t.yaml:2:5: tenant.id: ", 0) == 0);
+  status = f.apply(std::string(Registry::max_apply_bytes + 1, '#'), "huge.yaml");
+  CHECK(status.code == Code::invalid_argument);
+  CHECK(status.message.rfind("yaml: ", 0) == 0);
   CHECK(f.registry.revision() == 0);
   CHECK(f.store.commit_count() == 0);
 }
