@@ -32,6 +32,8 @@ class Core {
  public:
   // Called after each committed change with the committed batch (mutations
   // carry the serialized objects). The hook for the table stream (next issue).
+  // Runs on the owner loop: must not block and must not throw (an exception
+  // escaping the loop stops the process).
   using Observer = std::function<void(const CommitBatch& batch)>;
 
   // `registry` must already hold the store's state (and the startup files).

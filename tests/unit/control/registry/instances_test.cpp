@@ -113,5 +113,13 @@ TEST_CASE("instances: a reload gives TTL instances a full TTL", "[instances][ttl
   CHECK(reloaded.expire_heartbeats().mutations.size() == 1);
 }
 
+TEST_CASE("registry: an unreadable stored object stops the load", "[registry]") {
+  test::FakeClock clock;
+  Registry registry(clock);
+  LoadedState state;
+  state.instances.push_back("\xff\xff\xff not a protobuf");
+  CHECK_THROWS_WITH(registry.load(state), Catch::Contains("unreadable instance"));
+}
+
 }  // namespace
 }  // namespace tg::control
