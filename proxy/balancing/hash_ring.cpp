@@ -33,12 +33,25 @@ HashRing HashRing::build(std::span<const HashMember> members) {
     ring.hashes_.push_back(p.hash);
     ring.owners_.push_back(p.owner);
   }
+  constexpr std::size_t kBuckets = std::size_t{1} << kIndexBits;
+  ring.buckets_.resize(kBuckets + 1);
+  std::size_t at = 0;
+  for (std::size_t bucket = 0; bucket <= kBuckets; ++bucket) {
+    while (at < ring.hashes_.size() && (ring.hashes_[at] >> (64 - kIndexBits)) < bucket) ++at;
+    ring.buckets_[bucket] = static_cast<std::uint32_t>(at);
+  }
   return ring;
 }
 
 std::size_t HashRing::first_at_or_after(std::uint64_t hash) const {
-  const auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
-  return it == hashes_.end() ? 0 : static_cast<std::size_t>(it - hashes_.begin());
+  const std::size_t bucket = hash >> (64 - kIndexBits);
+  const auto begin = hashes_.begin() + buckets_[bucket];
+  const auto end = hashes_.begin() + buckets_[bucket + 1];
+  // Every point of later buckets is above `hash`: past this bucket's points
+  // the answer is the next bucket's first point (or, at the end, the wrap).
+  const auto it = std::lower_bound(begin, end, hash);
+  const auto index = static_cast<std::size_t>(it - hashes_.begin());
+  return index == hashes_.size() ? 0 : index;
 }
 
 }  // namespace tg::proxy::balancing

@@ -51,8 +51,14 @@ class HashRing {
  private:
   std::size_t first_at_or_after(std::uint64_t hash) const;
 
+  // The top kIndexBits of a hash select a bucket; buckets_[b] is the first
+  // point whose hash is in bucket b or later, so a lookup binary-searches
+  // only the few points of one bucket instead of the whole ring.
+  static constexpr unsigned kIndexBits = 12;
+
   std::vector<std::uint64_t> hashes_;  // sorted; searched on every pick
   std::vector<std::uint32_t> owners_;  // position of the member owning each point
+  std::vector<std::uint32_t> buckets_;  // (1 << kIndexBits) + 1 entries
 };
 
 template <class Excluded>

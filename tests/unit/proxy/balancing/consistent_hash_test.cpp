@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -154,6 +155,43 @@ TEST_CASE("maglev slots follow the weights within a slot per round", "[proxy][ba
   CHECK(std::abs(slots[0] - 65537 / 4) <= 2);
   CHECK(std::abs(slots[1] - 65537 / 4) <= 2);
   CHECK(std::abs(slots[2] - 65537 / 2) <= 2);
+}
+
+TEST_CASE("a ring lookup finds the first point at or after the hash, wrapping", "[proxy][balancing][hash]") {
+  // Against a brute-force search over the points' owners: the same owner
+  // for random hashes and for the points' own hashes and their neighbours.
+  const auto names = ids(6);
+  const auto list = members(names, {1, 3, 1, 2, 1, 1});
+  const HashRing ring = HashRing::build(list);
+  struct Point {
+    std::uint64_t hash;
+    std::uint32_t owner;
+  };
+  std::vector<Point> points;
+  for (std::uint32_t p = 0; p < list.size(); ++p) {
+    const std::uint32_t count = (512 * list[p].weight + 2) / 3;
+    for (std::uint32_t k = 0; k < count; ++k) points.push_back({stable_hash(list[p].id, k), p});
+  }
+  std::sort(points.begin(), points.end(),
+            [](const Point& a, const Point& b) { return a.hash != b.hash ? a.hash < b.hash : a.owner < b.owner; });
+  REQUIRE(points.size() == ring.points());
+  const auto brute = [&](std::uint64_t h) {
+    for (const Point& p : points)
+      if (p.hash >= h) return p.owner;
+    return points.front().owner;
+  };
+  std::vector<std::uint64_t> probes{0, 1, ~0ull, ~0ull - 1, points.front().hash, points.back().hash,
+                                    points.back().hash + 1};
+  for (std::size_t i = 0; i < points.size(); i += 7) {
+    probes.push_back(points[i].hash);
+    probes.push_back(points[i].hash - 1);
+    probes.push_back(points[i].hash + 1);
+  }
+  for (int k = 0; k < 20'000; ++k) probes.push_back(key_hash(k));
+  for (std::uint64_t h : probes) {
+    INFO("hash " << h);
+    REQUIRE(ring.find(h) == brute(h));
+  }
 }
 
 TEST_CASE("ring points follow the weight relative to the largest", "[proxy][balancing][hash]") {
