@@ -52,7 +52,7 @@ TEST_CASE("apply: creates in dependency order, then reports unchanged", "[apply]
   CHECK(f.registry.revision() == 1);
 }
 
-TEST_CASE("apply: dry run commits nothing; prune deletes what the file dropped", "[apply]") {
+TEST_CASE("apply: dry run commits nothing, prune deletes what the file dropped", "[apply]") {
   RegistryFixture f;
   REQUIRE(f.apply(doc_v1, "a.yaml").ok());
   const std::string doc_v2 = R"(tenants:
