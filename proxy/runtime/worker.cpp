@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -28,6 +29,11 @@ namespace {
 // Contexts kept warm per worker for the next busy connection; beyond this a
 // released context's memory goes back to the system.
 constexpr std::size_t kMaxPooledContexts = 32;
+// Pooled contexts that stayed unused for a whole trim period are freed, down
+// to this many: a quiet worker keeps little memory for requests it is not
+// getting, a busy one keeps its pool.
+constexpr std::size_t kMinPooledContexts = 2;
+constexpr std::uint64_t kPoolTrimMs = 1000;
 
 std::uint64_t seed() {
   std::random_device rd;
@@ -46,6 +52,7 @@ Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* a
       ticker_(io_.get_executor()),
       now_ms_(steady_now_ms()),
       wheel_(now_ms_),
+      idle_watcher_(io_),
       random_(seed()) {
   if (access_log) access_log_.emplace(*access_log);
   // "<16 hex digits>-<worker index in hex>-": formatted once; each request
@@ -76,6 +83,7 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   table_ = WorkerTable::build(std::move(snapshot), nullptr);
   accept();
   tick();
+  idle_watcher_.start();
   thread_ = std::thread([this] {
     io_.run();
     // stop() left no work behind; run whatever completions remain so no
@@ -125,6 +133,7 @@ void Worker::tick() {
   now_ms_ = steady_now_ms();
   wheel_.advance(now_ms_);
   if (access_log_) access_log_->flush_if_due(now_ms_);
+  if (now_ms_ - pool_trimmed_ms_ >= kPoolTrimMs) trim_context_pool();
   if (stopped_) return;
   ticker_.expires_after(std::chrono::milliseconds(TimerWheel::kTickMs));
   ticker_.async_wait([this](const boost::system::error_code& ec) {
@@ -136,7 +145,20 @@ RequestContext* Worker::acquire_context() {
   if (free_contexts_.empty()) return new RequestContext(settings_);
   RequestContext* ctx = free_contexts_.back();
   free_contexts_.pop_back();
+  pool_low_water_ = std::min(pool_low_water_, free_contexts_.size());
   return ctx;
+}
+
+void Worker::trim_context_pool() {
+  // The pool never went below pool_low_water_ this period: that many
+  // contexts were not needed at all.
+  const std::size_t unused = pool_low_water_ > kMinPooledContexts ? pool_low_water_ - kMinPooledContexts : 0;
+  for (std::size_t i = 0; i < unused && !free_contexts_.empty(); ++i) {
+    delete free_contexts_.front();
+    free_contexts_.erase(free_contexts_.begin());
+  }
+  pool_low_water_ = free_contexts_.size();
+  pool_trimmed_ms_ = now_ms_;
 }
 
 void Worker::release_context(RequestContext* ctx) {
@@ -207,6 +229,7 @@ void Worker::stop() {
   boost::system::error_code ignored;
   ticker_.cancel();
   if (acceptor_) acceptor_->close(ignored);
+  idle_watcher_.close();
   std::vector<LocalPtr<ClientSession>> open;
   for (ClientSession& s : sessions_) open.emplace_back(&s);
   for (auto& s : open) s->abort();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "balancing/balancer.hpp"
+#include "session/idle_watcher.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
 #include "runtime/request_context.hpp"
@@ -90,6 +91,7 @@ class Worker {
   const LocalPtr<WorkerTable>& table() const { return table_; }
   std::uint64_t now_ms() const { return now_ms_; }
   TimerWheel& wheel() { return wheel_; }
+  IdleWatcher& idle_watcher() { return idle_watcher_; }
   WorkerStats& stats() { return stats_; }
   AccessLogBuffer* access_log() { return access_log_ ? &*access_log_ : nullptr; }
   balancing::Random& random() { return random_; }
@@ -106,6 +108,7 @@ class Worker {
  private:
   void accept();
   void tick();
+  void trim_context_pool();
 
   const unsigned index_;
   const ProxySettings& settings_;
@@ -115,11 +118,14 @@ class Worker {
       ticker_;
   std::uint64_t now_ms_;
   TimerWheel wheel_;
+  IdleWatcher idle_watcher_;
   LocalPtr<WorkerTable> table_;
   WorkerStats stats_;
   std::optional<AccessLogBuffer> access_log_;
   balancing::Random random_;
-  std::vector<RequestContext*> free_contexts_;
+  std::vector<RequestContext*> free_contexts_;  // most recently used last
+  std::size_t pool_low_water_ = 0;   // fewest free contexts since the last trim
+  std::uint64_t pool_trimmed_ms_ = 0;
   boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
                          boost::intrusive::constant_time_size<false>>
       sessions_;

@@ -4,6 +4,7 @@
 #include "session/client_session.hpp"
 
 #include "balancing/hash_key.hpp"
+#include "runtime/slab.hpp"
 #include "runtime/worker.hpp"
 #include "session/write_all.hpp"
 
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <netinet/tcp.h>
+#include <unistd.h>
 
 namespace tg::proxy {
 
@@ -27,6 +29,7 @@ ClientSession::ClientSession(Worker& worker, Socket socket) : worker_(worker), s
   socket_.non_blocking(true, ec);
   auto peer = socket_.remote_endpoint(ec);
   if (!ec) {
+    family_v6_ = peer.protocol() == tcp::v6();
     peer_port_ = peer.port();
     if (peer.address().is_v4()) {
       auto bytes = peer.address().to_v4().to_bytes();
@@ -50,6 +53,20 @@ ClientSession::~ClientSession() {
   release_context();
   worker_.session_closed();
 }
+
+namespace {
+Slab& session_slab() {
+  thread_local Slab slab(sizeof(ClientSession));
+  return slab;
+}
+}  // namespace
+
+void* ClientSession::operator new(std::size_t size) {
+  (void)size;  // always sizeof(ClientSession): the class is final
+  return session_slab().allocate();
+}
+
+void ClientSession::operator delete(void* p) { session_slab().deallocate(p); }
 
 void ClientSession::set_deadline_in(std::uint64_t ms) { worker_.wheel().set(*this, worker_.now_ms() + ms); }
 
@@ -131,16 +148,44 @@ void ClientSession::wait_idle() {
   phase_ = Phase::idle;
   const std::uint64_t keepalive = worker_.settings().keepalive_timeout.count();
   worker_.wheel().set(*this, idle_since_ms_ + keepalive);
-  socket_.async_wait(Socket::wait_read, [self = LocalPtr<ClientSession>(this)](const boost::system::error_code& ec) {
-    if (self->phase_ != Phase::idle) return;
-    if (ec) {
-      self->close();
-      return;
-    }
-    self->ctx_ = self->worker_.acquire_context();
-    self->phase_ = Phase::buffered_idle;  // parse_header() starts the header deadline
-    self->read_header();
-  });
+  // Hand the descriptor to the IdleWatcher (idle_watcher.hpp): asio's state
+  // for it goes back to asio's pool until the client sends again.
+  boost::system::error_code ec;
+  const int fd = socket_.release(ec);
+  if (ec) {
+    close();
+    return;
+  }
+  idle_fd_ = fd;
+  if (!worker_.idle_watcher().watch(fd, *this, idle_registered_)) {
+    close();
+    return;
+  }
+  intrusive_ptr_add_ref(this);
+  idle_reference_ = true;
+}
+
+void ClientSession::on_idle_readable() {
+  if (phase_ != Phase::idle) return;
+  LocalPtr<ClientSession> keep(this);
+  drop_idle_reference();
+  boost::system::error_code ec;
+  socket_.assign(family_v6_ ? tcp::v6() : tcp::v4(), idle_fd_, ec);
+  if (ec) {
+    close();  // closes idle_fd_
+    return;
+  }
+  idle_fd_ = -1;
+  socket_.non_blocking(true, ec);
+  ctx_ = worker_.acquire_context();
+  phase_ = Phase::buffered_idle;  // parse_header() starts the header deadline
+  read_header();
+}
+
+void ClientSession::drop_idle_reference() {
+  if (!idle_reference_) return;
+  idle_reference_ = false;
+  intrusive_ptr_release(this);  // never the last: callers hold a LocalPtr
 }
 
 // ---- 2.–5. validate, match route, tenant checks, pick instance -------------
@@ -524,7 +569,18 @@ void ClientSession::close() {
   }
   boost::system::error_code ignored;
   socket_.close(ignored);
+  if (idle_fd_ >= 0) {
+    ::close(idle_fd_);  // also removes it from the IdleWatcher's set
+    idle_fd_ = -1;
+  }
   SessionHook::unlink();  // from the worker's session list
+  if (idle_reference_) {
+    // The session's reference to itself goes; it may be the last, so it is
+    // dropped from a posted handler rather than under our caller's feet.
+    LocalPtr<ClientSession> keep(this);
+    drop_idle_reference();
+    asio::post(worker_.io(), [keep = std::move(keep)] {});
+  }
 }
 
 void ClientSession::linger_close() {

@@ -28,6 +28,10 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
  public:
   ClientSession(Worker& worker, Socket socket);
   ~ClientSession();
+  // Sessions come from a per-thread slab (runtime/slab.hpp): dense, away
+  // from the churn of asio's operations.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p);
 
   void start();
   // The worker is draining: close now if idle, else after this response.
@@ -35,6 +39,8 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   // The worker is stopping: close now, whatever is in progress.
   void abort() { close(); }
   void on_deadline() override;
+  // The IdleWatcher saw the idle connection readable (a request, or a close).
+  void on_idle_readable();
 
  private:
   enum class Phase : std::uint8_t {
@@ -113,6 +119,7 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void linger_close();
   void linger_read();
   void release_context();
+  void drop_idle_reference();
   void set_deadline_in(std::uint64_t ms);
   const ServiceDef& service() const;
 
@@ -132,6 +139,12 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   bool try_active_ = false;
   bool draining_ = false;
   std::uint64_t idle_since_ms_ = 0;
+  // While idle the descriptor is out of asio, watched by the IdleWatcher;
+  // the session then holds a reference to itself (nothing else would).
+  int idle_fd_ = -1;
+  bool idle_registered_ = false;  // idle_fd_ is in the watcher's epoll set
+  bool idle_reference_ = false;
+  bool family_v6_ = false;        // the socket's address family, for assign()
   // Peer address kept compactly; formatted per request into the context.
   std::array<std::uint8_t, 16> peer_address_{};
   std::uint16_t peer_port_ = 0;

@@ -47,8 +47,8 @@ TEST_CASE("an upstream's early 413 reaches the client while it is still uploadin
   std::atomic<bool> answered{false};
   RawServer upstream([&](TcpSocket& connection) {
     read_head(connection, 5s);
+    answered = true;  // before the send: the client may see the answer before this thread runs on
     connection.send_all("HTTP/1.1 413 Content Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large", 5s);
-    answered = true;
     // A polite server: stop sending, then read and discard until the peer closes.
     connection.shutdown_write();
     std::string sink;
