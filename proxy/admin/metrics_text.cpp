@@ -40,6 +40,7 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     totals.connections_accepted += w.stats.connections_accepted;
     totals.accept_errors += w.stats.accept_errors;
     totals.header_timeouts += w.stats.header_timeouts;
+    totals.idle_connections += w.stats.idle_connections;
     totals.tunnels_active += w.stats.tunnels_active;
     totals.tunnels_opened += w.stats.tunnels_opened;
     totals.interim_responses += w.stats.interim_responses;
@@ -122,6 +123,9 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   add("# HELP tg_header_timeouts_total Client connections closed at the header-read deadline.\n"
       "# TYPE tg_header_timeouts_total counter\ntg_header_timeouts_total {}\n",
       totals.header_timeouts);
+  add("# HELP tg_downstream_connections_idle Keep-alive client connections idle past the buffer grace period (no buffers, no asio state).\n"
+      "# TYPE tg_downstream_connections_idle gauge\ntg_downstream_connections_idle {}\n",
+      totals.idle_connections);
   add("# HELP tg_tunnels_active Upgraded connections (e.g. WebSocket) being relayed.\n"
       "# TYPE tg_tunnels_active gauge\ntg_tunnels_active {}\n",
       totals.tunnels_active);

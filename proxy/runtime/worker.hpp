@@ -36,6 +36,7 @@ struct WorkerStats {
   std::uint64_t connections_accepted = 0;
   std::uint64_t accept_errors = 0;
   std::uint64_t header_timeouts = 0;
+  std::uint64_t idle_connections = 0;  // keep-alive connections handed to the IdleWatcher
   std::uint64_t tunnels_active = 0;  // upgraded connections being relayed
   std::uint64_t tunnels_opened = 0;
   std::uint64_t interim_responses = 0;  // 1xx relayed to clients

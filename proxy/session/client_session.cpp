@@ -163,6 +163,7 @@ void ClientSession::wait_idle() {
   }
   intrusive_ptr_add_ref(this);
   idle_reference_ = true;
+  ++worker_.stats().idle_connections;
 }
 
 void ClientSession::on_idle_readable() {
@@ -185,6 +186,7 @@ void ClientSession::on_idle_readable() {
 void ClientSession::drop_idle_reference() {
   if (!idle_reference_) return;
   idle_reference_ = false;
+  --worker_.stats().idle_connections;
   intrusive_ptr_release(this);  // never the last: callers hold a LocalPtr
 }
 

@@ -7,6 +7,7 @@
 #include "support/poll.hpp"
 #include "support/proxy_process.hpp"
 
+#include <memory>
 #include <set>
 
 using namespace tg::itest;
@@ -123,4 +124,59 @@ TEST_CASE("a pooled upstream connection closed by the backend is not used again"
   }
   CHECK(backend.requests() == rounds);
   CHECK(backend.connections() == rounds);
+}
+
+TEST_CASE("idle keep-alive connections leave asio for the IdleWatcher and come back on their next request",
+          "[proxy][keepalive][idle]") {
+  // Past the buffer grace period (200 ms) an idle connection's descriptor is
+  // watched outside asio (session/idle_watcher.hpp); the gauge
+  // tg_downstream_connections_idle counts them.
+  Backend backend("b1");
+  ProxyOptions options;
+  options.extra_args = {"--keepalive-timeout", "5s"};
+  ProxyProcess proxy(single_service_config({backend.address()}), options);
+
+  SECTION("requests after several idle periods, on the same connection") {
+    HttpClient client(proxy.port());
+    for (int round = 0; round < 3; ++round) {
+      INFO("round " << round);
+      REQUIRE(client.get("/r" + std::to_string(round)).status == 200);
+      CHECK(metric_settles(proxy, "tg_downstream_connections_idle", {}, 1) == 1);
+    }
+    // A pipelined pair arriving at an idle connection.
+    client.send("GET /p1 HTTP/1.1\r\nHost: t\r\n\r\nGET /p2 HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(parse_echo(client.read_response()).target == "/p1");
+    CHECK(parse_echo(client.read_response()).target == "/p2");
+    CHECK(parse_echo(client.get("/after")).target == "/after");
+  }
+  SECTION("a client closing an idle connection closes the session") {
+    {
+      HttpClient client(proxy.port());
+      REQUIRE(client.get("/x").status == 200);
+      CHECK(metric_settles(proxy, "tg_downstream_connections_idle", {}, 1) == 1);
+    }
+    CHECK(metric_settles(proxy, "tg_downstream_connections_idle", {}, 0) == 0);
+    CHECK(metric_settles(proxy, "tg_downstream_connections_active", {}, 0) == 0);
+  }
+  SECTION("many idle connections, then all of them send again") {
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    for (int i = 0; i < 200; ++i) {
+      clients.push_back(std::make_unique<HttpClient>(proxy.port()));
+      REQUIRE(clients.back()->get("/first").status == 200);
+    }
+    CHECK(metric_settles(proxy, "tg_downstream_connections_idle", {}, 200) == 200);
+    for (auto& c : clients) c->send("GET /second HTTP/1.1\r\nHost: t\r\n\r\n");
+    for (auto& c : clients) CHECK(parse_echo(c->read_response()).target == "/second");
+    CHECK(backend.requests() == 400);
+  }
+  SECTION("the keep-alive timeout still closes a watched connection") {
+    ProxyOptions short_options;
+    short_options.extra_args = {"--keepalive-timeout", "600ms"};
+    ProxyProcess short_proxy(single_service_config({backend.address()}), short_options);
+    HttpClient client(short_proxy.port());
+    REQUIRE(client.get("/x").status == 200);
+    CHECK(metric_settles(short_proxy, "tg_downstream_connections_idle", {}, 1) == 1);
+    CHECK(client.wait_for_close(3s));
+    CHECK(metric_settles(short_proxy, "tg_downstream_connections_idle", {}, 0) == 0);
+  }
 }
