@@ -115,6 +115,7 @@ class Worker {
   const ProxySettings& settings_;
   asio::io_context io_;
   std::optional<Acceptor> acceptor_;
+  tcp::endpoint accept_peer_;  // filled by each accept
   asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>
       ticker_;
   std::uint64_t now_ms_;

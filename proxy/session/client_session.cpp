@@ -23,27 +23,25 @@
 
 namespace tg::proxy {
 
-ClientSession::ClientSession(Worker& worker, Socket socket) : worker_(worker), socket_(std::move(socket)) {
+ClientSession::ClientSession(Worker& worker, Socket socket, const tcp::endpoint& peer)
+    : worker_(worker), socket_(std::move(socket)) {
+  // TCP_NODELAY is inherited from the listener.
   boost::system::error_code ec;
-  socket_.set_option(tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
-  auto peer = socket_.remote_endpoint(ec);
-  if (!ec) {
-    family_v6_ = peer.protocol() == tcp::v6();
-    peer_port_ = peer.port();
-    if (peer.address().is_v4()) {
-      auto bytes = peer.address().to_v4().to_bytes();
+  family_v6_ = peer.protocol() == tcp::v6();
+  peer_port_ = peer.port();
+  if (peer.address().is_v4()) {
+    auto bytes = peer.address().to_v4().to_bytes();
+    std::copy(bytes.begin(), bytes.end(), peer_address_.begin());
+  } else {
+    auto v6 = peer.address().to_v6();
+    if (v6.is_v4_mapped()) {
+      auto bytes = asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_bytes();
       std::copy(bytes.begin(), bytes.end(), peer_address_.begin());
     } else {
-      auto v6 = peer.address().to_v6();
-      if (v6.is_v4_mapped()) {
-        auto bytes = asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_bytes();
-        std::copy(bytes.begin(), bytes.end(), peer_address_.begin());
-      } else {
-        peer_v6_ = true;
-        auto bytes = v6.to_bytes();
-        std::copy(bytes.begin(), bytes.end(), peer_address_.begin());
-      }
+      peer_v6_ = true;
+      auto bytes = v6.to_bytes();
+      std::copy(bytes.begin(), bytes.end(), peer_address_.begin());
     }
   }
   worker_.session_opened(*this);

@@ -26,7 +26,8 @@ using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode
 
 class ClientSession final : public LocalRefCounted<ClientSession>, public DeadlineEntry, public SessionHook {
  public:
-  ClientSession(Worker& worker, Socket socket);
+  // `peer` is the client's address as accept() returned it.
+  ClientSession(Worker& worker, Socket socket, const tcp::endpoint& peer);
   ~ClientSession();
   // Sessions come from a per-thread slab (runtime/slab.hpp): dense, away
   // from the churn of asio's operations.
