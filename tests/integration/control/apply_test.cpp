@@ -68,6 +68,12 @@ TEST_CASE("apply: create, unchanged, update with a diff, dry run, prune", "[cont
   CHECK(api.meta().source().kind() == v1::Source::KIND_APPLY);
   CHECK(api.meta().source().file() == name);
 
+  const auto audit_size = [&] {
+    return json_as<v1::ListAuditResponse>(tgctl(control, {"audit", "list", "-o", "json"})).entries_size();
+  };
+  const int audited = audit_size();
+  CHECK(audited == 5);  // one entry per object created
+
   // the same document again: nothing changes, nothing written
   const auto same = json_as<v1::ApplyResponse>(tgctl(control, {"apply", "-f", name, "-o", "json"}));
   for (const auto& [object, action] : actions(same)) {
@@ -75,6 +81,7 @@ TEST_CASE("apply: create, unchanged, update with a diff, dry run, prune", "[cont
     CHECK(action == v1::Change::ACTION_UNCHANGED);
   }
   CHECK(same.revision() == created.revision());
+  CHECK(audit_size() == audited);
 
   // a change: one update, with its diff in the table output
   control.write("site.yaml", document("/api/v2/", true));
@@ -97,6 +104,7 @@ TEST_CASE("apply: create, unchanged, update with a diff, dry run, prune", "[cont
   CHECK(dry.out.find("Dry run: nothing was committed.") != std::string::npos);
   const auto dry_json = json_as<v1::ApplyResponse>(tgctl(control, {"apply", "-f", name, "--dry-run", "-o", "json"}));
   CHECK_FALSE(dry_json.committed());
+  CHECK(audit_size() == audited + 1);  // the one update; the dry runs left no trace
   CHECK(json_as<v1::Route>(tgctl(control, {"routes", "get", "api", "-o", "json"})).match().path_prefix() ==
         "/api/v2/");
 

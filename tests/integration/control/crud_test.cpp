@@ -56,7 +56,8 @@ TEST_CASE("tenants: create, get, list, update, delete", "[control][crud][tenants
   CHECK(updated.labels().at("zone") == "eu");
   CHECK(updated.meta().revision() > created.meta().revision());
 
-  ok(control, {"tenants", "delete", "globex"});
+  const auto deleted = json_as<v1::DeleteResponse>(ok(control, with_json({"tenants", "delete", "globex"})));
+  CHECK(deleted.revision() > updated.meta().revision());
   const TgctlResult gone = tgctl(control, {"tenants", "get", "globex"});
   INFO(gone.describe());
   CHECK(gone.exit_code == 1);
