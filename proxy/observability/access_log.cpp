@@ -1,6 +1,9 @@
 #include "observability/access_log.hpp"
 
 #include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <ctime>
 #include <cstring>
 #include <cstdio>
 #include <fcntl.h>
@@ -98,19 +101,93 @@ void AccessLogBuffer::flush() {
 
 void append_json_escaped(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (char c : text) {
+  std::size_t run = 0;  // start of the current run of characters needing no escape
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     const auto u = static_cast<unsigned char>(c);
+    if (c != '"' && c != '\\' && u >= 0x20 && u < 0x7f) continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(c);
-    } else if (u < 0x20 || u >= 0x7f) {
+    } else {
       out.append("\\u00");
       out.push_back(kHex[u >> 4]);
       out.push_back(kHex[u & 15]);
-    } else {
-      out.push_back(c);
     }
   }
+  out.append(text.data() + run, text.size() - run);
+}
+
+namespace {
+
+void append_uint(std::string& out, std::uint64_t value) {
+  char digits[20];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
+// Nanoseconds as milliseconds with three decimals ("0.420").
+void append_millis(std::string& out, std::uint64_t ns) {
+  const std::uint64_t micros = ns / 1000;
+  append_uint(out, micros / 1000);
+  const unsigned frac = static_cast<unsigned>(micros % 1000);
+  const char text[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                        static_cast<char>('0' + frac % 10)};
+  out.append(text, 4);
+}
+
+}  // namespace
+
+void AccessLogBuffer::append(const AccessLogRecord& r, std::uint64_t now_ms) {
+  std::string& line = buffer_;
+  const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  const std::int64_t second = wall_ms / 1000;
+  if (second != cached_second_) {
+    const std::time_t secs = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::snprintf(cached_time_, sizeof cached_time_, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_second_ = second;
+  }
+  const unsigned ms = static_cast<unsigned>(wall_ms % 1000);
+  line.append(R"({"time":")");
+  line.append(cached_time_, 19);
+  const char millis[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                          static_cast<char>('0' + ms % 10), 'Z'};
+  line.append(millis, 5);
+  line.append(R"(","request_id":")");
+  line.append(r.request_id);
+  line.append(R"(","client":")");
+  line.append(r.client_ip);
+  line.push_back(':');
+  append_uint(line, r.client_port);
+  line.append(R"(","method":")");
+  append_json_escaped(line, r.method);
+  line.append(R"(","path":")");
+  append_json_escaped(line, r.path);
+  line.append(R"(","route":")");
+  append_json_escaped(line, r.route);
+  line.append(R"(","instance":")");
+  append_json_escaped(line, r.instance);
+  line.append(R"(","status":)");
+  append_uint(line, r.status);
+  line.append(R"(,"bytes_in":)");
+  append_uint(line, r.bytes_in);
+  line.append(R"(,"bytes_out":)");
+  append_uint(line, r.bytes_out);
+  line.append(R"(,"duration_ms":)");
+  append_millis(line, r.duration_ns);
+  line.append(R"(,"upstream_ms":)");
+  append_millis(line, r.upstream_ns);
+  line.append(R"(,"error":")");
+  line.append(r.error);
+  line.append("\"}\n");
+  line_done(now_ms);
 }
 
 }  // namespace tg::proxy

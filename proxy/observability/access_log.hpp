@@ -48,6 +48,23 @@ class AccessLogWriter {
   std::thread thread_;
 };
 
+// The fields of one access-log line (docs/interfaces-draft.md).
+struct AccessLogRecord {
+  std::string_view request_id;
+  std::string_view client_ip;
+  std::uint16_t client_port = 0;
+  std::string_view method;
+  std::string_view path;
+  std::string_view route;
+  std::string_view instance;
+  std::uint16_t status = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t duration_ns = 0;
+  std::uint64_t upstream_ns = 0;
+  std::string_view error;
+};
+
 // One per worker.
 class AccessLogBuffer {
  public:
@@ -57,6 +74,10 @@ class AccessLogBuffer {
   explicit AccessLogBuffer(AccessLogWriter& writer) : writer_(writer) { buffer_.reserve(kFlushBytes + 4096); }
 
   std::string& line_buffer() { return buffer_; }
+  // Appends one JSON line for `record`, stamped with the wall clock, and
+  // counts it (line_done). No allocation once the buffer has grown, no
+  // formatting library: the date part of the time is formatted once a second.
+  void append(const AccessLogRecord& record, std::uint64_t now_ms);
   // Call after appending one complete line.
   void line_done(std::uint64_t now_ms);
   void flush_if_due(std::uint64_t now_ms);
@@ -67,6 +88,8 @@ class AccessLogBuffer {
   std::string buffer_;
   std::uint64_t lines_ = 0;
   std::uint64_t first_line_ms_ = 0;
+  std::int64_t cached_second_ = -1;
+  char cached_time_[20] = {};  // "YYYY-MM-DDTHH:MM:SS" of cached_second_
 };
 
 // Appends `text` as a JSON string body (without quotes), escaping as needed.

@@ -450,30 +450,21 @@ void ClientSession::record() {
   }
   AccessLogBuffer* log = worker_.access_log();
   if (!log) return;
-  std::string& line = log->line_buffer();
-  const auto wall = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  fmt::format_to(std::back_inserter(line), R"({{"time":"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z","request_id":")",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-  line.append(c.request_id, c.request_id_length);
-  fmt::format_to(std::back_inserter(line), R"(","client":"{}:{}","method":")",
-                 std::string_view(c.client_ip, c.client_ip_length), peer_port_);
-  append_json_escaped(line, c.log_method);
-  line.append(R"(","path":")");
-  append_json_escaped(line, c.log_path);
-  line.append(R"(","route":")");
-  if (c.route >= 0 && c.table) append_json_escaped(line, c.table->routes[static_cast<std::size_t>(c.route)]->name);
-  line.append(R"(","instance":")");
-  if (c.instance) append_json_escaped(line, c.instance->id);
-  fmt::format_to(std::back_inserter(line),
-                 R"(","status":{},"bytes_in":{},"bytes_out":{},"duration_ms":{:.3f},"upstream_ms":{:.3f},"error":"{}"}})"
-                 "\n",
-                 c.status, c.bytes_in, c.bytes_out, static_cast<double>(now_ns - c.start_ns) / 1e6,
-                 static_cast<double>(c.upstream_ns) / 1e6, to_string(c.error));
-  log->line_done(worker_.now_ms());
+  AccessLogRecord entry;
+  entry.request_id = {c.request_id, c.request_id_length};
+  entry.client_ip = {c.client_ip, c.client_ip_length};
+  entry.client_port = peer_port_;
+  entry.method = c.log_method;
+  entry.path = c.log_path;
+  if (c.route >= 0 && c.table) entry.route = c.table->routes[static_cast<std::size_t>(c.route)]->name;
+  if (c.instance) entry.instance = c.instance->id;
+  entry.status = c.status;
+  entry.bytes_in = c.bytes_in;
+  entry.bytes_out = c.bytes_out;
+  entry.duration_ns = now_ns - c.start_ns;
+  entry.upstream_ns = c.upstream_ns;
+  entry.error = to_string(c.error);
+  log->append(entry, worker_.now_ms());
 }
 
 void ClientSession::finish_request() {
