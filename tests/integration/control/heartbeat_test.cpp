@@ -52,7 +52,8 @@ TEST_CASE("heartbeat TTL: expiry makes an instance unhealthy, a heartbeat makes 
       tgctl(control, {"audit", "list", "--kind", "instance", "--name", "w1", "-o", "json"}));
   bool expiry_recorded = false;
   for (const v1::AuditEntry& entry : audit.entries()) {
-    if (entry.after_json().find("HEALTH_UNHEALTHY") != std::string::npos ||
+    if (entry.method() == "HeartbeatExpired" && entry.actor() == "tg-control" &&
+        entry.after_json().find("HEALTH_UNHEALTHY") != std::string::npos &&
         entry.after_json().find("heartbeat expired") != std::string::npos) {
       expiry_recorded = true;
     }

@@ -165,3 +165,16 @@ TEST_CASE("an object removed from its config file is gone after a restart", "[co
   REQUIRE(audit.entries_size() >= 2);
   CHECK(audit.entries(0).after_json().empty());  // the newest: its deletion at startup
 }
+
+TEST_CASE("a name declared in two config files stops startup naming both", "[control][ownership][config]") {
+  ControlProcess control({}, false);
+  const auto a = control.write("a.yaml", "tenants:\n  - id: acme\n");
+  const auto b = control.write("b.yaml", "tenants:\n  - id: globex\n  - id: acme\n");
+  control.options().configs = {a, b};
+  const auto status = control.start_expecting_exit();
+  INFO(control.describe());
+  REQUIRE(status.has_value());
+  CHECK_FALSE(status->success());
+  CHECK(control.log().find("a.yaml:2:") != std::string::npos);
+  CHECK(control.log().find("b.yaml:3:") != std::string::npos);
+}
