@@ -3,7 +3,10 @@
 #include "control/support/control_process.hpp"
 #include "control/support/tgctl_run.hpp"
 
+#include "support/poll.hpp"
+
 #include <catch2/catch.hpp>
+#include <signal.h>
 
 using namespace tg::itest;
 namespace v1 = tenantgate::v1;
@@ -113,6 +116,26 @@ TEST_CASE("tgctl exit codes: 2 before sending, 3 without a server", "[control][v
   const TgctlResult usage = tgctl(control, {"routes", "create", "r", "--header", "nope"});
   CHECK(usage.exit_code == 2);
   CHECK(usage.err.find("--header") != std::string::npos);
+
+  // TG_SERVER stands in for --server
+  TgctlOptions env;
+  env.env = {"TG_SERVER=" + control.grpc_address()};
+  const TgctlResult by_env = tgctl_raw({"tenants", "list"}, env);
+  INFO(by_env.describe());
+  CHECK(by_env.exit_code == 0);
+
+  // a server that does not answer (stopped): the deadline, exit 3
+  control.send_signal(SIGSTOP);
+  const auto start = Clock::now();
+  const TgctlResult frozen = tgctl(control, {"--timeout", "300ms", "tenants", "list"});
+  const double took = elapsed_ms(start);
+  control.send_signal(SIGCONT);
+  INFO(frozen.describe());
+  CHECK(frozen.exit_code == 3);
+  CHECK(frozen.err.find("tenants list: DEADLINE_EXCEEDED: no answer from " + control.grpc_address() +
+                        " within 300ms") != std::string::npos);
+  CHECK(took < 5000);
+  CHECK(tgctl(control, {"tenants", "list"}).exit_code == 0);  // and it answers again
 
   const std::string address = control.grpc_address();
   control.kill();

@@ -59,6 +59,10 @@ class ControlProcess {
   // SIGTERM, then up to `timeout` for a clean exit (SIGKILL after that).
   ExitStatus stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool running() const { return process_ && process_->running(); }
+  // SIGSTOP / SIGCONT and the like, to the running process.
+  void send_signal(int signal) {
+    if (process_) process_->send_signal(signal);
+  }
 
   ControlOptions& options() { return options_; }
   std::uint16_t grpc_port() const { return grpc_port_; }
