@@ -4,8 +4,6 @@
 #include "tgctl/exit_code.hpp"
 #include "tgctl/flag_values.hpp"
 
-#include <algorithm>
-
 namespace tg::tgctl {
 
 const CommandTable::Builder* CommandTable::find(const CLI::App* verb) const {
@@ -15,7 +13,13 @@ const CommandTable::Builder* CommandTable::find(const CLI::App* verb) const {
 
 namespace {
 
+#ifndef TG_VERSION
+#define TG_VERSION "unknown"
+#endif
+
 constexpr const char* kFooter =
+    "Global flags (before or after NOUN VERB): --server ADDR:PORT, --token-file F, "
+    "-o table|json|yaml, --timeout D; see tgctl --help.\n"
     "Exit codes: 0 ok, 1 the server refused the call, 2 usage error (nothing sent), "
     "3 the server could not be reached or the deadline passed.";
 
@@ -59,7 +63,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const Envi
   app.footer(kFooter);
   app.fallthrough();  // global flags are accepted after NOUN VERB too (inherited)
   app.require_subcommand(1);
-  app.set_version_flag("--version", "tgctl 0.1.0");
+  app.set_version_flag("--version", "tgctl " TG_VERSION);
 
   GlobalOptions global;
   if (environment.server) global.server = *environment.server;
