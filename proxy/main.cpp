@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   std::uint32_t max_header_bytes = 16384;
   std::uint16_t max_headers = 100;
+  std::uint32_t relay_buffer_kib = 16;
   bool check = false;
   bool merge_slashes = false;
 
@@ -57,6 +58,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1024u, 1u << 20));
   app.add_option("--max-headers", max_headers, "header count limit (431 beyond)")
       ->capture_default_str()->check(CLI::Range(8, 1000));
+  app.add_option("--relay-buffer-kib", relay_buffer_kib,
+                 "per-direction body buffer of a request in KiB (only the pages a request touches are resident)")
+      ->capture_default_str()->check(CLI::Range(4u, 1024u));
   app.add_flag("--merge-slashes", merge_slashes, "collapse '//' in paths before matching and forwarding");
   app.add_option("--header-timeout", header_timeout, "time allowed to receive a request head")->capture_default_str();
   app.add_option("--keepalive-timeout", keepalive_timeout, "idle client keep-alive connections close after")
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
   options.ready_file = ready_file;
   options.settings.workers = workers;
   options.settings.merge_slashes = merge_slashes;
+  options.settings.body_buffer_bytes = std::size_t{relay_buffer_kib} * 1024;
   options.settings.limits.max_head_bytes = max_header_bytes;
   options.settings.limits.max_headers = max_headers;
   try {
