@@ -11,6 +11,13 @@
 // Fixed defaults (Linkerd's): a new instance starts at 30 ms, decaying from
 // the first time a picker looks at it, and its first real sample replaces
 // that default; tau = 10 s.
+//
+// An instance that has not answered yet is probed one request at a time
+// (cost): with nothing in flight its cost is 0, so it wins its pairs and is
+// measured at once; with its probe under way it costs the 30 ms default per
+// request. Linkerd uses the default alone, which starves an unmeasured
+// instance for tens of seconds when the measured ones answer in a few
+// milliseconds (its default decays below theirs only after ~20 s).
 // Times are the worker's steady milliseconds (Worker::now_ms, 10 ms
 // resolution: ample against tau); samples are exact nanosecond RTTs.
 #pragma once
@@ -42,6 +49,12 @@ struct PeakEwma {
   void observe(double sample_ms, std::uint64_t now_ms);
   // The estimate as of `now_ms`, decayed toward 0 since the last sample.
   double estimate_at(std::uint64_t now_ms) const;
+  // The picker's cost with `in_flight` requests under way, before weighting:
+  // estimate × (in_flight + 1), and 0 for an unmeasured idle instance.
+  double cost(std::uint32_t in_flight, std::uint64_t now_ms) const {
+    if (!measured && in_flight == 0) return 0;
+    return estimate_at(now_ms) * (in_flight + 1.0);
+  }
 };
 
 // The penalty window for a Retry-After value (RFC 9110 §10.2.3): delay-seconds

@@ -100,7 +100,7 @@ std::int64_t peak_ewma(const ServiceDef& service, const Snapshot& snapshot, Work
     InstanceRuntime& state = *table.instances[index];
     state.ewma.touch(now_ms);
     return Cost{now_ms < state.avoid_until_ms,
-                state.ewma.estimate_at(now_ms) * (state.in_flight + 1.0) / snapshot.instances[index].weight};
+                state.ewma.cost(state.in_flight, now_ms) / snapshot.instances[index].weight};
   });
 }
 

@@ -13,7 +13,8 @@
 // sends all sequential traffic to it instead of 3/4.
 //
 // peak_ewma cost: peak-EWMA latency × (in_flight + 1) / weight (Linkerd's
-// cost, weighted). An instance inside its 503/429 penalty window is not
+// cost, weighted; an instance that has not answered yet is probed one
+// request at a time, see PeakEwma::cost). An instance inside its 503/429 penalty window is not
 // chosen while any other untried instance is outside one; when all are
 // inside, the cheapest is used rather than refusing the request.
 //

@@ -34,6 +34,16 @@ TEST_CASE("a new estimate is the 30 ms default and does not decay before it is s
   CHECK(e.estimate_at(1'000 + 10'000) == Approx(kDefaultRttMs * std::exp(-1.0)));
 }
 
+TEST_CASE("an unmeasured instance is probed one request at a time", "[proxy][balancing][ewma]") {
+  PeakEwma e;
+  e.touch(1'000);
+  CHECK(e.cost(0, 1'000) == 0);                     // idle: wins its pairs, gets measured
+  CHECK(e.cost(1, 1'000) == 2 * kDefaultRttMs);     // its probe under way: the default per request
+  e.observe(4.0, 1'020);
+  CHECK(e.cost(0, 1'020) == 4.0);
+  CHECK(e.cost(2, 1'020) == 12.0);
+}
+
 TEST_CASE("the first sample replaces the default, even when lower", "[proxy][balancing][ewma]") {
   PeakEwma e;
   e.touch(1'000);

@@ -123,6 +123,18 @@ TEST_CASE("peak_ewma prefers the lower latency estimate", "[proxy][balancing][p2
   CHECK(counts.count("slow") == 0);
 }
 
+TEST_CASE("peak_ewma probes an instance that has not answered yet", "[proxy][balancing][p2c]") {
+  ServiceFixture f(LbPolicy::peak_ewma, {{"a"}, {"b"}, {"new"}});
+  const std::uint64_t now = 100'000;
+  f.state("a").ewma.observe(1.0, now);
+  f.state("b").ewma.observe(1.0, now);
+  // Idle and unmeasured: it wins every pair it is in.
+  CHECK(f.tally(3'000, {{}, 0, now})["new"] > 1'800);
+  // With its probe in flight it counts as 30 ms × 2 and loses to 1 ms.
+  f.state("new").in_flight = 1;
+  CHECK(f.tally(3'000, {{}, 0, now}).count("new") == 0);
+}
+
 TEST_CASE("peak_ewma weighs latency by in-flight requests", "[proxy][balancing][p2c]") {
   ServiceFixture f(LbPolicy::peak_ewma, {{"a"}, {"b"}});
   const std::uint64_t now = 100'000;
