@@ -114,6 +114,7 @@ struct RequestContext {
   static constexpr std::uint8_t kMaxAttempts = 10;  // the config's ceiling for retry.attempts
   std::uint8_t attempts = 0;
   std::uint32_t tried[kMaxAttempts] = {};
+  std::uint64_t key_hash = 0;  // hash policies: the request's key, hashed at its first pick, reused by retries
 
   char request_id[132] = {};
   std::uint8_t request_id_length = 0;

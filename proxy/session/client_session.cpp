@@ -316,13 +316,13 @@ void ClientSession::pick_instance() {
   RequestContext& c = *ctx_;
   const Snapshot& snapshot = *c.table->snapshot;
   const ServiceDef& svc = service();
-  balancing::PickRequest request{{c.tried, c.attempts}, 0, worker_.now_ms()};
-  if (balancing::uses_key_hash(svc.policy)) {
-    // The head is still in `client` (a retry resends it from there).
-    request.key_hash = balancing::request_key_hash(svc.policy, svc.hash_key, c.request,
-                                                   c.client.data.get() + c.head_offset, {peer_address_, peer_v6_},
-                                                   worker_.settings().trusted_proxies);
+  // Hash policies hash the request's key once, at its first pick; retries
+  // reuse it to walk on from the same place.
+  if (c.attempts == 0 && balancing::uses_key_hash(svc.policy)) {
+    c.key_hash = balancing::request_key_hash(svc.policy, svc.hash_key, c.request, c.client.data.get() + c.head_offset,
+                                             {peer_address_, peer_v6_}, worker_.settings().trusted_proxies);
   }
+  const balancing::PickRequest request{{c.tried, c.attempts}, c.key_hash, worker_.now_ms()};
   const std::int64_t index = c.attempts < RequestContext::kMaxAttempts
                                  ? balancing::pick(svc, snapshot, *c.table, request, worker_.random())
                                  : balancing::kNone;
