@@ -305,6 +305,28 @@ TEST_CASE("hash policies: a key sticks to an instance and a SIGHUP adding one mo
   else CHECK(moved_to_new >= moved * 9 / 10);
 }
 
+TEST_CASE("hash policies retry a key on the same next instance when its own is down", "[proxy][lb][policies]") {
+  const std::string policy = GENERATE(std::string("ring_hash"), std::string("maglev"));
+  INFO(policy);
+  Backends backends(4);
+  const std::string dead_name = backends[1].name();
+  const std::string yaml = config(backends.instances(), policy,
+                                  {"hash_key: { header: X-User-ID }", "retry: { attempts: 2, on: [connect_failure] }"});
+  backends[1].stop();  // its port now refuses connections
+  ProxyProcess proxy(yaml);
+  HttpClient client(proxy.port());
+  const auto first = owners_of_keys(client, 120);
+  // Every key is answered (the dead instance's keys by their retry), and a
+  // key's retry always lands on the same instance.
+  CHECK(owners_of_keys(client, 120) == first);
+  std::map<std::string, int> spread;
+  for (const auto& o : first) ++spread[o];
+  INFO(describe(spread));
+  CHECK(spread.count(dead_name) == 0);
+  CHECK(spread.size() == 3);
+  CHECK(proxy.metrics().sum("tg_upstream_errors_total", {{"kind", "connect_failure"}}) >= 120 / 4 / 2 * 2);
+}
+
 TEST_CASE("two proxies with the same table send every key to the same instance", "[proxy][lb][policies]") {
   const std::string policy = GENERATE(std::string("ring_hash"), std::string("maglev"));
   INFO(policy);
