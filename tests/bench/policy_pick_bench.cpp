@@ -26,7 +26,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-tg::config::Config config_with(LbPolicy policy, int n) {
+tg::config::Config config_with(LbPolicy policy, int n, bool equal_weights) {
   tg::config::Config config;
   tg::config::Service s;
   s.name = "svc";
@@ -37,16 +37,16 @@ tg::config::Config config_with(LbPolicy policy, int n) {
     inst.port = 8080;
     inst.address = inst.host + ":8080";
     inst.id = "svc/" + inst.address;
-    inst.weight = policy == LbPolicy::round_robin ? 1 : static_cast<std::uint32_t>(1 + i % 3);
+    inst.weight = equal_weights ? 1 : static_cast<std::uint32_t>(1 + i % 3);
     s.instances.push_back(inst);
   }
   config.services.push_back(s);
   return config;
 }
 
-double bench_pick(LbPolicy policy, int n, int picks, std::uint64_t& sink) {
+double bench_pick(LbPolicy policy, int n, bool equal_weights, int picks, std::uint64_t& sink) {
   std::string error;
-  auto snapshot = Snapshot::build(config_with(policy, n), 1, "", error);
+  auto snapshot = Snapshot::build(config_with(policy, n, equal_weights), 1, "", error);
   if (!snapshot) {
     std::fprintf(stderr, "%s\n", error.c_str());
     std::exit(1);
@@ -100,14 +100,20 @@ double bench_key(const char* what, LbPolicy policy, tg::config::HashKey key, con
 int main(int argc, char** argv) {
   const int picks = argc > 1 ? std::atoi(argv[1]) : 2'000'000;
   std::uint64_t sink = 0;
-  std::printf("ns per pick (%d picks per case; weights 1..3 except round_robin)\n", picks);
-  std::printf("  %-14s %10s %10s %10s\n", "policy", "n=3", "n=10", "n=100");
-  for (LbPolicy policy : {LbPolicy::round_robin, LbPolicy::weighted, LbPolicy::least_request, LbPolicy::peak_ewma,
-                          LbPolicy::ip_hash, LbPolicy::ring_hash, LbPolicy::maglev}) {
-    std::printf("  %-14s", std::string(tg::config::to_string(policy)).c_str());
-    for (int n : {3, 10, 100}) std::printf(" %10.1f", bench_pick(policy, n, picks, sink));
+  std::printf("ns per pick (%d picks per case; weights 1..3, or all 1 where marked w=1)\n", picks);
+  std::printf("  %-20s %10s %10s %10s\n", "policy", "n=3", "n=10", "n=100");
+  const auto row = [&](LbPolicy policy, bool equal_weights) {
+    const std::string name = std::string(tg::config::to_string(policy)) + (equal_weights ? " (w=1)" : "");
+    std::printf("  %-20s", name.c_str());
+    for (int n : {3, 10, 100}) std::printf(" %10.1f", bench_pick(policy, n, equal_weights, picks, sink));
     std::printf("\n");
-  }
+  };
+  row(LbPolicy::round_robin, true);
+  for (LbPolicy policy : {LbPolicy::round_robin, LbPolicy::weighted, LbPolicy::least_request, LbPolicy::peak_ewma,
+                          LbPolicy::ip_hash, LbPolicy::ring_hash, LbPolicy::maglev})
+    row(policy, false);
+  row(LbPolicy::least_request, true);
+  row(LbPolicy::peak_ewma, true);
   std::printf("ns per request key hash (12-header request)\n");
   std::vector<balancing::Cidr> trusted;
   std::string error;
