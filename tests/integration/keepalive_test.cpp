@@ -12,7 +12,7 @@
 
 using namespace tg::itest;
 
-TEST_CASE("one client connection carries many requests; upstream connections are pooled",
+TEST_CASE("one client connection carries many requests, upstream connections are pooled",
           "[proxy][keepalive]") {
   Backend backend("b1");
   ProxyProcess proxy(single_service_config({backend.address()}));

@@ -88,7 +88,7 @@ TEST_CASE("an unsolicited 100 Continue from the upstream is not relayed", "[prox
   CHECK(response.body == "ok");
 }
 
-TEST_CASE("Expect: 100-continue is not forwarded; a refused body gets its final status without 100",
+TEST_CASE("Expect: 100-continue is not forwarded, a refused body gets its final status without 100",
           "[proxy][protocol][1xx]") {
   Backend backend("b1");
   ProxyProcess proxy(single_service_config({backend.address()}, {"limits: { max_body: 10 }"}));

@@ -108,7 +108,7 @@ TEST_CASE("smuggling shapes in request heads get 400, a close, and never reach t
   CHECK(http_get(proxy.port(), "/ok").status == 200);
 }
 
-TEST_CASE("bad chunked framing in a request body gets 400 and a close; no body byte is forwarded",
+TEST_CASE("bad chunked framing in a request body gets 400 and a close, no body byte is forwarded",
           "[proxy][protocol]") {
   Backend backend("b1");
   ProxyProcess proxy(single_service_config({backend.address()}, {"retry: { attempts: 1 }"}));

@@ -156,7 +156,7 @@ TEST_CASE("bytes a client sends right after its upgrade request reach the upstre
   CHECK(upstream.head().find("early-bytes") == std::string::npos);
 }
 
-TEST_CASE("an idle tunnel is closed after the service's idle timeout; traffic keeps it open", "[proxy][upgrade][timeouts]") {
+TEST_CASE("an idle tunnel is closed after the service's idle timeout, traffic keeps it open", "[proxy][upgrade][timeouts]") {
   TunnelUpstream upstream;
   ProxyProcess proxy(single_service_config({upstream.server.address()}, {"timeouts: { idle: 400ms }"}));
 

@@ -78,7 +78,7 @@ TEST_CASE("wrong types say what was expected and what was found", "[config][erro
         "t.yaml:1:30: tenants[0].labels: label name \"a b\" must not contain a space");
 }
 
-TEST_CASE("strings must be UTF-8; empty values are not strings", "[config][errors][types]") {
+TEST_CASE("strings must be UTF-8, empty values are not strings", "[config][errors][types]") {
   CHECK(single_error("tenants:\n  - id: \"caf\xc3\"\n") == "t.yaml:2:9: tenants[0].id: is not valid UTF-8");
   CHECK(single_error("tenants:\n  - id: a\n    labels:\n      k:\n") ==
         "t.yaml:4:7: tenants[0].labels.k: expected a string, got an empty value");

@@ -92,7 +92,7 @@ TEST_CASE("DNS names: label and total lengths", "[config][address]") {
   CHECK(tg::config::dns_name_problem("", true) == "empty host name");
 }
 
-TEST_CASE("route hosts: exact, wildcard, IP literals; no port", "[config][host]") {
+TEST_CASE("route hosts: exact, wildcard, IP literals, no port", "[config][host]") {
   using tg::config::route_host_problem;
   CHECK(route_host_problem("acme.example.com").empty());
   CHECK(route_host_problem("localhost").empty());

@@ -112,7 +112,7 @@ TEST_CASE("mapping keys must be plain strings", "[config][errors]") {
   CHECK(single_error("[a, b]: 1\n") == "t.yaml:1:1: mapping keys must be plain strings");
 }
 
-TEST_CASE("anchors and aliases work; merge keys are not supported", "[config][errors]") {
+TEST_CASE("anchors and aliases work, merge keys are not supported", "[config][errors]") {
   const auto config = load_ok(
       "services:\n"
       "  - name: a\n"

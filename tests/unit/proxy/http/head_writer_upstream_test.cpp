@@ -171,7 +171,7 @@ TEST_CASE("Expect is dropped only when the proxy answered it", "[proxy][http][he
   CHECK(upstream(request) == "PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n" + kTail);
 }
 
-TEST_CASE("an upgrade keeps Upgrade and says Connection: Upgrade; otherwise both are dropped",
+TEST_CASE("an upgrade keeps Upgrade and says Connection: Upgrade, otherwise both are dropped",
           "[proxy][http][head_writer]") {
   const std::string request =
       "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
