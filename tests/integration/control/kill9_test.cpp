@@ -127,7 +127,7 @@ std::vector<std::string> missing(const ControlProcess& control, Acknowledged& ac
 
 }  // namespace
 
-TEST_CASE("kill -9 during concurrent writes loses no acknowledged write; integrity_check ok",
+TEST_CASE("kill -9 during concurrent writes loses no acknowledged write, integrity_check ok",
           "[control][kill9]") {
   const auto test_start = Clock::now();
   const unsigned seed = std::random_device{}();
