@@ -66,7 +66,7 @@ TEST_CASE("usage errors exit 2 with a message naming the problem", "[tgctl][cli]
   usage({"apply", "-f", "/nonexistent/tg.yaml"}, "-f: cannot read /nonexistent/tg.yaml");
 }
 
-TEST_CASE("--help at every level prints help and exits 0", "[tgctl][cli]") {
+TEST_CASE("help at every level: --help prints it and exits 0", "[tgctl][cli]") {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--help"}, {"routes", "--help"}, {"routes", "patch", "--help"},
         {"audit", "list", "-h"}}) {
