@@ -47,14 +47,6 @@ constexpr std::size_t kAlign = 64;
 std::size_t aligned(std::size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 }  // namespace
 
-ContextMemory::ContextMemory(std::size_t bytes) : size_(bytes) {
-  void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  base_ = static_cast<char*>(p);
-}
-
-ContextMemory::~ContextMemory() { ::munmap(base_, size_); }
-
 char* ContextMemory::take(std::size_t bytes) {
   char* p = base_ + used_;
   used_ += aligned(bytes);
@@ -62,9 +54,30 @@ char* ContextMemory::take(std::size_t bytes) {
   return p;
 }
 
-RequestContext::RequestContext(const ProxySettings& s)
-    : memory(2 * aligned(io_buffer_bytes(s)) + aligned(out_buffer_bytes(s)) + 2 * aligned(fields_bytes(s)) +
-             aligned(s.limits.max_head_bytes)),
+namespace {
+std::size_t buffer_bytes(const ProxySettings& s) {
+  return 2 * aligned(io_buffer_bytes(s)) + aligned(out_buffer_bytes(s)) + 2 * aligned(fields_bytes(s)) +
+         aligned(s.limits.max_head_bytes);
+}
+std::size_t object_bytes() { return aligned(sizeof(RequestContext)); }
+}  // namespace
+
+RequestContext* RequestContext::create(const ProxySettings& s) {
+  const std::size_t total = object_bytes() + buffer_bytes(s);
+  void* p = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  char* base = static_cast<char*>(p);
+  return ::new (base) RequestContext(s, base + object_bytes(), buffer_bytes(s));
+}
+
+void RequestContext::destroy(RequestContext* ctx) {
+  const std::size_t total = object_bytes() + ctx->memory.size();
+  ctx->~RequestContext();
+  ::munmap(ctx, total);
+}
+
+RequestContext::RequestContext(const ProxySettings& s, char* buffers, std::size_t bytes)
+    : memory(buffers, bytes),
       client(memory.take(io_buffer_bytes(s)), io_buffer_bytes(s)),
       request_fields(reinterpret_cast<http::HeaderField*>(memory.take(fields_bytes(s)))),
       upstream(memory.take(io_buffer_bytes(s)), io_buffer_bytes(s)),

@@ -61,15 +61,18 @@ struct ByteBuffer {
 };
 
 // All buffers and header arrays of a context live in one block mapped from
-// the kernel, so a released context gives its memory back to the system at
-// once (heap memory freed in the middle of an arena would stay resident).
+// the kernel, together with the RequestContext object itself, so a released
+// context gives its memory back to the system at once (heap memory freed in
+// the middle of an arena would stay resident: a burst of connections would
+// leave the heap holding their contexts' holes).
 class ContextMemory {
  public:
-  explicit ContextMemory(std::size_t bytes);
-  ~ContextMemory();
+  // Carves pieces out of [base, base + bytes), which it does not own.
+  ContextMemory(char* base, std::size_t bytes) : base_(base), size_(bytes) {}
   ContextMemory(const ContextMemory&) = delete;
   ContextMemory& operator=(const ContextMemory&) = delete;
   char* take(std::size_t bytes);  // carves the next piece, 64-byte aligned
+  std::size_t size() const { return size_; }
 
  private:
   char* base_;
@@ -78,7 +81,13 @@ class ContextMemory {
 };
 
 struct RequestContext {
-  explicit RequestContext(const ProxySettings& settings);
+  // One mapping holds the object and its buffers; destroy() unmaps it.
+  static RequestContext* create(const ProxySettings& settings);
+  static void destroy(RequestContext* ctx);
+  static void* operator new(std::size_t) = delete;
+  static void operator delete(void*) = delete;
+
+  RequestContext(const ProxySettings& settings, char* buffers, std::size_t buffer_bytes);
   void reset_request();  // between requests on one connection; keeps buffered bytes
 
   ContextMemory memory;

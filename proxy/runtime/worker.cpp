@@ -63,7 +63,7 @@ Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* a
 }
 
 Worker::~Worker() {
-  for (RequestContext* ctx : free_contexts_) delete ctx;
+  for (RequestContext* ctx : free_contexts_) RequestContext::destroy(ctx);
 }
 
 void Worker::listen(const tcp::endpoint& endpoint) {
@@ -146,7 +146,7 @@ void Worker::tick() {
 }
 
 RequestContext* Worker::acquire_context() {
-  if (free_contexts_.empty()) return new RequestContext(settings_);
+  if (free_contexts_.empty()) return RequestContext::create(settings_);
   RequestContext* ctx = free_contexts_.back();
   free_contexts_.pop_back();
   pool_low_water_ = std::min(pool_low_water_, free_contexts_.size());
@@ -158,7 +158,7 @@ void Worker::trim_context_pool() {
   // contexts were not needed at all.
   const std::size_t unused = pool_low_water_ > kMinPooledContexts ? pool_low_water_ - kMinPooledContexts : 0;
   for (std::size_t i = 0; i < unused && !free_contexts_.empty(); ++i) {
-    delete free_contexts_.front();
+    RequestContext::destroy(free_contexts_.front());
     free_contexts_.erase(free_contexts_.begin());
   }
   pool_low_water_ = free_contexts_.size();
@@ -172,7 +172,7 @@ void Worker::release_context(RequestContext* ctx) {
   if (free_contexts_.size() < kMaxPooledContexts) {
     free_contexts_.push_back(ctx);
   } else {
-    delete ctx;
+    RequestContext::destroy(ctx);
   }
 }
 
