@@ -40,7 +40,8 @@ Status Registry::register_instance(const v1::RegisterInstanceRequest& request, c
   const std::string id = instance.id();
   if (auto it = instances_.find(id); it != instances_.end()) {
     if (!request.replace()) return Status::exists("instance " + quoted(id) + " already exists (set replace to replace it)");
-    if (Status status = check_editable(it->second.meta(), false, "instance", id); !status.ok()) return status;
+    if (Status status = check_editable(it->second.meta(), request.take_ownership(), "instance", id); !status.ok())
+      return status;
   }
   const std::int64_t now = clock_.unix_ms();
   instance.set_heartbeat_ttl_ms(request.heartbeat_ttl_ms());

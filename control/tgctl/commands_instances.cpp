@@ -15,6 +15,7 @@ struct RegisterFlags {
   TextFlag id, weight, state, ttl, json;
   std::vector<std::string> labels;
   bool replace = false;
+  bool take_ownership = false;
 };
 
 v1::AdminState parse_admin_state(const std::string& text, std::string_view flag) {
@@ -37,6 +38,7 @@ std::unique_ptr<v1::RegisterInstanceRequest> build_register(const RegisterFlags&
   }
   if (f.ttl.given()) request->set_heartbeat_ttl_ms(parse_duration_ms(f.ttl.value, "--ttl"));
   request->set_replace(f.replace);
+  request->set_take_ownership(f.take_ownership);
   return request;
 }
 
@@ -59,6 +61,8 @@ void add_instance_commands(CLI::App& app, CommandTable& table) {
                   "heartbeat TTL (10s): unhealthy when no heartbeat comes for this long");
     reg->add_option("--label", flags->labels, "label KEY=VALUE (repeatable)");
     reg->add_flag("--replace", flags->replace, "replace an instance of the same id");
+    reg->add_flag("--take-ownership", flags->take_ownership,
+                  "with --replace: take over an instance a config file owns (it becomes API-owned)");
     add_text_flag(*reg, flags->json, "--json",
                   "the instance as protobuf JSON, or @FILE; flags given override its fields");
     table.add(reg, [reg, flags] {

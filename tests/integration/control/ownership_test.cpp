@@ -143,6 +143,18 @@ TEST_CASE("config-file instances: operational calls are allowed, the state survi
   CHECK(instances.instances(0).admin_state() == v1::ADMIN_STATE_DRAINING);
   CHECK(instances.instances(0).address() == "127.0.0.1:9001");
   CHECK(instances.instances(0).meta().source().kind() == v1::Source::KIND_CONFIG_FILE);
+
+  // With --take-ownership the replace goes through, and the instance is the
+  // API's from then on: a restart re-applying the file leaves it alone.
+  const TgctlResult taken = tgctl(control, {"instances", "register", "web", "127.0.0.1:9009", "--id", "web-1",
+                                            "--replace", "--take-ownership"});
+  CHECK(taken.exit_code == 0);
+  control.stop();
+  control.start();
+  const auto after = json_as<v1::DiscoverInstancesResponse>(tgctl(control, {"instances", "discover", "web", "-o", "json"}));
+  REQUIRE(after.instances_size() == 1);
+  CHECK(after.instances(0).address() == "127.0.0.1:9009");
+  CHECK(after.instances(0).meta().source().kind() == v1::Source::KIND_API);
 }
 
 TEST_CASE("an object removed from its config file is gone after a restart", "[control][ownership]") {
