@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   std::uint32_t max_header_bytes = 16384;
   std::uint16_t max_headers = 100;
-  std::uint32_t relay_buffer_kib = 16;
+  std::uint32_t relay_buffer_kib = 64;
   bool check = false;
   bool merge_slashes = false;
 

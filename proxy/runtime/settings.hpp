@@ -20,7 +20,7 @@ struct ProxySettings {
   // a busy client does not pay for re-arming readiness; then it goes idle with
   // no buffers at all.
   std::chrono::milliseconds buffer_grace{200};
-  std::size_t body_buffer_bytes = 16 * 1024;
+  std::size_t body_buffer_bytes = 64 * 1024;  // --relay-buffer-kib; only touched pages are resident
   bool merge_slashes = false;  // "//" in paths collapsed before matching
   unsigned workers = 1;
   // Peers whose X-Forwarded-For is believed when finding the client address
