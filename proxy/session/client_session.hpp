@@ -80,6 +80,7 @@ class ClientSession final : public LocalRefCounted<ClientSession>, public Deadli
   void read_response_head();
   void on_response_bytes(const boost::system::error_code& ec, std::size_t n);
   void parse_response_head();
+  void response_head_read_failed();
   void final_response_head();
   // Early responses while the request body streams.
   void watch_upstream();

@@ -26,16 +26,7 @@ void ClientSession::on_early_response_bytes(const boost::system::error_code& ec,
   if (ec) {
     // The upstream closed, reset or timed out before the body was complete.
     stop_request_body();
-    if (timed_out_) {
-      count_upstream_error(UpstreamError::timeout);
-      try_failed(ErrorKind::timeout, false);
-    } else if (up.size() == 0) {
-      count_upstream_error(UpstreamError::reset);
-      try_failed(ErrorKind::upstream_reset, false);
-    } else {
-      count_upstream_error(UpstreamError::protocol);
-      try_failed(ErrorKind::bad_upstream_response, false);
-    }
+    response_head_read_failed();
     return;
   }
   up.end += n;

@@ -262,22 +262,27 @@ void ClientSession::on_response_bytes(const boost::system::error_code& ec, std::
   }
   // The try this read belonged to has ended (its connection was closed).
   if (phase_ != Phase::await_response) return;
-  ByteBuffer& up = c.upstream;
   if (ec) {
-    if (timed_out_) {
-      count_upstream_error(UpstreamError::timeout);
-      try_failed(ErrorKind::timeout, false);
-    } else if (up.size() == 0) {
-      count_upstream_error(UpstreamError::reset);
-      try_failed(ErrorKind::upstream_reset, false);
-    } else {
-      count_upstream_error(UpstreamError::protocol);
-      try_failed(ErrorKind::bad_upstream_response, false);
-    }
+    response_head_read_failed();
     return;
   }
-  up.end += n;
+  c.upstream.end += n;
   parse_response_head();
+}
+
+void ClientSession::response_head_read_failed() {
+  // The deadline fired, the upstream closed before a byte, or it closed
+  // inside a head.
+  if (timed_out_) {
+    count_upstream_error(UpstreamError::timeout);
+    try_failed(ErrorKind::timeout, false);
+  } else if (ctx_->upstream.size() == 0) {
+    count_upstream_error(UpstreamError::reset);
+    try_failed(ErrorKind::upstream_reset, false);
+  } else {
+    count_upstream_error(UpstreamError::protocol);
+    try_failed(ErrorKind::bad_upstream_response, false);
+  }
 }
 
 void ClientSession::parse_response_head() {
