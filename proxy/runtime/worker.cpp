@@ -157,10 +157,10 @@ void Worker::trim_context_pool() {
   // The pool never went below pool_low_water_ this period: that many
   // contexts were not needed at all.
   const std::size_t unused = pool_low_water_ > kMinPooledContexts ? pool_low_water_ - kMinPooledContexts : 0;
-  for (std::size_t i = 0; i < unused && !free_contexts_.empty(); ++i) {
-    RequestContext::destroy(free_contexts_.front());
-    free_contexts_.erase(free_contexts_.begin());
-  }
+  // The least recently used are at the front.
+  const std::size_t drop = std::min(unused, free_contexts_.size());
+  for (std::size_t i = 0; i < drop; ++i) RequestContext::destroy(free_contexts_[i]);
+  free_contexts_.erase(free_contexts_.begin(), free_contexts_.begin() + static_cast<std::ptrdiff_t>(drop));
   pool_low_water_ = free_contexts_.size();
   pool_trimmed_ms_ = now_ms_;
 }
