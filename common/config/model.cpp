@@ -70,6 +70,24 @@ std::string_view to_string(HealthCheck::Type type) {
   return type == HealthCheck::Type::tcp ? "tcp" : "http";
 }
 
+std::string_view to_string(AdminState state) {
+  switch (state) {
+    case AdminState::active: return "active";
+    case AdminState::draining: return "draining";
+    case AdminState::disabled: return "disabled";
+  }
+  return "active";
+}
+
+std::string_view to_string(Health health) {
+  switch (health) {
+    case Health::unknown: return "unknown";
+    case Health::healthy: return "healthy";
+    case Health::unhealthy: return "unhealthy";
+  }
+  return "unknown";
+}
+
 // Problems that have no position in the file (it could not be read) print as
 // "FILE: message"; everything else as "FILE:LINE:COLUMN: message".
 std::string ConfigError::to_string() const {

@@ -90,6 +90,12 @@ struct Limits {
   std::uint64_t max_body = 10ull * 1024 * 1024;
 };
 
+// Set by the control plane (the balancer-table stream); a YAML file leaves the
+// defaults. Only `active` instances get new requests; `unhealthy` ones only
+// when a service is in panic (fewer than half of its active instances healthy).
+enum class AdminState { active, draining, disabled };
+enum class Health { unknown, healthy, unhealthy };  // unknown counts as healthy for now
+
 struct Instance {
   std::string id;       // explicit, or "<service>/<address>" when not given
   std::string address;  // as written: "host:port" or "[v6]:port"
@@ -97,6 +103,9 @@ struct Instance {
   std::uint16_t port = 0;
   std::uint32_t weight = 1;  // 1..10000
   std::map<std::string, std::string> labels;
+  AdminState admin_state = AdminState::active;
+  Health health = Health::unknown;
+  std::string health_reason;
   SourceLocation location;
 };
 
@@ -173,5 +182,7 @@ std::string_view to_string(RetryOn condition);
 std::optional<RetryOn> retry_on_from_string(std::string_view name);
 
 std::string_view to_string(HealthCheck::Type type);
+std::string_view to_string(AdminState state);  // "active" | "draining" | "disabled"
+std::string_view to_string(Health health);     // "unknown" | "healthy" | "unhealthy"
 
 }  // namespace tg::config
