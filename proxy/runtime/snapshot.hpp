@@ -26,6 +26,27 @@ struct InstanceDef {
   boost::asio::ip::tcp::endpoint endpoint;
   std::uint32_t weight = 1;
   std::uint32_t service = 0;
+  config::AdminState admin_state = config::AdminState::active;
+  config::Health health = config::Health::unknown;
+  std::string health_reason;
+};
+
+// A pushed change of one instance's health or admin state (the control
+// plane's health updates), applied by Snapshot::with_states.
+struct InstanceStateChange {
+  std::string id;
+  config::AdminState admin_state = config::AdminState::active;
+  config::Health health = config::Health::unknown;
+  std::string health_reason;
+};
+
+// The control plane's version of a pushed table; zero when the table came
+// from a YAML file.
+struct ControlVersion {
+  std::uint64_t generation = 0;
+  std::uint64_t counter = 0;
+  bool empty() const { return generation == 0 && counter == 0; }
+  friend bool operator==(const ControlVersion&, const ControlVersion&) = default;
 };
 
 struct ServiceDef {
@@ -35,7 +56,12 @@ struct ServiceDef {
   config::Timeouts timeouts;
   config::Limits limits;
   config::Retry retry;
-  std::vector<std::uint32_t> instances;          // indices into Snapshot::instances, ordered by id
+  std::vector<std::uint32_t> members;            // every instance of the service, indices, ordered by id
+  // The instances a policy picks from (a subset of `members`, same order):
+  // admin state active and health not unhealthy; in panic (fewer than half
+  // of the active members pickable) every active member.
+  std::vector<std::uint32_t> instances;
+  bool panic = false;
   std::vector<std::uint64_t> cumulative_weight;  // prefix sums over `instances`, for weighted draws
   bool equal_weights = true;                     // draws can skip the weight search
   config::HashKey hash_key;                      // ring_hash, maglev
@@ -49,21 +75,34 @@ struct RouteDef {
   std::string name;
   std::uint32_t service = 0;
   std::string strip_prefix;
+  config::RouteMatch match;  // for /config
 };
 
 struct Snapshot {
-  std::uint64_t version = 0;
-  std::string source;  // file the table came from
+  std::uint64_t version = 0;   // this process's table sequence (1, 2, ...)
+  ControlVersion control;      // set when the table was pushed by tg-control
+  std::string source;  // file the table came from, or "tg-control ADDR"
   std::vector<ServiceDef> services;
   std::vector<InstanceDef> instances;
   std::vector<RouteDef> routes;
   routing::RouteTable table;
-  std::string json;  // for the admin /config page
+
+  // The admin /config page: version, source, services with their instances
+  // (health, admin state, pickable) and routes. Built on demand.
+  std::string to_json() const;
 
   // Resolves instance addresses (DNS names once, here). On failure returns
   // null and sets `error`.
   static std::shared_ptr<const Snapshot> build(const config::Config& config, std::uint64_t version,
-                                               std::string source, std::string& error);
+                                               std::string source, std::string& error,
+                                               ControlVersion control = {});
+
+  // `base` with the health/admin state of some instances changed (ids it does
+  // not hold are ignored): only the services of changed instances get new
+  // pick sets and balancing structures. Never fails.
+  static std::shared_ptr<const Snapshot> with_states(const Snapshot& base,
+                                                     const std::vector<InstanceStateChange>& changes,
+                                                     std::uint64_t version, ControlVersion control);
 };
 
 }  // namespace tg::proxy
