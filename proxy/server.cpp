@@ -175,7 +175,7 @@ class Server {
       if (draining_) respond({503, "text/plain; charset=utf-8", "draining\n"});
       else respond({200, "text/plain; charset=utf-8", "ready\n"});
     } else if (path == "/config") {
-      respond({200, "application/json", snapshot_->json});
+      respond({200, "application/json", snapshot_->to_json()});
     } else if (path == "/metrics") {
       collect_metrics(std::move(respond));
     } else {
