@@ -77,6 +77,9 @@ bool valid_node_id(const std::string& id) {
   });
 }
 
+// What a proxy reports is kept while tg-control runs: bounded.
+std::string bounded(const std::string& text, std::size_t limit = 256) { return text.substr(0, limit); }
+
 double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
@@ -357,7 +360,7 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
   auto existing = proxies_.find(node);
   if (existing != proxies_.end() && existing->second.connection) {
     const ProxyRecord& other = existing->second;
-    if (other.boot_id != hello.boot_id()) {
+    if (other.boot_id != bounded(hello.boot_id())) {
       end(id, Status::exists("node id \"" + node + "\" is already connected (boot id \"" + other.boot_id +
                              "\", from " + other.address + ")"));
       return;
@@ -367,10 +370,10 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
   }
   const std::int64_t now = clock_.unix_ms();
   ProxyRecord& record = proxies_[node];
-  record.boot_id = hello.boot_id();
+  record.boot_id = bounded(hello.boot_id());
   record.address = c.peer;
-  record.listen = hello.listen();
-  record.proxy_version = hello.proxy_version();
+  record.listen = bounded(hello.listen());
+  record.proxy_version = bounded(hello.proxy_version());
   record.connection = id;
   record.connected_since_unix_ms = now;
   record.last_seen_unix_ms = now;
@@ -410,13 +413,12 @@ void TableHub::answer(SubscriberId id, Connection& c, const v1::StreamTableReque
   } else {
     v1::ProxyNack nack;
     version.to(nack.mutable_version());
-    nack.set_reason(request.nack().reason());
+    nack.set_reason(bounded(request.nack().reason(), 4096));
     nack.set_time_unix_ms(clock_.unix_ms());
+    spdlog::warn("tg-control: proxy {} refused table {}: {}", c.node_id, to_string(version), nack.reason());
     record.last_nack = std::move(nack);
     ++record.nacks;
     if (metrics_) ++metrics_->table().nacks;
-    spdlog::warn("tg-control: proxy {} refused table {}: {}", c.node_id, to_string(version),
-                 request.nack().reason());
   }
   send_next(id, c);
 }
