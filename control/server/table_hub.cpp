@@ -8,24 +8,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace tg::control {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// Deterministic, so equal objects (map fields included) encode to equal bytes
-// and "unchanged" is a byte comparison.
-std::string encode(const google::protobuf::MessageLite& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
 
 void append_varint(std::string& out, std::uint64_t value) {
   while (value >= 0x80) {
@@ -35,38 +23,68 @@ void append_varint(std::string& out, std::uint64_t value) {
   out.push_back(static_cast<char>(value));
 }
 
-// One element of a repeated message field of `Table`: tag, length, body.
-std::string table_entry(int field, const std::string& body) {
+// One element of a repeated message field of `Table`: tag, length, then the
+// message, in one allocation. Deterministic, so equal objects (map fields
+// included) encode to equal bytes and "unchanged" is a byte comparison.
+std::string table_entry(int field, const google::protobuf::MessageLite& message) {
+  const std::size_t size = message.ByteSizeLong();
   std::string out;
-  out.reserve(body.size() + 6);
+  out.reserve(size + 12);
   append_varint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
-  append_varint(out, body.size());
-  out += body;
+  append_varint(out, size);
+  const std::size_t head = out.size();
+  out.resize(head + size);
+  google::protobuf::io::ArrayOutputStream stream(out.data() + head, static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeWithCachedSizes(&coded);
   return out;
+}
+
+// The message inside an entry (after its tag and length).
+std::string_view entry_body(const std::string& entry) {
+  std::size_t i = 0;
+  for (int varints = 0; varints < 2; ++varints)
+    while (i < entry.size() && (static_cast<unsigned char>(entry[i++]) & 0x80)) {
+    }
+  return std::string_view(entry).substr(i);
 }
 
 template <class T>
 std::string object_entry(int field, T object) {
   object.clear_meta();
-  return table_entry(field, encode(object));
+  return table_entry(field, object);
 }
 
-// The instance as the table holds it; `config` and `state` split out.
-std::string instance_entry(v1::Instance instance, std::string* config, v1::InstanceState* state) {
+void copy_state(const v1::Instance& from, v1::Instance* to) {
+  to->set_health(from.health());
+  to->set_health_reason(from.health_reason());
+  to->set_admin_state(from.admin_state());
+}
+
+// The instance as the table holds it, and its state.
+std::string instance_entry(v1::Instance instance, v1::InstanceState* state) {
   instance.clear_meta();
   instance.clear_heartbeat_ttl_ms();
   instance.clear_last_heartbeat_unix_ms();
   instance.clear_health_changed_unix_ms();
-  std::string entry = table_entry(v1::Table::kInstancesFieldNumber, encode(instance));
   state->set_id(instance.id());
   state->set_health(instance.health());
   state->set_health_reason(instance.health_reason());
   state->set_admin_state(instance.admin_state());
-  instance.clear_health();
-  instance.clear_health_reason();
-  instance.clear_admin_state();
-  *config = encode(instance);
-  return entry;
+  return table_entry(v1::Table::kInstancesFieldNumber, instance);
+}
+
+// True when the instance entries differ in nothing but health, reason and
+// admin state: the old entry with the new state encodes to the new entry.
+bool state_only(const std::string& old_entry, const std::string& new_entry) {
+  v1::Instance before, after;
+  const std::string_view old_body = entry_body(old_entry), new_body = entry_body(new_entry);
+  if (!before.ParseFromArray(old_body.data(), static_cast<int>(old_body.size())) ||
+      !after.ParseFromArray(new_body.data(), static_cast<int>(new_body.size())))
+    return false;
+  copy_state(after, &before);
+  return table_entry(v1::Table::kInstancesFieldNumber, before) == new_entry;
 }
 
 bool valid_node_id(const std::string& id) {
@@ -108,8 +126,7 @@ TableHub::TableHub(const Registry& registry, const Clock& clock, DebounceTimer& 
   for (const auto& [name, route] : registry.routes())
     set_entry(routes, name, object_entry(v1::Table::kRoutesFieldNumber, route));
   for (const auto& [id, instance] : registry.instances()) {
-    InstanceEntry& e = instances_[id];
-    set_entry(instances, id, instance_entry(instance, &e.config, &e.state));
+    set_entry(instances, id, instance_entry(instance, &instances_[id]));
   }
   newest_ = {registry.generation(), 1};
   build_config(start);
@@ -183,20 +200,21 @@ void TableHub::take_mutation(const Mutation& m) {
       }
       v1::Instance instance;
       if (!parse(instance)) return;
-      InstanceEntry next;
-      std::string entry = instance_entry(std::move(instance), &next.config, &next.state);
+      v1::InstanceState state;
+      std::string entry = instance_entry(std::move(instance), &state);
       auto it = instances_.find(m.name);
       if (it == instances_.end()) {
-        instances_.emplace(m.name, std::move(next));
+        instances_.emplace(m.name, std::move(state));
         set_entry(instances, m.name, std::move(entry));
         config_dirty_ = true;
         return;
       }
-      if (entries_[instances][m.name] == entry) return;
-      const bool state_only = it->second.config == next.config;
-      it->second = std::move(next);
+      const std::string& old_entry = entries_[instances][m.name];
+      if (old_entry == entry) return;
+      const bool health = state_only(old_entry, entry);
+      it->second = std::move(state);
       set_entry(instances, m.name, std::move(entry));
-      if (state_only) {
+      if (health) {
         health_dirty_.insert(m.name);
       } else {
         config_dirty_ = true;
@@ -283,7 +301,7 @@ void TableHub::publish_health() {
   HealthVersion step{newest_, {}};
   step.changed.reserve(health_dirty_.size());
   for (const auto& id : health_dirty_) {
-    step.changed.push_back(instances_.at(id).state);
+    step.changed.push_back(instances_.at(id));
     changed_since_config_.insert(id);
   }
   spdlog::debug("tg-control: table {}: health of {} instance(s)", to_string(newest_), step.changed.size());

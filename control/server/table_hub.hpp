@@ -9,8 +9,8 @@
 // Table state: per kind a sorted map name → encoded `Table` entry (field tag,
 // length, object without meta and heartbeat fields), so a full payload is the
 // concatenation of the entries (no re-serialization of every object per
-// version); per instance its config encoding and its InstanceState, so a
-// change of only health or admin state is told apart from a config change.
+// version); per instance its InstanceState. An instance change is a health
+// change when the old entry with the new state encodes to the new entry.
 //
 // Versions: (generation, counter), counter 1 = the table at start. Changes are
 // gathered for `debounce` after the first one, then published as ONE version:
@@ -157,10 +157,6 @@ class TableHub {
   void list_proxies(v1::ListProxiesResponse* out) const;
 
  private:
-  struct InstanceEntry {
-    std::string config;  // encoding without health, reason, admin state
-    v1::InstanceState state;
-  };
   struct HealthVersion {
     TableVersion version;
     std::vector<v1::InstanceState> changed;
@@ -206,7 +202,7 @@ class TableHub {
 
   std::array<std::map<std::string, std::string>, 4> entries_;
   std::array<std::size_t, 4> entry_bytes_{};
-  std::map<std::string, InstanceEntry> instances_;
+  std::map<std::string, v1::InstanceState> instances_;  // by instance id
 
   TableVersion newest_, last_config_;
   std::shared_ptr<const v1::StreamTableResponse> config_;  // the newest config version
