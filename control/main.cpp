@@ -1,6 +1,8 @@
 // tg-control: flags → ServerOptions → run_control_server. Logic lives in tg_control.
 #include "server/control_server.hpp"
 
+#include "config/value_parsers.hpp"
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +11,7 @@ int main(int argc, char** argv) {
   tg::control::ServerOptions options;
   std::string log_level = "info";
   long long shutdown_ms = options.shutdown_timeout.count();
+  std::string table_debounce = "5ms";
   app.add_option("--db", options.db_path, "SQLite database file (created with its directory if missing)")
       ->capture_default_str();
   app.add_option("--config", options.config_paths,
@@ -24,6 +27,9 @@ int main(int argc, char** argv) {
   app.add_option("--shutdown-timeout-ms", shutdown_ms, "SIGTERM: let in-flight calls finish for up to")
       ->capture_default_str()
       ->check(CLI::Range(0LL, 600000LL));
+  app.add_option("--table-debounce", table_debounce,
+                 "gather registry changes this long (e.g. 5ms, 0) before publishing one table version")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -37,6 +43,16 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(level);
   options.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
+  tg::config::Duration debounce{};
+  if (std::string problem = tg::config::try_parse_duration(table_debounce, debounce); !problem.empty()) {
+    std::fprintf(stderr, "--table-debounce: bad duration \"%s\": %s\n", table_debounce.c_str(), problem.c_str());
+    return 2;
+  }
+  if (debounce > std::chrono::seconds(10)) {
+    std::fprintf(stderr, "--table-debounce: at most 10s\n");
+    return 2;
+  }
+  options.table_debounce = std::chrono::duration_cast<std::chrono::microseconds>(debounce);
   try {
     return tg::control::run_control_server(options);
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@ std::string_view code_name(Code code) {
     case Code::not_found: return "NOT_FOUND";
     case Code::already_exists: return "ALREADY_EXISTS";
     case Code::failed_precondition: return "FAILED_PRECONDITION";
+    case Code::aborted: return "ABORTED";
     case Code::unimplemented: return "UNIMPLEMENTED";
     case Code::internal: return "INTERNAL";
     case Code::unavailable: return "UNAVAILABLE";

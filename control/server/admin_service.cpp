@@ -173,4 +173,21 @@ grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* c
   return call.reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::ListProxies(grpc::CallbackServerContext* context,
+                                                    const tenantgate::v1::ListProxiesRequest* /*request*/,
+                                                    tenantgate::v1::ListProxiesResponse* response) {
+  Started started = begin(core_, tokens_, context, "ListProxies");
+  const Call call = started.call;
+  if (!started.actor) return call.reactor;
+  asio::post(core_.io(), [this, call, response] {
+    if (hub_ == nullptr) {
+      call.finish(Status{Code::unimplemented, "this server has no table stream"});
+      return;
+    }
+    hub_->list_proxies(response);
+    call.finish(Status{});
+  });
+  return call.reactor;
+}
+
 }  // namespace tg::control

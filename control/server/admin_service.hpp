@@ -6,10 +6,12 @@
 // batch committed (Core::commit), a read at once. ListAudit reads the store
 // on the writer thread. Exceptions never leave a handler: they become
 // INTERNAL. Every call is counted and timed in Metrics by method and code.
+// ListProxies reads the TableHub on the owner loop (UNIMPLEMENTED without one).
 #pragma once
 
 #include "server/auth.hpp"
 #include "server/core.hpp"
+#include "server/table_hub.hpp"
 
 #include "tenantgate/v1/admin.grpc.pb.h"
 
@@ -17,7 +19,8 @@ namespace tg::control {
 
 class AdminService final : public tenantgate::v1::Admin::CallbackService {
  public:
-  AdminService(Core& core, const TokenSet& tokens) : core_(core), tokens_(tokens) {}
+  AdminService(Core& core, const TokenSet& tokens, TableHub* hub = nullptr)
+      : core_(core), tokens_(tokens), hub_(hub) {}
 
 #define TG_ADMIN_METHOD(Name, Request, Response)                                                   \
   grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context, const tenantgate::v1::Request* request, \
@@ -45,6 +48,7 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   TG_ADMIN_METHOD(DeleteRoute, DeleteRouteRequest, DeleteResponse)
   TG_ADMIN_METHOD(Apply, ApplyRequest, ApplyResponse)
   TG_ADMIN_METHOD(ListAudit, ListAuditRequest, ListAuditResponse)
+  TG_ADMIN_METHOD(ListProxies, ListProxiesRequest, ListProxiesResponse)
 #undef TG_ADMIN_METHOD
 
  private:
@@ -62,6 +66,7 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
 
   Core& core_;
   const TokenSet& tokens_;
+  TableHub* hub_;
 };
 
 }  // namespace tg::control

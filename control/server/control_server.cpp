@@ -1,6 +1,7 @@
 #include "server/control_server.hpp"
 
 #include "server/admin_service.hpp"
+#include "server/discovery_service.hpp"
 #include "server/http_server.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
@@ -133,7 +134,15 @@ int run_control_server(const ServerOptions& options) {
   }
 
   Core core(*store, registry);
-  AdminService admin(core, tokens);
+  // The table stream: built from the registry before the loop runs, then fed
+  // by every committed batch (owner loop).
+  AsioDebounceTimer table_timer(core.io());
+  TableHubOptions hub_options;
+  hub_options.debounce = options.table_debounce;
+  TableHub hub(registry, clock, table_timer, hub_options, &core.metrics());
+  core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
+  DiscoveryService discovery(core, hub, tokens);
+  AdminService admin(core, tokens, &hub);
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   asio::io_context main_io(1);
@@ -158,13 +167,22 @@ int run_control_server(const ServerOptions& options) {
     builder.AddListeningPort(endpoint_text(grpc_endpoint.address(), grpc_endpoint.port()),
                              grpc::InsecureServerCredentials(), &grpc_port);
     builder.RegisterService(&admin);
-    builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+    builder.RegisterService(&discovery);
+    // A 10,000-tenant / 50,000-instance table is about 10 MB.
+    builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
+    builder.SetMaxSendMessageSize(256 * 1024 * 1024);
+    // Dead proxies are noticed within seconds; proxies may ping idle streams.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     core.start();
     grpc_server = builder.BuildAndStart();
     if (!grpc_server || grpc_port == 0) throw std::runtime_error("cannot listen on " + options.grpc_address);
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), static_cast<unsigned>(grpc_port));
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
-    spdlog::info("tg-control: Admin gRPC on {}, HTTP on {}{}", grpc_text, http_text,
+    spdlog::info("tg-control: gRPC (Admin, Discovery) on {}, HTTP on {}{}", grpc_text, http_text,
                  tokens.enabled() ? "" : " (no --token-file: Admin calls are not authenticated)");
     if (!options.ready_file.empty()) write_ready_file(options.ready_file, "grpc=" + grpc_text + "\nhttp=" + http_text + "\n");
   } catch (const std::exception& e) {
@@ -180,6 +198,14 @@ int run_control_server(const ServerOptions& options) {
   });
   main_io.run();
 
+  // Table streams never end by themselves: finish them first, so Shutdown
+  // waits only for in-flight Admin calls.
+  std::promise<void> streams_finished;
+  asio::post(core.io(), [&] {
+    hub.shutdown();
+    streams_finished.set_value();
+  });
+  streams_finished.get_future().wait_for(options.shutdown_timeout);
   // In-flight calls finish (their commits complete) until the deadline; then
   // gRPC cancels the rest. The owner loop and the writer keep running meanwhile.
   grpc_server->Shutdown(std::chrono::system_clock::now() + options.shutdown_timeout);

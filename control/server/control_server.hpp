@@ -17,6 +17,7 @@ struct ServerOptions {
   std::string ready_file;  // written once both ports are bound
   bool synchronous_full = false;
   std::chrono::milliseconds shutdown_timeout{10000};
+  std::chrono::microseconds table_debounce{5000};  // gather table changes this long before a new version
 };
 
 // Returns the process exit code: 0 after a signal-driven shutdown, 1 on a

@@ -1,7 +1,7 @@
 // The owner loop of tg-control (DESIGN §6): one io_context thread that holds
 // the Registry and makes every state transition, the SQLite writer thread
 // (CommitQueue) behind it, the heartbeat-TTL timer, the metrics, and the
-// observer hook the balancer-table stream will use.
+// observer hook the balancer-table stream (TableHub) uses.
 //
 // Threading contract: registry(), metrics(), commit(), add_observer() are for
 // the owner thread only (post work with boost::asio::post(core.io(), ...)).
@@ -31,7 +31,7 @@ struct CoreOptions {
 class Core {
  public:
   // Called after each committed change with the committed batch (mutations
-  // carry the serialized objects). The hook for the table stream (next issue).
+  // carry the serialized objects). The table stream (TableHub) hangs off it.
   // Runs on the owner loop: must not block and must not throw (an exception
   // escaping the loop stops the process).
   using Observer = std::function<void(const CommitBatch& batch)>;

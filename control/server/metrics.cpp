@@ -110,7 +110,36 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
          "# TYPE tg_control_http_requests_total counter\n";
   for (const auto& [status, n] : http_)
     out += "tg_control_http_requests_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+  render_table(out);
   return out;
+}
+
+void Metrics::render_table(std::string& out) const {
+  const TableMetrics& t = table_;
+  gauge(out, "tg_control_table_generation", "Generation of the newest balancer-table version.", t.generation);
+  gauge(out, "tg_control_table_counter", "Counter of the newest balancer-table version.", t.counter);
+  out += "# HELP tg_control_table_versions_total Balancer-table versions published by kind.\n"
+         "# TYPE tg_control_table_versions_total counter\n"
+         "tg_control_table_versions_total{kind=\"config\"} " + std::to_string(t.config_versions) + "\n"
+         "tg_control_table_versions_total{kind=\"health\"} " + std::to_string(t.health_versions) + "\n";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", t.build_seconds);
+  out += "# HELP tg_control_table_build_seconds Duration of the last full table build.\n"
+         "# TYPE tg_control_table_build_seconds gauge\n"
+         "tg_control_table_build_seconds " + std::string(buffer) + "\n";
+  gauge(out, "tg_control_table_payload_bytes", "Size of the last full table (serialized Table).", t.payload_bytes);
+  gauge(out, "tg_control_table_subscribers", "Proxies connected to Discovery.StreamTable (after their hello).",
+        t.subscribers);
+  out += "# HELP tg_control_table_updates_sent_total Table updates written to proxies by kind.\n"
+         "# TYPE tg_control_table_updates_sent_total counter\n"
+         "tg_control_table_updates_sent_total{kind=\"config\"} " + std::to_string(t.config_sent) + "\n"
+         "tg_control_table_updates_sent_total{kind=\"health\"} " + std::to_string(t.health_sent) + "\n";
+  out += "# HELP tg_control_table_acks_total ACKs received from proxies.\n"
+         "# TYPE tg_control_table_acks_total counter\n"
+         "tg_control_table_acks_total " + std::to_string(t.acks) + "\n";
+  out += "# HELP tg_control_table_nacks_total NACKs received from proxies.\n"
+         "# TYPE tg_control_table_nacks_total counter\n"
+         "tg_control_table_nacks_total " + std::to_string(t.nacks) + "\n";
 }
 
 }  // namespace tg::control

@@ -10,6 +10,12 @@
 //   tg_control_sqlite_commit_batch_size                 histogram: changes per transaction
 //   tg_control_sqlite_commit_failures_total
 //   tg_control_http_requests_total{code}                the HTTP port, 404/405 included
+//   tg_control_table_generation, _counter               newest balancer-table version
+//   tg_control_table_versions_total{kind}               versions published: config | health
+//   tg_control_table_build_seconds, _payload_bytes      last full table build
+//   tg_control_table_subscribers                        proxies connected to StreamTable
+//   tg_control_table_updates_sent_total{kind}           updates written: config | health
+//   tg_control_table_acks_total, _nacks_total           answers of the proxies
 #pragma once
 
 #include "metrics/histogram.hpp"
@@ -25,6 +31,17 @@ namespace tg::control {
 
 class Registry;
 
+// The balancer-table stream's numbers, written by TableHub (owner loop).
+struct TableMetrics {
+  std::uint64_t generation = 0, counter = 0;
+  std::uint64_t config_versions = 0, health_versions = 0;
+  double build_seconds = 0;
+  std::uint64_t payload_bytes = 0;
+  std::uint64_t subscribers = 0;
+  std::uint64_t config_sent = 0, health_sent = 0;
+  std::uint64_t acks = 0, nacks = 0;
+};
+
 class Metrics {
  public:
   // Upper bounds of the batch-size histogram (the last bucket, +Inf, implicit).
@@ -36,10 +53,14 @@ class Metrics {
 
   std::uint64_t calls(const std::string& method, Code code) const;
   std::uint64_t commits() const { return commit_durations_.count; }
+  TableMetrics& table() { return table_; }
+  const TableMetrics& table() const { return table_; }
 
   std::string render(const Registry& registry, std::uint64_t committed_revision) const;
 
  private:
+  void render_table(std::string& out) const;
+
   std::map<std::pair<std::string, Code>, std::uint64_t> calls_;
   std::map<std::string, metrics::LatencyHistogram> call_durations_;
   metrics::LatencyHistogram commit_durations_;
@@ -47,6 +68,7 @@ class Metrics {
   std::uint64_t batch_sum_ = 0;
   std::uint64_t commit_failures_ = 0;
   std::map<unsigned, std::uint64_t> http_;
+  TableMetrics table_;
 };
 
 }  // namespace tg::control

@@ -165,6 +165,28 @@ void audit_table(const v1::ListAuditResponse& response, std::ostream& out) {
   table.write(out);
 }
 
+std::string version_text(const v1::TableVersion& v) {
+  return v.counter() == 0 ? "-" : std::to_string(v.generation()) + "." + std::to_string(v.counter());
+}
+
+// Boot ids are random per process; the first 8 characters tell them apart.
+std::string boot_text(const std::string& boot) { return or_dash(boot.substr(0, 8)); }
+
+void proxy_table(const v1::ListProxiesResponse& response, std::ostream& out) {
+  Table table({"NODE", "BOOT", "ADDRESS", "STATE", "SINCE", "APPLIED", "LAG", "LAST NACK"});
+  for (const v1::ProxyStatus& p : response.proxies()) {
+    const std::int64_t since = p.connected() ? p.connected_since_unix_ms() : p.last_seen_unix_ms();
+    std::string nack = "-";
+    if (p.has_last_nack()) nack = version_text(p.last_nack().version()) + ": " + p.last_nack().reason();
+    table.add_row({p.node_id(), boot_text(p.boot_id()), or_dash(p.address()),
+                   p.connected() ? "connected" : "disconnected",
+                   since == 0 ? "-" : format_time_unix_ms(since), version_text(p.applied()),
+                   std::to_string(p.lag()), std::move(nack)});
+  }
+  table.write(out);
+  out << "Newest table version: " << version_text(response.newest()) << ".\n";
+}
+
 }  // namespace
 
 void render_table(const Command& command, const google::protobuf::Message& response,
@@ -199,6 +221,8 @@ void render_table(const Command& command, const google::protobuf::Message& respo
     apply_table(command, static_cast<const v1::ApplyResponse&>(response), out);
   } else if (type == "tenantgate.v1.ListAuditResponse") {
     audit_table(static_cast<const v1::ListAuditResponse&>(response), out);
+  } else if (type == "tenantgate.v1.ListProxiesResponse") {
+    proxy_table(static_cast<const v1::ListProxiesResponse&>(response), out);
   } else {
     out << to_yaml(response);
   }

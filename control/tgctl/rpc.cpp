@@ -51,6 +51,7 @@ const Rpc delete_route = make<v1::DeleteRouteRequest, v1::DeleteResponse, &Admin
 
 const Rpc apply = make<v1::ApplyRequest, v1::ApplyResponse, &AdminStub::Apply>("Apply");
 const Rpc list_audit = make<v1::ListAuditRequest, v1::ListAuditResponse, &AdminStub::ListAudit>("ListAudit");
+const Rpc list_proxies = make<v1::ListProxiesRequest, v1::ListProxiesResponse, &AdminStub::ListProxies>("ListProxies");
 // clang-format on
 
 }  // namespace rpcs

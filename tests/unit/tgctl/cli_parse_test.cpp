@@ -44,7 +44,7 @@ TEST_CASE("usage errors exit 2 with a message naming the problem", "[tgctl][cli]
     CHECK(parsed.err.find(needle) != std::string::npos);
     CHECK(parsed.err.starts_with("tgctl: "));
   };
-  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit)");
+  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, proxies)");
   usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, delete)");
   usage({"tenants", "frobnicate"}, "tenants: unknown command \"frobnicate\"");
   usage({"tenants", "get"}, "tenants get: ID is required");
@@ -231,4 +231,11 @@ TEST_CASE("audit list: filters and times", "[tgctl][cli][audit]") {
                 "--before-id", "9000000000"}),
       "actor: 'ops' kind: 'route' name: 'api' method: 'CreateRoute' "
       "since_unix_ms: 1763787600000 until_unix_ms: 1763790300000 limit: 5 before_id: 9000000000"));
+}
+
+TEST_CASE("proxies list: the ListProxies call", "[tgctl][cli][proxies]") {
+  const Invocation inv = parse_ok({"proxies", "list", "-o", "json"});
+  CHECK(request_is<v1::ListProxiesRequest>(inv, ""));
+  CHECK(inv.command.rpc->method == "ListProxies");
+  CHECK(inv.global.output == OutputFormat::json);
 }

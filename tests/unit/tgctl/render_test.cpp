@@ -157,3 +157,30 @@ TEST_CASE("yaml: the same data, strings that would change type quoted", "[tgctl]
   const auto list = from_text<v1::ListTenantsResponse>("tenants { id: 'a' } tenants { id: 'b' }");
   CHECK(to_yaml(list) == "tenants:\n  - id: a\n  - id: b\n");
 }
+
+TEST_CASE("proxies list as a table, json and yaml", "[tgctl][render]") {
+  const auto proxies = from_text<v1::ListProxiesResponse>(
+      "newest { generation: 3 counter: 12 } "
+      "proxies { node_id: 'edge-1' boot_id: '5f0c9d2e-1111-2222' address: 'ipv4:10.0.0.5:40112' "
+      "          connected: true connected_since_unix_ms: 1763791200000 last_seen_unix_ms: 1763791260000 "
+      "          applied { generation: 3 counter: 12 } sent { generation: 3 counter: 12 } lag: 0 } "
+      "proxies { node_id: 'edge-2' boot_id: 'abc' address: 'ipv4:10.0.0.6:40200' "
+      "          connected: false last_seen_unix_ms: 1763791300000 "
+      "          applied { generation: 3 counter: 9 } lag: 3 nacks: 2 "
+      "          last_nack { version { generation: 3 counter: 10 } reason: 'service x: bad policy' "
+      "                      time_unix_ms: 1763791250000 } } "
+      "proxies { node_id: 'new' }");
+  CHECK(rendered({"proxies", "list"}, proxies, OutputFormat::table) ==
+        "NODE    BOOT      ADDRESS              STATE         SINCE                     APPLIED  LAG  LAST NACK\n"
+        "edge-1  5f0c9d2e  ipv4:10.0.0.5:40112  connected     2025-11-22T06:00:00.000Z  3.12     0    -\n"
+        "edge-2  abc       ipv4:10.0.0.6:40200  disconnected  2025-11-22T06:01:40.000Z  3.9      3    3.10: service x: bad policy\n"
+        "new     -         -                    disconnected  -                         -        0    -\n"
+        "Newest table version: 3.12.\n");
+  const std::string json = rendered({"proxies", "list"}, proxies, OutputFormat::json);
+  CHECK(json.find("\"node_id\": \"edge-2\"") != std::string::npos);
+  CHECK(json.find("\"reason\": \"service x: bad policy\"") != std::string::npos);
+  const YAML::Node yaml = YAML::Load(rendered({"proxies", "list"}, proxies, OutputFormat::yaml));
+  CHECK(yaml["newest"]["counter"].as<int>() == 12);
+  CHECK(yaml["proxies"][1]["nacks"].as<int>() == 2);
+  CHECK(yaml["proxies"][1]["last_nack"]["version"]["counter"].as<int>() == 10);
+}

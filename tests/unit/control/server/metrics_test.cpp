@@ -38,6 +38,37 @@ TEST_CASE("metrics: Prometheus text with sizes, calls, durations and commits", "
   has("tg_control_sqlite_commit_batch_size_sum 4");
   has("tg_control_sqlite_commit_failures_total 1");
   has("tg_control_http_requests_total{code=\"404\"} 1");
+  has("tg_control_table_versions_total{kind=\"config\"} 0");
+  has("tg_control_table_subscribers 0");
+}
+
+TEST_CASE("metrics: the table stream's numbers", "[metrics][table_hub]") {
+  test::FakeClock clock;
+  Registry registry(clock);
+  Metrics metrics;
+  TableMetrics& t = metrics.table();
+  t.generation = 4;
+  t.counter = 17;
+  t.config_versions = 3;
+  t.health_versions = 14;
+  t.build_seconds = 0.0125;
+  t.payload_bytes = 10485760;
+  t.subscribers = 2;
+  t.config_sent = 5;
+  t.health_sent = 20;
+  t.acks = 24;
+  t.nacks = 1;
+  const std::string text = metrics.render(registry, 0);
+  for (const std::string line :
+       {"tg_control_table_generation 4", "tg_control_table_counter 17",
+        "tg_control_table_versions_total{kind=\"config\"} 3", "tg_control_table_versions_total{kind=\"health\"} 14",
+        "tg_control_table_build_seconds 0.0125", "tg_control_table_payload_bytes 10485760",
+        "tg_control_table_subscribers 2", "tg_control_table_updates_sent_total{kind=\"config\"} 5",
+        "tg_control_table_updates_sent_total{kind=\"health\"} 20", "tg_control_table_acks_total 24",
+        "tg_control_table_nacks_total 1"}) {
+    INFO(line);
+    CHECK(text.find(line + "\n") != std::string::npos);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,509 @@
+#include "server/table_hub.hpp"
+
+#include "registry/registry.hpp"
+#include "server/metrics.hpp"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <string_view>
+
+namespace tg::control {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+void append_varint(std::string& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+// One element of a repeated message field of `Table`: tag, length, then the
+// message, in one allocation. Deterministic, so equal objects (map fields
+// included) encode to equal bytes and "unchanged" is a byte comparison.
+std::string table_entry(int field, const google::protobuf::MessageLite& message) {
+  const std::size_t size = message.ByteSizeLong();
+  std::string out;
+  out.reserve(size + 12);
+  append_varint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
+  append_varint(out, size);
+  const std::size_t head = out.size();
+  out.resize(head + size);
+  google::protobuf::io::ArrayOutputStream stream(out.data() + head, static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeWithCachedSizes(&coded);
+  return out;
+}
+
+// The message inside an entry (after its tag and length).
+std::string_view entry_body(const std::string& entry) {
+  std::size_t i = 0;
+  for (int varints = 0; varints < 2; ++varints)
+    while (i < entry.size() && (static_cast<unsigned char>(entry[i++]) & 0x80)) {
+    }
+  return std::string_view(entry).substr(i);
+}
+
+template <class T>
+std::string object_entry(int field, T object) {
+  object.clear_meta();
+  return table_entry(field, object);
+}
+
+void copy_state(const v1::Instance& from, v1::Instance* to) {
+  to->set_health(from.health());
+  to->set_health_reason(from.health_reason());
+  to->set_admin_state(from.admin_state());
+}
+
+// The instance as the table holds it, and its state.
+std::string instance_entry(v1::Instance instance, v1::InstanceState* state) {
+  instance.clear_meta();
+  instance.clear_heartbeat_ttl_ms();
+  instance.clear_last_heartbeat_unix_ms();
+  instance.clear_health_changed_unix_ms();
+  state->set_id(instance.id());
+  state->set_health(instance.health());
+  state->set_health_reason(instance.health_reason());
+  state->set_admin_state(instance.admin_state());
+  return table_entry(v1::Table::kInstancesFieldNumber, instance);
+}
+
+// True when the instance entries differ in nothing but health, reason and
+// admin state: the old entry with the new state encodes to the new entry.
+bool state_only(const std::string& old_entry, const std::string& new_entry) {
+  v1::Instance before, after;
+  const std::string_view old_body = entry_body(old_entry), new_body = entry_body(new_entry);
+  if (!before.ParseFromArray(old_body.data(), static_cast<int>(old_body.size())) ||
+      !after.ParseFromArray(new_body.data(), static_cast<int>(new_body.size())))
+    return false;
+  copy_state(after, &before);
+  return table_entry(v1::Table::kInstancesFieldNumber, before) == new_entry;
+}
+
+bool valid_node_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == ':' || c == '-';
+  });
+}
+
+// What a proxy reports is kept while tg-control runs: bounded.
+std::string bounded(const std::string& text, std::size_t limit = 256) { return text.substr(0, limit); }
+
+double seconds_since(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+}  // namespace
+
+std::string to_string(const TableVersion& version) {
+  return std::to_string(version.generation) + "." + std::to_string(version.counter);
+}
+
+void AsioDebounceTimer::arm(std::chrono::microseconds after, std::function<void()> fire) {
+  timer_.expires_after(after);
+  timer_.async_wait([fire = std::move(fire)](const boost::system::error_code& ec) {
+    if (!ec) fire();
+  });
+}
+
+TableHub::TableHub(const Registry& registry, const Clock& clock, DebounceTimer& timer, TableHubOptions options,
+                   Metrics* metrics)
+    : clock_(clock), timer_(timer), options_(options), metrics_(metrics) {
+  const auto start = SteadyClock::now();
+  for (const auto& [id, tenant] : registry.tenants())
+    set_entry(tenants, id, object_entry(v1::Table::kTenantsFieldNumber, tenant));
+  for (const auto& [name, service] : registry.services())
+    set_entry(services, name, object_entry(v1::Table::kServicesFieldNumber, service));
+  for (const auto& [name, route] : registry.routes())
+    set_entry(routes, name, object_entry(v1::Table::kRoutesFieldNumber, route));
+  for (const auto& [id, instance] : registry.instances()) {
+    set_entry(instances, id, instance_entry(instance, &instances_[id]));
+  }
+  newest_ = {registry.generation(), 1};
+  build_config(start);
+}
+
+TableHub::~TableHub() { timer_.cancel(); }
+
+void TableHub::set_entry(Kind kind, const std::string& name, std::string entry) {
+  auto [it, inserted] = entries_[kind].try_emplace(name);
+  if (!inserted) entry_bytes_[kind] -= it->second.size();
+  entry_bytes_[kind] += entry.size();
+  it->second = std::move(entry);
+}
+
+bool TableHub::erase_entry(Kind kind, const std::string& name) {
+  auto it = entries_[kind].find(name);
+  if (it == entries_[kind].end()) return false;
+  entry_bytes_[kind] -= it->second.size();
+  entries_[kind].erase(it);
+  return true;
+}
+
+// ---- changes -----------------------------------------------------------------
+
+void TableHub::on_commit(const CommitBatch& batch) {
+  for (const Mutation& mutation : batch.mutations) take_mutation(mutation);
+  if (config_dirty_ || !health_dirty_.empty()) arm();
+}
+
+void TableHub::take_mutation(const Mutation& m) {
+  // A changed entry is a config change; an unchanged one (only meta or
+  // heartbeat fields moved) is nothing the proxies see.
+  auto take = [&](Kind kind, std::string entry) {
+    auto it = entries_[kind].find(m.name);
+    if (it != entries_[kind].end() && it->second == entry) return;
+    set_entry(kind, m.name, std::move(entry));
+    config_dirty_ = true;
+  };
+  auto parse = [&](google::protobuf::MessageLite& object) {
+    if (object.ParseFromString(*m.body)) return true;
+    spdlog::error("tg-control: table: cannot parse the committed {} {}; the table keeps its previous value",
+                  to_string(m.kind), m.name);
+    return false;
+  };
+  switch (m.kind) {
+    case ObjectKind::tenant:
+    case ObjectKind::service:
+    case ObjectKind::route: {
+      const Kind kind = m.kind == ObjectKind::tenant ? tenants : m.kind == ObjectKind::service ? services : routes;
+      if (!m.body) {
+        config_dirty_ |= erase_entry(kind, m.name);
+        return;
+      }
+      if (m.kind == ObjectKind::tenant) {
+        v1::Tenant t;
+        if (parse(t)) take(kind, object_entry(v1::Table::kTenantsFieldNumber, std::move(t)));
+      } else if (m.kind == ObjectKind::service) {
+        v1::Service s;
+        if (parse(s)) take(kind, object_entry(v1::Table::kServicesFieldNumber, std::move(s)));
+      } else {
+        v1::Route r;
+        if (parse(r)) take(kind, object_entry(v1::Table::kRoutesFieldNumber, std::move(r)));
+      }
+      return;
+    }
+    case ObjectKind::instance: {
+      if (!m.body) {
+        if (erase_entry(instances, m.name)) config_dirty_ = true;
+        instances_.erase(m.name);
+        return;
+      }
+      v1::Instance instance;
+      if (!parse(instance)) return;
+      v1::InstanceState state;
+      std::string entry = instance_entry(std::move(instance), &state);
+      auto it = instances_.find(m.name);
+      if (it == instances_.end()) {
+        instances_.emplace(m.name, std::move(state));
+        set_entry(instances, m.name, std::move(entry));
+        config_dirty_ = true;
+        return;
+      }
+      const std::string& old_entry = entries_[instances][m.name];
+      if (old_entry == entry) return;
+      const bool health = state_only(old_entry, entry);
+      it->second = std::move(state);
+      set_entry(instances, m.name, std::move(entry));
+      if (health) {
+        health_dirty_.insert(m.name);
+      } else {
+        config_dirty_ = true;
+      }
+      return;
+    }
+  }
+}
+
+void TableHub::arm() {
+  if (armed_ || shut_down_) return;
+  armed_ = true;
+  timer_.arm(options_.debounce, [this] { publish(); });
+}
+
+// ---- versions ----------------------------------------------------------------
+
+void TableHub::publish() {
+  armed_ = false;
+  if (!config_dirty_ && health_dirty_.empty()) return;
+  const auto start = SteadyClock::now();
+  bool full = config_dirty_;
+  if (!full) {
+    std::size_t changed = changed_since_config_.size();
+    for (const auto& id : health_dirty_) changed += changed_since_config_.count(id) == 0 ? 1 : 0;
+    full = health_log_.size() + 1 > options_.max_health_versions ||
+           changed > std::max(options_.min_compact_instances, instances_.size() / 4);
+  }
+  ++newest_.counter;
+  health_cache_.clear();
+  full_newest_.reset();
+  if (full) {
+    build_config(start);
+  } else {
+    publish_health();
+  }
+  config_dirty_ = false;
+  health_dirty_.clear();
+  for (auto& [id, connection] : connections_) send_next(id, connection);
+}
+
+std::shared_ptr<const v1::StreamTableResponse> TableHub::assemble() const {
+  std::size_t total = 0;
+  for (std::size_t bytes : entry_bytes_) total += bytes;
+  std::string payload;
+  payload.reserve(total);
+  for (const auto& entries : entries_)
+    for (const auto& [name, entry] : entries) payload += entry;
+  auto response = std::make_shared<v1::StreamTableResponse>();
+  newest_.to(response->mutable_version());
+  response->set_config(std::move(payload));
+  return response;
+}
+
+std::shared_ptr<const v1::StreamTableResponse> TableHub::full_newest() {
+  if (newest_ == last_config_) return config_;
+  // The newest is a health version: a proxy without a usable base gets the
+  // whole table as of now (the entries hold the current states), built once.
+  if (!full_newest_) full_newest_ = assemble();
+  return full_newest_;
+}
+
+void TableHub::build_config(SteadyClock::time_point start) {
+  config_ = assemble();
+  const std::size_t total = config_->config().size();
+  last_config_ = newest_;
+  health_log_.clear();
+  changed_since_config_.clear();
+  const double seconds = seconds_since(start);
+  spdlog::info("tg-control: table {}: {} tenants, {} services, {} instances, {} routes, {} bytes, built in {:.1f} ms",
+               to_string(newest_), entries_[tenants].size(), entries_[services].size(), entries_[instances].size(),
+               entries_[routes].size(), total, seconds * 1e3);
+  if (metrics_) {
+    TableMetrics& t = metrics_->table();
+    t.generation = newest_.generation;
+    t.counter = newest_.counter;
+    ++t.config_versions;
+    t.build_seconds = seconds;
+    t.payload_bytes = total;
+  }
+}
+
+void TableHub::publish_health() {
+  HealthVersion step{newest_, {}};
+  step.changed.reserve(health_dirty_.size());
+  for (const auto& id : health_dirty_) {
+    step.changed.push_back(instances_.at(id));
+    changed_since_config_.insert(id);
+  }
+  spdlog::debug("tg-control: table {}: health of {} instance(s)", to_string(newest_), step.changed.size());
+  health_log_.push_back(std::move(step));
+  if (metrics_) {
+    metrics_->table().counter = newest_.counter;
+    ++metrics_->table().health_versions;
+  }
+}
+
+std::shared_ptr<const v1::StreamTableResponse> TableHub::health_since(TableVersion base) {
+  auto cached = health_cache_.find(base);
+  if (cached != health_cache_.end()) return cached->second;
+  std::map<std::string, const v1::InstanceState*> latest;
+  for (const HealthVersion& step : health_log_) {
+    if (step.version <= base) continue;
+    for (const v1::InstanceState& state : step.changed) latest[state.id()] = &state;
+  }
+  auto response = std::make_shared<v1::StreamTableResponse>();
+  newest_.to(response->mutable_version());
+  auto* health = response->mutable_health();
+  for (const auto& [id, state] : latest) *health->add_instances() = *state;
+  health_cache_.emplace(base, response);
+  return response;
+}
+
+// ---- streams -----------------------------------------------------------------
+
+void TableHub::send_next(SubscriberId id, Connection& c) {
+  if (c.node_id.empty() || c.writing || !c.outstanding.empty() || c.applied == newest_) return;
+  ProxyRecord& record = proxies_[c.node_id];
+  if (record.last_nack && TableVersion::from(record.last_nack->version()) == newest_) return;
+  const bool delta = c.applied.generation == newest_.generation && c.applied >= last_config_ && c.applied < newest_;
+  std::shared_ptr<const v1::StreamTableResponse> response = delta ? health_since(c.applied) : full_newest();
+  c.outstanding = newest_;
+  c.writing = true;
+  record.sent = newest_;
+  if (metrics_) ++(delta ? metrics_->table().health_sent : metrics_->table().config_sent);
+  c.subscriber->send(std::move(response));
+}
+
+void TableHub::connect(SubscriberId id, TableSubscriber& subscriber, std::string peer) {
+  if (shut_down_) {
+    subscriber.finish(Status{Code::unavailable, "tg-control is shutting down"});
+    return;
+  }
+  Connection& c = connections_[id];
+  c.subscriber = &subscriber;
+  c.peer = std::move(peer);
+}
+
+void TableHub::receive(SubscriberId id, const v1::StreamTableRequest& request) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  Connection& c = it->second;
+  if (c.node_id.empty()) {
+    if (!request.has_hello()) {
+      end(id, Status::invalid("StreamTableRequest", "the first message must be a hello"));
+    } else {
+      hello(id, c, request.hello());
+    }
+    return;
+  }
+  proxies_[c.node_id].last_seen_unix_ms = clock_.unix_ms();
+  answer(id, c, request);
+}
+
+void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
+  const std::string& node = hello.node_id();
+  if (!valid_node_id(node)) {
+    end(id, Status::invalid("hello.node_id", "must match [A-Za-z0-9_.:-]{1,128}"));
+    return;
+  }
+  auto existing = proxies_.find(node);
+  if (existing != proxies_.end() && existing->second.connection) {
+    const ProxyRecord& other = existing->second;
+    if (other.boot_id != bounded(hello.boot_id())) {
+      end(id, Status::exists("node id \"" + node + "\" is already connected (boot id \"" + other.boot_id +
+                             "\", from " + other.address + ")"));
+      return;
+    }
+    // The same process reconnected before its old stream was noticed dead.
+    end(*other.connection, Status{Code::aborted, "replaced by a new stream of the same proxy"});
+  }
+  const std::int64_t now = clock_.unix_ms();
+  ProxyRecord& record = proxies_[node];
+  record.boot_id = bounded(hello.boot_id());
+  record.address = c.peer;
+  record.listen = bounded(hello.listen());
+  record.proxy_version = bounded(hello.proxy_version());
+  record.connection = id;
+  record.connected_since_unix_ms = now;
+  record.last_seen_unix_ms = now;
+  c.node_id = node;
+  c.applied = hello.has_applied() ? TableVersion::from(hello.applied()) : TableVersion{};
+  record.applied = c.applied;
+  record.sent = c.applied;
+  if (metrics_) ++metrics_->table().subscribers;
+  spdlog::info("tg-control: proxy {} connected (boot {}, {}), serving {}", node, record.boot_id, c.peer,
+               c.applied.empty() ? std::string("nothing") : to_string(c.applied));
+  send_next(id, c);
+}
+
+void TableHub::answer(SubscriberId id, Connection& c, const v1::StreamTableRequest& request) {
+  if (request.has_hello()) {
+    end(id, Status::invalid("StreamTableRequest.hello", "sent twice on one stream"));
+    return;
+  }
+  if (!request.has_ack() && !request.has_nack()) {
+    end(id, Status::invalid("StreamTableRequest", "empty (neither hello, ack nor nack)"));
+    return;
+  }
+  const bool ack = request.has_ack();
+  const TableVersion version = TableVersion::from(ack ? request.ack().version() : request.nack().version());
+  if (c.outstanding.empty() || version != c.outstanding) {
+    end(id, Status::invalid(ack ? "ack.version" : "nack.version",
+                            to_string(version) + " is not the version awaiting an answer (" +
+                                (c.outstanding.empty() ? std::string("none") : to_string(c.outstanding)) + ")"));
+    return;
+  }
+  ProxyRecord& record = proxies_[c.node_id];
+  c.outstanding = {};
+  if (ack) {
+    c.applied = version;
+    record.applied = version;
+    if (metrics_) ++metrics_->table().acks;
+  } else {
+    v1::ProxyNack nack;
+    version.to(nack.mutable_version());
+    nack.set_reason(bounded(request.nack().reason(), 4096));
+    nack.set_time_unix_ms(clock_.unix_ms());
+    spdlog::warn("tg-control: proxy {} refused table {}: {}", c.node_id, to_string(version), nack.reason());
+    record.last_nack = std::move(nack);
+    ++record.nacks;
+    if (metrics_) ++metrics_->table().nacks;
+  }
+  send_next(id, c);
+}
+
+void TableHub::write_done(SubscriberId id, bool ok) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  it->second.writing = false;
+  if (!ok) {
+    end(id, Status{Code::unavailable, "the stream broke while writing"});
+    return;
+  }
+  send_next(id, it->second);
+}
+
+void TableHub::disconnect(SubscriberId id, const Status& status) { end(id, status); }
+
+void TableHub::end(SubscriberId id, const Status& status) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  Connection c = std::move(it->second);
+  connections_.erase(it);
+  if (!c.node_id.empty()) {
+    ProxyRecord& record = proxies_[c.node_id];
+    if (record.connection == id) {
+      record.connection.reset();
+      record.connected_since_unix_ms = 0;
+      record.last_seen_unix_ms = clock_.unix_ms();
+      if (metrics_) --metrics_->table().subscribers;
+      spdlog::info("tg-control: proxy {} disconnected ({}{}{})", c.node_id, code_name(status.code),
+                   status.message.empty() ? "" : ": ", status.message);
+    }
+  } else if (!status.ok()) {
+    spdlog::info("tg-control: table stream from {} ended before its hello: {}: {}", c.peer, code_name(status.code),
+                 status.message);
+  }
+  c.subscriber->finish(status);
+}
+
+void TableHub::shutdown() {
+  shut_down_ = true;
+  timer_.cancel();
+  armed_ = false;
+  while (!connections_.empty())
+    end(connections_.begin()->first, Status{Code::unavailable, "tg-control is shutting down"});
+}
+
+void TableHub::list_proxies(v1::ListProxiesResponse* out) const {
+  newest_.to(out->mutable_newest());
+  for (const auto& [node, record] : proxies_) {
+    v1::ProxyStatus* p = out->add_proxies();
+    p->set_node_id(node);
+    p->set_boot_id(record.boot_id);
+    p->set_address(record.address);
+    p->set_listen(record.listen);
+    p->set_proxy_version(record.proxy_version);
+    p->set_connected(record.connection.has_value());
+    p->set_connected_since_unix_ms(record.connected_since_unix_ms);
+    p->set_last_seen_unix_ms(record.last_seen_unix_ms);
+    if (!record.applied.empty()) record.applied.to(p->mutable_applied());
+    if (!record.sent.empty()) record.sent.to(p->mutable_sent());
+    const bool same_generation = !record.applied.empty() && record.applied.generation == newest_.generation;
+    p->set_lag(same_generation ? newest_.counter - std::min(record.applied.counter, newest_.counter)
+                               : newest_.counter);
+    if (record.last_nack) *p->mutable_last_nack() = *record.last_nack;
+    p->set_nacks(record.nacks);
+  }
+}
+
+}  // namespace tg::control

@@ -1,0 +1,161 @@
+// tg-bench-table-build: the cost of the balancer table on the control plane
+// (docs/performance.md, "Control plane"). Fills a Registry (in-memory store,
+// through the registry's own operations) with --tenants tenants, one service
+// each, --instances instances spread over them and one route per service,
+// then reports:
+//   * the TableHub's initial build (encode every object, assemble the payload)
+//   * the payload size
+//   * publishing one config change (a route added): entry update + full
+//     payload assembly + the send to one up-to-date subscriber
+//   * publishing one health change (an instance drained): a health version
+//     and the merged update for that subscriber
+// Not run by CI: `build/bin/tg-bench-table-build [--tenants N] [--instances N]`.
+#include "registry/registry.hpp"
+#include "server/table_hub.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+namespace {
+
+namespace v1 = ::tenantgate::v1;
+using namespace tg::control;
+using Steady = std::chrono::steady_clock;
+
+class NullTimer final : public DebounceTimer {
+ public:
+  void arm(std::chrono::microseconds, std::function<void()>) override {}
+  void cancel() override {}
+};
+
+struct CountingSubscriber final : TableSubscriber {
+  std::size_t bytes = 0;
+  std::shared_ptr<const v1::StreamTableResponse> last;
+  void send(std::shared_ptr<const v1::StreamTableResponse> r) override {
+    bytes += r->ByteSizeLong();
+    last = std::move(r);
+  }
+  void finish(const Status&) override {}
+};
+
+double ms_since(Steady::time_point start) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
+}
+
+template <class Request, class Response>
+CommitBatch write(Registry& registry, Status (Registry::*op)(const Request&, const WriteContext&, Response*, CommitBatch*),
+                  const Request& request) {
+  static const WriteContext context{"bench", "Bench"};
+  Response out;
+  CommitBatch batch;
+  const Status status = (registry.*op)(request, context, &out, &batch);
+  if (!status.ok()) throw std::runtime_error(status.message);
+  return batch;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tg-bench-table-build: TableHub build and publish costs"};
+  int tenants = 10000, instances = 50000, repeats = 9;
+  app.add_option("--tenants", tenants, "tenants (= services = routes)")->capture_default_str();
+  app.add_option("--instances", instances, "instances, spread over the services")->capture_default_str();
+  app.add_option("--repeats", repeats, "changes measured (median reported)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+
+  SystemClock clock;
+  Registry registry(clock);
+  registry.set_generation(1);
+  const auto fill_start = Steady::now();
+  for (int t = 0; t < tenants; ++t) {
+    const std::string n = std::to_string(t);
+    v1::CreateTenantRequest tenant;
+    tenant.mutable_tenant()->set_id("tenant-" + n);
+    (*tenant.mutable_tenant()->mutable_labels())["plan"] = t % 3 ? "free" : "pro";
+    write(registry, &Registry::create_tenant, tenant);
+    v1::CreateServiceRequest service;
+    service.mutable_service()->set_name("svc-" + n);
+    service.mutable_service()->set_tenant("tenant-" + n);
+    service.mutable_service()->set_lb_policy(v1::LB_POLICY_LEAST_REQUEST);
+    write(registry, &Registry::create_service, service);
+    v1::CreateRouteRequest route;
+    route.mutable_route()->set_name("route-" + n);
+    route.mutable_route()->set_service("svc-" + n);
+    route.mutable_route()->mutable_match()->set_host("t" + n + ".example.com");
+    route.mutable_route()->mutable_match()->set_path_prefix("/api/");
+    write(registry, &Registry::create_route, route);
+  }
+  for (int i = 0; i < instances; ++i) {
+    v1::RegisterInstanceRequest request;
+    const int t = i % tenants;
+    request.mutable_instance()->set_service("svc-" + std::to_string(t));
+    request.mutable_instance()->set_address("10." + std::to_string(i / 65536 % 256) + "." +
+                                            std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ":8080");
+    (*request.mutable_instance()->mutable_labels())["zone"] = i % 2 ? "a" : "b";
+    write(registry, &Registry::register_instance, request);
+  }
+  std::printf("registry: %d tenants, %d services, %d instances, %d routes (filled in %.0f ms)\n", tenants, tenants,
+              instances, tenants, ms_since(fill_start));
+
+  NullTimer timer;
+  auto start = Steady::now();
+  TableHub hub(registry, clock, timer);
+  const double build_ms = ms_since(start);
+  std::printf("initial build: %.1f ms, payload %zu bytes (%.1f MiB)\n", build_ms, hub.payload().size(),
+              static_cast<double>(hub.payload().size()) / (1024 * 1024));
+
+  // One subscriber, always up to date, so each publish also prepares its update.
+  CountingSubscriber subscriber;
+  hub.connect(1, subscriber, "bench");
+  v1::StreamTableRequest hello;
+  hello.mutable_hello()->set_node_id("bench");
+  hub.newest().to(hello.mutable_hello()->mutable_applied());
+  hub.receive(1, hello);
+  auto ack = [&] {
+    hub.write_done(1, true);
+    v1::StreamTableRequest r;
+    *r.mutable_ack()->mutable_version() = subscriber.last->version();
+    hub.receive(1, r);
+  };
+
+  std::vector<double> config_ms, health_ms;
+  for (int k = 0; k < repeats; ++k) {
+    v1::CreateRouteRequest route;
+    route.mutable_route()->set_name("bench-route-" + std::to_string(k));
+    route.mutable_route()->set_service("svc-0");
+    route.mutable_route()->mutable_match()->set_host("bench" + std::to_string(k) + ".example.com");
+    CommitBatch batch = write(registry, &Registry::create_route, route);
+    start = Steady::now();
+    hub.on_commit(batch);
+    hub.publish();
+    config_ms.push_back(ms_since(start));
+    if (!subscriber.last || !subscriber.last->has_config()) throw std::runtime_error("expected a config update");
+    ack();
+
+    v1::SetInstanceStateRequest drain;
+    drain.set_id(registry.instances().begin()->first);
+    drain.set_admin_state(k % 2 ? v1::ADMIN_STATE_ACTIVE : v1::ADMIN_STATE_DRAINING);
+    batch = write(registry, &Registry::set_instance_state, drain);
+    start = Steady::now();
+    hub.on_commit(batch);
+    hub.publish();
+    health_ms.push_back(ms_since(start));
+    if (!subscriber.last->has_health()) throw std::runtime_error("expected a health update");
+    ack();
+  }
+  std::printf("publish one config change (route added): median %.1f ms over %d\n", median(config_ms), repeats);
+  std::printf("publish one health change (instance drained): median %.3f ms over %d, update %zu bytes\n",
+              median(health_ms), repeats, subscriber.last->ByteSizeLong());
+  return 0;
+}
