@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 
 namespace tg::proxy {
 
@@ -33,12 +35,42 @@ bool resolve(const config::Instance& instance, tcp::endpoint& out, std::string& 
   return true;
 }
 
-// The per-policy structures, over the instances in id order (positions are
+// The pick set of a service (DESIGN §5 phase 5): active instances that are
+// not unhealthy; in panic (fewer than half of the active members pickable)
+// every active member. Draining and disabled instances get no new requests.
+void choose_instances(const Snapshot& s, ServiceDef& def) {
+  def.instances.clear();
+  def.cumulative_weight.clear();
+  def.equal_weights = true;
+  def.panic = false;
+  std::size_t active = 0;
+  for (std::uint32_t index : def.members) {
+    const InstanceDef& inst = s.instances[index];
+    if (inst.admin_state != config::AdminState::active) continue;
+    ++active;
+    if (inst.health != config::Health::unhealthy) def.instances.push_back(index);
+  }
+  if (def.instances.size() * 2 < active) {
+    def.panic = true;
+    def.instances.clear();
+    for (std::uint32_t index : def.members)
+      if (s.instances[index].admin_state == config::AdminState::active) def.instances.push_back(index);
+  }
+  std::uint64_t total = 0;
+  for (std::uint32_t index : def.instances) {
+    total += s.instances[index].weight;
+    def.cumulative_weight.push_back(total);
+    if (s.instances[index].weight != s.instances[def.instances.front()].weight) def.equal_weights = false;
+  }
+}
+
+// The per-policy structures, over the pick set in id order (positions are
 // indices into def.instances), so every proxy with this table builds the
 // same ring or Maglev table.
 void build_balancing(const Snapshot& s, ServiceDef& def) {
-  for (std::uint32_t index : def.instances)
-    if (s.instances[index].weight != s.instances[def.instances.front()].weight) def.equal_weights = false;
+  choose_instances(s, def);
+  def.ring = {};
+  def.maglev = {};
   if (def.policy != config::LbPolicy::ring_hash && def.policy != config::LbPolicy::ip_hash &&
       def.policy != config::LbPolicy::maglev)
     return;
@@ -51,59 +83,13 @@ void build_balancing(const Snapshot& s, ServiceDef& def) {
 
 std::string duration_text(config::Duration d) { return std::to_string(d.count()) + "ms"; }
 
-std::string to_json(const Snapshot& s, const config::Config& config) {
-  namespace json = boost::json;
-  json::object root;
-  root["version"] = s.version;
-  root["source"] = s.source;
-  json::array services;
-  for (const config::Service& svc : config.services) {
-    json::object o;
-    o["name"] = svc.name;
-    o["tenant"] = svc.tenant;
-    o["lb"] = std::string(config::to_string(svc.lb));
-    if (config::uses_hash_key(svc.lb)) {
-      switch (svc.hash_key.kind) {
-        case config::HashKey::Kind::header: o["hash_key"] = json::object{{"header", svc.hash_key.name}}; break;
-        case config::HashKey::Kind::cookie: o["hash_key"] = json::object{{"cookie", svc.hash_key.name}}; break;
-        case config::HashKey::Kind::client_ip: o["hash_key"] = json::object{{"client_ip", true}}; break;
-      }
-    }
-    o["timeouts"] = json::object{{"connect", duration_text(svc.timeouts.connect)},
-                                 {"response_headers", duration_text(svc.timeouts.response_headers)},
-                                 {"idle", duration_text(svc.timeouts.idle)}};
-    o["limits"] = json::object{{"max_connections_per_instance", svc.limits.max_connections_per_instance},
-                               {"max_pending_per_instance", svc.limits.max_pending_per_instance},
-                               {"max_body", svc.limits.max_body}};
-    json::array instances;
-    for (const config::Instance& inst : svc.instances)
-      instances.push_back(json::object{{"id", inst.id}, {"address", inst.address}, {"weight", inst.weight}});
-    o["instances"] = std::move(instances);
-    services.push_back(std::move(o));
-  }
-  root["services"] = std::move(services);
-  json::array routes;
-  for (const config::Route& r : config.routes) {
-    json::object m;
-    if (!r.match.host.empty()) m["host"] = r.match.host;
-    if (!r.match.path_exact.empty()) m["path"] = r.match.path_exact;
-    else m["path_prefix"] = r.match.path_prefix.empty() ? "/" : r.match.path_prefix;
-    if (!r.match.method.empty()) m["method"] = r.match.method;
-    if (r.match.header) m["header"] = json::object{{"name", r.match.header->name}, {"value", r.match.header->value}};
-    json::object o{{"name", r.name}, {"service", r.service}, {"match", std::move(m)}};
-    if (!r.rewrite.strip_prefix.empty()) o["rewrite"] = json::object{{"strip_prefix", r.rewrite.strip_prefix}};
-    routes.push_back(std::move(o));
-  }
-  root["routes"] = std::move(routes);
-  return json::serialize(root);
-}
-
 }  // namespace
 
 std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, std::uint64_t version,
-                                                std::string source, std::string& error) {
+                                                std::string source, std::string& error, ControlVersion control) {
   auto s = std::make_shared<Snapshot>();
   s->version = version;
+  s->control = control;
   s->source = std::move(source);
   routing::StringMap<std::uint32_t> service_index;
   for (const config::Service& svc : config.services) {
@@ -128,17 +114,17 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
     std::vector<const config::Instance*> ordered;
     for (const config::Instance& inst : svc.instances) ordered.push_back(&inst);
     std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->id < b->id; });
-    std::uint64_t total = 0;
     for (const config::Instance* inst : ordered) {
       InstanceDef idef;
       idef.id = inst->id;
       idef.address = inst->address;
       idef.weight = std::max<std::uint32_t>(1, inst->weight);
       idef.service = service_pos;
+      idef.admin_state = inst->admin_state;
+      idef.health = inst->health;
+      idef.health_reason = inst->health_reason;
       if (!resolve(*inst, idef.endpoint, error)) return nullptr;
-      def.instances.push_back(static_cast<std::uint32_t>(s->instances.size()));
-      total += idef.weight;
-      def.cumulative_weight.push_back(total);
+      def.members.push_back(static_cast<std::uint32_t>(s->instances.size()));
       s->instances.push_back(std::move(idef));
     }
     build_balancing(*s, def);
@@ -151,11 +137,94 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
       error = "route " + r.name + ": unknown service " + r.service;
       return nullptr;
     }
-    s->routes.push_back(RouteDef{r.name, it->second, r.rewrite.strip_prefix});
+    s->routes.push_back(RouteDef{r.name, it->second, r.rewrite.strip_prefix, r.match});
   }
   s->table = routing::RouteTable::build(config.routes);
-  s->json = to_json(*s, config);
   return s;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::with_states(const Snapshot& base,
+                                                      const std::vector<InstanceStateChange>& changes,
+                                                      std::uint64_t version, ControlVersion control) {
+  auto s = std::make_shared<Snapshot>(base);
+  s->version = version;
+  s->control = control;
+  // Instance ids are unique; a map by id is built only for this change.
+  std::unordered_map<std::string_view, std::uint32_t> by_id;
+  by_id.reserve(s->instances.size());
+  for (std::uint32_t i = 0; i < s->instances.size(); ++i) by_id.emplace(s->instances[i].id, i);
+  std::vector<bool> touched(s->services.size(), false);
+  for (const InstanceStateChange& change : changes) {
+    auto found = by_id.find(change.id);
+    if (found == by_id.end()) continue;
+    InstanceDef& inst = s->instances[found->second];
+    inst.admin_state = change.admin_state;
+    inst.health = change.health;
+    inst.health_reason = change.health_reason;
+    touched[inst.service] = true;
+  }
+  for (std::size_t i = 0; i < s->services.size(); ++i)
+    if (touched[i]) build_balancing(*s, s->services[i]);
+  return s;
+}
+
+std::string Snapshot::to_json() const {
+  namespace json = boost::json;
+  json::object root;
+  root["version"] = version;
+  if (!control.empty())
+    root["control_version"] = std::to_string(control.generation) + "." + std::to_string(control.counter);
+  root["source"] = source;
+  json::array service_list;
+  for (std::size_t pos = 0; pos < services.size(); ++pos) {
+    const ServiceDef& svc = services[pos];
+    json::object o;
+    o["name"] = svc.name;
+    o["tenant"] = svc.tenant;
+    o["lb"] = std::string(config::to_string(svc.policy));
+    if (config::uses_hash_key(svc.policy)) {
+      switch (svc.hash_key.kind) {
+        case config::HashKey::Kind::header: o["hash_key"] = json::object{{"header", svc.hash_key.name}}; break;
+        case config::HashKey::Kind::cookie: o["hash_key"] = json::object{{"cookie", svc.hash_key.name}}; break;
+        case config::HashKey::Kind::client_ip: o["hash_key"] = json::object{{"client_ip", true}}; break;
+      }
+    }
+    o["timeouts"] = json::object{{"connect", duration_text(svc.timeouts.connect)},
+                                 {"response_headers", duration_text(svc.timeouts.response_headers)},
+                                 {"idle", duration_text(svc.timeouts.idle)}};
+    o["limits"] = json::object{{"max_connections_per_instance", svc.limits.max_connections_per_instance},
+                               {"max_pending_per_instance", svc.limits.max_pending_per_instance},
+                               {"max_body", svc.limits.max_body}};
+    if (svc.panic) o["panic"] = true;
+    json::array list;
+    for (std::uint32_t index : svc.members) {
+      const InstanceDef& inst = instances[index];
+      json::object i{{"id", inst.id}, {"address", inst.address}, {"weight", inst.weight}};
+      if (inst.admin_state != config::AdminState::active)
+        i["admin_state"] = std::string(config::to_string(inst.admin_state));
+      if (inst.health != config::Health::unknown) i["health"] = std::string(config::to_string(inst.health));
+      if (!inst.health_reason.empty()) i["health_reason"] = inst.health_reason;
+      i["pickable"] = std::find(svc.instances.begin(), svc.instances.end(), index) != svc.instances.end();
+      list.push_back(std::move(i));
+    }
+    o["instances"] = std::move(list);
+    service_list.push_back(std::move(o));
+  }
+  root["services"] = std::move(service_list);
+  json::array route_list;
+  for (const RouteDef& r : routes) {
+    json::object m;
+    if (!r.match.host.empty()) m["host"] = r.match.host;
+    if (!r.match.path_exact.empty()) m["path"] = r.match.path_exact;
+    else m["path_prefix"] = r.match.path_prefix.empty() ? "/" : r.match.path_prefix;
+    if (!r.match.method.empty()) m["method"] = r.match.method;
+    if (r.match.header) m["header"] = json::object{{"name", r.match.header->name}, {"value", r.match.header->value}};
+    json::object o{{"name", r.name}, {"service", services[r.service].name}, {"match", std::move(m)}};
+    if (!r.strip_prefix.empty()) o["rewrite"] = json::object{{"strip_prefix", r.strip_prefix}};
+    route_list.push_back(std::move(o));
+  }
+  root["routes"] = std::move(route_list);
+  return json::serialize(root);
 }
 
 }  // namespace tg::proxy

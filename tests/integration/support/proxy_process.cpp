@@ -63,11 +63,10 @@ ProxyProcess::ProxyProcess(const std::string& config_yaml, ProxyOptions options)
   ready_path_ = dir_.file("ready");
   write_file(config_path_, config_yaml);
 
-  std::vector<std::string> args{"--listen",     "127.0.0.1:0",          "--admin",
-                                "127.0.0.1:0",  "--ready-file",         ready_path_.string(),
-                                "--workers",    std::to_string(options.workers),
-                                "--config",     config_path_.string(),  "--log-level",
-                                options.log_level};
+  std::vector<std::string> args{"--listen",    "127.0.0.1:0", "--admin",     "127.0.0.1:0",
+                                "--ready-file", ready_path_.string(), "--workers", std::to_string(options.workers),
+                                "--log-level",  options.log_level};
+  if (options.use_config) args.insert(args.end(), {"--config", config_path_.string()});
   if (options.access_log) {
     access_log_path_ = dir_.file("access.log");
     args.insert(args.end(), {"--access-log", access_log_path_.string()});

@@ -33,6 +33,7 @@ struct ProxyOptions {
   bool access_log = false;              // --access-log <dir>/access.log
   std::string log_level = "info";
   std::chrono::milliseconds ready_timeout{10'000};
+  bool use_config = true;  // false: no --config (a proxy fed only by --control)
 };
 
 class ProxyProcess {

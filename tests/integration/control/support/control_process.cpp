@@ -90,7 +90,8 @@ std::filesystem::path ControlProcess::write(const std::string& name, const std::
 }
 
 std::vector<std::string> ControlProcess::arguments() const {
-  std::vector<std::string> args{"--db",   db_path_.string(), "--grpc",       "127.0.0.1:0",
+  const std::string grpc = "127.0.0.1:" + std::to_string(options_.keep_grpc_port ? previous_grpc_port_ : 0);
+  std::vector<std::string> args{"--db",   db_path_.string(), "--grpc",       grpc,
                                 "--http", "127.0.0.1:0",     "--ready-file", ready_path_.string()};
   for (const auto& config : options_.configs) args.insert(args.end(), {"--config", config.string()});
   if (options_.tokens) args.insert(args.end(), {"--token-file", token_file().string()});
@@ -102,6 +103,7 @@ void ControlProcess::start() {
   if (process_ && process_->running()) throw std::runtime_error("tg-control is already running");
   if (options_.tokens) write_file_atomically(token_file(), *options_.tokens);
   std::filesystem::remove(ready_path_);  // a stale file would name the old ports
+  if (grpc_port_ != 0) previous_grpc_port_ = grpc_port_;
   grpc_port_ = http_port_ = 0;
   ++runs_;
   process_ = std::make_unique<ChildProcess>(

@@ -38,6 +38,9 @@ struct ControlOptions {
   std::optional<std::string> tokens;
   std::vector<std::string> extra_args;
   std::chrono::milliseconds ready_timeout{15'000};
+  // A restart binds the gRPC port of the previous run again (proxies
+  // subscribed to it reconnect there) instead of picking a new one.
+  bool keep_grpc_port = false;
 };
 
 class ControlProcess {
@@ -93,6 +96,7 @@ class ControlProcess {
   int runs_ = 0;
   std::uint16_t grpc_port_ = 0;
   std::uint16_t http_port_ = 0;
+  std::uint16_t previous_grpc_port_ = 0;
 };
 
 // A client context with a deadline and, when `token` is not empty,

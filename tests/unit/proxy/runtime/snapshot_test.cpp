@@ -132,14 +132,15 @@ TEST_CASE("the admin JSON describes the table", "[proxy][runtime][snapshot]") {
   std::string error;
   auto s = Snapshot::build(config, 3, "f.yaml", error);
   REQUIRE(s != nullptr);
-  const boost::json::value doc = boost::json::parse(s->json);
+  const boost::json::value doc = boost::json::parse(s->to_json());
   CHECK(doc.at("version").to_number<std::uint64_t>() == 3);
   CHECK(doc.at("source").as_string() == "f.yaml");
   const auto& service = doc.at("services").at(0);
   CHECK(service.at("name").as_string() == "web");
   CHECK(service.at("lb").as_string() == "weighted");
   CHECK(service.at("instances").as_array().size() == 2);
-  CHECK(service.at("instances").at(0).at("id").as_string() == "b");  // as configured, not sorted
+  CHECK(service.at("instances").at(0).at("id").as_string() == "a");  // in id order, the order policies use
+  CHECK(service.at("instances").at(0).at("pickable").as_bool());
   const auto& route = doc.at("routes").at(0);
   CHECK(route.at("service").as_string() == "web");
   CHECK(route.at("match").at("path_prefix").as_string() == "/");
@@ -156,8 +157,99 @@ TEST_CASE("/config shows the hash key of the services that read it", "[proxy][ru
   std::string error;
   auto s = Snapshot::build(config, 1, "", error);
   REQUIRE(s != nullptr);
-  const auto services = boost::json::parse(s->json).at("services").as_array();
+  const auto services = boost::json::parse(s->to_json()).at("services").as_array();
   CHECK(boost::json::serialize(services.at(0).at("hash_key")) == R"({"header":"x-user-id"})");
   CHECK(boost::json::serialize(services.at(1).at("hash_key")) == R"({"client_ip":true})");
   CHECK_FALSE(services.at(2).as_object().contains("hash_key"));  // round_robin does not read it
+}
+
+namespace {
+
+using tg::config::AdminState;
+using tg::config::Health;
+
+std::vector<std::string> pick_ids(const Snapshot& s, std::size_t service) {
+  std::vector<std::string> ids;
+  for (std::uint32_t index : s.services[service].instances) ids.push_back(s.instances[index].id);
+  return ids;
+}
+
+tg::config::Config four_instances(LbPolicy policy = LbPolicy::round_robin) {
+  tg::config::Config config;
+  config.services.push_back(make_service("web", policy, {{"a"}, {"b", 2}, {"c"}, {"d"}}));
+  config.routes.push_back(make_route("all", "web"));
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("draining, disabled and unhealthy instances are not picked", "[proxy][runtime][snapshot]") {
+  auto config = four_instances();
+  auto& list = config.services[0].instances;  // as given: a b c d
+  list[0].admin_state = AdminState::draining;
+  list[1].health = Health::unhealthy;
+  list[2].admin_state = AdminState::disabled;
+  std::string error;
+  auto s = Snapshot::build(config, 1, "", error);
+  REQUIRE(s != nullptr);
+  CHECK(pick_ids(*s, 0) == std::vector<std::string>{"d"});
+  CHECK(s->services[0].members.size() == 4);  // still in the table: per-instance state is kept
+  CHECK(s->services[0].cumulative_weight == std::vector<std::uint64_t>{1});
+  CHECK_FALSE(s->services[0].panic);
+  const auto doc = boost::json::parse(s->to_json());
+  const auto& instances = doc.at("services").at(0).at("instances").as_array();
+  CHECK(instances.at(0).at("admin_state").as_string() == "draining");
+  CHECK(instances.at(1).at("health").as_string() == "unhealthy");
+  CHECK_FALSE(instances.at(1).at("pickable").as_bool());
+  CHECK(instances.at(3).at("pickable").as_bool());
+}
+
+TEST_CASE("fewer than half of the active instances healthy: panic, every active one is picked",
+          "[proxy][runtime][snapshot]") {
+  auto config = four_instances();
+  auto& list = config.services[0].instances;
+  list[0].health = Health::unhealthy;
+  list[1].health = Health::unhealthy;
+  std::string error;
+  auto half = Snapshot::build(config, 1, "", error);  // 2 of 4 healthy: not panic
+  REQUIRE(half != nullptr);
+  CHECK(pick_ids(*half, 0) == std::vector<std::string>{"c", "d"});
+  CHECK_FALSE(half->services[0].panic);
+
+  list[2].health = Health::unhealthy;
+  list[3].admin_state = AdminState::disabled;  // never picked, panic or not
+  auto panic = Snapshot::build(config, 2, "", error);
+  REQUIRE(panic != nullptr);
+  CHECK(panic->services[0].panic);
+  CHECK(pick_ids(*panic, 0) == std::vector<std::string>{"a", "b", "c"});
+  CHECK(boost::json::parse(panic->to_json()).at("services").at(0).at("panic").as_bool());
+}
+
+TEST_CASE("with_states changes only the services of the changed instances", "[proxy][runtime][snapshot]") {
+  auto config = four_instances(LbPolicy::maglev);
+  config.services.push_back(make_service("api", LbPolicy::ring_hash, {{"x"}, {"y"}}));
+  std::string error;
+  auto base = Snapshot::build(config, 1, "", error, {7, 3});
+  REQUIRE(base != nullptr);
+  CHECK(base->control == tg::proxy::ControlVersion{7, 3});
+
+  std::vector<tg::proxy::InstanceStateChange> changes{
+      {"b", AdminState::active, Health::unhealthy, "HTTP 500"},
+      {"not-here", AdminState::disabled, Health::unhealthy, ""},  // unknown ids are ignored
+  };
+  auto next = Snapshot::with_states(*base, changes, 2, {7, 4});
+  CHECK(next->version == 2);
+  CHECK(next->control == tg::proxy::ControlVersion{7, 4});
+  CHECK(pick_ids(*next, 0) == std::vector<std::string>{"a", "c", "d"});
+  CHECK(next->instances[next->services[0].members[1]].health_reason == "HTTP 500");
+  // The Maglev table was rebuilt over the new pick set; the other service is untouched.
+  CHECK(next->services[0].maglev.find(12345) < 3);
+  CHECK(pick_ids(*next, 1) == pick_ids(*base, 1));
+  CHECK(pick_ids(*base, 0).size() == 4);  // the base snapshot is unchanged
+
+  auto back = Snapshot::with_states(*next, {{"b", AdminState::active, Health::healthy, ""}}, 3, {7, 5});
+  CHECK(pick_ids(*back, 0) == pick_ids(*base, 0));
+  // Same pick set, same Maglev table as a fresh build: every proxy agrees.
+  for (std::uint64_t key = 0; key < 1000; ++key)
+    CHECK(back->services[0].maglev.find(key * 7919) == base->services[0].maglev.find(key * 7919));
 }
