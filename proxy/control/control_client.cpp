@@ -131,8 +131,9 @@ struct ControlClient::State {
   std::unordered_map<std::string, int> instance_positions;  // id → index in table.instances
   ControlVersion applied;
   Backoff backoff;
-  bool logged_down = false;
+  bool logged_down = false;  // a stream end or failure has been logged
   grpc::StatusCode logged_code = grpc::StatusCode::OK;
+  bool last_stream_idle = false;  // the last stream ended without carrying an update
 
   bool stopping() {
     std::lock_guard lock(signal->mutex);
@@ -174,11 +175,13 @@ struct ControlClient::State {
     const bool connected = stream->Write(hello);
     if (connected) on_connected();
 
+    bool answered = false;  // the stream carried at least one update
     v1::StreamTableResponse update;
     while (connected && stream->Read(&update)) {
       v1::StreamTableRequest answer;
       const Outcome outcome = apply(update, answer);
       if (outcome == Outcome::stopped || !stream->Write(answer)) break;
+      answered = true;
       if (outcome == Outcome::ack) backoff.reset();
     }
     const grpc::Status status = stream->Finish();
@@ -186,23 +189,26 @@ struct ControlClient::State {
       std::lock_guard lock(signal->mutex);
       signal->context = nullptr;
     }
-    on_disconnected(connected, status);
+    on_disconnected(connected, answered, status);
   }
 
+  // Logging says each change of state once: a stream that opens and ends
+  // again without an update, with the same status as the previous end (e.g.
+  // UNAUTHENTICATED after each hello, or UNAVAILABLE while tg-control is
+  // down), is a repeat and goes to debug.
   void on_connected() {
     {
       std::lock_guard lock(status_mutex);
       status.connected = true;
       ++status.connects;
     }
-    logged_down = false;
-    spdlog::info("connected to tg-control {} as node {} (boot {}, serving {})", options.address, options.node_id,
-                 boot_id, applied.empty() ? std::string("no pushed table") : "version " + version_text(applied));
+    const auto level = logged_down && last_stream_idle ? spdlog::level::debug : spdlog::level::info;
+    spdlog::log(level, "connected to tg-control {} as node {} (boot {}, serving {})", options.address,
+                options.node_id, boot_id,
+                applied.empty() ? std::string("no pushed table") : "version " + version_text(applied));
   }
 
-  // Logs once per state change: a lost stream, then the first failure of a
-  // given kind while reconnecting; repeats go to debug.
-  void on_disconnected(bool was_connected, const grpc::Status& status_of_call) {
+  void on_disconnected(bool was_connected, bool answered, const grpc::Status& status_of_call) {
     {
       std::lock_guard lock(status_mutex);
       status.connected = false;
@@ -210,17 +216,20 @@ struct ControlClient::State {
     }
     if (stopping()) return;
     const grpc::StatusCode code = status_of_call.error_code();
-    if (was_connected) {
-      spdlog::warn("stream to tg-control {} ended: {}; reconnecting", options.address, status_text(status_of_call));
-    } else if (!logged_down || code != logged_code) {
+    const bool repeat = logged_down && code == logged_code && !answered;
+    if (repeat) {
+      spdlog::debug("tg-control {}: {} again", options.address, status_text(status_of_call));
+    } else if (was_connected) {
+      spdlog::warn("stream to tg-control {} ended: {}; reconnecting (backoff up to {})", options.address,
+                   status_text(status_of_call), duration_text(options.backoff.max));
+    } else {
       spdlog::warn("cannot reach tg-control {}: {}; retrying (backoff up to {}), still serving {}", options.address,
                    status_text(status_of_call), duration_text(options.backoff.max),
                    applied.empty() ? std::string("the table it has") : "version " + version_text(applied));
-    } else {
-      spdlog::debug("tg-control {} still unreachable: {}", options.address, status_text(status_of_call));
     }
     logged_down = true;
     logged_code = code;
+    last_stream_idle = !answered;
   }
 
   // Switches every worker to `next`; waits for all, at most switch_timeout.
