@@ -225,7 +225,7 @@ struct ControlClient::State {
     } else {
       spdlog::warn("cannot reach tg-control {}: {}; retrying (backoff up to {}), still serving {}", options.address,
                    status_text(status_of_call), duration_text(options.backoff.max),
-                   applied.empty() ? std::string("the table it has") : "version " + version_text(applied));
+                   applied.empty() ? std::string("its current table") : "version " + version_text(applied));
     }
     logged_down = true;
     logged_code = code;
