@@ -52,7 +52,7 @@ int flag_error(const std::string& message) {
   return 2;
 }
 
-std::string host_name() {
+[[maybe_unused]] std::string host_name() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return {};
   return name;
