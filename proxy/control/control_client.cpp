@@ -179,7 +179,7 @@ struct ControlClient::State {
     v1::StreamTableResponse update;
     while (connected && stream->Read(&update)) {
       v1::StreamTableRequest answer;
-      const Outcome outcome = apply(update, answer);
+      const Outcome outcome = apply_guarded(update, answer);
       if (outcome == Outcome::stopped || !stream->Write(answer)) break;
       answered = true;
       if (outcome == Outcome::ack) backoff.reset();
@@ -248,6 +248,23 @@ struct ControlClient::State {
     if (signal->stopping) return Outcome::stopped;
     error = "workers did not switch within " + duration_text(options.switch_timeout);
     return Outcome::nack;
+  }
+
+  // An exception while building (e.g. out of memory) NACKs the update
+  // instead of ending the process; the previous table keeps serving.
+  Outcome apply_guarded(const v1::StreamTableResponse& update, v1::StreamTableRequest& answer) {
+    try {
+      return apply(update, answer);
+    } catch (const std::exception& e) {
+      answer.Clear();
+      v1::Nack* nack = answer.mutable_nack();
+      *nack->mutable_version() = update.version();
+      nack->set_reason(std::string("internal error while applying: ") + e.what());
+      count(update.update_case() != v1::StreamTableResponse::kHealth, false);
+      spdlog::error("NACK update version {}.{}: {}", update.version().generation(), update.version().counter(),
+                    nack->reason());
+      return Outcome::nack;
+    }
   }
 
   Outcome apply(const v1::StreamTableResponse& update, v1::StreamTableRequest& answer) {
