@@ -4,10 +4,19 @@
 #include "runtime/snapshot.hpp"
 #include "server.hpp"
 
+#ifdef TG_WITH_CONTROL
+#include "control/control_client.hpp"
+#endif
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace {
@@ -30,6 +39,67 @@ std::chrono::milliseconds parse_flag_duration(const std::string& text, const cha
   tg::config::Duration d{};
   if (!tg::config::parse_duration(text, d)) throw CLI::ValidationError(flag, "bad duration '" + text + "'");
   return d;
+}
+
+// --control and its companions, checked after parsing. Bad values exit 2.
+struct ControlFlags {
+  std::string address, node_id, token_file, state_dir;
+  std::string token;  // read from token_file
+};
+
+int flag_error(const std::string& message) {
+  std::cerr << "tg-proxy: " << message << "\n";
+  return 2;
+}
+
+[[maybe_unused]] std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
+}
+
+// 0 when the flags are usable, else the exit code (message printed).
+int check_control_flags(ControlFlags& flags) {
+  if (flags.address.empty()) {
+    for (const auto& [flag, value] : {std::pair{"--node-id", &flags.node_id},
+                                      std::pair{"--control-token-file", &flags.token_file},
+                                      std::pair{"--state-dir", &flags.state_dir}})
+      if (!value->empty()) return flag_error(std::string(flag) + " needs --control");
+    return 0;
+  }
+#ifndef TG_WITH_CONTROL
+  return flag_error("--control: this tg-proxy was built without control-plane support (TG_BUILD_CONTROL=OFF)");
+#else
+  std::string host;
+  std::uint16_t port = 0;
+  if (!tg::config::parse_address(flags.address, host, port) || port == 0)
+    return flag_error("--control: expected HOST:PORT of tg-control, got '" + flags.address + "'");
+  if (flags.node_id.empty()) {
+    flags.node_id = host_name();
+    if (!tg::proxy::control::valid_node_id(flags.node_id))
+      return flag_error("the host name '" + flags.node_id +
+                        "' is not a valid node id ([A-Za-z0-9_.:-]{1,128}): give one with --node-id");
+  } else if (!tg::proxy::control::valid_node_id(flags.node_id)) {
+    return flag_error("--node-id: '" + flags.node_id + "' is not a valid node id ([A-Za-z0-9_.:-]{1,128})");
+  }
+  if (!flags.token_file.empty()) {
+    std::ifstream in(flags.token_file);
+    if (!in) return flag_error("--control-token-file: cannot read '" + flags.token_file + "'");
+    std::getline(in, flags.token);
+    const auto first = flags.token.find_first_not_of(" \t\r\n");
+    const auto last = flags.token.find_last_not_of(" \t\r\n");
+    flags.token = first == std::string::npos ? "" : flags.token.substr(first, last - first + 1);
+    if (flags.token.empty()) return flag_error("--control-token-file: '" + flags.token_file + "' holds no token");
+  }
+  if (!flags.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(flags.state_dir, ec);
+    if (ec || !std::filesystem::is_directory(flags.state_dir))
+      return flag_error("--state-dir: cannot create directory '" + flags.state_dir + "'" +
+                        (ec ? ": " + ec.message() : ""));
+  }
+  return 0;
+#endif
 }
 
 }  // namespace
@@ -69,6 +139,14 @@ int main(int argc, char** argv) {
   app.add_option("--trusted-proxies", trusted_proxies,
                  "CIDR[,CIDR...]: peers whose X-Forwarded-For names the client for ip_hash and the client_ip "
                  "hash key (e.g. 10.0.0.0/8,2001:db8::/32); default none");
+  ControlFlags control;
+  app.add_option("--control", control.address,
+                 "tg-control's gRPC address HOST:PORT: serve the tables it pushes (they win over --config; "
+                 "SIGHUP does not reload)");
+  app.add_option("--node-id", control.node_id, "this proxy's name at tg-control (default: the host name)");
+  app.add_option("--control-token-file", control.token_file, "file holding the bearer token for tg-control");
+  app.add_option("--state-dir", control.state_dir,
+                 "keep the last pushed table here (created if missing); served at start until tg-control pushes");
 
   tg::proxy::ServerOptions options;
   try {
@@ -87,6 +165,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
+  if (int code = check_control_flags(control)) return code;
 
   if (check) {
     if (config_path.empty()) {
@@ -112,6 +191,18 @@ int main(int argc, char** argv) {
   options.settings.body_buffer_bytes = std::size_t{relay_buffer_kib} * 1024;
   options.settings.limits.max_head_bytes = max_header_bytes;
   options.settings.limits.max_headers = max_headers;
+#ifdef TG_WITH_CONTROL
+  std::optional<tg::proxy::control::ControlClient> control_client;
+  if (!control.address.empty()) {
+    tg::proxy::control::ControlOptions control_options;
+    control_options.address = control.address;
+    control_options.node_id = control.node_id;
+    control_options.token = control.token;
+    control_options.state_dir = control.state_dir;
+    control_client.emplace(std::move(control_options));
+    options.feed = &*control_client;
+  }
+#endif
   try {
     return tg::proxy::run_server(options);
   } catch (const std::exception& e) {

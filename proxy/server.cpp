@@ -4,6 +4,7 @@
 #include "admin/metrics_text.hpp"
 #include "config/loader.hpp"
 #include "runtime/snapshot.hpp"
+#include "runtime/table_feed.hpp"
 #include "runtime/worker.hpp"
 
 #include <boost/asio/post.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -52,13 +54,7 @@ class Server {
   explicit Server(const ServerOptions& options) : options_(options), signals_(io_) {}
 
   int run() {
-    std::string error;
-    snapshot_ = load_snapshot(options_.config_path, version_, error);
-    if (!snapshot_) {
-      spdlog::error("cannot load the table:\n{}", error);
-      return 1;
-    }
-    if (options_.config_path.empty()) spdlog::warn("no --config given: every request gets 404 no_route");
+    if (!load_first_table()) return 1;
     if (!options_.access_log.empty()) access_log_ = std::make_unique<AccessLogWriter>(options_.access_log);
 
     const unsigned count = std::max(1u, options_.settings.workers);
@@ -81,10 +77,20 @@ class Server {
     wait_signal();
 
     for (auto& w : workers_) w->start(snapshot_);
+    if (options_.feed) {
+      options_.feed->start(snapshot_, endpoint_text(listen),
+                           [this](std::shared_ptr<const Snapshot> next, std::function<void()> switched) {
+                             install_pushed(std::move(next), std::move(switched));
+                           });
+    }
     if (!options_.ready_file.empty()) write_ready_file(options_.ready_file, listen, admin_endpoint);
     spdlog::info("tg-proxy serving on {} with {} worker(s), admin on {}, table version {} ({} routes)",
                  endpoint_text(listen), count, endpoint_text(admin_endpoint), version_, snapshot_->routes.size());
     io_.run();
+    if (options_.feed) {
+      options_.feed->stop();
+      options_.feed->join();
+    }
     for (auto& w : workers_) w->join();
     if (access_log_) access_log_->flush();
     spdlog::info("tg-proxy stopped");
@@ -92,6 +98,54 @@ class Server {
   }
 
  private:
+  // The table served at start: with a feed, its saved table wins over
+  // --config; else --config, or an empty table (404 no_route) without one.
+  bool load_first_table() {
+    const std::string& path = options_.config_path;
+    if (options_.feed) {
+      snapshot_ = options_.feed->saved_table(version_);
+      if (snapshot_) {
+        spdlog::info("serving the table saved in --state-dir (control version {}.{}, {} routes){} until {} pushes "
+                     "a newer one",
+                     snapshot_->control.generation, snapshot_->control.counter, snapshot_->routes.size(),
+                     path.empty() ? "" : ", not --config " + path, options_.feed->name());
+        return true;
+      }
+    }
+    std::string error;
+    snapshot_ = load_snapshot(path, version_, error);
+    if (!snapshot_) {
+      spdlog::error("cannot load the table:\n{}", error);
+      return false;
+    }
+    if (options_.feed && path.empty())
+      spdlog::warn("no saved table and no --config: every request gets 404 no_route until {} pushes a table",
+                   options_.feed->name());
+    else if (options_.feed)
+      spdlog::info("serving --config {} until {} pushes a table", path, options_.feed->name());
+    else if (path.empty())
+      spdlog::warn("no --config given: every request gets 404 no_route");
+    return true;
+  }
+
+  // Any thread (the feed's): the main thread records `next` as the served
+  // table, then every worker switches; the last one calls `switched`.
+  void install_pushed(std::shared_ptr<const Snapshot> next, std::function<void()> switched) {
+    boost::asio::post(io_, [this, next = std::move(next), switched = std::move(switched)] {
+      if (stopping_) return;
+      snapshot_ = next;
+      version_ = next->version;
+      auto remaining = std::make_shared<std::atomic<std::size_t>>(workers_.size());
+      for (auto& w : workers_) {
+        Worker* worker = w.get();
+        worker->post([worker, next, remaining, switched] {
+          worker->install(next);
+          if (remaining->fetch_sub(1, std::memory_order_acq_rel) == 1) switched();
+        });
+      }
+    });
+  }
+
   void wait_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
       if (ec) return;
@@ -109,6 +163,10 @@ class Server {
   }
 
   void reload() {
+    if (options_.feed) {
+      spdlog::warn("SIGHUP: ignored, the table pushed by {} wins over --config", options_.feed->name());
+      return;
+    }
     if (options_.config_path.empty()) {
       spdlog::warn("SIGHUP: no --config to reload");
       return;
@@ -133,6 +191,7 @@ class Server {
 
   void drain() {
     draining_ = true;
+    if (options_.feed) options_.feed->stop();
     spdlog::info("draining: no new connections, finishing requests in flight (up to {} ms)",
                  options_.settings.drain_timeout.count());
     drain_timer_.emplace(io_, options_.settings.drain_timeout);
@@ -156,6 +215,7 @@ class Server {
   void stop_workers() {
     if (stopping_) return;
     stopping_ = true;
+    if (options_.feed) options_.feed->stop();
     if (drain_timer_) drain_timer_->cancel();
     for (auto& w : workers_) {
       Worker* worker = w.get();
@@ -205,6 +265,7 @@ class Server {
           process.reloads_failed = reloads_failed_;
           process.access_log_dropped = access_log_ ? access_log_->dropped_lines() : 0;
           process.draining = draining_;
+          if (options_.feed) process.feed = options_.feed->status();
           collection->respond({200, "text/plain; version=0.0.4; charset=utf-8",
                                admin::render_metrics(collection->copies, process)});
         });

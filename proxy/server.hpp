@@ -1,5 +1,6 @@
 // tg-proxy's process: loads the table, runs the workers and the admin port,
-// and handles SIGHUP (reload) and SIGTERM/SIGINT (drain, then exit 0).
+// and handles SIGHUP (reload) and SIGTERM/SIGINT (drain, then exit 0). With a
+// table feed (--control) the feed's tables win: SIGHUP does not re-read YAML.
 #pragma once
 
 #include "runtime/settings.hpp"
@@ -11,6 +12,7 @@
 namespace tg::proxy {
 
 struct Snapshot;
+class TableFeed;
 
 struct ServerOptions {
   std::string config_path;  // empty: start with an empty table
@@ -19,6 +21,9 @@ struct ServerOptions {
   std::string access_log;   // empty: off; "-": standard output
   std::string ready_file;   // written once listeners are bound
   ProxySettings settings;
+  // --control: pushed tables (owned by the caller, outlives run_server). Its
+  // saved table, if any, is served instead of config_path.
+  TableFeed* feed = nullptr;
 };
 
 // Loads and builds the table from `path` (version `version`). On failure

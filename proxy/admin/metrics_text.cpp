@@ -153,6 +153,43 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       process.access_log_dropped);
   add("# HELP tg_draining 1 while the proxy drains before exiting.\n# TYPE tg_draining gauge\ntg_draining {}\n",
       process.draining ? 1 : 0);
+  if (process.feed) {
+    const FeedStatus& f = *process.feed;
+    add("# HELP tg_control_connected 1 while the table stream to tg-control is up.\n"
+        "# TYPE tg_control_connected gauge\ntg_control_connected {}\n",
+        f.connected ? 1 : 0);
+    add("# HELP tg_control_connects_total Table streams opened to tg-control.\n"
+        "# TYPE tg_control_connects_total counter\ntg_control_connects_total {}\n",
+        f.connects);
+    add("# HELP tg_control_disconnects_total Open table streams that ended.\n"
+        "# TYPE tg_control_disconnects_total counter\ntg_control_disconnects_total {}\n",
+        f.disconnects);
+    add("# HELP tg_control_updates_total Pushed updates answered, by kind and answer.\n"
+        "# TYPE tg_control_updates_total counter\n"
+        "tg_control_updates_total{{kind=\"config\",result=\"ack\"}} {}\n"
+        "tg_control_updates_total{{kind=\"config\",result=\"nack\"}} {}\n"
+        "tg_control_updates_total{{kind=\"health\",result=\"ack\"}} {}\n"
+        "tg_control_updates_total{{kind=\"health\",result=\"nack\"}} {}\n",
+        f.config_acks, f.config_nacks, f.health_acks, f.health_nacks);
+    add("# HELP tg_control_table_generation Generation of the pushed table version served (0: none).\n"
+        "# TYPE tg_control_table_generation gauge\ntg_control_table_generation {}\n",
+        f.applied.generation);
+    add("# HELP tg_control_table_counter Counter of the pushed table version served (0: none).\n"
+        "# TYPE tg_control_table_counter gauge\ntg_control_table_counter {}\n",
+        f.applied.counter);
+    add("# HELP tg_control_last_update_timestamp_seconds When the last pushed update was applied (0: never).\n"
+        "# TYPE tg_control_last_update_timestamp_seconds gauge\ntg_control_last_update_timestamp_seconds {}\n",
+        static_cast<double>(f.last_update_unix_ms) / 1e3);
+    add("# HELP tg_control_state_save_failures_total Applied tables that could not be saved in --state-dir.\n"
+        "# TYPE tg_control_state_save_failures_total counter\ntg_control_state_save_failures_total {}\n",
+        f.state_save_failures);
+    add("# HELP tg_control_state_load_failures_total Saved tables ignored at start (corrupt or unusable).\n"
+        "# TYPE tg_control_state_load_failures_total counter\ntg_control_state_load_failures_total {}\n",
+        f.state_load_failures);
+    add("# HELP tg_table_from_state_dir 1 while the table served is the one saved in --state-dir (nothing pushed yet).\n"
+        "# TYPE tg_table_from_state_dir gauge\ntg_table_from_state_dir {}\n",
+        f.from_state_dir ? 1 : 0);
+  }
   return out;
 }
 

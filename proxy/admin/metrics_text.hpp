@@ -1,8 +1,10 @@
 // Prometheus text exposition of the workers' counters.
 #pragma once
 
+#include "runtime/table_feed.hpp"
 #include "runtime/worker.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@ struct ProcessGauges {
   std::uint64_t reloads_failed = 0;
   std::uint64_t access_log_dropped = 0;
   bool draining = false;
+  std::optional<FeedStatus> feed;  // with --control: the tg_control_* series
 };
 
 // Sums the per-worker copies (same route name / instance id) and renders them.

@@ -1,0 +1,120 @@
+// The --state-dir table file (proxy/control/state_store.cpp): what is saved is
+// what loads, and a damaged file is refused rather than half used.
+#include "control/state_store.hpp"
+
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+using tg::proxy::control::decode_state;
+using tg::proxy::control::encode_state;
+using tg::proxy::control::load_state;
+using tg::proxy::control::LoadStatus;
+using tg::proxy::control::save_state;
+using tg::proxy::control::SavedTable;
+using tg::proxy::control::state_file_path;
+using tg::proxy::test::TempDir;
+
+namespace {
+
+SavedTable sample() {
+  SavedTable saved;
+  saved.version = {7, 42};
+  saved.table = std::string("\x0a\x05tenant\x00binary", 15);
+  return saved;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("a saved table loads back with its version and exact bytes", "[proxy][control][state]") {
+  TempDir dir;
+  const std::string state_dir = dir.path() + "/state/nested";  // created on save
+  std::string error;
+  REQUIRE(save_state(state_dir, sample(), error));
+  SavedTable loaded;
+  REQUIRE(load_state(state_dir, loaded, error) == LoadStatus::loaded);
+  CHECK(loaded.version == sample().version);
+  CHECK(loaded.table == sample().table);
+  CHECK_FALSE(std::filesystem::exists(state_file_path(state_dir) + ".tmp"));
+}
+
+TEST_CASE("a second save replaces the first", "[proxy][control][state]") {
+  TempDir dir;
+  std::string error;
+  REQUIRE(save_state(dir.path(), sample(), error));
+  SavedTable next{{8, 1}, "other"};
+  REQUIRE(save_state(dir.path(), next, error));
+  SavedTable loaded;
+  REQUIRE(load_state(dir.path(), loaded, error) == LoadStatus::loaded);
+  CHECK(loaded.version == next.version);
+  CHECK(loaded.table == "other");
+}
+
+TEST_CASE("an empty table round-trips", "[proxy][control][state]") {
+  SavedTable empty{{1, 1}, ""};
+  SavedTable out;
+  std::string error;
+  REQUIRE(decode_state(encode_state(empty), out, error));
+  CHECK(out.version == empty.version);
+  CHECK(out.table.empty());
+}
+
+TEST_CASE("no state file is absent, not corrupt", "[proxy][control][state]") {
+  TempDir dir;
+  SavedTable loaded;
+  std::string error;
+  CHECK(load_state(dir.path(), loaded, error) == LoadStatus::absent);
+  CHECK(load_state(dir.path() + "/missing", loaded, error) == LoadStatus::absent);
+}
+
+TEST_CASE("a truncated state file is refused", "[proxy][control][state]") {
+  TempDir dir;
+  std::string error;
+  REQUIRE(save_state(dir.path(), sample(), error));
+  const std::string path = state_file_path(dir.path());
+  const std::string bytes = read_file(path);
+  SavedTable loaded;
+
+  write_file(path, bytes.substr(0, bytes.size() - 1));
+  CHECK(load_state(dir.path(), loaded, error) == LoadStatus::corrupt);
+  CHECK_THAT(error, Catch::Contains("truncated"));
+
+  write_file(path, bytes.substr(0, 20));  // inside the header
+  CHECK(load_state(dir.path(), loaded, error) == LoadStatus::corrupt);
+
+  write_file(path, "");
+  CHECK(load_state(dir.path(), loaded, error) == LoadStatus::corrupt);
+
+  write_file(path, bytes + "x");
+  CHECK(load_state(dir.path(), loaded, error) == LoadStatus::corrupt);
+}
+
+TEST_CASE("a state file with a flipped byte is refused", "[proxy][control][state]") {
+  const std::string bytes = encode_state(sample());
+  SavedTable loaded;
+  std::string error;
+  for (std::size_t at : {std::size_t{9}, std::size_t{17}, std::size_t{33}, bytes.size() - 1}) {
+    std::string damaged = bytes;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x01);
+    CHECK_FALSE(decode_state(damaged, loaded, error));
+  }
+  std::string bad_magic = bytes;
+  bad_magic[0] = 'X';
+  CHECK_FALSE(decode_state(bad_magic, loaded, error));
+  CHECK_THAT(error, Catch::Contains("header"));
+  REQUIRE(decode_state(bytes, loaded, error));
+}
