@@ -491,7 +491,7 @@ TEST_CASE("table hub: hello first, valid node ids, answers to the outstanding ve
   auto a = f.connect();
   f.ack_only(a, {7, 1});
   expect_invalid(a, "the first message must be a hello");
-  for (const std::string bad : {std::string(), std::string("has space"), std::string("é"), std::string(129, 'x')}) {
+  for (const std::string& bad : {std::string(), std::string("has space"), std::string("é"), std::string(129, 'x')}) {
     a = f.connect();
     f.hello(a, bad);
     expect_invalid(a, "hello.node_id");
