@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Quickstart: build tenantgate, run tg-proxy in front of three example tenant backends,
-# and tg-control (the control plane) with the same example file.
+# Quickstart: build tenantgate, run tg-control (the control plane) on an example file
+# and tg-proxy subscribed to it, in front of three example tenant backends.
 #
 #   deploy/demo.sh [--no-build]
 #
-# Starts deploy/demo/backend.py three times (acme-1, acme-2, globex-1), then tg-proxy
-# with deploy/examples/demo.yaml, then tg-control with that file and its own database
-# in the demo's temporary directory; prints curl and tgctl commands to try, and stays
-# in the foreground until Ctrl-C; then it stops everything it started. The proxy does
-# not take its table from tg-control yet: tgctl changes the registry, not the proxy.
+# Starts deploy/demo/backend.py three times (acme-1, acme-2, globex-1), then tg-control
+# with deploy/examples/demo.yaml and its own database in the demo's temporary directory,
+# then tg-proxy with --control (its table comes from tg-control; the same YAML serves
+# until the first pushed version, and the last pushed table is saved in --state-dir);
+# prints curl and tgctl commands to try (a route made with tgctl answers at once), and
+# stays in the foreground until Ctrl-C; then it stops everything it started.
 #
 # Environment (all on 127.0.0.1):
 #   TG_DEMO_PORT          proxy listener            (default 8080)
@@ -114,19 +115,6 @@ for i in "${!backend_names[@]}"; do
 done
 echo "demo: backends acme-1, acme-2, globex-1 on $host:${backend_ports[0]}-${backend_ports[2]}"
 
-"$proxy_bin" --check --config "$config" || die "tg-proxy rejected $config"
-ready=$workdir/ready
-"$proxy_bin" --config "$config" --listen "$host:$port" --admin "$host:$admin_port" \
-  --workers "$workers" --access-log - --ready-file "$ready" &
-proxy_pid=$!
-pids+=("$proxy_pid")
-proxy_ready() {
-  [[ -s "$ready" ]] && return 0
-  kill -0 "$proxy_pid" 2>/dev/null || die "tg-proxy exited during startup (see its messages above)"
-  return 1
-}
-wait_until 15 proxy_ready || die "tg-proxy did not write its ready file within 15 s"
-
 # The control plane: the same example file, its own database under the demo's var/.
 mkdir -p "$workdir/var"
 control_ready=$workdir/control.ready
@@ -142,6 +130,22 @@ control_ready() {
 }
 wait_until 15 control_ready || die "tg-control did not write its ready file within 15 s"
 
+"$proxy_bin" --check --config "$config" || die "tg-proxy rejected $config"
+ready=$workdir/ready
+"$proxy_bin" --config "$config" --control "$host:$control_port" --node-id demo-proxy \
+  --state-dir "$workdir/proxy-state" --listen "$host:$port" --admin "$host:$admin_port" \
+  --workers "$workers" --access-log - --ready-file "$ready" &
+proxy_pid=$!
+pids+=("$proxy_pid")
+proxy_ready() {
+  [[ -s "$ready" ]] && return 0
+  kill -0 "$proxy_pid" 2>/dev/null || die "tg-proxy exited during startup (see its messages above)"
+  return 1
+}
+wait_until 15 proxy_ready || die "tg-proxy did not write its ready file within 15 s"
+proxy_subscribed() { curl -s "http://$host:$admin_port/metrics" | grep -q '^tg_control_connected 1'; }
+wait_until 15 proxy_subscribed || die "tg-proxy did not subscribe to tg-control within 15 s"
+
 p="http://$host:$port"
 a="http://$host:$admin_port"
 c="http://$host:$control_http_port"
@@ -149,8 +153,8 @@ tgctl="$tgctl_bin"
 [[ $control_port == 7000 ]] || tgctl="$tgctl_bin --server $host:$control_port"
 cat <<MSG
 
-demo: tg-proxy is serving on $p (admin $a), config $config
-Try (in another terminal):
+demo: tg-proxy is serving on $p (admin $a), its table pushed by tg-control
+(which loaded $config). Try (in another terminal):
 
   # tenant acme by Host: round robin over acme-1 and acme-2 (run it twice)
   curl -s -H 'Host: acme.localhost' $p/hello
@@ -162,27 +166,28 @@ Try (in another terminal):
   curl -si -H 'Host: acme.localhost' -H 'X-Request-Id: demo-123' $p/
   # no route: a JSON 404
   curl -si $p/nowhere
-  # admin port: Prometheus metrics, the loaded table, health
-  curl -s $a/metrics
+  # admin port: Prometheus metrics, the table served (with its tg-control version), health
+  curl -s $a/metrics | grep tg_control_
   curl -s $a/config
   curl -s $a/healthz
 
 demo: tg-control (control plane) is serving the Admin API on $host:$control_port
-(HTTP $c), registry loaded from the same file into $workdir/var/tenantgate.db.
-The proxy does not talk to the control plane yet (that is the next step): what you
-change with tgctl lands in the registry and its audit log, not in the proxy's routing.
+(HTTP $c), registry in $workdir/var/tenantgate.db; tg-proxy is subscribed to it.
 Try (docs/tgctl.md has every command):
 
-  $tgctl tenants list
+  $tgctl proxies list
   $tgctl routes list
-  $tgctl instances discover acme-web
-  # objects from the config file belong to it: this is refused, naming the file ...
-  $tgctl routes patch acme-host --method GET
-  # ... a new route made through the API is not
+  # a route made through the API answers through the proxy right away
   $tgctl routes create demo-new --service acme-web --path-prefix /new/ --strip-prefix /new
-  $tgctl routes get demo-new -o yaml
+  curl -s $p/new/hello
+  # take acme-1 out of rotation: every request goes to acme-2; then back
+  $tgctl instances set-state acme-1 disabled
+  curl -s -H 'Host: acme.localhost' $p/
+  $tgctl instances set-state acme-1 active
+  # objects from the config file belong to it: this is refused, naming the file
+  $tgctl routes patch acme-host --method GET
   $tgctl audit list --limit 5
-  curl -s $c/metrics | grep tg_control_admin_calls_total
+  curl -s $c/metrics | grep tg_table_
 
 Access log lines (JSON) appear below. Press Ctrl-C to stop.
 MSG
