@@ -16,6 +16,7 @@
 #include <mutex>
 #include <random>
 #include <unordered_map>
+#include <utility>
 
 #ifndef TG_VERSION
 #define TG_VERSION "dev"
@@ -131,6 +132,10 @@ struct ControlClient::State {
   std::unordered_map<std::string, int> instance_positions;  // id → index in table.instances
   ControlVersion applied;
   Backoff backoff;
+  enum class PendingSave { none, config, health };
+  PendingSave pending_save = PendingSave::none;
+  bool health_unsaved = false;  // a health update applied after the last save
+  std::chrono::steady_clock::time_point last_save{};
   bool logged_down = false;  // a stream end or failure has been logged
   grpc::StatusCode logged_code = grpc::StatusCode::OK;
   bool last_stream_idle = false;  // the last stream ended without carrying an update
@@ -181,6 +186,7 @@ struct ControlClient::State {
       v1::StreamTableRequest answer;
       const Outcome outcome = apply_guarded(update, answer);
       if (outcome == Outcome::stopped || !stream->Write(answer)) break;
+      save_after_answer(update);
       answered = true;
       if (outcome == Outcome::ack) backoff.reset();
     }
@@ -189,6 +195,7 @@ struct ControlClient::State {
       std::lock_guard lock(signal->mutex);
       signal->context = nullptr;
     }
+    if (health_unsaved) save(table.SerializeAsString());
     on_disconnected(connected, answered, status);
   }
 
@@ -309,12 +316,12 @@ struct ControlClient::State {
       table = std::move(pushed);
       have_table = true;
       index_instances();
-      save(update.config());
+      pending_save = PendingSave::config;
       spdlog::info("applied table version {} from tg-control ({} services, {} instances, {} routes)",
                    version_text(version), next->services.size(), next->instances.size(), next->routes.size());
     } else {
       fold_states(update.health());
-      if (have_table) save(table.SerializeAsString());
+      if (have_table) pending_save = PendingSave::health;
       spdlog::debug("applied health update version {} ({} instance(s))", version_text(version),
                     update.health().instances_size());
     }
@@ -354,7 +361,22 @@ struct ControlClient::State {
     }
   }
 
+  // The saved table is written after the ACK went out (an ACK says the
+  // workers switched, not that the disk has it). A config update is saved at
+  // once; health updates at most once a second, and when the stream ends: a
+  // proxy restarted before that names its older saved version in the hello
+  // and tg-control sends what changed since.
+  void save_after_answer(const v1::StreamTableResponse& update) {
+    const PendingSave kind = std::exchange(pending_save, PendingSave::none);
+    if (kind == PendingSave::config) save(update.config());
+    if (kind == PendingSave::health) health_unsaved = true;
+    if (health_unsaved && std::chrono::steady_clock::now() - last_save >= std::chrono::seconds(1))
+      save(table.SerializeAsString());
+  }
+
   void save(std::string bytes) {
+    health_unsaved = false;
+    last_save = std::chrono::steady_clock::now();
     if (options.state_dir.empty()) return;
     std::string error;
     if (save_state(options.state_dir, SavedTable{applied, std::move(bytes)}, error)) return;

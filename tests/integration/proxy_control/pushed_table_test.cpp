@@ -168,6 +168,8 @@ TEST_CASE("the table saved in --state-dir is served at start while tg-control is
     add_route(table, "a", "/a/", "a");
     control.service().push(config_update(7, table));
     REQUIRE(acked(control, 7));
+    // Saved right after the ACK (atomically: the name appears complete).
+    REQUIRE(poll_for(3s, [&] { return std::filesystem::exists(state.path() / "table.state"); }));
   }
   ClosedPort nobody;
   ProxyProcess proxy("", control_options(nobody.address(), state.path().string()));

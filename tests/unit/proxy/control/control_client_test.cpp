@@ -192,7 +192,12 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   CHECK(status.last_update_unix_ms > 0);
   CHECK(status.state_save_failures == 0);
 
-  // The state dir holds the applied version with the state folded in.
+  // The control plane restarts on the same port: the client reconnects and
+  // names the version it serves.
+  control.reset();
+  REQUIRE(eventually([&] { return !client.status().connected; }));
+  // The state dir holds the applied version with the state folded in: a
+  // health update is saved at most once a second, and when the stream ends.
   tg::proxy::control::SavedTable saved;
   std::string error;
   REQUIRE(tg::proxy::control::load_state(dir.path(), saved, error) == tg::proxy::control::LoadStatus::loaded);
@@ -204,10 +209,6 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   CHECK(table.instances(0).health_reason() == "HTTP 500 on /healthz");
   CHECK(table.instances(1).health() == v1::HEALTH_HEALTHY);
 
-  // The control plane restarts on the same port: the client reconnects and
-  // names the version it serves.
-  control.reset();
-  REQUIRE(eventually([&] { return !client.status().connected; }));
   control = std::make_unique<FakeControlPlane>("secret", port);
   REQUIRE(control->started());
   hello = control->service().hello(0);
