@@ -187,7 +187,7 @@ Try (docs/tgctl.md has every command):
   # objects from the config file belong to it: this is refused, naming the file
   $tgctl routes patch acme-host --method GET
   $tgctl audit list --limit 5
-  curl -s $c/metrics | grep tg_table_
+  curl -s $c/metrics | grep tg_control_table_
 
 Access log lines (JSON) appear below. Press Ctrl-C to stop.
 MSG

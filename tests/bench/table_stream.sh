@@ -174,7 +174,7 @@ with open(path, "w") as f:
 PY
 say "large registry: $tenants tenants, $((tenants * per_service)) instances, $tenants routes"
 start_control large --config "$big"
-record "large build_seconds=$(control_metric tg_table_build_seconds) table_bytes=$(control_metric tg_table_bytes)"
+record "large build_seconds=$(control_metric tg_control_table_build_seconds) table_bytes=$(control_metric tg_control_table_payload_bytes)"
 start=$(date +%s.%N)
 start_proxies "large" "$large_proxies"
 run_rounds "large-$large_proxies-proxies" "$out/large.ports" "$large_rounds"
