@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <string_view>
 #include <unordered_map>
 
@@ -139,7 +140,13 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
     }
     s->routes.push_back(RouteDef{r.name, it->second, r.rewrite.strip_prefix, r.match});
   }
-  s->table = routing::RouteTable::build(config.routes);
+  s->table = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(config.routes));
+  auto ids = std::make_shared<routing::StringMap<std::uint32_t>>();
+  ids->reserve(s->instances.size());
+  for (std::uint32_t i = 0; i < s->instances.size(); ++i) ids->emplace(s->instances[i].id, i);
+  s->instance_ids = std::move(ids);
+  static std::atomic<std::uint64_t> layouts{0};
+  s->layout = ++layouts;
   return s;
 }
 
@@ -149,14 +156,10 @@ std::shared_ptr<const Snapshot> Snapshot::with_states(const Snapshot& base,
   auto s = std::make_shared<Snapshot>(base);
   s->version = version;
   s->control = control;
-  // Instance ids are unique; a map by id is built only for this change.
-  std::unordered_map<std::string_view, std::uint32_t> by_id;
-  by_id.reserve(s->instances.size());
-  for (std::uint32_t i = 0; i < s->instances.size(); ++i) by_id.emplace(s->instances[i].id, i);
   std::vector<bool> touched(s->services.size(), false);
   for (const InstanceStateChange& change : changes) {
-    auto found = by_id.find(change.id);
-    if (found == by_id.end()) continue;
+    auto found = s->instance_ids->find(change.id);
+    if (found == s->instance_ids->end()) continue;
     InstanceDef& inst = s->instances[found->second];
     inst.admin_state = change.admin_state;
     inst.health = change.health;

@@ -85,7 +85,14 @@ struct Snapshot {
   std::vector<ServiceDef> services;
   std::vector<InstanceDef> instances;
   std::vector<RouteDef> routes;
-  routing::RouteTable table;
+  // Shared between a snapshot and the ones with_states derives from it: a
+  // health change copies neither the route index nor the id index.
+  std::shared_ptr<const routing::RouteTable> table;
+  std::shared_ptr<const routing::StringMap<std::uint32_t>> instance_ids;  // id → index into instances
+  // Same value = same instances (ids, endpoints, order) and routes: set by
+  // build(), kept by with_states(), so a worker keeps its per-instance and
+  // per-route state arrays by position instead of remapping them by id.
+  std::uint64_t layout = 0;
 
   // The admin /config page: version, source, services with their instances
   // (health, admin state, pickable) and routes. Built on demand.

@@ -6,6 +6,14 @@ namespace tg::proxy {
 
 LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous) {
   LocalPtr<WorkerTable> table(new WorkerTable);
+  if (previous && previous->snapshot && snapshot->layout != 0 && previous->snapshot->layout == snapshot->layout) {
+    // Only states changed (Snapshot::with_states): same instances and routes
+    // at the same positions.
+    table->instances = previous->instances;
+    table->routes = previous->routes;
+    table->snapshot = std::move(snapshot);
+    return table;
+  }
   std::unordered_map<std::string_view, InstanceRuntime*> old_instances;
   std::unordered_map<std::string_view, RouteRuntime*> old_routes;
   if (previous) {

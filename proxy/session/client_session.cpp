@@ -291,7 +291,7 @@ void ClientSession::handle_request() {
   query.header_count = req.header_count;
   query.base = base;
   const Snapshot& snapshot = *c.table->snapshot;
-  c.route = snapshot.table.match(query);
+  c.route = snapshot.table->match(query);
   if (c.route == routing::RouteTable::kNoRoute) {
     send_error(404, ErrorKind::no_route);
     return;

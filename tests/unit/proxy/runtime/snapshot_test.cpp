@@ -1,6 +1,7 @@
 // Building the immutable Snapshot from a config (proxy/runtime/snapshot.cpp):
 // what is refused, instance order, weights, indices and the admin JSON.
 #include "runtime/snapshot.hpp"
+#include "runtime/worker_table.hpp"
 
 #include "config_builders.hpp"
 
@@ -116,9 +117,9 @@ TEST_CASE("routes refer to services by index, an unknown service is an error", "
   q.host = "h";
   q.path = "/two/x";
   q.method = "GET";
-  CHECK(s->table.match(q) == 0);
+  CHECK(s->table->match(q) == 0);
   q.path = "/x";
-  CHECK(s->table.match(q) == 1);
+  CHECK(s->table->match(q) == 1);
 
   config.routes.push_back(make_route("r-bad", "three"));
   CHECK(Snapshot::build(config, 2, "", error) == nullptr);
@@ -252,4 +253,28 @@ TEST_CASE("with_states changes only the services of the changed instances", "[pr
   // Same pick set, same Maglev table as a fresh build: every proxy agrees.
   for (std::uint64_t key = 0; key < 1000; ++key)
     CHECK(back->services[0].maglev.find(key * 7919) == base->services[0].maglev.find(key * 7919));
+}
+
+TEST_CASE("a health change keeps each worker's per-instance state, without remapping by id",
+          "[proxy][runtime][snapshot]") {
+  auto config = four_instances();
+  std::string error;
+  auto base = Snapshot::build(config, 1, "", error);
+  REQUIRE(base != nullptr);
+  auto first = tg::proxy::WorkerTable::build(base, nullptr);
+  first->instances[1]->in_flight = 3;
+
+  auto next = Snapshot::with_states(*base, {{"b", AdminState::active, Health::unhealthy, ""}}, 2, {});
+  CHECK(next->layout == base->layout);
+  CHECK(next->table == base->table);  // the route index is shared, not copied
+  auto second = tg::proxy::WorkerTable::build(next, first.get());
+  REQUIRE(second->instances.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(second->instances[i].get() == first->instances[i].get());
+  CHECK(second->instances[1]->in_flight == 3);
+
+  // A new build is a new layout: state is carried over by id.
+  auto rebuilt = Snapshot::build(config, 3, "", error);
+  CHECK(rebuilt->layout != base->layout);
+  auto third = tg::proxy::WorkerTable::build(rebuilt, second.get());
+  CHECK(third->instances[1]->in_flight == 3);
 }
