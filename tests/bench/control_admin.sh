@@ -65,24 +65,7 @@ trap 'exit 143' TERM
 
 # ---- the big YAML file ------------------------------------------------------
 big=$out/big.yaml
-python3 - "$big" "$tenants" "$per_service" <<'PY'
-import sys
-path, tenants, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-with open(path, "w") as f:
-    f.write("tenants:\n")
-    for t in range(tenants):
-        f.write(f"  - id: t{t:05d}\n")
-    f.write("services:\n")
-    n = 0
-    for t in range(tenants):
-        f.write(f"  - name: s{t:05d}\n    tenant: t{t:05d}\n    instances:\n")
-        for i in range(per):
-            f.write(f"      - {{ id: s{t:05d}-{i}, address: 10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}:8080 }}\n")
-            n += 1
-    f.write("routes:\n")
-    for t in range(tenants):
-        f.write(f"  - name: r{t:05d}\n    match: {{ host: t{t:05d}.example.com, path_prefix: / }}\n    service: s{t:05d}\n")
-PY
+python3 "$root/tests/bench/gen_registry.py" "$big" "$tenants" "$per_service"
 say "generated $big: $tenants tenants, $tenants services, $((tenants * per_service)) instances, $tenants routes ($(du -h "$big" | cut -f1))"
 
 # start_timed NAME DB [--config FILE]: starts tg-control, waits for its ready file, prints
