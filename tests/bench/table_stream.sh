@@ -10,6 +10,10 @@
 #    own --state-dir); tg-bench-stream (tests/bench/table_stream_load.cpp):
 #      route:  CreateRoute returns → the route answers through EVERY proxy
 #              (BENCH_ROUNDS rounds; p50/p90/p99/max). DESIGN §9: p99 < 50 ms at 50.
+#              Observed twice: by ACK (ListProxies polled until every proxy ACKed,
+#              then each proxy checked once over HTTP) and by HTTP alone (every
+#              proxy polled until it stops answering 404; on a 2-core machine
+#              those probes take CPU from the 50 proxies they wait for).
 #      health: SetInstanceState returns → every proxy ACKed the health update.
 # 2. Large registry. tg-control started with BENCH_TENANTS tenants (10,000), one
 #    service each with BENCH_INSTANCES_PER_SERVICE instances (5: 50,000) and one
@@ -131,10 +135,13 @@ PY
 
 run_rounds() {  # LABEL PORTS_FILE ROUNDS
   local label=$1 ports=$2 n=$3
-  say "$label: route changes ($n rounds)"
-  "$load_bin" --server "$control_grpc" --proxies "$ports" --mode route --rounds "$n" --run "$label" \
-    >"$out/$label-route.txt"
-  record "$label route $(tr '\n' ' ' <"$out/$label-route.txt")"
+  local observe
+  for observe in ack http; do
+    say "$label: route changes ($n rounds, observed by $observe)"
+    "$load_bin" --server "$control_grpc" --proxies "$ports" --mode route --observe "$observe" --rounds "$n" \
+      --run "$label-$observe" >"$out/$label-route-$observe.txt"
+    record "$label route $(tr '\n' ' ' <"$out/$label-route-$observe.txt")"
+  done
   say "$label: health changes ($n rounds)"
   "$load_bin" --server "$control_grpc" --proxies "$ports" --mode health --rounds "$n" --run "$label" \
     >"$out/$label-health.txt"

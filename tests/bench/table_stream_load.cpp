@@ -123,7 +123,8 @@ struct Options {
   std::string mode = "route";
   int rounds = 100;
   std::string run = "b";
-  double wait_connected = 120;  // seconds to wait for every proxy to be connected and current first
+  double wait_connected = 120;
+  std::string observe = "http";  // seconds to wait for every proxy to be connected and current first
 };
 
 void prepare(grpc::ClientContext& context) {
@@ -176,7 +177,9 @@ int route_mode(const Options& options, v1::Admin::Stub& stub, std::vector<Probe>
     check(stub.CreateService(&context, request, &service), "CreateService", true);
   }
   std::vector<double> last, each, call;
+  std::size_t not_answering = 0;
   for (int round = 0; round < options.rounds; ++round) {
+    const std::uint64_t before = list_proxies(stub).newest().counter();
     const std::string host = "r" + std::to_string(round) + "." + options.run + ".bench";
     grpc::ClientContext context;
     prepare(context);
@@ -189,6 +192,24 @@ int route_mode(const Options& options, v1::Admin::Stub& stub, std::vector<Probe>
     check(stub.CreateRoute(&context, request, &route), "CreateRoute");
     const auto returned = Clock::now();
     call.push_back(ms_between(called, returned));
+    if (options.observe == "ack") {
+      // Every proxy ACKed a version newer than the one before the call: all
+      // its workers serve the route. Then each proxy is asked once to confirm.
+      const auto deadline = returned + std::chrono::seconds(60);
+      while (!all_at_least(list_proxies(stub), before + 1, probes.size())) {
+        if (Clock::now() > deadline) {
+          std::cerr << "tg-bench-stream: the route did not reach every proxy within 60 s\n";
+          return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
+      last.push_back(ms_between(returned, Clock::now()));
+      for (Probe& probe : probes) {
+        const int status = probe.status(host);
+        if (status == 404 || status == 0) ++not_answering;
+      }
+      continue;
+    }
     std::vector<bool> done(probes.size(), false);
     std::size_t remaining = probes.size();
     const auto deadline = returned + std::chrono::seconds(30);
@@ -209,9 +230,14 @@ int route_mode(const Options& options, v1::Admin::Stub& stub, std::vector<Probe>
     }
     last.push_back(ms_between(returned, Clock::now()));
   }
-  std::printf("mode=route\nproxies=%zu\nrounds=%d\n", probes.size(), options.rounds);
+  std::printf("mode=route\nobserve=%s\nproxies=%zu\nrounds=%d\n", options.observe.c_str(), probes.size(),
+              options.rounds);
   print_figures("admin_call", call);
   print_figures("all_proxies", last);
+  if (options.observe == "ack") {
+    std::printf("not_answering_after_ack=%zu\n", not_answering);
+    return not_answering == 0 ? 0 : 1;
+  }
   print_figures("per_proxy", each);
   return 0;
 }
@@ -275,6 +301,11 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--mode", options.mode, "route | health")->check(CLI::IsMember({"route", "health"}));
   app.add_option("--rounds", options.rounds, "changes to time")->capture_default_str();
+  app.add_option("--observe", options.observe,
+                 "route mode: http = poll every proxy over HTTP until none answers 404 (the probes load the "
+                 "proxies too); ack = poll ListProxies until every proxy ACKed, then check each over HTTP once")
+      ->check(CLI::IsMember({"http", "ack"}))
+      ->capture_default_str();
   app.add_option("--run", options.run, "name part that keeps runs apart")->capture_default_str();
   app.add_option("--wait-connected", options.wait_connected,
                  "seconds to wait for every proxy to be connected and current before timing")
