@@ -13,7 +13,10 @@
 
 #include <cctype>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <random>
 #include <unordered_map>
 #include <utility>
@@ -109,6 +112,58 @@ struct Signal {
   grpc::ClientContext* context = nullptr;  // the live stream's, for TryCancel
 };
 
+// Writes the --state-dir table on its own thread, the newest only: the update
+// loop hands the bytes over and goes on to the next update (a write and an
+// fsync of a 50,000-instance table take tens of milliseconds). What is pending
+// is written before the writer goes away.
+class StateWriter {
+ public:
+  using Done = std::function<void(const ControlVersion& version, const std::string& error)>;  // error empty = ok
+
+  StateWriter(std::string dir, Done done) : dir_(std::move(dir)), done_(std::move(done)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~StateWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void submit(SavedTable saved) {
+    {
+      std::lock_guard lock(mutex_);
+      pending_ = std::move(saved);  // an older pending table is dropped: the newest wins
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return pending_ || stopping_; });
+      if (!pending_) return;  // stopping, nothing left
+      SavedTable saved = std::move(*pending_);
+      pending_.reset();
+      lock.unlock();
+      std::string error;
+      if (!save_state(dir_, saved, error) && error.empty()) error = "cannot write the state file";
+      done_(saved.version, error);
+      lock.lock();
+    }
+  }
+
+  const std::string dir_;
+  const Done done_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<SavedTable> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 struct ControlClient::State {
   enum class Outcome { ack, nack, stopped };
 
@@ -136,6 +191,9 @@ struct ControlClient::State {
   PendingSave pending_save = PendingSave::none;
   bool health_unsaved = false;  // a health update applied after the last save
   std::chrono::steady_clock::time_point last_save{};
+  // With --state-dir. Declared after `status`, so it is destroyed (writing
+  // what is pending) while the counters its callback updates still exist.
+  std::unique_ptr<StateWriter> writer;
   bool logged_down = false;  // a stream end or failure has been logged
   grpc::StatusCode logged_code = grpc::StatusCode::OK;
   bool last_stream_idle = false;  // the last stream ended without carrying an update
@@ -378,13 +436,17 @@ struct ControlClient::State {
     health_unsaved = false;
     last_save = std::chrono::steady_clock::now();
     if (options.state_dir.empty()) return;
-    std::string error;
-    if (save_state(options.state_dir, SavedTable{applied, std::move(bytes)}, error)) return;
-    {
-      std::lock_guard lock(status_mutex);
-      ++status.state_save_failures;
+    if (!writer) {
+      writer = std::make_unique<StateWriter>(options.state_dir, [this](const ControlVersion& v, const std::string& e) {
+        if (e.empty()) return;
+        {
+          std::lock_guard lock(status_mutex);
+          ++status.state_save_failures;
+        }
+        spdlog::warn("cannot save table version {} in --state-dir: {}", version_text(v), e);
+      });
     }
-    spdlog::warn("cannot save table version {} in --state-dir: {}", version_text(applied), error);
+    writer->submit(SavedTable{applied, std::move(bytes)});
   }
 
   void load_failed(const std::string& error) {

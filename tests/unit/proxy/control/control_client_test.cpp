@@ -200,8 +200,11 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   // health update is saved at most once a second, and when the stream ends.
   tg::proxy::control::SavedTable saved;
   std::string error;
-  REQUIRE(tg::proxy::control::load_state(dir.path(), saved, error) == tg::proxy::control::LoadStatus::loaded);
-  CHECK(saved.version == ControlVersion{3, 3});
+  // Written by the client's state writer thread: wait for it.
+  REQUIRE(eventually([&] {
+    return tg::proxy::control::load_state(dir.path(), saved, error) == tg::proxy::control::LoadStatus::loaded &&
+           saved.version == ControlVersion{3, 3};
+  }));
   v1::Table table;
   REQUIRE(table.ParseFromString(saved.table));
   REQUIRE(table.instances_size() == 2);
