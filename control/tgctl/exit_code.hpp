@@ -26,7 +26,4 @@ enum class ExitCode : int {
 
 ExitCode exit_code_for(grpc::StatusCode code);
 
-// "NOT_FOUND", "DEADLINE_EXCEEDED", ... as in the gRPC documentation.
-std::string_view status_code_name(grpc::StatusCode code);
-
 }  // namespace tg::tgctl

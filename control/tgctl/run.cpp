@@ -1,5 +1,6 @@
 #include "tgctl/run.hpp"
 
+#include "grpc/status_name.hpp"
 #include "tgctl/flag_values.hpp"
 #include "tgctl/render.hpp"
 #include "tgctl/token.hpp"
@@ -30,7 +31,7 @@ CallResult call(AdminStub& stub, const Invocation& invocation, const std::string
 
 std::string failure_message(const Invocation& invocation, const grpc::Status& status) {
   std::string message = invocation.command.label + ": " +
-                        std::string(status_code_name(status.error_code())) + ": ";
+                        std::string(grpc_status_name(status.error_code())) + ": ";
   const std::string& server = invocation.global.server;
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:

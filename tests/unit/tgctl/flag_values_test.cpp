@@ -1,4 +1,5 @@
 // control/tgctl/flag_values.*, exit_code.*, token.*, apply_diff.*
+#include "grpc/status_name.hpp"
 #include "parse_helpers.hpp"
 
 #include "tenantgate/v1/registry.pb.h"
@@ -22,8 +23,8 @@ TEST_CASE("exit codes: 0 ok, 1 refused, 3 unreachable or too late", "[tgctl][exi
   CHECK(exit_code_for(grpc::StatusCode::UNAVAILABLE) == ExitCode::unreachable);
   CHECK(exit_code_for(grpc::StatusCode::DEADLINE_EXCEEDED) == ExitCode::unreachable);
   CHECK(static_cast<int>(ExitCode::usage) == 2);
-  CHECK(status_code_name(grpc::StatusCode::FAILED_PRECONDITION) == "FAILED_PRECONDITION");
-  CHECK(status_code_name(grpc::StatusCode::UNAUTHENTICATED) == "UNAUTHENTICATED");
+  CHECK(tg::grpc_status_name(grpc::StatusCode::FAILED_PRECONDITION) == "FAILED_PRECONDITION");
+  CHECK(tg::grpc_status_name(grpc::StatusCode::UNAUTHENTICATED) == "UNAUTHENTICATED");
 }
 
 TEST_CASE("flag values: key=value, durations, sizes", "[tgctl][flags]") {
