@@ -52,6 +52,18 @@ tgctl_bin=${TGCTL_BIN:-$root/build/bin/tgctl}
 
 die() { echo "demo: $*" >&2; exit 1; }
 
+# wait_ready NAME PID READY_FILE: up to 15 s for the process to write its ready file;
+# stops the demo if it exits first or takes longer.
+wait_ready() {
+  local name=$1 pid=$2 file=$3
+  written() {
+    [[ -s "$file" ]] && return 0
+    kill -0 "$pid" 2>/dev/null || die "$name exited during startup (see its messages above)"
+    return 1
+  }
+  wait_until 15 written || die "$name did not write its ready file within 15 s"
+}
+
 if [[ $build == 1 ]]; then
   "$root/deploy/build.sh"
 fi
@@ -123,12 +135,7 @@ control_ready=$workdir/control.ready
   --ready-file "$control_ready" --log-level warn &
 control_pid=$!
 pids+=("$control_pid")
-control_ready() {
-  [[ -s "$control_ready" ]] && return 0
-  kill -0 "$control_pid" 2>/dev/null || die "tg-control exited during startup (see its messages above)"
-  return 1
-}
-wait_until 15 control_ready || die "tg-control did not write its ready file within 15 s"
+wait_ready tg-control "$control_pid" "$control_ready"
 
 "$proxy_bin" --check --config "$config" || die "tg-proxy rejected $config"
 ready=$workdir/ready
@@ -137,12 +144,7 @@ ready=$workdir/ready
   --workers "$workers" --access-log - --ready-file "$ready" &
 proxy_pid=$!
 pids+=("$proxy_pid")
-proxy_ready() {
-  [[ -s "$ready" ]] && return 0
-  kill -0 "$proxy_pid" 2>/dev/null || die "tg-proxy exited during startup (see its messages above)"
-  return 1
-}
-wait_until 15 proxy_ready || die "tg-proxy did not write its ready file within 15 s"
+wait_ready tg-proxy "$proxy_pid" "$ready"
 proxy_subscribed() { curl -s "http://$host:$admin_port/metrics" | grep -q '^tg_control_connected 1'; }
 wait_until 15 proxy_subscribed || die "tg-proxy did not subscribe to tg-control within 15 s"
 

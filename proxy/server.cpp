@@ -128,22 +128,29 @@ class Server {
     return true;
   }
 
-  // Any thread (the feed's): the main thread records `next` as the served
-  // table, then every worker switches; the last one calls `switched`.
+  // Any thread (the feed's): the main thread switches to `next`; the last
+  // worker to switch calls `switched`.
   void install_pushed(std::shared_ptr<const Snapshot> next, std::function<void()> switched) {
-    boost::asio::post(io_, [this, next = std::move(next), switched = std::move(switched)] {
+    boost::asio::post(io_, [this, next = std::move(next), switched = std::move(switched)]() mutable {
       if (stopping_) return;
-      snapshot_ = next;
       version_ = next->version;
-      auto remaining = std::make_shared<std::atomic<std::size_t>>(workers_.size());
-      for (auto& w : workers_) {
-        Worker* worker = w.get();
-        worker->post([worker, next, remaining, switched] {
-          worker->install(next);
-          if (remaining->fetch_sub(1, std::memory_order_acq_rel) == 1) switched();
-        });
-      }
+      switch_workers(std::move(next), std::move(switched));
     });
+  }
+
+  // Main thread: `next` becomes the served table and every worker installs it
+  // (keeping in-flight requests, keep-alive and upgraded connections); the
+  // last one calls `switched` when given. SIGHUP reloads and pushed tables.
+  void switch_workers(std::shared_ptr<const Snapshot> next, std::function<void()> switched = {}) {
+    snapshot_ = next;
+    auto remaining = std::make_shared<std::atomic<std::size_t>>(workers_.size());
+    for (auto& w : workers_) {
+      Worker* worker = w.get();
+      worker->post([worker, next, remaining, switched] {
+        worker->install(next);
+        if (remaining->fetch_sub(1, std::memory_order_acq_rel) == 1 && switched) switched();
+      });
+    }
   }
 
   void wait_signal() {
@@ -180,11 +187,7 @@ class Server {
     }
     ++version_;
     ++reloads_ok_;
-    snapshot_ = next;
-    for (auto& w : workers_) {
-      Worker* worker = w.get();
-      worker->post([worker, next] { worker->install(next); });
-    }
+    switch_workers(next);
     spdlog::info("reloaded {}: table version {} ({} routes, {} services)", options_.config_path, version_,
                  next->routes.size(), next->services.size());
   }
