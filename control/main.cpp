@@ -12,8 +12,8 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   long long shutdown_ms = options.shutdown_timeout.count();
   std::string table_debounce = "5ms";
-  app.add_option("--db", options.db_path, "SQLite database file (created with its directory if missing)")
-      ->capture_default_str();
+  app.add_option("--db", options.db_path,
+                 "SQLite database file (created with its directory if missing); required, no default");
   app.add_option("--config", options.config_paths,
                  "YAML file applied at startup (repeatable; a directory = its *.yaml files, sorted)");
   app.add_option("--grpc", options.grpc_address, "Admin gRPC address, ADDR:PORT (port 0 picks one)")
@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   app.add_option("--shutdown-timeout-ms", shutdown_ms, "SIGTERM: let in-flight calls finish for up to")
       ->capture_default_str()
       ->check(CLI::Range(0LL, 600000LL));
+  app.add_flag("--accept-restore", options.accept_restore,
+               "this database is authoritative although proxies serve newer versions of its registry (after a "
+               "restore from a backup): lift the table generation above theirs (audited)");
   app.add_option("--table-debounce", table_debounce,
                  "gather registry changes this long (e.g. 5ms, 0) before publishing one table version")
       ->capture_default_str();
@@ -35,6 +38,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help prints and exits 0; every flag error exits 2 (CLI11's own codes vary).
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (options.db_path.empty()) {
+    std::fprintf(stderr,
+                 "tg-control: --db FILE is required (the registry database; there is no default, so that a "
+                 "working directory never picks one by accident)\n");
+    return 2;
   }
   const auto level = spdlog::level::from_str(log_level);
   if (level == spdlog::level::off && log_level != "off") {

@@ -177,7 +177,11 @@ demo: tg-control (control plane) is serving the Admin API on $host:$control_port
 (HTTP $c), registry in $workdir/var/tenantgate.db; tg-proxy is subscribed to it.
 Try (docs/tgctl.md has every command):
 
+  # the proxies, with the registry (database) their table came from
   $tgctl proxies list
+  # this database's registry id: a proxy refuses a table of another registry
+  # (a tg-control started on a wrong or empty --db) unless it is adopted
+  $tgctl registry show
   $tgctl routes list
   # a route made through the API answers through the proxy right away
   $tgctl routes create demo-new --service acme-web --path-prefix /new/ --strip-prefix /new

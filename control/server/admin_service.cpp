@@ -190,4 +190,40 @@ grpc::ServerUnaryReactor* AdminService::ListProxies(grpc::CallbackServerContext*
   return call.reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::GetRegistry(grpc::CallbackServerContext* context,
+                                                    const tenantgate::v1::GetRegistryRequest* /*request*/,
+                                                    tenantgate::v1::RegistryInfo* response) {
+  Started started = begin(core_, tokens_, context, "GetRegistry");
+  const Call call = started.call;
+  if (!started.actor) return call.reactor;
+  asio::post(core_.io(), [this, call, response] {
+    if (hub_ == nullptr) {
+      call.finish(Status{Code::unimplemented, "this server has no table stream"});
+      return;
+    }
+    hub_->registry_info(response);
+    call.finish(Status{});
+  });
+  return call.reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::AdoptRegistry(grpc::CallbackServerContext* context,
+                                                      const tenantgate::v1::AdoptRegistryRequest* request,
+                                                      tenantgate::v1::RegistryInfo* response) {
+  Started started = begin(core_, tokens_, context, "AdoptRegistry");
+  const Call call = started.call;
+  if (!started.actor) return call.reactor;
+  asio::post(core_.io(), [this, call, request, response, actor = *started.actor] {
+    if (hub_ == nullptr) {
+      call.finish(Status{Code::unimplemented, "this server has no table stream"});
+      return;
+    }
+    hub_->adopt(request->registry_id(), actor, [this, call, response](const Status& status) {
+      if (status.ok()) hub_->registry_info(response);
+      call.finish(status);
+    });
+  });
+  return call.reactor;
+}
+
 }  // namespace tg::control

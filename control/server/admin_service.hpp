@@ -6,7 +6,8 @@
 // batch committed (Core::commit), a read at once. ListAudit reads the store
 // on the writer thread. Exceptions never leave a handler: they become
 // INTERNAL. Every call is counted and timed in Metrics by method and code.
-// ListProxies reads the TableHub on the owner loop (UNIMPLEMENTED without one).
+// ListProxies, GetRegistry and AdoptRegistry use the TableHub on the owner
+// loop (UNIMPLEMENTED without one).
 #pragma once
 
 #include "server/auth.hpp"
@@ -49,6 +50,8 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   TG_ADMIN_METHOD(Apply, ApplyRequest, ApplyResponse)
   TG_ADMIN_METHOD(ListAudit, ListAuditRequest, ListAuditResponse)
   TG_ADMIN_METHOD(ListProxies, ListProxiesRequest, ListProxiesResponse)
+  TG_ADMIN_METHOD(GetRegistry, GetRegistryRequest, RegistryInfo)
+  TG_ADMIN_METHOD(AdoptRegistry, AdoptRegistryRequest, RegistryInfo)
 #undef TG_ADMIN_METHOD
 
  private:

@@ -103,15 +103,43 @@ int run_control_server(const ServerOptions& options) {
 
   std::unique_ptr<SqliteStore> store;
   Registry registry(clock);
+  LoadedState identity;  // registry id, adopted ids, the fleet-ahead mark (no objects)
   try {
     store = std::make_unique<SqliteStore>(
         SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms()});
     if (int n = store->migrations_applied_at_open()) spdlog::info("tg-control: {}: applied {} migration(s)", options.db_path, n);
     auto phase_start = std::chrono::steady_clock::now();
-    registry.load(store->load());
+    {
+      LoadedState loaded = store->load();
+      registry.load(loaded);
+      identity.registry_id = std::move(loaded.registry_id);
+      identity.adopted = std::move(loaded.adopted);
+      identity.fleet_ahead = loaded.fleet_ahead;
+    }
     const long long load_ms = ms_since(phase_start);
     phase_start = std::chrono::steady_clock::now();
     registry.set_generation(store->begin_generation());
+    if (identity.fleet_ahead != 0 && options.accept_restore) {
+      // Marked "older than the fleet" by an earlier run: start above it.
+      CommitBatch lift;
+      lift.identity.generation = std::max(registry.generation(), identity.fleet_ahead + 1);
+      lift.identity.fleet_ahead = 0;
+      lift.audit.push_back(AuditRecord{clock.unix_ms(), system_actor, "AcceptRestore", "registry",
+                                       identity.registry_id,
+                                       "{\"generation\":" + std::to_string(registry.generation()) +
+                                           ",\"fleet_generation\":" + std::to_string(identity.fleet_ahead) + "}",
+                                       "{\"generation\":" + std::to_string(*lift.identity.generation) + "}"});
+      store->commit({lift});
+      spdlog::warn("tg-control: --accept-restore: proxies had reported generation {}; generation lifted from {} to {}",
+                   identity.fleet_ahead, registry.generation(), *lift.identity.generation);
+      registry.set_generation(*lift.identity.generation);
+      identity.fleet_ahead = 0;
+    } else if (identity.fleet_ahead != 0) {
+      spdlog::error("tg-control: database older than the fleet: proxies of registry {} reported generation {}, "
+                    "newer than this database; nothing is pushed to them until tg-control is restarted with "
+                    "--accept-restore",
+                    identity.registry_id, identity.fleet_ahead);
+    }
     CommitBatch batch;
     std::vector<std::string> warnings;
     Status status = apply_config_files(registry, files, &batch, &warnings);
@@ -125,8 +153,10 @@ int run_control_server(const ServerOptions& options) {
     if (!batch.empty()) store->commit({batch});
     spdlog::info("tg-control: registry loaded in {} ms, config files applied in {} ms ({} change(s)), committed in {} ms",
                  load_ms, apply_ms, batch.mutations.size(), ms_since(phase_start));
-    spdlog::info("tg-control: {}: generation {}, revision {}; {} tenants, {} services, {} instances, {} routes",
-                 options.db_path, registry.generation(), registry.revision(), registry.tenants().size(),
+    spdlog::info("tg-control: {}: registry {}, generation {}, revision {}; {} tenants, {} services, {} instances, "
+                 "{} routes",
+                 options.db_path, identity.registry_id, registry.generation(), registry.revision(),
+                 registry.tenants().size(),
                  registry.services().size(), registry.instances().size(), registry.routes().size());
   } catch (const std::exception& e) {
     std::cerr << "tg-control: " << e.what() << "\n";
@@ -139,6 +169,23 @@ int run_control_server(const ServerOptions& options) {
   AsioDebounceTimer table_timer(core.io());
   TableHubOptions hub_options;
   hub_options.debounce = options.table_debounce;
+  hub_options.registry_id = identity.registry_id;
+  hub_options.adopted = identity.adopted;
+  hub_options.fleet_ahead = identity.fleet_ahead;
+  hub_options.accept_restore = options.accept_restore;
+  // Identity changes commit through the writer like registry changes; a lift
+  // becomes the registry's generation once it is durable.
+  hub_options.commit_identity = [&core, &registry](IdentityChange change, AuditRecord audit,
+                                                   std::function<void(bool)> done) {
+    CommitBatch batch;
+    const std::optional<std::uint64_t> generation = change.generation;
+    batch.identity = std::move(change);
+    batch.audit.push_back(std::move(audit));
+    core.commit(std::move(batch), [&registry, generation, done = std::move(done)](const Status& status) {
+      if (status.ok() && generation) registry.set_generation(*generation);
+      done(status.ok());
+    });
+  };
   TableHub hub(registry, clock, table_timer, hub_options, &core.metrics());
   core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
   DiscoveryService discovery(core, hub, tokens);

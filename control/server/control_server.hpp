@@ -9,7 +9,7 @@
 namespace tg::control {
 
 struct ServerOptions {
-  std::string db_path = "./var/tenantgate.db";
+  std::string db_path;  // required: no default, so no working directory picks a database by accident
   std::vector<std::string> config_paths;  // files or directories (*.yaml)
   std::string grpc_address = "127.0.0.1:7000";  // host:port, port 0 picks one
   std::string http_address = "127.0.0.1:7001";
@@ -18,6 +18,9 @@ struct ServerOptions {
   bool synchronous_full = false;
   std::chrono::milliseconds shutdown_timeout{10000};
   std::chrono::microseconds table_debounce{5000};  // gather table changes this long before a new version
+  // The database is authoritative even where proxies serve newer versions of
+  // its registry (a restored backup): lift the generation above the fleet.
+  bool accept_restore = false;
 };
 
 // Returns the process exit code: 0 after a signal-driven shutdown, 1 on a

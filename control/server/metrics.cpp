@@ -140,6 +140,18 @@ void Metrics::render_table(std::string& out) const {
   out += "# HELP tg_control_table_nacks_total NACKs received from proxies.\n"
          "# TYPE tg_control_table_nacks_total counter\n"
          "tg_control_table_nacks_total " + std::to_string(t.nacks) + "\n";
+  out += "# HELP tg_control_registry_info The registry id of this database.\n"
+         "# TYPE tg_control_registry_info gauge\n"
+         "tg_control_registry_info{registry_id=\"" + t.registry_id + "\"} 1\n";
+  gauge(out, "tg_control_database_older_than_fleet",
+        "1 while proxies of this registry serve newer versions than this database holds (restored backup?).",
+        t.older_than_fleet ? 1 : 0);
+  gauge(out, "tg_control_table_fenced_proxies",
+        "Connected proxies to which nothing is pushed because the database is older than the fleet.",
+        t.fenced_proxies);
+  out += "# HELP tg_control_generation_lifts_total Generation lifts above the fleet (--accept-restore).\n"
+         "# TYPE tg_control_generation_lifts_total counter\n"
+         "tg_control_generation_lifts_total " + std::to_string(t.generation_lifts) + "\n";
 }
 
 }  // namespace tg::control

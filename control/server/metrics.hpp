@@ -16,6 +16,10 @@
 //   tg_control_table_subscribers                        proxies connected to StreamTable
 //   tg_control_table_updates_sent_total{kind}           updates written: config | health
 //   tg_control_table_acks_total, _nacks_total           answers of the proxies
+//   tg_control_registry_info{registry_id}               1; this database's registry id
+//   tg_control_database_older_than_fleet                1 while proxies serve newer versions
+//   tg_control_table_fenced_proxies                     connected proxies sent nothing because of it
+//   tg_control_generation_lifts_total                   --accept-restore lifts of the generation
 #pragma once
 
 #include "metrics/histogram.hpp"
@@ -40,6 +44,10 @@ struct TableMetrics {
   std::uint64_t subscribers = 0;
   std::uint64_t config_sent = 0, health_sent = 0;
   std::uint64_t acks = 0, nacks = 0;
+  std::string registry_id;
+  bool older_than_fleet = false;
+  std::uint64_t fenced_proxies = 0;
+  std::uint64_t generation_lifts = 0;
 };
 
 class Metrics {

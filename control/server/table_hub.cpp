@@ -2,6 +2,7 @@
 
 #include "registry/registry.hpp"
 #include "server/metrics.hpp"
+#include "table/table_digest.hpp"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -95,6 +96,15 @@ bool valid_node_id(const std::string& id) {
   });
 }
 
+// Registry ids: what the database creates (32 hex digits) or what an
+// operator names for adoption; the node-id alphabet, so it is safe in logs,
+// metrics labels and tables.
+bool valid_registry_id(const std::string& id) { return valid_node_id(id); }
+
+// How many published versions' digests are kept to recognise a proxy's
+// reported version (older ones are "unknown", not "different").
+constexpr std::size_t kKeptDigests = 4096;
+
 // What a proxy reports is kept while tg-control runs: bounded.
 std::string bounded(const std::string& text, std::size_t limit = 256) { return text.substr(0, limit); }
 
@@ -117,8 +127,14 @@ void AsioDebounceTimer::arm(std::chrono::microseconds after, std::function<void(
 
 TableHub::TableHub(const Registry& registry, const Clock& clock, DebounceTimer& timer, TableHubOptions options,
                    Metrics* metrics)
-    : clock_(clock), timer_(timer), options_(options), metrics_(metrics) {
+    : clock_(clock), timer_(timer), options_(std::move(options)), metrics_(metrics) {
   const auto start = SteadyClock::now();
+  adopted_.insert(options_.adopted.begin(), options_.adopted.end());
+  fleet_ahead_ = options_.fleet_ahead;
+  if (metrics_) {
+    metrics_->table().registry_id = options_.registry_id;
+    metrics_->table().older_than_fleet = fleet_ahead_ != 0;
+  }
   for (const auto& [id, tenant] : registry.tenants())
     set_entry(tenants, id, object_entry(v1::Table::kTenantsFieldNumber, tenant));
   for (const auto& [name, service] : registry.services())
@@ -129,6 +145,7 @@ TableHub::TableHub(const Registry& registry, const Clock& clock, DebounceTimer& 
     set_entry(instances, id, instance_entry(instance, &instances_[id]));
   }
   newest_ = {registry.generation(), 1};
+  remember_digest();
   build_config(start);
 }
 
@@ -136,8 +153,12 @@ TableHub::~TableHub() { timer_.cancel(); }
 
 void TableHub::set_entry(Kind kind, const std::string& name, std::string entry) {
   auto [it, inserted] = entries_[kind].try_emplace(name);
-  if (!inserted) entry_bytes_[kind] -= it->second.size();
+  if (!inserted) {
+    entry_bytes_[kind] -= it->second.size();
+    digest_ -= table::element_digest(it->second);
+  }
   entry_bytes_[kind] += entry.size();
+  digest_ += table::element_digest(entry);
   it->second = std::move(entry);
 }
 
@@ -145,6 +166,7 @@ bool TableHub::erase_entry(Kind kind, const std::string& name) {
   auto it = entries_[kind].find(name);
   if (it == entries_[kind].end()) return false;
   entry_bytes_[kind] -= it->second.size();
+  digest_ -= table::element_digest(it->second);
   entries_[kind].erase(it);
   return true;
 }
@@ -234,7 +256,7 @@ void TableHub::arm() {
 
 void TableHub::publish() {
   armed_ = false;
-  if (!config_dirty_ && health_dirty_.empty()) return;
+  if (!config_dirty_ && health_dirty_.empty() && !envelope_dirty_) return;
   const auto start = SteadyClock::now();
   bool full = config_dirty_;
   if (!full) {
@@ -244,8 +266,10 @@ void TableHub::publish() {
            changed > std::max(options_.min_compact_instances, instances_.size() / 4);
   }
   ++newest_.counter;
+  remember_digest();
   health_cache_.clear();
   full_newest_.reset();
+  envelope_dirty_ = false;
   if (full) {
     build_config(start);
   } else {
@@ -266,7 +290,22 @@ std::shared_ptr<const v1::StreamTableResponse> TableHub::assemble() const {
   auto response = std::make_shared<v1::StreamTableResponse>();
   newest_.to(response->mutable_version());
   response->set_config(std::move(payload));
+  response->set_kind(v1::UPDATE_KIND_FULL);
+  stamp(*response);
   return response;
+}
+
+// The envelope fields every update of the newest version shares.
+void TableHub::stamp(v1::StreamTableResponse& response) const {
+  response.set_registry_id(options_.registry_id);
+  response.set_digest(newest_digest_);
+  for (const std::string& id : adopted_) response.add_adopted_registry_ids(id);
+}
+
+void TableHub::remember_digest() {
+  newest_digest_ = digest_;
+  digests_[newest_] = digest_;
+  while (digests_.size() > kKeptDigests) digests_.erase(digests_.begin());
 }
 
 std::shared_ptr<const v1::StreamTableResponse> TableHub::full_newest() {
@@ -322,6 +361,9 @@ std::shared_ptr<const v1::StreamTableResponse> TableHub::health_since(TableVersi
   }
   auto response = std::make_shared<v1::StreamTableResponse>();
   newest_.to(response->mutable_version());
+  response->set_kind(v1::UPDATE_KIND_HEALTH);
+  base.to(response->mutable_base_version());
+  stamp(*response);
   auto* health = response->mutable_health();
   for (const auto& [id, state] : latest) *health->add_instances() = *state;
   health_cache_.emplace(base, response);
@@ -331,10 +373,18 @@ std::shared_ptr<const v1::StreamTableResponse> TableHub::health_since(TableVersi
 // ---- streams -----------------------------------------------------------------
 
 void TableHub::send_next(SubscriberId id, Connection& c) {
-  if (c.node_id.empty() || c.writing || !c.outstanding.empty() || c.applied == newest_) return;
+  if (c.node_id.empty() || c.writing || !c.outstanding.empty() || lift_pending_) return;
+  const bool own = c.registry_id == options_.registry_id;
+  if (own && c.applied == newest_) return;
   ProxyRecord& record = proxies_[c.node_id];
+  if (!record.fenced.empty()) return;
   if (record.last_nack && TableVersion::from(record.last_nack->version()) == newest_) return;
-  const bool delta = c.applied.generation == newest_.generation && c.applied >= last_config_ && c.applied < newest_;
+  const bool delta =
+      own && c.applied.generation == newest_.generation && c.applied >= last_config_ && c.applied < newest_;
+  // The whole table at a health version is assembled from the entries, which
+  // must then hold exactly that version: while changes wait for the debounce,
+  // the proxy gets the next version instead (publish() sends it).
+  if (!delta && newest_ != last_config_ && !full_newest_ && (config_dirty_ || !health_dirty_.empty())) return;
   std::shared_ptr<const v1::StreamTableResponse> response = delta ? health_since(c.applied) : full_newest();
   c.outstanding = newest_;
   c.writing = true;
@@ -397,12 +447,167 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
   record.last_seen_unix_ms = now;
   c.node_id = node;
   c.applied = hello.has_applied() ? TableVersion::from(hello.applied()) : TableVersion{};
+  c.registry_id = c.applied.empty() ? std::string() : bounded(hello.registry_id(), 128);
   record.applied = c.applied;
   record.sent = c.applied;
+  record.registry_id = c.registry_id;
+  record.digest = hello.digest();
+  record.fenced.clear();
   if (metrics_) ++metrics_->table().subscribers;
-  spdlog::info("tg-control: proxy {} connected (boot {}, {}), serving {}", node, record.boot_id, c.peer,
-               c.applied.empty() ? std::string("nothing") : to_string(c.applied));
-  send_next(id, c);
+  spdlog::info("tg-control: proxy {} connected (boot {}, {}), serving {}{}", node, record.boot_id, c.peer,
+               c.applied.empty() ? std::string("nothing") : to_string(c.applied),
+               c.registry_id.empty() || c.registry_id == options_.registry_id
+                   ? std::string()
+                   : " of registry " + c.registry_id + " (not this one: " + options_.registry_id + ")");
+  // The welcome tells the proxy its hello was accepted; updates follow it
+  // once it is written (write_done).
+  auto welcome = std::make_shared<v1::StreamTableResponse>();
+  welcome->mutable_welcome()->set_registry_id(options_.registry_id);
+  newest_.to(welcome->mutable_welcome()->mutable_newest());
+  c.writing = true;
+  c.subscriber->send(std::move(welcome));
+  check_fleet(record, node);
+}
+
+// A proxy of this registry that serves a version this database never
+// published (newer than the newest, or a known label with another digest)
+// shows that the database is older than the fleet.
+void TableHub::check_fleet(ProxyRecord& record, const std::string& node) {
+  if (record.registry_id != options_.registry_id || record.applied.empty()) return;
+  bool ahead = record.applied > newest_;
+  if (!ahead) {
+    auto known = digests_.find(record.applied);
+    ahead = known != digests_.end() && known->second != record.digest;
+  }
+  if (ahead) highest_reported_generation_ = std::max(highest_reported_generation_, record.applied.generation);
+  if (!ahead && fleet_ahead_ == 0) return;
+  if (options_.accept_restore) {
+    spdlog::warn("tg-control: proxy {} serves {} (digest {}) of this registry, which this database never had; "
+                 "--accept-restore: lifting the generation above the fleet",
+                 node, to_string(record.applied), table::digest_text(record.digest));
+    lift_generation();
+    return;
+  }
+  record.fenced = "database older than the fleet: the proxy serves " + to_string(record.applied) + " (digest " +
+                  table::digest_text(record.digest) + "), which this database " +
+                  (ahead ? "never had (newest " + to_string(newest_) + ")"
+                         : "cannot vouch for (proxies reported generation " + std::to_string(fleet_ahead_) + ")") +
+                  "; nothing is pushed until tg-control is restarted with --accept-restore";
+  spdlog::error("tg-control: proxy {}: {}", node, record.fenced);
+  if (ahead && record.applied.generation > fleet_ahead_) {
+    fleet_ahead_ = record.applied.generation;
+    if (options_.commit_identity) {
+      IdentityChange change;
+      change.fleet_ahead = fleet_ahead_;
+      AuditRecord audit{clock_.unix_ms(), system_actor, "DatabaseOlderThanFleet", "registry", options_.registry_id,
+                        "", "{\"fleet_generation\":" + std::to_string(fleet_ahead_) + ",\"proxy\":\"" + node + "\"}"};
+      options_.commit_identity(std::move(change), std::move(audit), [](bool) {});
+    }
+  }
+  if (metrics_) metrics_->table().older_than_fleet = true;
+  count_fenced();
+}
+
+void TableHub::lift_generation() {
+  if (lift_pending_) return;
+  const std::uint64_t from = newest_.generation;
+  const std::uint64_t target = std::max({newest_.generation, highest_reported_generation_, fleet_ahead_}) + 1;
+  lift_pending_ = true;
+  auto lifted = [this, from, target](bool ok) {
+    lift_pending_ = false;
+    if (!ok) {
+      spdlog::error("tg-control: the generation lift to {} was not committed; proxies stay where they are", target);
+      return;
+    }
+    spdlog::warn("tg-control: generation lifted from {} to {} (--accept-restore); every proxy gets this database's "
+                 "table",
+                 from, target);
+    fleet_ahead_ = 0;
+    for (auto& [node, record] : proxies_) record.fenced.clear();
+    if (metrics_) {
+      metrics_->table().older_than_fleet = false;
+      ++metrics_->table().generation_lifts;
+    }
+    count_fenced();
+    newest_ = {target, 0};
+    config_dirty_ = true;
+    timer_.cancel();
+    publish();
+    // A proxy that reported an even newer version meanwhile.
+    for (const auto& [id, c] : connections_)
+      if (c.registry_id == options_.registry_id && c.applied > newest_) {
+        highest_reported_generation_ = std::max(highest_reported_generation_, c.applied.generation);
+        lift_generation();
+        break;
+      }
+  };
+  if (!options_.commit_identity) {
+    lifted(true);
+    return;
+  }
+  IdentityChange change;
+  change.generation = target;
+  change.fleet_ahead = 0;
+  AuditRecord audit{clock_.unix_ms(), system_actor, "AcceptRestore", "registry", options_.registry_id,
+                    "{\"generation\":" + std::to_string(from) + "}", "{\"generation\":" + std::to_string(target) + "}"};
+  options_.commit_identity(std::move(change), std::move(audit), std::move(lifted));
+}
+
+void TableHub::count_fenced() {
+  if (!metrics_) return;
+  std::uint64_t fenced = 0;
+  for (const auto& [node, record] : proxies_) fenced += record.connection && !record.fenced.empty() ? 1 : 0;
+  metrics_->table().fenced_proxies = fenced;
+}
+
+void TableHub::adopt(const std::string& id, const std::string& actor, std::function<void(const Status&)> done) {
+  if (!valid_registry_id(id)) {
+    done(Status::invalid("registry_id", "must match [A-Za-z0-9_.:-]{1,128}"));
+    return;
+  }
+  if (id == options_.registry_id) {
+    done(Status::invalid("registry_id", "\"" + id + "\" is this tg-control's own registry"));
+    return;
+  }
+  if (adopted_.count(id)) {
+    done(Status{});
+    return;
+  }
+  auto adopted = [this, id, done = std::move(done)](bool ok) {
+    if (!ok) {
+      done(Status::internal("the adoption was not committed"));
+      return;
+    }
+    adopted_.insert(id);
+    spdlog::warn("tg-control: registry {} adopted: its proxies take this registry's ({}) table from now on", id,
+                 options_.registry_id);
+    // A new version carries the adopted list to the proxies that refused.
+    envelope_dirty_ = true;
+    arm();
+    done(Status{});
+  };
+  if (!options_.commit_identity) {
+    adopted(true);
+    return;
+  }
+  IdentityChange change;
+  change.adopted.push_back(id);
+  change.time_unix_ms = clock_.unix_ms();
+  AuditRecord audit{clock_.unix_ms(), actor, "AdoptRegistry", "registry", id, "",
+                    "{\"adopted_by\":\"" + options_.registry_id + "\"}"};
+  options_.commit_identity(std::move(change), std::move(audit), std::move(adopted));
+}
+
+void TableHub::registry_info(v1::RegistryInfo* out) const {
+  out->set_registry_id(options_.registry_id);
+  out->set_generation(newest_.generation);
+  newest_.to(out->mutable_newest());
+  for (const std::string& id : adopted_) out->add_adopted_registry_ids(id);
+  if (fleet_ahead_ != 0)
+    out->set_database_older_than_fleet("proxies of this registry reported generation " + std::to_string(fleet_ahead_) +
+                                       ", newer than this database; restart tg-control with --accept-restore if "
+                                       "the restore is intended");
+  out->set_accept_restore(options_.accept_restore);
 }
 
 void TableHub::answer(SubscriberId id, Connection& c, const v1::StreamTableRequest& request) {
@@ -426,7 +631,11 @@ void TableHub::answer(SubscriberId id, Connection& c, const v1::StreamTableReque
   c.outstanding = {};
   if (ack) {
     c.applied = version;
+    c.registry_id = options_.registry_id;
     record.applied = version;
+    record.registry_id = options_.registry_id;
+    auto digest = digests_.find(version);
+    record.digest = digest == digests_.end() ? 0 : digest->second;
     if (metrics_) ++metrics_->table().acks;
   } else {
     v1::ProxyNack nack;
@@ -466,6 +675,7 @@ void TableHub::end(SubscriberId id, const Status& status) {
       record.connected_since_unix_ms = 0;
       record.last_seen_unix_ms = clock_.unix_ms();
       if (metrics_) --metrics_->table().subscribers;
+      if (!record.fenced.empty()) count_fenced();
       spdlog::info("tg-control: proxy {} disconnected ({}{}{})", c.node_id, code_name(status.code),
                    status.message.empty() ? "" : ": ", status.message);
     }
@@ -486,6 +696,7 @@ void TableHub::shutdown() {
 
 void TableHub::list_proxies(v1::ListProxiesResponse* out) const {
   newest_.to(out->mutable_newest());
+  out->set_registry_id(options_.registry_id);
   for (const auto& [node, record] : proxies_) {
     v1::ProxyStatus* p = out->add_proxies();
     p->set_node_id(node);
@@ -503,6 +714,9 @@ void TableHub::list_proxies(v1::ListProxiesResponse* out) const {
                                : newest_.counter);
     if (record.last_nack) *p->mutable_last_nack() = *record.last_nack;
     p->set_nacks(record.nacks);
+    p->set_registry_id(record.registry_id);
+    p->set_digest(record.digest);
+    p->set_fenced(record.fenced);
   }
 }
 

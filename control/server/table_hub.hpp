@@ -24,6 +24,17 @@
 // after v when v belongs to this generation and is not older than the last
 // config version; else the full table as of the newest version. A NACKed version is never sent again
 // to that node id, even after it reconnects.
+//
+// Registry identity (docs/control-plane.md): every update carries the
+// registry id, its kind, its base version (health) and the digest of the
+// table at its version (proto/table/table_digest.hpp, kept current per
+// object). A proxy that names a newer version of this registry than the
+// newest, or a version of this process with another digest, serves a table
+// this database never had: the database is older than the fleet (restored
+// from a backup). Such a proxy is fenced — sent nothing — and the mark is
+// made durable, so restarts keep it, until tg-control runs with
+// accept_restore: then the generation is lifted (durably, audited) above every
+// version reported and every proxy converges on this database.
 #pragma once
 
 #include "clock.hpp"
@@ -104,8 +115,20 @@ class AsioDebounceTimer final : public DebounceTimer {
   boost::asio::steady_timer timer_;
 };
 
+// Durable changes of the registry's identity records the hub asks for (a
+// generation lift, the "older than the fleet" mark, an adoption). The product
+// commits them through the owner loop's writer with an audit row; `done` runs
+// on the owner loop with the outcome.
+using IdentityCommit =
+    std::function<void(IdentityChange change, AuditRecord audit, std::function<void(bool ok)> done)>;
+
 struct TableHubOptions {
   std::chrono::microseconds debounce{5000};
+  std::string registry_id;            // this database's; required
+  std::vector<std::string> adopted;   // registry ids adopted so far
+  std::uint64_t fleet_ahead = 0;      // the stored mark (0 = none)
+  bool accept_restore = false;        // tg-control --accept-restore
+  IdentityCommit commit_identity;     // null: changes are applied in memory only (tests)
   // A health version that would make the health log longer than this is
   // published as a config version instead.
   std::size_t max_health_versions = 256;
@@ -147,6 +170,16 @@ class TableHub {
   // Finishes every stream with UNAVAILABLE and refuses new ones.
   void shutdown();
 
+  // ---- registry identity
+  // Lets proxies serving registry `id` take this registry's table: durable
+  // and audited (by `actor`), then a new version carries the adopted list.
+  // `done` gets the outcome (INVALID_ARGUMENT for a bad or own id).
+  void adopt(const std::string& id, const std::string& actor, std::function<void(const Status&)> done);
+  void registry_info(v1::RegistryInfo* out) const;
+  const std::string& registry_id() const { return options_.registry_id; }
+  // The newest version's digest.
+  std::uint64_t digest() const { return digest_; }
+
   // ---- reads
   TableVersion newest() const { return newest_; }
   TableVersion last_config() const { return last_config_; }
@@ -169,12 +202,16 @@ class TableHub {
     TableVersion applied, sent;
     std::optional<v1::ProxyNack> last_nack;
     std::uint64_t nacks = 0;
+    std::string registry_id;  // of the table it serves
+    std::uint64_t digest = 0;
+    std::string fenced;       // why nothing is pushed to it; empty = not fenced
   };
   struct Connection {
     TableSubscriber* subscriber = nullptr;
     std::string peer;
     std::string node_id;  // empty until the hello
     TableVersion applied;      // what the proxy serves (hello, then ACKs)
+    std::string registry_id;   // ... of that registry
     TableVersion outstanding;  // sent, awaiting its ACK/NACK; empty when none
     bool writing = false;      // a write in flight
   };
@@ -194,6 +231,11 @@ class TableHub {
   void answer(SubscriberId id, Connection& connection, const v1::StreamTableRequest& request);
   void end(SubscriberId id, const Status& status);
   void arm();
+  void stamp(v1::StreamTableResponse& response) const;
+  void remember_digest();
+  void check_fleet(ProxyRecord& record, const std::string& node);
+  void lift_generation();
+  void count_fenced();
 
   const Clock& clock_;
   DebounceTimer& timer_;
@@ -202,6 +244,13 @@ class TableHub {
 
   std::array<std::map<std::string, std::string>, 4> entries_;
   std::array<std::size_t, 4> entry_bytes_{};
+  std::uint64_t digest_ = 0;  // of the current entries (the newest version once published)
+  // Digests of the versions this process published (bounded; oldest dropped).
+  std::map<TableVersion, std::uint64_t> digests_;
+  std::set<std::string> adopted_;
+  std::uint64_t fleet_ahead_ = 0;  // see TableHubOptions
+  std::uint64_t highest_reported_generation_ = 0;  // by proxies of this registry
+  bool lift_pending_ = false;
   std::map<std::string, v1::InstanceState> instances_;  // by instance id
 
   TableVersion newest_, last_config_;
@@ -213,7 +262,9 @@ class TableHub {
   // Merged health updates of the newest version by base version (cleared per version).
   std::map<TableVersion, std::shared_ptr<const v1::StreamTableResponse>> health_cache_;
 
+  std::uint64_t newest_digest_ = 0;
   bool config_dirty_ = false;
+  bool envelope_dirty_ = false;  // a new version must carry a changed envelope (adoption)
   std::set<std::string> health_dirty_;
   bool armed_ = false;
   bool shut_down_ = false;

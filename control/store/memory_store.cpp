@@ -34,6 +34,9 @@ LoadedState MemoryStore::load() {
   LoadedState state;
   state.revision = revision_;
   state.generation = generation_;
+  state.registry_id = registry_id_;
+  state.adopted.assign(adopted_.begin(), adopted_.end());
+  state.fleet_ahead = fleet_ahead_;
   std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
   for (int k = 0; k < 4; ++k)
     for (const auto& [name, entry] : objects_[k]) out[k]->push_back(entry.second);
@@ -82,6 +85,9 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
   for (const auto& batch : batches) {
     for (const auto& record : batch.audit) audit_.push_back(AuditRow{audit_.size() + 1, record});
     if (batch.revision > revision_) revision_ = batch.revision;
+    if (batch.identity.generation) generation_ = std::max(generation_, *batch.identity.generation);
+    if (batch.identity.fleet_ahead) fleet_ahead_ = *batch.identity.fleet_ahead;
+    adopted_.insert(batch.identity.adopted.begin(), batch.identity.adopted.end());
   }
   ++commits_;
 }

@@ -8,11 +8,15 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
+#include <string>
 
 namespace tg::control {
 
 class MemoryStore final : public Store {
  public:
+  explicit MemoryStore(std::string registry_id = "00000000000000000000000000memory") : registry_id_(std::move(registry_id)) {}
+
   LoadedState load() override;
   std::uint64_t begin_generation() override;
   void commit(const std::vector<CommitBatch>& batches) override;
@@ -33,6 +37,9 @@ class MemoryStore final : public Store {
   std::size_t commits_ = 0;
   std::uint64_t revision_ = 0;
   std::uint64_t generation_ = 0;
+  std::string registry_id_;
+  std::set<std::string> adopted_;
+  std::uint64_t fleet_ahead_ = 0;
   std::map<std::string, std::pair<std::string, std::string>> objects_[4];  // name → (parent, body)
   std::vector<AuditRow> audit_;
 };

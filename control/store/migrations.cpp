@@ -61,6 +61,23 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit(time_unix_ms);
 CREATE INDEX audit_by_name ON audit(kind, name);
 )sql"},
+    // The registry id is created with the database (or at this upgrade) and
+    // never changes; a copy of the file (a backup) keeps it. fleet_ahead: the
+    // highest generation proxies of this registry reported beyond this
+    // database (0 = none); kept until tg-control --accept-restore.
+    {3, "registry identity",
+     R"sql(
+CREATE TABLE registry_identity (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO registry_identity(key, value) VALUES ('registry_id', lower(hex(randomblob(16))));
+INSERT INTO registry_meta(key, value) VALUES ('fleet_ahead', 0);
+CREATE TABLE adopted_registries (
+  registry_id TEXT PRIMARY KEY,
+  adopted_unix_ms INTEGER NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -97,6 +97,14 @@ LoadedState SqliteStore::load() {
   LoadedState state;
   state.revision = read_meta(*db_, "revision");
   state.generation = read_meta(*db_, "generation");
+  state.fleet_ahead = read_meta(*db_, "fleet_ahead");
+  {
+    SQLite::Statement id(*db_, "SELECT value FROM registry_identity WHERE key = 'registry_id'");
+    if (!id.executeStep()) throw std::runtime_error("registry_identity has no registry_id");
+    state.registry_id = id.getColumn(0).getString();
+    SQLite::Statement adopted(*db_, "SELECT registry_id FROM adopted_registries ORDER BY registry_id");
+    while (adopted.executeStep()) state.adopted.push_back(adopted.getColumn(0).getString());
+  }
   std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
   for (int k = 0; k < 4; ++k) {
     SQLite::Statement query(*db_, table_sql[k].select);
@@ -158,6 +166,21 @@ void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
       audit.exec();
     }
     revision = std::max(revision, batch.revision);
+    const IdentityChange& identity = batch.identity;
+    if (identity.generation) {
+      SQLite::Statement lift(*db_, "UPDATE registry_meta SET value = MAX(value, ?) WHERE key = 'generation'");
+      lift.bind(1, static_cast<int64_t>(*identity.generation));
+      lift.exec();
+    }
+    if (identity.fleet_ahead) write_meta(*db_, "fleet_ahead", *identity.fleet_ahead);
+    for (const std::string& id : identity.adopted) {
+      SQLite::Statement adopt(*db_,
+                              "INSERT INTO adopted_registries(registry_id, adopted_unix_ms) VALUES (?, ?) "
+                              "ON CONFLICT(registry_id) DO NOTHING");
+      adopt.bind(1, id);
+      adopt.bind(2, static_cast<int64_t>(identity.time_unix_ms));
+      adopt.exec();
+    }
   }
   if (revision != 0) {
     SQLite::Statement update(*db_, "UPDATE registry_meta SET value = MAX(value, ?) WHERE key = 'revision'");

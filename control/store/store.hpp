@@ -43,19 +43,34 @@ struct AuditRecord {
   std::string after_json;   // empty when deleted
 };
 
+// Changes of the registry's identity records (docs/control-plane.md,
+// "Registry identity and restores"), committed with the batch's audit rows.
+struct IdentityChange {
+  std::optional<std::uint64_t> generation;   // the stored generation becomes at least this
+  std::optional<std::uint64_t> fleet_ahead;  // 0 clears the "database older than the fleet" mark
+  std::vector<std::string> adopted;          // registry ids adopted (tgctl registry adopt)
+  std::int64_t time_unix_ms = 0;             // when adopted
+
+  bool empty() const { return !generation && !fleet_ahead && adopted.empty(); }
+};
+
 // One registry change (one Admin write, one apply, one startup file, one TTL
 // sweep): everything in it commits together or not at all.
 struct CommitBatch {
   std::uint64_t revision = 0;  // the registry revision this batch produces
   std::vector<Mutation> mutations;
   std::vector<AuditRecord> audit;
+  IdentityChange identity;
 
-  bool empty() const { return mutations.empty() && audit.empty(); }
+  bool empty() const { return mutations.empty() && audit.empty() && identity.empty(); }
 };
 
 struct LoadedState {
   std::uint64_t revision = 0;
   std::uint64_t generation = 0;
+  std::string registry_id;
+  std::vector<std::string> adopted;  // sorted
+  std::uint64_t fleet_ahead = 0;
   // Serialized objects per kind, ordered by key.
   std::vector<std::string> tenants, services, instances, routes;
 };

@@ -9,6 +9,8 @@
 #include "tenantgate/v1/admin.pb.h"
 
 #include <map>
+#include <string>
+#include <vector>
 
 namespace tg::tgctl {
 
@@ -172,19 +174,47 @@ std::string version_text(const v1::TableVersion& v) {
 // Boot ids are random per process; the first 8 characters tell them apart.
 std::string boot_text(const std::string& boot) { return or_dash(boot.substr(0, 8)); }
 
+// A registry id as a column shows: the first 8 characters, "(this)" for
+// tg-control's own.
+std::string registry_text(const std::string& id, const std::string& own) {
+  if (id.empty()) return "-";
+  return id.substr(0, 8) + (id == own ? " (this)" : "");
+}
+
 void proxy_table(const v1::ListProxiesResponse& response, std::ostream& out) {
-  Table table({"NODE", "BOOT", "ADDRESS", "STATE", "SINCE", "APPLIED", "LAG", "LAST NACK"});
+  Table table({"NODE", "BOOT", "ADDRESS", "STATE", "SINCE", "REGISTRY", "APPLIED", "LAG", "LAST NACK"});
+  std::vector<std::string> fenced;
   for (const v1::ProxyStatus& p : response.proxies()) {
     const std::int64_t since = p.connected() ? p.connected_since_unix_ms() : p.last_seen_unix_ms();
     std::string nack = "-";
     if (p.has_last_nack()) nack = version_text(p.last_nack().version()) + ": " + p.last_nack().reason();
-    table.add_row({p.node_id(), boot_text(p.boot_id()), or_dash(p.address()),
-                   p.connected() ? "connected" : "disconnected",
-                   since == 0 ? "-" : format_time_unix_ms(since), version_text(p.applied()),
-                   std::to_string(p.lag()), std::move(nack)});
+    std::string state = p.connected() ? "connected" : "disconnected";
+    if (!p.fenced().empty()) {
+      state += ", fenced";
+      fenced.push_back(p.node_id() + ": " + p.fenced());
+    }
+    table.add_row({p.node_id(), boot_text(p.boot_id()), or_dash(p.address()), std::move(state),
+                   since == 0 ? "-" : format_time_unix_ms(since), registry_text(p.registry_id(), response.registry_id()),
+                   version_text(p.applied()), std::to_string(p.lag()), std::move(nack)});
   }
   table.write(out);
-  out << "Newest table version: " << version_text(response.newest()) << ".\n";
+  out << "Newest table version: " << version_text(response.newest()) << " of registry " << response.registry_id()
+      << ".\n";
+  for (const std::string& line : fenced) out << "Fenced " << line << "\n";
+}
+
+void registry_table(const v1::RegistryInfo& info, std::ostream& out) {
+  out << "Registry:        " << info.registry_id() << "\n"
+      << "Generation:      " << info.generation() << " (newest table version " << version_text(info.newest())
+      << ")\n"
+      << "Adopted:         ";
+  if (info.adopted_registry_ids().empty()) out << "-";
+  for (int i = 0; i < info.adopted_registry_ids_size(); ++i)
+    out << (i ? ", " : "") << info.adopted_registry_ids(i);
+  out << "\n"
+      << "Accept restore:  " << (info.accept_restore() ? "yes" : "no") << "\n";
+  if (!info.database_older_than_fleet().empty())
+    out << "Database older than the fleet: " << info.database_older_than_fleet() << "\n";
 }
 
 }  // namespace
@@ -223,6 +253,8 @@ void render_table(const Command& command, const google::protobuf::Message& respo
     audit_table(static_cast<const v1::ListAuditResponse&>(response), out);
   } else if (type == "tenantgate.v1.ListProxiesResponse") {
     proxy_table(static_cast<const v1::ListProxiesResponse&>(response), out);
+  } else if (type == "tenantgate.v1.RegistryInfo") {
+    registry_table(static_cast<const v1::RegistryInfo&>(response), out);
   } else {
     out << to_yaml(response);
   }

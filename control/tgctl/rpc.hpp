@@ -32,7 +32,7 @@ extern const Rpc register_instance, deregister_instance, heartbeat, discover_ins
     set_instance_state;
 extern const Rpc list_routes, get_route, create_route, update_route, patch_route, delete_route;
 extern const Rpc apply, list_audit;
-extern const Rpc list_proxies;
+extern const Rpc list_proxies, get_registry, adopt_registry;
 }  // namespace rpcs
 
 }  // namespace tg::tgctl

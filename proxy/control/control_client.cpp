@@ -2,6 +2,7 @@
 
 #include "control/state_store.hpp"
 #include "control/table_convert.hpp"
+#include "control/update_check.hpp"
 
 #include "grpc/status_name.hpp"
 #include "tenantgate/v1/discovery.grpc.pb.h"
@@ -164,6 +165,8 @@ struct ControlClient::State {
   bool have_table = false;
   std::unordered_map<std::string, int> instance_positions;  // id → index in table.instances
   ControlVersion applied;
+  std::string registry_id;  // of `applied` (empty: none, or a TGTABLE1 state file)
+  std::uint64_t digest = 0;  // of `applied`, as tg-control sent it
   Backoff backoff;
   enum class PendingSave { none, config, health };
   PendingSave pending_save = PendingSave::none;
@@ -213,12 +216,25 @@ struct ControlClient::State {
     }
     h->set_proxy_version(TG_VERSION);
     h->set_listen(listen);
-    const bool connected = stream->Write(hello);
-    if (connected) on_connected();
-
+    h->set_registry_id(registry_id);
+    h->set_digest(digest);
+    // Connected means tg-control accepted the hello: its Welcome comes first.
+    bool connected = false;
     bool answered = false;  // the stream carried at least one update
     v1::StreamTableResponse update;
+    if (stream->Write(hello) && stream->Read(&update)) {
+      if (update.has_welcome()) {
+        connected = true;
+        on_connected(update.welcome());
+      } else {
+        spdlog::error("tg-control {} sent an update before accepting the hello (an older tg-control?); "
+                      "ending the stream",
+                      options.address);
+        context.TryCancel();
+      }
+    }
     while (connected && stream->Read(&update)) {
+      if (update.has_welcome()) continue;
       v1::StreamTableRequest answer;
       const Outcome outcome = apply_guarded(update, answer);
       if (outcome == Outcome::stopped || !stream->Write(answer)) break;
@@ -239,16 +255,23 @@ struct ControlClient::State {
   // again without an update, with the same status as the previous end (e.g.
   // UNAUTHENTICATED after each hello, or UNAVAILABLE while tg-control is
   // down), is a repeat and goes to debug.
-  void on_connected() {
+  void on_connected(const v1::Welcome& welcome) {
     {
       std::lock_guard lock(status_mutex);
       status.connected = true;
       ++status.connects;
     }
     const auto level = logged_down && last_stream_idle ? spdlog::level::debug : spdlog::level::info;
-    spdlog::log(level, "connected to tg-control {} as node {} (boot {}, serving {})", options.address,
+    spdlog::log(level, "connected to tg-control {} (registry {}, newest {}.{}) as node {} (boot {}, serving {})",
+                options.address, welcome.registry_id(), welcome.newest().generation(), welcome.newest().counter(),
                 options.node_id, boot_id,
-                applied.empty() ? std::string("no pushed table") : "version " + version_text(applied));
+                applied.empty() ? std::string("no pushed table")
+                                : "version " + version_text(applied) +
+                                      (registry_id.empty() ? std::string() : " of registry " + registry_id));
+    if (!registry_id.empty() && welcome.registry_id() != registry_id)
+      spdlog::error("tg-control {} holds registry {}, but this proxy serves registry {}: its tables will be refused "
+                    "unless that registry adopts this one (tgctl registry adopt {})",
+                    options.address, welcome.registry_id(), registry_id, registry_id);
   }
 
   void on_disconnected(bool was_connected, bool answered, const grpc::Status& status_of_call) {
@@ -262,6 +285,13 @@ struct ControlClient::State {
     const bool repeat = logged_down && code == logged_code && !answered;
     if (repeat) {
       spdlog::debug("tg-control {}: {} again", options.address, status_text(status_of_call));
+    } else if (code == grpc::StatusCode::UNAUTHENTICATED) {
+      spdlog::error("tg-control {} refused this proxy's token ({}): {}; retrying (backoff up to {}), still serving {}",
+                    options.address, status_text(status_of_call),
+                    options.token.empty() ? "it requires one: pass --control-token-file FILE"
+                                          : "check the token in --control-token-file against tg-control's --token-file",
+                    duration_text(options.backoff.max),
+                    applied.empty() ? std::string("its current table") : "version " + version_text(applied));
     } else if (was_connected) {
       spdlog::warn("stream to tg-control {} ended: {}; reconnecting (backoff up to {})", options.address,
                    status_text(status_of_call), duration_text(options.backoff.max));
@@ -316,7 +346,14 @@ struct ControlClient::State {
     std::string error;
     std::shared_ptr<const Snapshot> next;
     v1::Table pushed;
-    if (update.update_case() == v1::StreamTableResponse::kConfig) {
+    const UpdateCheck check = check_update(ServedTable{registry_id, applied, digest}, update);
+    if (check.refusal != Refusal::none) {
+      error = check.reason;
+      {
+        std::lock_guard lock(status_mutex);
+        ++status.refusals[static_cast<std::size_t>(check.refusal)];
+      }
+    } else if (update.update_case() == v1::StreamTableResponse::kConfig) {
       config::Config config;
       if (!pushed.ParseFromString(update.config())) {
         error = "config update: not a valid tenantgate.v1.Table";
@@ -341,13 +378,16 @@ struct ControlClient::State {
       nack->mutable_version()->set_counter(version.counter);
       nack->set_reason(error);
       count(is_config, false);
-      spdlog::warn("NACK {} update version {}: {}; still serving {}", is_config ? "config" : "health",
-                   version_text(version), error,
+      spdlog::log(check.refusal != Refusal::none ? spdlog::level::err : spdlog::level::warn,
+                  "NACK {} update version {} from tg-control {}: {}; still serving {}", is_config ? "config" : "health",
+                  version_text(version), options.address, error,
                    applied.empty() ? std::string("the previous table") : "version " + version_text(applied));
       return outcome;
     }
 
     applied = version;
+    registry_id = update.registry_id();
+    digest = update.digest();
     if (is_config) {
       table = std::move(pushed);
       have_table = true;
@@ -373,6 +413,7 @@ struct ControlClient::State {
     if (acked) {
       ++(is_config ? status.config_acks : status.health_acks);
       status.applied = applied;
+      status.registry_id = registry_id;
       status.last_update_unix_ms = unix_ms_now();
       status.from_state_dir = false;
     } else {
@@ -424,7 +465,7 @@ struct ControlClient::State {
         spdlog::warn("cannot save table version {} in --state-dir: {}", version_text(v), e);
       });
     }
-    writer->submit(SavedTable{applied, std::move(bytes)});
+    writer->submit(SavedTable{applied, registry_id, digest, std::move(bytes)});
   }
 
   void load_failed(const std::string& error) {
@@ -475,8 +516,11 @@ std::shared_ptr<const Snapshot> ControlClient::saved_table(std::uint64_t version
   s.have_table = true;
   s.index_instances();
   s.applied = saved.version;
+  s.registry_id = saved.registry_id;
+  s.digest = saved.digest;
   std::lock_guard lock(s.status_mutex);
   s.status.applied = saved.version;
+  s.status.registry_id = saved.registry_id;
   s.status.from_state_dir = true;
   return snapshot;
 }

@@ -17,8 +17,11 @@ namespace tg::proxy::control {
 
 namespace {
 
-constexpr std::string_view kMagic = "TGTABLE1";
-constexpr std::size_t kHeaderBytes = 8 + 4 * 8;  // magic, generation, counter, length, checksum
+constexpr std::string_view kMagic = "TGTABLE2";
+constexpr std::size_t kHeaderBytes = 8 + 6 * 8;  // magic, generation, counter, digest, id length, length, checksum
+constexpr std::string_view kMagicV1 = "TGTABLE1";
+constexpr std::size_t kHeaderBytesV1 = 8 + 4 * 8;  // magic, generation, counter, length, checksum
+constexpr std::size_t kMaxRegistryId = 128;
 
 void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -30,11 +33,12 @@ std::uint64_t get_u64(std::string_view in, std::size_t at) {
   return v;
 }
 
-// Over generation, counter, length (bytes 8..32 of the file) and the table.
-std::uint64_t checksum(std::string_view fields, std::string_view table) {
+// Over the header fields before the checksum, the registry id and the table.
+std::uint64_t checksum(std::string_view fields, std::string_view table, std::string_view registry_id = {}) {
   XXH64_state_t* state = XXH64_createState();
   XXH64_reset(state, 0);
   XXH64_update(state, fields.data(), fields.size());
+  XXH64_update(state, registry_id.data(), registry_id.size());
   XXH64_update(state, table.data(), table.size());
   const std::uint64_t digest = XXH64_digest(state);
   XXH64_freeState(state);
@@ -62,33 +66,69 @@ std::string state_file_path(const std::string& dir) { return (std::filesystem::p
 
 std::string encode_state(const SavedTable& saved) {
   std::string out;
-  out.reserve(kHeaderBytes + saved.table.size());
+  out.reserve(kHeaderBytes + saved.registry_id.size() + saved.table.size());
   out.append(kMagic);
   put_u64(out, saved.version.generation);
   put_u64(out, saved.version.counter);
+  put_u64(out, saved.digest);
+  put_u64(out, saved.registry_id.size());
   put_u64(out, saved.table.size());
-  put_u64(out, checksum(std::string_view(out).substr(kMagic.size()), saved.table));
+  put_u64(out, checksum(std::string_view(out).substr(kMagic.size()), saved.table, saved.registry_id));
+  out.append(saved.registry_id);
   out.append(saved.table);
   return out;
 }
 
-bool decode_state(std::string_view bytes, SavedTable& out, std::string& error) {
-  if (bytes.size() < kHeaderBytes || bytes.substr(0, kMagic.size()) != kMagic) {
+namespace {
+
+bool decode_v1(std::string_view bytes, SavedTable& out, std::string& error) {
+  if (bytes.size() < kHeaderBytesV1) {
     error = "not a table state file (bad header)";
     return false;
   }
   const std::uint64_t length = get_u64(bytes, 24);
-  if (length != bytes.size() - kHeaderBytes) {
+  if (length != bytes.size() - kHeaderBytesV1) {
     error = "truncated or overlong: header says " + std::to_string(length) + " table bytes, file holds " +
-            std::to_string(bytes.size() - kHeaderBytes);
+            std::to_string(bytes.size() - kHeaderBytesV1);
     return false;
   }
-  const std::string_view table = bytes.substr(kHeaderBytes);
+  const std::string_view table = bytes.substr(kHeaderBytesV1);
   if (checksum(bytes.substr(8, 24), table) != get_u64(bytes, 32)) {
     error = "checksum mismatch";
     return false;
   }
   out.version = {get_u64(bytes, 8), get_u64(bytes, 16)};
+  out.registry_id.clear();
+  out.digest = 0;
+  out.table.assign(table);
+  return true;
+}
+
+}  // namespace
+
+bool decode_state(std::string_view bytes, SavedTable& out, std::string& error) {
+  if (bytes.substr(0, kMagicV1.size()) == kMagicV1) return decode_v1(bytes, out, error);
+  if (bytes.size() < kHeaderBytes || bytes.substr(0, kMagic.size()) != kMagic) {
+    error = "not a table state file (bad header)";
+    return false;
+  }
+  const std::uint64_t id_length = get_u64(bytes, 32);
+  const std::uint64_t table_length = get_u64(bytes, 40);
+  if (id_length > kMaxRegistryId || table_length > bytes.size() ||
+      id_length + table_length != bytes.size() - kHeaderBytes) {
+    error = "truncated or overlong: header says " + std::to_string(id_length) + " + " + std::to_string(table_length) +
+            " bytes, file holds " + std::to_string(bytes.size() - kHeaderBytes);
+    return false;
+  }
+  const std::string_view registry_id = bytes.substr(kHeaderBytes, id_length);
+  const std::string_view table = bytes.substr(kHeaderBytes + id_length);
+  if (checksum(bytes.substr(8, 40), table, registry_id) != get_u64(bytes, 48)) {
+    error = "checksum mismatch";
+    return false;
+  }
+  out.version = {get_u64(bytes, 8), get_u64(bytes, 16)};
+  out.digest = get_u64(bytes, 24);
+  out.registry_id.assign(registry_id);
   out.table.assign(table);
   return true;
 }

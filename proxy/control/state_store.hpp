@@ -4,10 +4,13 @@
 // One file, <dir>/table.state, replaced atomically (write <file>.tmp, fsync,
 // rename, fsync the directory): a crash leaves the old file or the new one.
 // Layout, integers little-endian:
-//   "TGTABLE1"  generation:u64  counter:u64  length:u64  xxh64:u64  table[length]
-// xxh64 covers generation, counter, length and the table bytes. A file that
-// is short, long, or fails the checksum is refused (the caller warns, counts
-// and ignores it).
+//   "TGTABLE2"  generation:u64  counter:u64  digest:u64  id_length:u64  length:u64  xxh64:u64
+//               registry_id[id_length]  table[length]
+// xxh64 covers every field after the magic but itself, the registry id and
+// the table bytes. "TGTABLE1" files (generation, counter, length, xxh64,
+// table: written before registry identities) are still read, as a table of no
+// registry. A file that is short, long, or fails the checksum is refused (the
+// caller warns, counts and ignores it).
 #pragma once
 
 #include "runtime/snapshot.hpp"
@@ -19,6 +22,8 @@ namespace tg::proxy::control {
 
 struct SavedTable {
   ControlVersion version;
+  std::string registry_id;  // empty: unknown (a TGTABLE1 file)
+  std::uint64_t digest = 0;  // as tg-control sent it
   std::string table;  // a serialized tenantgate.v1.Table, instance states folded in
 };
 

@@ -6,6 +6,7 @@
 
 #include "runtime/snapshot.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,6 +26,10 @@ struct FeedStatus {
   std::uint64_t state_save_failures = 0;
   std::uint64_t state_load_failures = 0;  // corrupt or unusable saved table at start
   bool from_state_dir = false;            // serving the saved table, nothing pushed yet
+  std::string registry_id;                // of `applied`; empty if none
+  // Updates refused by the envelope rules, by proxy/control/update_check.hpp's
+  // Refusal (index 0, none, unused).
+  std::array<std::uint64_t, 6> refusals{};
 };
 
 // Switches every worker to `snapshot` (the workers keep in-flight requests,

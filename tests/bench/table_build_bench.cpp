@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
 
   NullTimer timer;
   auto start = Steady::now();
-  TableHub hub(registry, clock, timer);
+  TableHubOptions options;
+  options.registry_id = "bench";
+  TableHub hub(registry, clock, timer, options);
   const double build_ms = ms_since(start);
   std::printf("initial build: %.1f ms, payload %zu bytes (%.1f MiB)\n", build_ms, hub.payload().size(),
               static_cast<double>(hub.payload().size()) / (1024 * 1024));
@@ -121,7 +123,10 @@ int main(int argc, char** argv) {
   v1::StreamTableRequest hello;
   hello.mutable_hello()->set_node_id("bench");
   hub.newest().to(hello.mutable_hello()->mutable_applied());
+  hello.mutable_hello()->set_registry_id(options.registry_id);
+  hello.mutable_hello()->set_digest(hub.digest());
   hub.receive(1, hello);
+  hub.write_done(1, true);  // the welcome
   auto ack = [&] {
     hub.write_done(1, true);
     v1::StreamTableRequest r;

@@ -37,8 +37,13 @@ TEST_CASE("table stream: hello, table, next version, proxies list, SIGTERM with 
   REQUIRE(stream->Write(hello));
   v1::StreamTableResponse response;
   REQUIRE(stream->Read(&response));
+  REQUIRE(response.has_welcome());  // the hello was accepted
+  const std::string registry_id = response.welcome().registry_id();
+  CHECK(registry_id.size() == 32);  // created with the database
+  REQUIRE(stream->Read(&response));
   REQUIRE(response.has_config());
   CHECK(response.version().counter() == 1);
+  CHECK(response.registry_id() == registry_id);
   v1::StreamTableRequest ack;
   *ack.mutable_ack()->mutable_version() = response.version();
   REQUIRE(stream->Write(ack));
@@ -68,6 +73,7 @@ TEST_CASE("table stream: hello, table, next version, proxies list, SIGTERM with 
   CHECK(listed.out.find("edge-1  01234567  ipv4:127.0.0.1:") != std::string::npos);
   CHECK(listed.out.find("connected") != std::string::npos);
   CHECK(listed.out.find("Newest table version: ") != std::string::npos);
+  CHECK(listed.out.find(registry_id.substr(0, 8) + " (this)") != std::string::npos);
 
   // The proxy keeps reading and then watches its channel (as a real one
   // reconnecting does): a synchronous client answers the server's shutdown

@@ -27,6 +27,7 @@ struct Harness {
     timer = std::make_unique<AsioDebounceTimer>(core->io());
     TableHubOptions options;
     options.debounce = 1ms;
+    options.registry_id = store.load().registry_id;
     hub = std::make_unique<TableHub>(registry, clock, *timer, options, &core->metrics());
     core->add_observer([this](const CommitBatch& batch) { hub->on_commit(batch); });
     discovery = std::make_unique<DiscoveryService>(*core, *hub, tokens);
@@ -94,10 +95,16 @@ TEST_CASE("Discovery over gRPC: hello, config, ack, a route created, the next ve
   auto stream = h.discovery_stub->StreamTable(context.get());
   REQUIRE(stream->Write(hello("edge-1")));
   v1::StreamTableResponse response;
+  REQUIRE(stream->Read(&response));  // the hello is accepted: a welcome first
+  REQUIRE(response.has_welcome());
+  CHECK(response.welcome().registry_id() == h.hub->registry_id());
+  CHECK(response.welcome().newest().counter() == 1);
   REQUIRE(stream->Read(&response));
   CHECK(response.version().generation() == generation);
   CHECK(response.version().counter() == 1);
   REQUIRE(response.has_config());
+  CHECK(response.kind() == v1::UPDATE_KIND_FULL);
+  CHECK(response.registry_id() == h.hub->registry_id());
   v1::Table table;
   REQUIRE(table.ParseFromString(response.config()));
   CHECK(table.routes_size() == 0);
@@ -186,7 +193,9 @@ TEST_CASE("Discovery over gRPC: shutdown finishes open streams", "[discovery]") 
   auto stream = h->discovery_stub->StreamTable(context.get());
   REQUIRE(stream->Write(hello("edge-1")));
   v1::StreamTableResponse response;
-  REQUIRE(stream->Read(&response));
+  REQUIRE(stream->Read(&response));  // the welcome
+  REQUIRE(stream->Read(&response));  // the table, not answered
+  REQUIRE(response.has_config());
   const auto start = std::chrono::steady_clock::now();
   h.reset();  // hub shutdown, then server Shutdown: must not wait for the stream
   CHECK(std::chrono::steady_clock::now() - start < 4s);

@@ -168,5 +168,61 @@ TEST_CASE("sqlite store: audit queries filter, order newest first and page", "[s
   CHECK(matching == 3);
 }
 
+TEST_CASE("sqlite store: a registry id is created with the database and kept; identity changes commit",
+          "[sqlite][registry]") {
+  TempDir dir;
+  const std::string path = dir.file("tg.db");
+  std::string id;
+  {
+    SqliteStore store(SqliteOptions{path});
+    const LoadedState state = store.load();
+    id = state.registry_id;
+    CHECK(id.size() == 32);
+    CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(state.adopted.empty());
+    CHECK(state.fleet_ahead == 0);
+    CHECK(store.begin_generation() == 1);
+    CommitBatch batch;
+    batch.identity.generation = 9;
+    batch.identity.fleet_ahead = 4;
+    batch.identity.adopted = {"zz-other", "aa-other"};
+    batch.identity.time_unix_ms = 1000;
+    batch.audit.push_back(AuditRecord{1000, "admin", "AdoptRegistry", "registry", "aa-other", "", "{}"});
+    store.commit({batch});
+    CommitBatch lower;  // a generation is never lowered
+    lower.identity.generation = 3;
+    lower.identity.adopted = {"aa-other"};  // adopting twice is one row
+    store.commit({lower});
+  }
+  {
+    SqliteStore store(SqliteOptions{path});
+    const LoadedState state = store.load();
+    CHECK(state.registry_id == id);
+    CHECK(state.generation == 9);
+    CHECK(state.fleet_ahead == 4);
+    CHECK(state.adopted == std::vector<std::string>{"aa-other", "zz-other"});
+    CHECK(store.list_audit(AuditQuery{}).size() == 1);
+    CommitBatch clear;
+    clear.identity.fleet_ahead = 0;
+    store.commit({clear});
+    CHECK(store.load().fleet_ahead == 0);
+    CHECK(store.begin_generation() == 10);
+  }
+  // Another database is another registry.
+  SqliteStore other(SqliteOptions{dir.file("other.db")});
+  CHECK(other.load().registry_id != id);
+}
+
+TEST_CASE("sqlite store: a database of before registry ids gets one at the upgrade", "[sqlite][registry]") {
+  TempDir dir;
+  const std::string path = dir.file("tg.db");
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    CHECK(apply_migrations(db, schema_migrations().first(2), 1) == 2);
+  }
+  SqliteStore store(SqliteOptions{path});
+  CHECK(store.load().registry_id.size() == 32);
+}
+
 }  // namespace
 }  // namespace tg::control

@@ -4,6 +4,7 @@
 // after the control plane restarts, and a prompt stop.
 #include "control/control_client.hpp"
 #include "control/state_store.hpp"
+#include "control/update_check.hpp"
 
 #include "fake_discovery.hpp"
 #include "temp_dir.hpp"
@@ -256,7 +257,8 @@ TEST_CASE("workers that do not switch in time: NACK naming the wait", "[proxy][c
 TEST_CASE("a table saved in the state dir is served at start and named in the hello", "[proxy][control][client]") {
   TempDir dir;
   std::string error;
-  REQUIRE(tg::proxy::control::save_state(dir.path(), {{2, 5}, make_table().SerializeAsString()}, error));
+  REQUIRE(tg::proxy::control::save_state(
+      dir.path(), {{2, 5}, tg::proxy::test::FakeDiscovery::registry_id, 99, make_table().SerializeAsString()}, error));
   FakeControlPlane control;
   REQUIRE(control.started());
   FakeWorkers workers;
@@ -273,6 +275,8 @@ TEST_CASE("a table saved in the state dir is served at start and named in the he
   REQUIRE(hello);
   REQUIRE(hello->has_applied());
   CHECK(version_of(hello->applied()) == ControlVersion{2, 5});
+  CHECK(hello->registry_id() == tg::proxy::test::FakeDiscovery::registry_id);
+  CHECK(hello->digest() == 99);
 
   // A health update applies on top of the saved table.
   control.service().push(health_update({2, 6}, "api-2", v1::HEALTH_UNHEALTHY));
@@ -304,7 +308,7 @@ TEST_CASE("a saved table that is intact but not a usable Table is ignored and co
   TempDir dir;
   std::string error;
   REQUIRE(tg::proxy::control::save_state(
-      dir.path(), {{1, 1}, make_table(v1::LB_POLICY_STICKY_LINK).SerializeAsString()}, error));
+      dir.path(), {{1, 1}, "", 0, make_table(v1::LB_POLICY_STICKY_LINK).SerializeAsString()}, error));
   ControlOptions options;
   options.address = "127.0.0.1:1";
   options.node_id = "node-1";
@@ -324,6 +328,52 @@ TEST_CASE("a wrong token is refused and the client keeps retrying", "[proxy][con
   client.start(empty_snapshot(), "127.0.0.1:8080", workers.install());
   CHECK(control.service().wait_rejected(3));
   CHECK_FALSE(control.service().hello(0, 0ms));
+  // Never "connected": tg-control did not accept a hello.
+  CHECK_FALSE(client.status().connected);
+  CHECK(client.status().connects == 0);
+}
+
+TEST_CASE("a table of another registry is NACKed and the proxy keeps its table, unless adopted",
+          "[proxy][control][client][registry]") {
+  TempDir dir;
+  std::string error;
+  // The proxy served version 2.2 of registry "old0registry" (saved in its state dir).
+  REQUIRE(tg::proxy::control::save_state(dir.path(), {{2, 2}, "old0registry", 7, make_table().SerializeAsString()},
+                                         error));
+  FakeControlPlane control;  // registry FakeDiscovery::registry_id: another database
+  REQUIRE(control.started());
+  FakeWorkers workers;
+  ControlClient client(options_for(control, dir.path()));
+  auto saved = client.saved_table(1);
+  REQUIRE(saved);
+  client.start(saved, "127.0.0.1:8080", workers.install());
+  REQUIRE(eventually([&] { return client.status().connected; }));
+
+  // The empty registry of a new database, version 1.1: refused.
+  control.service().push(config_update({1, 1}, v1::Table{}));
+  auto answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK_THAT(answer->nack().reason(), Catch::Contains("tgctl registry adopt old0registry"));
+  CHECK(workers.count() == 0);
+  CHECK(client.status().applied == ControlVersion{2, 2});
+  CHECK(client.status().registry_id == "old0registry");
+  CHECK(client.status().refusals[static_cast<std::size_t>(tg::proxy::control::Refusal::foreign_registry)] == 1);
+
+  // The operator adopted the proxy's registry: the update says so.
+  auto adopted = config_update({1, 2}, make_table());
+  adopted.add_adopted_registry_ids("old0registry");
+  control.service().push(adopted);
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+  CHECK(client.status().registry_id == tg::proxy::test::FakeDiscovery::registry_id);
+  // From now on the proxy is of the new registry: an older version of it is refused.
+  control.service().push(config_update({1, 1}, make_table()));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK_THAT(answer->nack().reason(), Catch::Contains("--accept-restore"));
 }
 
 TEST_CASE("stop is prompt while tg-control is unreachable and the backoff is long", "[proxy][control][client]") {

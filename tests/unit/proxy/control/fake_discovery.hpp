@@ -2,8 +2,14 @@
 // pushes updates one at a time and reads the proxy's answers, like
 // tg-control's flow control (one update in flight). Port 0 on loopback, or a
 // given port to come back on after a restart.
+//
+// Like tg-control it welcomes each accepted hello, and fills in the envelope
+// of what the test pushes where the test left it empty: registry id (the
+// fake's), kind, digest of a full table, and the base version of a health
+// update (the version the stream's proxy serves: its hello, then its ACKs).
 #pragma once
 
+#include "table/table_digest.hpp"
 #include "tenantgate/v1/discovery.grpc.pb.h"
 
 #include <grpcpp/security/server_credentials.h>
@@ -26,6 +32,8 @@ class FakeDiscovery final : public v1::Discovery::Service {
  public:
   using Clock = std::chrono::steady_clock;
 
+  static constexpr const char* registry_id = "fake0registry";
+
   explicit FakeDiscovery(std::string token = {}) : token_(std::move(token)) {}
 
   grpc::Status StreamTable(grpc::ServerContext* context,
@@ -47,6 +55,10 @@ class FakeDiscovery final : public v1::Discovery::Service {
       hellos_.push_back(hello.hello());
       cv_.notify_all();
     }
+    v1::StreamTableResponse welcome;
+    welcome.mutable_welcome()->set_registry_id(registry_id);
+    if (!stream->Write(welcome)) return grpc::Status::CANCELLED;
+    v1::TableVersion applied = hello.hello().applied();
     for (;;) {
       v1::StreamTableResponse next;
       {
@@ -60,13 +72,23 @@ class FakeDiscovery final : public v1::Discovery::Service {
         next = std::move(outbox_.front());
         outbox_.pop_front();
       }
+      stamp(next, applied);
       if (!stream->Write(next)) return grpc::Status::CANCELLED;
       v1::StreamTableRequest answer;
       if (!stream->Read(&answer)) return grpc::Status::CANCELLED;
+      if (answer.has_ack()) applied = answer.ack().version();
       std::lock_guard lock(mutex_);
       answers_.push_back(answer);
       cv_.notify_all();
     }
+  }
+
+  static void stamp(v1::StreamTableResponse& update, const v1::TableVersion& applied) {
+    if (update.registry_id().empty()) update.set_registry_id(registry_id);
+    if (update.kind() == v1::UPDATE_KIND_UNSPECIFIED)
+      update.set_kind(update.has_health() ? v1::UPDATE_KIND_HEALTH : v1::UPDATE_KIND_FULL);
+    if (update.has_config() && update.digest() == 0) update.set_digest(::tg::table::table_digest(update.config()).value_or(0));
+    if (update.has_health() && !update.has_base_version()) *update.mutable_base_version() = applied;
   }
 
   void push(v1::StreamTableResponse update) {

@@ -5,6 +5,7 @@
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
+#include <xxhash.h>
 
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,8 @@ namespace {
 SavedTable sample() {
   SavedTable saved;
   saved.version = {7, 42};
+  saved.registry_id = "0123456789abcdef0123456789abcdef";
+  saved.digest = 0xfedcba9876543210ULL;
   saved.table = std::string("\x0a\x05tenant\x00binary", 15);
   return saved;
 }
@@ -48,6 +51,8 @@ TEST_CASE("a saved table loads back with its version and exact bytes", "[proxy][
   SavedTable loaded;
   REQUIRE(load_state(state_dir, loaded, error) == LoadStatus::loaded);
   CHECK(loaded.version == sample().version);
+  CHECK(loaded.registry_id == sample().registry_id);
+  CHECK(loaded.digest == sample().digest);
   CHECK(loaded.table == sample().table);
   CHECK_FALSE(std::filesystem::exists(state_file_path(state_dir) + ".tmp"));
 }
@@ -56,16 +61,17 @@ TEST_CASE("a second save replaces the first", "[proxy][control][state]") {
   TempDir dir;
   std::string error;
   REQUIRE(save_state(dir.path(), sample(), error));
-  SavedTable next{{8, 1}, "other"};
+  SavedTable next{{8, 1}, "r2", 5, "other"};
   REQUIRE(save_state(dir.path(), next, error));
   SavedTable loaded;
   REQUIRE(load_state(dir.path(), loaded, error) == LoadStatus::loaded);
   CHECK(loaded.version == next.version);
+  CHECK(loaded.registry_id == "r2");
   CHECK(loaded.table == "other");
 }
 
 TEST_CASE("an empty table round-trips", "[proxy][control][state]") {
-  SavedTable empty{{1, 1}, ""};
+  SavedTable empty{{1, 1}, "", 0, ""};
   SavedTable out;
   std::string error;
   REQUIRE(decode_state(encode_state(empty), out, error));
@@ -107,7 +113,8 @@ TEST_CASE("a state file with a flipped byte is refused", "[proxy][control][state
   const std::string bytes = encode_state(sample());
   SavedTable loaded;
   std::string error;
-  for (std::size_t at : {std::size_t{9}, std::size_t{17}, std::size_t{33}, bytes.size() - 1}) {
+  // generation, counter, digest, a byte of the registry id, the table's last byte
+  for (std::size_t at : {std::size_t{9}, std::size_t{17}, std::size_t{25}, std::size_t{60}, bytes.size() - 1}) {
     std::string damaged = bytes;
     damaged[at] = static_cast<char>(damaged[at] ^ 0x01);
     CHECK_FALSE(decode_state(damaged, loaded, error));
@@ -117,4 +124,28 @@ TEST_CASE("a state file with a flipped byte is refused", "[proxy][control][state
   CHECK_FALSE(decode_state(bad_magic, loaded, error));
   CHECK_THAT(error, Catch::Contains("header"));
   REQUIRE(decode_state(bytes, loaded, error));
+}
+
+TEST_CASE("a state file written before registry ids (TGTABLE1) loads as a table of no registry",
+          "[proxy][control][state]") {
+  // "TGTABLE1" generation counter length xxh64 table, as the previous format wrote it.
+  const std::string v1 = std::string("TGTABLE1", 8) +
+                         std::string("\x07\0\0\0\0\0\0\0\x2a\0\0\0\0\0\0\0\x03\0\0\0\0\0\0\0", 24);
+  // The checksum is computed the same way as the previous format did.
+  SavedTable loaded;
+  std::string error;
+  std::string file = v1 + std::string(8, '\0') + "abc";
+  CHECK_FALSE(decode_state(file, loaded, error));  // wrong checksum
+  CHECK_THAT(error, Catch::Contains("checksum"));
+  // XXH64 over generation, counter, length and the table.
+  const std::string covered = v1.substr(8, 24) + "abc";
+  const std::uint64_t sum = XXH64(covered.data(), covered.size(), 0);
+  std::string sum_bytes;
+  for (int i = 0; i < 8; ++i) sum_bytes.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
+  file = v1 + sum_bytes + "abc";
+  REQUIRE(decode_state(file, loaded, error));
+  CHECK(loaded.version == tg::proxy::ControlVersion{7, 42});
+  CHECK(loaded.registry_id.empty());
+  CHECK(loaded.digest == 0);
+  CHECK(loaded.table == "abc");
 }
