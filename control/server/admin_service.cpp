@@ -173,38 +173,36 @@ grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* c
   return call.reactor;
 }
 
-grpc::ServerUnaryReactor* AdminService::ListProxies(grpc::CallbackServerContext* context,
-                                                    const tenantgate::v1::ListProxiesRequest* /*request*/,
-                                                    tenantgate::v1::ListProxiesResponse* response) {
-  Started started = begin(core_, tokens_, context, "ListProxies");
+// A read of the table stream's state on the owner loop.
+template <class Response, class Read>
+grpc::ServerUnaryReactor* AdminService::read_hub(grpc::CallbackServerContext* context, const char* method,
+                                                 Response* response, Read read) {
+  Started started = begin(core_, tokens_, context, method);
   const Call call = started.call;
   if (!started.actor) return call.reactor;
-  asio::post(core_.io(), [this, call, response] {
+  asio::post(core_.io(), [this, call, response, read] {
     if (hub_ == nullptr) {
       call.finish(Status{Code::unimplemented, "this server has no table stream"});
       return;
     }
-    hub_->list_proxies(response);
+    read(*hub_, response);
     call.finish(Status{});
   });
   return call.reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::ListProxies(grpc::CallbackServerContext* context,
+                                                    const tenantgate::v1::ListProxiesRequest* /*request*/,
+                                                    tenantgate::v1::ListProxiesResponse* response) {
+  return read_hub(context, "ListProxies", response,
+                  [](const TableHub& hub, tenantgate::v1::ListProxiesResponse* out) { hub.list_proxies(out); });
+}
+
 grpc::ServerUnaryReactor* AdminService::GetRegistry(grpc::CallbackServerContext* context,
                                                     const tenantgate::v1::GetRegistryRequest* /*request*/,
                                                     tenantgate::v1::RegistryInfo* response) {
-  Started started = begin(core_, tokens_, context, "GetRegistry");
-  const Call call = started.call;
-  if (!started.actor) return call.reactor;
-  asio::post(core_.io(), [this, call, response] {
-    if (hub_ == nullptr) {
-      call.finish(Status{Code::unimplemented, "this server has no table stream"});
-      return;
-    }
-    hub_->registry_info(response);
-    call.finish(Status{});
-  });
-  return call.reactor;
+  return read_hub(context, "GetRegistry", response,
+                  [](const TableHub& hub, tenantgate::v1::RegistryInfo* out) { hub.registry_info(out); });
 }
 
 grpc::ServerUnaryReactor* AdminService::AdoptRegistry(grpc::CallbackServerContext* context,

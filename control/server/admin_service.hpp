@@ -63,6 +63,9 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   template <class Request, class Response>
   grpc::ServerUnaryReactor* read(grpc::CallbackServerContext* context, const char* method, const Request* request,
                                  Response* response, ReadOp<Request, Response> op);
+  template <class Response, class Read>
+  grpc::ServerUnaryReactor* read_hub(grpc::CallbackServerContext* context, const char* method, Response* response,
+                                     Read read);
   template <class Request, class Response>
   grpc::ServerUnaryReactor* write(grpc::CallbackServerContext* context, const char* method, const Request* request,
                                   Response* response, WriteOp<Request, Response> op);

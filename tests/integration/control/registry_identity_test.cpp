@@ -5,6 +5,7 @@
 // it, and traffic through the proxy to a backend started here.
 #include "control/support/control_process.hpp"
 #include "control/support/json_output.hpp"
+#include "control/support/subscribed_proxy.hpp"
 #include "control/support/tgctl_run.hpp"
 #include "support/backend.hpp"
 #include "support/http_client.hpp"
@@ -23,26 +24,6 @@ namespace v1 = tenantgate::v1;
 namespace {
 
 constexpr auto kConverge = std::chrono::seconds(10);
-
-std::unique_ptr<ProxyProcess> subscribed_proxy(const std::string& control_address, const std::string& node_id,
-                                               const std::filesystem::path& state_dir) {
-  ProxyOptions options;
-  options.use_config = false;
-  options.workers = 1;
-  options.extra_args = {"--control", control_address, "--node-id", node_id, "--state-dir", state_dir.string()};
-  return std::make_unique<ProxyProcess>("", options);
-}
-
-// The backend that answered GET / for `host`, or the error status ("404").
-std::string answer(const ProxyProcess& proxy, const std::string& host) {
-  try {
-    const HttpResponse response = http_get(proxy.port(), "/", {{"Host", host}}, std::chrono::seconds(2));
-    if (response.status != 200) return std::to_string(response.status);
-    return response.header("X-Backend-Name");
-  } catch (const std::exception&) {
-    return "";
-  }
-}
 
 void run_ok(const ControlProcess& control, const std::vector<std::string>& args) {
   const TgctlResult result = tgctl(control, args);
@@ -96,21 +77,35 @@ std::string base_yaml(const Backend& a, const Backend& b) {
          "routes:\n  - { name: r1, match: { host: a.example }, service: web }\n";
 }
 
+// tg-control (restarts keep its gRPC port) with base_yaml applied, and one
+// proxy fed by it, serving a.example.
+struct Fleet {
+  Backend a{"a"}, b{"b"};
+  ControlProcess control{[] {
+    ControlOptions options;
+    options.keep_grpc_port = true;
+    return options;
+  }()};
+  TempDir state{"tg-itest-state"};
+  std::unique_ptr<ProxyProcess> proxy;
+
+  Fleet() {
+    run_ok(control, {"apply", "-f", control.write("base.yaml", base_yaml(a, b)).string()});
+    proxy = subscribed_proxy(control.grpc_address(), "p1", state.path());
+    if (!poll_for(kConverge, [&] { return answer(*proxy, "a.example") == "a"; }, 5ms))
+      throw std::runtime_error("the proxy did not get the table\n" + control.describe());
+  }
+};
+
 }  // namespace
 
-TEST_CASE("a tg-control on an empty database cannot wipe the proxies' routes; adopting the registry hands over",
+TEST_CASE("a tg-control on an empty database cannot wipe the proxies' routes, and adopting the registry hands over",
           "[control][stream][registry]") {
-  Backend a("a"), b("b");
-  ControlOptions options;
-  options.keep_grpc_port = true;
-  ControlProcess control(options);
-  const auto file = control.write("base.yaml", base_yaml(a, b));
-  run_ok(control, {"apply", "-f", file.string()});
+  Fleet fleet;
+  ControlProcess& control = fleet.control;
+  ProxyProcess* proxy = fleet.proxy.get();
   const std::string first_registry = registry(control).registry_id();
   REQUIRE(first_registry.size() == 32);
-  TempDir state("tg-itest-state");
-  auto proxy = subscribed_proxy(control.grpc_address(), "p1", state.path());
-  REQUIRE(poll_for(kConverge, [&] { return answer(*proxy, "a.example") == "a"; }, 5ms));
   CHECK(proxy->metrics().value("tg_control_table_registry_info", {{"registry_id", first_registry}}) == 1);
 
   // The operator starts tg-control on another (empty) database, same port.
@@ -149,15 +144,9 @@ TEST_CASE("a tg-control on an empty database cannot wipe the proxies' routes; ad
 
 TEST_CASE("a database restored from a backup is fenced until --accept-restore, then every proxy converges on it",
           "[control][stream][registry][restore]") {
-  Backend a("a"), b("b");
-  ControlOptions options;
-  options.keep_grpc_port = true;
-  ControlProcess control(options);
-  const auto file = control.write("base.yaml", base_yaml(a, b));
-  run_ok(control, {"apply", "-f", file.string()});
-  TempDir state("tg-itest-state");
-  auto proxy = subscribed_proxy(control.grpc_address(), "p1", state.path());
-  REQUIRE(poll_for(kConverge, [&] { return answer(*proxy, "a.example") == "a"; }, 5ms));
+  Fleet fleet;
+  ControlProcess& control = fleet.control;
+  ProxyProcess* proxy = fleet.proxy.get();
 
   // A backup, then more changes the proxy applies (generation 2).
   control.stop();

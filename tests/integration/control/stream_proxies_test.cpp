@@ -4,6 +4,7 @@
 // proxies to backends started here. Everything polls with deadlines.
 #include "control/support/control_process.hpp"
 #include "control/support/json_output.hpp"
+#include "control/support/subscribed_proxy.hpp"
 #include "control/support/tgctl_run.hpp"
 #include "support/backend.hpp"
 #include "support/http_client.hpp"
@@ -30,13 +31,8 @@ constexpr auto kConverge = std::chrono::seconds(10);
 std::unique_ptr<ProxyProcess> subscribed_proxy(const ControlProcess& control, const std::string& node_id,
                                                const std::filesystem::path& state_dir, int workers = 1,
                                                const std::string& control_address = "") {
-  ProxyOptions options;
-  options.use_config = false;
-  options.workers = workers;
-  options.extra_args = {"--control",   control_address.empty() ? control.grpc_address() : control_address,
-                        "--node-id",   node_id,
-                        "--state-dir", state_dir.string()};
-  return std::make_unique<ProxyProcess>("", options);
+  return tg::itest::subscribed_proxy(control_address.empty() ? control.grpc_address() : control_address, node_id, state_dir,
+                          workers);
 }
 
 v1::ListProxiesResponse list_proxies(const ControlProcess& control) {
@@ -68,17 +64,6 @@ bool all_current(const ControlProcess& control, const std::vector<std::string>& 
   return true;
 }
 
-// The backend that answered GET / for `host` through the proxy; "404", "503"...
-// for an error status, "" when the request failed.
-std::string answer(const ProxyProcess& proxy, const std::string& host) {
-  try {
-    const HttpResponse response = http_get(proxy.port(), "/", {{"Host", host}}, std::chrono::seconds(2));
-    if (response.status != 200) return std::to_string(response.status);
-    return response.header("X-Backend-Name");
-  } catch (const std::exception&) {
-    return "";
-  }
-}
 
 bool answers_everywhere(const std::vector<const ProxyProcess*>& proxies, const std::string& host,
                         const std::string& expected) {

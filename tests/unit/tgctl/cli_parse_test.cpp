@@ -44,7 +44,7 @@ TEST_CASE("usage errors exit 2 with a message naming the problem", "[tgctl][cli]
     CHECK(parsed.err.find(needle) != std::string::npos);
     CHECK(parsed.err.starts_with("tgctl: "));
   };
-  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, proxies)");
+  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, proxies, registry)");
   usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, delete)");
   usage({"tenants", "frobnicate"}, "tenants: unknown command \"frobnicate\"");
   usage({"tenants", "get"}, "tenants get: ID is required");
@@ -231,6 +231,15 @@ TEST_CASE("audit list: filters and times", "[tgctl][cli][audit]") {
                 "--before-id", "9000000000"}),
       "actor: 'ops' kind: 'route' name: 'api' method: 'CreateRoute' "
       "since_unix_ms: 1763787600000 until_unix_ms: 1763790300000 limit: 5 before_id: 9000000000"));
+}
+
+TEST_CASE("registry show and adopt: GetRegistry, AdoptRegistry with the id", "[tgctl][cli][registry]") {
+  const Invocation show = parse_ok({"registry", "show"});
+  CHECK(request_is<v1::GetRegistryRequest>(show, ""));
+  CHECK(show.command.rpc->method == "GetRegistry");
+  const Invocation adopt = parse_ok({"registry", "adopt", "0123abcd"});
+  CHECK(request_is<v1::AdoptRegistryRequest>(adopt, "registry_id: '0123abcd'"));
+  CHECK(adopt.command.rpc->method == "AdoptRegistry");
 }
 
 TEST_CASE("proxies list: the ListProxies call", "[tgctl][cli][proxies]") {

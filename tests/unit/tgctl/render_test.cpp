@@ -160,22 +160,26 @@ TEST_CASE("yaml: the same data, strings that would change type quoted", "[tgctl]
 
 TEST_CASE("proxies list as a table, json and yaml", "[tgctl][render]") {
   const auto proxies = from_text<v1::ListProxiesResponse>(
-      "newest { generation: 3 counter: 12 } "
+      "newest { generation: 3 counter: 12 } registry_id: 'aaaabbbbccccdddd' "
       "proxies { node_id: 'edge-1' boot_id: '5f0c9d2e-1111-2222' address: 'ipv4:10.0.0.5:40112' "
       "          connected: true connected_since_unix_ms: 1763791200000 last_seen_unix_ms: 1763791260000 "
-      "          applied { generation: 3 counter: 12 } sent { generation: 3 counter: 12 } lag: 0 } "
+      "          applied { generation: 3 counter: 12 } sent { generation: 3 counter: 12 } lag: 0 "
+      "          registry_id: 'aaaabbbbccccdddd' } "
       "proxies { node_id: 'edge-2' boot_id: 'abc' address: 'ipv4:10.0.0.6:40200' "
       "          connected: false last_seen_unix_ms: 1763791300000 "
-      "          applied { generation: 3 counter: 9 } lag: 3 nacks: 2 "
+      "          applied { generation: 3 counter: 9 } lag: 3 nacks: 2 registry_id: '0123456789' "
       "          last_nack { version { generation: 3 counter: 10 } reason: 'service x: bad policy' "
       "                      time_unix_ms: 1763791250000 } } "
-      "proxies { node_id: 'new' }");
+      "proxies { node_id: 'new' connected: true connected_since_unix_ms: 1763791200000 "
+      "          registry_id: 'aaaabbbbccccdddd' applied { generation: 4 counter: 1 } "
+      "          fenced: 'database older than the fleet: ...' }");
   CHECK(rendered({"proxies", "list"}, proxies, OutputFormat::table) ==
-        "NODE    BOOT      ADDRESS              STATE         SINCE                     APPLIED  LAG  LAST NACK\n"
-        "edge-1  5f0c9d2e  ipv4:10.0.0.5:40112  connected     2025-11-22T06:00:00.000Z  3.12     0    -\n"
-        "edge-2  abc       ipv4:10.0.0.6:40200  disconnected  2025-11-22T06:01:40.000Z  3.9      3    3.10: service x: bad policy\n"
-        "new     -         -                    disconnected  -                         -        0    -\n"
-        "Newest table version: 3.12.\n");
+        "NODE    BOOT      ADDRESS              STATE              SINCE                     REGISTRY         APPLIED  LAG  LAST NACK\n"
+        "edge-1  5f0c9d2e  ipv4:10.0.0.5:40112  connected          2025-11-22T06:00:00.000Z  aaaabbbb (this)  3.12     0    -\n"
+        "edge-2  abc       ipv4:10.0.0.6:40200  disconnected       2025-11-22T06:01:40.000Z  01234567         3.9      3    3.10: service x: bad policy\n"
+        "new     -         -                    connected, fenced  2025-11-22T06:00:00.000Z  aaaabbbb (this)  4.1      0    -\n"
+        "Newest table version: 3.12 of registry aaaabbbbccccdddd.\n"
+        "Fenced new: database older than the fleet: ...\n");
   const std::string json = rendered({"proxies", "list"}, proxies, OutputFormat::json);
   CHECK(json.find("\"node_id\": \"edge-2\"") != std::string::npos);
   CHECK(json.find("\"reason\": \"service x: bad policy\"") != std::string::npos);
@@ -183,4 +187,17 @@ TEST_CASE("proxies list as a table, json and yaml", "[tgctl][render]") {
   CHECK(yaml["newest"]["counter"].as<int>() == 12);
   CHECK(yaml["proxies"][1]["nacks"].as<int>() == 2);
   CHECK(yaml["proxies"][1]["last_nack"]["version"]["counter"].as<int>() == 10);
+}
+
+TEST_CASE("registry show as a table", "[tgctl][render][registry]") {
+  const auto info = from_text<v1::RegistryInfo>(
+      "registry_id: 'aaaabbbbccccdddd' generation: 5 newest { generation: 5 counter: 3 } "
+      "adopted_registry_ids: 'old1' adopted_registry_ids: 'old2' "
+      "database_older_than_fleet: 'proxies of this registry reported generation 7'");
+  CHECK(rendered({"registry", "show"}, info, OutputFormat::table) ==
+        "Registry:        aaaabbbbccccdddd\n"
+        "Generation:      5 (newest table version 5.3)\n"
+        "Adopted:         old1, old2\n"
+        "Accept restore:  no\n"
+        "Database older than the fleet: proxies of this registry reported generation 7\n");
 }
