@@ -168,7 +168,7 @@ TEST_CASE("sqlite store: audit queries filter, order newest first and page", "[s
   CHECK(matching == 3);
 }
 
-TEST_CASE("sqlite store: a registry id is created with the database and kept; identity changes commit",
+TEST_CASE("sqlite store: a registry id is created with the database and kept, and identity changes commit",
           "[sqlite][registry]") {
   TempDir dir;
   const std::string path = dir.file("tg.db");
