@@ -75,64 +75,129 @@ std::string lock_file_name(const tcp::endpoint& endpoint) {
   return "tg-proxy-" + endpoint.address().to_string() + "-" + std::to_string(endpoint.port()) + ".lock";
 }
 
+namespace {
+
+struct Taken {
+  enum Result { locked, busy, failed } result = failed;
+  int fd = -1;           // locked
+  std::string pid;       // busy: the pid in the holder's file (may be empty)
+  int error_number = 0;  // failed
+};
+
+// Opens (creates) `name` in the lock directory and flocks it with `operation`
+// (LOCK_EX or LOCK_SH) without waiting. A holder that exits removes its file
+// while still holding the lock, and we may have opened that file just before:
+// a lock on a removed file guards nothing, so once locked the name must still
+// lead to the locked file, else open again (each round follows one exiting
+// holder: a few suffice).
+Taken take_file(int dir_fd, const std::string& name, int operation) {
+  Taken taken;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const int fd = ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      taken.error_number = errno;
+      return taken;
+    }
+    if (::flock(fd, operation | LOCK_NB) != 0) {
+      taken.error_number = errno;
+      if (taken.error_number == EWOULDBLOCK) {
+        taken.result = Taken::busy;
+        taken.pid = holder_pid(fd);
+      }
+      ::close(fd);
+      return taken;
+    }
+    if (same_file(fd, dir_fd, name)) {
+      taken.result = Taken::locked;
+      taken.fd = fd;
+      return taken;
+    }
+    ::close(fd);
+  }
+  taken.error_number = EAGAIN;  // replaced again and again: a holder restarting in a loop
+  return taken;
+}
+
+// The file says who holds it exclusively; shared holders leave it empty (so
+// a pid left by a killed exclusive holder is never reported).
+bool write_pid(int fd, bool exclusive) {
+  if (::ftruncate(fd, 0) != 0) return false;
+  if (!exclusive) return true;
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  return ::pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size());
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+}  // namespace
+
+std::string port_lock_file_name(unsigned short port) { return "tg-proxy-port-" + std::to_string(port) + ".lock"; }
+
 ListenLock ListenLock::acquire(const std::string& dir, const tcp::endpoint& endpoint,
                                const std::string& flag_address, std::string& error) {
   ListenLock lock;
   lock.dir_fd_ = open_lock_dir(dir, error);
   if (lock.dir_fd_ < 0) return lock;
-  lock.name_ = lock_file_name(endpoint);
-  lock.path_ = (dir.back() == '/' ? dir : dir + "/") + lock.name_;
-  // A holder that exits removes its file while still holding the lock; we may
-  // have opened that file just before. Locking a removed file guards nothing,
-  // so after the lock succeeds the name must still lead to the locked file;
-  // else open again. Each round follows an exiting holder: a few suffice.
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    const int fd = ::openat(lock.dir_fd_, lock.name_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-      error = "--lock-dir " + dir + ": cannot open " + lock.name_ + ": " + net::errno_text(errno);
-      return lock;
-    }
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      const int flock_errno = errno;
-      if (flock_errno == EWOULDBLOCK) {
-        const std::string pid = holder_pid(fd);
-        error = "--listen " + flag_address + ": another tg-proxy" + (pid.empty() ? "" : " (pid " + pid + ")") +
-                " serves this address; stop it first (lock " + lock.path_ + ")";
-      } else {
-        error = "--lock-dir " + dir + ": cannot lock " + lock.name_ + ": " + net::errno_text(flock_errno);
-      }
-      ::close(fd);
-      return lock;
-    }
-    if (!same_file(fd, lock.dir_fd_, lock.name_)) {
-      ::close(fd);
-      continue;
-    }
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-      error = "--lock-dir " + dir + ": cannot write " + lock.name_ + ": " + net::errno_text(errno);
-      ::unlinkat(lock.dir_fd_, lock.name_.c_str(), 0);
-      ::close(fd);
-      return lock;
-    }
-    lock.fd_ = fd;
+  const std::string prefix = dir.back() == '/' ? dir : dir + "/";
+  const std::string port = std::to_string(endpoint.port());
+  const auto lock_error = [&](const std::string& name, int error_number) {
+    return "--lock-dir " + dir + ": cannot lock " + name + ": " + net::errno_text(error_number);
+  };
+
+  // The port: a wildcard address overlaps every address of its port, so it
+  // holds the port exclusively; a single address shares it with the others.
+  lock.port_exclusive_ = endpoint.address().is_unspecified();
+  lock.port_name_ = port_lock_file_name(endpoint.port());
+  Taken port_taken = take_file(lock.dir_fd_, lock.port_name_, lock.port_exclusive_ ? LOCK_EX : LOCK_SH);
+  if (port_taken.result == Taken::busy) {
+    if (!port_taken.pid.empty())
+      error = "--listen " + flag_address + ": another tg-proxy (pid " + port_taken.pid + ") serves every address of port " +
+              port + "; stop it first (lock " + prefix + lock.port_name_ + ")";
+    else
+      error = "--listen " + flag_address + ": another tg-proxy serves an address of port " + port +
+              ", which " + endpoint.address().to_string() + " includes; stop it first (locks " + prefix +
+              "tg-proxy-*-" + port + ".lock)";
     return lock;
   }
-  error = "--lock-dir " + dir + ": " + lock.name_ + " keeps being replaced; is another tg-proxy restarting in a loop?";
+  if (port_taken.result == Taken::failed || !write_pid(port_taken.fd, lock.port_exclusive_)) {
+    error = lock_error(lock.port_name_, port_taken.error_number ? port_taken.error_number : errno);
+    close_fd(port_taken.fd);
+    return lock;
+  }
+  lock.port_fd_ = port_taken.fd;
+
+  // The address itself, always exclusive.
+  lock.name_ = lock_file_name(endpoint);
+  lock.path_ = prefix + lock.name_;
+  Taken taken = take_file(lock.dir_fd_, lock.name_, LOCK_EX);
+  if (taken.result == Taken::busy) {
+    error = "--listen " + flag_address + ": another tg-proxy" + (taken.pid.empty() ? "" : " (pid " + taken.pid + ")") +
+            " serves this address; stop it first (lock " + lock.path_ + ")";
+    return lock;  // the destructor lets go of the port
+  }
+  if (taken.result == Taken::failed || !write_pid(taken.fd, true)) {
+    error = lock_error(lock.name_, taken.error_number ? taken.error_number : errno);
+    if (taken.fd >= 0) ::unlinkat(lock.dir_fd_, lock.name_.c_str(), 0);
+    close_fd(taken.fd);
+    return lock;
+  }
+  lock.fd_ = taken.fd;
   return lock;
 }
 
-ListenLock::ListenLock(ListenLock&& other) noexcept
-    : dir_fd_(std::exchange(other.dir_fd_, -1)),
-      fd_(std::exchange(other.fd_, -1)),
-      name_(std::move(other.name_)),
-      path_(std::move(other.path_)) {}
+ListenLock::ListenLock(ListenLock&& other) noexcept { *this = std::move(other); }
 
 ListenLock& ListenLock::operator=(ListenLock&& other) noexcept {
   if (this != &other) {
     release();
     dir_fd_ = std::exchange(other.dir_fd_, -1);
+    port_fd_ = std::exchange(other.port_fd_, -1);
     fd_ = std::exchange(other.fd_, -1);
+    port_exclusive_ = other.port_exclusive_;
+    port_name_ = std::move(other.port_name_);
     name_ = std::move(other.name_);
     path_ = std::move(other.path_);
   }
@@ -145,8 +210,12 @@ void ListenLock::release() noexcept {
   if (fd_ >= 0) {
     // Only our own file: a name that leads elsewhere belongs to someone else.
     if (same_file(fd_, dir_fd_, name_)) ::unlinkat(dir_fd_, name_.c_str(), 0);
-    ::close(fd_);
-    fd_ = -1;
+    close_fd(fd_);
+  }
+  if (port_fd_ >= 0) {
+    // A shared port file may be held by others too: only its exclusive holder removes it.
+    if (port_exclusive_ && same_file(port_fd_, dir_fd_, port_name_)) ::unlinkat(dir_fd_, port_name_.c_str(), 0);
+    close_fd(port_fd_);
   }
   if (dir_fd_ >= 0) {
     ::close(dir_fd_);

@@ -3,7 +3,9 @@
 // bind the same address and split the connections between the two. Before its
 // workers bind, tg-proxy takes an exclusive flock(2) on
 //   <lock dir>/tg-proxy-<address>-<port>.lock
-// (the file holds the holder's pid, for the refusal message). The kernel
+// (the file holds the holder's pid, for the refusal message), and a lock on
+// the port's file, exclusive for a wildcard address (see port_lock_file_name),
+// so 0.0.0.0:8080 and 127.0.0.1:8080 exclude each other too. The kernel
 // drops the lock when the process ends, however it ends, so a stale file never
 // blocks a start. A probe bind instead would be racy: two proxies starting at
 // once would both see the port free.
@@ -25,6 +27,10 @@ std::string default_lock_dir();
 
 // "tg-proxy-127.0.0.1-8080.lock", "tg-proxy-::1-8080.lock".
 std::string lock_file_name(const tcp::endpoint& endpoint);
+// "tg-proxy-port-8080.lock": held exclusively by a proxy on a wildcard
+// address (0.0.0.0, ::), which overlaps every address of the port, and
+// shared by the proxies on single addresses of the port.
+std::string port_lock_file_name(unsigned short port);
 
 class ListenLock {
  public:
@@ -53,7 +59,10 @@ class ListenLock {
   void release() noexcept;
 
   int dir_fd_ = -1;  // shared lock: systemd-tmpfiles does not age a locked directory
+  int port_fd_ = -1;
   int fd_ = -1;
+  bool port_exclusive_ = false;
+  std::string port_name_;
   std::string name_;
   std::string path_;
 };

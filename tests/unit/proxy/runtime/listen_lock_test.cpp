@@ -112,3 +112,33 @@ TEST_CASE("the default lock directory depends on the user only", "[proxy][listen
   if (::geteuid() == 0 && ::access("/run", W_OK) == 0) CHECK(dir == "/run/tenantgate");
   else CHECK(dir == "/tmp/tenantgate-" + std::to_string(::geteuid()));
 }
+
+TEST_CASE("a wildcard address and a single address of the same port exclude each other", "[proxy][listen_lock]") {
+  ScratchDir scratch;
+  const std::string dir = scratch.path() + "/locks";
+  const tcp::endpoint any{asio::ip::make_address("0.0.0.0"), 8080};
+  std::string error;
+  {
+    // Two single addresses of one port share it.
+    const ListenLock one = ListenLock::acquire(dir, loopback(8080), "127.0.0.1:8080", error);
+    const ListenLock two = ListenLock::acquire(dir, {asio::ip::make_address("127.0.0.2"), 8080}, "127.0.0.2:8080", error);
+    INFO(error);
+    REQUIRE(one.held());
+    REQUIRE(two.held());
+    std::string refused;
+    const ListenLock wildcard = ListenLock::acquire(dir, any, "0.0.0.0:8080", refused);
+    CHECK_FALSE(wildcard.held());
+    CHECK(refused == "--listen 0.0.0.0:8080: another tg-proxy serves an address of port 8080, which 0.0.0.0 "
+                     "includes; stop it first (locks " + dir + "/tg-proxy-*-8080.lock)");
+  }
+  const ListenLock wildcard = ListenLock::acquire(dir, any, "0.0.0.0:8080", error);
+  INFO(error);
+  REQUIRE(wildcard.held());
+  std::string refused;
+  const ListenLock single = ListenLock::acquire(dir, loopback(8080), "127.0.0.1:8080", refused);
+  CHECK_FALSE(single.held());
+  CHECK(refused == "--listen 127.0.0.1:8080: another tg-proxy (pid " + std::to_string(::getpid()) +
+                       ") serves every address of port 8080; stop it first (lock " + dir + "/tg-proxy-port-8080.lock)");
+  std::string other_error;
+  CHECK(ListenLock::acquire(dir, loopback(8081), "127.0.0.1:8081", other_error).held());
+}
