@@ -1,6 +1,7 @@
 // tg-proxy: flags → ServerOptions → run_server. Logic lives in tg_proxy.
 #include "balancing/ip_address.hpp"
 #include "config/loader.hpp"
+#include "runtime/listen_lock.hpp"
 #include "runtime/snapshot.hpp"
 #include "server.hpp"
 
@@ -120,6 +121,11 @@ int main(int argc, char** argv) {
   app.add_flag("--check", check, "validate --config and exit (0 ok, 1 with FILE:LINE:COLUMN messages)");
   app.add_option("--listen", listen, "client address, ADDR:PORT (port 0 picks one)")->capture_default_str();
   app.add_option("--admin", admin, "admin address (/metrics /healthz /ready /config)")->capture_default_str();
+  std::string lock_dir = tg::proxy::default_lock_dir();
+  app.add_option("--lock-dir", lock_dir,
+                 "directory of the per-address lock files that keep a second tg-proxy off --listen "
+                 "(created 0700 if missing)")
+      ->capture_default_str();
   app.add_option("--workers", workers, "worker threads (default: cores)")->capture_default_str()->check(CLI::Range(1u, 256u));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_option("--access-log", access_log, "access log file, '-' for stdout, or off")->capture_default_str();
@@ -153,6 +159,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     options.listen = parse_endpoint(listen, "--listen");
     options.admin = parse_endpoint(admin, "--admin");
+    options.listen_text = listen;
+    options.admin_text = admin;
+    options.lock_dir = lock_dir;
     options.settings.header_timeout = parse_flag_duration(header_timeout, "--header-timeout");
     options.settings.keepalive_timeout = parse_flag_duration(keepalive_timeout, "--keepalive-timeout");
     options.settings.drain_timeout = parse_flag_duration(drain_timeout, "--drain-timeout");

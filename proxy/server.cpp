@@ -3,6 +3,8 @@
 #include "admin/admin_server.hpp"
 #include "admin/metrics_text.hpp"
 #include "config/loader.hpp"
+#include "net/bind_error.hpp"
+#include "runtime/listen_lock.hpp"
 #include "runtime/snapshot.hpp"
 #include "runtime/table_feed.hpp"
 #include "runtime/worker.hpp"
@@ -10,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -17,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 namespace tg::proxy {
 
@@ -59,16 +63,31 @@ class Server {
 
     const unsigned count = std::max(1u, options_.settings.workers);
     tcp::endpoint listen = options_.listen;
+    const std::string listen_text = options_.listen_text.empty() ? endpoint_text(listen) : options_.listen_text;
+    // The lock comes before the bind (the workers' SO_REUSEPORT would let a
+    // second tg-proxy share the port). Port 0 is locked once the kernel has
+    // picked the port, so a later proxy told that port is refused as well.
+    if (listen.port() != 0 && !take_listen_lock(listen, listen_text)) return 1;
     for (unsigned i = 0; i < count; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, options_.settings, access_log_.get()));
-      workers_.back()->listen(listen);
+      try {
+        workers_.back()->listen(listen);
+      } catch (const boost::system::system_error& e) {
+        return bind_failed("--listen", listen_text, e);
+      }
       // Port 0: the first worker picks the port, the others join it.
       if (i == 0) listen = workers_.back()->local_endpoint();
     }
-    admin_.emplace(io_, options_.admin,
-                   [this](const std::string& method, const std::string& path, admin::Respond respond) {
-                     handle_admin(method, path, std::move(respond));
-                   });
+    if (options_.listen.port() == 0 && !take_listen_lock(listen, endpoint_text(listen))) return 1;
+    try {
+      admin_.emplace(io_, options_.admin,
+                     [this](const std::string& method, const std::string& path, admin::Respond respond) {
+                       handle_admin(method, path, std::move(respond));
+                     });
+    } catch (const boost::system::system_error& e) {
+      return bind_failed("--admin", options_.admin_text.empty() ? endpoint_text(options_.admin) : options_.admin_text,
+                         e);
+    }
     const tcp::endpoint admin_endpoint = admin_->local_endpoint();
 
     signals_.add(SIGHUP);
@@ -98,6 +117,18 @@ class Server {
   }
 
  private:
+  bool take_listen_lock(const tcp::endpoint& listen, const std::string& listen_text) {
+    std::string error;
+    listen_lock_ = ListenLock::acquire(options_.lock_dir, listen, listen_text, error);
+    if (!listen_lock_.held()) std::cerr << "tg-proxy: " << error << "\n";
+    return listen_lock_.held();
+  }
+
+  static int bind_failed(const char* flag, const std::string& address, const boost::system::system_error& e) {
+    std::cerr << "tg-proxy: " << net::bind_error_text(flag, address, e.code().value()) << "\n";
+    return 1;
+  }
+
   // The table served at start: with a feed, its saved table wins over
   // --config; else --config, or an empty table (404 no_route) without one.
   bool load_first_table() {
@@ -277,6 +308,7 @@ class Server {
   }
 
   const ServerOptions& options_;
+  ListenLock listen_lock_;  // held until run() returns, after the workers are joined
   boost::asio::io_context io_{1};
   boost::asio::signal_set signals_;
   std::optional<boost::asio::steady_timer> drain_timer_;

@@ -18,6 +18,12 @@ struct ServerOptions {
   std::string config_path;  // empty: start with an empty table
   tcp::endpoint listen;
   tcp::endpoint admin;
+  // --listen / --admin as the operator wrote them, for bind errors (empty:
+  // the endpoint's own text).
+  std::string listen_text;
+  std::string admin_text;
+  // --lock-dir: where the per-address lock files live (runtime/listen_lock.hpp).
+  std::string lock_dir;
   std::string access_log;   // empty: off; "-": standard output
   std::string ready_file;   // written once listeners are bound
   ProxySettings settings;
@@ -31,7 +37,9 @@ struct ServerOptions {
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version,
                                                      std::string& error);
 
-// Runs until drained; returns the process exit code.
+// Runs until drained; returns the process exit code: 1 when the table cannot
+// be loaded, the listen lock is held by another tg-proxy or a port cannot be
+// bound (the message, "tg-proxy: --listen ADDR: ...", is on stderr).
 int run_server(const ServerOptions& options);
 
 }  // namespace tg::proxy

@@ -6,9 +6,12 @@
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
+#include "net/bind_error.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/system/system_error.hpp>
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
@@ -74,6 +77,20 @@ HttpResponse handle_http(Core& core, const std::string& method, const std::strin
   HttpResponse response = route_http(core, method, path);
   core.metrics().record_http(response.status);
   return response;
+}
+
+// BuildAndStart reports a failed bind only as "no server" (and a line in
+// gRPC's own log), never the errno. Binding the port ourselves first and
+// handing it over is not possible (the C++ API takes no listening fd) and a
+// probe before gRPC binds would race with other processes; so the failure is
+// explained afterwards: a probe bind of the same address, with the same
+// SO_REUSEADDR and no SO_REUSEPORT, fails the same way (EADDRINUSE while the
+// other listener lives). Should that listener have gone meanwhile, the probe
+// succeeds and the message says that gRPC gave no reason.
+std::string grpc_bind_error(const std::string& flag_value, const tcp::endpoint& endpoint) {
+  const int error_number = net::probe_bind_errno(endpoint.address().to_string(), endpoint.port());
+  if (error_number == 0) return "--grpc " + flag_value + ": cannot listen (gRPC gave no reason; see its log above)";
+  return net::bind_error_text("--grpc", flag_value, error_number);
 }
 
 }  // namespace
@@ -206,9 +223,13 @@ int run_control_server(const ServerOptions& options) {
   });
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
-    http = std::make_unique<HttpServer>(core.io(), http_endpoint, [&core](const std::string& m, const std::string& p) {
-      return handle_http(core, m, p);
-    });
+    try {
+      http = std::make_unique<HttpServer>(core.io(), http_endpoint, [&core](const std::string& m, const std::string& p) {
+        return handle_http(core, m, p);
+      });
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
+    }
     int grpc_port = 0;
     grpc::ServerBuilder builder;
     builder.AddListeningPort(endpoint_text(grpc_endpoint.address(), grpc_endpoint.port()),
@@ -224,9 +245,12 @@ int run_control_server(const ServerOptions& options) {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    // gRPC sets SO_REUSEPORT by default: a second tg-control on the same port
+    // would bind too and the kernel would split connections between the two.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     core.start();
     grpc_server = builder.BuildAndStart();
-    if (!grpc_server || grpc_port == 0) throw std::runtime_error("cannot listen on " + options.grpc_address);
+    if (!grpc_server || grpc_port == 0) throw std::runtime_error(grpc_bind_error(options.grpc_address, grpc_endpoint));
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), static_cast<unsigned>(grpc_port));
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
     spdlog::info("tg-control: gRPC (Admin, Discovery) on {}, HTTP on {}{}", grpc_text, http_text,

@@ -76,6 +76,9 @@ void HttpServer::State::accept() {
 HttpServer::HttpServer(asio::io_context& io, const tcp::endpoint& endpoint, HttpHandler handler)
     : state_(std::make_shared<State>(io, std::move(handler))) {
   state_->acceptor.open(endpoint.protocol());
+  // SO_REUSEADDR only (a restart may bind while old connections linger in
+  // TIME_WAIT); never SO_REUSEPORT, so a second process on a listening port
+  // gets EADDRINUSE instead of half of the connections.
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
   state_->acceptor.bind(endpoint);
   state_->acceptor.listen();

@@ -79,6 +79,8 @@ void AdminServer::State::accept() {
 AdminServer::AdminServer(asio::io_context& io, const tcp::endpoint& endpoint, Handler handler)
     : state_(std::make_shared<State>(io, std::move(handler))) {
   state_->acceptor.open(endpoint.protocol());
+  // SO_REUSEADDR only, never SO_REUSEPORT: a second process on a listening
+  // admin port gets EADDRINUSE instead of half of the scrapes.
   state_->acceptor.set_option(asio::socket_base::reuse_address(true));
   state_->acceptor.bind(endpoint);
   state_->acceptor.listen();

@@ -71,6 +71,11 @@ ProxyProcess::ProxyProcess(const std::string& config_yaml, ProxyOptions options)
     access_log_path_ = dir_.file("access.log");
     args.insert(args.end(), {"--access-log", access_log_path_.string()});
   }
+  // The listen lock file goes into the private dir, so tests leave nothing in
+  // the user's default --lock-dir; a test that needs two proxies to see each
+  // other's locks passes its own --lock-dir to both.
+  if (std::find(options.extra_args.begin(), options.extra_args.end(), "--lock-dir") == options.extra_args.end())
+    args.insert(args.end(), {"--lock-dir", dir_.file("locks").string()});
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   process_ = std::make_unique<ChildProcess>(proxy_binary(), args, dir_.file("tg-proxy.log"));
 

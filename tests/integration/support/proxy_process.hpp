@@ -2,7 +2,8 @@
 //
 // Writes the YAML config into a private temp dir, starts
 //   tg-proxy --listen 127.0.0.1:0 --admin 127.0.0.1:0 --ready-file F
-//            --workers N --config FILE [extra flags]
+//            --workers N --config FILE --lock-dir DIR/locks [extra flags]
+// (no --lock-dir of its own when the extra flags hold one)
 // and polls the ready file (no fixed sleep) until both ports are known.
 // Failures throw std::runtime_error carrying the command line and the
 // proxy's log; the log of every live proxy is also printed when a Catch2
