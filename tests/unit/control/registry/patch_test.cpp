@@ -1,6 +1,8 @@
 // PatchService, PatchTenant, PatchInstance field masks, and ListInstances.
 #include "registry_fixture.hpp"
 
+#include "config/loader.hpp"
+
 namespace tg::control {
 namespace {
 
@@ -56,7 +58,7 @@ TEST_CASE("services: patching lb keeps the tenant and everything else", "[servic
   CHECK(audit.at(0).record.after_json.find("LB_POLICY_LEAST_REQUEST") != std::string::npos);
 }
 
-TEST_CASE("services: a masked sub-field changes alone; a masked absent field clears", "[services][patch]") {
+TEST_CASE("services: a masked sub-field changes alone, a masked absent field clears", "[services][patch]") {
   RegistryFixture f;
   seed(f);
   auto request = masked<v1::PatchServiceRequest>({"timeouts.idle_ms", "retry.on"});
@@ -172,10 +174,19 @@ TEST_CASE("instances: patch keeps health, TTL, service and the labels not named"
 
 TEST_CASE("patch of a file-owned object needs take_ownership", "[patch][ownership]") {
   RegistryFixture f;
-  REQUIRE(f.apply("tenants: [{ id: acme }]\nservices:\n  - { name: acme-web, tenant: acme, "
-                  "instances: [{ id: i1, address: \"127.0.0.1:9001\" }] }\n",
-                  "acme.yaml")
+  // As tg-control --config acme.yaml loads it at startup.
+  auto loaded = config::load_string("tenants: [{ id: acme }]\nservices:\n  - { name: acme-web, tenant: acme, "
+                                    "instances: [{ id: i1, address: \"127.0.0.1:9001\" }] }\n",
+                                    "acme.yaml", config::Reader::control);
+  REQUIRE(loaded.ok());
+  ApplyOptions options;
+  options.kind = v1::Source::KIND_CONFIG_FILE;
+  CommitBatch batch;
+  REQUIRE(f.registry
+              .apply_documents({Document{&*loaded.config, "acme.yaml"}}, options, WriteContext{"tg-control", "startup"},
+                               nullptr, &batch, nullptr)
               .ok());
+  f.store.commit({batch});
   auto service = masked<v1::PatchServiceRequest>({"lb_policy"});
   service.mutable_service()->set_name("acme-web");
   service.mutable_service()->set_lb_policy(v1::LB_POLICY_LEAST_REQUEST);
