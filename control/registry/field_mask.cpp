@@ -1,5 +1,7 @@
 #include "registry/field_mask.hpp"
 
+#include "text/closest_match.hpp"
+
 #include <algorithm>
 #include <memory>
 
@@ -66,9 +68,11 @@ Status apply_field_mask(const pb::FieldMask& mask, const pb::Message& from, pb::
     }
     std::vector<const pb::FieldDescriptor*> fields;
     std::string why;
-    if (!resolve(path, *to.GetDescriptor(), maskable, fields, why))
+    if (!resolve(path, *to.GetDescriptor(), maskable, fields, why)) {
+      if (auto guess = text::closest_match(path, maskable)) why += " (did you mean \"" + *guess + "\"?)";
       return Status::invalid("update_mask", "unknown path \"" + path + "\"" + why + "; known: " +
                                                 known_paths(maskable) + " (and fields inside the message ones)");
+    }
     plan.push_back(std::move(fields));
   }
   for (const auto& fields : plan) {

@@ -94,6 +94,11 @@ TEST_CASE("services: patch errors name the path and change nothing", "[services]
     CHECK(status.message.find("update_mask: ") == 0);
     CHECK(status.message.find('"' + path + '"') != std::string::npos);
   }
+  request = masked<v1::PatchServiceRequest>({"helth_check"});
+  request.mutable_service()->set_name("acme-web");
+  CHECK(f.write(&Registry::patch_service, request).message ==
+        "update_mask: unknown path \"helth_check\" (did you mean \"health_check\"?); known: tenant, lb_policy, "
+        "hash_key, health_check, outlier, retry, timeouts, limits (and fields inside the message ones)");
   request = masked<v1::PatchServiceRequest>({"tenant"});
   request.mutable_service()->set_name("acme-web");
   request.mutable_service()->set_tenant("nobody");
