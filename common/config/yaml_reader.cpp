@@ -22,21 +22,6 @@ SourceLocation value_location(Diagnostics& diagnostics, const YAML::Node& key, c
   return diagnostics.locate(value.IsNull() ? key.Mark() : value.Mark());
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string range_text(std::int64_t min, std::int64_t max) {
   if (max == std::numeric_limits<std::int32_t>::max() || max == std::numeric_limits<std::int64_t>::max()) {
     return "at least " + std::to_string(min);
@@ -70,16 +55,6 @@ std::string describe(const YAML::Node& node) {
   if (node.IsSequence()) return "a list";
   if (node.IsScalar()) return '"' + node.Scalar() + '"';
   return "an empty value";
-}
-
-std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  std::optional<std::string> best;
-  std::size_t best_distance = std::max<std::size_t>(1, std::min<std::size_t>(2, word.size() / 3));
-  for (const auto& candidate : candidates) {
-    const std::size_t distance = edit_distance(word, candidate);
-    if (distance <= best_distance && (!best || distance < edit_distance(word, *best))) best = candidate;
-  }
-  return best;
 }
 
 std::string unknown_choice(std::string_view what, std::string_view got, const std::vector<std::string>& allowed,

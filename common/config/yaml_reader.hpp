@@ -6,6 +6,7 @@
 #pragma once
 
 #include "config/yaml_errors.hpp"
+#include "text/closest_match.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -40,10 +41,8 @@ void report(Diagnostics& diagnostics, const Value& value, std::string_view probl
 // "a mapping", "a list", "an empty value" or the quoted scalar text.
 std::string describe(const YAML::Node& node);
 
-// The candidate closest to `word` by edit distance, if it is close enough to
-// be a likely typo.
-std::optional<std::string> closest_match(std::string_view word,
-                                         const std::vector<std::string>& candidates);
+// The candidate closest to `word`, if it is a likely typo (common/text).
+using text::closest_match;
 
 // `unknown WHAT "GOT" (did you mean "X"?); ALLOWED_LABEL: A, B, C`
 std::string unknown_choice(std::string_view what, std::string_view got, const std::vector<std::string>& allowed,

@@ -4,6 +4,7 @@
 // heartbeat TTL is HEALTH_HEALTHY from registration on; one with a TTL is
 // healthy while it heartbeats in time, HEALTH_UNHEALTHY ("heartbeat
 // expired") once its deadline passes, and healthy again on its next heartbeat.
+#include "registry/field_mask.hpp"
 #include "registry/operation.hpp"
 #include "registry/validate.hpp"
 
@@ -123,6 +124,49 @@ Status Registry::set_instance_state(const v1::SetInstanceStateRequest& request, 
   tx.put(std::move(instance));
   if (Status status = finish(tx, batch); !status.ok()) return status;
   *out = instances_.at(request.id());
+  return {};
+}
+
+Status Registry::patch_instance(const v1::PatchInstanceRequest& request, const WriteContext& context,
+                                v1::Instance* out, CommitBatch* batch) {
+  const std::string& id = request.instance().id();
+  if (id.empty()) return Status::invalid("instance.id", "required");
+  auto it = instances_.find(id);
+  v1::Instance instance = it == instances_.end() ? v1::Instance() : it->second;
+  std::vector<std::string> label_keys;
+  if (Status status = apply_field_mask(request.update_mask(), request.instance(), instance,
+                                       {"address", "weight", "admin_state", "labels"}, &label_keys);
+      !status.ok())
+    return status;
+  if (it == instances_.end()) return Status::not_found("instance " + quoted(id) + " not found");
+  apply_label_keys(label_keys, request.instance().labels(), *instance.mutable_labels());
+  // Health, its reason and the heartbeat TTL are the registry's, kept as they
+  // are; so is the meta apart from the source.
+  if (Status status = normalise_instance(instance); !status.ok()) return status;
+  if (Status status = check_editable(it->second.meta(), request.take_ownership(), "instance", id); !status.ok())
+    return status;
+  detail::set_api_source(instance.mutable_meta());
+  Transaction tx(*this, context);
+  tx.put(std::move(instance));
+  if (Status status = finish(tx, batch); !status.ok()) return status;
+  *out = instances_.at(id);
+  return {};
+}
+
+Status Registry::list_instances(const v1::ListInstancesRequest& request, v1::ListInstancesResponse* out) const {
+  if (!v1::AdminState_IsValid(request.admin_state())) return Status::invalid("admin_state", "unknown state");
+  if (!v1::Health_IsValid(request.health())) return Status::invalid("health", "unknown health");
+  for (const auto& [id, instance] : instances_) {
+    if (!request.service().empty() && instance.service() != request.service()) continue;
+    if (!request.tenant().empty()) {
+      auto service = services_.find(instance.service());
+      if (service == services_.end() || service->second.tenant() != request.tenant()) continue;
+    }
+    if (request.admin_state() != v1::ADMIN_STATE_UNSPECIFIED && instance.admin_state() != request.admin_state())
+      continue;
+    if (request.health() != v1::HEALTH_UNSPECIFIED && instance.health() != request.health()) continue;
+    *out->add_instances() = instance;
+  }
   return {};
 }
 

@@ -79,6 +79,9 @@ class Registry {
                        CommitBatch* batch);
   Status update_tenant(const v1::UpdateTenantRequest& request, const WriteContext& context, v1::Tenant* out,
                        CommitBatch* batch);
+  // The Patch calls: only the masked fields change (field_mask.hpp).
+  Status patch_tenant(const v1::PatchTenantRequest& request, const WriteContext& context, v1::Tenant* out,
+                      CommitBatch* batch);
   Status delete_tenant(const v1::DeleteTenantRequest& request, const WriteContext& context,
                        v1::DeleteResponse* out, CommitBatch* batch);
   Status list_services(const v1::ListServicesRequest& request, v1::ListServicesResponse* out) const;
@@ -87,6 +90,8 @@ class Registry {
                         CommitBatch* batch);
   Status update_service(const v1::UpdateServiceRequest& request, const WriteContext& context, v1::Service* out,
                         CommitBatch* batch);
+  Status patch_service(const v1::PatchServiceRequest& request, const WriteContext& context, v1::Service* out,
+                       CommitBatch* batch);
   Status delete_service(const v1::DeleteServiceRequest& request, const WriteContext& context,
                         v1::DeleteResponse* out, CommitBatch* batch);
 
@@ -103,6 +108,11 @@ class Registry {
   Status discover_instances(const v1::DiscoverInstancesRequest& request, v1::DiscoverInstancesResponse* out) const;
   Status set_instance_state(const v1::SetInstanceStateRequest& request, const WriteContext& context,
                             v1::Instance* out, CommitBatch* batch);
+  // Address, weight, admin state and labels; health and heartbeat TTL are kept.
+  Status patch_instance(const v1::PatchInstanceRequest& request, const WriteContext& context, v1::Instance* out,
+                        CommitBatch* batch);
+  // Fleet-wide, filtered; an unknown service or tenant matches nothing.
+  Status list_instances(const v1::ListInstancesRequest& request, v1::ListInstancesResponse* out) const;
   // Marks every instance whose heartbeat deadline (steady clock) has passed
   // HEALTH_UNHEALTHY, reason "heartbeat expired"; one batch (empty if none),
   // audited as actor "tg-control", method "HeartbeatExpired".

@@ -1,4 +1,5 @@
 // Admin operations on tenants and services.
+#include "registry/field_mask.hpp"
 #include "registry/operation.hpp"
 #include "registry/validate.hpp"
 
@@ -49,6 +50,30 @@ Status Registry::update_tenant(const v1::UpdateTenantRequest& request, const Wri
   set_api_source(tenant.mutable_meta());
   Transaction tx(*this, context);
   const std::string id = tenant.id();
+  tx.put(std::move(tenant));
+  if (Status status = finish(tx, batch); !status.ok()) return status;
+  *out = tenants_.at(id);
+  return {};
+}
+
+Status Registry::patch_tenant(const v1::PatchTenantRequest& request, const WriteContext& context,
+                              v1::Tenant* out, CommitBatch* batch) {
+  const std::string& id = request.tenant().id();
+  if (id.empty()) return Status::invalid("tenant.id", "required");
+  auto it = tenants_.find(id);
+  v1::Tenant tenant = it == tenants_.end() ? v1::Tenant() : it->second;
+  std::vector<std::string> label_keys;
+  if (Status status = apply_field_mask(request.update_mask(), request.tenant(), tenant, {"labels"}, &label_keys);
+      !status.ok())
+    return status;
+  if (it == tenants_.end()) return Status::not_found("tenant " + quoted(id) + " not found");
+  apply_label_keys(label_keys, request.tenant().labels(), *tenant.mutable_labels());
+  tenant.clear_meta();
+  if (Status status = normalise_tenant(tenant); !status.ok()) return status;
+  if (Status status = check_editable(it->second.meta(), request.take_ownership(), "tenant", id); !status.ok())
+    return status;
+  set_api_source(tenant.mutable_meta());
+  Transaction tx(*this, context);
   tx.put(std::move(tenant));
   if (Status status = finish(tx, batch); !status.ok()) return status;
   *out = tenants_.at(id);
@@ -113,6 +138,30 @@ Status Registry::update_service(const v1::UpdateServiceRequest& request, const W
   set_api_source(service.mutable_meta());
   Transaction tx(*this, context);
   const std::string name = service.name();
+  tx.put(std::move(service));
+  if (Status status = finish(tx, batch); !status.ok()) return status;
+  *out = services_.at(name);
+  return {};
+}
+
+Status Registry::patch_service(const v1::PatchServiceRequest& request, const WriteContext& context,
+                               v1::Service* out, CommitBatch* batch) {
+  const std::string& name = request.service().name();
+  if (name.empty()) return Status::invalid("service.name", "required");
+  auto it = services_.find(name);
+  v1::Service service = it == services_.end() ? v1::Service() : it->second;
+  if (Status status = apply_field_mask(request.update_mask(), request.service(), service,
+                                       {"tenant", "lb_policy", "hash_key", "health_check", "outlier", "retry",
+                                        "timeouts", "limits"});
+      !status.ok())
+    return status;
+  if (it == services_.end()) return Status::not_found("service " + quoted(name) + " not found");
+  service.clear_meta();
+  if (Status status = normalise_service(service); !status.ok()) return status;
+  if (Status status = check_editable(it->second.meta(), request.take_ownership(), "service", name); !status.ok())
+    return status;
+  set_api_source(service.mutable_meta());
+  Transaction tx(*this, context);
   tx.put(std::move(service));
   if (Status status = finish(tx, batch); !status.ok()) return status;
   *out = services_.at(name);

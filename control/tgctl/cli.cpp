@@ -3,6 +3,7 @@
 #include "tgctl/command_flags.hpp"
 #include "tgctl/exit_code.hpp"
 #include "tgctl/flag_values.hpp"
+#include "text/closest_match.hpp"
 
 namespace tg::tgctl {
 
@@ -34,6 +35,35 @@ const CLI::App* chosen_leaf(const CLI::App& app) {
   }
 }
 
+// " (did you mean \"X\"?)" when a candidate is a likely typo of `word`, else "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  const std::optional<std::string> guess = text::closest_match(word, candidates);
+  return guess ? " (did you mean \"" + *guess + "\"?)" : std::string();
+}
+
+// The arguments no level of the parse took, from the leaf up.
+std::vector<std::string> remaining_args(const CLI::App& leaf) {
+  std::vector<std::string> extra;
+  for (const CLI::App* level = &leaf; level != nullptr; level = level->get_parent()) {
+    for (const std::string& arg : level->remaining()) extra.push_back(arg);
+  }
+  return extra;
+}
+
+// `unknown flag "--hots" (did you mean "--host"?)`: the candidates are the
+// flags of the leaf and of every level above it (global flags work anywhere).
+std::string unknown_flag(const CLI::App& leaf, const std::string& arg) {
+  const std::string flag = arg.substr(0, arg.find('='));  // --hots=x
+  std::vector<std::string> candidates;
+  for (const CLI::App* level = &leaf; level != nullptr; level = level->get_parent()) {
+    for (const CLI::Option* option : level->get_options()) {
+      for (const std::string& name : option->get_lnames()) candidates.push_back("--" + name);
+      for (const std::string& name : option->get_snames()) candidates.push_back("-" + name);
+    }
+  }
+  return "unknown flag \"" + flag + "\"" + did_you_mean(flag, candidates);
+}
+
 // CLI11's message, after the command it is about. CLI11 says "A subcommand
 // is required" both for a missing and for an unknown NOUN or VERB; name what
 // the level accepts instead.
@@ -41,17 +71,25 @@ std::string describe_parse_error(const CLI::App& app, const CLI::ParseError& err
   const CLI::App* leaf = chosen_leaf(app);
   const std::string where = leaf == &app ? std::string() : command_label(*leaf) + ": ";
   const std::vector<const CLI::App*> choices = leaf->get_subcommands({});
-  if (choices.empty()) return where + error.what();
-  std::vector<std::string> extra;
-  for (const CLI::App* level = leaf; level != nullptr; level = level->get_parent()) {
-    for (const std::string& arg : level->remaining()) extra.push_back(arg);
+  if (choices.empty()) {
+    for (const std::string& arg : remaining_args(*leaf)) {
+      if (arg.starts_with("-")) return where + unknown_flag(*leaf, arg);
+    }
+    return where + error.what();
   }
+  const std::vector<std::string> extra = remaining_args(*leaf);
   std::string names;
+  std::vector<std::string> candidates;
   for (const CLI::App* choice : choices) {
     if (!names.empty()) names += ", ";
     names += choice->get_name();
+    candidates.push_back(choice->get_name());
   }
-  if (!extra.empty()) return where + "unknown command \"" + extra.front() + "\" (one of: " + names + ")";
+  if (!extra.empty()) {
+    if (extra.front().starts_with("-")) return where + unknown_flag(*leaf, extra.front());
+    return where + "unknown command \"" + extra.front() + "\"" + did_you_mean(extra.front(), candidates) +
+           " (one of: " + names + ")";
+  }
   return where + "a command is required (one of: " + names + ")";
 }
 

@@ -2,6 +2,7 @@
 
 #include "tgctl/flag_values.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -42,6 +43,17 @@ void set_labels(const std::vector<std::string>& pairs,
     auto [key, value] = parse_key_value(pair, "--label");
     labels[key] = value;
   }
+}
+
+void add_mask_path(std::vector<std::string>& paths, const std::string& path) {
+  if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
+}
+
+void set_update_mask(std::vector<std::string> paths, const std::vector<std::string>& clear,
+                     google::protobuf::FieldMask& mask) {
+  for (const std::string& path : clear) add_mask_path(paths, path);
+  if (paths.empty()) throw UsageError("nothing to change: give a field flag, --json or --clear");
+  for (const std::string& path : paths) mask.add_paths(path);
 }
 
 Command make_command(const CLI::App& verb, const Rpc& rpc,

@@ -5,6 +5,7 @@
 #include "tgctl/command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <google/protobuf/field_mask.pb.h>
 #include <google/protobuf/map.h>
 
 #include <memory>
@@ -34,6 +35,14 @@ std::uint64_t parse_uint64(const std::string& text, std::string_view flag);
 // the same key; an entry "k=" is kept as an empty value.
 void set_labels(const std::vector<std::string>& pairs,
                 google::protobuf::Map<std::string, std::string>& labels);
+
+// Appends `path` to a field mask unless it is there already.
+void add_mask_path(std::vector<std::string>& paths, const std::string& path);
+
+// The mask of a patch/update: `paths` plus each --clear path; UsageError when
+// it is empty (nothing would change).
+void set_update_mask(std::vector<std::string> paths, const std::vector<std::string>& clear,
+                     google::protobuf::FieldMask& mask);
 
 Command make_command(const CLI::App& verb, const Rpc& rpc,
                      std::unique_ptr<google::protobuf::Message> request, std::string subject = {});

@@ -1,4 +1,4 @@
-// tgctl services list|get|create|update|delete
+// tgctl services list|get|create|update|patch|delete
 #include "tgctl/cli.hpp"
 #include "tgctl/command_flags.hpp"
 #include "tgctl/flag_values.hpp"
@@ -10,7 +10,7 @@ namespace {
 
 namespace v1 = tenantgate::v1;
 
-// Flags of create and update: the common fields of a service. Outlier
+// Flags of create, update and patch: the common fields of a service. Outlier
 // detection and the retry budget are reached through --json.
 struct ServiceFlags {
   std::string name;
@@ -23,6 +23,7 @@ struct ServiceFlags {
   std::vector<std::string> retry_on;
   TextFlag max_connections, max_pending, max_body;
   TextFlag json;
+  std::vector<std::string> clear;  // update/patch: mask paths to reset
   bool take_ownership = false;
 };
 
@@ -60,14 +61,20 @@ void add_service_flags(CLI::App& verb, ServiceFlags& flags) {
                 "the service as protobuf JSON, or @FILE; flags given override its fields");
 }
 
-// --json first, then each flag given over it.
-v1::Service build_service(const ServiceFlags& f) {
+// --json first, then each flag given over it. `paths` (update, patch) gets
+// the field-mask path of every field the document or a flag sets.
+v1::Service build_service(const ServiceFlags& f, std::vector<std::string>* paths = nullptr) {
   v1::Service service;
-  if (f.json.given()) read_json_into(f.json.value, service, "--json");
+  std::vector<std::string> given;
+  if (f.json.given()) given = read_json_with_paths(f.json.value, service, "--json", {"name", "meta"});
+  const auto set = [&given](const TextFlag& flag, const std::string& path) {
+    if (flag.given()) add_mask_path(given, path);
+    return flag.given();
+  };
   if (!f.name.empty()) service.set_name(f.name);
   if (service.name().empty()) throw UsageError("give the service NAME");
-  if (f.tenant.given()) service.set_tenant(f.tenant.value);
-  if (f.lb.given()) {
+  if (set(f.tenant, "tenant")) service.set_tenant(f.tenant.value);
+  if (set(f.lb, "lb_policy")) {
     service.set_lb_policy(static_cast<v1::LbPolicy>(
         parse_enum(*v1::LbPolicy_descriptor(), "LB_POLICY_", f.lb.value, "--lb")));
   }
@@ -75,6 +82,7 @@ v1::Service build_service(const ServiceFlags& f) {
   if (hash_keys > 1) {
     throw UsageError("give one of --hash-header, --hash-cookie, --hash-client-ip");
   }
+  if (hash_keys > 0) add_mask_path(given, "hash_key");
   if (f.hash_header.given()) {
     service.mutable_hash_key()->set_kind(v1::HashKey::KIND_HEADER);
     service.mutable_hash_key()->set_name(f.hash_header.value);
@@ -86,74 +94,99 @@ v1::Service build_service(const ServiceFlags& f) {
     service.mutable_hash_key()->clear_name();
   }
 
-  if (f.health_check.given()) {
+  if (set(f.health_check, "health_check.type")) {
     service.mutable_health_check()->set_type(static_cast<v1::HealthCheck::Type>(parse_enum(
         *v1::HealthCheck::Type_descriptor(), "TYPE_", f.health_check.value, "--health-check")));
   }
-  if (f.health_path.given()) service.mutable_health_check()->set_path(f.health_path.value);
-  if (f.health_interval.given()) {
+  if (set(f.health_path, "health_check.path")) service.mutable_health_check()->set_path(f.health_path.value);
+  if (set(f.health_interval, "health_check.interval_ms")) {
     service.mutable_health_check()->set_interval_ms(
         parse_duration_ms(f.health_interval.value, "--health-interval"));
   }
-  if (f.health_timeout.given()) {
+  if (set(f.health_timeout, "health_check.timeout_ms")) {
     service.mutable_health_check()->set_timeout_ms(
         parse_duration_ms(f.health_timeout.value, "--health-timeout"));
   }
-  if (f.healthy_threshold.given()) {
+  if (set(f.healthy_threshold, "health_check.healthy_threshold")) {
     service.mutable_health_check()->set_healthy_threshold(
         parse_uint32(f.healthy_threshold.value, "--healthy-threshold"));
   }
-  if (f.unhealthy_threshold.given()) {
+  if (set(f.unhealthy_threshold, "health_check.unhealthy_threshold")) {
     service.mutable_health_check()->set_unhealthy_threshold(
         parse_uint32(f.unhealthy_threshold.value, "--unhealthy-threshold"));
   }
 
-  if (f.connect_timeout.given()) {
+  if (set(f.connect_timeout, "timeouts.connect_ms")) {
     service.mutable_timeouts()->set_connect_ms(
         parse_duration_ms(f.connect_timeout.value, "--connect-timeout"));
   }
-  if (f.response_headers_timeout.given()) {
+  if (set(f.response_headers_timeout, "timeouts.response_headers_ms")) {
     service.mutable_timeouts()->set_response_headers_ms(
         parse_duration_ms(f.response_headers_timeout.value, "--response-headers-timeout"));
   }
-  if (f.idle_timeout.given()) {
+  if (set(f.idle_timeout, "timeouts.idle_ms")) {
     service.mutable_timeouts()->set_idle_ms(
         parse_duration_ms(f.idle_timeout.value, "--idle-timeout"));
   }
 
-  if (f.retry_attempts.given()) {
+  if (set(f.retry_attempts, "retry.attempts")) {
     service.mutable_retry()->set_attempts(parse_uint32(f.retry_attempts.value, "--retry-attempts"));
   }
   if (!f.retry_on.empty()) {
+    add_mask_path(given, "retry.on");
     service.mutable_retry()->clear_on();
     for (const std::string& on : f.retry_on) {
       service.mutable_retry()->add_on(static_cast<v1::RetryOn>(
           parse_enum(*v1::RetryOn_descriptor(), "RETRY_ON_", on, "--retry-on")));
     }
   }
-  if (f.per_try_timeout.given()) {
+  if (set(f.per_try_timeout, "retry.per_try_timeout_ms")) {
     service.mutable_retry()->set_per_try_timeout_ms(
         parse_duration_ms(f.per_try_timeout.value, "--per-try-timeout"));
   }
 
-  if (f.max_connections.given()) {
+  if (set(f.max_connections, "limits.max_connections_per_instance")) {
     service.mutable_limits()->set_max_connections_per_instance(
         parse_uint32(f.max_connections.value, "--max-connections"));
   }
-  if (f.max_pending.given()) {
+  if (set(f.max_pending, "limits.max_pending_per_instance")) {
     service.mutable_limits()->set_max_pending_per_instance(
         parse_uint32(f.max_pending.value, "--max-pending"));
   }
-  if (f.max_body.given()) {
+  if (set(f.max_body, "limits.max_body")) {
     service.mutable_limits()->set_max_body(parse_size_bytes(f.max_body.value, "--max-body"));
   }
+  if (paths != nullptr) *paths = std::move(given);
   return service;
+}
+
+// update and patch: the same PatchService call, with the mask of the fields
+// given, so that no field left off the command line changes.
+void add_patch_verb(CLI::App& noun, CommandTable& table, const std::string& name, const std::string& description) {
+  auto flags = std::make_shared<ServiceFlags>();
+  CLI::App* verb = noun.add_subcommand(name, description);
+  add_service_flags(*verb, *flags);
+  verb->add_option("--clear", flags->clear,
+                   "reset this field to its default (mask path: tenant, lb_policy, hash_key, "
+                   "health_check, outlier, retry, timeouts, limits, or one inside, e.g. "
+                   "timeouts.idle_ms); repeatable");
+  verb->add_flag("--take-ownership", flags->take_ownership,
+                 "edit it even when a config file owns it; the API owns it afterwards");
+  table.add(verb, [verb, flags] {
+    auto request = std::make_unique<v1::PatchServiceRequest>();
+    std::vector<std::string> paths;
+    *request->mutable_service() = build_service(*flags, &paths);
+    set_update_mask(std::move(paths), flags->clear, *request->mutable_update_mask());
+    request->set_take_ownership(flags->take_ownership);
+    std::string subject = subject_of("service", request->service().name());
+    return make_command(*verb, rpcs::patch_service, std::move(request), std::move(subject));
+  });
 }
 
 }  // namespace
 
 void add_service_commands(CLI::App& app, CommandTable& table) {
-  CLI::App* noun = app.add_subcommand("services", "services: list, get, create, update, delete");
+  CLI::App* noun = app.add_subcommand("services", "services: list, get, create, update, patch, delete");
   noun->require_subcommand(1);
 
   {
@@ -190,23 +223,11 @@ void add_service_commands(CLI::App& app, CommandTable& table) {
     });
   }
 
-  {
-    auto flags = std::make_shared<ServiceFlags>();
-    CLI::App* update = noun->add_subcommand(
-        "update",
-        "replace a service with the one given (fields not given take their defaults; "
-        "start from `services get NAME -o json` and --json @FILE to keep them)");
-    add_service_flags(*update, *flags);
-    update->add_flag("--take-ownership", flags->take_ownership,
-                     "edit it even when a config file owns it; the API owns it afterwards");
-    table.add(update, [update, flags] {
-      auto request = std::make_unique<v1::UpdateServiceRequest>();
-      *request->mutable_service() = build_service(*flags);
-      request->set_take_ownership(flags->take_ownership);
-      std::string subject = subject_of("service", request->service().name());
-      return make_command(*update, rpcs::update_service, std::move(request), std::move(subject));
-    });
-  }
+  add_patch_verb(*noun, table, "update",
+                 "change only the fields given (flags and --json fields); the same as patch");
+  add_patch_verb(*noun, table, "patch",
+                 "change only the fields given (the field mask is built from the flags and --json "
+                 "fields; --tenant \"\" removes the tenant, --clear resets a field)");
 
   {
     auto name = std::make_shared<std::string>();

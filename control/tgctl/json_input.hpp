@@ -3,8 +3,10 @@
 
 #include <google/protobuf/message.h>
 
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tg::tgctl {
 
@@ -18,5 +20,14 @@ std::string read_input_file(const std::string& path, std::string_view flag);
 // typo is not silently dropped. Throws UsageError naming `flag`.
 void read_json_into(std::string_view argument, google::protobuf::Message& message,
                     std::string_view flag);
+
+// read_json_into, and the field-mask paths of what the document holds: a
+// key whose value is an object inside a message field goes on into it
+// ("timeouts.connect_ms"), a map's keys become "labels.KEY", anything else
+// (null included: it clears) is a path of its own. Top-level keys in
+// `ignored` (output-only or naming fields, e.g. "meta") give no path, so the
+// output of `get -o json` can be fed back.
+std::vector<std::string> read_json_with_paths(std::string_view argument, google::protobuf::Message& message,
+                                              std::string_view flag, const std::set<std::string>& ignored);
 
 }  // namespace tg::tgctl

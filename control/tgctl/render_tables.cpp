@@ -232,6 +232,8 @@ void render_table(const Command& command, const google::protobuf::Message& respo
     service_tables(one<v1::Service>(response), out);
   } else if (type == "tenantgate.v1.DiscoverInstancesResponse") {
     instance_tables(static_cast<const v1::DiscoverInstancesResponse&>(response).instances(), out);
+  } else if (type == "tenantgate.v1.ListInstancesResponse") {
+    instance_tables(static_cast<const v1::ListInstancesResponse&>(response).instances(), out);
   } else if (type == "tenantgate.v1.Instance") {
     instance_tables(one<v1::Instance>(response), out);
   } else if (type == "tenantgate.v1.ListRoutesResponse") {

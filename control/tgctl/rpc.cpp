@@ -28,12 +28,14 @@ const Rpc list_tenants = make<v1::ListTenantsRequest, v1::ListTenantsResponse, &
 const Rpc get_tenant = make<v1::GetTenantRequest, v1::Tenant, &AdminStub::GetTenant>("GetTenant");
 const Rpc create_tenant = make<v1::CreateTenantRequest, v1::Tenant, &AdminStub::CreateTenant>("CreateTenant");
 const Rpc update_tenant = make<v1::UpdateTenantRequest, v1::Tenant, &AdminStub::UpdateTenant>("UpdateTenant");
+const Rpc patch_tenant = make<v1::PatchTenantRequest, v1::Tenant, &AdminStub::PatchTenant>("PatchTenant");
 const Rpc delete_tenant = make<v1::DeleteTenantRequest, v1::DeleteResponse, &AdminStub::DeleteTenant>("DeleteTenant");
 
 const Rpc list_services = make<v1::ListServicesRequest, v1::ListServicesResponse, &AdminStub::ListServices>("ListServices");
 const Rpc get_service = make<v1::GetServiceRequest, v1::Service, &AdminStub::GetService>("GetService");
 const Rpc create_service = make<v1::CreateServiceRequest, v1::Service, &AdminStub::CreateService>("CreateService");
 const Rpc update_service = make<v1::UpdateServiceRequest, v1::Service, &AdminStub::UpdateService>("UpdateService");
+const Rpc patch_service = make<v1::PatchServiceRequest, v1::Service, &AdminStub::PatchService>("PatchService");
 const Rpc delete_service = make<v1::DeleteServiceRequest, v1::DeleteResponse, &AdminStub::DeleteService>("DeleteService");
 
 const Rpc register_instance = make<v1::RegisterInstanceRequest, v1::Instance, &AdminStub::RegisterInstance>("RegisterInstance");
@@ -41,6 +43,8 @@ const Rpc deregister_instance = make<v1::DeregisterInstanceRequest, v1::DeleteRe
 const Rpc heartbeat = make<v1::HeartbeatRequest, v1::HeartbeatResponse, &AdminStub::Heartbeat>("Heartbeat");
 const Rpc discover_instances = make<v1::DiscoverInstancesRequest, v1::DiscoverInstancesResponse, &AdminStub::DiscoverInstances>("DiscoverInstances");
 const Rpc set_instance_state = make<v1::SetInstanceStateRequest, v1::Instance, &AdminStub::SetInstanceState>("SetInstanceState");
+const Rpc patch_instance = make<v1::PatchInstanceRequest, v1::Instance, &AdminStub::PatchInstance>("PatchInstance");
+const Rpc list_instances = make<v1::ListInstancesRequest, v1::ListInstancesResponse, &AdminStub::ListInstances>("ListInstances");
 
 const Rpc list_routes = make<v1::ListRoutesRequest, v1::ListRoutesResponse, &AdminStub::ListRoutes>("ListRoutes");
 const Rpc get_route = make<v1::GetRouteRequest, v1::Route, &AdminStub::GetRoute>("GetRoute");

@@ -26,10 +26,10 @@ struct Rpc {
 };
 
 namespace rpcs {
-extern const Rpc list_tenants, get_tenant, create_tenant, update_tenant, delete_tenant;
-extern const Rpc list_services, get_service, create_service, update_service, delete_service;
+extern const Rpc list_tenants, get_tenant, create_tenant, update_tenant, patch_tenant, delete_tenant;
+extern const Rpc list_services, get_service, create_service, update_service, patch_service, delete_service;
 extern const Rpc register_instance, deregister_instance, heartbeat, discover_instances,
-    set_instance_state;
+    set_instance_state, patch_instance, list_instances;
 extern const Rpc list_routes, get_route, create_route, update_route, patch_route, delete_route;
 extern const Rpc apply, list_audit;
 extern const Rpc list_proxies, get_registry, adopt_registry;

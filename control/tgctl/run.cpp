@@ -29,6 +29,21 @@ CallResult call(AdminStub& stub, const Invocation& invocation, const std::string
   return result;
 }
 
+namespace {
+
+// The server names API fields; the operator wrote flags. "take_ownership"
+// (a refused edit of a file-owned object) becomes "--take-ownership".
+std::string in_cli_words(std::string message) {
+  static constexpr std::string_view field = "take_ownership";
+  for (std::size_t at = message.find(field); at != std::string::npos; at = message.find(field, at)) {
+    message.replace(at, field.size(), "--take-ownership");
+    at += field.size() + 2;
+  }
+  return message;
+}
+
+}  // namespace
+
 std::string failure_message(const Invocation& invocation, const grpc::Status& status) {
   std::string message = invocation.command.label + ": " +
                         std::string(grpc_status_name(status.error_code())) + ": ";
@@ -43,8 +58,17 @@ std::string failure_message(const Invocation& invocation, const grpc::Status& st
                  format_duration_ms(static_cast<std::uint64_t>(invocation.global.timeout.count())) +
                  " (--timeout); a change may or may not have been made";
       break;
-    default:
+    case grpc::StatusCode::UNAUTHENTICATED:
       message += status.error_message().empty() ? "(no message)" : status.error_message();
+      if (invocation.global.token_file.empty()) {
+        message += "; pass --token-file FILE or set TG_TOKEN_FILE (a file holding the admin token)";
+      } else {
+        message += "; the token in " + invocation.global.token_file +
+                   " (--token-file or TG_TOKEN_FILE) was not accepted";
+      }
+      break;
+    default:
+      message += status.error_message().empty() ? "(no message)" : in_cli_words(status.error_message());
       break;
   }
   return message;

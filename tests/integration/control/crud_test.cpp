@@ -49,11 +49,16 @@ TEST_CASE("tenants: create, get, list, update, delete", "[control][crud][tenants
   CHECK(table.starts_with("ID "));
   CHECK(table.find("acme    tier=gold") != std::string::npos);
 
-  // update replaces the labels
+  // update sets the labels given; the others stay (--remove-label removes one)
   const auto updated = json_as<v1::Tenant>(
       ok(control, with_json({"tenants", "update", "acme", "--label", "zone=eu"})));
-  CHECK(updated.labels().size() == 1);
+  CHECK(updated.labels().size() == 2);
   CHECK(updated.labels().at("zone") == "eu");
+  CHECK(updated.labels().at("tier") == "gold");
+  const auto removed = json_as<v1::Tenant>(
+      ok(control, with_json({"tenants", "update", "acme", "--remove-label", "tier"})));
+  CHECK(removed.labels().size() == 1);
+  CHECK(removed.labels().at("zone") == "eu");
   CHECK(updated.meta().revision() > created.meta().revision());
 
   const auto deleted = json_as<v1::DeleteResponse>(ok(control, with_json({"tenants", "delete", "globex"})));
@@ -94,11 +99,17 @@ TEST_CASE("services: create with policies, list by tenant, update, delete", "[co
   CHECK(acme_only.services(0).name() == "acme-web");
   CHECK(json_as<v1::ListServicesResponse>(ok(control, with_json({"services", "list"}))).services_size() == 2);
 
-  // update replaces the whole service: what is not given goes back to defaults
+  // update changes only the fields given; --clear resets one
   const auto updated = json_as<v1::Service>(
-      ok(control, with_json({"services", "update", "acme-web", "--tenant", "acme", "--lb", "least_request"})));
+      ok(control, with_json({"services", "update", "acme-web", "--lb", "least_request"})));
   CHECK(updated.lb_policy() == v1::LB_POLICY_LEAST_REQUEST);
-  CHECK_FALSE(updated.has_health_check());
+  CHECK(updated.tenant() == "acme");
+  CHECK(updated.health_check().path() == "/ready");
+  CHECK(updated.retry().attempts() == 3);
+  const auto cleared = json_as<v1::Service>(
+      ok(control, with_json({"services", "patch", "acme-web", "--clear", "health_check"})));
+  CHECK_FALSE(cleared.has_health_check());
+  CHECK(cleared.timeouts().connect_ms() == 500);
   CHECK(json_as<v1::Service>(ok(control, with_json({"services", "get", "acme-web"}))).lb_policy() ==
         v1::LB_POLICY_LEAST_REQUEST);
 

@@ -45,7 +45,7 @@ TEST_CASE("usage errors exit 2 with a message naming the problem", "[tgctl][cli]
     CHECK(parsed.err.starts_with("tgctl: "));
   };
   usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, proxies, registry)");
-  usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, delete)");
+  usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, patch, delete)");
   usage({"tenants", "frobnicate"}, "tenants: unknown command \"frobnicate\"");
   usage({"tenants", "get"}, "tenants get: ID is required");
   usage({"-o", "xml", "tenants", "list"}, "xml");
@@ -84,9 +84,14 @@ TEST_CASE("tenants: requests", "[tgctl][cli][tenants]") {
   CHECK(request_is<v1::CreateTenantRequest>(
       parse_ok({"tenants", "create", "acme", "--label", "tier=gold", "--label", "env=prod"}),
       "tenant { id: 'acme' labels { key: 'tier' value: 'gold' } labels { key: 'env' value: 'prod' } }"));
-  CHECK(request_is<v1::UpdateTenantRequest>(
+  CHECK(request_is<v1::PatchTenantRequest>(
       parse_ok({"tenants", "update", "acme", "--label", "a=", "--take-ownership"}),
-      "tenant { id: 'acme' labels { key: 'a' value: '' } } take_ownership: true"));
+      "tenant { id: 'acme' labels { key: 'a' value: '' } } update_mask { paths: 'labels.a' } "
+      "take_ownership: true"));
+  CHECK(request_is<v1::PatchTenantRequest>(
+      parse_ok({"tenants", "patch", "acme", "--label", "tier=gold", "--remove-label", "old"}),
+      "tenant { id: 'acme' labels { key: 'tier' value: 'gold' } } "
+      "update_mask { paths: ['labels.tier', 'labels.old'] }"));
   CHECK(request_is<v1::DeleteTenantRequest>(parse_ok({"tenants", "delete", "acme"}), "id: 'acme'"));
   SECTION("--json, flags over it") {
     const Invocation inv = parse_ok({"tenants", "create", "--json",
@@ -127,11 +132,12 @@ TEST_CASE("services: flags to the service message", "[tgctl][cli][services]") {
     CHECK(request_is<v1::CreateServiceRequest>(parse_ok({"services", "create", "s", "--lb", "Ring_Hash"}),
                                                "service { name: 's' lb_policy: LB_POLICY_RING_HASH }"));
   }
-  SECTION("update: --json reaches every field (outlier); --take-ownership") {
-    CHECK(request_is<v1::UpdateServiceRequest>(
+  SECTION("update: --json reaches every field (outlier), masked as given; --take-ownership") {
+    CHECK(request_is<v1::PatchServiceRequest>(
         parse_ok({"services", "update", "s", "--take-ownership", "--json",
                   R"({"outlier": {"consecutive_failures": 5, "baseEjectionMs": "10000"}})"}),
         "service { name: 's' outlier { consecutive_failures: 5 base_ejection_ms: 10000 } } "
+        "update_mask { paths: ['outlier.base_ejection_ms', 'outlier.consecutive_failures'] } "
         "take_ownership: true"));
   }
   CHECK(request_is<v1::DeleteServiceRequest>(
@@ -153,7 +159,8 @@ TEST_CASE("instances: requests", "[tgctl][cli][instances]") {
   CHECK(request_is<v1::HeartbeatRequest>(parse_ok({"instances", "heartbeat", "a2"}), "id: 'a2'"));
   CHECK(request_is<v1::DiscoverInstancesRequest>(parse_ok({"instances", "discover", "acme-web"}),
                                                  "service: 'acme-web'"));
-  CHECK(parse_ok({"instances", "list", "acme-web"}).command.rpc == &rpcs::discover_instances);
+  CHECK(request_is<v1::ListInstancesRequest>(parse_ok({"instances", "list", "acme-web"}),
+                                             "service: 'acme-web'"));
   CHECK(request_is<v1::SetInstanceStateRequest>(parse_ok({"instances", "set-state", "a2", "disabled"}),
                                                 "id: 'a2' admin_state: ADMIN_STATE_DISABLED"));
 }
@@ -247,4 +254,71 @@ TEST_CASE("proxies list: the ListProxies call", "[tgctl][cli][proxies]") {
   CHECK(request_is<v1::ListProxiesRequest>(inv, ""));
   CHECK(inv.command.rpc->method == "ListProxies");
   CHECK(inv.global.output == OutputFormat::json);
+}
+
+TEST_CASE("services update and patch: the mask holds exactly the fields given", "[tgctl][cli][services][mask]") {
+  for (const std::string verb : {"update", "patch"}) {
+    const Invocation inv = parse_ok({"services", verb, "acme-web", "--lb", "least_request", "--take-ownership"});
+    CHECK(inv.command.rpc == &rpcs::patch_service);
+    CHECK(request_is<v1::PatchServiceRequest>(
+        inv, "service { name: 'acme-web' lb_policy: LB_POLICY_LEAST_REQUEST } "
+             "update_mask { paths: 'lb_policy' } take_ownership: true"));
+  }
+  CHECK(request_is<v1::PatchServiceRequest>(
+      parse_ok({"services", "patch", "s", "--tenant", "", "--idle-timeout", "1m", "--retry-on", "503",
+                "--hash-cookie", "sid", "--clear", "health_check"}),
+      "service { name: 's' hash_key { kind: KIND_COOKIE name: 'sid' } retry { on: RETRY_ON_503 } "
+      "timeouts { idle_ms: 60000 } } "
+      "update_mask { paths: ['tenant', 'hash_key', 'timeouts.idle_ms', 'retry.on', 'health_check'] }"));
+  SECTION("--json from `services get -o json`: name and meta give no path") {
+    CHECK(request_is<v1::PatchServiceRequest>(
+        parse_ok({"services", "patch", "--json",
+                  R"({"name": "s", "tenant": "acme", "meta": {"revision": "3"}, "timeouts": {"connect_ms": 1}})"}),
+        "service { name: 's' tenant: 'acme' timeouts { connect_ms: 1 } meta { revision: 3 } } "
+        "update_mask { paths: ['tenant', 'timeouts.connect_ms'] }"));
+  }
+  const Parsed nothing = parse({"services", "update", "s"});
+  CHECK(nothing.outcome.exit_code == 2);
+  CHECK(nothing.err == "tgctl: services update: nothing to change: give a field flag, --json or --clear\n");
+}
+
+TEST_CASE("instances: list across services, update and patch", "[tgctl][cli][instances]") {
+  CHECK(request_is<v1::ListInstancesRequest>(parse_ok({"instances", "list"}), ""));
+  CHECK(request_is<v1::ListInstancesRequest>(
+      parse_ok({"instances", "list", "--tenant", "acme", "--state", "disabled", "--health", "unhealthy"}),
+      "tenant: 'acme' admin_state: ADMIN_STATE_DISABLED health: HEALTH_UNHEALTHY"));
+  CHECK(request_is<v1::ListInstancesRequest>(parse_ok({"instances", "list", "--service", "s"}), "service: 's'"));
+  CHECK(parse({"instances", "list", "--health", "sickly"}).err.find("--health: unknown value") !=
+        std::string::npos);
+  CHECK(parse({"instances", "list", "a", "--service", "b"}).outcome.exit_code == 2);
+  CHECK(request_is<v1::PatchInstanceRequest>(
+      parse_ok({"instances", "update", "a2", "--weight", "5", "--label", "zone=b", "--remove-label", "rack"}),
+      "instance { id: 'a2' weight: 5 labels { key: 'zone' value: 'b' } } "
+      "update_mask { paths: ['weight', 'labels.zone', 'labels.rack'] }"));
+  CHECK(request_is<v1::PatchInstanceRequest>(
+      parse_ok({"instances", "patch", "a2", "--state", "draining", "--address", "127.0.0.1:1", "--take-ownership"}),
+      "instance { id: 'a2' address: '127.0.0.1:1' admin_state: ADMIN_STATE_DRAINING } "
+      "update_mask { paths: ['address', 'admin_state'] } take_ownership: true"));
+  CHECK(parse({"instances", "patch", "a2"}).err.find("nothing to change") != std::string::npos);
+}
+
+TEST_CASE("typos: the closest flag or command is suggested", "[tgctl][cli][suggest]") {
+  const auto usage = [](const std::vector<std::string>& args, const std::string& expected) {
+    const Parsed parsed = parse(args);
+    CHECK(parsed.outcome.exit_code == 2);
+    CHECK(parsed.err.substr(0, parsed.err.find('\n')) == expected);
+  };
+  usage({"routes", "create", "r1", "--service", "s", "--hots", "a.example"},
+        "tgctl: routes create: unknown flag \"--hots\" (did you mean \"--host\"?)");
+  usage({"routes", "patch", "r1", "--hots=a.example"},
+        "tgctl: routes patch: unknown flag \"--hots\" (did you mean \"--host\"?)");
+  usage({"tenants", "list", "--sever", "h:1"},
+        "tgctl: tenants list: unknown flag \"--sever\" (did you mean \"--server\"?)");
+  usage({"services", "patch", "s", "--frobnicate"}, "tgctl: services patch: unknown flag \"--frobnicate\"");
+  usage({"instance", "list"},
+        "tgctl: unknown command \"instance\" (did you mean \"instances\"?) "
+        "(one of: tenants, services, instances, routes, apply, audit, proxies)");
+  usage({"routes", "lsit"},
+        "tgctl: routes: unknown command \"lsit\" (did you mean \"list\"?) "
+        "(one of: list, get, create, update, patch, delete)");
 }

@@ -22,7 +22,7 @@ namespace v1 = tenantgate::v1;
 
 namespace {
 
-// Answers CreateRoute / ListTenants with what the test sets; records the last
+// Answers CreateRoute / PatchService / ListTenants with what the test sets; records the last
 // request and its authorization metadata. `stall` makes a call wait (up to
 // 5 s) so that the client's deadline passes first.
 class FakeAdmin final : public v1::Admin::Service {
@@ -33,6 +33,14 @@ class FakeAdmin final : public v1::Admin::Service {
     if (!status_.ok()) return status_;
     *response = request->route();
     response->mutable_meta()->mutable_source()->set_kind(v1::Source::KIND_API);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status PatchService(grpc::ServerContext* context, const v1::PatchServiceRequest* request,
+                            v1::Service* response) override {
+    record(context, *request);
+    if (!status_.ok()) return status_;
+    *response = request->service();
     return grpc::Status::OK;
   }
 
@@ -184,7 +192,30 @@ TEST_CASE("run: a refusal prints CODE: message and exits 1", "[tgctl][run]") {
   server.admin().fail_with(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing bearer token"));
   const Result unauthenticated = run_tgctl({"--server", server.address(), "tenants", "list"});
   CHECK(unauthenticated.exit_code == 1);
-  CHECK(unauthenticated.err == "tgctl: tenants list: UNAUTHENTICATED: missing bearer token\n");
+  CHECK(unauthenticated.err ==
+        "tgctl: tenants list: UNAUTHENTICATED: missing bearer token; pass --token-file FILE or set "
+        "TG_TOKEN_FILE (a file holding the admin token)\n");
+}
+
+TEST_CASE("run: refusals name the flags to pass, not the API fields", "[tgctl][run]") {
+  FakeServer server;
+  server.admin().fail_with(grpc::Status(
+      grpc::StatusCode::FAILED_PRECONDITION,
+      "service \"acme-web\" is owned by config file acme.yaml (line 4); change it there, or pass "
+      "take_ownership to manage it through the API from now on"));
+  const Result owned = run_tgctl({"--server", server.address(), "services", "patch", "acme-web", "--lb", "maglev"});
+  CHECK(owned.exit_code == 1);
+  CHECK(owned.err ==
+        "tgctl: services patch: FAILED_PRECONDITION: service \"acme-web\" is owned by config file acme.yaml "
+        "(line 4); change it there, or pass --take-ownership to manage it through the API from now on\n");
+
+  const TempFile token("ops wrong\n");
+  server.admin().fail_with(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown bearer token"));
+  const Result rejected =
+      run_tgctl({"--server", server.address(), "--token-file", token.path(), "tenants", "list"});
+  CHECK(rejected.exit_code == 1);
+  CHECK(rejected.err == "tgctl: tenants list: UNAUTHENTICATED: unknown bearer token; the token in " + token.path() +
+                            " (--token-file or TG_TOKEN_FILE) was not accepted\n");
 }
 
 TEST_CASE("run: the token file's token goes out as a bearer token", "[tgctl][run][token]") {

@@ -37,6 +37,15 @@ TEST_CASE("unknown keys name the key and list the allowed ones", "[config][error
         "t.yaml:2:37: routes[0].match: unknown key \"prefix\"; allowed keys: host, path_prefix, path, method, header");
 }
 
+TEST_CASE("did you mean catches two swapped letters", "[config][errors][keys]") {
+  CHECK(single_error("routes:\n  - { name: r, service: s, match: { hots: a.example } }\nservices: [{ name: s }]\n") ==
+        "t.yaml:2:37: routes[0].match: unknown key \"hots\" (did you mean \"host\"?); "
+        "allowed keys: host, path_prefix, path, method, header");
+  CHECK(single_error(service_with("    retry: { atempts: 3 }\n")) ==
+        "t.yaml:3:14: services[0].retry: unknown key \"atempts\" (did you mean \"attempts\"?); "
+        "allowed keys: attempts, on, per_try_timeout, budget_percent, max_body");
+}
+
 TEST_CASE("missing required keys point at the object", "[config][errors][keys]") {
   CHECK(single_error("tenants:\n  - labels: {}\n") == "t.yaml:2:5: tenants[0]: missing required key \"id\"");
   CHECK(single_error("services:\n  - tenant: x\n    lb: {}\ntenants: [{ id: x }]\n") ==
