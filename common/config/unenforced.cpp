@@ -51,7 +51,7 @@ YAML::Node find_path(YAML::Node item, std::string_view path) {
   while (true) {
     const auto dot = path.find('.');
     if (dot == std::string_view::npos) return key_node(item, path);
-    item = value_of(item, path.substr(0, dot));
+    item.reset(value_of(item, path.substr(0, dot)));  // rebind; operator= would write into the document
     if (!item.IsDefined()) return item;
     path.remove_prefix(dot + 1);
   }

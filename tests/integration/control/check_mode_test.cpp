@@ -108,7 +108,7 @@ TEST_CASE("tg-control --check resolves references across its files", "[control][
   CHECK(run.output.find("20-routes.yaml:3:14: routes[0].service: unknown service \"web\"") != std::string::npos);
 }
 
-TEST_CASE("--check warns about settings that are accepted but not enforced yet, in both binaries",
+TEST_CASE("tg-control and tg-proxy --check warn about settings that are accepted but not enforced yet, in both binaries",
           "[control][check]") {
   TempDir dir;
   const auto config = dir.file("hc.yaml");
