@@ -1,10 +1,13 @@
 // tg-control: flags → ServerOptions → run_control_server. Logic lives in tg_control.
 #include "server/control_server.hpp"
+#include "server/startup.hpp"
 
 #include "config/value_parsers.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+
+#include <iostream>
 
 int main(int argc, char** argv) {
   CLI::App app{"tg-control: tenantgate control plane (registry, Admin API)"};
@@ -16,6 +19,10 @@ int main(int argc, char** argv) {
                  "SQLite database file (created with its directory if missing); required, no default");
   app.add_option("--config", options.config_paths,
                  "YAML file applied at startup (repeatable; a directory = its *.yaml files, sorted)");
+  bool check = false;
+  app.add_flag("--check", check,
+               "validate the --config files offline (no database, no ports) and exit: 0 ok, 1 with "
+               "FILE:LINE:COLUMN messages");
   app.add_option("--grpc", options.grpc_address, "Admin gRPC address, ADDR:PORT (port 0 picks one)")
       ->capture_default_str();
   app.add_option("--http", options.http_address, "HTTP address (/healthz /metrics), ADDR:PORT")->capture_default_str();
@@ -51,6 +58,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(level);
+  if (check) {
+    if (options.config_paths.empty()) {
+      std::fprintf(stderr, "--check needs --config FILE|DIR\n");
+      return 2;
+    }
+    return tg::control::check_config_files(options.config_paths, std::cout, std::cerr);
+  }
   options.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
   tg::config::Duration debounce{};
   if (std::string problem = tg::config::try_parse_duration(table_debounce, debounce); !problem.empty()) {

@@ -182,7 +182,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::string error;
-    auto snapshot = tg::proxy::load_snapshot(config_path, 1, error);
+    std::vector<std::string> warnings;
+    auto snapshot = tg::proxy::load_snapshot(config_path, 1, error, &warnings);
+    for (const auto& warning : warnings) std::cerr << warning << "\n";
     if (!snapshot) {
       std::cerr << error << (error.empty() || error.back() == '\n' ? "" : "\n");
       return 1;

@@ -24,7 +24,8 @@
 
 namespace tg::proxy {
 
-std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version, std::string& error) {
+std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version, std::string& error,
+                                              std::vector<std::string>* warnings) {
   if (path.empty()) {
     config::Config empty;
     return Snapshot::build(empty, version, "", error);
@@ -34,6 +35,8 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint
     error = loaded.error_text();
     return nullptr;
   }
+  if (warnings)
+    for (const auto& warning : loaded.warnings) warnings->push_back(warning.to_string());
   return Snapshot::build(*loaded.config, version, path, error);
 }
 
@@ -144,7 +147,9 @@ class Server {
       }
     }
     std::string error;
-    snapshot_ = load_snapshot(path, version_, error);
+    std::vector<std::string> warnings;
+    snapshot_ = load_snapshot(path, version_, error, &warnings);
+    for (const auto& warning : warnings) spdlog::warn("{}", warning);
     if (!snapshot_) {
       spdlog::error("cannot load the table:\n{}", error);
       return false;
@@ -210,7 +215,9 @@ class Server {
       return;
     }
     std::string error;
-    auto next = load_snapshot(options_.config_path, version_ + 1, error);
+    std::vector<std::string> warnings;
+    auto next = load_snapshot(options_.config_path, version_ + 1, error, &warnings);
+    for (const auto& warning : warnings) spdlog::warn("SIGHUP: {}", warning);
     if (!next) {
       ++reloads_failed_;
       spdlog::error("reload rejected, still serving version {}:\n{}", version_, error);

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tg::proxy {
 
@@ -34,8 +35,11 @@ struct ServerOptions {
 
 // Loads and builds the table from `path` (version `version`). On failure
 // returns null and sets `error` (FILE:LINE:COLUMN messages, one per line).
+// `warnings` gets the settings written but not enforced yet
+// (config/unenforced.hpp), "FILE:LINE:COLUMN: warning: ..." each.
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version,
-                                                     std::string& error);
+                                                     std::string& error,
+                                                     std::vector<std::string>* warnings = nullptr);
 
 // Runs until drained; returns the process exit code: 1 when the table cannot
 // be loaded, the listen lock is held by another tg-proxy or a port cannot be

@@ -8,7 +8,9 @@
 // back sorted by position; a Config only when there are none.
 #include "config/loader.hpp"
 
+#include "config/references.hpp"
 #include "config/sections.hpp"
+#include "config/unenforced.hpp"
 #include "config/yaml_errors.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -77,14 +79,8 @@ void check_resolved(Diagnostics& diagnostics, const std::vector<NameUse>& refs,
   const std::vector<std::string> candidates(names.begin(), names.end());
   for (const auto& ref : refs) {
     if (names.contains(ref.name)) continue;
-    std::string problem = "unknown " + std::string(what) + " \"" + ref.name + '"';
-    if (auto guess = closest_match(ref.name, candidates)) problem += " (did you mean \"" + *guess + "\"?)";
-    if (names.empty()) {
-      problem += "; no " + std::string(section) + " are declared";
-    } else {
-      problem += "; it must be declared under " + std::string(section);
-    }
-    report_at(diagnostics, ref, problem);
+    ConfigError error = unknown_reference(ReferenceSite{ref.location, ref.path}, what, ref.name, candidates, section);
+    diagnostics.error(std::move(error.location), std::move(error.message));
   }
 }
 
@@ -129,7 +125,8 @@ void read_tenant(Diagnostics& diagnostics, const Value& value, ParsedConfig& par
 LoadResult load_string(std::string_view text, const std::string& file_name, Reader reader) {
   Diagnostics diagnostics(file_name);
   ParsedConfig parsed;
-  if (auto root = parse_document(diagnostics, text)) {
+  const std::optional<YAML::Node> root = parse_document(diagnostics, text);
+  if (root) {
     if (check_duplicate_keys(diagnostics, *root)) {
       read_document(diagnostics, *root, reader, parsed);
       check_references(diagnostics, parsed, reader);
@@ -137,7 +134,10 @@ LoadResult load_string(std::string_view text, const std::string& file_name, Read
   }
   LoadResult result;
   result.errors = diagnostics.take_sorted();
-  if (result.errors.empty()) result.config = std::move(parsed.config);
+  if (result.errors.empty()) {
+    result.config = std::move(parsed.config);
+    if (root) result.warnings = unenforced_settings(*root, file_name);
+  }
   return result;
 }
 

@@ -24,10 +24,15 @@ struct ConfigError {
 struct LoadResult {
   std::optional<Config> config;    // set only when errors is empty
   std::vector<ConfigError> errors;
+  // Settings written but not enforced yet (config/unenforced.hpp), messages
+  // starting "warning: "; only for a file without errors.
+  std::vector<ConfigError> warnings;
 
   bool ok() const { return errors.empty(); }
   // All errors joined with '\n'.
   std::string error_text() const;
+  // All warnings, one per line (each ends with '\n'); empty when none.
+  std::string warning_text() const;
 };
 
 // Which sections the caller understands. The proxy ignores the control-only

@@ -109,4 +109,10 @@ std::string LoadResult::error_text() const {
   return text;
 }
 
+std::string LoadResult::warning_text() const {
+  std::string text;
+  for (const auto& warning : warnings) text += warning.to_string() + '\n';
+  return text;
+}
+
 }  // namespace tg::config

@@ -25,6 +25,13 @@ struct SourceLocation {
   int column = 0;
 };
 
+// Where a reference to another object is written (the value of a route's
+// `service:`), with its path in the document for messages ("routes[2].service").
+struct ReferenceSite {
+  SourceLocation location;
+  std::string path;
+};
+
 enum class LbPolicy {
   round_robin,    // smooth weighted round robin
   weighted,       // weighted random
@@ -112,6 +119,7 @@ struct Instance {
 struct Service {
   std::string name;
   std::string tenant;  // empty = no tenant
+  ReferenceSite tenant_site;
   LbPolicy lb = LbPolicy::round_robin;
   HashKey hash_key;
   std::optional<HealthCheck> health_check;
@@ -153,6 +161,7 @@ struct Route {
   std::string name;
   RouteMatch match;
   std::string service;
+  ReferenceSite service_site;
   Rewrite rewrite;
   SourceLocation location;
 };

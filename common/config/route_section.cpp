@@ -132,6 +132,7 @@ void read_route(Diagnostics& diagnostics, const Value& value, ParsedConfig& pars
        [&](const Value& service) {
          if (auto text = read_name(diagnostics, service)) {
            route.service = *text;
+           route.service_site = ReferenceSite{service.location, service.path};
            parsed.service_refs.push_back(NameUse{*text, service.location, service.path});
          }
        },

@@ -138,6 +138,7 @@ void read_service(Diagnostics& diagnostics, const Value& value, ParsedConfig& pa
        [&](const Value& tenant) {
          if (auto text = read_name(diagnostics, tenant)) {
            service.tenant = *text;
+           service.tenant_site = ReferenceSite{tenant.location, tenant.path};
            parsed.tenant_refs.push_back(NameUse{*text, tenant.location, tenant.path});
          }
        }},

@@ -2,6 +2,7 @@
 // config files share this code and the ownership rule (DESIGN §3; the rule is
 // spelled out in registry.hpp above apply_documents).
 #include "config/loader.hpp"
+#include "config/references.hpp"
 #include "registry/convert.hpp"
 #include "registry/operation.hpp"
 #include "registry/validate.hpp"
@@ -16,9 +17,11 @@ namespace {
 using detail::quoted;
 using Key = std::pair<ObjectKind, std::string>;
 
-std::string location_prefix(const config::SourceLocation& where) {
-  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": ";
+std::string position_of(const config::SourceLocation& where) {
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
 }
+
+std::string location_prefix(const config::SourceLocation& where) { return position_of(where) + ": "; }
 
 template <class T>
 bool same_content(T a, T b) {
@@ -77,6 +80,7 @@ class Applier {
     declared_.insert(Key{kind, name});
     auto it = existing_table.find(name);
     if (it == existing_table.end()) {
+      if (options_.kind == v1::Source::KIND_CONFIG_FILE && skip_tombstoned(kind, name, where, file)) return {};
       tx_.put(std::move(desired));
       return {};
     }
@@ -91,6 +95,7 @@ class Applier {
           if (warnings_)
             warnings_->push_back(location_prefix(where) + what + " is managed by " + describe_source(owner) +
                                  " since it was taken over; this declaration is skipped");
+          skipped_.insert(Key{kind, name});
           return {};
         }
         // Another config file declared it before and no longer does (two
@@ -109,6 +114,31 @@ class Applier {
     return {};
   }
 
+  // Startup: a declaration of an object deleted through the API from this
+  // same file is skipped (with a warning naming the way back).
+  bool skip_tombstoned(ObjectKind kind, const std::string& name, const config::SourceLocation& where,
+                       const std::string& file) {
+    const Tombstone* tombstone = tx_.registry().tombstone(kind, name);
+    if (!tombstone || tombstone->file != file) return false;
+    skipped_.insert(Key{kind, name});
+    if (warnings_)
+      warnings_->push_back(std::string(to_string(kind)) + " " + name + ": deleted through the API at " +
+                           format_utc(tombstone->deleted_unix_ms) + " by " + tombstone->actor +
+                           " (tombstone); not recreated from " + position_of(where) +
+                           " - remove it from the file, or create it again through the API or tgctl apply to "
+                           "take it back");
+    return true;
+  }
+
+  bool skipped(ObjectKind kind, const std::string& name) const { return skipped_.contains(Key{kind, name}); }
+
+  // Tombstones of `files` whose object none of them declares any more are dropped.
+  void drop_stale_tombstones(const std::set<std::string>& files) {
+    for (const auto& [key, tombstone] : tx_.registry().tombstones())
+      if (files.contains(tombstone.file) && !skipped_.contains(key) && !declared_.contains(key))
+        tx_.clear_tombstone(key.first, key.second);
+  }
+
   // Deletes objects of `table` owned (this kind) by one of `files` and not declared.
   template <class T>
   void prune(ObjectKind kind, const std::map<std::string, T>& table, const std::set<std::string>& files) {
@@ -118,6 +148,44 @@ class Applier {
       if (declared_.contains(Key{kind, name})) continue;
       tx_.erase(kind, name);
     }
+  }
+
+  // References written in the documents that the final view cannot resolve,
+  // worded and placed as the loader does for one file (config/references.hpp).
+  Status check_references(const std::vector<Document>& documents) const {
+    // Candidates for "did you mean": what the final view holds.
+    std::set<std::string> tenants, services;
+    for (const auto& [id, object] : tx_.registry().tenants())
+      if (tx_.tenant(id)) tenants.insert(id);
+    for (const auto& [name, object] : tx_.registry().services())
+      if (tx_.service(name)) services.insert(name);
+    for (const Document& doc : documents) {
+      for (const auto& t : doc.config->tenants)
+        if (tx_.tenant(t.id)) tenants.insert(t.id);
+      for (const auto& s : doc.config->services)
+        if (tx_.service(s.name)) services.insert(s.name);
+    }
+    std::vector<config::ConfigError> errors;
+    for (const Document& doc : documents) {
+      for (const auto& service : doc.config->services) {
+        if (service.tenant.empty() || skipped(ObjectKind::service, service.name) || tx_.tenant(service.tenant))
+          continue;
+        errors.push_back(config::unknown_reference(service.tenant_site, "tenant", service.tenant,
+                                                   {tenants.begin(), tenants.end()}, "tenants"));
+      }
+      for (const auto& route : doc.config->routes) {
+        if (skipped(ObjectKind::route, route.name) || tx_.service(route.service)) continue;
+        config::ConfigError error = config::unknown_reference(route.service_site, "service", route.service,
+                                                              {services.begin(), services.end()}, "services");
+        if (const Tombstone* t = tx_.registry().tombstone(ObjectKind::service, route.service))
+          error.message += " (it was deleted through the API at " + format_utc(t->deleted_unix_ms) + ")";
+        errors.push_back(std::move(error));
+      }
+    }
+    if (errors.empty()) return {};
+    std::string text;
+    for (const auto& error : errors) text += (text.empty() ? "" : "\n") + error.to_string();
+    return Status::not_found(text);
   }
 
   // A located check of the final view.
@@ -141,6 +209,7 @@ class Applier {
   std::vector<std::string>* warnings_;
   std::map<Key, config::SourceLocation> where_;
   std::set<Key> declared_;
+  std::set<Key> skipped_;  // declarations not applied: a tombstone, or taken over
 };
 
 }  // namespace
@@ -166,6 +235,12 @@ Status Registry::apply_documents(const std::vector<Document>& documents, const A
   for (const Document& doc : documents) {
     for (const auto& service : doc.config->services) {
       for (const auto& instance : service.instances) {
+        if (applier.skipped(ObjectKind::service, service.name) && tombstone(ObjectKind::service, service.name)) {
+          if (warnings)
+            warnings->push_back("instance " + instance.id + ": not recreated from " + position_of(instance.location) +
+                                " - its service " + service.name + " was deleted through the API (tombstone)");
+          continue;
+        }
         v1::Instance object = to_proto(instance, service.name);
         object.set_health(v1::HEALTH_HEALTHY);  // no TTL, no active check yet
         object.set_health_reason("no health check");
@@ -180,6 +255,8 @@ Status Registry::apply_documents(const std::vector<Document>& documents, const A
     for (const auto& route : doc.config->routes)
       if (Status s = applier.stage(ObjectKind::route, to_proto(route), route.location, doc.file, routes_); !s.ok())
         return s;
+  if (Status status = applier.check_references(documents); !status.ok()) return status;
+  if (options.kind == v1::Source::KIND_CONFIG_FILE) applier.drop_stale_tombstones(files);
   // Children before parents.
   if (options.prune) {
     applier.prune(ObjectKind::route, routes_, files);

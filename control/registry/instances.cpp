@@ -68,7 +68,7 @@ Status Registry::deregister_instance(const v1::DeregisterInstanceRequest& reques
       !status.ok())
     return status;
   Transaction tx(*this, context);
-  tx.erase(ObjectKind::instance, request.id());
+  tx.erase_through_api(ObjectKind::instance, request.id());
   if (Status status = finish(tx, batch); !status.ok()) return status;
   out->set_revision(revision_);
   return {};

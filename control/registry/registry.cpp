@@ -1,5 +1,6 @@
 #include "registry/registry.hpp"
 
+#include <ctime>
 #include <stdexcept>
 
 namespace tg::control {
@@ -28,11 +29,27 @@ void Registry::load(const LoadedState& state) {
   load_table(state.services, services_, [](const v1::Service& s) { return s.name(); }, "service");
   load_table(state.instances, instances_, [](const v1::Instance& i) { return i.id(); }, "instance");
   load_table(state.routes, routes_, [](const v1::Route& r) { return r.name(); }, "route");
+  tombstones_.clear();
+  for (const Tombstone& t : state.tombstones) tombstones_[{t.kind, t.name}] = t;
   heartbeat_deadlines_.clear();
   const auto now = clock_.steady();
   for (const auto& [id, instance] : instances_)
     if (instance.heartbeat_ttl_ms() > 0)
       heartbeat_deadlines_[id] = now + std::chrono::milliseconds(instance.heartbeat_ttl_ms());
+}
+
+const Tombstone* Registry::tombstone(ObjectKind kind, const std::string& name) const {
+  auto it = tombstones_.find({kind, name});
+  return it == tombstones_.end() ? nullptr : &it->second;
+}
+
+std::string format_utc(std::int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 std::string describe_source(const v1::Source& source) {

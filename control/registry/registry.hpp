@@ -71,6 +71,10 @@ class Registry {
   const std::map<std::string, v1::Service>& services() const { return services_; }
   const std::map<std::string, v1::Instance>& instances() const { return instances_; }
   const std::map<std::string, v1::Route>& routes() const { return routes_; }
+  // File-owned objects deleted through the API (see Transaction::erase).
+  using TombstoneMap = std::map<std::pair<ObjectKind, std::string>, Tombstone>;
+  const TombstoneMap& tombstones() const { return tombstones_; }
+  const Tombstone* tombstone(ObjectKind kind, const std::string& name) const;
 
   // ---- tenants and services (tenants_services.cpp)
   Status list_tenants(const v1::ListTenantsRequest& request, v1::ListTenantsResponse* out) const;
@@ -140,8 +144,10 @@ class Registry {
   // The ownership rule over already parsed documents, all in one transaction.
   // KIND_CONFIG_FILE (startup): creates absent objects, updates the ones each
   // file owns, takes over objects of config files that no longer declare them,
-  // skips API/apply-owned objects with a warning, and (with prune) deletes
-  // objects a file owns but no longer holds. KIND_APPLY: objects of another
+  // skips API/apply-owned objects with a warning, skips objects with a
+  // tombstone of the same file (and the instances of such a service) with a
+  // warning, drops the tombstones of objects their file no longer declares,
+  // and (with prune) deletes objects a file owns but no longer holds. KIND_APPLY: objects of another
   // source need take_ownership, else FAILED_PRECONDITION.
   Status apply_documents(const std::vector<Document>& documents, const ApplyOptions& options,
                          const WriteContext& context, std::vector<v1::Change>* changes, CommitBatch* batch,
@@ -158,6 +164,7 @@ class Registry {
   std::map<std::string, v1::Instance> instances_;
   std::map<std::string, v1::Route> routes_;
   std::map<std::string, Clock::SteadyTime> heartbeat_deadlines_;  // instance id → expiry
+  TombstoneMap tombstones_;
 };
 
 // FAILED_PRECONDITION when `meta` says a config file owns the object and the
@@ -166,5 +173,8 @@ Status check_editable(const v1::Meta& meta, bool take_ownership, std::string_vie
 
 // "config file deploy/acme.yaml (line 4)", "the Admin API", "tgctl apply -f x.yaml (line 2)".
 std::string describe_source(const v1::Source& source);
+
+// "2024-05-01T12:00:00Z" (UTC, seconds) for log lines and messages.
+std::string format_utc(std::int64_t unix_ms);
 
 }  // namespace tg::control

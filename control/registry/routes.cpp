@@ -146,7 +146,7 @@ Status Registry::delete_route(const v1::DeleteRouteRequest& request, const Write
       !status.ok())
     return status;
   Transaction tx(*this, context);
-  tx.erase(ObjectKind::route, request.name());
+  tx.erase_through_api(ObjectKind::route, request.name());
   if (Status status = finish(tx, batch); !status.ok()) return status;
   out->set_revision(revision_);
   return {};

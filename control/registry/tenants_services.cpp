@@ -89,7 +89,7 @@ Status Registry::delete_tenant(const v1::DeleteTenantRequest& request, const Wri
       !status.ok())
     return status;
   Transaction tx(*this, context);
-  tx.erase(ObjectKind::tenant, request.id());
+  tx.erase_through_api(ObjectKind::tenant, request.id());
   if (Status status = finish(tx, batch); !status.ok()) return status;
   out->set_revision(revision_);
   return {};
@@ -177,7 +177,7 @@ Status Registry::delete_service(const v1::DeleteServiceRequest& request, const W
       !status.ok())
     return status;
   Transaction tx(*this, context);
-  tx.erase(ObjectKind::service, request.name());
+  tx.erase_through_api(ObjectKind::service, request.name());
   if (Status status = finish(tx, batch); !status.ok()) return status;
   out->set_revision(revision_);
   return {};

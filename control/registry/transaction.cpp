@@ -112,6 +112,15 @@ void Transaction::erase(ObjectKind kind, const std::string& name) {
   }
 }
 
+void Transaction::erase_through_api(ObjectKind kind, const std::string& name) {
+  erase(kind, name);
+  order_[touched_.at({kind, name})].through_api = true;
+}
+
+void Transaction::clear_tombstone(ObjectKind kind, const std::string& name) {
+  cleared_tombstones_.push_back(TombstoneKey{kind, name});
+}
+
 void Transaction::note_unchanged(ObjectKind kind, const std::string& name) { touch(kind, name, true); }
 
 Status Transaction::check(ObjectKind* kind_out, std::string* name_out) const {
@@ -241,9 +250,54 @@ void apply_one(std::map<std::string, std::optional<T>>& overlay, std::map<std::s
 
 }  // namespace
 
+const v1::Meta* Transaction::base_meta(ObjectKind kind, const std::string& name) const {
+  switch (kind) {
+    case ObjectKind::tenant: if (auto* o = base_view(registry_.tenants_, name)) return &o->meta(); break;
+    case ObjectKind::service: if (auto* o = base_view(registry_.services_, name)) return &o->meta(); break;
+    case ObjectKind::instance: if (auto* o = base_view(registry_.instances_, name)) return &o->meta(); break;
+    case ObjectKind::route: if (auto* o = base_view(registry_.routes_, name)) return &o->meta(); break;
+  }
+  return nullptr;
+}
+
+void Transaction::commit_tombstones(CommitBatch& batch) {
+  auto drop = [&](ObjectKind kind, const std::string& name) {
+    if (registry_.tombstones_.erase({kind, name})) batch.cleared_tombstones.push_back(TombstoneKey{kind, name});
+  };
+  for (const auto& key : cleared_tombstones_) drop(key.kind, key.name);
+  cleared_tombstones_.clear();
+  for (const auto& t : order_) {
+    if (t.unchanged) continue;
+    const v1::Meta* before = base_meta(t.kind, t.name);  // still the state before this commit
+    const bool deleted = !final_exists(t.kind, t.name);
+    if (!deleted) {
+      drop(t.kind, t.name);  // managed again
+    } else if (t.through_api && before && before->source().kind() == v1::Source::KIND_CONFIG_FILE) {
+      Tombstone tombstone{t.kind, t.name, before->source().file(), before->source().line(), now_unix_ms_,
+                          context_.actor};
+      registry_.tombstones_[{t.kind, t.name}] = tombstone;
+      batch.tombstones.push_back(std::move(tombstone));
+    }
+  }
+}
+
+bool Transaction::final_exists(ObjectKind kind, const std::string& name) const {
+  switch (kind) {
+    case ObjectKind::tenant: return tenant(name) != nullptr;
+    case ObjectKind::service: return service(name) != nullptr;
+    case ObjectKind::instance: return instance(name) != nullptr;
+    case ObjectKind::route: return route(name) != nullptr;
+  }
+  return false;
+}
+
 CommitBatch Transaction::commit() {
   CommitBatch batch;
-  if (!has_changes()) return batch;
+  if (!has_changes()) {
+    commit_tombstones(batch);  // only explicit clears can be left
+    return batch;
+  }
+  commit_tombstones(batch);  // before the objects move: it reads the state before and after
   batch.revision = ++registry_.revision_;
   for (const auto& t : order_) {
     if (t.unchanged) continue;

@@ -21,6 +21,8 @@ class Transaction {
  public:
   Transaction(Registry& registry, WriteContext context);
 
+  const Registry& registry() const { return registry_; }
+
   // The final view: the staged object, or the registry's, or nullptr.
   const v1::Tenant* tenant(const std::string& id) const;
   const v1::Service* service(const std::string& name) const;
@@ -34,6 +36,10 @@ class Transaction {
   void put(v1::Instance object);
   void put(v1::Route object);
   void erase(ObjectKind kind, const std::string& name);
+  // An Admin delete: like erase, and when a config file owns the object
+  // (the call took ownership) commit() records a tombstone, so startup does
+  // not recreate it from that file.
+  void erase_through_api(ObjectKind kind, const std::string& name);
   // Record an object an apply left as it was (listed as ACTION_UNCHANGED).
   void note_unchanged(ObjectKind kind, const std::string& name);
 
@@ -45,8 +51,14 @@ class Transaction {
   std::vector<v1::Change> changes() const;
   bool has_changes() const;
 
+  // Drop the tombstone of (kind, name) at commit, without touching the object
+  // (startup: its file no longer declares it).
+  void clear_tombstone(ObjectKind kind, const std::string& name);
+
   // Applies to the registry (revision + 1) and returns the batch; empty batch
   // and no revision change when nothing was staged. Call after check().
+  // Every object put clears its tombstone (created again through the API, an
+  // apply or a file: it is managed again).
   CommitBatch commit();
 
  private:
@@ -56,9 +68,13 @@ class Transaction {
     ObjectKind kind;
     std::string name;
     bool unchanged;
+    bool through_api = false;  // erase_through_api
   };
   void touch(ObjectKind kind, const std::string& name, bool unchanged);
   void stamp(v1::Meta* meta, const v1::Meta* previous) const;
+  const v1::Meta* base_meta(ObjectKind kind, const std::string& name) const;
+  bool final_exists(ObjectKind kind, const std::string& name) const;
+  void commit_tombstones(CommitBatch& batch);
 
   Registry& registry_;
   WriteContext context_;
@@ -68,6 +84,7 @@ class Transaction {
   Overlay<v1::Instance> instances_;
   Overlay<v1::Route> routes_;
   std::vector<Touch> order_;
+  std::vector<TombstoneKey> cleared_tombstones_;
   std::map<std::pair<ObjectKind, std::string>, std::size_t> touched_;  // → index in order_ (large applies)
 };
 

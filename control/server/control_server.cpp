@@ -107,7 +107,10 @@ int run_control_server(const ServerOptions& options) {
     if (!options.token_file.empty()) tokens = TokenSet::load_file(options.token_file);
     std::string errors;
     const auto parse_start = std::chrono::steady_clock::now();
-    if (!load_config_files(expand_config_paths(options.config_paths), files, errors)) {
+    std::vector<std::string> warnings;
+    const bool loaded = load_config_files(expand_config_paths(options.config_paths), files, errors, &warnings);
+    for (const auto& warning : warnings) spdlog::warn("tg-control: {}", warning);
+    if (!loaded) {
       std::cerr << errors;
       return 1;
     }
@@ -158,9 +161,9 @@ int run_control_server(const ServerOptions& options) {
                     identity.registry_id, identity.fleet_ahead);
     }
     CommitBatch batch;
-    std::vector<std::string> warnings;
-    Status status = apply_config_files(registry, files, &batch, &warnings);
-    for (const auto& w : warnings) spdlog::warn("tg-control: {}", w);
+    StartupReport report;
+    Status status = apply_config_files(registry, files, &batch, &report);
+    for (const auto& w : report.warnings) spdlog::warn("tg-control: startup: {}", w);
     if (!status.ok()) {
       std::cerr << status.message << "\n";
       return 1;
@@ -168,6 +171,7 @@ int run_control_server(const ServerOptions& options) {
     const long long apply_ms = ms_since(phase_start);
     phase_start = std::chrono::steady_clock::now();
     if (!batch.empty()) store->commit({batch});
+    for (const auto& change : report.changes) spdlog::info("tg-control: startup: {}", change);
     spdlog::info("tg-control: registry loaded in {} ms, config files applied in {} ms ({} change(s)), committed in {} ms",
                  load_ms, apply_ms, batch.mutations.size(), ms_since(phase_start));
     spdlog::info("tg-control: {}: registry {}, generation {}, revision {}; {} tenants, {} services, {} instances, "

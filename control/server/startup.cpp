@@ -1,9 +1,11 @@
 #include "server/startup.hpp"
 
 #include "config/loader.hpp"
+#include "config/references.hpp"
 
 #include <algorithm>
 #include <filesystem>
+#include <ostream>
 #include <map>
 #include <stdexcept>
 
@@ -45,7 +47,8 @@ std::vector<std::string> expand_config_paths(const std::vector<std::string>& arg
   return unique;
 }
 
-bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, std::string& errors) {
+bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, std::string& errors,
+                       std::vector<std::string>* warnings) {
   errors.clear();
   for (const std::string& path : paths) {
     config::LoadResult result = config::load_file(path, config::Reader::control);
@@ -54,6 +57,8 @@ bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, 
       if (!errors.empty() && errors.back() != '\n') errors += '\n';
       continue;
     }
+    if (warnings)
+      for (const auto& warning : result.warnings) warnings->push_back(warning.to_string());
     out.paths.push_back(path);
     out.configs.push_back(std::move(*result.config));
   }
@@ -77,15 +82,119 @@ bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, 
   return errors.empty();
 }
 
-Status apply_config_files(Registry& registry, const ConfigFiles& files, CommitBatch* batch,
-                          std::vector<std::string>* warnings) {
+bool check_config_references(const ConfigFiles& files, std::string& errors) {
+  std::vector<const config::Config*> configs;
+  for (const config::Config& c : files.configs) configs.push_back(&c);
+  const auto problems = config::unresolved_references(configs);
+  for (const auto& problem : problems) errors += problem.to_string() + "\n";
+  return problems.empty();
+}
+
+int check_config_files(const std::vector<std::string>& arguments, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> paths;
+  try {
+    paths = expand_config_paths(arguments);
+  } catch (const std::exception& e) {
+    err << e.what() << "\n";
+    return 1;
+  }
+  ConfigFiles files;
+  std::string errors;
+  std::vector<std::string> warnings;
+  const bool loaded = load_config_files(paths, files, errors, &warnings);
+  for (const auto& warning : warnings) err << warning << "\n";
+  if (!loaded || !check_config_references(files, errors)) {
+    err << errors;
+    return 1;
+  }
+  for (std::size_t i = 0; i < files.paths.size(); ++i)
+    out << files.paths[i] << ": ok (" << files.configs[i].services.size() << " services, "
+        << files.configs[i].routes.size() << " routes)\n";
+  if (files.paths.empty()) out << "no config files (an empty directory?): ok\n";
+  return 0;
+}
+
+namespace {
+
+std::string source_text(const v1::Meta& meta) {
+  const v1::Source& source = meta.source();
+  return source.line() ? source.file() + ":" + std::to_string(source.line()) : source.file();
+}
+
+// The file (and line) that declares an object of the registry, "" if none.
+std::string declared_at(const Registry& registry, ObjectKind kind, const std::string& name) {
+  auto find = [&](const auto& table) -> std::string {
+    auto it = table.find(name);
+    return it == table.end() ? std::string{} : source_text(it->second.meta());
+  };
+  switch (kind) {
+    case ObjectKind::tenant: return find(registry.tenants());
+    case ObjectKind::service: return find(registry.services());
+    case ObjectKind::instance: return find(registry.instances());
+    case ObjectKind::route: return find(registry.routes());
+  }
+  return {};
+}
+
+}  // namespace
+
+Status apply_config_files(Registry& registry, const ConfigFiles& files, CommitBatch* batch, StartupReport* report) {
+  StartupReport unused;
+  if (!report) report = &unused;
   std::vector<Document> documents;
   for (std::size_t i = 0; i < files.paths.size(); ++i) documents.push_back(Document{&files.configs[i], files.paths[i]});
   ApplyOptions options;
   options.kind = v1::Source::KIND_CONFIG_FILE;
   options.prune = true;
-  return registry.apply_documents(documents, options, WriteContext{system_actor, "startup"}, nullptr, batch,
-                                  warnings);
+  // Where each object deleted by the prune was declared, read before it goes.
+  std::map<std::pair<ObjectKind, std::string>, std::string> before;
+  for (ObjectKind kind : all_object_kinds) {
+    auto remember = [&](const auto& table) {
+      for (const auto& [name, object] : table)
+        if (object.meta().source().kind() == v1::Source::KIND_CONFIG_FILE)
+          before[{kind, name}] = source_text(object.meta());
+    };
+    switch (kind) {
+      case ObjectKind::tenant: remember(registry.tenants()); break;
+      case ObjectKind::service: remember(registry.services()); break;
+      case ObjectKind::instance: remember(registry.instances()); break;
+      case ObjectKind::route: remember(registry.routes()); break;
+    }
+  }
+  const Registry::TombstoneMap tombstones_before = registry.tombstones();
+  std::vector<v1::Change> changes;
+  Status status = registry.apply_documents(documents, options, WriteContext{system_actor, "startup"}, &changes, batch,
+                                           &report->warnings);
+  if (!status.ok()) return status;
+  for (const v1::Change& change : changes) {
+    const auto kind = object_kind_from_string(change.kind());
+    if (!kind) continue;
+    switch (change.action()) {
+      case v1::Change::ACTION_CREATE:
+        report->changes.push_back("created " + change.kind() + " " + change.name() + " (" +
+                                  declared_at(registry, *kind, change.name()) + ")");
+        break;
+      case v1::Change::ACTION_UPDATE:
+        report->changes.push_back("updated " + change.kind() + " " + change.name() + " (" +
+                                  declared_at(registry, *kind, change.name()) + ")");
+        break;
+      case v1::Change::ACTION_DELETE:
+        report->changes.push_back("deleted " + change.kind() + " " + change.name() + " (no longer in " +
+                                  before[{*kind, change.name()}] + ")");
+        break;
+      default: break;
+    }
+  }
+  for (const TombstoneKey& key : batch->cleared_tombstones) {
+    auto it = tombstones_before.find({key.kind, key.name});
+    if (it == tombstones_before.end()) continue;
+    const bool recreated = !declared_at(registry, key.kind, key.name).empty();
+    report->changes.push_back("dropped the tombstone of " + std::string(to_string(key.kind)) + " " + key.name + " (" +
+                              (recreated ? "declared again by " + declared_at(registry, key.kind, key.name)
+                                         : "no longer in " + it->second.file) +
+                              ")");
+  }
+  return {};
 }
 
 }  // namespace tg::control

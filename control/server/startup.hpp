@@ -7,6 +7,7 @@
 #include "config/model.hpp"
 #include "registry/registry.hpp"
 
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -24,12 +25,32 @@ std::vector<std::string> expand_config_paths(const std::vector<std::string>& arg
 
 // Loads every file. On error returns false with `errors` holding
 // "FILE:LINE:COLUMN: message" lines: the loader's, and a name declared by
-// two files ("... also declared at OTHER:LINE:COLUMN").
-bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, std::string& errors);
+// two files ("... also declared at OTHER:LINE:COLUMN"). `warnings`, when
+// given, gets the settings written but not enforced yet, one line each.
+bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, std::string& errors,
+                       std::vector<std::string>* warnings = nullptr);
+
+// tg-control --check: references across all files (a route's service, a
+// service's tenant) must resolve among the files themselves, worded as
+// tg-proxy --check words them (config/references.hpp). Appends
+// "FILE:LINE:COLUMN: message" lines to `errors`; false when there are any.
+bool check_config_references(const ConfigFiles& files, std::string& errors);
+
+// tg-control --check: expands, loads and checks the files (names across
+// files, references among them) without a database or ports. Writes
+// FILE:LINE:COLUMN errors and not-enforced-setting warnings to `err`, and
+// "FILE: ok (N services, M routes)" per file to `out` when all are good (the
+// line tg-proxy --check prints). Returns the exit code: 0 good, 1 bad.
+int check_config_files(const std::vector<std::string>& arguments, std::ostream& out, std::ostream& err);
+
+// What startup did, for the log: one line per object changed and per
+// tombstone dropped, "created route acme-host (deploy/acme.yaml:12)".
+struct StartupReport {
+  std::vector<std::string> warnings;  // declarations skipped (taken over, tombstone)
+  std::vector<std::string> changes;
+};
 
 // Applies all files in one transaction (method "startup", actor "tg-control").
-// Warnings (objects taken over through the API) are returned for logging.
-Status apply_config_files(Registry& registry, const ConfigFiles& files, CommitBatch* batch,
-                          std::vector<std::string>* warnings);
+Status apply_config_files(Registry& registry, const ConfigFiles& files, CommitBatch* batch, StartupReport* report);
 
 }  // namespace tg::control

@@ -17,6 +17,12 @@ std::string_view to_string(ObjectKind kind) {
   return "?";
 }
 
+std::optional<ObjectKind> object_kind_from_string(std::string_view text) {
+  for (ObjectKind kind : all_object_kinds)
+    if (to_string(kind) == text) return kind;
+  return std::nullopt;
+}
+
 bool audit_matches(const AuditQuery& query, const AuditRow& row) {
   const AuditRecord& r = row.record;
   if (query.before_id != 0 && row.id >= query.before_id) return false;
@@ -40,6 +46,7 @@ LoadedState MemoryStore::load() {
   std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
   for (int k = 0; k < 4; ++k)
     for (const auto& [name, entry] : objects_[k]) out[k]->push_back(entry.second);
+  for (const auto& [key, tombstone] : tombstones_) state.tombstones.push_back(tombstone);
   return state;
 }
 
@@ -83,6 +90,8 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
   check(3, 1, false);
   for (int k = 0; k < 4; ++k) objects_[k] = std::move(objects[k]);
   for (const auto& batch : batches) {
+    for (const auto& key : batch.cleared_tombstones) tombstones_.erase({key.kind, key.name});
+    for (const auto& tombstone : batch.tombstones) tombstones_[{tombstone.kind, tombstone.name}] = tombstone;
     for (const auto& record : batch.audit) audit_.push_back(AuditRow{audit_.size() + 1, record});
     if (batch.revision > revision_) revision_ = batch.revision;
     if (batch.identity.generation) generation_ = std::max(generation_, *batch.identity.generation);

@@ -42,6 +42,7 @@ class MemoryStore final : public Store {
   std::uint64_t fleet_ahead_ = 0;
   std::map<std::string, std::pair<std::string, std::string>> objects_[4];  // name → (parent, body)
   std::vector<AuditRow> audit_;
+  std::map<std::pair<ObjectKind, std::string>, Tombstone> tombstones_;
 };
 
 // True when a row matches the query's filters (both stores agree on them).

@@ -78,6 +78,18 @@ CREATE TABLE adopted_registries (
   adopted_unix_ms INTEGER NOT NULL
 );
 )sql"},
+    {4, "tombstones",
+     R"sql(
+CREATE TABLE tombstones (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  file TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  deleted_unix_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+)sql"},
 };
 
 }  // namespace
@@ -103,9 +115,14 @@ int apply_migrations(SQLite::Database& db, std::span<const Migration> known, lon
                              " but this tg-control knows only up to " + std::to_string(newest_known) +
                              " (written by a newer tg-control?)");
   }
+  // Each migration is looked up by its number, not compared with the newest:
+  // numbers are reserved per feature and may land out of order.
+  SQLite::Statement recorded(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
   int applied = 0;
   for (const Migration& migration : known) {
-    if (migration.version <= current) continue;
+    recorded.reset();
+    recorded.bind(1, migration.version);
+    if (recorded.executeStep()) continue;
     try {
       db.exec(migration.sql);
     } catch (const std::exception& e) {

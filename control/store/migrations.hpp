@@ -1,6 +1,7 @@
 // Numbered schema migrations of the tg-control database.
 //
-// Each migration runs once, in order, and is recorded in schema_migrations;
+// Each migration runs once, in order, and is recorded in schema_migrations (a
+// number missing from a database is applied even when a higher one is there);
 // all pending migrations of a start run in ONE transaction (a crash half way
 // leaves the previous schema). A database whose newest recorded migration is
 // unknown to this binary (written by a newer tg-control) is refused rather

@@ -113,6 +113,18 @@ LoadedState SqliteStore::load() {
       out[k]->emplace_back(static_cast<const char*>(body.getBlob()), static_cast<std::size_t>(body.getBytes()));
     }
   }
+  SQLite::Statement tombstones(*db_,
+                               "SELECT kind, name, file, line, deleted_unix_ms, actor FROM tombstones "
+                               "ORDER BY kind, name");
+  while (tombstones.executeStep()) {
+    const std::string kind = tombstones.getColumn(0).getString();
+    const auto parsed = object_kind_from_string(kind);
+    if (!parsed) throw std::runtime_error("tombstones: unknown kind \"" + kind + "\"");
+    state.tombstones.push_back(Tombstone{*parsed, tombstones.getColumn(1).getString(),
+                                         tombstones.getColumn(2).getString(),
+                                         static_cast<std::uint32_t>(tombstones.getColumn(3).getInt64()),
+                                         tombstones.getColumn(4).getInt64(), tombstones.getColumn(5).getString()});
+  }
   read.commit();
   return state;
 }
@@ -136,6 +148,12 @@ void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
   SQLite::Statement audit(*db_,
                           "INSERT INTO audit(time_unix_ms, actor, method, kind, name, before_json, after_json) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  SQLite::Statement put_tombstone(*db_,
+                                  "INSERT INTO tombstones(kind, name, file, line, deleted_unix_ms, actor) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(kind, name) DO UPDATE SET "
+                                  "file = excluded.file, line = excluded.line, "
+                                  "deleted_unix_ms = excluded.deleted_unix_ms, actor = excluded.actor");
+  SQLite::Statement clear_tombstone(*db_, "DELETE FROM tombstones WHERE kind = ? AND name = ?");
   std::uint64_t revision = 0;
   for (const CommitBatch& batch : batches) {
     for (const Mutation& m : batch.mutations) {
@@ -164,6 +182,22 @@ void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
       audit.bind(6, r.before_json);
       audit.bind(7, r.after_json);
       audit.exec();
+    }
+    for (const TombstoneKey& key : batch.cleared_tombstones) {
+      clear_tombstone.reset();
+      clear_tombstone.bind(1, std::string(to_string(key.kind)));
+      clear_tombstone.bind(2, key.name);
+      clear_tombstone.exec();
+    }
+    for (const Tombstone& t : batch.tombstones) {
+      put_tombstone.reset();
+      put_tombstone.bind(1, std::string(to_string(t.kind)));
+      put_tombstone.bind(2, t.name);
+      put_tombstone.bind(3, t.file);
+      put_tombstone.bind(4, static_cast<int64_t>(t.line));
+      put_tombstone.bind(5, static_cast<int64_t>(t.deleted_unix_ms));
+      put_tombstone.bind(6, t.actor);
+      put_tombstone.exec();
     }
     revision = std::max(revision, batch.revision);
     const IdentityChange& identity = batch.identity;

@@ -25,6 +25,8 @@ inline constexpr ObjectKind all_object_kinds[] = {ObjectKind::tenant, ObjectKind
                                                   ObjectKind::route};
 // "tenant" | "service" | "instance" | "route" (audit rows, Change.kind).
 std::string_view to_string(ObjectKind kind);
+// The inverse of to_string; nullopt for anything else.
+std::optional<ObjectKind> object_kind_from_string(std::string_view text);
 
 struct Mutation {
   ObjectKind kind = ObjectKind::tenant;
@@ -54,6 +56,23 @@ struct IdentityChange {
   bool empty() const { return !generation && !fleet_ahead && adopted.empty(); }
 };
 
+// A file-owned object deleted through the Admin API (with take_ownership):
+// startup does not recreate it from `file` while the tombstone exists. Keyed
+// by (kind, name).
+struct Tombstone {
+  ObjectKind kind = ObjectKind::tenant;
+  std::string name;
+  std::string file;  // the config file that declared it
+  std::uint32_t line = 0;
+  std::int64_t deleted_unix_ms = 0;
+  std::string actor;  // who deleted it
+};
+
+struct TombstoneKey {
+  ObjectKind kind = ObjectKind::tenant;
+  std::string name;
+};
+
 // One registry change (one Admin write, one apply, one startup file, one TTL
 // sweep): everything in it commits together or not at all.
 struct CommitBatch {
@@ -61,8 +80,13 @@ struct CommitBatch {
   std::vector<Mutation> mutations;
   std::vector<AuditRecord> audit;
   IdentityChange identity;
+  std::vector<Tombstone> tombstones;              // recorded (replacing one of the same key)
+  std::vector<TombstoneKey> cleared_tombstones;   // removed (absent ones are ignored)
 
-  bool empty() const { return mutations.empty() && audit.empty() && identity.empty(); }
+  bool empty() const {
+    return mutations.empty() && audit.empty() && identity.empty() && tombstones.empty() &&
+           cleared_tombstones.empty();
+  }
 };
 
 struct LoadedState {
@@ -73,6 +97,7 @@ struct LoadedState {
   std::uint64_t fleet_ahead = 0;
   // Serialized objects per kind, ordered by key.
   std::vector<std::string> tenants, services, instances, routes;
+  std::vector<Tombstone> tombstones;  // ordered by (kind, name)
 };
 
 struct AuditQuery {

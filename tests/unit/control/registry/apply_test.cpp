@@ -88,7 +88,8 @@ TEST_CASE("apply: errors are located and commit nothing", "[apply]") {
   RegistryFixture f;
   Status status = f.apply("routes:\n  - name: r\n    service: nowhere\n", "r.yaml");
   CHECK(status.code == Code::not_found);
-  CHECK(status.message == "r.yaml:2:5: route \"r\": route.service: service \"nowhere\" not found");
+  // Worded and placed as tg-proxy --check words it (config/references.hpp).
+  CHECK(status.message == "r.yaml:3:14: routes[0].service: unknown service \"nowhere\"; no services are declared");
   status = f.apply("tenants:\n  - id: acme\n    bogus: 1\n", "t.yaml");
   CHECK(status.code == Code::invalid_argument);
   CHECK(status.message.rfind("t.yaml:3:5: ", 0) == 0);

@@ -222,6 +222,63 @@ TEST_CASE("sqlite store: a database of before registry ids gets one at the upgra
   }
   SqliteStore store(SqliteOptions{path});
   CHECK(store.load().registry_id.size() == 32);
+
+TEST_CASE("sqlite store: tombstones commit with their batch, replace, clear and survive a reopen",
+          "[sqlite][tombstones]") {
+  TempDir dir;
+  const std::string path = dir.file("tg.db");
+  {
+    SqliteStore store(SqliteOptions{path});
+    CommitBatch create{1, {put(ObjectKind::service, "web", "", "s"), put(ObjectKind::route, "r", "web", "r")}, {}};
+    store.commit({create});
+    CommitBatch remove{2, {erase(ObjectKind::route, "r")}, {}};
+    remove.tombstones.push_back(Tombstone{ObjectKind::route, "r", "acme.yaml", 9, 1000, "alice"});
+    store.commit({remove});
+    // The same key again replaces the row.
+    CommitBatch again;
+    again.tombstones.push_back(Tombstone{ObjectKind::route, "r", "other.yaml", 3, 2000, "bob"});
+    again.tombstones.push_back(Tombstone{ObjectKind::service, "gone", "acme.yaml", 4, 2000, "bob"});
+    store.commit({again});
+  }
+  SqliteStore store(SqliteOptions{path});
+  LoadedState state = store.load();
+  CHECK(state.routes.empty());
+  REQUIRE(state.tombstones.size() == 2);
+  CHECK(state.tombstones[0].kind == ObjectKind::route);  // ordered by (kind text, name)
+  CHECK(state.tombstones[0].file == "other.yaml");
+  CHECK(state.tombstones[0].line == 3);
+  CHECK(state.tombstones[0].deleted_unix_ms == 2000);
+  CHECK(state.tombstones[0].actor == "bob");
+  CHECK(state.tombstones[1].kind == ObjectKind::service);
+  CommitBatch clear;
+  clear.cleared_tombstones.push_back(TombstoneKey{ObjectKind::route, "r"});
+  clear.cleared_tombstones.push_back(TombstoneKey{ObjectKind::tenant, "never-there"});
+  store.commit({clear});
+  state = store.load();
+  REQUIRE(state.tombstones.size() == 1);
+  CHECK(state.tombstones[0].name == "gone");
+}
+
+TEST_CASE("sqlite store: a failing commit stores none of its tombstones", "[sqlite][tombstones]") {
+  TempDir dir;
+  SqliteStore store(SqliteOptions{dir.file("tg.db")});
+  CommitBatch bad{1, {put(ObjectKind::route, "r", "no-such-service", "r")}, {}};
+  bad.tombstones.push_back(Tombstone{ObjectKind::route, "x", "a.yaml", 1, 1, "a"});
+  CHECK_THROWS(store.commit({bad}));
+  CHECK(store.load().tombstones.empty());
+}
+
+TEST_CASE("sqlite store: a migration number missing below the newest is still applied", "[sqlite]") {
+  TempDir dir;
+  SQLite::Database db(dir.file("gap.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  const Migration with_gap[] = {{1, "one", "CREATE TABLE one (x)"}, {3, "three", "CREATE TABLE three (x)"}};
+  CHECK(apply_migrations(db, with_gap, 1) == 2);
+  const Migration all[] = {{1, "one", "CREATE TABLE one (x)"},
+                           {2, "two", "CREATE TABLE two (x)"},
+                           {3, "three", "CREATE TABLE three (x)"}};
+  CHECK(apply_migrations(db, all, 2) == 1);
+  CHECK(db.tableExists("two"));
+  CHECK(schema_version(db) == 3);
 }
 
 }  // namespace
