@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     // --help prints and exits 0; every flag error exits 2 (CLI11's own codes vary).
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (options.db_path.empty()) {
+  if (options.db_path.empty() && !check) {
     std::fprintf(stderr,
                  "tg-control: --db FILE is required (the registry database; there is no default, so that a "
                  "working directory never picks one by accident)\n");
