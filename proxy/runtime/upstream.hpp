@@ -26,13 +26,13 @@ enum class UpstreamError : std::uint8_t { connect_failure, reset, timeout, proto
 inline constexpr std::size_t kUpstreamErrorKinds = 4;
 
 struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
-  InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_)
-      : id(std::move(id_)), service(std::move(service_)), endpoint(endpoint_) {}
+  InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_);
   ~InstanceRuntime();
 
   std::string id;
   std::string service;
   tcp::endpoint endpoint;
+  std::string address;  // endpoint as "IP:PORT" ("[IPv6]:PORT"), formatted once for the access log
 
   // Balancing.
   std::uint32_t in_flight = 0;    // this worker's tries under way (least_request, peak_ewma)
