@@ -155,6 +155,12 @@ void append_json_escaped(std::string& out, std::string_view text) {
   out.append(data + run, size - run);
 }
 
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  append_json_escaped(out, text);
+  return out;
+}
+
 namespace {
 
 void append_uint(std::string& out, std::uint64_t value) {
@@ -208,13 +214,13 @@ void AccessLogBuffer::append(const AccessLogRecord& r, std::uint64_t now_ms) {
   line.append(R"(","path":")");
   append_json_escaped(line, r.path);
   line.append(R"(","route":")");
-  append_json_escaped(line, r.route);
+  line.append(r.route);
   line.append(R"(","service":")");
-  append_json_escaped(line, r.service);
+  line.append(r.service);
   line.append(R"(","tenant":")");
-  append_json_escaped(line, r.tenant);
+  line.append(r.tenant);
   line.append(R"(","instance":")");
-  append_json_escaped(line, r.instance);
+  line.append(r.instance);
   line.append(R"(","upstream":")");
   line.append(r.upstream);
   line.append(R"(","status":)");

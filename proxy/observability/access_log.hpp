@@ -48,7 +48,9 @@ class AccessLogWriter {
   std::thread thread_;
 };
 
-// The fields of one access-log line (docs/interfaces-draft.md).
+// The fields of one access-log line (docs/interfaces-draft.md). Fields from
+// the table (route, service, tenant, instance, upstream) come JSON-escaped
+// already: escaped once when the table is built, not once per request.
 struct AccessLogRecord {
   std::string_view request_id;
   std::string_view client_ip;
@@ -56,10 +58,10 @@ struct AccessLogRecord {
   std::string_view method;
   std::string_view host;      // the Host header as received
   std::string_view path;
-  std::string_view route;
-  std::string_view service;   // of the route
-  std::string_view tenant;    // of the route's service
-  std::string_view instance;
+  std::string_view route;     // escaped
+  std::string_view service;   // of the route; escaped
+  std::string_view tenant;    // of the route's service; escaped
+  std::string_view instance;  // escaped
   std::string_view upstream;  // the instance's address, IP:PORT
   std::uint16_t status = 0;
   std::uint64_t bytes_in = 0;
@@ -98,5 +100,7 @@ class AccessLogBuffer {
 
 // Appends `text` as a JSON string body (without quotes), escaping as needed.
 void append_json_escaped(std::string& out, std::string_view text);
+// `text` as a JSON string body (without quotes).
+std::string json_escaped(std::string_view text);
 
 }  // namespace tg::proxy

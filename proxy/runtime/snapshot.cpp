@@ -1,6 +1,7 @@
 #include "runtime/snapshot.hpp"
 
 #include "balancing/balancer.hpp"
+#include "observability/access_log.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -97,6 +98,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
     ServiceDef def;
     def.name = svc.name;
     def.tenant = svc.tenant;
+    def.tenant_json = json_escaped(svc.tenant);
     def.policy = svc.lb;
     def.timeouts = svc.timeouts;
     def.limits = svc.limits;

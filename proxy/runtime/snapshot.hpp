@@ -60,6 +60,7 @@ struct ControlVersion {
 struct ServiceDef {
   std::string name;
   std::string tenant;
+  std::string tenant_json;  // tenant JSON-escaped once, for the access log
   config::LbPolicy policy = config::LbPolicy::round_robin;
   config::Timeouts timeouts;
   config::Limits limits;

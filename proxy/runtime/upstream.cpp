@@ -1,5 +1,6 @@
 #include "runtime/upstream.hpp"
 
+#include "observability/access_log.hpp"
 #include "runtime/worker.hpp"
 
 #include <algorithm>
@@ -10,7 +11,7 @@
 namespace tg::proxy {
 
 InstanceRuntime::InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_)
-    : id(std::move(id_)), service(std::move(service_)), endpoint(endpoint_) {
+    : id(std::move(id_)), service(std::move(service_)), endpoint(endpoint_), id_json(json_escaped(id)) {
   const auto ip = endpoint.address();
   address = ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string();
   address += ':';

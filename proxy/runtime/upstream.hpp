@@ -32,7 +32,10 @@ struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
   std::string id;
   std::string service;
   tcp::endpoint endpoint;
-  std::string address;  // endpoint as "IP:PORT" ("[IPv6]:PORT"), formatted once for the access log
+  // For the access log, formatted once: the id JSON-escaped, the endpoint as
+  // "IP:PORT" ("[IPv6]:PORT").
+  std::string id_json;
+  std::string address;
 
   // Balancing.
   std::uint32_t in_flight = 0;    // this worker's tries under way (least_request, peak_ewma)

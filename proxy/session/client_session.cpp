@@ -461,12 +461,12 @@ void ClientSession::record() {
   entry.path = c.log_path;
   if (c.route >= 0 && c.table) {
     const RouteRuntime& route = *c.table->routes[static_cast<std::size_t>(c.route)];
-    entry.route = route.name;
-    entry.service = route.service;
-    entry.tenant = c.table->snapshot->services[c.service].tenant;
+    entry.route = route.name_json;
+    entry.service = route.service_json;
+    entry.tenant = c.table->snapshot->services[c.service].tenant_json;
   }
   if (c.instance) {
-    entry.instance = c.instance->id;
+    entry.instance = c.instance->id_json;
     entry.upstream = c.instance->address;
   }
   entry.status = c.status;

@@ -2,6 +2,7 @@
 // string escaping, which tests eight bytes at a time, against a plain
 // byte-by-byte reference, at every position and length around the blocks.
 #include "observability/access_log.hpp"
+#include "runtime/worker_table.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -70,4 +71,16 @@ TEST_CASE("JSON escaping matches the reference on random bytes", "[proxy][access
     INFO("round " << round);
     CHECK(escaped(text) == reference(text));
   }
+}
+
+TEST_CASE("names from the table are escaped once, when their runtime state is made", "[proxy][access-log]") {
+  // Names may hold '"' or '\' (only whitespace and control characters are
+  // refused), and the access log appends these copies without escaping.
+  const tg::proxy::RouteRuntime route("r\"1", "svc\\a");
+  CHECK(route.name_json == "r\\\"1");
+  CHECK(route.service_json == "svc\\\\a");
+  const tg::proxy::InstanceRuntime instance(
+      "i\"d", "svc", tg::proxy::tcp::endpoint(boost::asio::ip::make_address("::1"), 9001));
+  CHECK(instance.id_json == "i\\\"d");
+  CHECK(instance.address == "[::1]:9001");
 }
