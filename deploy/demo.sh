@@ -158,7 +158,10 @@ cat <<MSG
 demo: tg-proxy is serving on $p (admin $a), its table pushed by tg-control
 (which loaded $config). Try (in another terminal):
 
-  # tenant acme by Host: round robin over acme-1 and acme-2 (run it twice)
+  # tenant acme by Host: round robin over acme-1 and acme-2 (run it twice).
+  # Round robin is per worker: this proxy runs $workers worker(s) (TG_DEMO_WORKERS);
+  # with more, each keeps its own rotation and a new connection may land on any
+  # worker, so two curls in a row can reach the same instance.
   curl -s -H 'Host: acme.localhost' $p/hello
   # tenant globex by path prefix; the backend sees /orders/42 (strip_prefix /globex)
   curl -s $p/globex/orders/42

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
   std::uint32_t relay_buffer_kib = 64;
   bool check = false;
   bool merge_slashes = false;
+  std::size_t max_tenant_series = 0;
 
   app.add_option("--config", config_path, "YAML table (tenants, services, routes)");
   app.add_flag("--check", check, "validate --config and exit (0 ok, 1 with FILE:LINE:COLUMN messages)");
@@ -129,6 +130,9 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers, "worker threads (default: cores)")->capture_default_str()->check(CLI::Range(1u, 256u));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_option("--access-log", access_log, "access log file, '-' for stdout, or off")->capture_default_str();
+  app.add_option("--max-tenant-series", max_tenant_series,
+                 "tenant-labelled request series for up to N tenants, the rest as tenant=\"other\" (0: off)")
+      ->capture_default_str();
   app.add_option("--ready-file", ready_file, "write listen= and admin= lines here once bound");
   app.add_option("--max-header-bytes", max_header_bytes, "request/response head limit (431 beyond)")
       ->capture_default_str()->check(CLI::Range(1024u, 1u << 20));
@@ -197,6 +201,7 @@ int main(int argc, char** argv) {
   options.config_path = config_path;
   options.access_log = access_log == "off" ? "" : access_log;
   options.ready_file = ready_file;
+  options.max_tenant_series = max_tenant_series;
   options.settings.workers = workers;
   options.settings.merge_slashes = merge_slashes;
   options.settings.body_buffer_bytes = std::size_t{relay_buffer_kib} * 1024;

@@ -20,7 +20,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <unordered_map>
 
 namespace tg::proxy {
 
@@ -276,7 +278,7 @@ class Server {
       if (draining_) respond({503, "text/plain; charset=utf-8", "draining\n"});
       else respond({200, "text/plain; charset=utf-8", "ready\n"});
     } else if (path == "/config") {
-      respond({200, "application/json", snapshot_->to_json()});
+      collect_config(std::move(respond));
     } else if (path == "/metrics") {
       collect_metrics(std::move(respond));
     } else {
@@ -284,34 +286,56 @@ class Server {
     }
   }
 
-  void collect_metrics(admin::Respond respond) {
+  // Takes a copy of every worker's counters on that worker, then calls `done`
+  // with them on the main thread (no lock: the posts order the copies).
+  void collect(std::function<void(std::vector<WorkerStatsCopy>&)> done) {
     struct Collection {
       std::vector<WorkerStatsCopy> copies;
       std::size_t remaining;
-      admin::Respond respond;
+      std::function<void(std::vector<WorkerStatsCopy>&)> done;
     };
     auto collection = std::make_shared<Collection>();
     collection->copies.resize(workers_.size());
     collection->remaining = workers_.size();
-    collection->respond = std::move(respond);
+    collection->done = std::move(done);
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       Worker* worker = workers_[i].get();
       worker->post([this, worker, collection, i] {
         collection->copies[i] = worker->collect();
-        boost::asio::post(io_, [this, collection] {
+        boost::asio::post(io_, [collection] {
           if (--collection->remaining) return;
-          admin::ProcessGauges process;
-          process.config_version = version_;
-          process.reloads_ok = reloads_ok_;
-          process.reloads_failed = reloads_failed_;
-          process.access_log_dropped = access_log_ ? access_log_->dropped_lines() : 0;
-          process.draining = draining_;
-          if (options_.feed) process.feed = options_.feed->status();
-          collection->respond({200, "text/plain; version=0.0.4; charset=utf-8",
-                               admin::render_metrics(collection->copies, process)});
+          collection->done(collection->copies);
         });
       });
     }
+  }
+
+  void collect_metrics(admin::Respond respond) {
+    collect([this, respond = std::move(respond)](std::vector<WorkerStatsCopy>& copies) {
+      admin::ProcessGauges process;
+      process.config_version = version_;
+      process.reloads_ok = reloads_ok_;
+      process.reloads_failed = reloads_failed_;
+      process.access_log_dropped = access_log_ ? access_log_->dropped_lines() : 0;
+      process.draining = draining_;
+      if (options_.feed) process.feed = options_.feed->status();
+      respond({200, "text/plain; version=0.0.4; charset=utf-8", admin::render_metrics(copies, process, &tenants_)});
+    });
+  }
+
+  // /config: the table being served, with each instance's in-flight requests
+  // and open connections summed over the workers.
+  void collect_config(admin::Respond respond) {
+    collect([this, respond = std::move(respond)](std::vector<WorkerStatsCopy>& copies) {
+      std::unordered_map<std::string, InstanceLoad> load;
+      for (const WorkerStatsCopy& w : copies)
+        for (const WorkerStatsCopy::Instance& inst : w.instances) {
+          InstanceLoad& l = load[inst.id];
+          l.in_flight += inst.in_flight;
+          l.connections += inst.open_connections;
+        }
+      respond({200, "application/json", snapshot_->to_json(&load)});
+    });
   }
 
   const ServerOptions& options_;
@@ -323,6 +347,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::optional<admin::AdminServer> admin_;
   std::shared_ptr<const Snapshot> snapshot_;
+  admin::TenantSeries tenants_{options_.max_tenant_series};
   std::uint64_t version_ = 1;
   std::uint64_t reloads_ok_ = 0;
   std::uint64_t reloads_failed_ = 0;

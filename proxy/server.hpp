@@ -27,6 +27,9 @@ struct ServerOptions {
   std::string lock_dir;
   std::string access_log;   // empty: off; "-": standard output
   std::string ready_file;   // written once listeners are bound
+  // /metrics: tg_tenant_* series for up to this many tenants, the others
+  // folded into tenant="other" (0: no tenant series).
+  std::size_t max_tenant_series = 0;
   ProxySettings settings;
   // --control: pushed tables (owned by the caller, outlives run_server). Its
   // saved table, if any, is served instead of config_path.

@@ -1,4 +1,4 @@
-// The YAML loader's entry points, the document's top level (DESIGN §4) and
+// The YAML loader's entry points, the document's top level (docs/configuration.md) and
 // the checks that span the whole file.
 //
 // Order of work: parse the YAML (syntax errors stop here), report duplicate

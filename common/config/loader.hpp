@@ -1,4 +1,4 @@
-// YAML → config::Config, with validation (DESIGN §4).
+// YAML → config::Config, with validation (docs/configuration.md).
 //
 // Every problem is reported as "FILE:LINE:COLUMN: message" (1-based), and the
 // loader collects all problems it can find in one pass rather than stopping at

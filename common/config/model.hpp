@@ -1,4 +1,4 @@
-// The configuration model shared by tg-proxy and tg-control (DESIGN §4).
+// The configuration model shared by tg-proxy and tg-control (docs/configuration.md).
 //
 // These are plain values produced by the YAML loader (config/loader.hpp) after
 // validation: every field holds a checked value, every reference resolves.

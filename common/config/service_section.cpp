@@ -1,7 +1,7 @@
 // One item of `services`: identity, load-balancing policy, hash key and
 // instances. The tuning blocks are read by service_policies.cpp.
 //
-// hash_key is accepted with every policy (the DESIGN example sets one with
+// hash_key is accepted with every policy (the example in docs/configuration.md sets one with
 // least_request); only the policies for which uses_hash_key() is true read it.
 //
 // Instances are read after the rest of the service, so that an instance

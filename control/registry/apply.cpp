@@ -1,5 +1,5 @@
 // Declarative application of YAML documents: Admin.Apply and the startup
-// config files share this code and the ownership rule (DESIGN §3; the rule is
+// config files share this code and the ownership rule (docs/control-plane.md, Ownership; the rule is
 // spelled out in registry.hpp above apply_documents).
 #include "config/loader.hpp"
 #include "config/references.hpp"

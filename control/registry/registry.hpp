@@ -1,5 +1,5 @@
 // The in-memory registry of tenants, services, instances and routes, and every
-// state transition on it (DESIGN §3, §6). Owned by the owner loop: one thread
+// state transition on it (docs/control-plane.md). Owned by the owner loop: one thread
 // calls it, so it needs no locks.
 //
 // Contract of every write operation: it validates the request against the

@@ -1,4 +1,4 @@
-// The owner loop of tg-control (DESIGN §6): one io_context thread that holds
+// The owner loop of tg-control (docs/control-plane.md, Threads): one io_context thread that holds
 // the Registry and makes every state transition, the SQLite writer thread
 // (CommitQueue) behind it, the heartbeat-TTL timer, the metrics, and the
 // observer hook the balancer-table stream (TableHub) uses.

@@ -1,4 +1,4 @@
-// The balancer-table stream's logic (discovery.proto, DESIGN §6): the table
+// The balancer-table stream's logic (discovery.proto, docs/control-plane.md, Table stream): the table
 // as proxies see it, its versions, and what each connected proxy gets next.
 //
 // Owner loop only (like the Registry): no locks, no gRPC types. The gRPC side

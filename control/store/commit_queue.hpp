@@ -1,4 +1,4 @@
-// The single SQLite writer thread with group commit (DESIGN §6).
+// The single SQLite writer thread with group commit (docs/control-plane.md, Threads).
 //
 // Writes arrive from the owner loop as CommitBatches. The writer takes EVERY
 // batch pending at that moment, commits them in one transaction, then

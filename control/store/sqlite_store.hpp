@@ -1,4 +1,4 @@
-// The product Store: one SQLite file (DESIGN §3).
+// The product Store: one SQLite file (docs/control-plane.md, Storage and durability).
 //
 // Settings, applied on every open: journal_mode=WAL, foreign_keys=ON,
 // busy_timeout, synchronous=NORMAL. With WAL + NORMAL a COMMIT that returned
@@ -8,7 +8,7 @@
 // closes that too at the cost of an fsync per commit. Either way the file is
 // never left inconsistent: SQLite's transactions are atomic.
 //
-// One process owns one file (DESIGN §2): the store holds an exclusive
+// One process owns one file (docs/control-plane.md): the store holds an exclusive
 // flock(2) on "PATH.lock" while open, so a second tg-control on the same
 // database fails at startup instead of interleaving writes. The kernel drops
 // the lock when the process dies, kill -9 included.

@@ -1,4 +1,4 @@
-// The storage boundary of the registry (DESIGN §3, §6).
+// The storage boundary of the registry (docs/control-plane.md).
 //
 // The registry logic produces CommitBatches (serialized objects to upsert or
 // delete, audit rows, the new revision); a Store makes a group of batches

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <set>
 
 namespace tg::proxy::admin {
 
@@ -28,9 +29,90 @@ std::string label(std::string_view v) {
   return out;
 }
 
+void add_histogram(std::string& out, std::string_view name, const std::string& labels,
+                   const metrics::LatencyHistogram& h) {
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < metrics::kLatencyBoundsUs.size(); ++i) {
+    cumulative += h.buckets[i];
+    fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"{}\"}} {}\n", name, labels,
+                   static_cast<double>(metrics::kLatencyBoundsUs[i]) / 1e6, cumulative);
+  }
+  fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels, h.count);
+  fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {}\n", name, labels, static_cast<double>(h.sum_us) / 1e6);
+  fmt::format_to(std::back_inserter(out), "{}_count{{{}}} {}\n", name, labels, h.count);
+}
+
+struct TenantTotals {
+  std::array<std::uint64_t, 5> requests{};
+  metrics::LatencyHistogram latency;
+};
+
+// The tg_tenant_* series: per-route counters summed by the route's tenant.
+void render_tenants(std::string& out, const std::map<std::string, WorkerStatsCopy::Route>& routes,
+                    const std::array<std::uint64_t, 5>& unrouted, TenantSeries& tenants) {
+  // Admission: tenants with traffic, in name order.
+  std::set<std::string> active;
+  for (const auto& [name, r] : routes) {
+    std::uint64_t total = 0;
+    for (std::uint64_t n : r.requests) total += n;
+    if (total) active.insert(r.tenant);
+  }
+  for (const std::string& tenant : active) tenants.offer(tenant);
+
+  std::map<std::string, TenantTotals, std::less<>> totals;
+  std::set<std::string_view> folded;
+  for (const auto& [name, r] : routes) {
+    const std::string_view key = tenants.label_for(r.tenant);
+    if (key == "other" && !tenants.admitted(r.tenant)) {
+      // Not admitted while there is room: it had no traffic yet (nothing to
+      // count); its series appears with its first request.
+      if (!tenants.full()) continue;
+      folded.insert(r.tenant);
+    }
+    auto it = totals.find(key);
+    if (it == totals.end()) it = totals.emplace(std::string(key), TenantTotals{}).first;
+    for (std::size_t i = 0; i < 5; ++i) it->second.requests[i] += r.requests[i];
+    it->second.latency.add(r.latency);
+  }
+  std::uint64_t unrouted_total = 0;
+  for (std::uint64_t n : unrouted) unrouted_total += n;
+  if (unrouted_total) {
+    TenantTotals& none = totals[""];
+    for (std::size_t i = 0; i < 5; ++i) none.requests[i] += unrouted[i];
+  }
+
+  auto add = [&]<typename... Args>(fmt::format_string<Args...> format, Args&&... args) {
+    fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
+  };
+  add("# HELP tg_tenant_requests_total Requests answered, by tenant of the route's service and status class "
+      "(empty: no route or a service without tenant; other: tenants past --max-tenant-series).\n"
+      "# TYPE tg_tenant_requests_total counter\n");
+  for (const auto& [tenant, t] : totals)
+    for (std::size_t i = 0; i < 5; ++i)
+      add("tg_tenant_requests_total{{tenant=\"{}\",class=\"{}\"}} {}\n", label(tenant), kClasses[i], t.requests[i]);
+  add("# HELP tg_tenant_request_duration_seconds Time from request head to the end of the response, by tenant "
+      "(routed requests).\n# TYPE tg_tenant_request_duration_seconds histogram\n");
+  for (const auto& [tenant, t] : totals)
+    add_histogram(out, "tg_tenant_request_duration_seconds", fmt::format("tenant=\"{}\"", label(tenant)), t.latency);
+  add("# HELP tg_tenant_series_folded Tenants in the table counted as tenant other (past --max-tenant-series).\n"
+      "# TYPE tg_tenant_series_folded gauge\ntg_tenant_series_folded {}\n",
+      folded.size());
+}
+
 }  // namespace
 
-std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const ProcessGauges& process) {
+void TenantSeries::offer(const std::string& tenant) {
+  if (tenant.empty() || admitted_.size() >= limit_) return;
+  admitted_.insert(tenant);
+}
+
+std::string_view TenantSeries::label_for(const std::string& tenant) const {
+  if (tenant.empty() || admitted_.count(tenant)) return tenant;
+  return "other";
+}
+
+std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const ProcessGauges& process,
+                           TenantSeries* tenants) {
   std::map<std::string, WorkerStatsCopy::Route> routes;
   std::map<std::string, WorkerStatsCopy::Instance> instances;
   WorkerStats totals;
@@ -98,18 +180,10 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
 
   add("# HELP tg_request_duration_seconds Time from request head to the end of the response.\n"
       "# TYPE tg_request_duration_seconds histogram\n");
-  for (const auto& [name, r] : routes) {
-    std::uint64_t cumulative = 0;
-    const std::string labels = fmt::format("route=\"{}\",service=\"{}\"", label(name), label(r.service));
-    for (std::size_t i = 0; i < metrics::kLatencyBoundsUs.size(); ++i) {
-      cumulative += r.latency.buckets[i];
-      add("tg_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
-          static_cast<double>(metrics::kLatencyBoundsUs[i]) / 1e6, cumulative);
-    }
-    add("tg_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, r.latency.count);
-    add("tg_request_duration_seconds_sum{{{}}} {}\n", labels, static_cast<double>(r.latency.sum_us) / 1e6);
-    add("tg_request_duration_seconds_count{{{}}} {}\n", labels, r.latency.count);
-  }
+  for (const auto& [name, r] : routes)
+    add_histogram(out, "tg_request_duration_seconds",
+                  fmt::format("route=\"{}\",service=\"{}\"", label(name), label(r.service)), r.latency);
+  if (tenants && tenants->enabled()) render_tenants(out, routes, totals.unrouted_requests, *tenants);
 
   add("# HELP tg_downstream_connections_active Client connections open.\n"
       "# TYPE tg_downstream_connections_active gauge\ntg_downstream_connections_active {}\n",

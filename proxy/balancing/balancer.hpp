@@ -1,4 +1,4 @@
-// Instance selection (DESIGN §5 phase 5).
+// Instance selection (docs/life-of-a-request.md, phase 5).
 //
 // Policies read the immutable ServiceDef (including the hash ring or Maglev
 // table built with the snapshot) and the worker's per-instance state; they

@@ -1,5 +1,5 @@
 // What an upstream response head teaches the peak_ewma policy (phase 6,
-// where the final response head arrives; DESIGN §5 phase 7 "EWMA").
+// where the final response head arrives; docs/configuration.md, lb peak_ewma).
 //
 // Called once per try that gets a final (non-1xx) response head, for
 // services with policy peak_ewma only. Writes worker-local InstanceRuntime

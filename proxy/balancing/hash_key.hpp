@@ -1,4 +1,4 @@
-// The key a hash policy hashes for one request (DESIGN §4 hash_key, §5 Headers).
+// The key a hash policy hashes for one request (docs/configuration.md: hash_key, Client address).
 //
 // Reads the parsed request head in place (spans into the read buffer): no
 // allocation, no copy of a header.

@@ -1,5 +1,5 @@
 // tg-proxy --control: the proxy side of Discovery.StreamTable
-// (proto/tenantgate/v1/discovery.proto, DESIGN §5 Config, §6 Table stream).
+// (proto/tenantgate/v1/discovery.proto, docs/architecture.md, The balancer-table stream).
 //
 // One thread of its own runs a synchronous bidi stream: hello, then for each
 // update read → build the Snapshot (here, off the workers) → switch every

@@ -1,4 +1,4 @@
-// Rebuilding heads for the next hop (DESIGN §5 Headers).
+// Rebuilding heads for the next hop (docs/http-conformance.md, Headers the proxy owns).
 //
 // Kept header lines are copied verbatim from the parsed head (one memcpy each,
 // no re-serialisation); hop-by-hop headers and the headers named by

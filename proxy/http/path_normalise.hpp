@@ -1,4 +1,4 @@
-// Path normalisation before route matching (DESIGN §5 phase 2).
+// Path normalisation before route matching (docs/http-conformance.md, Normalised).
 //
 // The path the proxy matches is the path it forwards, so a route cannot be
 // reached, or bypassed, by spelling its path differently:

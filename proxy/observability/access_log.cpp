@@ -1,5 +1,6 @@
 #include "observability/access_log.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -99,25 +100,65 @@ void AccessLogBuffer::flush() {
   lines_ = 0;
 }
 
+namespace {
+
+// True when one of the eight bytes in `w` needs escaping in a JSON string:
+// '"', '\\', a control character (< 0x20), DEL or a byte >= 0x80. Exact for
+// "any byte", which is all the caller asks: most field values (names,
+// addresses, paths) need no escape at all, and are copied eight bytes per test.
+bool block_needs_escape(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const std::uint64_t quote = w ^ (kOnes * '"');
+  const std::uint64_t backslash = w ^ (kOnes * '\\');
+  const std::uint64_t zero_in_quote = (quote - kOnes) & ~quote & kHigh;
+  const std::uint64_t zero_in_backslash = (backslash - kOnes) & ~backslash & kHigh;
+  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  const std::uint64_t del_or_high = ((w + kOnes) | w) & kHigh;  // a carry comes only from 0xff, itself high
+  return (zero_in_quote | zero_in_backslash | below_space | del_or_high) != 0;
+}
+
+}  // namespace
+
 void append_json_escaped(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const char* data = text.data();
+  const std::size_t size = text.size();
   std::size_t run = 0;  // start of the current run of characters needing no escape
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const auto u = static_cast<unsigned char>(c);
-    if (c != '"' && c != '\\' && u >= 0x20 && u < 0x7f) continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else {
-      out.append("\\u00");
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
+  std::size_t i = 0;
+  while (i < size) {
+    if (size - i >= 8) {
+      std::uint64_t block;
+      std::memcpy(&block, data + i, 8);
+      if (!block_needs_escape(block)) {
+        i += 8;
+        continue;
+      }
+    }
+    const std::size_t end = std::min(size, i + 8);
+    for (; i < end; ++i) {
+      const char c = data[i];
+      const auto u = static_cast<unsigned char>(c);
+      if (c != '"' && c != '\\' && u >= 0x20 && u < 0x7f) continue;
+      out.append(data + run, i - run);
+      run = i + 1;
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else {
+        out.append("\\u00");
+        out.push_back(kHex[u >> 4]);
+        out.push_back(kHex[u & 15]);
+      }
     }
   }
-  out.append(text.data() + run, text.size() - run);
+  out.append(data + run, size - run);
+}
+
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  append_json_escaped(out, text);
+  return out;
 }
 
 namespace {
@@ -168,12 +209,20 @@ void AccessLogBuffer::append(const AccessLogRecord& r, std::uint64_t now_ms) {
   append_uint(line, r.client_port);
   line.append(R"(","method":")");
   append_json_escaped(line, r.method);
+  line.append(R"(","host":")");
+  append_json_escaped(line, r.host);
   line.append(R"(","path":")");
   append_json_escaped(line, r.path);
   line.append(R"(","route":")");
-  append_json_escaped(line, r.route);
+  line.append(r.route);
+  line.append(R"(","service":")");
+  line.append(r.service);
+  line.append(R"(","tenant":")");
+  line.append(r.tenant);
   line.append(R"(","instance":")");
-  append_json_escaped(line, r.instance);
+  line.append(r.instance);
+  line.append(R"(","upstream":")");
+  line.append(r.upstream);
   line.append(R"(","status":)");
   append_uint(line, r.status);
   line.append(R"(,"bytes_in":)");

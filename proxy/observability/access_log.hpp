@@ -1,4 +1,4 @@
-// JSON access log (DESIGN §5 phase 7).
+// JSON access log (phase 7, record: docs/life-of-a-request.md; fields: docs/interfaces-draft.md).
 //
 // Each worker appends lines to its own buffer (no lock, no syscall per
 // request). A full buffer, or one older than the flush interval, is handed to
@@ -48,15 +48,21 @@ class AccessLogWriter {
   std::thread thread_;
 };
 
-// The fields of one access-log line (docs/interfaces-draft.md).
+// The fields of one access-log line (docs/interfaces-draft.md). Fields from
+// the table (route, service, tenant, instance, upstream) come JSON-escaped
+// already: escaped once when the table is built, not once per request.
 struct AccessLogRecord {
   std::string_view request_id;
   std::string_view client_ip;
   std::uint16_t client_port = 0;
   std::string_view method;
+  std::string_view host;      // the Host header as received
   std::string_view path;
-  std::string_view route;
-  std::string_view instance;
+  std::string_view route;     // escaped
+  std::string_view service;   // of the route; escaped
+  std::string_view tenant;    // of the route's service; escaped
+  std::string_view instance;  // escaped
+  std::string_view upstream;  // the instance's address, IP:PORT
   std::uint16_t status = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
@@ -94,5 +100,7 @@ class AccessLogBuffer {
 
 // Appends `text` as a JSON string body (without quotes), escaping as needed.
 void append_json_escaped(std::string& out, std::string_view text);
+// `text` as a JSON string body (without quotes).
+std::string json_escaped(std::string_view text);
 
 }  // namespace tg::proxy

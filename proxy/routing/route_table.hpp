@@ -1,4 +1,4 @@
-// The compiled route index (DESIGN §5 phase 3).
+// The compiled route index (docs/life-of-a-request.md, phase 3).
 //
 // Lookup cost does not grow with the number of routes:
 //   host   — exact host by hash, then "*.suffix" hosts by hash of each suffix

@@ -1,8 +1,8 @@
 // Single-thread reference counting for objects owned by one worker.
 //
 // Connections, requests and per-worker snapshots live on exactly one worker
-// thread, so their counts need no atomic instructions (DESIGN §5: a request
-// must not touch a shared atomic refcount).
+// thread, so their counts need no atomic instructions (docs/architecture.md, Decisions:
+// a request must not touch a shared atomic refcount).
 #pragma once
 
 #include <boost/smart_ptr/intrusive_ptr.hpp>

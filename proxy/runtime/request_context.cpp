@@ -129,6 +129,7 @@ void RequestContext::reset_request() {
   upgrade = tunnel_client_done = tunnel_upstream_done = false;
   tunnel_activity_ms = 0;
   log_method.clear();
+  log_host.clear();
   log_path.clear();
 }
 

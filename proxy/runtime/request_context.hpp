@@ -1,7 +1,7 @@
 // Everything a connection needs while a request is under way: buffers, parsed
 // heads and per-request state. Taken from the worker's pool when a request
 // starts and given back when the connection goes idle, so an idle keep-alive
-// connection holds none of it (DESIGN §5 phase 8).
+// connection holds none of it (docs/life-of-a-request.md, phase 8).
 #pragma once
 
 #include "http/chunked.hpp"
@@ -171,6 +171,7 @@ struct RequestContext {
 
   // Copies for the access log (the head buffer is reused for body bytes).
   std::string log_method;
+  std::string log_host;
   std::string log_path;
 };
 

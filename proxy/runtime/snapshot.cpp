@@ -1,6 +1,7 @@
 #include "runtime/snapshot.hpp"
 
 #include "balancing/balancer.hpp"
+#include "observability/access_log.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -36,7 +37,7 @@ bool resolve(const config::Instance& instance, tcp::endpoint& out, std::string& 
   return true;
 }
 
-// The pick set of a service (DESIGN §5 phase 5): active instances that are
+// The pick set of a service (docs/life-of-a-request.md, phase 5): active instances that are
 // not unhealthy; in panic (fewer than half of the active members pickable)
 // every active member. Draining and disabled instances get no new requests.
 void choose_instances(const Snapshot& s, ServiceDef& def) {
@@ -97,6 +98,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
     ServiceDef def;
     def.name = svc.name;
     def.tenant = svc.tenant;
+    def.tenant_json = json_escaped(svc.tenant);
     def.policy = svc.lb;
     def.timeouts = svc.timeouts;
     def.limits = svc.limits;
@@ -171,7 +173,7 @@ std::shared_ptr<const Snapshot> Snapshot::with_states(const Snapshot& base,
   return s;
 }
 
-std::string Snapshot::to_json() const {
+std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad>* load) const {
   namespace json = boost::json;
   json::object root;
   root["version"] = version;
@@ -208,6 +210,11 @@ std::string Snapshot::to_json() const {
       if (inst.health != config::Health::unknown) i["health"] = std::string(config::to_string(inst.health));
       if (!inst.health_reason.empty()) i["health_reason"] = inst.health_reason;
       i["pickable"] = std::find(svc.instances.begin(), svc.instances.end(), index) != svc.instances.end();
+      if (load) {
+        auto it = load->find(inst.id);
+        i["in_flight"] = it == load->end() ? 0 : it->second.in_flight;
+        i["connections"] = it == load->end() ? 0 : it->second.connections;
+      }
       list.push_back(std::move(i));
     }
     o["instances"] = std::move(list);

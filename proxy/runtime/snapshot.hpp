@@ -1,4 +1,4 @@
-// The immutable configuration root a worker serves from (DESIGN §5 Config).
+// The immutable configuration root a worker serves from (docs/architecture.md, Configuration).
 //
 // Built from a validated config::Config off the workers (main thread), then
 // posted to each worker as shared_ptr<const Snapshot>. Nothing in it changes
@@ -16,9 +16,17 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tg::proxy {
+
+// What the workers have under way with one instance, summed over workers
+// (for /config: a draining instance is done when in_flight is 0).
+struct InstanceLoad {
+  std::uint64_t in_flight = 0;    // requests (tries) under way to it
+  std::uint64_t connections = 0;  // upstream connections open to it, busy and pooled
+};
 
 struct InstanceDef {
   std::string id;
@@ -52,6 +60,7 @@ struct ControlVersion {
 struct ServiceDef {
   std::string name;
   std::string tenant;
+  std::string tenant_json;  // tenant JSON-escaped once, for the access log
   config::LbPolicy policy = config::LbPolicy::round_robin;
   config::Timeouts timeouts;
   config::Limits limits;
@@ -95,8 +104,9 @@ struct Snapshot {
   std::uint64_t layout = 0;
 
   // The admin /config page: version, source, services with their instances
-  // (health, admin state, pickable) and routes. Built on demand.
-  std::string to_json() const;
+  // (health, admin state, pickable; with `load`, their in_flight and
+  // connections, 0 for ids it lacks) and routes. Built on demand.
+  std::string to_json(const std::unordered_map<std::string, InstanceLoad>* load = nullptr) const;
 
   // Resolves instance addresses (DNS names once, here). On failure returns
   // null and sets `error`.

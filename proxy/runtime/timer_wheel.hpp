@@ -1,4 +1,4 @@
-// One lazy deadline per connection (DESIGN §5).
+// One lazy deadline per connection (docs/architecture.md, Decisions).
 //
 // A connection stores its deadline in a plain field as often as it likes (a
 // store, no syscall, no timer object per I/O). The wheel only looks at the

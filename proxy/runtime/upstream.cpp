@@ -1,12 +1,22 @@
 #include "runtime/upstream.hpp"
 
+#include "observability/access_log.hpp"
 #include "runtime/worker.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
 #include <sys/socket.h>
 
 namespace tg::proxy {
+
+InstanceRuntime::InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_)
+    : id(std::move(id_)), service(std::move(service_)), endpoint(endpoint_), id_json(json_escaped(id)) {
+  const auto ip = endpoint.address();
+  address = ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string();
+  address += ':';
+  address += std::to_string(endpoint.port());
+}
 
 InstanceRuntime::~InstanceRuntime() {
   for (auto& conn : idle) {

@@ -26,13 +26,16 @@ enum class UpstreamError : std::uint8_t { connect_failure, reset, timeout, proto
 inline constexpr std::size_t kUpstreamErrorKinds = 4;
 
 struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
-  InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_)
-      : id(std::move(id_)), service(std::move(service_)), endpoint(endpoint_) {}
+  InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_);
   ~InstanceRuntime();
 
   std::string id;
   std::string service;
   tcp::endpoint endpoint;
+  // For the access log, formatted once: the id JSON-escaped, the endpoint as
+  // "IP:PORT" ("[IPv6]:PORT").
+  std::string id_json;
+  std::string address;
 
   // Balancing.
   std::uint32_t in_flight = 0;    // this worker's tries under way (least_request, peak_ewma)

@@ -247,8 +247,12 @@ WorkerStatsCopy Worker::collect() const {
   copy.stats = stats_;
   if (!table_) return copy;
   copy.table_version = table_->snapshot->version;
-  for (const auto& r : table_->routes)
-    copy.routes.push_back({r->name, r->service, r->requests, r->latency});
+  const Snapshot& snapshot = *table_->snapshot;
+  for (std::size_t i = 0; i < table_->routes.size(); ++i) {
+    const RouteRuntime& r = *table_->routes[i];
+    copy.routes.push_back({r.name, r.service, snapshot.services[snapshot.routes[i].service].tenant, r.requests,
+                           r.latency});
+  }
   for (const auto& i : table_->instances)
     copy.instances.push_back({i->id, i->service, i->responses, i->errors, i->in_flight, i->open_connections,
                               i->idle.size()});

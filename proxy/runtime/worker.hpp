@@ -1,6 +1,6 @@
 // One data-plane worker: an io_context run by one thread, with its own
 // SO_REUSEPORT listener, timer wheel, buffer pool, table view, counters and
-// access-log buffer (DESIGN §5 Threads). Nothing here is shared with other
+// access-log buffer (docs/architecture.md, Threads). Nothing here is shared with other
 // workers; other threads talk to a worker only by posting to its io_context.
 #pragma once
 
@@ -46,7 +46,7 @@ struct WorkerStats {
 // A copy of one worker's counters, taken on that worker and read elsewhere.
 struct WorkerStatsCopy {
   struct Route {
-    std::string name, service;
+    std::string name, service, tenant;
     std::array<std::uint64_t, 5> requests{};
     metrics::LatencyHistogram latency;
   };

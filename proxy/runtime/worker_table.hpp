@@ -7,6 +7,7 @@
 #pragma once
 
 #include "metrics/histogram.hpp"
+#include "observability/access_log.hpp"
 #include "runtime/ref_counted.hpp"
 #include "runtime/snapshot.hpp"
 #include "runtime/upstream.hpp"
@@ -18,9 +19,12 @@
 namespace tg::proxy {
 
 struct RouteRuntime : LocalRefCounted<RouteRuntime> {
-  RouteRuntime(std::string name_, std::string service_) : name(std::move(name_)), service(std::move(service_)) {}
+  RouteRuntime(std::string name_, std::string service_)
+      : name(std::move(name_)), service(std::move(service_)), name_json(json_escaped(name)),
+        service_json(json_escaped(service)) {}
   std::string name;
   std::string service;
+  std::string name_json, service_json;  // JSON-escaped once, for the access log
   std::array<std::uint64_t, 5> requests{};  // by status class of the response sent
   metrics::LatencyHistogram latency;
 };

@@ -258,6 +258,7 @@ void ClientSession::handle_request() {
   if (worker_.access_log()) {
     // The path without the query: queries often carry tokens.
     c.log_method.assign(req.method.view(base));
+    c.log_host.assign(req.host.view(base).substr(0, 256));
     c.log_path.assign(c.path.substr(0, 2048));
   }
 
@@ -388,6 +389,7 @@ void ClientSession::send_error(std::uint16_t status, ErrorKind kind) {
   char body[256];
   auto body_end = fmt::format_to_n(body, sizeof body, R"({{"error":"{}","request_id":"{}"}})", to_string(kind), id);
   const std::size_t body_length = std::min(body_end.size, sizeof body);
+  c.bytes_out = body_length;  // the access log's bytes_out: this body, as for an upstream's
   ByteBuffer& out = c.out;
   out.clear();
   auto head_end = fmt::format_to_n(out.data.get(), out.capacity,
@@ -455,9 +457,18 @@ void ClientSession::record() {
   entry.client_ip = {c.client_ip, c.client_ip_length};
   entry.client_port = peer_port_;
   entry.method = c.log_method;
+  entry.host = c.log_host;
   entry.path = c.log_path;
-  if (c.route >= 0 && c.table) entry.route = c.table->routes[static_cast<std::size_t>(c.route)]->name;
-  if (c.instance) entry.instance = c.instance->id;
+  if (c.route >= 0 && c.table) {
+    const RouteRuntime& route = *c.table->routes[static_cast<std::size_t>(c.route)];
+    entry.route = route.name_json;
+    entry.service = route.service_json;
+    entry.tenant = c.table->snapshot->services[c.service].tenant_json;
+  }
+  if (c.instance) {
+    entry.instance = c.instance->id_json;
+    entry.upstream = c.instance->address;
+  }
   entry.status = c.status;
   entry.bytes_in = c.bytes_in;
   entry.bytes_out = c.bytes_out;

@@ -1,4 +1,4 @@
-// Waits for idle keep-alive client connections without asio (DESIGN §5
+// Waits for idle keep-alive client connections without asio (docs/life-of-a-request.md,
 // phase 8: an idle connection holds no parser or buffers — here, not even
 // asio's per-descriptor state or a pending operation).
 //

@@ -1,5 +1,5 @@
-// ClientSession, phase 6 for upgraded connections (DESIGN §5: "Upgrade
-// tunnels"): the upstream answered 101 Switching Protocols to a request that
+// ClientSession, phase 6 for upgraded connections (docs/life-of-a-request.md,
+// "Upgrade tunnels"): the upstream answered 101 Switching Protocols to a request that
 // asked for an upgrade, so after relaying that head the proxy copies bytes
 // both ways without interpreting them.
 //

@@ -3,7 +3,7 @@
 // gathered write, stream the rest of the body with bounded buffers, read the
 // response head, and stream the response back.
 //
-// Retry rule (DESIGN §5 Resilience): a failed try may go to another instance
+// Retry rule (docs/life-of-a-request.md, Retries): a failed try may go to another instance
 // when (a) no byte of it reached the upstream (connect failure), whatever the
 // method, or (b) the method is idempotent
 // and its body was kept whole (it fitted in the first read) — in both cases

@@ -1,4 +1,4 @@
-// Cost of RouteTable::match with 10 and with 10,000 routes (DESIGN §9: < 1.5×).
+// Cost of RouteTable::match with 10 and with 10,000 routes (budget in docs/architecture.md: < 1.5×).
 // A microbenchmark, not a test: built with the tests, never run by ctest or CI.
 //
 //   build/bin/route-match-bench [matches per case, default 2000000]

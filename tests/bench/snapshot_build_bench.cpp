@@ -1,7 +1,7 @@
 // Cost of turning a pushed table into what the workers serve, on the proxy
 // side: Snapshot::build for a whole table and Snapshot::with_states for one
 // instance's health change, at 10,000 tenants / 10,000 services / 50,000
-// instances / 10,000 routes (the scale of DESIGN §9). A microbenchmark, not a
+// instances / 10,000 routes (the scale of the budgets in docs/architecture.md). A microbenchmark, not a
 // test: built with the tests, never run by ctest or CI.
 //
 //   build/bin/snapshot-build-bench [services, default 10000] [instances per service, default 5]

@@ -9,7 +9,7 @@
 #    BENCH_PROXIES ("1 50"), N tg-proxy processes (--workers 1 --control, their
 #    own --state-dir); tg-bench-stream (tests/bench/table_stream_load.cpp):
 #      route:  CreateRoute returns → the route answers through EVERY proxy
-#              (BENCH_ROUNDS rounds; p50/p90/p99/max). DESIGN §9: p99 < 50 ms at 50.
+#              (BENCH_ROUNDS rounds; p50/p90/p99/max). Budget (docs/architecture.md): p99 < 50 ms at 50.
 #              Observed twice: by ACK (ListProxies polled until every proxy ACKed,
 #              then each proxy checked once over HTTP) and by HTTP alone (every
 #              proxy polled until it stops answering 404; on a 2-core machine

@@ -178,3 +178,60 @@ TEST_CASE("access log: --access-log - writes the lines to stdout", "[proxy][acce
   CHECK(str(entry.as_object(), "path") == "/to-stdout");
   CHECK(num(entry.as_object(), "status") == 200);
 }
+
+TEST_CASE("access log: lines name the host, service, tenant and upstream address", "[proxy][access-log]") {
+  Backend backend("b1");
+  ProxyOptions options;
+  options.access_log = true;
+  ProxyProcess proxy("tenants:\n  - id: acme\n" + ConfigYaml()
+                                                        .service("acme-svc", {backend.address()}, {"tenant: acme"})
+                                                        .route("acme", "{ host: acme.test }", "acme-svc")
+                                                        .str(),
+                     options);
+  HttpClient client(proxy.port());
+  REQUIRE(client.get("/hello", {{"Host", "Acme.test:8080"}}).status == 200);
+  REQUIRE(client.get("/hello", {{"Host", "other.test"}}).status == 404);
+
+  const std::vector<json::object> entries = wait_for_entries(proxy, 2);
+  const json::object& routed = entries[0];
+  INFO(json::serialize(routed));
+  CHECK(str(routed, "host") == "Acme.test:8080");  // as received
+  CHECK(str(routed, "route") == "acme");
+  CHECK(str(routed, "service") == "acme-svc");
+  CHECK(str(routed, "tenant") == "acme");
+  CHECK(str(routed, "instance") == "acme-svc/" + backend.address());
+  CHECK(str(routed, "upstream") == backend.address());
+
+  const json::object& unrouted = entries[1];
+  INFO(json::serialize(unrouted));
+  CHECK(str(unrouted, "host") == "other.test");
+  CHECK(str(unrouted, "route") == "");
+  CHECK(str(unrouted, "service") == "");
+  CHECK(str(unrouted, "tenant") == "");
+  CHECK(str(unrouted, "upstream") == "");
+}
+
+TEST_CASE("access log: bytes_out of a local error is the length of its JSON body", "[proxy][access-log]") {
+  ClosedPort closed;
+  ProxyOptions options;
+  options.access_log = true;
+  ProxyProcess proxy(ConfigYaml()
+                         .service("dead", {closed.address()}, {"retry: { attempts: 1 }"})
+                         .route("dead", "{ path_prefix: /dead/ }", "dead")
+                         .str(),
+                     options);
+  HttpClient client(proxy.port());
+  const HttpResponse no_route = client.get("/nowhere");
+  REQUIRE(no_route.status == 404);
+  const HttpResponse bad_gateway = client.get("/dead/x");
+  REQUIRE(bad_gateway.status == 502);
+
+  const std::vector<json::object> entries = wait_for_entries(proxy, 2);
+  INFO(json::serialize(entries[0]) << "\n" << json::serialize(entries[1]));
+  CHECK_FALSE(no_route.body.empty());
+  CHECK(str(entries[0], "error") == "no_route");
+  CHECK(num(entries[0], "bytes_out") == static_cast<double>(no_route.body.size()));
+  CHECK(str(entries[1], "error") == "connect_failure");
+  CHECK(num(entries[1], "bytes_out") == static_cast<double>(bad_gateway.body.size()));
+  CHECK(str(entries[1], "upstream") == closed.address());
+}

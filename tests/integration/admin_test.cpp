@@ -13,6 +13,7 @@
 #include <cmath>
 #include <memory>
 #include <set>
+#include <thread>
 
 using namespace tg::itest;
 namespace json = boost::json;
@@ -260,4 +261,66 @@ TEST_CASE("admin /metrics tracks the config version and reload results", "[proxy
     CHECK(after.sum("tg_config_reloads_total", {{"result", "ok"}}) == 0);
     CHECK(after.sum("tg_config_reloads_total", {{"result", "error"}}) == 1);
   }
+}
+
+namespace {
+
+// The instance entry with `id` in /config, or null.
+const json::object* config_instance(const json::object& config, const std::string& id) {
+  for (const json::value& service : config.at("services").as_array())
+    for (const json::value& instance : service.at("instances").as_array())
+      if (instance.at("id").as_string() == id) return &instance.as_object();
+  return nullptr;
+}
+
+std::int64_t in_flight_of(const ProxyProcess& proxy, const std::string& id) {
+  const json::object config = get_config(proxy);
+  const json::object* instance = config_instance(config, id);
+  if (instance == nullptr || !instance->contains("in_flight")) return -1;
+  return instance->at("in_flight").to_number<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("admin /config shows each instance's requests in flight, summed over workers", "[proxy][admin]") {
+  // What an operator watches to see a draining instance finish: a slow
+  // request shows as in_flight 1 on its instance while under way, then 0.
+  Backend slow("slow");
+  slow.on_path("/slow", Behaviour::fixed(200, "late").with_delay(std::chrono::milliseconds(1500)));
+  Backend idle("idle");
+  ProxyOptions options;
+  options.workers = 2;
+  ProxyProcess proxy(ConfigYaml()
+                         .service("slow-svc", {slow.address()})
+                         .service("idle-svc", {idle.address()})
+                         .route("slow", "{ path_prefix: /slow }", "slow-svc")
+                         .route("idle", "{ path_prefix: / }", "idle-svc")
+                         .str(),
+                     options);
+  const std::string slow_id = "slow-svc/" + slow.address();
+  const std::string idle_id = "idle-svc/" + idle.address();
+  CHECK(in_flight_of(proxy, slow_id) == 0);
+
+  int status = 0;
+  std::thread request([&] {
+    HttpClient client(proxy.port());
+    status = client.get("/slow").status;
+  });
+  std::int64_t seen = -1;
+  const bool busy = poll_for(std::chrono::milliseconds(1200), [&] {
+    seen = in_flight_of(proxy, slow_id);
+    return seen == 1;
+  }, std::chrono::milliseconds(10));
+  const std::int64_t other_instance = in_flight_of(proxy, idle_id);
+  const json::object config = get_config(proxy);
+  request.join();
+  INFO("in_flight seen: " << seen);
+  CHECK(busy);
+  CHECK(other_instance == 0);
+  const json::object* slow_entry = config_instance(config, slow_id);
+  REQUIRE(slow_entry != nullptr);
+  CHECK(slow_entry->at("connections").to_number<std::int64_t>() >= 1);
+  REQUIRE(status == 200);
+  CHECK(poll_for(std::chrono::seconds(3), [&] { return in_flight_of(proxy, slow_id) == 0; },
+                 std::chrono::milliseconds(20)));
 }

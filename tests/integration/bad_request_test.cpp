@@ -1,4 +1,4 @@
-// Malformed and ambiguous requests (DESIGN §5 phase 2): 400 bad_request and a
+// Malformed and ambiguous requests (docs/life-of-a-request.md, phase 2): 400 bad_request and a
 // closed connection; nothing reaches the backend.
 #include "proxy_test_helpers.hpp"
 #include "support/backend.hpp"

@@ -1,4 +1,4 @@
-// The load-aware and hash policies under real traffic (DESIGN §4, §5 phase 5):
+// The load-aware and hash policies under real traffic (docs/configuration.md lb; docs/life-of-a-request.md phase 5):
 // least_request, peak_ewma, ip_hash, ring_hash and maglev through a real
 // tg-proxy to in-test backends, each answer naming its backend in
 // X-Backend-Name. Also across a SIGHUP table change (hash policies move about

@@ -1,5 +1,5 @@
 // tg-proxy --check --config FILE: validates and exits, 0 for a good file, 1
-// with FILE:LINE:COLUMN messages for a bad one (DESIGN §4 errors).
+// with FILE:LINE:COLUMN messages for a bad one (docs/configuration.md, Errors).
 #include "support/backend.hpp"
 #include "support/config_yaml.hpp"
 #include "support/process.hpp"

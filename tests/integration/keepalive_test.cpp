@@ -105,7 +105,7 @@ TEST_CASE("a pooled upstream connection closed by the backend is not used again"
   // The backend closes each connection after answering, without saying so
   // (its keep-alive timer fired). A pooled connection found closed before
   // the write must not fail the next request, whatever its method
-  // (DESIGN §5 retry rule (a)); POST is used so only rule (a) applies.
+  // (retry rule (a), docs/life-of-a-request.md); POST is used so only rule (a) applies.
   Behaviour behaviour = Behaviour::echo();
   behaviour.close_after_response = true;
   Backend backend("b1", behaviour);

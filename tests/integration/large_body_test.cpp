@@ -1,4 +1,4 @@
-// Bodies stream both ways through bounded buffers (DESIGN §5 phase 6): 100 MB
+// Bodies stream both ways through bounded buffers (docs/life-of-a-request.md, phase 6): 100 MB
 // up and down pass intact, and the proxy's peak RSS grows by nothing like
 // the body size.
 #include "proxy_test_helpers.hpp"

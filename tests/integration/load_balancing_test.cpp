@@ -1,6 +1,6 @@
-// Load-balancing policies (DESIGN §4): round_robin is smooth weighted round
+// Load-balancing policies (docs/configuration.md, lb): round_robin is smooth weighted round
 // robin (equal weights = plain rotation), weighted is weighted random; the
-// per-instance state lives across a SIGHUP table swap (DESIGN §5 "Config").
+// per-instance state lives across a SIGHUP table swap (docs/architecture.md, Configuration).
 //
 // One worker and one client connection, so one balancer sees every request
 // and the expected sequences are exact.
@@ -159,7 +159,7 @@ TEST_CASE("round_robin keeps distributing correctly across a SIGHUP table swap",
 
 TEST_CASE("round_robin rotation continues across a SIGHUP swap rather than restarting", "[proxy][lb][reload]") {
   // Per-instance balancer state is remapped by instance id on a swap
-  // (DESIGN §5 "Config"), so the smooth sequence goes on: exact counts over
+  // (docs/architecture.md, Configuration), so the smooth sequence goes on: exact counts over
   // 600. A restart after request 3 gives e.g. a=101 b=200 c=299.
   ThreeBackends backends;
   const std::vector<std::string> names = picks_across_a_swap(backends);

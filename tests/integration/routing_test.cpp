@@ -1,4 +1,4 @@
-// Route matching (DESIGN §4-§5 phase 3): host exact or "*.suffix", longest
+// Route matching (docs/configuration.md routes; docs/life-of-a-request.md phase 3): host exact or "*.suffix", longest
 // path prefix, exact path, method, header equality; strip_prefix; 404.
 #include "proxy_test_helpers.hpp"
 #include "support/backend.hpp"
@@ -113,7 +113,7 @@ TEST_CASE("routes match host, path, method and header", "[proxy][routing]") {
 }
 
 TEST_CASE("paths are normalised before matching", "[proxy][routing]") {
-  // DESIGN §5 phase 2: dot-segments and percent-encoding of unreserved
+  // docs/http-conformance.md, Normalised: dot-segments and percent-encoding of unreserved
   // characters are normalised before the route is matched.
   RoutingFixture fixture;
   ProxyProcess proxy(fixture.config());

@@ -1,5 +1,5 @@
 // Request-smuggling and desync shapes through the real proxy (RFC 9112 §6,
-// §11.2; DESIGN §5 phase 2): every ambiguous or malformed request gets 400
+// §11.2; docs/http-conformance.md): every ambiguous or malformed request gets 400
 // bad_request and a closed connection, and nothing reaches the backend; the
 // same shapes in an upstream response give the client 502
 // bad_upstream_response. The parser's unit tests cover each rule byte by

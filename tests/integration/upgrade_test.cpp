@@ -1,4 +1,4 @@
-// Upgrade tunnels (RFC 9110 §7.8, RFC 6455 §4; DESIGN §5 phase 6): a client's
+// Upgrade tunnels (RFC 9110 §7.8, RFC 6455 §4; docs/life-of-a-request.md, phase 6): a client's
 // Connection: upgrade + Upgrade request is forwarded with both headers; a 101
 // answer turns both connections into a byte tunnel that carries data both
 // ways, passes half-closes on, and ends after the service's idle timeout

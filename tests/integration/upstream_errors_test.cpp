@@ -1,4 +1,4 @@
-// Upstream failures and timeouts (DESIGN §5 "Resilience"): each maps to its
+// Upstream failures and timeouts (docs/life-of-a-request.md, Deadlines and Retries): each maps to its
 // status and error kind, and to tg_upstream_errors_total{kind}.
 #include "proxy_test_helpers.hpp"
 #include "support/backend.hpp"
@@ -79,7 +79,7 @@ TEST_CASE("a stalled response body is cut after the idle timeout", "[proxy][upst
 
 TEST_CASE("a long response body that keeps moving is not cut by the idle timeout",
           "[proxy][upstream][timeouts]") {
-  // idle is "no byte either way" and there is no total timeout (DESIGN §5):
+  // idle is "no byte either way" and there is no total timeout (docs/life-of-a-request.md, Deadlines):
   // ten 100-byte chunks 100 ms apart take a second, over three idle periods.
   Behaviour trickle = Behaviour::of(BackendMode::large);
   trickle.size = 1000;
@@ -129,7 +129,7 @@ TEST_CASE("a service with no instances gives 503 no_instance", "[proxy][upstream
 
 TEST_CASE("retries: a connect failure moves to another instance", "[proxy][upstream][retry]") {
   // A try that never reached the upstream may be retried whatever the method
-  // (DESIGN §5 retry rule (a)).
+  // (retry rule (a), docs/life-of-a-request.md).
   ClosedPort closed;
   Backend good("good");
   ProxyProcess proxy(single_service_config({closed.address(), good.address()},

@@ -1,6 +1,6 @@
-// kill -9 under concurrent writes (DESIGN §3: "an Admin call returns only
-// after its change is committed"; synchronous=NORMAL survives a process
-// kill). Four writer threads create tenants and routes through the gRPC API;
+// kill -9 under concurrent writes (docs/control-plane.md, "An acknowledged
+// change is committed": an Admin call returns only after its change is
+// committed; synchronous=NORMAL survives a process kill). Four writer threads create tenants and routes through the gRPC API;
 // tg-control is SIGKILLed at a random moment; after each kill the database
 // passes PRAGMA integrity_check (opened read-only) and, after a restart on
 // the same file, every acknowledged write is there. Eight rounds.

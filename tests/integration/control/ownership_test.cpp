@@ -1,4 +1,4 @@
-// The ownership rule (DESIGN §3): objects from a --config file belong to the
+// The ownership rule (docs/control-plane.md, Ownership): objects from a --config file belong to the
 // file; an Admin edit is refused naming the file unless it takes ownership;
 // a restart re-applies the file only to what it still owns; a bad file stops
 // startup with FILE:LINE:COLUMN.

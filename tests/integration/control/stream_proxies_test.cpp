@@ -1,5 +1,5 @@
 // The balancer-table stream end to end (proto/tenantgate/v1/discovery.proto,
-// DESIGN §5/§6): real tg-control, real tg-proxy processes subscribed with
+// docs/control-plane.md, Table stream): real tg-control, real tg-proxy processes subscribed with
 // --control, changes made with tgctl or the Admin API, traffic through the
 // proxies to backends started here. Everything polls with deadlines.
 #include "control/support/control_process.hpp"

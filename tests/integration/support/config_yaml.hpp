@@ -1,4 +1,4 @@
-// Builds the proxy's YAML routes file (DESIGN §4) for a test. The output is
+// Builds the proxy's YAML routes file (docs/configuration.md) for a test. The output is
 // plain, readable YAML; `describe` it in failure messages when useful.
 #pragma once
 

@@ -1,4 +1,4 @@
-// What a good file loads as: the DESIGN §4 example, defaults, normalisation,
+// What a good file loads as: the docs/configuration.md example, defaults, normalisation,
 // and load_file (common/config/loader.cpp and the section readers).
 #include "load_helpers.hpp"
 
@@ -13,7 +13,7 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-// DESIGN §4, verbatim except that the control-only sections are empty lists.
+// docs/configuration.md's example, verbatim except that the control-only sections are empty lists.
 constexpr std::string_view design_example = R"(tenants:
   - id: acme
 services:
@@ -115,12 +115,12 @@ void check_design_example(const Config& config, const std::string& file) {
 
 }  // namespace
 
-TEST_CASE("the DESIGN §4 example loads for both readers", "[config][loader]") {
+TEST_CASE("the configuration.md example loads for both readers", "[config][loader]") {
   check_design_example(load_ok(design_example), "t.yaml");
   check_design_example(load_ok(design_example, Reader::control), "t.yaml");
 }
 
-TEST_CASE("the DESIGN §4 example loads from a file", "[config][loader]") {
+TEST_CASE("the configuration.md example loads from a file", "[config][loader]") {
   const std::string path = std::string(TG_TEST_DATA_DIR) + "/config/design_example.yaml";
   const LoadResult result = load_file(path);
   INFO(result.error_text());
@@ -135,7 +135,7 @@ TEST_CASE("the control-only sections are accepted whatever they hold", "[config]
       "notifiers: { anything: [1, 2] }\n";
   load_ok(yaml, Reader::proxy);
   load_ok(yaml, Reader::control);
-  load_ok("alert_rules: [...]\nnotifiers: [...]\n");  // as DESIGN §4 writes them
+  load_ok("alert_rules: [...]\nnotifiers: [...]\n");  // as the full schema writes them
 }
 
 TEST_CASE("load_file names a file it cannot read", "[config][loader]") {
