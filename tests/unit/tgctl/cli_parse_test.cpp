@@ -317,7 +317,7 @@ TEST_CASE("typos: the closest flag or command is suggested", "[tgctl][cli][sugge
   usage({"services", "patch", "s", "--frobnicate"}, "tgctl: services patch: unknown flag \"--frobnicate\"");
   usage({"instance", "list"},
         "tgctl: unknown command \"instance\" (did you mean \"instances\"?) "
-        "(one of: tenants, services, instances, routes, apply, audit, proxies)");
+        "(one of: tenants, services, instances, routes, apply, audit, proxies, registry)");
   usage({"routes", "lsit"},
         "tgctl: routes: unknown command \"lsit\" (did you mean \"list\"?) "
         "(one of: list, get, create, update, patch, delete)");
