@@ -7,6 +7,10 @@
 #include "support/http_client.hpp"
 #include "support/prometheus_text.hpp"
 
+#include "tenantgate/v1/discovery.grpc.pb.h"
+
+#include <grpcpp/grpcpp.h>
+
 #include <catch2/catch.hpp>
 
 using namespace tg::itest;
@@ -119,13 +123,26 @@ TEST_CASE("token roles: a viewer lists but cannot create, a proxy token cannot l
   CHECK(audit.entries(0).actor() == "ops/admin");
   CHECK(audit.entries(0).method() == "CreateTenant");
 
-  // refusals are counted by method and code
+  // a viewer token may not open the table stream
+  {
+    auto stub = v1::Discovery::NewStub(grpc::CreateChannel(control.grpc_address(), grpc::InsecureChannelCredentials()));
+    auto context = admin_context("s3cret-ro");
+    auto stream = stub->StreamTable(context.get());
+    v1::StreamTableResponse update;
+    CHECK_FALSE(stream->Read(&update));
+    const grpc::Status status = stream->Finish();
+    CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(status.error_message() == "token 'ro' has role viewer: Discovery.StreamTable needs role proxy or admin");
+  }
+
+  // refusals are counted by method and code, refused streams by reason
   const HttpResponse response = http_get(control.http_port(), "/metrics", {{"Connection", "close"}});
   REQUIRE(response.status == 200);
   const PrometheusText text = PrometheusText::parse(response.body);
   INFO(text.describe("tg_control_admin_calls_total"));
   CHECK(text.sum("tg_control_admin_calls_total", {{"method", "CreateTenant"}, {"code", "PERMISSION_DENIED"}}) == 1);
   CHECK(text.sum("tg_control_admin_calls_total", {{"method", "ListTenants"}, {"code", "PERMISSION_DENIED"}}) == 1);
+  CHECK(text.sum("tg_control_table_streams_refused_total", {{"reason", "permission_denied"}}) == 1);
 }
 
 TEST_CASE("token roles: an unknown role stops tg-control at start naming FILE:LINE", "[control][auth]") {
