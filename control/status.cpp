@@ -15,6 +15,7 @@ std::string_view code_name(Code code) {
     case Code::unimplemented: return "UNIMPLEMENTED";
     case Code::internal: return "INTERNAL";
     case Code::unavailable: return "UNAVAILABLE";
+    case Code::permission_denied: return "PERMISSION_DENIED";
     case Code::unauthenticated: return "UNAUTHENTICATED";
   }
   return "UNKNOWN";

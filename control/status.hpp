@@ -16,6 +16,7 @@ enum class Code : int {
   deadline_exceeded = 4,
   not_found = 5,
   already_exists = 6,
+  permission_denied = 7,
   failed_precondition = 9,
   aborted = 10,
   unimplemented = 12,

@@ -28,7 +28,7 @@ struct Call {
   }
 };
 
-std::optional<std::string> authenticate(const TokenSet& tokens, grpc::CallbackServerContext* context) {
+std::optional<Principal> authenticate(const TokenSet& tokens, grpc::CallbackServerContext* context) {
   const auto& metadata = context->client_metadata();
   std::optional<std::string_view> header;
   if (auto it = metadata.find("authorization"); it != metadata.end())
@@ -38,17 +38,26 @@ std::optional<std::string> authenticate(const TokenSet& tokens, grpc::CallbackSe
 
 struct Started {
   Call call;
-  std::optional<std::string> actor;  // nullopt: refused and already answered
+  std::optional<Principal> principal;  // nullopt: refused and already answered
 };
 
 // Starts a call: takes the context's reactor (DefaultReactor() may be called
-// only once per call: a second call re-creates it) and authenticates on the
-// gRPC thread.
-Started begin(Core& core, const TokenSet& tokens, grpc::CallbackServerContext* context, const char* method) {
+// only once per call: a second call re-creates it), authenticates and checks
+// the token's role on the gRPC thread. A refusal is answered here (and
+// counted by method and code like every call).
+Started begin(Core& core, const TokenSet& tokens, grpc::CallbackServerContext* context, const char* method,
+              Access access) {
   Started started{Call{&core, context->DefaultReactor(), method, Clock::now()}, authenticate(tokens, context)};
-  if (!started.actor)
+  if (!started.principal) {
     started.call.finish(
         Status{Code::unauthenticated, "missing or unknown bearer token (metadata authorization: Bearer <token>)"});
+    return started;
+  }
+  if (Status allowed = authorize(*started.principal, access, method); !allowed.ok()) {
+    spdlog::info("tg-control: {} from {} refused: {}", method, context->peer(), allowed.message);
+    started.principal.reset();
+    started.call.finish(allowed);
+  }
   return started;
 }
 
@@ -58,9 +67,9 @@ template <class Request, class Response>
 grpc::ServerUnaryReactor* AdminService::read(grpc::CallbackServerContext* context, const char* method,
                                              const Request* request, Response* response,
                                              ReadOp<Request, Response> op) {
-  Started started = begin(core_, tokens_, context, method);
+  Started started = begin(core_, tokens_, context, method, Access::read);
   const Call call = started.call;
-  if (!started.actor) return call.reactor;
+  if (!started.principal) return call.reactor;
   asio::post(core_.io(), [this, call, request, response, op] {
     Status status;
     try {
@@ -76,11 +85,11 @@ grpc::ServerUnaryReactor* AdminService::read(grpc::CallbackServerContext* contex
 template <class Request, class Response>
 grpc::ServerUnaryReactor* AdminService::write(grpc::CallbackServerContext* context, const char* method,
                                               const Request* request, Response* response,
-                                              WriteOp<Request, Response> op) {
-  Started started = begin(core_, tokens_, context, method);
+                                              WriteOp<Request, Response> op, Access access) {
+  Started started = begin(core_, tokens_, context, method, access);
   const Call call = started.call;
-  if (!started.actor) return call.reactor;
-  asio::post(core_.io(), [this, call, actor = std::move(*started.actor), request, response, op] {
+  if (!started.principal) return call.reactor;
+  asio::post(core_.io(), [this, call, actor = std::move(started.principal->actor), request, response, op] {
     CommitBatch batch;
     Status status;
     try {
@@ -107,7 +116,7 @@ grpc::ServerUnaryReactor* AdminService::write(grpc::CallbackServerContext* conte
   grpc::ServerUnaryReactor* AdminService::Name(grpc::CallbackServerContext* context,                 \
                                                const tenantgate::v1::Request* request,               \
                                                tenantgate::v1::Response* response) {                 \
-    return write(context, #Name, request, response, &Registry::op);                                 \
+    return write(context, #Name, request, response, &Registry::op, Access::write);                  \
   }
 
 TG_READ(ListTenants, ListTenantsRequest, ListTenantsResponse, list_tenants)
@@ -135,17 +144,24 @@ TG_WRITE(CreateRoute, CreateRouteRequest, Route, create_route)
 TG_WRITE(UpdateRoute, UpdateRouteRequest, Route, update_route)
 TG_WRITE(PatchRoute, PatchRouteRequest, Route, patch_route)
 TG_WRITE(DeleteRoute, DeleteRouteRequest, DeleteResponse, delete_route)
-TG_WRITE(Apply, ApplyRequest, ApplyResponse, apply)
 
 #undef TG_READ
 #undef TG_WRITE
 
+// A dry run commits nothing: a read, allowed to viewers.
+grpc::ServerUnaryReactor* AdminService::Apply(grpc::CallbackServerContext* context,
+                                              const tenantgate::v1::ApplyRequest* request,
+                                              tenantgate::v1::ApplyResponse* response) {
+  return write(context, "Apply", request, response, &Registry::apply,
+               request->dry_run() ? Access::read : Access::write);
+}
+
 grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* context,
                                                   const tenantgate::v1::ListAuditRequest* request,
                                                   tenantgate::v1::ListAuditResponse* response) {
-  Started started = begin(core_, tokens_, context, "ListAudit");
+  Started started = begin(core_, tokens_, context, "ListAudit", Access::read);
   const Call call = started.call;
-  if (!started.actor) return call.reactor;
+  if (!started.principal) return call.reactor;
   AuditQuery query;
   query.actor = request->actor();
   query.kind = request->kind();
@@ -181,9 +197,9 @@ grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* c
 template <class Response, class Read>
 grpc::ServerUnaryReactor* AdminService::read_hub(grpc::CallbackServerContext* context, const char* method,
                                                  Response* response, Read read) {
-  Started started = begin(core_, tokens_, context, method);
+  Started started = begin(core_, tokens_, context, method, Access::read);
   const Call call = started.call;
-  if (!started.actor) return call.reactor;
+  if (!started.principal) return call.reactor;
   asio::post(core_.io(), [this, call, response, read] {
     if (hub_ == nullptr) {
       call.finish(Status{Code::unimplemented, "this server has no table stream"});
@@ -212,10 +228,10 @@ grpc::ServerUnaryReactor* AdminService::GetRegistry(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* AdminService::AdoptRegistry(grpc::CallbackServerContext* context,
                                                       const tenantgate::v1::AdoptRegistryRequest* request,
                                                       tenantgate::v1::RegistryInfo* response) {
-  Started started = begin(core_, tokens_, context, "AdoptRegistry");
+  Started started = begin(core_, tokens_, context, "AdoptRegistry", Access::write);
   const Call call = started.call;
-  if (!started.actor) return call.reactor;
-  asio::post(core_.io(), [this, call, request, response, actor = *started.actor] {
+  if (!started.principal) return call.reactor;
+  asio::post(core_.io(), [this, call, request, response, actor = started.principal->actor] {
     if (hub_ == nullptr) {
       call.finish(Status{Code::unimplemented, "this server has no table stream"});
       return;

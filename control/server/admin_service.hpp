@@ -1,7 +1,8 @@
 // The Admin gRPC service (admin.proto) on the callback API.
 //
-// Every handler is non-blocking: it checks the bearer token on the gRPC
-// thread, posts the call to the owner loop, and returns the reactor. The
+// Every handler is non-blocking: it checks the bearer token and its role
+// (server/auth.hpp: writes need admin, reads viewer or admin, Apply with
+// dry_run is a read) on the gRPC thread, posts the call to the owner loop, and returns the reactor. The
 // owner loop runs the registry operation; a write is answered only after its
 // batch committed (Core::commit), a read at once. ListAudit reads the store
 // on the writer thread. Exceptions never leave a handler: they become
@@ -72,7 +73,7 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
                                      Read read);
   template <class Request, class Response>
   grpc::ServerUnaryReactor* write(grpc::CallbackServerContext* context, const char* method, const Request* request,
-                                  Response* response, WriteOp<Request, Response> op);
+                                  Response* response, WriteOp<Request, Response> op, Access access);
 
   Core& core_;
   const TokenSet& tokens_;

@@ -18,6 +18,38 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+std::string_view role_name(Role role) {
+  switch (role) {
+    case Role::admin: return "admin";
+    case Role::proxy: return "proxy";
+    case Role::viewer: return "viewer";
+  }
+  return "unknown";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+  for (Role role : {Role::admin, Role::proxy, Role::viewer})
+    if (text == role_name(role)) return role;
+  return std::nullopt;
+}
+
+Status authorize(const Principal& principal, Access access, std::string_view what) {
+  const Role role = principal.role;
+  const bool allowed = role == Role::admin || (access == Access::read && role == Role::viewer) ||
+                       (access == Access::stream && role == Role::proxy);
+  if (allowed) return Status{};
+  std::string message = "token '" + principal.name + "' has role " + std::string(role_name(role)) + ": ";
+  if (access == Access::stream) {
+    message += std::string(what) + " needs role proxy or admin";
+  } else if (role == Role::proxy) {
+    message += "Admin calls need admin (writes) or viewer (reads); " + std::string(what) + " needs " +
+               (access == Access::write ? "admin" : "viewer or admin");
+  } else {
+    message += std::string(what) + " may change the registry and needs role admin";
+  }
+  return Status{Code::permission_denied, std::move(message)};
+}
+
 TokenSet TokenSet::parse(std::string_view text, const std::string& file_name) {
   TokenSet set;
   set.enabled_ = true;
@@ -35,8 +67,23 @@ TokenSet TokenSet::parse(std::string_view text, const std::string& file_name) {
     auto fail = [&](const std::string& problem) {
       return std::runtime_error(file_name + ":" + std::to_string(number) + ": " + problem);
     };
-    if (words.size() > 2) throw fail("expected \"TOKEN\" or \"NAME TOKEN\", got " + std::to_string(words.size()) + " fields");
-    Token token = words.size() == 1 ? Token{"admin", words[0]} : Token{words[0], words[1]};
+    if (words.size() > 3)
+      throw fail("expected \"TOKEN\", \"NAME TOKEN\" or \"NAME TOKEN ROLE\", got " + std::to_string(words.size()) +
+                 " fields");
+    Token token;
+    token.principal.name = words.size() == 1 ? "admin" : words[0];
+    token.secret = words.size() == 1 ? words[0] : words[1];
+    // "TOKEN ROLE" would otherwise be read as NAME TOKEN with role admin:
+    // a token "proxy" granting admin.
+    if (words.size() == 2 && parse_role(words[1]))
+      throw fail("2 fields are NAME TOKEN, but the token \"" + words[1] +
+                 "\" is a role name; write NAME TOKEN ROLE");
+    if (words.size() == 3) {
+      const auto role = parse_role(words[2]);
+      if (!role) throw fail("unknown role \"" + words[2] + "\" (one of: admin, proxy, viewer)");
+      token.principal.role = *role;
+    }
+    token.principal.actor = token.principal.name + "/" + std::string(role_name(token.principal.role));
     if (!seen.insert(token.secret).second) throw fail("this token is listed twice");
     set.tokens_.push_back(std::move(token));
   }
@@ -52,8 +99,8 @@ TokenSet TokenSet::load_file(const std::string& path) {
   return parse(text.str(), path);
 }
 
-std::optional<std::string> TokenSet::authenticate(std::optional<std::string_view> authorization) const {
-  if (!enabled_) return std::string("anonymous");
+std::optional<Principal> TokenSet::authenticate(std::optional<std::string_view> authorization) const {
+  if (!enabled_) return Principal{"anonymous", Role::admin, "anonymous"};
   if (!authorization) return std::nullopt;
   constexpr std::string_view scheme = "Bearer ";
   if (authorization->size() <= scheme.size() || authorization->substr(0, scheme.size()) != scheme) return std::nullopt;
@@ -62,7 +109,7 @@ std::optional<std::string> TokenSet::authenticate(std::optional<std::string_view
   for (const Token& token : tokens_)  // no early exit
     if (constant_time_equal(presented, token.secret) && !match) match = &token;
   if (!match) return std::nullopt;
-  return match->actor;
+  return match->principal;
 }
 
 }  // namespace tg::control

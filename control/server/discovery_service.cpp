@@ -25,9 +25,11 @@ class RefusedStream final : public grpc::ServerBidiReactor<Request, Response> {
 
 class TableStream final : public grpc::ServerBidiReactor<Request, Response>, public TableSubscriber {
  public:
-  TableStream(Core& core, TableHub& hub, TableHub::SubscriberId id, std::string peer)
+  TableStream(Core& core, TableHub& hub, TableHub::SubscriberId id, std::string peer, std::string actor)
       : core_(core), hub_(hub), id_(id) {
-    asio::post(core_.io(), [&hub, id, peer = std::move(peer), this] { hub.connect(id, *this, peer); });
+    asio::post(core_.io(), [&hub, id, peer = std::move(peer), actor = std::move(actor), this] {
+      hub.connect(id, *this, peer, actor);
+    });
     StartRead(&request_);
   }
 
@@ -93,12 +95,19 @@ grpc::ServerBidiReactor<Request, Response>* DiscoveryService::StreamTable(grpc::
   std::optional<std::string_view> header;
   if (auto it = metadata.find("authorization"); it != metadata.end())
     header = std::string_view(it->second.data(), it->second.size());
-  if (!tokens_.authenticate(header)) {
+  const std::optional<Principal> principal = tokens_.authenticate(header);
+  if (!principal) {
     spdlog::debug("tg-control: StreamTable from {}: refused, no valid bearer token", context->peer());
+    asio::post(core_.io(), [&core = core_] { ++core.metrics().table().refused_unauthenticated; });
     return new RefusedStream(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                           "missing or unknown bearer token (metadata authorization: Bearer <token>)"));
   }
-  return new TableStream(core_, hub_, next_id_.fetch_add(1), context->peer());
+  if (Status allowed = authorize(*principal, Access::stream, "Discovery.StreamTable"); !allowed.ok()) {
+    spdlog::warn("tg-control: StreamTable from {} refused: {}", context->peer(), allowed.message);
+    asio::post(core_.io(), [&core = core_] { ++core.metrics().table().refused_permission; });
+    return new RefusedStream(to_grpc(allowed));
+  }
+  return new TableStream(core_, hub_, next_id_.fetch_add(1), context->peer(), principal->actor);
 }
 
 }  // namespace tg::control

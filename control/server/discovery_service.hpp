@@ -8,7 +8,8 @@
 // finished by the hub (also after a cancel), and the reactor deletes itself
 // in OnDone, which gRPC calls only after Finish, so the hub never holds a
 // dangling subscriber. Authentication is the Admin service's bearer token
-// check, on the gRPC thread.
+// check, on the gRPC thread; the token's role must be proxy or admin
+// (PERMISSION_DENIED otherwise, server/auth.hpp).
 #pragma once
 
 #include "server/auth.hpp"

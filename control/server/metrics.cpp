@@ -152,6 +152,17 @@ void Metrics::render_table(std::string& out) const {
   out += "# HELP tg_control_generation_lifts_total Generation lifts above the fleet (--accept-restore).\n"
          "# TYPE tg_control_generation_lifts_total counter\n"
          "tg_control_generation_lifts_total " + std::to_string(t.generation_lifts) + "\n";
+  out += "# HELP tg_control_table_node_replacements_total Streams of a connected node id replaced by a newer one.\n"
+         "# TYPE tg_control_table_node_replacements_total counter\n"
+         "tg_control_table_node_replacements_total " + std::to_string(t.node_replacements) + "\n";
+  out += "# HELP tg_control_table_streams_refused_total Table streams refused by reason.\n"
+         "# TYPE tg_control_table_streams_refused_total counter\n"
+         "tg_control_table_streams_refused_total{reason=\"unauthenticated\"} " +
+         std::to_string(t.refused_unauthenticated) + "\n"
+         "tg_control_table_streams_refused_total{reason=\"permission_denied\"} " +
+         std::to_string(t.refused_permission) + "\n"
+         "tg_control_table_streams_refused_total{reason=\"node_id_flapping\"} " +
+         std::to_string(t.refused_node_clash) + "\n";
 }
 
 }  // namespace tg::control

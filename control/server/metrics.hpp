@@ -48,6 +48,11 @@ struct TableMetrics {
   bool older_than_fleet = false;
   std::uint64_t fenced_proxies = 0;
   std::uint64_t generation_lifts = 0;
+  // A newer stream of a connected node id took over from the older one.
+  std::uint64_t node_replacements = 0;
+  // Streams refused: no valid token, a token whose role may not stream, or
+  // a node id flapping between two live streams (ALREADY_EXISTS).
+  std::uint64_t refused_unauthenticated = 0, refused_permission = 0, refused_node_clash = 0;
 };
 
 class Metrics {

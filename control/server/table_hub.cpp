@@ -393,7 +393,9 @@ void TableHub::send_next(SubscriberId id, Connection& c) {
   c.subscriber->send(std::move(response));
 }
 
-void TableHub::connect(SubscriberId id, TableSubscriber& subscriber, std::string peer) {
+std::string short_boot_id(const std::string& boot_id) { return boot_id.substr(0, 8); }
+
+void TableHub::connect(SubscriberId id, TableSubscriber& subscriber, std::string peer, std::string actor) {
   if (shut_down_) {
     subscriber.finish(Status{Code::unavailable, "tg-control is shutting down"});
     return;
@@ -401,6 +403,7 @@ void TableHub::connect(SubscriberId id, TableSubscriber& subscriber, std::string
   Connection& c = connections_[id];
   c.subscriber = &subscriber;
   c.peer = std::move(peer);
+  c.actor = std::move(actor);
 }
 
 void TableHub::receive(SubscriberId id, const v1::StreamTableRequest& request) {
@@ -426,16 +429,9 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
     return;
   }
   auto existing = proxies_.find(node);
-  if (existing != proxies_.end() && existing->second.connection) {
-    const ProxyRecord& other = existing->second;
-    if (other.boot_id != bounded(hello.boot_id())) {
-      end(id, Status::exists("node id \"" + node + "\" is already connected (boot id \"" + other.boot_id +
-                             "\", from " + other.address + ")"));
-      return;
-    }
-    // The same process reconnected before its old stream was noticed dead.
-    end(*other.connection, Status{Code::aborted, "replaced by a new stream of the same proxy"});
-  }
+  if (existing != proxies_.end() && existing->second.connection &&
+      !take_over(id, c, existing->second, node, bounded(hello.boot_id())))
+    return;
   const std::int64_t now = clock_.unix_ms();
   ProxyRecord& record = proxies_[node];
   record.boot_id = bounded(hello.boot_id());
@@ -467,6 +463,40 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
   c.writing = true;
   c.subscriber->send(std::move(welcome));
   check_fleet(record, node);
+}
+
+// The newer stream replaces the connected one of `node`, unless the node id
+// flaps between two live streams.
+bool TableHub::take_over(SubscriberId id, const Connection& c, ProxyRecord& record, const std::string& node,
+                         const std::string& boot_id) {
+  const SubscriberId older = *record.connection;
+  if (record.boot_id == boot_id) {
+    // The same process reconnected before its old stream was noticed dead.
+    end(older, Status{Code::aborted, "replaced by a new stream of the same proxy"});
+    return true;
+  }
+  const auto now = clock_.steady();
+  while (!record.replacements.empty() && now - record.replacements.front() >= options_.node_flap_window)
+    record.replacements.pop_front();
+  const std::string peers = "boot " + short_boot_id(record.boot_id) + " from " + record.address +
+                            " (connected) and boot " + short_boot_id(boot_id) + " from " + c.peer + " (this stream)";
+  if (record.replacements.size() >= options_.max_node_replacements) {
+    if (metrics_) ++metrics_->table().refused_node_clash;
+    const std::string message = "node id \"" + node + "\" changed hands " +
+                                std::to_string(record.replacements.size()) + " times within " +
+                                std::to_string(options_.node_flap_window.count()) +
+                                " ms between two live proxies: " + peers +
+                                "; give each proxy its own node id";
+    spdlog::warn("tg-control: table stream refused: {}", message);
+    end(id, Status::exists(message));
+    return false;
+  }
+  record.replacements.push_back(now);
+  if (metrics_) ++metrics_->table().node_replacements;
+  spdlog::warn("tg-control: proxy {}: a newer connection replaces the connected one: {}{}", node, peers,
+               c.actor.empty() ? std::string() : ", token " + c.actor);
+  end(older, Status{Code::aborted, "replaced by a newer connection of node " + node + " from " + c.peer});
+  return true;
 }
 
 // A proxy of this registry that serves a version this database never
@@ -700,7 +730,7 @@ void TableHub::list_proxies(v1::ListProxiesResponse* out) const {
   for (const auto& [node, record] : proxies_) {
     v1::ProxyStatus* p = out->add_proxies();
     p->set_node_id(node);
-    p->set_boot_id(record.boot_id);
+    p->set_boot_id(short_boot_id(record.boot_id));
     p->set_address(record.address);
     p->set_listen(record.listen);
     p->set_proxy_version(record.proxy_version);

@@ -50,6 +50,7 @@
 #include <array>
 #include <chrono>
 #include <compare>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -136,7 +137,14 @@ struct TableHubOptions {
   // than max(min_compact_instances, instances / 4): a full table is then
   // about as small as the merged delta.
   std::size_t min_compact_instances = 64;
+  // The flap guard of node ids (see TableHub::connect).
+  std::size_t max_node_replacements = 3;
+  std::chrono::milliseconds node_flap_window{10'000};
 };
+
+// What ListProxies and refusals show of a boot id: its first 8 characters.
+// The whole boot id is only in the proxy's own log and tg-control's log.
+std::string short_boot_id(const std::string& boot_id);
 
 class TableHub {
  public:
@@ -158,8 +166,17 @@ class TableHub {
 
   // ---- streams. `id` is chosen by the caller, unique per stream.
   // A new stream; it sends nothing before its hello. After shutdown() it is
-  // finished at once with UNAVAILABLE.
-  void connect(SubscriberId id, TableSubscriber& subscriber, std::string peer);
+  // finished at once with UNAVAILABLE. `actor` names its token (logs).
+  //
+  // A hello for a node id that is connected: the same boot id is the same
+  // process reconnecting; another boot id is a newer connection (a restarted
+  // proxy whose old stream is not yet noticed dead, or another process under
+  // that name). Either way the newer stream replaces the older one, which is
+  // finished with ABORTED — except when the node id changed hands more than
+  // max_node_replacements times within node_flap_window (two live proxies
+  // sharing a name): then the newest is refused with ALREADY_EXISTS. A
+  // refused proxy keeps serving its table and retries.
+  void connect(SubscriberId id, TableSubscriber& subscriber, std::string peer, std::string actor = {});
   // A message the stream read, in order.
   void receive(SubscriberId id, const v1::StreamTableRequest& request);
   // The write started by send() completed (ok = false: the stream broke).
@@ -205,10 +222,13 @@ class TableHub {
     std::string registry_id;  // of the table it serves
     std::uint64_t digest = 0;
     std::string fenced;       // why nothing is pushed to it; empty = not fenced
+    // When another boot id took the node id over, within the flap window.
+    std::deque<std::chrono::steady_clock::time_point> replacements;
   };
   struct Connection {
     TableSubscriber* subscriber = nullptr;
     std::string peer;
+    std::string actor;    // the token's NAME/ROLE
     std::string node_id;  // empty until the hello
     TableVersion applied;      // what the proxy serves (hello, then ACKs)
     std::string registry_id;   // ... of that registry
@@ -228,6 +248,9 @@ class TableHub {
   void send_next(SubscriberId id, Connection& connection);
   std::shared_ptr<const v1::StreamTableResponse> health_since(TableVersion base);
   void hello(SubscriberId id, Connection& connection, const v1::Hello& hello);
+  // false when the hello was refused (the node id flaps between two streams).
+  bool take_over(SubscriberId id, const Connection& connection, ProxyRecord& record, const std::string& node,
+                 const std::string& boot_id);
   void answer(SubscriberId id, Connection& connection, const v1::StreamTableRequest& request);
   void end(SubscriberId id, const Status& status);
   void arm();

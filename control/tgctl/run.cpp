@@ -67,6 +67,14 @@ std::string failure_message(const Invocation& invocation, const grpc::Status& st
                    " (--token-file or TG_TOKEN_FILE) was not accepted";
       }
       break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      // tg-control names the token, its role and the role the call needs.
+      message += status.error_message().empty() ? "(no message)" : status.error_message();
+      message += "; use a token of that role (the token in " +
+                 (invocation.global.token_file.empty() ? std::string("--token-file or TG_TOKEN_FILE")
+                                                       : invocation.global.token_file) +
+                 " lacks it)";
+      break;
     default:
       message += status.error_message().empty() ? "(no message)" : in_cli_words(status.error_message());
       break;

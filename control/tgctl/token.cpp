@@ -12,11 +12,11 @@ std::string read_token_file(const std::string& path) {
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream words(line);
-    std::string first, second, extra;
-    words >> first >> second >> extra;
+    std::string first, second, role, extra;
+    words >> first >> second >> role >> extra;
     if (first.empty() || first.starts_with("#")) continue;
     if (!extra.empty()) {
-      throw UsageError("--token-file: " + path + ": expected TOKEN or NAME TOKEN on a line");
+      throw UsageError("--token-file: " + path + ": expected TOKEN, NAME TOKEN or NAME TOKEN ROLE on a line");
     }
     return second.empty() ? first : second;
   }

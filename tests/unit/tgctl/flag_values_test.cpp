@@ -69,11 +69,12 @@ TEST_CASE("flag values: times", "[tgctl][flags]") {
   CHECK(format_time_unix_ms(0) == "-");
 }
 
-TEST_CASE("token file: first token line, NAME TOKEN form, errors", "[tgctl][token]") {
+TEST_CASE("token file: first token line, NAME TOKEN and NAME TOKEN ROLE forms, errors", "[tgctl][token]") {
   CHECK(read_token_file(TempFile("s3cret\n").path()) == "s3cret");
   CHECK(read_token_file(TempFile("# ops token\n\n  ops   s3cret  \n").path()) == "s3cret");
   CHECK_THROWS_WITH(read_token_file(TempFile("\n# none\n").path()), Catch::Contains("holds no token"));
-  CHECK_THROWS_AS(read_token_file(TempFile("a b c\n").path()), UsageError);
+  CHECK(read_token_file(TempFile("ro s3cret-ro viewer\n").path()) == "s3cret-ro");
+  CHECK_THROWS_AS(read_token_file(TempFile("a b c d\n").path()), UsageError);
   CHECK_THROWS_WITH(read_token_file("/nonexistent/token"), Catch::Contains("cannot read"));
 }
 

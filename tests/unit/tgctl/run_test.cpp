@@ -197,6 +197,20 @@ TEST_CASE("run: a refusal prints CODE: message and exits 1", "[tgctl][run]") {
         "TG_TOKEN_FILE (a file holding the admin token)\n");
 }
 
+TEST_CASE("run: PERMISSION_DENIED names the role the call needs and the token file, exit 1", "[tgctl][run]") {
+  FakeServer server;
+  const TempFile token("ro s3cret-ro viewer\n");
+  server.admin().fail_with(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                        "token 'ro' has role viewer: CreateTenant may change the registry and "
+                                        "needs role admin"));
+  const Result denied = run_tgctl({"--server", server.address(), "--token-file", token.path(), "tenants", "list"});
+  CHECK(denied.exit_code == 1);
+  CHECK(denied.err == "tgctl: tenants list: PERMISSION_DENIED: token 'ro' has role viewer: CreateTenant may change "
+                      "the registry and needs role admin; use a token of that role (the token in " +
+                          token.path() + " lacks it)\n");
+  CHECK(server.admin().last_authorization() == "Bearer s3cret-ro");
+}
+
 TEST_CASE("run: refusals name the flags to pass, not the API fields", "[tgctl][run]") {
   FakeServer server;
   server.admin().fail_with(grpc::Status(

@@ -100,13 +100,57 @@ TEST_CASE("Admin over gRPC: bearer tokens and actors", "[admin][auth]") {
   v1::ListAuditResponse audit;
   REQUIRE(h.stub->ListAudit(h.context("lonetoken").get(), query, &audit).ok());
   REQUIRE(audit.entries_size() == 2);
-  CHECK(audit.entries(0).actor() == "admin");  // newest first
+  CHECK(audit.entries(0).actor() == "admin/admin");  // newest first; NAME/ROLE
   CHECK(audit.entries(0).method() == "CreateTenant");
-  CHECK(audit.entries(1).actor() == "alice");
-  query.set_actor("alice");
+  CHECK(audit.entries(1).actor() == "alice/admin");
+  query.set_actor("alice/admin");
   audit.Clear();
   REQUIRE(h.stub->ListAudit(h.context("lonetoken").get(), query, &audit).ok());
   CHECK(audit.entries_size() == 1);
+}
+
+TEST_CASE("Admin over gRPC: viewers read, proxies may not call Admin, admins write", "[admin][auth]") {
+  Harness h("ops tok-ops\nro tok-ro viewer\nedge tok-edge proxy\n");
+  v1::CreateTenantRequest create;
+  create.mutable_tenant()->set_id("acme");
+  v1::Tenant out;
+  const grpc::Status by_viewer = h.stub->CreateTenant(h.context("tok-ro").get(), create, &out);
+  CHECK(by_viewer.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(by_viewer.error_message() ==
+        "token 'ro' has role viewer: CreateTenant may change the registry and needs role admin");
+  const grpc::Status by_proxy = h.stub->CreateTenant(h.context("tok-edge").get(), create, &out);
+  CHECK(by_proxy.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  REQUIRE(h.stub->CreateTenant(h.context("tok-ops").get(), create, &out).ok());
+
+  v1::ListTenantsRequest list;
+  v1::ListTenantsResponse tenants;
+  REQUIRE(h.stub->ListTenants(h.context("tok-ro").get(), list, &tenants).ok());
+  CHECK(tenants.tenants_size() == 1);
+  const grpc::Status proxy_list = h.stub->ListTenants(h.context("tok-edge").get(), list, &tenants);
+  CHECK(proxy_list.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(proxy_list.error_message().find("token 'edge' has role proxy: Admin calls need admin (writes) or viewer "
+                                        "(reads)") == 0);
+  v1::ListAuditRequest audit_query;
+  v1::ListAuditResponse audit;
+  REQUIRE(h.stub->ListAudit(h.context("tok-ro").get(), audit_query, &audit).ok());
+  REQUIRE(audit.entries_size() == 1);
+  CHECK(audit.entries(0).actor() == "ops/admin");
+  CHECK(h.stub->ListAudit(h.context("tok-edge").get(), audit_query, &audit).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+
+  // Apply: a dry run is a read, a real apply a write
+  v1::ApplyRequest apply;
+  apply.set_yaml("tenants:\n  - id: globex\n");
+  apply.set_file_name("globex.yaml");
+  apply.set_dry_run(true);
+  v1::ApplyResponse applied;
+  REQUIRE(h.stub->Apply(h.context("tok-ro").get(), apply, &applied).ok());
+  CHECK_FALSE(applied.committed());
+  apply.set_dry_run(false);
+  CHECK(h.stub->Apply(h.context("tok-ro").get(), apply, &applied).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+  REQUIRE(h.stub->ListTenants(h.context("tok-ops").get(), list, &tenants).ok());
+  CHECK(tenants.tenants_size() == 1);  // nothing of the refused calls was done
 }
 
 }  // namespace

@@ -187,6 +187,32 @@ TEST_CASE("Discovery over gRPC: refused without a token, errors end the stream",
   }
 }
 
+TEST_CASE("Discovery over gRPC: proxy and admin tokens may stream, a viewer token may not", "[discovery][auth]") {
+  Harness h("edge tok-edge proxy\nops tok-ops\nro tok-ro viewer\n");
+  {
+    auto context = h.context("tok-ro");
+    auto stream = h.discovery_stub->StreamTable(context.get());
+    v1::StreamTableResponse response;
+    CHECK_FALSE(stream->Read(&response));
+    const grpc::Status status = stream->Finish();
+    CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(status.error_message() == "token 'ro' has role viewer: Discovery.StreamTable needs role proxy or admin");
+  }
+  for (const std::string token : {"tok-edge", "tok-ops"}) {
+    INFO(token);
+    auto context = h.context(token);
+    auto stream = h.discovery_stub->StreamTable(context.get());
+    REQUIRE(stream->Write(hello("edge-" + token)));
+    v1::StreamTableResponse response;
+    REQUIRE(stream->Read(&response));
+    CHECK(response.has_welcome());
+    REQUIRE(stream->WritesDone());
+    while (stream->Read(&response)) {
+    }
+    CHECK(stream->Finish().ok());
+  }
+}
+
 TEST_CASE("Discovery over gRPC: shutdown finishes open streams", "[discovery]") {
   auto h = std::make_unique<Harness>();
   auto context = h->context();

@@ -58,6 +58,10 @@ TEST_CASE("metrics: the table stream's numbers", "[metrics][table_hub]") {
   t.health_sent = 20;
   t.acks = 24;
   t.nacks = 1;
+  t.node_replacements = 6;
+  t.refused_unauthenticated = 7;
+  t.refused_permission = 8;
+  t.refused_node_clash = 9;
   const std::string text = metrics.render(registry, 0);
   for (const std::string line :
        {"tg_control_table_generation 4", "tg_control_table_counter 17",
@@ -65,7 +69,10 @@ TEST_CASE("metrics: the table stream's numbers", "[metrics][table_hub]") {
         "tg_control_table_build_seconds 0.0125", "tg_control_table_payload_bytes 10485760",
         "tg_control_table_subscribers 2", "tg_control_table_updates_sent_total{kind=\"config\"} 5",
         "tg_control_table_updates_sent_total{kind=\"health\"} 20", "tg_control_table_acks_total 24",
-        "tg_control_table_nacks_total 1"}) {
+        "tg_control_table_nacks_total 1", "tg_control_table_node_replacements_total 6",
+        "tg_control_table_streams_refused_total{reason=\"unauthenticated\"} 7",
+        "tg_control_table_streams_refused_total{reason=\"permission_denied\"} 8",
+        "tg_control_table_streams_refused_total{reason=\"node_id_flapping\"} 9"}) {
     INFO(line);
     CHECK(text.find(line + "\n") != std::string::npos);
   }

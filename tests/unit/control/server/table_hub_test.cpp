@@ -568,30 +568,84 @@ TEST_CASE("table hub: hello first, valid node ids, answers to the outstanding ve
   f.hub->write_done(a, true);
 }
 
-TEST_CASE("table hub: one stream per node id", "[table_hub]") {
+TEST_CASE("table hub: one stream per node id, the newer connection replaces the older", "[table_hub]") {
   HubFixture f;
   f.populate();
   f.start();
   const auto a = f.connect();
   f.hello(a, "edge-1", "boot-1");
   const auto b = f.connect();
-  f.hello(b, "edge-1", "boot-2");  // another process under the same name
-  REQUIRE(f.sub(b).finished.has_value());
-  CHECK(f.sub(b).finished->code == Code::already_exists);
-  CHECK_THAT(f.sub(b).finished->message, Catch::Contains("\"edge-1\"") && Catch::Contains("boot-1"));
-  CHECK_FALSE(f.sub(a).finished.has_value());
-  const auto c = f.connect();
-  f.hello(c, "edge-1", "boot-1");  // the same process again: the new stream wins
+  f.hello(b, "edge-1", "boot-2");  // a restarted proxy, or another process under the same name
   REQUIRE(f.sub(a).finished.has_value());
   CHECK(f.sub(a).finished->code == Code::aborted);
+  CHECK(f.sub(a).finished->message ==
+        "replaced by a newer connection of node edge-1 from ipv4:127.0.0.1:" + std::to_string(40000 + b));
+  CHECK_FALSE(f.sub(b).finished.has_value());
+  CHECK(f.sub(b).sent.size() == 1);  // the newer one gets the table
+  CHECK(f.metrics.table().node_replacements == 1);
+  const auto c = f.connect();
+  f.hello(c, "edge-1", "boot-2");  // the same process again: the new stream wins, not counted
+  REQUIRE(f.sub(b).finished.has_value());
+  CHECK(f.sub(b).finished->code == Code::aborted);
   CHECK_FALSE(f.sub(c).finished.has_value());
   CHECK(f.sub(c).sent.size() == 1);
+  CHECK(f.metrics.table().node_replacements == 1);
   const auto listed = f.proxies();
   REQUIRE(listed.proxies_size() == 1);
   CHECK(listed.proxies(0).connected());
   CHECK(listed.proxies(0).address() == "ipv4:127.0.0.1:" + std::to_string(40000 + c));
   CHECK(f.metrics.table().subscribers == 1);
   CHECK(f.hub->connected() == 1);
+}
+
+TEST_CASE("table hub: a node id flapping between two live proxies refuses the newest", "[table_hub]") {
+  HubFixture f;
+  f.populate();
+  f.start();
+  // Two live proxies share "edge-1": each reconnect replaces the other.
+  std::vector<TableHub::SubscriberId> streams;
+  for (int i = 0; i < 4; ++i) {
+    const auto id = f.connect();
+    f.hello(id, "edge-1", i % 2 ? "boot-bbbbbbbbbbbb" : "boot-aaaaaaaaaaaa");
+    streams.push_back(id);
+    f.clock.advance(1s);
+  }
+  CHECK(f.metrics.table().node_replacements == 3);
+  const auto refused = f.connect();
+  f.hello(refused, "edge-1", "boot-aaaaaaaaaaaa");  // the 4th change of hands within 10 s
+  REQUIRE(f.sub(refused).finished.has_value());
+  CHECK(f.sub(refused).finished->code == Code::already_exists);
+  CHECK_THAT(f.sub(refused).finished->message,
+             Catch::Contains("node id \"edge-1\" changed hands 3 times within 10000 ms") &&
+                 Catch::Contains("boot boot-bbb from ipv4:127.0.0.1:" + std::to_string(40000 + streams.back()) +
+                                 " (connected)") &&
+                 Catch::Contains("boot boot-aaa from ipv4:127.0.0.1:" + std::to_string(40000 + refused) +
+                                 " (this stream)") &&
+                 Catch::Contains("give each proxy its own node id") && !Catch::Contains("aaaaaaaa"));
+  CHECK_FALSE(f.sub(streams.back()).finished.has_value());  // the connected one keeps its table
+  CHECK(f.metrics.table().refused_node_clash == 1);
+  CHECK(f.metrics.table().node_replacements == 3);
+  // Once the window has passed, the newer connection replaces again: neither
+  // proxy is left without a table for good.
+  f.clock.advance(10s);
+  const auto later = f.connect();
+  f.hello(later, "edge-1", "boot-aaaaaaaaaaaa");
+  CHECK_FALSE(f.sub(later).finished.has_value());
+  CHECK(f.sub(later).sent.size() == 1);
+  REQUIRE(f.sub(streams.back()).finished.has_value());
+  CHECK(f.sub(streams.back()).finished->code == Code::aborted);
+  CHECK(f.metrics.table().node_replacements == 4);
+}
+
+TEST_CASE("table hub: ListProxies shows only the first 8 characters of a boot id", "[table_hub]") {
+  HubFixture f;
+  f.start();
+  const auto a = f.connect();
+  f.hello(a, "edge-1", "0123456789abcdef0123456789abcdef");
+  const auto listed = f.proxies();
+  REQUIRE(listed.proxies_size() == 1);
+  CHECK(listed.proxies(0).boot_id() == "01234567");
+  CHECK(short_boot_id("abc") == "abc");
 }
 
 TEST_CASE("table hub: proxy records, lag, disconnect and shutdown", "[table_hub]") {
