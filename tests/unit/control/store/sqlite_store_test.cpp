@@ -222,6 +222,7 @@ TEST_CASE("sqlite store: a database of before registry ids gets one at the upgra
   }
   SqliteStore store(SqliteOptions{path});
   CHECK(store.load().registry_id.size() == 32);
+}
 
 TEST_CASE("sqlite store: tombstones commit with their batch, replace, clear and survive a reopen",
           "[sqlite][tombstones]") {
