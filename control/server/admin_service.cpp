@@ -81,6 +81,13 @@ grpc::ServerUnaryReactor* AdminService::write(grpc::CallbackServerContext* conte
   const Call call = started.call;
   if (!started.actor) return call.reactor;
   asio::post(core_.io(), [this, call, actor = std::move(*started.actor), request, response, op] {
+    // Read-only mode (the database is full): refused before the registry
+    // changes. Heartbeats go on: a plain one stores nothing; one that changes
+    // health is refused by Core::commit, which then reloads the registry.
+    if (Status refused = core_.write_refusal(); !refused.ok() && std::string_view(call.method) != "Heartbeat") {
+      call.finish(refused);
+      return;
+    }
     CommitBatch batch;
     Status status;
     try {

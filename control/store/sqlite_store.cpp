@@ -3,8 +3,11 @@
 #include "store/migrations.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+
+#include <sqlite3.h>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -27,16 +30,16 @@ struct TableSql {
 // Indexed by ObjectKind.
 constexpr TableSql table_sql[] = {
     {"INSERT INTO tenants(id, body) VALUES (?1, ?3) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-     "DELETE FROM tenants WHERE id = ?", "SELECT body FROM tenants ORDER BY id"},
+     "DELETE FROM tenants WHERE id = ?", "SELECT body, id, '' FROM tenants ORDER BY id"},
     {"INSERT INTO services(name, tenant, body) VALUES (?1, NULLIF(?2, ''), ?3) "
      "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, body = excluded.body",
-     "DELETE FROM services WHERE name = ?", "SELECT body FROM services ORDER BY name"},
+     "DELETE FROM services WHERE name = ?", "SELECT body, name, COALESCE(tenant, '') FROM services ORDER BY name"},
     {"INSERT INTO instances(id, service, body) VALUES (?1, ?2, ?3) "
      "ON CONFLICT(id) DO UPDATE SET service = excluded.service, body = excluded.body",
-     "DELETE FROM instances WHERE id = ?", "SELECT body FROM instances ORDER BY id"},
+     "DELETE FROM instances WHERE id = ?", "SELECT body, id, service FROM instances ORDER BY id"},
     {"INSERT INTO routes(name, service, body) VALUES (?1, ?2, ?3) "
      "ON CONFLICT(name) DO UPDATE SET service = excluded.service, body = excluded.body",
-     "DELETE FROM routes WHERE name = ?", "SELECT body FROM routes ORDER BY name"},
+     "DELETE FROM routes WHERE name = ?", "SELECT body, name, service FROM routes ORDER BY name"},
 };
 
 std::uint64_t read_meta(SQLite::Database& db, const char* key) {
@@ -54,6 +57,11 @@ void write_meta(SQLite::Database& db, const char* key, std::uint64_t value) {
 }
 
 }  // namespace
+
+const char* const SqliteStore::integrity_checked_tables[] = {
+    "schema_migrations", "registry_meta", "registry_identity", "adopted_registries",
+    "tenants",           "services",      "instances",         "routes",
+    "tombstones"};
 
 SqliteStore::SqliteStore(const SqliteOptions& options) {
   const std::filesystem::path path(options.path);
@@ -106,11 +114,14 @@ LoadedState SqliteStore::load() {
     while (adopted.executeStep()) state.adopted.push_back(adopted.getColumn(0).getString());
   }
   std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
+  std::vector<StoredKey>* keys[4] = {&state.tenant_keys, &state.service_keys, &state.instance_keys,
+                                     &state.route_keys};
   for (int k = 0; k < 4; ++k) {
     SQLite::Statement query(*db_, table_sql[k].select);
     while (query.executeStep()) {
       const SQLite::Column body = query.getColumn(0);
       out[k]->emplace_back(static_cast<const char*>(body.getBlob()), static_cast<std::size_t>(body.getBytes()));
+      keys[k]->push_back(StoredKey{query.getColumn(1).getString(), query.getColumn(2).getString()});
     }
   }
   SQLite::Statement tombstones(*db_,
@@ -129,6 +140,28 @@ LoadedState SqliteStore::load() {
   return state;
 }
 
+std::vector<std::string> SqliteStore::check_integrity(std::size_t max_problems) {
+  std::vector<std::string> problems;
+  std::size_t more = 0;
+  for (const char* table : integrity_checked_tables) {
+    if (!db_->tableExists(table)) continue;
+    // integrity_check(TABLE) checks the table's b-tree and every index of it
+    // (entries missing or extra, order, record format), unlike quick_check.
+    SQLite::Statement check(*db_, std::string("PRAGMA integrity_check(") + table + ")");
+    while (check.executeStep()) {
+      std::string line = check.getColumn(0).getString();
+      if (line == "ok") continue;
+      if (problems.size() < max_problems) {
+        problems.push_back(std::string(table) + ": " + line);
+      } else {
+        ++more;
+      }
+    }
+  }
+  if (more) problems.push_back("... and " + std::to_string(more) + " more");
+  return problems;
+}
+
 std::uint64_t SqliteStore::begin_generation() {
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   const std::uint64_t generation = read_meta(*db_, "generation") + 1;
@@ -137,7 +170,37 @@ std::uint64_t SqliteStore::begin_generation() {
   return generation;
 }
 
+namespace {
+
+// SQLITE_FULL: the disk, or PRAGMA max_page_count (how tests make a disk full).
+bool is_full(const SQLite::Exception& e) { return (e.getErrorCode() & 0xff) == SQLITE_FULL; }
+
+}  // namespace
+
 void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
+  try {
+    commit_batches(batches);
+  } catch (const SQLite::Exception& e) {
+    if (is_full(e)) throw StoreFull(e.what());
+    throw;
+  }
+}
+
+void SqliteStore::probe_write() {
+  // Two committed transactions: the first needs new pages (64 KiB of
+  // overflow) and WAL space, as a real write would; the second takes the
+  // row away again. A probe that rolled back would allocate pages but never
+  // touch the disk, and could report space that is not there.
+  try {
+    db_->exec("INSERT OR REPLACE INTO registry_meta(key, value) VALUES ('write_probe', zeroblob(65536))");
+    db_->exec("DELETE FROM registry_meta WHERE key = 'write_probe'");
+  } catch (const SQLite::Exception& e) {
+    if (is_full(e)) throw StoreFull(e.what());
+    throw;
+  }
+}
+
+void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
   // The Transaction rolls back in its destructor if anything below throws
   // (including COMMIT failing a deferred foreign key).
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -222,6 +285,21 @@ void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
     update.exec();
   }
   transaction.commit();
+}
+
+std::size_t SqliteStore::delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  // audit_by_time finds the oldest rows, the primary key deletes them.
+  SQLite::Statement erase(*db_,
+                          "DELETE FROM audit WHERE id IN "
+                          "(SELECT id FROM audit WHERE time_unix_ms < ? ORDER BY time_unix_ms LIMIT ?)");
+  erase.bind(1, static_cast<int64_t>(cutoff_unix_ms));
+  erase.bind(2, static_cast<int64_t>(limit));
+  try {
+    return static_cast<std::size_t>(erase.exec());
+  } catch (const SQLite::Exception& e) {
+    if (is_full(e)) throw StoreFull(e.what());
+    throw;
+  }
 }
 
 std::vector<AuditRow> SqliteStore::list_audit(const AuditQuery& q) {
