@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   app.add_flag("--skip-integrity-check", options.skip_integrity_check,
                "start without PRAGMA integrity_check of the registry tables (it reads every page: seconds on "
                "large databases); rows are still checked for dangling references while loading");
+  app.add_option("--sqlite-max-page-count", options.sqlite_max_page_count,
+                 "cap the database at N pages (PRAGMA max_page_count; 0 = no cap, less than the file = its "
+                 "size): reaching it is handled like a full disk (read-only mode); for tests and hard quotas")
+      ->check(CLI::Range(0LL, 4294967294LL));
   app.add_option("--audit-retention", audit_retention,
                  "delete audit rows older than this (e.g. 90d, at most 365d; 0 keeps them forever), checked every "
                  "10 minutes, 1,000 rows per transaction")

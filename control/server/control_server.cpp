@@ -126,7 +126,8 @@ int run_control_server(const ServerOptions& options) {
   LoadedState identity;  // registry id, adopted ids, the fleet-ahead mark (no objects)
   try {
     store = std::make_unique<SqliteStore>(
-        SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms()});
+        SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms(),
+                      options.sqlite_max_page_count});
     if (int n = store->migrations_applied_at_open()) spdlog::info("tg-control: {}: applied {} migration(s)", options.db_path, n);
     auto phase_start = std::chrono::steady_clock::now();
     if (options.skip_integrity_check) {

@@ -24,6 +24,9 @@ struct ServerOptions {
   // Skip PRAGMA integrity_check of the registry tables before loading (the
   // reference check while loading still runs); see docs/operations.md.
   bool skip_integrity_check = false;
+  // Cap the database at this many pages (0 = no cap); reaching it is a full
+  // disk (read-only mode). Tests use it to fill the disk.
+  long long sqlite_max_page_count = 0;
   // Audit rows older than this are deleted (0 = kept forever).
   std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
 };

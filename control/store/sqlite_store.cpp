@@ -88,6 +88,8 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
     db_->exec("PRAGMA foreign_keys=ON");
     db_->exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     migrations_applied_ = apply_migrations(*db_, schema_migrations(), options.now_unix_ms);
+    if (options.max_page_count > 0)
+      db_->exec("PRAGMA max_page_count = " + std::to_string(options.max_page_count));
   } catch (const std::exception& e) {
     db_.reset();
     ::close(lock_fd_);

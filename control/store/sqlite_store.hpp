@@ -30,6 +30,10 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;   // bounds every wait for a lock held by another process
   bool synchronous_full = false;
   long long now_unix_ms = 0;    // recorded with migrations
+  // PRAGMA max_page_count after migrating (0 = SQLite's default, no cap; a
+  // value below the file's size means its size): a write that needs more
+  // pages fails as on a full disk (StoreFull).
+  long long max_page_count = 0;
 };
 
 class SqliteStore final : public Store {
