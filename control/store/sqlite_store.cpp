@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -151,12 +152,20 @@ std::vector<std::string> SqliteStore::check_integrity(std::size_t max_problems) 
     // (entries missing or extra, order, record format), unlike quick_check.
     SQLite::Statement check(*db_, std::string("PRAGMA integrity_check(") + table + ")");
     while (check.executeStep()) {
-      std::string line = check.getColumn(0).getString();
-      if (line == "ok") continue;
-      if (problems.size() < max_problems) {
-        problems.push_back(std::string(table) + ": " + line);
-      } else {
-        ++more;
+      const std::string text = check.getColumn(0).getString();
+      if (text == "ok") continue;
+      // One result may hold several lines, the first naming the schema.
+      std::size_t start = 0;
+      while (start <= text.size()) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        if (line.empty() || line.rfind("*** in database", 0) == 0) continue;
+        if (problems.size() < max_problems) {
+          problems.push_back(std::string(table) + ": " + line);
+        } else {
+          ++more;
+        }
       }
     }
   }

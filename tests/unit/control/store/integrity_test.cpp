@@ -90,6 +90,8 @@ TEST_CASE("store integrity: garbage in a page of an index fails integrity_check"
   for (const auto& p : problems) all += p + "\n";
   INFO(all);
   CHECK(all.rfind("services: ", 0) == 0);  // the damaged table is named
+  CHECK(all.find("*** in database") == std::string::npos);  // one problem a line, each with its table
+  for (const auto& p : problems) CHECK(p.find('\n') == std::string::npos);
 }
 
 TEST_CASE("store integrity: a row whose key disagrees with its body is refused, naming it", "[sqlite][integrity]") {
