@@ -173,10 +173,9 @@ void Core::arm_audit_retention() {
   audit_timer_.expires_after(options_.audit_sweep);
   audit_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    if (read_only_) {  // deleting needs space too (the WAL); try at the next sweep
-      arm_audit_retention();
-      return;
-    }
+    // Also in read-only mode: freed pages may be what lets the probe write
+    // succeed (a --sqlite-max-page-count quota); on a full disk the delete
+    // fails like any write and is tried again at the next sweep.
     delete_old_audit(registry_.clock().unix_ms() - options_.audit_retention.count(), 0);
   });
 }
