@@ -27,7 +27,8 @@ TEST_CASE("a full database: writes answer UNAVAILABLE, reads and /healthz go on,
   INFO(refused.describe());
   INFO(control.describe());
   REQUIRE(refused.exit_code > 0);
-  CHECK(refused.err.find("the database is full (") != std::string::npos);
+  CHECK(refused.err.find("is read-only: the database is full (") != std::string::npos);  // not "cannot reach"
+  CHECK(refused.err.find("cannot reach") == std::string::npos);
   CHECK(refused.err.find("writes are refused until space returns") != std::string::npos);
   CHECK(control.running());
 
