@@ -13,6 +13,14 @@ using namespace tg::itest;
 TEST_CASE("a full database: writes answer UNAVAILABLE, reads and /healthz go on, tg-control stays up",
           "[control][store][read-only]") {
   ControlProcess control({.extra_args = {"--sqlite-max-page-count", "1"}});  // no page beyond the file's size
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"services", "create", "web"},
+        std::vector<std::string>{"instances", "register", "web", "127.0.0.1:9001", "--id", "w1", "--ttl", "60s"},
+        std::vector<std::string>{"instances", "heartbeat", "w1"}}) {  // healthy now: later beats store nothing
+    const TgctlResult result = tgctl(control, args);
+    INFO(result.describe());
+    REQUIRE(result.exit_code == 0);
+  }
   TgctlResult refused;
   int created = 0;
   for (int i = 0; i < 500; ++i) {
@@ -41,6 +49,10 @@ TEST_CASE("a full database: writes answer UNAVAILABLE, reads and /healthz go on,
   CHECK(list.out.find("t" + std::to_string(created - 1)) != std::string::npos);
   CHECK(tgctl(control, {"tenants", "get", "t" + std::to_string(created)}).exit_code > 0);  // the refused one is gone
   CHECK(list.out.find("later") == std::string::npos);
+
+  const TgctlResult beat = tgctl(control, {"instances", "heartbeat", "w1"});  // a plain heartbeat still answers
+  INFO(beat.describe());
+  CHECK(beat.exit_code == 0);
 
   CHECK(http_get(control.http_port(), "/healthz", {{"Connection", "close"}}).status == 200);
   const HttpResponse metrics = http_get(control.http_port(), "/metrics", {{"Connection", "close"}});
