@@ -7,7 +7,7 @@
 
 using namespace tg::itest;
 
-TEST_CASE("--audit-retention: bad values exit 2 naming the flag, 0 and 90d start", "[control][retention]") {
+TEST_CASE("tg-control --audit-retention: bad values exit 2 naming the flag, 0 and 90d start", "[control][retention]") {
   ControlProcess control({}, false);
   for (const auto& [value, problem] : std::vector<std::pair<std::string, std::string>>{
            {"30m", "at least 1h"}, {"2y", "unknown unit"}, {"400d", "too large"}, {"soon", "bad duration"}}) {
