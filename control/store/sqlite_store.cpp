@@ -30,18 +30,49 @@ struct TableSql {
 
 // Indexed by ObjectKind.
 constexpr TableSql table_sql[] = {
-    {"INSERT INTO tenants(id, body) VALUES (?1, ?3) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-     "DELETE FROM tenants WHERE id = ?", "SELECT body, id, '' FROM tenants ORDER BY id"},
-    {"INSERT INTO services(name, tenant, body) VALUES (?1, NULLIF(?2, ''), ?3) "
-     "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, body = excluded.body",
-     "DELETE FROM services WHERE name = ?", "SELECT body, name, COALESCE(tenant, '') FROM services ORDER BY name"},
-    {"INSERT INTO instances(id, service, body) VALUES (?1, ?2, ?3) "
-     "ON CONFLICT(id) DO UPDATE SET service = excluded.service, body = excluded.body",
-     "DELETE FROM instances WHERE id = ?", "SELECT body, id, service FROM instances ORDER BY id"},
-    {"INSERT INTO routes(name, service, body) VALUES (?1, ?2, ?3) "
-     "ON CONFLICT(name) DO UPDATE SET service = excluded.service, body = excluded.body",
-     "DELETE FROM routes WHERE name = ?", "SELECT body, name, service FROM routes ORDER BY name"},
+    {"INSERT INTO tenants(id, body, body_hash) VALUES (?1, ?3, ?4) "
+     "ON CONFLICT(id) DO UPDATE SET body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM tenants WHERE id = ?", "SELECT body, id, '', body_hash FROM tenants ORDER BY id"},
+    {"INSERT INTO services(name, tenant, body, body_hash) VALUES (?1, NULLIF(?2, ''), ?3, ?4) "
+     "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM services WHERE name = ?", "SELECT body, name, COALESCE(tenant, ''), body_hash FROM services ORDER BY name"},
+    {"INSERT INTO instances(id, service, body, body_hash) VALUES (?1, ?2, ?3, ?4) "
+     "ON CONFLICT(id) DO UPDATE SET service = excluded.service, body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM instances WHERE id = ?", "SELECT body, id, service, body_hash FROM instances ORDER BY id"},
+    {"INSERT INTO routes(name, service, body, body_hash) VALUES (?1, ?2, ?3, ?4) "
+     "ON CONFLICT(name) DO UPDATE SET service = excluded.service, body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM routes WHERE name = ?", "SELECT body, name, service, body_hash FROM routes ORDER BY name"},
 };
+
+constexpr const char* object_tables[] = {"tenants", "services", "instances", "routes"};
+
+// FNV-1a 64 of a body, as stored in body_hash (an INTEGER: the same bits, signed).
+std::int64_t body_hash(const void* data, std::size_t size) {
+  std::uint64_t hash = 14695981039346656037ull;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 1099511628211ull;
+  }
+  return static_cast<std::int64_t>(hash);
+}
+
+// Rows written before migration 5 have no checksum yet: compute them once.
+void fill_missing_hashes(SQLite::Database& db) {
+  SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+  for (const char* table : object_tables) {
+    SQLite::Statement rows(db, std::string("SELECT rowid, body FROM ") + table + " WHERE body_hash IS NULL");
+    SQLite::Statement set(db, std::string("UPDATE ") + table + " SET body_hash = ? WHERE rowid = ?");
+    while (rows.executeStep()) {
+      const SQLite::Column body = rows.getColumn(1);
+      set.reset();
+      set.bind(1, body_hash(body.getBlob(), static_cast<std::size_t>(body.getBytes())));
+      set.bind(2, rows.getColumn(0).getInt64());
+      set.exec();
+    }
+  }
+  transaction.commit();
+}
 
 std::uint64_t read_meta(SQLite::Database& db, const char* key) {
   SQLite::Statement query(db, "SELECT value FROM registry_meta WHERE key = ?");
@@ -89,6 +120,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
     db_->exec("PRAGMA foreign_keys=ON");
     db_->exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     migrations_applied_ = apply_migrations(*db_, schema_migrations(), options.now_unix_ms);
+    fill_missing_hashes(*db_);
     if (options.max_page_count > 0)
       db_->exec("PRAGMA max_page_count = " + std::to_string(options.max_page_count));
   } catch (const std::exception& e) {
@@ -119,13 +151,34 @@ LoadedState SqliteStore::load() {
   std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
   std::vector<StoredKey>* keys[4] = {&state.tenant_keys, &state.service_keys, &state.instance_keys,
                                      &state.route_keys};
+  std::vector<std::string> damaged;
+  std::size_t more = 0;
   for (int k = 0; k < 4; ++k) {
     SQLite::Statement query(*db_, table_sql[k].select);
     while (query.executeStep()) {
       const SQLite::Column body = query.getColumn(0);
+      std::string name = query.getColumn(1).getString();
+      const SQLite::Column hash = query.getColumn(3);
+      if (hash.isNull() || hash.getInt64() != body_hash(body.getBlob(), static_cast<std::size_t>(body.getBytes()))) {
+        // A flipped byte in a body that still parses would be served as true.
+        if (damaged.size() < 10) {
+          damaged.push_back(std::string(to_string(static_cast<ObjectKind>(k))) + " \"" + name +
+                            "\": its body does not match its checksum (damaged)");
+        } else {
+          ++more;
+        }
+        continue;
+      }
       out[k]->emplace_back(static_cast<const char*>(body.getBlob()), static_cast<std::size_t>(body.getBytes()));
-      keys[k]->push_back(StoredKey{query.getColumn(1).getString(), query.getColumn(2).getString()});
+      keys[k]->push_back(StoredKey{std::move(name), query.getColumn(2).getString()});
     }
+  }
+  if (!damaged.empty()) {
+    std::string message = "the registry in the store is damaged (" + std::to_string(damaged.size() + more) +
+                          " row(s)); refusing to load it:";
+    for (const auto& line : damaged) message += "\n  " + line;
+    if (more) message += "\n  ... and " + std::to_string(more) + " more";
+    throw std::runtime_error(message);
   }
   SQLite::Statement tombstones(*db_,
                                "SELECT kind, name, file, line, deleted_unix_ms, actor FROM tombstones "
@@ -238,6 +291,7 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
         s.bind(1, m.name);
         s.bind(2, m.parent);
         s.bind(3, m.body->data(), static_cast<int>(m.body->size()));
+        s.bind(4, body_hash(m.body->data(), m.body->size()));
         s.exec();
       } else {
         SQLite::Statement& s = erases[k];

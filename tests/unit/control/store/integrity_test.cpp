@@ -2,6 +2,7 @@
 // of the registry tables (SqliteStore::check_integrity) and the checks of
 // Registry::load (keys against bodies, parents present).
 #include "registry/registry.hpp"
+#include "store/migrations.hpp"
 #include "store/sqlite_store.hpp"
 
 #include "fake_clock.hpp"
@@ -145,6 +146,63 @@ TEST_CASE("store integrity: a service whose tenant row is missing is refused, na
                                               Catch::Contains("service \"s001\": its tenant \"t001\" is not in the store") &&
                                               Catch::Contains("service \"s002\": its tenant \"t002\" is not in the store"));
   CHECK(registry.services().empty());
+}
+
+}  // namespace
+}  // namespace tg::control
+
+namespace tg::control {
+namespace {
+
+TEST_CASE("store integrity: a flipped byte inside a body that still parses is refused by its checksum",
+          "[sqlite][integrity]") {
+  TempDir dir;
+  const std::string path = dir.file("tg.db");
+  v1::Instance instance;
+  instance.set_id("w1");
+  instance.set_service("s000");
+  instance.set_address("10.0.0.1:8080");
+  std::string body = instance.SerializeAsString();
+  {
+    SqliteStore store(SqliteOptions{path});
+    populate(store, 1);
+    store.commit({CommitBatch{2, {put(ObjectKind::instance, "w1", "s000", body)}, {}}});
+    CHECK(store.load().instances.size() == 1);
+  }
+  {
+    // 10.0.0.1 becomes 10.0.0.7: still a valid Instance, another upstream.
+    const auto at = body.find("10.0.0.1");
+    REQUIRE(at != std::string::npos);
+    body[at + 7] = '7';
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    SQLite::Statement update(db, "UPDATE instances SET body = ? WHERE id = 'w1'");
+    update.bind(1, body.data(), static_cast<int>(body.size()));
+    update.exec();
+  }
+  v1::Instance parsed;
+  REQUIRE(parsed.ParseFromString(body));
+  CHECK(parsed.address() == "10.0.0.7:8080");
+  SqliteStore store(SqliteOptions{path});
+  CHECK_THROWS_WITH(store.load(), Catch::Contains("(1 row(s))") &&
+                                      Catch::Contains("instance \"w1\": its body does not match its checksum"));
+}
+
+TEST_CASE("store integrity: rows written before checksums existed get theirs at open", "[sqlite][integrity]") {
+  TempDir dir;
+  const std::string path = dir.file("tg.db");
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    REQUIRE(apply_migrations(db, schema_migrations().first(4), 1) == 4);
+    SQLite::Statement insert(db, "INSERT INTO tenants(id, body) VALUES ('acme', ?)");
+    const std::string body = tenant_body("acme");
+    insert.bind(1, body.data(), static_cast<int>(body.size()));
+    insert.exec();
+  }
+  SqliteStore store(SqliteOptions{path});
+  CHECK(store.load().tenants.size() == 1);
+  SQLite::Statement missing(store.database(), "SELECT COUNT(*) FROM tenants WHERE body_hash IS NULL");
+  REQUIRE(missing.executeStep());
+  CHECK(missing.getColumn(0).getInt() == 0);
 }
 
 }  // namespace
