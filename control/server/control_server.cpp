@@ -148,9 +148,10 @@ int run_control_server(const ServerOptions& options) {
       phase_start = std::chrono::steady_clock::now();
     }
     {
-      LoadedState loaded = store->load();
+      LoadedState loaded;
       try {
-        registry.load(loaded);  // checks every row's keys and references; nothing is served otherwise
+        loaded = store->load();  // checks every body against its checksum
+        registry.load(loaded);   // checks every row's keys and references; nothing is served otherwise
       } catch (const std::exception& e) {
         throw std::runtime_error(options.db_path + ": " + e.what());
       }
