@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   long long shutdown_ms = options.shutdown_timeout.count();
   std::string table_debounce = "5ms";
+  std::string audit_retention = "180d";
   app.add_option("--db", options.db_path,
                  "SQLite database file (created with its directory if missing); required, no default");
   app.add_option("--config", options.config_paths,
@@ -37,6 +38,17 @@ int main(int argc, char** argv) {
   app.add_flag("--accept-restore", options.accept_restore,
                "this database is authoritative although proxies serve newer versions of its registry (after a "
                "restore from a backup): lift the table generation above theirs (audited)");
+  app.add_flag("--skip-integrity-check", options.skip_integrity_check,
+               "start without PRAGMA integrity_check of the registry tables (it reads every page: seconds on "
+               "large databases); rows are still checked for dangling references while loading");
+  app.add_option("--sqlite-max-page-count", options.sqlite_max_page_count,
+                 "cap the database at N pages (PRAGMA max_page_count; 0 = no cap, less than the file = its "
+                 "size): reaching it is handled like a full disk (read-only mode); for tests and hard quotas")
+      ->check(CLI::Range(0LL, 4294967294LL));
+  app.add_option("--audit-retention", audit_retention,
+                 "delete audit rows older than this (e.g. 90d, at most 365d; 0 keeps them forever), checked every "
+                 "10 minutes, 1,000 rows per transaction")
+      ->capture_default_str();
   app.add_option("--table-debounce", table_debounce,
                  "gather registry changes this long (e.g. 5ms, 0) before publishing one table version")
       ->capture_default_str();
@@ -76,6 +88,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.table_debounce = std::chrono::duration_cast<std::chrono::microseconds>(debounce);
+  tg::config::Duration retention{};
+  if (std::string problem = tg::config::try_parse_duration(audit_retention, retention); !problem.empty()) {
+    std::fprintf(stderr, "--audit-retention: bad duration \"%s\": %s\n", audit_retention.c_str(), problem.c_str());
+    return 2;
+  }
+  if (retention.count() != 0 && retention < std::chrono::hours(1)) {
+    std::fprintf(stderr, "--audit-retention: at least 1h (or 0 to keep the audit log forever), got \"%s\"\n",
+                 audit_retention.c_str());
+    return 2;
+  }
+  options.audit_retention = std::chrono::duration_cast<std::chrono::milliseconds>(retention);
   try {
     return tg::control::run_control_server(options);
   } catch (const std::exception& e) {

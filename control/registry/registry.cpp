@@ -6,15 +6,59 @@
 namespace tg::control {
 namespace {
 
-template <class T, class Key>
-void load_table(const std::vector<std::string>& bodies, std::map<std::string, T>& table, Key key,
-                const char* what) {
-  table.clear();
-  for (const std::string& body : bodies) {
+constexpr std::size_t max_named_problems = 10;
+
+struct LoadProblems {
+  std::vector<std::string> lines;
+  std::size_t count = 0;
+  void add(std::string line) {
+    if (lines.size() < max_named_problems) lines.push_back(std::move(line));
+    ++count;
+  }
+};
+
+std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+// Parses each row and checks that its key columns are the ones inside its
+// body (a damaged key or body shows here; a body that no longer parses too).
+template <class T, class Key, class Parent>
+std::map<std::string, T> load_table(const std::vector<std::string>& bodies, const std::vector<StoredKey>& keys,
+                                    const char* what, Key key, Parent parent, LoadProblems& problems) {
+  if (keys.size() != bodies.size())
+    throw std::logic_error(std::string("the store returned ") + std::to_string(bodies.size()) + " " + what +
+                           " bodies but " + std::to_string(keys.size()) + " keys");
+  std::map<std::string, T> table;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    const StoredKey& row = keys[i];
     T object;
-    if (!object.ParseFromString(body)) throw std::runtime_error(std::string("unreadable ") + what + " in the store");
-    std::string name = key(object);
-    table.emplace(std::move(name), std::move(object));
+    if (!object.ParseFromString(bodies[i])) {
+      problems.add(std::string(what) + " " + quoted(row.name) + ": its body is unreadable");
+      continue;
+    }
+    if (key(object) != row.name) {
+      problems.add(std::string(what) + " " + quoted(row.name) + ": the row's key differs from the name in its body (" +
+                   quoted(key(object)) + ")");
+      continue;
+    }
+    if (parent(object) != row.parent) {
+      problems.add(std::string(what) + " " + quoted(row.name) + ": the row's parent column " + quoted(row.parent) +
+                   " differs from its body's " + quoted(parent(object)));
+      continue;
+    }
+    table.emplace(row.name, std::move(object));
+  }
+  return table;
+}
+
+template <class T, class Parents, class Parent>
+void check_parents(const std::map<std::string, T>& table, const char* what, const Parents& parents,
+                   const char* parent_what, Parent parent, LoadProblems& problems) {
+  for (const auto& [name, object] : table) {
+    const std::string& p = parent(object);
+    if (p.empty() && std::string_view(what) == "service") continue;  // a service without a tenant
+    if (!parents.contains(p))
+      problems.add(std::string(what) + " " + quoted(name) + ": its " + parent_what + " " + quoted(p) +
+                   " is not in the store");
   }
 }
 
@@ -23,12 +67,41 @@ void load_table(const std::vector<std::string>& bodies, std::map<std::string, T>
 Registry::Registry(const Clock& clock) : clock_(clock) {}
 
 void Registry::load(const LoadedState& state) {
+  // Built apart and checked whole before anything replaces the current state:
+  // a registry with a row missing (a damaged page) or a row damaged would be
+  // published to every proxy as if it were true.
+  LoadProblems problems;
+  const auto tenant_id = [](const v1::Tenant& t) -> const std::string& { return t.id(); };
+  const auto no_parent = [](const v1::Tenant&) { return std::string(); };
+  const auto service_name = [](const v1::Service& s) -> const std::string& { return s.name(); };
+  const auto service_tenant = [](const v1::Service& s) -> const std::string& { return s.tenant(); };
+  const auto instance_id = [](const v1::Instance& i) -> const std::string& { return i.id(); };
+  const auto instance_service = [](const v1::Instance& i) -> const std::string& { return i.service(); };
+  const auto route_name = [](const v1::Route& r) -> const std::string& { return r.name(); };
+  const auto route_service = [](const v1::Route& r) -> const std::string& { return r.service(); };
+  auto tenants = load_table<v1::Tenant>(state.tenants, state.tenant_keys, "tenant", tenant_id, no_parent, problems);
+  auto services =
+      load_table<v1::Service>(state.services, state.service_keys, "service", service_name, service_tenant, problems);
+  auto instances = load_table<v1::Instance>(state.instances, state.instance_keys, "instance", instance_id,
+                                            instance_service, problems);
+  auto routes = load_table<v1::Route>(state.routes, state.route_keys, "route", route_name, route_service, problems);
+  check_parents(services, "service", tenants, "tenant", service_tenant, problems);
+  check_parents(instances, "instance", services, "service", instance_service, problems);
+  check_parents(routes, "route", services, "service", route_service, problems);
+  if (problems.count) {
+    std::string message = "the registry in the store is inconsistent (" + std::to_string(problems.count) +
+                          " problem(s)); refusing to load it:";
+    for (const auto& line : problems.lines) message += "\n  " + line;
+    if (problems.count > problems.lines.size())
+      message += "\n  ... and " + std::to_string(problems.count - problems.lines.size()) + " more";
+    throw std::runtime_error(message);
+  }
   revision_ = state.revision;
   generation_ = state.generation;
-  load_table(state.tenants, tenants_, [](const v1::Tenant& t) { return t.id(); }, "tenant");
-  load_table(state.services, services_, [](const v1::Service& s) { return s.name(); }, "service");
-  load_table(state.instances, instances_, [](const v1::Instance& i) { return i.id(); }, "instance");
-  load_table(state.routes, routes_, [](const v1::Route& r) { return r.name(); }, "route");
+  tenants_ = std::move(tenants);
+  services_ = std::move(services);
+  instances_ = std::move(instances);
+  routes_ = std::move(routes);
   tombstones_.clear();
   for (const Tombstone& t : state.tombstones) tombstones_[{t.kind, t.name}] = t;
   heartbeat_deadlines_.clear();

@@ -8,7 +8,8 @@
 // the response and `batch` (the change to make durable, with its audit rows
 // and the new revision). The caller answers only after the batch committed.
 // Reads issued meanwhile see the change already (it cannot be lost unless the
-// commit fails, which stops tg-control; see docs/control-plane.md).
+// commit fails: then Core reloads the registry from the store, or stops
+// tg-control; see docs/control-plane.md).
 //
 // Pure logic: no I/O, no threads, the clock injected. Tests drive it directly.
 #pragma once
@@ -57,8 +58,11 @@ class Registry {
  public:
   explicit Registry(const Clock& clock);
 
-  // Replaces the state with what a store holds. Throws std::runtime_error on
-  // an unreadable object. Heartbeat deadlines restart: an instance with a TTL
+  // Replaces the state with what a store holds, after checking all of it:
+  // every body parses, every row's key columns equal the name and parent in
+  // its body, every parent (service → tenant, instance/route → service) is
+  // loaded too. Otherwise throws std::runtime_error naming the rows (kind,
+  // key; the first 10) and changes nothing. Heartbeat deadlines restart: an instance with a TTL
   // gets a full TTL from now (it could not heartbeat while we were down).
   void load(const LoadedState& state);
 

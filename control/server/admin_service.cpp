@@ -90,6 +90,13 @@ grpc::ServerUnaryReactor* AdminService::write(grpc::CallbackServerContext* conte
   const Call call = started.call;
   if (!started.principal) return call.reactor;
   asio::post(core_.io(), [this, call, actor = std::move(started.principal->actor), request, response, op] {
+    // Read-only mode (the database is full): refused before the registry
+    // changes. Heartbeats go on: a plain one stores nothing; one that changes
+    // health is refused by Core::commit, which then reloads the registry.
+    if (Status refused = core_.write_refusal(); !refused.ok() && std::string_view(call.method) != "Heartbeat") {
+      call.finish(refused);
+      return;
+    }
     CommitBatch batch;
     Status status;
     try {
@@ -234,6 +241,10 @@ grpc::ServerUnaryReactor* AdminService::AdoptRegistry(grpc::CallbackServerContex
   asio::post(core_.io(), [this, call, request, response, actor = started.principal->actor] {
     if (hub_ == nullptr) {
       call.finish(Status{Code::unimplemented, "this server has no table stream"});
+      return;
+    }
+    if (Status refused = core_.write_refusal(); !refused.ok()) {  // read-only mode
+      call.finish(refused);
       return;
     }
     hub_->adopt(request->registry_id(), actor, [this, call, response](const Status& status) {

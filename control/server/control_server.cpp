@@ -126,12 +126,35 @@ int run_control_server(const ServerOptions& options) {
   LoadedState identity;  // registry id, adopted ids, the fleet-ahead mark (no objects)
   try {
     store = std::make_unique<SqliteStore>(
-        SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms()});
+        SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms(),
+                      options.sqlite_max_page_count});
     if (int n = store->migrations_applied_at_open()) spdlog::info("tg-control: {}: applied {} migration(s)", options.db_path, n);
     auto phase_start = std::chrono::steady_clock::now();
+    if (options.skip_integrity_check) {
+      spdlog::warn("tg-control: {}: --skip-integrity-check: the registry tables were not checked for damage",
+                   options.db_path);
+    } else {
+      const std::vector<std::string> problems = store->check_integrity();
+      if (!problems.empty()) {
+        std::cerr << "tg-control: " << options.db_path
+                  << ": the database is damaged (PRAGMA integrity_check of the registry tables failed); refusing "
+                     "to load it. Restore it from a backup (see docs/operations.md, \"Store integrity and disk "
+                     "full\"). SQLite reports:\n";
+        for (const auto& line : problems) std::cerr << "  " << line << "\n";
+        return 1;
+      }
+      spdlog::info("tg-control: {}: integrity check of the registry tables passed in {} ms", options.db_path,
+                   ms_since(phase_start));
+      phase_start = std::chrono::steady_clock::now();
+    }
     {
-      LoadedState loaded = store->load();
-      registry.load(loaded);
+      LoadedState loaded;
+      try {
+        loaded = store->load();  // checks every body against its checksum
+        registry.load(loaded);   // checks every row's keys and references; nothing is served otherwise
+      } catch (const std::exception& e) {
+        throw std::runtime_error(options.db_path + ": " + e.what());
+      }
       identity.registry_id = std::move(loaded.registry_id);
       identity.adopted = std::move(loaded.adopted);
       identity.fleet_ahead = loaded.fleet_ahead;
@@ -184,7 +207,9 @@ int run_control_server(const ServerOptions& options) {
     return 1;
   }
 
-  Core core(*store, registry);
+  CoreOptions core_options;
+  core_options.audit_retention = options.audit_retention;
+  Core core(*store, registry, core_options);
   // The table stream: built from the registry before the loop runs, then fed
   // by every committed batch (owner loop).
   AsioDebounceTimer table_timer(core.io());

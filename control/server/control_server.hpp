@@ -21,6 +21,14 @@ struct ServerOptions {
   // The database is authoritative even where proxies serve newer versions of
   // its registry (a restored backup): lift the generation above the fleet.
   bool accept_restore = false;
+  // Skip PRAGMA integrity_check of the registry tables before loading (the
+  // reference check while loading still runs); see docs/operations.md.
+  bool skip_integrity_check = false;
+  // Cap the database at this many pages (0 = no cap); reaching it is a full
+  // disk (read-only mode). Tests use it to fill the disk.
+  long long sqlite_max_page_count = 0;
+  // Audit rows older than this are deleted (0 = kept forever).
+  std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
 };
 
 // Returns the process exit code: 0 after a signal-driven shutdown, 1 on a

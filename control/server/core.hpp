@@ -26,6 +26,12 @@ namespace tg::control {
 
 struct CoreOptions {
   std::chrono::milliseconds heartbeat_sweep{200};  // how often TTL deadlines are checked
+  std::chrono::milliseconds write_probe{5000};     // read-only mode: how often a write is tried
+  // Audit rows older than this are deleted (0 = kept forever), checked every
+  // audit_sweep, at most audit_delete_batch rows per transaction.
+  std::chrono::milliseconds audit_retention{0};
+  std::chrono::milliseconds audit_sweep{std::chrono::minutes(10)};
+  std::size_t audit_delete_batch = 1000;
 };
 
 class Core {
@@ -51,9 +57,23 @@ class Core {
   void stop();
 
   // Owner thread. `done` runs on the owner thread after the batch committed
-  // (OK) or failed (INTERNAL; the fatal handler is called too: memory is then
-  // ahead of the database and tg-control must stop).
+  // (OK) or failed:
+  //  * UNAVAILABLE: the database is full (or Core is already read-only).
+  //    Core enters read-only mode and reloads the registry from the database
+  //    (on the writer thread, after every batch submitted before; the loaded
+  //    state replaces memory on the owner loop): the registry applies a change
+  //    to memory before it commits, so memory was ahead by the failed
+  //    batches, and the database is the truth. Observers (the table stream)
+  //    only ever saw committed batches, so they need no correction.
+  //  * INTERNAL, any other failure: the fatal handler is called too (memory is
+  //    ahead of the database and the cause is unknown: tg-control must stop).
   void commit(CommitBatch batch, std::function<void(const Status&)> done);
+
+  // Read-only mode (the database was full): OK when writes are accepted, else
+  // the UNAVAILABLE status to answer, with the reason. Writers call it BEFORE
+  // changing the registry. A probe write every `write_probe` ends the mode.
+  Status write_refusal() const;
+  bool read_only() const { return read_only_; }
   void add_observer(Observer observer);
   void on_fatal(std::function<void(const std::string& reason)> handler);
 
@@ -63,12 +83,21 @@ class Core {
  private:
   void arm_heartbeat_timer();
   void sweep_heartbeats();
+  void enter_read_only(const std::string& reason);
+  void reload_registry();
+  void arm_write_probe();
+  void arm_audit_retention();
+  void delete_old_audit(std::int64_t cutoff_unix_ms, std::size_t deleted_so_far);
 
   Registry& registry_;
   CoreOptions options_;
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::steady_timer heartbeat_timer_{io_};
+  boost::asio::steady_timer write_probe_timer_{io_};
+  boost::asio::steady_timer audit_timer_{io_};
+  bool read_only_ = false;
+  std::string read_only_reason_;
   Metrics metrics_;
   CommitQueue queue_;
   std::vector<Observer> observers_;

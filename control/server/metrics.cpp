@@ -78,6 +78,15 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
     out += "tg_control_instances{health=\"" + health + "\"} " + std::to_string(n) + "\n";
   gauge(out, "tg_control_registry_revision", "Revision of the last committed registry change.", committed_revision);
   gauge(out, "tg_control_registry_generation", "Start generation (bumped at every start).", registry.generation());
+  gauge(out, "tg_control_store_read_only",
+        "1 while the database is full: writes are refused (UNAVAILABLE), reads and the table stream go on.",
+        store_read_only_ ? 1 : 0);
+  out += "# HELP tg_control_store_full_total Commits and write probes that failed for lack of space.\n"
+         "# TYPE tg_control_store_full_total counter\ntg_control_store_full_total " +
+         std::to_string(store_full_) + "\n";
+  out += "# HELP tg_control_audit_rows_deleted_total Audit rows deleted by retention (--audit-retention).\n"
+         "# TYPE tg_control_audit_rows_deleted_total counter\ntg_control_audit_rows_deleted_total " +
+         std::to_string(audit_deleted_) + "\n";
 
   out += "# HELP tg_control_admin_calls_total Admin API calls by method and status code.\n"
          "# TYPE tg_control_admin_calls_total counter\n";

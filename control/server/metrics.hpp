@@ -63,6 +63,13 @@ class Metrics {
   void record_call(const std::string& method, Code code, std::chrono::nanoseconds duration);
   void record_commit(std::chrono::nanoseconds duration, std::size_t batches, bool ok);
   void record_http(unsigned status) { ++http_[status]; }
+  // Read-only mode (docs/operations.md, "Store integrity and disk full").
+  void set_store_read_only(bool read_only) { store_read_only_ = read_only; }
+  void record_store_full() { ++store_full_; }
+  void record_audit_deleted(std::uint64_t rows) { audit_deleted_ += rows; }
+  std::uint64_t audit_deleted() const { return audit_deleted_; }
+  bool store_read_only() const { return store_read_only_; }
+  std::uint64_t store_full() const { return store_full_; }
 
   std::uint64_t calls(const std::string& method, Code code) const;
   std::uint64_t commits() const { return commit_durations_.count; }
@@ -72,6 +79,9 @@ class Metrics {
   std::string render(const Registry& registry, std::uint64_t committed_revision) const;
 
  private:
+  bool store_read_only_ = false;
+  std::uint64_t store_full_ = 0;
+  std::uint64_t audit_deleted_ = 0;
   void render_table(std::string& out) const;
 
   std::map<std::pair<std::string, Code>, std::uint64_t> calls_;

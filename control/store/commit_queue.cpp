@@ -59,6 +59,10 @@ void CommitQueue::run() {
       const auto start = std::chrono::steady_clock::now();
       try {
         store_.commit(batches);
+      } catch (const StoreFull& e) {
+        spdlog::error("tg-control: commit of {} change(s) failed: the database is full: {}", batches.size(), e.what());
+        status = Status{Code::unavailable, std::string("the database is full (") + e.what() +
+                                               "); writes are refused until space returns"};
       } catch (const std::exception& e) {
         spdlog::critical("tg-control: commit of {} change(s) failed: {}", batches.size(), e.what());
         status = Status::internal(std::string("commit failed: ") + e.what());

@@ -27,7 +27,9 @@ namespace tg::control {
 
 class CommitQueue {
  public:
-  // Gets the batch back (for observers) with the outcome of its transaction.
+  // Gets the batch back (for observers) with the outcome of its transaction:
+  // OK, UNAVAILABLE when the store was full (StoreFull; nothing stored, the
+  // database intact), INTERNAL for any other failure.
   using Done = std::function<void(const Status&, CommitBatch&& batch)>;
   // After each transaction (writer thread): its duration and how many batches it held.
   using CommitObserver = std::function<void(std::chrono::nanoseconds duration, std::size_t batches, bool ok)>;

@@ -44,8 +44,13 @@ LoadedState MemoryStore::load() {
   state.adopted.assign(adopted_.begin(), adopted_.end());
   state.fleet_ahead = fleet_ahead_;
   std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
+  std::vector<StoredKey>* keys[4] = {&state.tenant_keys, &state.service_keys, &state.instance_keys,
+                                     &state.route_keys};
   for (int k = 0; k < 4; ++k)
-    for (const auto& [name, entry] : objects_[k]) out[k]->push_back(entry.second);
+    for (const auto& [name, entry] : objects_[k]) {
+      out[k]->push_back(entry.second);
+      keys[k]->push_back(StoredKey{name, entry.first});
+    }
   for (const auto& [key, tombstone] : tombstones_) state.tombstones.push_back(tombstone);
   return state;
 }
@@ -64,6 +69,7 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
     fail_next_ = false;
     throw std::runtime_error("injected commit failure");
   }
+  if (full_) throw StoreFull("database or disk is full (MemoryStore::set_full)");
   // Work on a copy so a failed referential check leaves nothing behind.
   std::array<std::map<std::string, std::pair<std::string, std::string>>, 4> objects;
   std::copy(std::begin(objects_), std::end(objects_), objects.begin());
@@ -92,7 +98,7 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
   for (const auto& batch : batches) {
     for (const auto& key : batch.cleared_tombstones) tombstones_.erase({key.kind, key.name});
     for (const auto& tombstone : batch.tombstones) tombstones_[{tombstone.kind, tombstone.name}] = tombstone;
-    for (const auto& record : batch.audit) audit_.push_back(AuditRow{audit_.size() + 1, record});
+    for (const auto& record : batch.audit) audit_.push_back(AuditRow{next_audit_id_++, record});
     if (batch.revision > revision_) revision_ = batch.revision;
     if (batch.identity.generation) generation_ = std::max(generation_, *batch.identity.generation);
     if (batch.identity.fleet_ahead) fleet_ahead_ = *batch.identity.fleet_ahead;
@@ -130,6 +136,32 @@ void MemoryStore::hold_commits(bool hold) {
     hold_ = hold;
   }
   released_.notify_all();
+}
+
+}  // namespace tg::control
+
+namespace tg::control {
+
+void MemoryStore::probe_write() {
+  std::lock_guard lock(mutex_);
+  if (full_) throw StoreFull("database or disk is full (MemoryStore::set_full)");
+}
+
+std::size_t MemoryStore::delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  if (full_) throw StoreFull("database or disk is full (MemoryStore::set_full)");
+  std::size_t deleted = 0;
+  std::erase_if(audit_, [&](const AuditRow& row) {
+    if (deleted >= limit || row.record.time_unix_ms >= cutoff_unix_ms) return false;
+    ++deleted;
+    return true;
+  });
+  return deleted;
+}
+
+void MemoryStore::set_full(bool full) {
+  std::lock_guard lock(mutex_);
+  full_ = full;
 }
 
 }  // namespace tg::control

@@ -21,18 +21,22 @@ class MemoryStore final : public Store {
   std::uint64_t begin_generation() override;
   void commit(const std::vector<CommitBatch>& batches) override;
   std::vector<AuditRow> list_audit(const AuditQuery& query) override;
+  std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  void probe_write() override;
 
   // Test hooks.
   std::size_t commit_count() const;                 // successful commit() calls
   void fail_next_commit();                          // the next commit() throws and stores nothing
   void hold_commits(bool hold);                     // while held, commit() waits (at most 10 s)
   std::size_t held_commits() const;                 // commit() calls waiting on the hold now
+  void set_full(bool full);                         // while full, commit() and probe_write() throw StoreFull
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable released_;
   bool hold_ = false;
   bool fail_next_ = false;
+  bool full_ = false;
   std::size_t held_ = 0;
   std::size_t commits_ = 0;
   std::uint64_t revision_ = 0;
@@ -42,6 +46,7 @@ class MemoryStore final : public Store {
   std::uint64_t fleet_ahead_ = 0;
   std::map<std::string, std::pair<std::string, std::string>> objects_[4];  // name → (parent, body)
   std::vector<AuditRow> audit_;
+  std::uint64_t next_audit_id_ = 1;  // ids are never reused, also after retention deleted rows
   std::map<std::pair<ObjectKind, std::string>, Tombstone> tombstones_;
 };
 

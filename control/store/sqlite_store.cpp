@@ -3,13 +3,17 @@
 #include "store/migrations.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+
+#include <sqlite3.h>
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -26,18 +30,49 @@ struct TableSql {
 
 // Indexed by ObjectKind.
 constexpr TableSql table_sql[] = {
-    {"INSERT INTO tenants(id, body) VALUES (?1, ?3) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-     "DELETE FROM tenants WHERE id = ?", "SELECT body FROM tenants ORDER BY id"},
-    {"INSERT INTO services(name, tenant, body) VALUES (?1, NULLIF(?2, ''), ?3) "
-     "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, body = excluded.body",
-     "DELETE FROM services WHERE name = ?", "SELECT body FROM services ORDER BY name"},
-    {"INSERT INTO instances(id, service, body) VALUES (?1, ?2, ?3) "
-     "ON CONFLICT(id) DO UPDATE SET service = excluded.service, body = excluded.body",
-     "DELETE FROM instances WHERE id = ?", "SELECT body FROM instances ORDER BY id"},
-    {"INSERT INTO routes(name, service, body) VALUES (?1, ?2, ?3) "
-     "ON CONFLICT(name) DO UPDATE SET service = excluded.service, body = excluded.body",
-     "DELETE FROM routes WHERE name = ?", "SELECT body FROM routes ORDER BY name"},
+    {"INSERT INTO tenants(id, body, body_hash) VALUES (?1, ?3, ?4) "
+     "ON CONFLICT(id) DO UPDATE SET body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM tenants WHERE id = ?", "SELECT body, id, '', body_hash FROM tenants ORDER BY id"},
+    {"INSERT INTO services(name, tenant, body, body_hash) VALUES (?1, NULLIF(?2, ''), ?3, ?4) "
+     "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM services WHERE name = ?", "SELECT body, name, COALESCE(tenant, ''), body_hash FROM services ORDER BY name"},
+    {"INSERT INTO instances(id, service, body, body_hash) VALUES (?1, ?2, ?3, ?4) "
+     "ON CONFLICT(id) DO UPDATE SET service = excluded.service, body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM instances WHERE id = ?", "SELECT body, id, service, body_hash FROM instances ORDER BY id"},
+    {"INSERT INTO routes(name, service, body, body_hash) VALUES (?1, ?2, ?3, ?4) "
+     "ON CONFLICT(name) DO UPDATE SET service = excluded.service, body = excluded.body, body_hash = excluded.body_hash",
+     "DELETE FROM routes WHERE name = ?", "SELECT body, name, service, body_hash FROM routes ORDER BY name"},
 };
+
+constexpr const char* object_tables[] = {"tenants", "services", "instances", "routes"};
+
+// FNV-1a 64 of a body, as stored in body_hash (an INTEGER: the same bits, signed).
+std::int64_t body_hash(const void* data, std::size_t size) {
+  std::uint64_t hash = 14695981039346656037ull;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 1099511628211ull;
+  }
+  return static_cast<std::int64_t>(hash);
+}
+
+// Rows written before migration 5 have no checksum yet: compute them once.
+void fill_missing_hashes(SQLite::Database& db) {
+  SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+  for (const char* table : object_tables) {
+    SQLite::Statement rows(db, std::string("SELECT rowid, body FROM ") + table + " WHERE body_hash IS NULL");
+    SQLite::Statement set(db, std::string("UPDATE ") + table + " SET body_hash = ? WHERE rowid = ?");
+    while (rows.executeStep()) {
+      const SQLite::Column body = rows.getColumn(1);
+      set.reset();
+      set.bind(1, body_hash(body.getBlob(), static_cast<std::size_t>(body.getBytes())));
+      set.bind(2, rows.getColumn(0).getInt64());
+      set.exec();
+    }
+  }
+  transaction.commit();
+}
 
 std::uint64_t read_meta(SQLite::Database& db, const char* key) {
   SQLite::Statement query(db, "SELECT value FROM registry_meta WHERE key = ?");
@@ -54,6 +89,11 @@ void write_meta(SQLite::Database& db, const char* key, std::uint64_t value) {
 }
 
 }  // namespace
+
+const char* const SqliteStore::integrity_checked_tables[] = {
+    "schema_migrations", "registry_meta", "registry_identity", "adopted_registries",
+    "tenants",           "services",      "instances",         "routes",
+    "tombstones"};
 
 SqliteStore::SqliteStore(const SqliteOptions& options) {
   const std::filesystem::path path(options.path);
@@ -80,6 +120,9 @@ SqliteStore::SqliteStore(const SqliteOptions& options) {
     db_->exec("PRAGMA foreign_keys=ON");
     db_->exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     migrations_applied_ = apply_migrations(*db_, schema_migrations(), options.now_unix_ms);
+    fill_missing_hashes(*db_);
+    if (options.max_page_count > 0)
+      db_->exec("PRAGMA max_page_count = " + std::to_string(options.max_page_count));
   } catch (const std::exception& e) {
     db_.reset();
     ::close(lock_fd_);
@@ -106,12 +149,36 @@ LoadedState SqliteStore::load() {
     while (adopted.executeStep()) state.adopted.push_back(adopted.getColumn(0).getString());
   }
   std::vector<std::string>* out[4] = {&state.tenants, &state.services, &state.instances, &state.routes};
+  std::vector<StoredKey>* keys[4] = {&state.tenant_keys, &state.service_keys, &state.instance_keys,
+                                     &state.route_keys};
+  std::vector<std::string> damaged;
+  std::size_t more = 0;
   for (int k = 0; k < 4; ++k) {
     SQLite::Statement query(*db_, table_sql[k].select);
     while (query.executeStep()) {
       const SQLite::Column body = query.getColumn(0);
+      std::string name = query.getColumn(1).getString();
+      const SQLite::Column hash = query.getColumn(3);
+      if (hash.isNull() || hash.getInt64() != body_hash(body.getBlob(), static_cast<std::size_t>(body.getBytes()))) {
+        // A flipped byte in a body that still parses would be served as true.
+        if (damaged.size() < 10) {
+          damaged.push_back(std::string(to_string(static_cast<ObjectKind>(k))) + " \"" + name +
+                            "\": its body does not match its checksum (damaged)");
+        } else {
+          ++more;
+        }
+        continue;
+      }
       out[k]->emplace_back(static_cast<const char*>(body.getBlob()), static_cast<std::size_t>(body.getBytes()));
+      keys[k]->push_back(StoredKey{std::move(name), query.getColumn(2).getString()});
     }
+  }
+  if (!damaged.empty()) {
+    std::string message = "the registry in the store is damaged (" + std::to_string(damaged.size() + more) +
+                          " row(s)); refusing to load it:";
+    for (const auto& line : damaged) message += "\n  " + line;
+    if (more) message += "\n  ... and " + std::to_string(more) + " more";
+    throw std::runtime_error(message);
   }
   SQLite::Statement tombstones(*db_,
                                "SELECT kind, name, file, line, deleted_unix_ms, actor FROM tombstones "
@@ -129,6 +196,36 @@ LoadedState SqliteStore::load() {
   return state;
 }
 
+std::vector<std::string> SqliteStore::check_integrity(std::size_t max_problems) {
+  std::vector<std::string> problems;
+  std::size_t more = 0;
+  for (const char* table : integrity_checked_tables) {
+    if (!db_->tableExists(table)) continue;
+    // integrity_check(TABLE) checks the table's b-tree and every index of it
+    // (entries missing or extra, order, record format), unlike quick_check.
+    SQLite::Statement check(*db_, std::string("PRAGMA integrity_check(") + table + ")");
+    while (check.executeStep()) {
+      const std::string text = check.getColumn(0).getString();
+      if (text == "ok") continue;
+      // One result may hold several lines, the first naming the schema.
+      std::size_t start = 0;
+      while (start <= text.size()) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        if (line.empty() || line.rfind("*** in database", 0) == 0) continue;
+        if (problems.size() < max_problems) {
+          problems.push_back(std::string(table) + ": " + line);
+        } else {
+          ++more;
+        }
+      }
+    }
+  }
+  if (more) problems.push_back("... and " + std::to_string(more) + " more");
+  return problems;
+}
+
 std::uint64_t SqliteStore::begin_generation() {
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
   const std::uint64_t generation = read_meta(*db_, "generation") + 1;
@@ -137,7 +234,37 @@ std::uint64_t SqliteStore::begin_generation() {
   return generation;
 }
 
+namespace {
+
+// SQLITE_FULL: the disk, or PRAGMA max_page_count (how tests make a disk full).
+bool is_full(const SQLite::Exception& e) { return (e.getErrorCode() & 0xff) == SQLITE_FULL; }
+
+}  // namespace
+
 void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
+  try {
+    commit_batches(batches);
+  } catch (const SQLite::Exception& e) {
+    if (is_full(e)) throw StoreFull(e.what());
+    throw;
+  }
+}
+
+void SqliteStore::probe_write() {
+  // Two committed transactions: the first needs new pages (64 KiB of
+  // overflow) and WAL space, as a real write would; the second takes the
+  // row away again. A probe that rolled back would allocate pages but never
+  // touch the disk, and could report space that is not there.
+  try {
+    db_->exec("INSERT OR REPLACE INTO registry_meta(key, value) VALUES ('write_probe', zeroblob(65536))");
+    db_->exec("DELETE FROM registry_meta WHERE key = 'write_probe'");
+  } catch (const SQLite::Exception& e) {
+    if (is_full(e)) throw StoreFull(e.what());
+    throw;
+  }
+}
+
+void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
   // The Transaction rolls back in its destructor if anything below throws
   // (including COMMIT failing a deferred foreign key).
   SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
@@ -164,6 +291,7 @@ void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
         s.bind(1, m.name);
         s.bind(2, m.parent);
         s.bind(3, m.body->data(), static_cast<int>(m.body->size()));
+        s.bind(4, body_hash(m.body->data(), m.body->size()));
         s.exec();
       } else {
         SQLite::Statement& s = erases[k];
@@ -222,6 +350,21 @@ void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
     update.exec();
   }
   transaction.commit();
+}
+
+std::size_t SqliteStore::delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  // audit_by_time finds the oldest rows, the primary key deletes them.
+  SQLite::Statement erase(*db_,
+                          "DELETE FROM audit WHERE id IN "
+                          "(SELECT id FROM audit WHERE time_unix_ms < ? ORDER BY time_unix_ms LIMIT ?)");
+  erase.bind(1, static_cast<int64_t>(cutoff_unix_ms));
+  erase.bind(2, static_cast<int64_t>(limit));
+  try {
+    return static_cast<std::size_t>(erase.exec());
+  } catch (const SQLite::Exception& e) {
+    if (is_full(e)) throw StoreFull(e.what());
+    throw;
+  }
 }
 
 std::vector<AuditRow> SqliteStore::list_audit(const AuditQuery& q) {

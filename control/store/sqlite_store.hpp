@@ -30,6 +30,10 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;   // bounds every wait for a lock held by another process
   bool synchronous_full = false;
   long long now_unix_ms = 0;    // recorded with migrations
+  // PRAGMA max_page_count after migrating (0 = SQLite's default, no cap; a
+  // value below the file's size means its size): a write that needs more
+  // pages fails as on a full disk (StoreFull).
+  long long max_page_count = 0;
 };
 
 class SqliteStore final : public Store {
@@ -42,11 +46,28 @@ class SqliteStore final : public Store {
   std::uint64_t begin_generation() override;
   void commit(const std::vector<CommitBatch>& batches) override;
   std::vector<AuditRow> list_audit(const AuditQuery& query) override;
+  std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  void probe_write() override;
+
+  // Tables whose pages check_integrity() reads: everything the registry is
+  // loaded from. The audit log is left out: it is not loaded, only listed,
+  // and it is the table that grows (its time would dominate a start).
+  static const char* const integrity_checked_tables[];
+
+  // PRAGMA integrity_check of each registry table and its indexes: the
+  // problems SQLite reports, each as "TABLE: line" (at most `max_problems` lines, then "... and N
+  // more"); empty when the tables are sound. Startup refuses a database with
+  // problems (a damaged index page passes quick_check and a plain load, and
+  // would load part of a table without an error). Seconds at large sizes: see
+  // docs/operations.md, "Store integrity and disk full".
+  std::vector<std::string> check_integrity(std::size_t max_problems = 10);
 
   int migrations_applied_at_open() const { return migrations_applied_; }
   SQLite::Database& database() { return *db_; }
 
  private:
+  void commit_batches(const std::vector<CommitBatch>& batches);
+
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;
   int migrations_applied_ = 0;

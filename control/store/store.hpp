@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,15 @@ struct CommitBatch {
   }
 };
 
+// The key columns of one stored object row: its id or name and its parent
+// (service: tenant, "" = none; instance, route: service; tenant: "").
+// Registry::load checks them against the serialized body and against the
+// other tables, so a row whose key or body was damaged is named, not loaded.
+struct StoredKey {
+  std::string name;
+  std::string parent;
+};
+
 struct LoadedState {
   std::uint64_t revision = 0;
   std::uint64_t generation = 0;
@@ -97,6 +107,8 @@ struct LoadedState {
   std::uint64_t fleet_ahead = 0;
   // Serialized objects per kind, ordered by key.
   std::vector<std::string> tenants, services, instances, routes;
+  // The key columns of each object, parallel to the bodies above.
+  std::vector<StoredKey> tenant_keys, service_keys, instance_keys, route_keys;
   std::vector<Tombstone> tombstones;  // ordered by (kind, name)
 };
 
@@ -113,6 +125,14 @@ struct AuditRow {
   AuditRecord record;
 };
 
+// A commit that failed because the disk (or the database's page limit) is
+// full: nothing of it was stored, the database is intact, and the same write
+// may succeed once space returns. Other commit failures are std::exception.
+class StoreFull : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -127,11 +147,22 @@ class Store {
 
   // Commits all batches in one transaction (in order); the stored revision
   // becomes the last batch's. Throws std::exception on failure, having rolled
-  // back: then nothing of `batches` is stored.
+  // back: then nothing of `batches` is stored. StoreFull when there was no
+  // space for it.
   virtual void commit(const std::vector<CommitBatch>& batches) = 0;
+
+  // Whether a write that needs new space succeeds now (read-only mode asks
+  // this periodically). Leaves no trace in the registry. Throws StoreFull or
+  // std::exception when it does not.
+  virtual void probe_write() = 0;
 
   // Newest first, at most query.limit rows.
   virtual std::vector<AuditRow> list_audit(const AuditQuery& query) = 0;
+
+  // Deletes at most `limit` audit rows older than `cutoff_unix_ms` (the
+  // oldest first) in one transaction; returns how many. Retention calls it
+  // in batches so no transaction is long.
+  virtual std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
 };
 
 }  // namespace tg::control

@@ -50,6 +50,12 @@ std::string failure_message(const Invocation& invocation, const grpc::Status& st
   const std::string& server = invocation.global.server;
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
+      // tg-control's read-only mode answers UNAVAILABLE too (a retry later is
+      // safe); its message starts so. Anything else is the transport.
+      if (status.error_message().rfind("the database is full", 0) == 0) {
+        message += "tg-control at " + server + " is read-only: " + status.error_message();
+        break;
+      }
       message += "cannot reach tg-control at " + server;
       if (!status.error_message().empty()) message += " (" + status.error_message() + ")";
       break;

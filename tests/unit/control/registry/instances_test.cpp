@@ -118,7 +118,8 @@ TEST_CASE("registry: an unreadable stored object stops the load", "[registry]") 
   Registry registry(clock);
   LoadedState state;
   state.instances.push_back("\xff\xff\xff not a protobuf");
-  CHECK_THROWS_WITH(registry.load(state), Catch::Contains("unreadable instance"));
+  state.instance_keys.push_back(StoredKey{"i", "svc"});
+  CHECK_THROWS_WITH(registry.load(state), Catch::Contains("instance \"i\": its body is unreadable"));
 }
 
 }  // namespace
