@@ -85,7 +85,7 @@ bool eventually(F condition) {
   return false;
 }
 
-TEST_CASE("core: a full database means read-only mode, not a stop; writes resume when space returns",
+TEST_CASE("core: a full database means read-only mode, not a stop, and writes resume when space returns",
           "[core][read-only]") {
   test::TempDir dir;
   SqliteStore store(SqliteOptions{dir.file("tg.db")});
