@@ -32,8 +32,19 @@ void latency_histogram(std::string& out, const std::string& name, const std::str
   out += name + "_count" + braces + " " + std::to_string(h.count) + "\n";
 }
 
+void sample(std::string& out, const char* type, const std::string& name, const std::string& help,
+            std::uint64_t value) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(value) +
+         "\n";
+}
+
 void gauge(std::string& out, const std::string& name, const std::string& help, std::uint64_t value) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + std::to_string(value) + "\n";
+  sample(out, "gauge", name, help, value);
+}
+
+// A counter without labels.
+void counter(std::string& out, const std::string& name, const std::string& help, std::uint64_t value) {
+  sample(out, "counter", name, help, value);
 }
 
 }  // namespace
@@ -143,12 +154,8 @@ void Metrics::render_table(std::string& out) const {
          "# TYPE tg_control_table_updates_sent_total counter\n"
          "tg_control_table_updates_sent_total{kind=\"config\"} " + std::to_string(t.config_sent) + "\n"
          "tg_control_table_updates_sent_total{kind=\"health\"} " + std::to_string(t.health_sent) + "\n";
-  out += "# HELP tg_control_table_acks_total ACKs received from proxies.\n"
-         "# TYPE tg_control_table_acks_total counter\n"
-         "tg_control_table_acks_total " + std::to_string(t.acks) + "\n";
-  out += "# HELP tg_control_table_nacks_total NACKs received from proxies.\n"
-         "# TYPE tg_control_table_nacks_total counter\n"
-         "tg_control_table_nacks_total " + std::to_string(t.nacks) + "\n";
+  counter(out, "tg_control_table_acks_total", "ACKs received from proxies.", t.acks);
+  counter(out, "tg_control_table_nacks_total", "NACKs received from proxies.", t.nacks);
   out += "# HELP tg_control_registry_info The registry id of this database.\n"
          "# TYPE tg_control_registry_info gauge\n"
          "tg_control_registry_info{registry_id=\"" + t.registry_id + "\"} 1\n";
@@ -158,12 +165,8 @@ void Metrics::render_table(std::string& out) const {
   gauge(out, "tg_control_table_fenced_proxies",
         "Connected proxies to which nothing is pushed because the database is older than the fleet.",
         t.fenced_proxies);
-  out += "# HELP tg_control_generation_lifts_total Generation lifts above the fleet (--accept-restore).\n"
-         "# TYPE tg_control_generation_lifts_total counter\n"
-         "tg_control_generation_lifts_total " + std::to_string(t.generation_lifts) + "\n";
-  out += "# HELP tg_control_table_node_replacements_total Streams of a connected node id replaced by a newer one.\n"
-         "# TYPE tg_control_table_node_replacements_total counter\n"
-         "tg_control_table_node_replacements_total " + std::to_string(t.node_replacements) + "\n";
+  counter(out, "tg_control_generation_lifts_total", "Generation lifts above the fleet (--accept-restore).", t.generation_lifts);
+  counter(out, "tg_control_table_node_replacements_total", "Streams of a connected node id replaced by a newer one.", t.node_replacements);
   out += "# HELP tg_control_table_streams_refused_total Table streams refused by reason.\n"
          "# TYPE tg_control_table_streams_refused_total counter\n"
          "tg_control_table_streams_refused_total{reason=\"unauthenticated\"} " +

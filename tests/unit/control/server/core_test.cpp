@@ -1,5 +1,6 @@
 // The owner loop: completions after commit, observers in revision order,
 // TTL sweeps, and a failed commit reported as fatal.
+#include "on_owner.hpp"
 #include "server/core.hpp"
 
 #include "fake_clock.hpp"
@@ -16,15 +17,7 @@ namespace {
 namespace v1 = ::tenantgate::v1;
 using namespace std::chrono_literals;
 
-// Runs `fn` on the owner loop and waits (bounded) for its result.
-template <class F>
-auto on_owner(Core& core, F fn) {
-  std::promise<decltype(fn())> result;
-  boost::asio::post(core.io(), [&] { result.set_value(fn()); });
-  auto future = result.get_future();
-  REQUIRE(future.wait_for(10s) == std::future_status::ready);
-  return future.get();
-}
+using test::on_owner;
 
 // Submits a CreateTenant on the owner loop; the future resolves when answered.
 std::future<Status> create_tenant(Core& core, const std::string& id) {

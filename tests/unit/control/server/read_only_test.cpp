@@ -2,6 +2,7 @@
 // the failed write answers UNAVAILABLE, memory goes back to what the database
 // holds, later writes are refused, and a probe write ends the mode once space
 // returns. The disk is made "full" with PRAGMA max_page_count.
+#include "on_owner.hpp"
 #include "server/core.hpp"
 
 #include "fake_clock.hpp"
@@ -22,14 +23,7 @@ namespace {
 namespace v1 = ::tenantgate::v1;
 using namespace std::chrono_literals;
 
-template <class F>
-auto on_owner(Core& core, F fn) {
-  std::promise<decltype(fn())> result;
-  boost::asio::post(core.io(), [&] { result.set_value(fn()); });
-  auto future = result.get_future();
-  REQUIRE(future.wait_for(10s) == std::future_status::ready);
-  return future.get();
-}
+using test::on_owner;
 
 // Runs `sql` on the writer thread (the store's only user) and waits.
 void on_writer(Core& core, const std::string& sql) {
