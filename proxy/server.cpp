@@ -3,6 +3,7 @@
 #include "admin/admin_server.hpp"
 #include "admin/metrics_text.hpp"
 #include "config/loader.hpp"
+#include "connection/downstream.hpp"
 #include "net/bind_error.hpp"
 #include "runtime/listen_lock.hpp"
 #include "runtime/snapshot.hpp"
@@ -74,7 +75,7 @@ class Server {
     // picked the port, so a later proxy told that port is refused as well.
     if (listen.port() != 0 && !take_listen_lock(listen, listen_text)) return 1;
     for (unsigned i = 0; i < count; ++i) {
-      workers_.push_back(std::make_unique<Worker>(i, options_.settings, access_log_.get()));
+      workers_.push_back(std::make_unique<Worker>(i, options_.settings, access_log_.get(), &Downstream::accept));
       try {
         workers_.back()->listen(listen);
       } catch (const boost::system::system_error& e) {

@@ -82,7 +82,6 @@ struct Retry {
   std::uint32_t on = retry_connect_failure | retry_reset;
   Duration per_try_timeout{0};  // 0 = bounded by timeouts.response_headers only
   int budget_percent = 20;
-  std::uint64_t max_body = 64 * 1024;
 };
 
 struct Timeouts {
@@ -91,10 +90,18 @@ struct Timeouts {
   Duration idle = std::chrono::seconds(60);
 };
 
+// The largest limits.buffer_body: the proxy reserves this much (virtual
+// memory; only bytes received become resident) in each request context.
+inline constexpr std::uint64_t kMaxBufferBody = 1024 * 1024;
+
 struct Limits {
   std::uint32_t max_connections_per_instance = 1024;
   std::uint32_t max_pending_per_instance = 256;
   std::uint64_t max_body = 10ull * 1024 * 1024;
+  // Request bodies up to this size are received whole before an upstream
+  // connection is taken, and only such bodies are replayed on a retry after
+  // bytes were sent; 0 streams every body.
+  std::uint64_t buffer_body = 64 * 1024;
 };
 
 // Set by the control plane (the balancer-table stream); a YAML file leaves the

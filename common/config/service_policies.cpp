@@ -113,7 +113,12 @@ void read_retry(Diagnostics& diagnostics, const Value& value, Retry& out) {
       {"on", [&](const Value& on) { read_retry_on(diagnostics, on, out.on); }},
       {"per_try_timeout", duration_into(diagnostics, out.per_try_timeout, ZeroDuration::allowed)},
       {"budget_percent", integer_into(diagnostics, out.budget_percent, 0, 100)},
-      {"max_body", size_into(diagnostics, out.max_body)},
+      {"max_body",
+       [&](const Value& moved) {
+         report(diagnostics, moved,
+                "retry.max_body was replaced by limits.buffer_body: bodies up to that size are received whole "
+                "before an upstream is chosen, and only those are retried after bytes were sent");
+       }},
   });
 }
 
@@ -131,6 +136,14 @@ void read_limits(Diagnostics& diagnostics, const Value& value, Limits& out) {
        integer_into(diagnostics, out.max_connections_per_instance, 1, max_per_instance)},
       {"max_pending_per_instance", integer_into(diagnostics, out.max_pending_per_instance, 0, max_per_instance)},
       {"max_body", size_into(diagnostics, out.max_body)},
+      {"buffer_body",
+       [&](const Value& size) {
+         size_into(diagnostics, out.buffer_body)(size);
+         if (out.buffer_body > kMaxBufferBody) {
+           report(diagnostics, size, "buffer_body " + std::to_string(out.buffer_body) + " is above the largest, 1MiB");
+           out.buffer_body = kMaxBufferBody;
+         }
+       }},
   });
 }
 

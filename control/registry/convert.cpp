@@ -77,7 +77,6 @@ v1::Service to_proto(const config::Service& service) {
     if (service.retry.on & condition) retry->add_on(to_proto(condition));
   retry->set_per_try_timeout_ms(ms(service.retry.per_try_timeout));
   retry->set_budget_percent(static_cast<std::uint32_t>(service.retry.budget_percent));
-  retry->set_max_body(service.retry.max_body);
   auto* timeouts = out.mutable_timeouts();
   timeouts->set_connect_ms(ms(service.timeouts.connect));
   timeouts->set_response_headers_ms(ms(service.timeouts.response_headers));
@@ -86,6 +85,7 @@ v1::Service to_proto(const config::Service& service) {
   limits->set_max_connections_per_instance(service.limits.max_connections_per_instance);
   limits->set_max_pending_per_instance(service.limits.max_pending_per_instance);
   limits->set_max_body(service.limits.max_body);
+  limits->set_buffer_body(service.limits.buffer_body);
   return out;
 }
 

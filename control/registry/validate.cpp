@@ -115,7 +115,6 @@ Status normalise_retry(const std::string& field, v1::Retry& retry, bool given) {
       }
     }
     retry.set_budget_percent(defaults.budget_percent);
-    retry.set_max_body(defaults.max_body);
   }
   if (retry.attempts() == 0) retry.set_attempts(defaults.attempts);
   TG_RETURN_IF_ERROR(in_range(field + ".attempts", retry.attempts(), 1, 10));
@@ -149,12 +148,15 @@ Status normalise_limits(const std::string& field, v1::Limits& limits, bool given
   if (!given) {
     limits.set_max_pending_per_instance(defaults.max_pending_per_instance);
     limits.set_max_body(defaults.max_body);
+    limits.set_buffer_body(defaults.buffer_body);
   }
   if (limits.max_connections_per_instance() == 0)
     limits.set_max_connections_per_instance(defaults.max_connections_per_instance);
   TG_RETURN_IF_ERROR(in_range(field + ".max_connections_per_instance", limits.max_connections_per_instance(), 1,
                               1'000'000));
   TG_RETURN_IF_ERROR(in_range(field + ".max_pending_per_instance", limits.max_pending_per_instance(), 0, 1'000'000));
+  if (!limits.has_buffer_body()) limits.set_buffer_body(defaults.buffer_body);
+  TG_RETURN_IF_ERROR(in_range(field + ".buffer_body", limits.buffer_body(), 0, config::kMaxBufferBody));
   return {};
 }
 

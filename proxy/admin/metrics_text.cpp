@@ -126,6 +126,12 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     totals.tunnels_active += w.stats.tunnels_active;
     totals.tunnels_opened += w.stats.tunnels_opened;
     totals.interim_responses += w.stats.interim_responses;
+    totals.suspended += w.stats.suspended;
+    totals.suspensions += w.stats.suspensions;
+    totals.suspension_timeouts += w.stats.suspension_timeouts;
+    totals.suspension_client_closed += w.stats.suspension_client_closed;
+    totals.bodies_kept_whole += w.stats.bodies_kept_whole;
+    totals.body_timeouts += w.stats.body_timeouts;
     for (std::size_t i = 0; i < 5; ++i) totals.unrouted_requests[i] += w.stats.unrouted_requests[i];
     for (const auto& r : w.routes) {
       auto [it, fresh] = routes.try_emplace(r.name, r);
@@ -209,6 +215,23 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   add("# HELP tg_interim_responses_total Interim 1xx responses (e.g. 103 Early Hints) relayed to clients.\n"
       "# TYPE tg_interim_responses_total counter\ntg_interim_responses_total {}\n",
       totals.interim_responses);
+  add("# HELP tg_requests_suspended Requests waiting now for an event other than socket I/O (a phase suspended them).\n"
+      "# TYPE tg_requests_suspended gauge\ntg_requests_suspended {}\n",
+      totals.suspended);
+  add("# HELP tg_request_suspensions_total Requests that waited, by how the wait ended early (timeout: answered at "
+      "the deadline; client_closed: the client went away) or started (all).\n"
+      "# TYPE tg_request_suspensions_total counter\n"
+      "tg_request_suspensions_total{{outcome=\"all\"}} {}\n"
+      "tg_request_suspensions_total{{outcome=\"timeout\"}} {}\n"
+      "tg_request_suspensions_total{{outcome=\"client_closed\"}} {}\n",
+      totals.suspensions, totals.suspension_timeouts, totals.suspension_client_closed);
+  add("# HELP tg_request_bodies_kept_whole_total Request bodies received whole before the first try (limits.buffer_body).\n"
+      "# TYPE tg_request_bodies_kept_whole_total counter\ntg_request_bodies_kept_whole_total {}\n",
+      totals.bodies_kept_whole);
+  add("# HELP tg_request_body_timeouts_total Request bodies that stopped arriving before the first try: answered 408, "
+      "nothing forwarded.\n"
+      "# TYPE tg_request_body_timeouts_total counter\ntg_request_body_timeouts_total {}\n",
+      totals.body_timeouts);
   add("# HELP tg_upstream_connections_active Upstream connections open (busy and pooled).\n"
       "# TYPE tg_upstream_connections_active gauge\ntg_upstream_connections_active {}\n",
       totals.upstream_connections);

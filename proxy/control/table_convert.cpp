@@ -121,7 +121,6 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
     }
     out.retry.per_try_timeout = config::Duration(static_cast<config::Duration::rep>(r.per_try_timeout_ms()));
     if (r.budget_percent()) out.retry.budget_percent = static_cast<int>(std::min<std::uint32_t>(r.budget_percent(), 100));
-    if (r.max_body()) out.retry.max_body = r.max_body();
   }
   if (in.has_timeouts()) {
     const v1::Timeouts& t = in.timeouts();
@@ -134,6 +133,7 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
     if (l.max_connections_per_instance()) out.limits.max_connections_per_instance = l.max_connections_per_instance();
     if (l.max_pending_per_instance()) out.limits.max_pending_per_instance = l.max_pending_per_instance();
     if (l.max_body()) out.limits.max_body = l.max_body();
+    if (l.has_buffer_body()) out.limits.buffer_body = l.buffer_body();
   }
   return true;
 }

@@ -235,6 +235,8 @@ void AccessLogBuffer::append(const AccessLogRecord& r, std::uint64_t now_ms) {
   append_millis(line, r.upstream_ns);
   line.append(R"(,"error":")");
   line.append(r.error);
+  line.append(R"(","phase":")");
+  line.append(r.phase);
   line.append("\"}\n");
   line_done(now_ms);
 }

@@ -69,6 +69,7 @@ struct AccessLogRecord {
   std::uint64_t duration_ns = 0;
   std::uint64_t upstream_ns = 0;
   std::string_view error;
+  std::string_view phase;     // the phase that answered an error itself; empty otherwise
 };
 
 // One per worker.

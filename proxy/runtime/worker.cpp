@@ -1,6 +1,7 @@
 #include "runtime/worker.hpp"
 
 #include <cstring>
+#include <sys/mman.h>
 
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <new>
 #include <random>
 
 namespace tg::proxy {
@@ -26,13 +28,13 @@ std::uint64_t steady_now_ns() {
 }
 
 namespace {
-// Contexts kept warm per worker for the next busy connection; beyond this a
-// released context's memory goes back to the system.
-constexpr std::size_t kMaxPooledContexts = 32;
-// Pooled contexts that stayed unused for a whole trim period are freed, down
+// Context blocks kept warm per worker for the next busy connection; beyond
+// this a released block's memory goes back to the system.
+constexpr std::size_t kMaxPooledBlocks = 32;
+// Pooled blocks that stayed unused for a whole trim period are freed, down
 // to this many: a quiet worker keeps little memory for requests it is not
 // getting, a busy one keeps its pool.
-constexpr std::size_t kMinPooledContexts = 2;
+constexpr std::size_t kMinPooledBlocks = 2;
 constexpr std::uint64_t kPoolTrimMs = 1000;
 
 std::uint64_t seed() {
@@ -41,7 +43,7 @@ std::uint64_t seed() {
 }
 }  // namespace
 
-Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* access_log)
+Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* access_log, OnAccept on_accept)
     : index_(index),
       settings_(settings),
       // One thread runs this io_context and every socket of the worker is used
@@ -53,7 +55,8 @@ Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* a
       now_ms_(steady_now_ms()),
       wheel_(now_ms_),
       idle_watcher_(io_),
-      random_(seed()) {
+      random_(seed()),
+      on_accept_(on_accept) {
   if (access_log) access_log_.emplace(*access_log);
   // "<16 hex digits>-<worker index in hex>-": formatted once; each request
   // appends its counter (next_request_id).
@@ -63,7 +66,7 @@ Worker::Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* a
 }
 
 Worker::~Worker() {
-  for (RequestContext* ctx : free_contexts_) RequestContext::destroy(ctx);
+  for (void* block : free_blocks_) ::munmap(block, block_bytes_);
 }
 
 void Worker::listen(const tcp::endpoint& endpoint) {
@@ -127,8 +130,7 @@ void Worker::accept() {
       return;
     }
     ++stats_.connections_accepted;
-    LocalPtr<ClientSession> session(new ClientSession(*this, std::move(socket), accept_peer_));
-    session->start();
+    on_accept_(*this, std::move(socket), accept_peer_);
     accept();
   });
 }
@@ -137,7 +139,7 @@ void Worker::tick() {
   now_ms_ = steady_now_ms();
   wheel_.advance(now_ms_);
   if (access_log_) access_log_->flush_if_due(now_ms_);
-  if (now_ms_ - pool_trimmed_ms_ >= kPoolTrimMs) trim_context_pool();
+  if (now_ms_ - pool_trimmed_ms_ >= kPoolTrimMs) trim_block_pool();
   if (stopped_) return;
   ticker_.expires_after(std::chrono::milliseconds(TimerWheel::kTickMs));
   ticker_.async_wait([this](const boost::system::error_code& ec) {
@@ -145,34 +147,36 @@ void Worker::tick() {
   });
 }
 
-RequestContext* Worker::acquire_context() {
-  if (free_contexts_.empty()) return RequestContext::create(settings_);
-  RequestContext* ctx = free_contexts_.back();
-  free_contexts_.pop_back();
-  pool_low_water_ = std::min(pool_low_water_, free_contexts_.size());
-  return ctx;
+void* Worker::acquire_block(std::size_t bytes) {
+  block_bytes_ = bytes;
+  if (free_blocks_.empty()) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return p;
+  }
+  void* block = free_blocks_.back();
+  free_blocks_.pop_back();
+  pool_low_water_ = std::min(pool_low_water_, free_blocks_.size());
+  return block;
 }
 
-void Worker::trim_context_pool() {
+void Worker::trim_block_pool() {
   // The pool never went below pool_low_water_ this period: that many
-  // contexts were not needed at all.
-  const std::size_t unused = pool_low_water_ > kMinPooledContexts ? pool_low_water_ - kMinPooledContexts : 0;
+  // blocks were not needed at all.
+  const std::size_t unused = pool_low_water_ > kMinPooledBlocks ? pool_low_water_ - kMinPooledBlocks : 0;
   // The least recently used are at the front.
-  const std::size_t drop = std::min(unused, free_contexts_.size());
-  for (std::size_t i = 0; i < drop; ++i) RequestContext::destroy(free_contexts_[i]);
-  free_contexts_.erase(free_contexts_.begin(), free_contexts_.begin() + static_cast<std::ptrdiff_t>(drop));
-  pool_low_water_ = free_contexts_.size();
+  const std::size_t drop = std::min(unused, free_blocks_.size());
+  for (std::size_t i = 0; i < drop; ++i) ::munmap(free_blocks_[i], block_bytes_);
+  free_blocks_.erase(free_blocks_.begin(), free_blocks_.begin() + static_cast<std::ptrdiff_t>(drop));
+  pool_low_water_ = free_blocks_.size();
   pool_trimmed_ms_ = now_ms_;
 }
 
-void Worker::release_context(RequestContext* ctx) {
-  ctx->reset_request();
-  ctx->client.clear();
-  ctx->client_ip_length = 0;
-  if (free_contexts_.size() < kMaxPooledContexts) {
-    free_contexts_.push_back(ctx);
+void Worker::release_block(void* block) {
+  if (free_blocks_.size() < kMaxPooledBlocks) {
+    free_blocks_.push_back(block);
   } else {
-    RequestContext::destroy(ctx);
+    ::munmap(block, block_bytes_);
   }
 }
 
@@ -192,12 +196,12 @@ std::size_t Worker::next_request_id(char* out) {
   return static_cast<std::size_t>(p - out);
 }
 
-void Worker::session_opened(ClientSession& session) {
-  sessions_.push_back(session);
+void Worker::connection_opened(Connection& connection) {
+  connections_.push_back(connection);
   ++stats_.downstream_connections;
 }
 
-void Worker::session_closed() {
+void Worker::connection_closed() {
   --stats_.downstream_connections;
   if (draining_ && stats_.downstream_connections == 0 && on_drained_) {
     auto done = std::move(on_drained_);
@@ -213,9 +217,9 @@ void Worker::begin_drain(std::function<void()> on_drained) {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
   }
-  // drain() may close and unlink sessions: walk a copy of the pointers.
-  std::vector<LocalPtr<ClientSession>> open;
-  for (ClientSession& s : sessions_) open.emplace_back(&s);
+  // drain() may close and unlink connections: walk a copy of the pointers.
+  std::vector<LocalPtr<Connection>> open;
+  for (Connection& c : connections_) open.emplace_back(&c);
   for (auto& s : open) s->drain();
   if (stats_.downstream_connections == 0 && on_drained_) {
     auto done = std::move(on_drained_);
@@ -228,15 +232,15 @@ void Worker::stop() {
   // Close everything here, on the worker thread, so that every pending handler
   // runs (aborted) while the worker's members are still alive; run() then
   // returns for lack of work. Destroying io_ with handlers still queued would
-  // run session destructors after the pools they return to are gone.
+  // run connection destructors after the pools they return to are gone.
   stopped_ = true;
   boost::system::error_code ignored;
   ticker_.cancel();
   if (acceptor_) acceptor_->close(ignored);
   idle_watcher_.close();
-  std::vector<LocalPtr<ClientSession>> open;
-  for (ClientSession& s : sessions_) open.emplace_back(&s);
-  for (auto& s : open) s->abort();
+  std::vector<LocalPtr<Connection>> open;
+  for (Connection& c : connections_) open.emplace_back(&c);
+  for (auto& c : open) c->abort();
   open.clear();
   table_.reset();  // closes pooled upstream connections
   if (access_log_) access_log_->flush();

@@ -5,10 +5,10 @@
 #pragma once
 
 #include "balancing/balancer.hpp"
-#include "session/idle_watcher.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
-#include "runtime/request_context.hpp"
+#include "runtime/connection.hpp"
+#include "runtime/idle_watcher.hpp"
 #include "runtime/settings.hpp"
 #include "runtime/socket.hpp"
 #include "runtime/timer_wheel.hpp"
@@ -16,8 +16,6 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
-
-#include "session/client_session.hpp"
 
 #include <array>
 #include <functional>
@@ -29,6 +27,7 @@
 
 namespace tg::proxy {
 
+class AdmissionGate;
 
 struct WorkerStats {
   std::uint64_t downstream_connections = 0;  // open now
@@ -41,6 +40,14 @@ struct WorkerStats {
   std::uint64_t tunnels_opened = 0;
   std::uint64_t interim_responses = 0;  // 1xx relayed to clients
   std::array<std::uint64_t, 5> unrouted_requests{};  // responses by class with no route (400/404/431)
+  // Suspended requests (pipeline/wait_list.hpp).
+  std::uint64_t suspended = 0;                  // waiting now
+  std::uint64_t suspensions = 0;                // requests that started waiting
+  std::uint64_t suspension_timeouts = 0;        // answered by their deadline
+  std::uint64_t suspension_client_closed = 0;   // the client went away while waiting
+  // Request bodies (limits.buffer_body).
+  std::uint64_t bodies_kept_whole = 0;  // received whole before the first try
+  std::uint64_t body_timeouts = 0;      // stopped arriving: answered 408, nothing forwarded
 };
 
 // A copy of one worker's counters, taken on that worker and read elsewhere.
@@ -64,7 +71,11 @@ struct WorkerStatsCopy {
 
 class Worker {
  public:
-  Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* access_log);
+  // Called for each accepted connection, on the worker thread; it starts
+  // the connection (proxy/connection/downstream.hpp).
+  using OnAccept = void (*)(Worker& worker, Socket socket, const tcp::endpoint& peer);
+
+  Worker(unsigned index, const ProxySettings& settings, AccessLogWriter* access_log, OnAccept on_accept);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -98,18 +109,22 @@ class Worker {
   balancing::Random& random() { return random_; }
   unsigned index() const { return index_; }
 
-  RequestContext* acquire_context();
-  void release_context(RequestContext* ctx);
+  // Memory blocks for request contexts (pipeline/exchange.hpp), all of
+  // `bytes` (the same on every call): mapped from the kernel, a few kept warm.
+  void* acquire_block(std::size_t bytes);
+  void release_block(void* block);
   // Writes a new request id into `out` (at least 40 bytes); returns its length.
   std::size_t next_request_id(char* out);
+  // Phase 4's steps, run in order (none by default). The worker does not own them.
+  std::vector<AdmissionGate*>& admission_gates() { return admission_gates_; }
 
-  void session_opened(ClientSession& session);
-  void session_closed();
+  void connection_opened(Connection& connection);
+  void connection_closed();
 
  private:
   void accept();
   void tick();
-  void trim_context_pool();
+  void trim_block_pool();
 
   const unsigned index_;
   const ProxySettings& settings_;
@@ -125,12 +140,15 @@ class Worker {
   WorkerStats stats_;
   std::optional<AccessLogBuffer> access_log_;
   balancing::Random random_;
-  std::vector<RequestContext*> free_contexts_;  // most recently used last
-  std::size_t pool_low_water_ = 0;   // fewest free contexts since the last trim
+  OnAccept on_accept_;
+  std::vector<void*> free_blocks_;  // most recently used last
+  std::size_t block_bytes_ = 0;
+  std::size_t pool_low_water_ = 0;   // fewest free blocks since the last trim
   std::uint64_t pool_trimmed_ms_ = 0;
-  boost::intrusive::list<ClientSession, boost::intrusive::base_hook<SessionHook>,
+  std::vector<AdmissionGate*> admission_gates_;
+  boost::intrusive::list<Connection, boost::intrusive::base_hook<ConnectionHook>,
                          boost::intrusive::constant_time_size<false>>
-      sessions_;
+      connections_;
   std::uint64_t request_counter_ = 0;
   char request_id_prefix_[32] = {};
   std::size_t request_id_prefix_length_ = 0;

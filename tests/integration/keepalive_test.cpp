@@ -129,7 +129,7 @@ TEST_CASE("a pooled upstream connection closed by the backend is not used again"
 TEST_CASE("idle keep-alive connections leave asio for the IdleWatcher and come back on their next request",
           "[proxy][keepalive][idle]") {
   // Past the buffer grace period (200 ms) an idle connection's descriptor is
-  // watched outside asio (session/idle_watcher.hpp); the gauge
+  // watched outside asio (runtime/idle_watcher.hpp); the gauge
   // tg_downstream_connections_idle counts them.
   Backend backend("b1");
   ProxyOptions options;

@@ -102,9 +102,15 @@ TEST_CASE("bad durations and sizes in context", "[config][errors][values]") {
         "t.yaml:4:13: services[0].timeouts.idle: bad duration \"60\": missing unit (ms, s, m, h or d)");
   CHECK(single_error(service_with("    retry: { per_try_timeout: 1.5ms }\n")) ==
         "t.yaml:3:31: services[0].retry.per_try_timeout: bad duration \"1.5ms\": not a whole number of milliseconds");
-  CHECK(single_error(service_with("    retry: { max_body: 64KB }\n")) ==
-        "t.yaml:3:24: services[0].retry.max_body: bad size \"64KB\": unknown unit \"KB\" "
+  CHECK(single_error(service_with("    limits: { buffer_body: 64KB }\n")) ==
+        "t.yaml:3:28: services[0].limits.buffer_body: bad size \"64KB\": unknown unit \"KB\" "
         "(use KiB, MiB or GiB; sizes are powers of 1024)");
+  CHECK(single_error(service_with("    limits: { buffer_body: 2MiB }\n")) ==
+        "t.yaml:3:28: services[0].limits.buffer_body: buffer_body 2097152 is above the largest, 1MiB");
+  CHECK(single_error(service_with("    retry: { max_body: 64KiB }\n")) ==
+        "t.yaml:3:24: services[0].retry.max_body: retry.max_body was replaced by limits.buffer_body: bodies up to "
+        "that size are received whole before an upstream is chosen, and only those are retried after bytes were "
+        "sent");
   CHECK(single_error(service_with("    limits: { max_body: -1 }\n")) ==
         "t.yaml:3:25: services[0].limits.max_body: bad size \"-1\": must not be negative");
 }

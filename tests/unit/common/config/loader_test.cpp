@@ -23,9 +23,9 @@ services:
     hash_key: { header: X-User-ID }   # for ring_hash/maglev/sticky_link: header | cookie | client_ip (fallback: client_ip)
     health_check: { type: http, path: /healthz, interval: 5s, timeout: 1s, healthy_threshold: 2, unhealthy_threshold: 3 }
     outlier: { consecutive_failures: 5, base_ejection: 10s, max_ejection_percent: 10, half_open_probes: 1 }
-    retry: { attempts: 2, on: [connect_failure, reset, timeout, "503"], per_try_timeout: 1s, budget_percent: 20, max_body: 64KiB }
+    retry: { attempts: 2, on: [connect_failure, reset, timeout, "503"], per_try_timeout: 1s, budget_percent: 20 }
     timeouts: { connect: 1s, response_headers: 30s, idle: 60s }
-    limits: { max_connections_per_instance: 1024, max_pending_per_instance: 256, max_body: 10MiB }
+    limits: { max_connections_per_instance: 1024, max_pending_per_instance: 256, max_body: 10MiB, buffer_body: 32KiB }
     instances:
       - { address: 127.0.0.1:9001 }
       - { id: acme-b, address: 127.0.0.1:9002, weight: 3 }
@@ -71,7 +71,7 @@ void check_design_example(const Config& config, const std::string& file) {
   CHECK(service.retry.on == (retry_connect_failure | retry_reset | retry_timeout | retry_503));
   CHECK(service.retry.per_try_timeout == 1s);
   CHECK(service.retry.budget_percent == 20);
-  CHECK(service.retry.max_body == 64 * 1024);
+  CHECK(service.limits.buffer_body == 32 * 1024);
   CHECK(service.timeouts.connect == 1s);
   CHECK(service.timeouts.response_headers == 30s);
   CHECK(service.timeouts.idle == 60s);
@@ -168,7 +168,7 @@ TEST_CASE("minimal objects get the model's defaults", "[config][loader][defaults
   CHECK(service.retry.on == (retry_connect_failure | retry_reset));
   CHECK(service.retry.per_try_timeout == 0ms);
   CHECK(service.retry.budget_percent == 20);
-  CHECK(service.retry.max_body == 64 * 1024);
+  CHECK(service.limits.buffer_body == 64 * 1024);
   CHECK(service.timeouts.connect == 1s);
   CHECK(service.timeouts.response_headers == 30s);
   CHECK(service.timeouts.idle == 60s);

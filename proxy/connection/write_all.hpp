@@ -1,17 +1,19 @@
-// ClientSession::write_all: try the write at once (sockets are non-blocking),
+// Downstream::write_all: try the write at once (sockets are non-blocking),
 // fall back to an asynchronous write for whatever the kernel did not take.
 // Saves a trip through the reactor for the common case of a small message.
 #pragma once
 
-#include "session/client_session.hpp"
+#include "connection/downstream.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
+
 namespace tg::proxy {
 
 template <typename Buffers, typename Handler>
-void ClientSession::write_all(Socket& socket, const Buffers& buffers, Handler&& handler) {
+void Downstream::write_all(Socket& socket, const Buffers& buffers, Handler&& handler) {
   boost::system::error_code ec;
   const std::size_t total = asio::buffer_size(buffers);
   std::size_t done = socket.write_some(buffers, ec);

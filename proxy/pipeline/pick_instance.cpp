@@ -1,0 +1,45 @@
+// Phase 5: pick an instance and reserve its connection (docs/life-of-a-request.md).
+#include "balancing/balancer.hpp"
+#include "balancing/hash_key.hpp"
+#include "pipeline/phases.hpp"
+#include "runtime/upstream.hpp"
+#include "runtime/worker.hpp"
+
+#include <algorithm>
+
+namespace tg::proxy {
+
+Step pick_instance(PhaseInput& in) {
+  RequestContext& c = in.ctx;
+  Exchange& ex = in.ex;
+  const Snapshot& snapshot = *ex.table->snapshot;
+  const ServiceDef& svc = in.service();
+  // Hash policies hash the request's key once, at its first pick; retries
+  // reuse it to walk on from the same place.
+  if (ex.attempts == 0 && balancing::uses_key_hash(svc.policy)) {
+    ex.key_hash = balancing::request_key_hash(svc.policy, svc.hash_key, c.request, c.client.data.get() + ex.head_offset,
+                                              in.peer, in.worker.settings().trusted_proxies);
+  }
+  const balancing::PickRequest request{{ex.tried, ex.attempts}, ex.key_hash, in.worker.now_ms()};
+  const std::int64_t index = ex.attempts < Exchange::kMaxAttempts
+                                 ? balancing::pick(svc, snapshot, *ex.table, request, in.worker.random())
+                                 : balancing::kNone;
+  if (index == balancing::kNone) {
+    if (ex.attempts == 0) return Step::respond(503, ErrorKind::no_instance);
+    // Retries ran out of instances: the last try's failure is the answer.
+    return Step::respond(ex.error == ErrorKind::timeout ? 504 : 502, ex.error);
+  }
+  ex.tried[ex.attempts++] = static_cast<std::uint32_t>(index);
+  ex.instance = ex.table->instances[static_cast<std::size_t>(index)];
+  ex.upstream.conn = UpstreamConn::take(*ex.instance);
+  if (!ex.upstream.conn) {
+    const std::uint32_t per_worker_limit =
+        std::max<std::uint32_t>(1, svc.limits.max_connections_per_instance / in.worker.settings().workers);
+    if (ex.instance->open_connections >= per_worker_limit) return Step::respond(503, ErrorKind::overflow);
+  }
+  ex.upstream.active = true;
+  ++ex.instance->in_flight;
+  return Step::proceed();
+}
+
+}  // namespace tg::proxy

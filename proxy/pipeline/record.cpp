@@ -1,0 +1,56 @@
+// Phase 7: record (docs/life-of-a-request.md): per-route counters and latency,
+// and the access-log line into the worker's buffer (flushed by its writer).
+#include "pipeline/phases.hpp"
+#include "runtime/worker.hpp"
+
+namespace tg::proxy {
+
+void record(PhaseInput& in, std::uint16_t client_port) {
+  RequestContext& c = in.ctx;
+  Exchange& ex = in.ex;
+  const std::uint64_t now_ns = steady_now_ns();
+  // Upstream time: from the last try's head write to the end of the response.
+  if (ex.response.from_upstream) ex.upstream_ns = now_ns - ex.upstream_start_ns;
+  const std::uint64_t micros = (now_ns - ex.start_ns) / 1000;
+  const std::size_t cls = ex.status >= 100 && ex.status < 600 ? ex.status / 100 - 1 : 4;
+  // A request the client abandoned before any status is in the access log
+  // (error client_closed), not in the per-route counters.
+  if (ex.route >= 0 && ex.table) {
+    RouteRuntime& route = *ex.table->routes[static_cast<std::size_t>(ex.route)];
+    if (ex.status) {
+      ++route.requests[cls];
+      route.latency.record(micros);
+    }
+  } else if (ex.status) {
+    ++in.worker.stats().unrouted_requests[cls];
+  }
+  AccessLogBuffer* log = in.worker.access_log();
+  if (!log) return;
+  AccessLogRecord entry;
+  entry.request_id = {ex.request_id, ex.request_id_length};
+  entry.client_ip = {c.client_ip, c.client_ip_length};
+  entry.client_port = client_port;
+  entry.method = ex.log_method;
+  entry.host = ex.log_host;
+  entry.path = ex.log_path;
+  if (ex.route >= 0 && ex.table) {
+    const RouteRuntime& route = *ex.table->routes[static_cast<std::size_t>(ex.route)];
+    entry.route = route.name_json;
+    entry.service = route.service_json;
+    entry.tenant = ex.table->snapshot->services[ex.service].tenant_json;
+  }
+  if (ex.instance) {
+    entry.instance = ex.instance->id_json;
+    entry.upstream = ex.instance->address;
+  }
+  entry.status = ex.status;
+  entry.bytes_in = ex.body.bytes;
+  entry.bytes_out = ex.response.bytes;
+  entry.duration_ns = now_ns - ex.start_ns;
+  entry.upstream_ns = ex.upstream_ns;
+  entry.error = to_string(ex.error);
+  if (ex.answered_by != PhaseId::none) entry.phase = to_string(ex.answered_by);
+  log->append(entry, in.worker.now_ms());
+}
+
+}  // namespace tg::proxy

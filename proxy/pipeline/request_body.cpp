@@ -1,0 +1,27 @@
+#include "pipeline/request_body.hpp"
+
+#include <algorithm>
+
+namespace tg::proxy {
+
+BodyScan scan_request_body(RequestBody& body, const char* data, std::size_t size, std::size_t& take,
+                           std::uint64_t max_body) {
+  take = 0;
+  if (body.kind == BodyKind::fixed) {
+    take = static_cast<std::size_t>(std::min<std::uint64_t>(size, body.remaining));
+    body.remaining -= take;
+    body.done = body.remaining == 0;
+    return BodyScan::ok;
+  }
+  if (body.kind != BodyKind::chunked) {
+    body.done = true;
+    return BodyScan::ok;
+  }
+  const auto r = body.chunks.consume(data, size, take);
+  if (r == http::ChunkedScanner::Result::error) return BodyScan::bad_framing;
+  if (body.chunks.data_bytes() > max_body) return BodyScan::too_large;
+  body.done = r == http::ChunkedScanner::Result::done;
+  return BodyScan::ok;
+}
+
+}  // namespace tg::proxy
