@@ -94,7 +94,7 @@ void UpstreamTry::send_head() {
 
   // Body bytes that arrived with the head go out with it (computed once: a
   // retry resends the same bytes, which are still in the buffer).
-  if (!ex_.body.prefix_known) {
+  if (!ex_.body.prefix_known && ex_.body.kind != BodyKind::none) {
     ex_.body.prefix_known = true;
     std::size_t take = 0;
     const std::size_t available = c_.client.end - (ex_.head_offset + req.head_length);

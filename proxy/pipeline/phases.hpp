@@ -47,11 +47,13 @@ void record(PhaseInput& in, std::uint16_t client_port);
 // Runs phases `first`..`last` (both among normalise, match_route, admit,
 // pick_instance) in order. Returns the step that stopped the run and the
 // phase that returned it; {proceed, last} when every phase passed.
+// Inline and straight-line: with the constant bounds of its call sites the
+// driver costs a test per phase (docs/performance.md).
 struct PhaseOutcome {
   Step step;
   PhaseId phase;
 };
-PhaseOutcome run_phases(PhaseInput& in, PhaseId first, PhaseId last);
+inline PhaseOutcome run_phases(PhaseInput& in, PhaseId first, PhaseId last);
 
 // A step of phase 4 (authentication, rate limits, concurrency limits): one
 // per worker, run in the order registered (Worker::admission_gates()).
@@ -62,5 +64,27 @@ class AdmissionGate {
   // on one of the gate's WaitLists.
   virtual Step admit(PhaseInput& in) = 0;
 };
+
+inline PhaseOutcome run_phases(PhaseInput& in, PhaseId first, PhaseId last) {
+  const auto runs = [&](PhaseId phase) { return first <= phase && phase <= last; };
+  if (runs(PhaseId::normalise)) {
+    const Step step = normalise(in);
+    if (step.kind != Step::Kind::proceed) return {step, PhaseId::normalise};
+  }
+  if (runs(PhaseId::match_route)) {
+    const Step step = match_route(in);
+    if (step.kind != Step::Kind::proceed) return {step, PhaseId::match_route};
+  }
+  if (runs(PhaseId::admit)) {
+    const Step step = admit(in);
+    if (step.kind != Step::Kind::proceed) return {step, PhaseId::admit};
+  }
+  // receive_body is I/O: the connection's, between admit and pick_instance.
+  if (runs(PhaseId::pick_instance)) {
+    const Step step = pick_instance(in);
+    if (step.kind != Step::Kind::proceed) return {step, PhaseId::pick_instance};
+  }
+  return {Step::proceed(), last};
+}
 
 }  // namespace tg::proxy
