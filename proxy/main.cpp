@@ -2,11 +2,11 @@
 #include "balancing/ip_address.hpp"
 #include "config/loader.hpp"
 #include "runtime/listen_lock.hpp"
-#include "runtime/snapshot.hpp"
 #include "server.hpp"
+#include "table/snapshot.hpp"
 
 #ifdef TG_WITH_CONTROL
-#include "control/control_client.hpp"
+#include "subscription/control_client.hpp"
 #endif
 
 #include <CLI/CLI.hpp>
@@ -77,10 +77,10 @@ int check_control_flags(ControlFlags& flags) {
     return flag_error("--control: expected HOST:PORT of tg-control, got '" + flags.address + "'");
   if (flags.node_id.empty()) {
     flags.node_id = host_name();
-    if (!tg::proxy::control::valid_node_id(flags.node_id))
+    if (!tg::proxy::subscription::valid_node_id(flags.node_id))
       return flag_error("the host name '" + flags.node_id +
                         "' is not a valid node id ([A-Za-z0-9_.:-]{1,128}): give one with --node-id");
-  } else if (!tg::proxy::control::valid_node_id(flags.node_id)) {
+  } else if (!tg::proxy::subscription::valid_node_id(flags.node_id)) {
     return flag_error("--node-id: '" + flags.node_id + "' is not a valid node id ([A-Za-z0-9_.:-]{1,128})");
   }
   if (!flags.token_file.empty()) {
@@ -208,9 +208,9 @@ int main(int argc, char** argv) {
   options.settings.limits.max_head_bytes = max_header_bytes;
   options.settings.limits.max_headers = max_headers;
 #ifdef TG_WITH_CONTROL
-  std::optional<tg::proxy::control::ControlClient> control_client;
+  std::optional<tg::proxy::subscription::ControlClient> control_client;
   if (!control.address.empty()) {
-    tg::proxy::control::ControlOptions control_options;
+    tg::proxy::subscription::ControlOptions control_options;
     control_options.address = control.address;
     control_options.node_id = control.node_id;
     control_options.token = control.token;

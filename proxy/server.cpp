@@ -5,9 +5,9 @@
 #include "config/loader.hpp"
 #include "net/bind_error.hpp"
 #include "runtime/listen_lock.hpp"
-#include "runtime/snapshot.hpp"
-#include "runtime/table_feed.hpp"
 #include "runtime/worker.hpp"
+#include "table/snapshot.hpp"
+#include "table/table_feed.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>

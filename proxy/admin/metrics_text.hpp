@@ -1,8 +1,8 @@
 // Prometheus text exposition of the workers' counters.
 #pragma once
 
-#include "runtime/table_feed.hpp"
 #include "runtime/worker.hpp"
+#include "table/table_feed.hpp"
 
 #include <optional>
 #include <string>

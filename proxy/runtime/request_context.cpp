@@ -1,7 +1,7 @@
 #include "runtime/request_context.hpp"
 
-#include "runtime/upstream.hpp"
-#include "runtime/worker_table.hpp"
+#include "table/worker_table.hpp"
+#include "upstream/upstream.hpp"
 
 #include <cassert>
 #include <cstring>

@@ -4,9 +4,9 @@
 // connection holds none of it (docs/life-of-a-request.md, phase 8).
 #pragma once
 
+#include "core/ref_counted.hpp"
 #include "http/chunked.hpp"
 #include "http/message_head.hpp"
-#include "runtime/ref_counted.hpp"
 #include "runtime/settings.hpp"
 
 #include <cstdint>

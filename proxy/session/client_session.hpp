@@ -7,11 +7,11 @@
 // requests it holds no RequestContext (no buffers, no parser state).
 #pragma once
 
-#include "runtime/ref_counted.hpp"
+#include "core/ref_counted.hpp"
+#include "core/socket.hpp"
+#include "core/timer_wheel.hpp"
 #include "runtime/request_context.hpp"
-#include "runtime/socket.hpp"
-#include "runtime/timer_wheel.hpp"
-#include "runtime/upstream.hpp"
+#include "upstream/upstream.hpp"
 
 #include <boost/intrusive/list_hook.hpp>
 

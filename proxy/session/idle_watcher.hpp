@@ -19,7 +19,7 @@
 // events are only ever reported for live sessions.
 #pragma once
 
-#include "runtime/socket.hpp"
+#include "core/socket.hpp"
 
 #include <boost/asio/posix/basic_stream_descriptor.hpp>
 

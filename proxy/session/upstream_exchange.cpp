@@ -33,7 +33,7 @@ void ClientSession::connect_upstream() {
   RequestContext& c = *ctx_;
   phase_ = Phase::connect;
   set_deadline_in(service().timeouts.connect.count());
-  c.upstream_conn.reset(new UpstreamConn(worker_, *c.instance));
+  c.upstream_conn.reset(new UpstreamConn(worker_.pool_host(), *c.instance));
   // Non-blocking for write_all's synchronous first try; set before the
   // connect, which then needs no flag change of its own (one ioctl, not two).
   {
