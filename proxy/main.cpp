@@ -1,9 +1,11 @@
 // tg-proxy: flags → ServerOptions → run_server. Logic lives in tg_proxy.
 #include "balancing/ip_address.hpp"
 #include "config/loader.hpp"
+#include "netio/endpoint.hpp"
 #include "runtime/listen_lock.hpp"
 #include "server.hpp"
 #include "table/snapshot.hpp"
+#include "text/node_id.hpp"
 
 #ifdef TG_WITH_CONTROL
 #include "subscription/control_client.hpp"
@@ -23,17 +25,10 @@
 namespace {
 
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text, const char* flag) {
-  std::string host;
-  std::uint16_t port = 0;
-  bool port_zero = text.size() > 2 && text.substr(text.size() - 2) == ":0";
-  if (!port_zero && !tg::config::parse_address(text, host, port))
-    throw CLI::ValidationError(flag, "expected ADDR:PORT, got '" + text + "'");
-  if (port_zero) host = text.substr(0, text.size() - 2);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(host, ec);
-  if (ec) throw CLI::ValidationError(flag, "'" + host + "' is not an IP address");
-  return {address, port};
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::string error;
+  if (!tg::net::parse_endpoint(text, endpoint, error)) throw CLI::ValidationError(flag, error);
+  return endpoint;
 }
 
 std::chrono::milliseconds parse_flag_duration(const std::string& text, const char* flag) {
@@ -77,10 +72,10 @@ int check_control_flags(ControlFlags& flags) {
     return flag_error("--control: expected HOST:PORT of tg-control, got '" + flags.address + "'");
   if (flags.node_id.empty()) {
     flags.node_id = host_name();
-    if (!tg::proxy::subscription::valid_node_id(flags.node_id))
+    if (!tg::valid_node_id(flags.node_id))
       return flag_error("the host name '" + flags.node_id +
                         "' is not a valid node id ([A-Za-z0-9_.:-]{1,128}): give one with --node-id");
-  } else if (!tg::proxy::subscription::valid_node_id(flags.node_id)) {
+  } else if (!tg::valid_node_id(flags.node_id)) {
     return flag_error("--node-id: '" + flags.node_id + "' is not a valid node id ([A-Za-z0-9_.:-]{1,128})");
   }
   if (!flags.token_file.empty()) {

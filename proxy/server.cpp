@@ -3,7 +3,9 @@
 #include "admin/admin_server.hpp"
 #include "admin/metrics_text.hpp"
 #include "config/loader.hpp"
+#include "files/ready_file.hpp"
 #include "net/bind_error.hpp"
+#include "netio/endpoint.hpp"
 #include "runtime/listen_lock.hpp"
 #include "runtime/worker.hpp"
 #include "table/snapshot.hpp"
@@ -18,8 +20,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <unordered_map>
@@ -44,19 +44,7 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint
 
 namespace {
 
-std::string endpoint_text(const tcp::endpoint& ep) {
-  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
-
-void write_ready_file(const std::string& path, const tcp::endpoint& listen, const tcp::endpoint& admin) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "listen=" << endpoint_text(listen) << "\nadmin=" << endpoint_text(admin) << "\n";
-  }
-  std::filesystem::rename(tmp, path);
-}
+using net::endpoint_text;
 
 class Server {
  public:
@@ -107,7 +95,9 @@ class Server {
                              install_pushed(std::move(next), std::move(switched));
                            });
     }
-    if (!options_.ready_file.empty()) write_ready_file(options_.ready_file, listen, admin_endpoint);
+    if (!options_.ready_file.empty())
+      write_ready_file(options_.ready_file,
+                       "listen=" + endpoint_text(listen) + "\nadmin=" + endpoint_text(admin_endpoint) + "\n");
     spdlog::info("tg-proxy serving on {} with {} worker(s), admin on {}, table version {} ({} routes)",
                  endpoint_text(listen), count, endpoint_text(admin_endpoint), version_, snapshot_->routes.size());
     io_.run();

@@ -2,6 +2,7 @@
 
 #include "config/model.hpp"
 #include "config/value_parsers.hpp"
+#include "text/quoted.hpp"
 
 #include <google/protobuf/repeated_field.h>
 
@@ -12,8 +13,6 @@ namespace {
 
 namespace v1 = ::tenantgate::v1;
 using config::Duration;
-
-std::string quoted(std::string_view text) { return '"' + std::string(text) + '"'; }
 
 Status check_name(const std::string& field, const std::string& name) {
   if (name.empty()) return Status::invalid(field, "required");

@@ -6,7 +6,9 @@
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
+#include "files/ready_file.hpp"
 #include "net/bind_error.hpp"
+#include "netio/endpoint.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -16,8 +18,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <iostream>
 
@@ -27,20 +27,12 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// "host:port" with an IP literal host (IPv6 in brackets); port 0 allowed.
+// "IP:PORT" ("[IPv6]:PORT"); port 0 allowed. Throws with the problem.
 tcp::endpoint parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("expected ADDR:PORT, got \"" + text + "\"");
-  std::string host = text.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("\"" + host + "\" is not an IP address (in \"" + text + "\")");
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535)
-    throw std::runtime_error("bad port in \"" + text + "\"");
-  return {address, static_cast<std::uint16_t>(std::stoul(port))};
+  tcp::endpoint endpoint;
+  std::string error;
+  if (!net::parse_endpoint(text, endpoint, error)) throw std::runtime_error(error);
+  return endpoint;
 }
 
 long long ms_since(std::chrono::steady_clock::time_point start) {
@@ -48,19 +40,7 @@ long long ms_since(std::chrono::steady_clock::time_point start) {
 }
 
 std::string endpoint_text(const asio::ip::address& address, unsigned port) {
-  return address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(port)
-                         : address.to_string() + ":" + std::to_string(port);
-}
-
-// Written to a temporary name and renamed, so a reader never sees half a file.
-void write_ready_file(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(temporary + ": cannot write the ready file");
-  }
-  std::filesystem::rename(temporary, path);
+  return net::endpoint_text(tcp::endpoint(address, static_cast<std::uint16_t>(port)));
 }
 
 HttpResponse route_http(Core& core, const std::string& method, const std::string& path) {

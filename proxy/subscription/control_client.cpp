@@ -5,6 +5,7 @@
 #include "subscription/update_check.hpp"
 
 #include "grpc/status_name.hpp"
+#include "table/table_version.hpp"
 #include "tenantgate/v1/discovery.grpc.pb.h"
 
 #include <grpcpp/client_context.h>
@@ -13,7 +14,6 @@
 #include <grpcpp/support/channel_arguments.h>
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -33,8 +33,6 @@ namespace v1 = tenantgate::v1;
 using std::chrono::milliseconds;
 
 namespace {
-
-std::string version_text(const ControlVersion& v) { return fmt::format("{}.{}", v.generation, v.counter); }
 
 std::string duration_text(milliseconds d) {
   if (d.count() % 1000 == 0) return fmt::format("{} s", d.count() / 1000);
@@ -75,13 +73,6 @@ std::uint64_t random_seed() {
 
 std::string random_boot_id() { return fmt::format("{:016x}", random_seed()); }
 
-bool valid_node_id(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (unsigned char c : id)
-    if (!std::isalnum(c) && c != '_' && c != '.' && c != ':' && c != '-') return false;
-  return true;
-}
-
 // Waits of the client thread end on stop(); the workers' `switched` callbacks
 // share this (they may run after a timed-out wait, or after the client).
 struct Signal {
@@ -97,7 +88,7 @@ struct Signal {
 // is written before the writer goes away.
 class StateWriter {
  public:
-  using Done = std::function<void(const ControlVersion& version, const std::string& error)>;  // error empty = ok
+  using Done = std::function<void(const TableVersion& version, const std::string& error)>;  // error empty = ok
 
   StateWriter(std::string dir, Done done) : dir_(std::move(dir)), done_(std::move(done)) {
     thread_ = std::thread([this] { run(); });
@@ -164,7 +155,7 @@ struct ControlClient::State {
   v1::Table table;                          // the applied pushed table, states folded in
   bool have_table = false;
   std::unordered_map<std::string, int> instance_positions;  // id → index in table.instances
-  ControlVersion applied;
+  TableVersion applied;
   std::string registry_id;  // of `applied` (empty: none, or a TGTABLE1 state file)
   std::uint64_t digest = 0;  // of `applied`, as tg-control sent it
   Backoff backoff;
@@ -211,8 +202,7 @@ struct ControlClient::State {
     h->set_node_id(options.node_id);
     h->set_boot_id(boot_id);
     if (!applied.empty()) {
-      h->mutable_applied()->set_generation(applied.generation);
-      h->mutable_applied()->set_counter(applied.counter);
+      *h->mutable_applied() = table::to_proto(applied);
     }
     h->set_proxy_version(TG_VERSION);
     h->set_listen(listen);
@@ -266,7 +256,7 @@ struct ControlClient::State {
                 options.address, welcome.registry_id(), welcome.newest().generation(), welcome.newest().counter(),
                 options.node_id, boot_id,
                 applied.empty() ? std::string("no pushed table")
-                                : "version " + version_text(applied) +
+                                : "version " + tg::to_string(applied) +
                                       (registry_id.empty() ? std::string() : " of registry " + registry_id));
     if (!registry_id.empty() && welcome.registry_id() != registry_id)
       spdlog::error("tg-control {} holds registry {}, but this proxy serves registry {}: its tables will be refused "
@@ -291,14 +281,14 @@ struct ControlClient::State {
                     options.token.empty() ? "it requires one: pass --control-token-file FILE"
                                           : "check the token in --control-token-file against tg-control's --token-file",
                     duration_text(options.backoff.max),
-                    applied.empty() ? std::string("its current table") : "version " + version_text(applied));
+                    applied.empty() ? std::string("its current table") : "version " + tg::to_string(applied));
     } else if (was_connected) {
       spdlog::warn("stream to tg-control {} ended: {}; reconnecting (backoff up to {})", options.address,
                    status_text(status_of_call), duration_text(options.backoff.max));
     } else {
       spdlog::warn("cannot reach tg-control {}: {}; retrying (backoff up to {}), still serving {}", options.address,
                    status_text(status_of_call), duration_text(options.backoff.max),
-                   applied.empty() ? std::string("its current table") : "version " + version_text(applied));
+                   applied.empty() ? std::string("its current table") : "version " + tg::to_string(applied));
     }
     logged_down = true;
     logged_code = code;
@@ -341,7 +331,7 @@ struct ControlClient::State {
   }
 
   Outcome apply(const v1::StreamTableResponse& update, v1::StreamTableRequest& answer) {
-    const ControlVersion version{update.version().generation(), update.version().counter()};
+    const TableVersion version = table::from_proto(update.version());
     const bool is_config = update.update_case() != v1::StreamTableResponse::kHealth;
     std::string error;
     std::shared_ptr<const Snapshot> next;
@@ -374,14 +364,13 @@ struct ControlClient::State {
     if (outcome == Outcome::nack) {
       if (error.empty()) error = "cannot build the table";
       v1::Nack* nack = answer.mutable_nack();
-      nack->mutable_version()->set_generation(version.generation);
-      nack->mutable_version()->set_counter(version.counter);
+      *nack->mutable_version() = table::to_proto(version);
       nack->set_reason(error);
       count(is_config, false);
       spdlog::log(check.refusal != Refusal::none ? spdlog::level::err : spdlog::level::warn,
                   "NACK {} update version {} from tg-control {}: {}; still serving {}", is_config ? "config" : "health",
-                  version_text(version), options.address, error,
-                   applied.empty() ? std::string("the previous table") : "version " + version_text(applied));
+                  tg::to_string(version), options.address, error,
+                   applied.empty() ? std::string("the previous table") : "version " + tg::to_string(applied));
       return outcome;
     }
 
@@ -394,16 +383,15 @@ struct ControlClient::State {
       index_instances();
       pending_save = PendingSave::config;
       spdlog::info("applied table version {} from tg-control ({} services, {} instances, {} routes)",
-                   version_text(version), next->services.size(), next->instances.size(), next->routes.size());
+                   tg::to_string(version), next->services.size(), next->instances.size(), next->routes.size());
     } else {
       fold_states(update.health());
       if (have_table) pending_save = PendingSave::health;
-      spdlog::debug("applied health update version {} ({} instance(s))", version_text(version),
+      spdlog::debug("applied health update version {} ({} instance(s))", tg::to_string(version),
                     update.health().instances_size());
     }
     v1::Ack* ack = answer.mutable_ack();
-    ack->mutable_version()->set_generation(version.generation);
-    ack->mutable_version()->set_counter(version.counter);
+    *ack->mutable_version() = table::to_proto(version);
     count(is_config, true);
     return outcome;
   }
@@ -456,13 +444,13 @@ struct ControlClient::State {
     last_save = std::chrono::steady_clock::now();
     if (options.state_dir.empty()) return;
     if (!writer) {
-      writer = std::make_unique<StateWriter>(options.state_dir, [this](const ControlVersion& v, const std::string& e) {
+      writer = std::make_unique<StateWriter>(options.state_dir, [this](const TableVersion& v, const std::string& e) {
         if (e.empty()) return;
         {
           std::lock_guard lock(status_mutex);
           ++status.state_save_failures;
         }
-        spdlog::warn("cannot save table version {} in --state-dir: {}", version_text(v), e);
+        spdlog::warn("cannot save table version {} in --state-dir: {}", tg::to_string(v), e);
       });
     }
     writer->submit(SavedTable{applied, registry_id, digest, std::move(bytes)});

@@ -34,9 +34,6 @@ struct ControlOptions {
 // 16 hex digits from std::random_device: the hello's boot id.
 std::string random_boot_id();
 
-// true if `id` is a valid node id ([A-Za-z0-9_.:-]{1,128}).
-bool valid_node_id(const std::string& id);
-
 class ControlClient final : public TableFeed {
  public:
   explicit ControlClient(ControlOptions options);

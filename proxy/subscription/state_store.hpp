@@ -21,7 +21,7 @@
 namespace tg::proxy::subscription {
 
 struct SavedTable {
-  ControlVersion version;
+  TableVersion version;
   std::string registry_id;  // empty: unknown (a TGTABLE1 file)
   std::uint64_t digest = 0;  // as tg-control sent it
   std::string table;  // a serialized tenantgate.v1.Table, instance states folded in

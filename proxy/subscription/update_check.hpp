@@ -17,7 +17,7 @@ namespace tg::proxy::subscription {
 // applied pushed table (all empty when it has none, or serves YAML).
 struct ServedTable {
   std::string registry_id;
-  ControlVersion version;
+  TableVersion version;
   std::uint64_t digest = 0;
 };
 

@@ -87,7 +87,7 @@ std::string duration_text(config::Duration d) { return std::to_string(d.count())
 }  // namespace
 
 std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, std::uint64_t version,
-                                                std::string source, std::string& error, ControlVersion control) {
+                                                std::string source, std::string& error, TableVersion control) {
   auto s = std::make_shared<Snapshot>();
   s->version = version;
   s->control = control;
@@ -153,7 +153,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
 
 std::shared_ptr<const Snapshot> Snapshot::with_states(const Snapshot& base,
                                                       const std::vector<InstanceStateChange>& changes,
-                                                      std::uint64_t version, ControlVersion control) {
+                                                      std::uint64_t version, TableVersion control) {
   auto s = std::make_shared<Snapshot>(base);
   s->version = version;
   s->control = control;

@@ -9,6 +9,7 @@
 #include "hashing/hash_ring.hpp"
 #include "hashing/maglev.hpp"
 #include "routing/route_table.hpp"
+#include "version/table_version.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -48,15 +49,6 @@ struct InstanceStateChange {
   std::string health_reason;
 };
 
-// The control plane's version of a pushed table; zero when the table came
-// from a YAML file.
-struct ControlVersion {
-  std::uint64_t generation = 0;
-  std::uint64_t counter = 0;
-  bool empty() const { return generation == 0 && counter == 0; }
-  friend bool operator==(const ControlVersion&, const ControlVersion&) = default;
-};
-
 struct ServiceDef {
   std::string name;
   std::string tenant;
@@ -92,7 +84,7 @@ inline bool policy_supported(config::LbPolicy policy) { return policy != config:
 
 struct Snapshot {
   std::uint64_t version = 0;   // this process's table sequence (1, 2, ...)
-  ControlVersion control;      // set when the table was pushed by tg-control
+  TableVersion control;        // set when the table was pushed by tg-control; empty for YAML
   std::string source;  // file the table came from, or "tg-control ADDR"
   std::vector<ServiceDef> services;
   std::vector<InstanceDef> instances;
@@ -115,14 +107,14 @@ struct Snapshot {
   // null and sets `error`.
   static std::shared_ptr<const Snapshot> build(const config::Config& config, std::uint64_t version,
                                                std::string source, std::string& error,
-                                               ControlVersion control = {});
+                                               TableVersion control = {});
 
   // `base` with the health/admin state of some instances changed (ids it does
   // not hold are ignored): only the services of changed instances get new
   // pick sets and balancing structures. Never fails.
   static std::shared_ptr<const Snapshot> with_states(const Snapshot& base,
                                                      const std::vector<InstanceStateChange>& changes,
-                                                     std::uint64_t version, ControlVersion control);
+                                                     std::uint64_t version, TableVersion control);
 };
 
 }  // namespace tg::proxy

@@ -21,7 +21,7 @@ struct FeedStatus {
   std::uint64_t disconnects = 0;
   std::uint64_t config_acks = 0, config_nacks = 0;
   std::uint64_t health_acks = 0, health_nacks = 0;
-  ControlVersion applied;                // the version every worker serves; empty if none
+  TableVersion applied;                // the version every worker serves; empty if none
   std::int64_t last_update_unix_ms = 0;  // last ACKed update; 0 if none
   std::uint64_t state_save_failures = 0;
   std::uint64_t state_load_failures = 0;  // corrupt or unusable saved table at start

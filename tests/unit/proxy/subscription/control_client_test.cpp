@@ -16,7 +16,7 @@
 #include <thread>
 
 using namespace std::chrono_literals;
-using tg::proxy::ControlVersion;
+using tg::TableVersion;
 using tg::proxy::InstallFn;
 using tg::proxy::Snapshot;
 using tg::proxy::subscription::ControlClient;
@@ -76,7 +76,7 @@ v1::Table make_table(v1::LbPolicy policy = v1::LB_POLICY_ROUND_ROBIN) {
   return table;
 }
 
-v1::StreamTableResponse config_update(ControlVersion version, const v1::Table& table) {
+v1::StreamTableResponse config_update(TableVersion version, const v1::Table& table) {
   v1::StreamTableResponse update;
   update.mutable_version()->set_generation(version.generation);
   update.mutable_version()->set_counter(version.counter);
@@ -84,7 +84,7 @@ v1::StreamTableResponse config_update(ControlVersion version, const v1::Table& t
   return update;
 }
 
-v1::StreamTableResponse health_update(ControlVersion version, const std::string& id, v1::Health health) {
+v1::StreamTableResponse health_update(TableVersion version, const std::string& id, v1::Health health) {
   v1::StreamTableResponse update;
   update.mutable_version()->set_generation(version.generation);
   update.mutable_version()->set_counter(version.counter);
@@ -113,7 +113,7 @@ ControlOptions options_for(const FakeControlPlane& control, std::string state_di
   return options;
 }
 
-ControlVersion version_of(const v1::TableVersion& v) { return {v.generation(), v.counter()}; }
+TableVersion version_of(const v1::TableVersion& v) { return {v.generation(), v.counter()}; }
 
 template <typename Predicate>
 bool eventually(Predicate predicate, std::chrono::milliseconds within = 10s) {
@@ -155,9 +155,9 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   auto answer = control->service().next_answer();
   REQUIRE(answer);
   REQUIRE(answer->has_ack());
-  CHECK(version_of(answer->ack().version()) == ControlVersion{3, 1});
+  CHECK(version_of(answer->ack().version()) == TableVersion{3, 1});
   REQUIRE(workers.count() == 1);
-  CHECK(workers.last()->control == ControlVersion{3, 1});
+  CHECK(workers.last()->control == TableVersion{3, 1});
   CHECK(workers.last()->version == 2);
   CHECK(workers.last()->routes.size() == 1);
   CHECK(workers.last()->instances.size() == 2);
@@ -167,7 +167,7 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   answer = control->service().next_answer();
   REQUIRE(answer);
   REQUIRE(answer->has_nack());
-  CHECK(version_of(answer->nack().version()) == ControlVersion{3, 2});
+  CHECK(version_of(answer->nack().version()) == TableVersion{3, 2});
   CHECK_THAT(answer->nack().reason(), Catch::Contains("sticky"));
   CHECK(workers.count() == 1);
 
@@ -176,10 +176,10 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   answer = control->service().next_answer();
   REQUIRE(answer);
   REQUIRE(answer->has_ack());
-  CHECK(version_of(answer->ack().version()) == ControlVersion{3, 3});
+  CHECK(version_of(answer->ack().version()) == TableVersion{3, 3});
   REQUIRE(workers.count() == 2);
   auto served = workers.last();
-  CHECK(served->control == ControlVersion{3, 3});
+  CHECK(served->control == TableVersion{3, 3});
   REQUIRE(served->instances.size() == 2);
   for (const auto& instance : served->instances)
     CHECK(instance.health == (instance.id == "api-1" ? tg::config::Health::unhealthy : tg::config::Health::healthy));
@@ -189,7 +189,7 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   CHECK(status.config_nacks == 1);
   CHECK(status.health_acks == 1);
   CHECK(status.health_nacks == 0);
-  CHECK(status.applied == ControlVersion{3, 3});
+  CHECK(status.applied == TableVersion{3, 3});
   CHECK(status.last_update_unix_ms > 0);
   CHECK(status.state_save_failures == 0);
 
@@ -204,7 +204,7 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   // Written by the client's state writer thread: wait for it.
   REQUIRE(eventually([&] {
     return tg::proxy::subscription::load_state(dir.path(), saved, error) == tg::proxy::subscription::LoadStatus::loaded &&
-           saved.version == ControlVersion{3, 3};
+           saved.version == TableVersion{3, 3};
   }));
   v1::Table table;
   REQUIRE(table.ParseFromString(saved.table));
@@ -219,7 +219,7 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   REQUIRE(hello);
   CHECK(hello->boot_id() == client.boot_id());
   REQUIRE(hello->has_applied());
-  CHECK(version_of(hello->applied()) == ControlVersion{3, 3});
+  CHECK(version_of(hello->applied()) == TableVersion{3, 3});
   REQUIRE(eventually([&] { return client.status().connected; }));
   status = client.status();
   CHECK(status.connects == 2);
@@ -265,16 +265,16 @@ TEST_CASE("a table saved in the state dir is served at start and named in the he
   ControlClient client(options_for(control, dir.path()));
   auto saved = client.saved_table(1);
   REQUIRE(saved);
-  CHECK(saved->control == ControlVersion{2, 5});
+  CHECK(saved->control == TableVersion{2, 5});
   CHECK(saved->routes.size() == 1);
   CHECK(client.status().from_state_dir);
-  CHECK(client.status().applied == ControlVersion{2, 5});
+  CHECK(client.status().applied == TableVersion{2, 5});
 
   client.start(saved, "127.0.0.1:8080", workers.install());
   auto hello = control.service().hello(0);
   REQUIRE(hello);
   REQUIRE(hello->has_applied());
-  CHECK(version_of(hello->applied()) == ControlVersion{2, 5});
+  CHECK(version_of(hello->applied()) == TableVersion{2, 5});
   CHECK(hello->registry_id() == tg::proxy::test::FakeDiscovery::registry_id);
   CHECK(hello->digest() == 99);
 
@@ -285,7 +285,7 @@ TEST_CASE("a table saved in the state dir is served at start and named in the he
   REQUIRE(answer->has_ack());
   CHECK_FALSE(client.status().from_state_dir);
   REQUIRE(workers.last());
-  CHECK(workers.last()->control == ControlVersion{2, 6});
+  CHECK(workers.last()->control == TableVersion{2, 6});
 }
 
 TEST_CASE("a corrupt saved table is ignored and counted", "[proxy][control][client]") {
@@ -356,7 +356,7 @@ TEST_CASE("a table of another registry is NACKed and the proxy keeps its table, 
   REQUIRE(answer->has_nack());
   CHECK_THAT(answer->nack().reason(), Catch::Contains("tgctl registry adopt old0registry"));
   CHECK(workers.count() == 0);
-  CHECK(client.status().applied == ControlVersion{2, 2});
+  CHECK(client.status().applied == TableVersion{2, 2});
   CHECK(client.status().registry_id == "old0registry");
   CHECK(client.status().refusals[static_cast<std::size_t>(tg::proxy::subscription::Refusal::foreign_registry)] == 1);
 

@@ -144,7 +144,7 @@ TEST_CASE("a state file written before registry ids (TGTABLE1) loads as a table 
   for (int i = 0; i < 8; ++i) sum_bytes.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
   file = v1 + sum_bytes + "abc";
   REQUIRE(decode_state(file, loaded, error));
-  CHECK(loaded.version == tg::proxy::ControlVersion{7, 42});
+  CHECK(loaded.version == tg::TableVersion{7, 42});
   CHECK(loaded.registry_id.empty());
   CHECK(loaded.digest == 0);
   CHECK(loaded.table == "abc");

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-using tg::proxy::ControlVersion;
+using tg::TableVersion;
 using tg::proxy::subscription::check_update;
 using tg::proxy::subscription::Refusal;
 using tg::proxy::subscription::ServedTable;
@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kOwn = "aaaa0000aaaa0000aaaa0000aaaa0000";
 constexpr const char* kOther = "bbbb1111bbbb1111bbbb1111bbbb1111";
 
-v1::StreamTableResponse full(const char* registry, ControlVersion version) {
+v1::StreamTableResponse full(const char* registry, TableVersion version) {
   v1::Table table;
   table.add_tenants()->set_id("acme");
   table.add_services()->set_name("api");
@@ -33,7 +33,7 @@ v1::StreamTableResponse full(const char* registry, ControlVersion version) {
   return update;
 }
 
-v1::StreamTableResponse health(const char* registry, ControlVersion version, ControlVersion base) {
+v1::StreamTableResponse health(const char* registry, TableVersion version, TableVersion base) {
   v1::StreamTableResponse update;
   update.mutable_version()->set_generation(version.generation);
   update.mutable_version()->set_counter(version.counter);

@@ -232,7 +232,7 @@ TEST_CASE("with_states changes only the services of the changed instances", "[pr
   std::string error;
   auto base = Snapshot::build(config, 1, "", error, {7, 3});
   REQUIRE(base != nullptr);
-  CHECK(base->control == tg::proxy::ControlVersion{7, 3});
+  CHECK(base->control == tg::TableVersion{7, 3});
 
   std::vector<tg::proxy::InstanceStateChange> changes{
       {"b", AdminState::active, Health::unhealthy, "HTTP 500"},
@@ -240,7 +240,7 @@ TEST_CASE("with_states changes only the services of the changed instances", "[pr
   };
   auto next = Snapshot::with_states(*base, changes, 2, {7, 4});
   CHECK(next->version == 2);
-  CHECK(next->control == tg::proxy::ControlVersion{7, 4});
+  CHECK(next->control == tg::TableVersion{7, 4});
   CHECK(pick_ids(*next, 0) == std::vector<std::string>{"a", "c", "d"});
   CHECK(next->instances[next->services[0].members[1]].health_reason == "HTTP 500");
   // The Maglev table was rebuilt over the new pick set; the other service is untouched.
