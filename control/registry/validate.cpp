@@ -1,7 +1,9 @@
 #include "registry/validate.hpp"
 
 #include "config/model.hpp"
+#include "config/retry_bounds.hpp"
 #include "config/value_parsers.hpp"
+#include "mapping/config_enums.hpp"
 #include "text/quoted.hpp"
 
 #include <google/protobuf/repeated_field.h>
@@ -103,21 +105,13 @@ Status normalise_retry(const std::string& field, v1::Retry& retry, bool given) {
   const config::Retry defaults;
   if (!given) {
     for (config::RetryOn condition : config::all_retry_conditions) {
-      if (!(defaults.on & condition)) continue;
-      switch (condition) {
-        case config::retry_connect_failure: retry.add_on(v1::RETRY_ON_CONNECT_FAILURE); break;
-        case config::retry_reset: retry.add_on(v1::RETRY_ON_RESET); break;
-        case config::retry_timeout: retry.add_on(v1::RETRY_ON_TIMEOUT); break;
-        case config::retry_502: retry.add_on(v1::RETRY_ON_502); break;
-        case config::retry_503: retry.add_on(v1::RETRY_ON_503); break;
-        case config::retry_504: retry.add_on(v1::RETRY_ON_504); break;
-      }
+      if (defaults.on & condition) retry.add_on(mapping::to_proto(condition));
     }
     retry.set_budget_percent(defaults.budget_percent);
     retry.set_max_body(defaults.max_body);
   }
   if (retry.attempts() == 0) retry.set_attempts(defaults.attempts);
-  TG_RETURN_IF_ERROR(in_range(field + ".attempts", retry.attempts(), 1, 10));
+  TG_RETURN_IF_ERROR(in_range(field + ".attempts", retry.attempts(), config::kMinRetryAttempts, config::kMaxRetryAttempts));
   std::set<int> seen;
   for (int i = 0; i < retry.on_size(); ++i) {
     const int on = retry.on(i);

@@ -1,6 +1,8 @@
 #include "subscription/table_convert.hpp"
 
 #include "config/loader.hpp"
+#include "config/retry_bounds.hpp"
+#include "mapping/config_enums.hpp"
 
 #include <algorithm>
 #include <unordered_map>
@@ -16,49 +18,6 @@ config::Duration ms_or(std::uint64_t value, config::Duration fallback) {
   return value == 0 ? fallback : config::Duration(static_cast<config::Duration::rep>(value));
 }
 
-bool to_policy(v1::LbPolicy policy, config::LbPolicy& out) {
-  switch (policy) {
-    case v1::LB_POLICY_UNSPECIFIED:
-    case v1::LB_POLICY_ROUND_ROBIN: out = config::LbPolicy::round_robin; return true;
-    case v1::LB_POLICY_WEIGHTED: out = config::LbPolicy::weighted; return true;
-    case v1::LB_POLICY_LEAST_REQUEST: out = config::LbPolicy::least_request; return true;
-    case v1::LB_POLICY_IP_HASH: out = config::LbPolicy::ip_hash; return true;
-    case v1::LB_POLICY_RING_HASH: out = config::LbPolicy::ring_hash; return true;
-    case v1::LB_POLICY_MAGLEV: out = config::LbPolicy::maglev; return true;
-    case v1::LB_POLICY_PEAK_EWMA: out = config::LbPolicy::peak_ewma; return true;
-    case v1::LB_POLICY_STICKY_LINK: out = config::LbPolicy::sticky_link; return true;
-    default: return false;
-  }
-}
-
-bool to_retry_on(v1::RetryOn on, config::RetryOn& out) {
-  switch (on) {
-    case v1::RETRY_ON_CONNECT_FAILURE: out = config::retry_connect_failure; return true;
-    case v1::RETRY_ON_RESET: out = config::retry_reset; return true;
-    case v1::RETRY_ON_TIMEOUT: out = config::retry_timeout; return true;
-    case v1::RETRY_ON_502: out = config::retry_502; return true;
-    case v1::RETRY_ON_503: out = config::retry_503; return true;
-    case v1::RETRY_ON_504: out = config::retry_504; return true;
-    default: return false;
-  }
-}
-
-config::AdminState to_admin_state(v1::AdminState state) {
-  switch (state) {
-    case v1::ADMIN_STATE_DRAINING: return config::AdminState::draining;
-    case v1::ADMIN_STATE_DISABLED: return config::AdminState::disabled;
-    default: return config::AdminState::active;
-  }
-}
-
-config::Health to_health(v1::Health health) {
-  switch (health) {
-    case v1::HEALTH_HEALTHY: return config::Health::healthy;
-    case v1::HEALTH_UNHEALTHY: return config::Health::unhealthy;
-    default: return config::Health::unknown;
-  }
-}
-
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
@@ -69,10 +28,12 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
   const std::string where = "service " + in.name() + ": ";
   out.name = in.name();
   out.tenant = in.tenant();
-  if (!to_policy(in.lb_policy(), out.lb)) {
+  const std::optional<config::LbPolicy> policy = mapping::from_proto(in.lb_policy());
+  if (!policy) {
     error = where + "unknown lb policy " + std::to_string(in.lb_policy()) + " (a newer tg-control?)";
     return false;
   }
+  out.lb = *policy;
   switch (in.hash_key().kind()) {
     case v1::HashKey::KIND_HEADER:
       out.hash_key = {config::HashKey::Kind::header, lower(in.hash_key().name())};
@@ -107,16 +68,18 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
   }
   if (in.has_retry()) {
     const v1::Retry& r = in.retry();
-    if (r.attempts()) out.retry.attempts = static_cast<int>(std::min<std::uint32_t>(r.attempts(), 100));
+    // Above the range the YAML reader and tg-control accept (a newer tg-control?): its maximum.
+    if (r.attempts())
+      out.retry.attempts = static_cast<int>(std::min<std::uint32_t>(r.attempts(), config::kMaxRetryAttempts));
     if (r.on_size() > 0) {
       out.retry.on = 0;
       for (int i = 0; i < r.on_size(); ++i) {
-        config::RetryOn condition{};
-        if (!to_retry_on(static_cast<v1::RetryOn>(r.on(i)), condition)) {
+        const std::optional<config::RetryOn> condition = mapping::from_proto(static_cast<v1::RetryOn>(r.on(i)));
+        if (!condition) {
           error = where + "unknown retry condition " + std::to_string(r.on(i));
           return false;
         }
-        out.retry.on |= condition;
+        out.retry.on |= *condition;
       }
     }
     out.retry.per_try_timeout = config::Duration(static_cast<config::Duration::rep>(r.per_try_timeout_ms()));
@@ -151,8 +114,8 @@ bool to_instance(const v1::Instance& in, config::Instance& out, std::string& err
   }
   out.weight = in.weight() == 0 ? 1 : in.weight();
   out.labels.insert(in.labels().begin(), in.labels().end());
-  out.admin_state = to_admin_state(in.admin_state());
-  out.health = to_health(in.health());
+  out.admin_state = mapping::from_proto(in.admin_state());
+  out.health = mapping::from_proto(in.health());
   out.health_reason = in.health_reason();
   return true;
 }
@@ -240,7 +203,7 @@ bool to_config(const v1::Table& table, config::Config& out, std::string& error) 
 }
 
 InstanceStateChange to_change(const v1::InstanceState& state) {
-  return {state.id(), to_admin_state(state.admin_state()), to_health(state.health()), state.health_reason()};
+  return {state.id(), mapping::from_proto(state.admin_state()), mapping::from_proto(state.health()), state.health_reason()};
 }
 
 std::vector<InstanceStateChange> to_changes(const v1::HealthUpdate& update) {

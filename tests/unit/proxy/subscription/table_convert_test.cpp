@@ -3,6 +3,8 @@
 // the proxy cannot use (the NACK text).
 #include "subscription/table_convert.hpp"
 
+#include "config/retry_bounds.hpp"
+
 #include <catch2/catch.hpp>
 
 namespace v1 = tenantgate::v1;
@@ -89,6 +91,23 @@ TEST_CASE("set fields are kept: policies, hash key, timeouts, retry conditions",
   CHECK(svc.instances[0].weight == 7);
   CHECK(config.routes[0].match.path_exact == "/x");
   CHECK(config.routes[0].match.path_prefix.empty());
+}
+
+TEST_CASE("retry attempts above the configured range are read as its maximum", "[proxy][control][convert]") {
+  for (std::uint32_t pushed : {11u, 100u, 4000000000u}) {
+    v1::Table table = small_table();
+    table.mutable_services(0)->mutable_retry()->set_attempts(pushed);
+    tg::config::Config config;
+    std::string error;
+    REQUIRE(to_config(table, config, error));
+    CHECK(config.services[0].retry.attempts == tg::config::kMaxRetryAttempts);
+  }
+  v1::Table table = small_table();
+  table.mutable_services(0)->mutable_retry()->set_attempts(tg::config::kMaxRetryAttempts);
+  tg::config::Config config;
+  std::string error;
+  REQUIRE(to_config(table, config, error));
+  CHECK(config.services[0].retry.attempts == 10);
 }
 
 TEST_CASE("what the proxy cannot use is refused naming the object", "[proxy][control][convert]") {
