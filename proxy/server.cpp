@@ -1,11 +1,11 @@
 #include "server.hpp"
 
-#include "admin/admin_server.hpp"
 #include "admin/metrics_text.hpp"
 #include "config/loader.hpp"
 #include "files/ready_file.hpp"
 #include "net/bind_error.hpp"
 #include "netio/endpoint.hpp"
+#include "netio/http_server.hpp"
 #include "runtime/listen_lock.hpp"
 #include "runtime/worker.hpp"
 #include "table/snapshot.hpp"
@@ -73,10 +73,8 @@ class Server {
     }
     if (options_.listen.port() == 0 && !take_listen_lock(listen, endpoint_text(listen))) return 1;
     try {
-      admin_.emplace(io_, options_.admin,
-                     [this](const std::string& method, const std::string& path, admin::Respond respond) {
-                       handle_admin(method, path, std::move(respond));
-                     });
+      admin_.emplace(io_, options_.admin, admin_options());
+      register_admin_handlers();
     } catch (const boost::system::system_error& e) {
       return bind_failed("--admin", options_.admin_text.empty() ? endpoint_text(options_.admin) : options_.admin_text,
                          e);
@@ -259,21 +257,28 @@ class Server {
     io_.stop();
   }
 
-  void handle_admin(const std::string& method, const std::string& path, admin::Respond respond) {
-    if (method != "GET" && method != "HEAD") {
-      respond({405, "text/plain; charset=utf-8", "method not allowed\n"});
-    } else if (path == "/healthz") {
+  static net::HttpServerOptions admin_options() {
+    net::HttpServerOptions options;
+    options.server_name = "tg-proxy";
+    options.body_limit = 1024 * 1024;  // Beast's default, as before the server was shared
+    return options;
+  }
+
+  // The admin port's paths (GET and HEAD; the 404 text lists them in this order).
+  void register_admin_handlers() {
+    admin_->handle("/metrics", [this](const std::string&, net::HttpRespond respond) {
+      collect_metrics(std::move(respond));
+    });
+    admin_->handle("/healthz", [](const std::string&, net::HttpRespond respond) {
       respond({200, "text/plain; charset=utf-8", "ok\n"});
-    } else if (path == "/ready") {
+    });
+    admin_->handle("/ready", [this](const std::string&, net::HttpRespond respond) {
       if (draining_) respond({503, "text/plain; charset=utf-8", "draining\n"});
       else respond({200, "text/plain; charset=utf-8", "ready\n"});
-    } else if (path == "/config") {
+    });
+    admin_->handle("/config", [this](const std::string&, net::HttpRespond respond) {
       collect_config(std::move(respond));
-    } else if (path == "/metrics") {
-      collect_metrics(std::move(respond));
-    } else {
-      respond({404, "text/plain; charset=utf-8", "not found; try /metrics /healthz /ready /config\n"});
-    }
+    });
   }
 
   // Takes a copy of every worker's counters on that worker, then calls `done`
@@ -300,13 +305,14 @@ class Server {
     }
   }
 
-  void collect_metrics(admin::Respond respond) {
+  void collect_metrics(net::HttpRespond respond) {
     collect([this, respond = std::move(respond)](std::vector<WorkerStatsCopy>& copies) {
       admin::ProcessGauges process;
       process.config_version = version_;
       process.reloads_ok = reloads_ok_;
       process.reloads_failed = reloads_failed_;
       process.access_log_dropped = access_log_ ? access_log_->dropped_lines() : 0;
+      process.admin_accept_errors = admin_->accept_errors();
       process.draining = draining_;
       if (options_.feed) process.feed = options_.feed->status();
       respond({200, "text/plain; version=0.0.4; charset=utf-8", admin::render_metrics(copies, process, &tenants_)});
@@ -315,7 +321,7 @@ class Server {
 
   // /config: the table being served, with each instance's in-flight requests
   // and open connections summed over the workers.
-  void collect_config(admin::Respond respond) {
+  void collect_config(net::HttpRespond respond) {
     collect([this, respond = std::move(respond)](std::vector<WorkerStatsCopy>& copies) {
       std::unordered_map<std::string, InstanceLoad> load;
       for (const WorkerStatsCopy& w : copies)
@@ -335,7 +341,7 @@ class Server {
   std::optional<boost::asio::steady_timer> drain_timer_;
   std::unique_ptr<AccessLogWriter> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::optional<admin::AdminServer> admin_;
+  std::optional<net::HttpServer> admin_;
   std::shared_ptr<const Snapshot> snapshot_;
   admin::TenantSeries tenants_{options_.max_tenant_series};
   std::uint64_t version_ = 1;

@@ -2,13 +2,13 @@
 
 #include "server/admin_service.hpp"
 #include "server/discovery_service.hpp"
-#include "server/http_server.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
 #include "files/ready_file.hpp"
 #include "net/bind_error.hpp"
 #include "netio/endpoint.hpp"
+#include "netio/http_server.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -43,20 +43,23 @@ std::string endpoint_text(const asio::ip::address& address, unsigned port) {
   return net::endpoint_text(tcp::endpoint(address, static_cast<std::uint16_t>(port)));
 }
 
-HttpResponse route_http(Core& core, const std::string& method, const std::string& path) {
-  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "use GET\n"};
-  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-  if (path == "/metrics")
-    return {200, "text/plain; version=0.0.4; charset=utf-8",
-            core.metrics().render(core.registry(), core.committed_revision())};
-  return {404, "text/plain; charset=utf-8", "not found; try /healthz /metrics\n"};
-}
-
-// Runs on the owner loop (the HTTP server lives there): reads registry and metrics directly.
-HttpResponse handle_http(Core& core, const std::string& method, const std::string& path) {
-  HttpResponse response = route_http(core, method, path);
-  core.metrics().record_http(response.status);
-  return response;
+// The HTTP port. Runs on the owner loop (the server lives there): its
+// handlers read the registry and metrics directly.
+std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint) {
+  net::HttpServerOptions options;
+  options.server_name = "tg-control";
+  options.method_not_allowed = "use GET\n";
+  options.on_response = [&core](unsigned status) { core.metrics().record_http(status); };
+  options.on_accept_error = [&core] { core.metrics().record_http_accept_error(); };
+  auto server = std::make_unique<net::HttpServer>(core.io(), endpoint, std::move(options));
+  server->handle("/healthz", [](const std::string&, net::HttpRespond respond) {
+    respond({200, "text/plain; charset=utf-8", "ok\n"});
+  });
+  server->handle("/metrics", [&core](const std::string&, net::HttpRespond respond) {
+    respond({200, "text/plain; version=0.0.4; charset=utf-8",
+             core.metrics().render(core.registry(), core.committed_revision())});
+  });
+  return server;
 }
 
 // BuildAndStart reports a failed bind only as "no server" (and a line in
@@ -216,7 +219,7 @@ int run_control_server(const ServerOptions& options) {
   core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);
-  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   asio::io_context main_io(1);
   // Installed before the ready file exists, so a SIGTERM sent as soon as it
@@ -233,9 +236,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = std::make_unique<HttpServer>(core.io(), http_endpoint, [&core](const std::string& m, const std::string& p) {
-        return handle_http(core, m, p);
-      });
+      http = start_http(core, http_endpoint);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }

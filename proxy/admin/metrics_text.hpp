@@ -17,6 +17,7 @@ struct ProcessGauges {
   std::uint64_t reloads_ok = 0;
   std::uint64_t reloads_failed = 0;
   std::uint64_t access_log_dropped = 0;
+  std::uint64_t admin_accept_errors = 0;  // accepts on this port that failed for lack of descriptors or memory
   bool draining = false;
   std::optional<FeedStatus> feed;  // with --control: the tg_control_* series
 };
