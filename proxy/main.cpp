@@ -1,12 +1,14 @@
 // tg-proxy: flags → ServerOptions → run_server. Logic lives in tg_proxy.
 #include "balancing/ip_address.hpp"
 #include "config/loader.hpp"
+#include "netio/endpoint.hpp"
 #include "runtime/listen_lock.hpp"
-#include "runtime/snapshot.hpp"
 #include "server.hpp"
+#include "table/snapshot.hpp"
+#include "text/node_id.hpp"
 
 #ifdef TG_WITH_CONTROL
-#include "control/control_client.hpp"
+#include "subscription/control_client.hpp"
 #endif
 
 #include <CLI/CLI.hpp>
@@ -23,17 +25,10 @@
 namespace {
 
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text, const char* flag) {
-  std::string host;
-  std::uint16_t port = 0;
-  bool port_zero = text.size() > 2 && text.substr(text.size() - 2) == ":0";
-  if (!port_zero && !tg::config::parse_address(text, host, port))
-    throw CLI::ValidationError(flag, "expected ADDR:PORT, got '" + text + "'");
-  if (port_zero) host = text.substr(0, text.size() - 2);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(host, ec);
-  if (ec) throw CLI::ValidationError(flag, "'" + host + "' is not an IP address");
-  return {address, port};
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::string error;
+  if (!tg::net::parse_endpoint(text, endpoint, error)) throw CLI::ValidationError(flag, error);
+  return endpoint;
 }
 
 std::chrono::milliseconds parse_flag_duration(const std::string& text, const char* flag) {
@@ -77,10 +72,10 @@ int check_control_flags(ControlFlags& flags) {
     return flag_error("--control: expected HOST:PORT of tg-control, got '" + flags.address + "'");
   if (flags.node_id.empty()) {
     flags.node_id = host_name();
-    if (!tg::proxy::control::valid_node_id(flags.node_id))
+    if (!tg::valid_node_id(flags.node_id))
       return flag_error("the host name '" + flags.node_id +
                         "' is not a valid node id ([A-Za-z0-9_.:-]{1,128}): give one with --node-id");
-  } else if (!tg::proxy::control::valid_node_id(flags.node_id)) {
+  } else if (!tg::valid_node_id(flags.node_id)) {
     return flag_error("--node-id: '" + flags.node_id + "' is not a valid node id ([A-Za-z0-9_.:-]{1,128})");
   }
   if (!flags.token_file.empty()) {
@@ -208,9 +203,9 @@ int main(int argc, char** argv) {
   options.settings.limits.max_head_bytes = max_header_bytes;
   options.settings.limits.max_headers = max_headers;
 #ifdef TG_WITH_CONTROL
-  std::optional<tg::proxy::control::ControlClient> control_client;
+  std::optional<tg::proxy::subscription::ControlClient> control_client;
   if (!control.address.empty()) {
-    tg::proxy::control::ControlOptions control_options;
+    tg::proxy::subscription::ControlOptions control_options;
     control_options.address = control.address;
     control_options.node_id = control.node_id;
     control_options.token = control.token;

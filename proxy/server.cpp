@@ -1,14 +1,16 @@
 #include "server.hpp"
 
-#include "admin/admin_server.hpp"
 #include "admin/metrics_text.hpp"
 #include "config/loader.hpp"
 #include "connection/downstream.hpp"
+#include "files/ready_file.hpp"
 #include "net/bind_error.hpp"
+#include "netio/endpoint.hpp"
+#include "netio/http_server.hpp"
 #include "runtime/listen_lock.hpp"
-#include "runtime/snapshot.hpp"
-#include "runtime/table_feed.hpp"
 #include "runtime/worker.hpp"
+#include "table/snapshot.hpp"
+#include "table/table_feed.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -19,8 +21,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <unordered_map>
@@ -45,19 +45,7 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint
 
 namespace {
 
-std::string endpoint_text(const tcp::endpoint& ep) {
-  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
-
-void write_ready_file(const std::string& path, const tcp::endpoint& listen, const tcp::endpoint& admin) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "listen=" << endpoint_text(listen) << "\nadmin=" << endpoint_text(admin) << "\n";
-  }
-  std::filesystem::rename(tmp, path);
-}
+using net::endpoint_text;
 
 class Server {
  public:
@@ -86,10 +74,8 @@ class Server {
     }
     if (options_.listen.port() == 0 && !take_listen_lock(listen, endpoint_text(listen))) return 1;
     try {
-      admin_.emplace(io_, options_.admin,
-                     [this](const std::string& method, const std::string& path, admin::Respond respond) {
-                       handle_admin(method, path, std::move(respond));
-                     });
+      admin_.emplace(io_, options_.admin, admin_options());
+      register_admin_handlers();
     } catch (const boost::system::system_error& e) {
       return bind_failed("--admin", options_.admin_text.empty() ? endpoint_text(options_.admin) : options_.admin_text,
                          e);
@@ -108,7 +94,9 @@ class Server {
                              install_pushed(std::move(next), std::move(switched));
                            });
     }
-    if (!options_.ready_file.empty()) write_ready_file(options_.ready_file, listen, admin_endpoint);
+    if (!options_.ready_file.empty())
+      write_ready_file(options_.ready_file,
+                       "listen=" + endpoint_text(listen) + "\nadmin=" + endpoint_text(admin_endpoint) + "\n");
     spdlog::info("tg-proxy serving on {} with {} worker(s), admin on {}, table version {} ({} routes)",
                  endpoint_text(listen), count, endpoint_text(admin_endpoint), version_, snapshot_->routes.size());
     io_.run();
@@ -270,21 +258,28 @@ class Server {
     io_.stop();
   }
 
-  void handle_admin(const std::string& method, const std::string& path, admin::Respond respond) {
-    if (method != "GET" && method != "HEAD") {
-      respond({405, "text/plain; charset=utf-8", "method not allowed\n"});
-    } else if (path == "/healthz") {
+  static net::HttpServerOptions admin_options() {
+    net::HttpServerOptions options;
+    options.server_name = "tg-proxy";
+    options.body_limit = 1024 * 1024;  // Beast's default, as before the server was shared
+    return options;
+  }
+
+  // The admin port's paths (GET and HEAD; the 404 text lists them in this order).
+  void register_admin_handlers() {
+    admin_->handle("/metrics", [this](const std::string&, net::HttpRespond respond) {
+      collect_metrics(std::move(respond));
+    });
+    admin_->handle("/healthz", [](const std::string&, net::HttpRespond respond) {
       respond({200, "text/plain; charset=utf-8", "ok\n"});
-    } else if (path == "/ready") {
+    });
+    admin_->handle("/ready", [this](const std::string&, net::HttpRespond respond) {
       if (draining_) respond({503, "text/plain; charset=utf-8", "draining\n"});
       else respond({200, "text/plain; charset=utf-8", "ready\n"});
-    } else if (path == "/config") {
+    });
+    admin_->handle("/config", [this](const std::string&, net::HttpRespond respond) {
       collect_config(std::move(respond));
-    } else if (path == "/metrics") {
-      collect_metrics(std::move(respond));
-    } else {
-      respond({404, "text/plain; charset=utf-8", "not found; try /metrics /healthz /ready /config\n"});
-    }
+    });
   }
 
   // Takes a copy of every worker's counters on that worker, then calls `done`
@@ -311,13 +306,14 @@ class Server {
     }
   }
 
-  void collect_metrics(admin::Respond respond) {
+  void collect_metrics(net::HttpRespond respond) {
     collect([this, respond = std::move(respond)](std::vector<WorkerStatsCopy>& copies) {
       admin::ProcessGauges process;
       process.config_version = version_;
       process.reloads_ok = reloads_ok_;
       process.reloads_failed = reloads_failed_;
       process.access_log_dropped = access_log_ ? access_log_->dropped_lines() : 0;
+      process.admin_accept_errors = admin_->accept_errors();
       process.draining = draining_;
       if (options_.feed) process.feed = options_.feed->status();
       respond({200, "text/plain; version=0.0.4; charset=utf-8", admin::render_metrics(copies, process, &tenants_)});
@@ -326,7 +322,7 @@ class Server {
 
   // /config: the table being served, with each instance's in-flight requests
   // and open connections summed over the workers.
-  void collect_config(admin::Respond respond) {
+  void collect_config(net::HttpRespond respond) {
     collect([this, respond = std::move(respond)](std::vector<WorkerStatsCopy>& copies) {
       std::unordered_map<std::string, InstanceLoad> load;
       for (const WorkerStatsCopy& w : copies)
@@ -346,7 +342,7 @@ class Server {
   std::optional<boost::asio::steady_timer> drain_timer_;
   std::unique_ptr<AccessLogWriter> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::optional<admin::AdminServer> admin_;
+  std::optional<net::HttpServer> admin_;
   std::shared_ptr<const Snapshot> snapshot_;
   admin::TenantSeries tenants_{options_.max_tenant_series};
   std::uint64_t version_ = 1;

@@ -3,8 +3,8 @@
 // table feed (--control) the feed's tables win: SIGHUP does not re-read YAML.
 #pragma once
 
+#include "core/socket.hpp"
 #include "runtime/settings.hpp"
-#include "runtime/socket.hpp"
 
 #include <memory>
 #include <string>

@@ -5,6 +5,7 @@
 // A zero duration is rejected wherever it would mean "never" or "immediately"
 // (an interval, a timeout, an ejection time); the one exception is
 // retry.per_try_timeout, where 0 means "no per-try limit".
+#include "config/retry_bounds.hpp"
 #include "config/sections.hpp"
 
 #include "config/value_parsers.hpp"
@@ -109,7 +110,7 @@ void read_outlier(Diagnostics& diagnostics, const Value& value, Outlier& out) {
 
 void read_retry(Diagnostics& diagnostics, const Value& value, Retry& out) {
   read_mapping(diagnostics, value, {
-      {"attempts", integer_into(diagnostics, out.attempts, 1, 10)},
+      {"attempts", integer_into(diagnostics, out.attempts, kMinRetryAttempts, kMaxRetryAttempts)},
       {"on", [&](const Value& on) { read_retry_on(diagnostics, on, out.on); }},
       {"per_try_timeout", duration_into(diagnostics, out.per_try_timeout, ZeroDuration::allowed)},
       {"budget_percent", integer_into(diagnostics, out.budget_percent, 0, 100)},

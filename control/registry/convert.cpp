@@ -1,37 +1,13 @@
 #include "registry/convert.hpp"
 
+#include "mapping/config_enums.hpp"
+
 namespace tg::control {
 namespace {
 
 namespace v1 = ::tenantgate::v1;
 
 std::uint64_t ms(config::Duration d) { return static_cast<std::uint64_t>(d.count()); }
-
-v1::LbPolicy to_proto(config::LbPolicy policy) {
-  switch (policy) {
-    case config::LbPolicy::round_robin: return v1::LB_POLICY_ROUND_ROBIN;
-    case config::LbPolicy::weighted: return v1::LB_POLICY_WEIGHTED;
-    case config::LbPolicy::least_request: return v1::LB_POLICY_LEAST_REQUEST;
-    case config::LbPolicy::ip_hash: return v1::LB_POLICY_IP_HASH;
-    case config::LbPolicy::ring_hash: return v1::LB_POLICY_RING_HASH;
-    case config::LbPolicy::maglev: return v1::LB_POLICY_MAGLEV;
-    case config::LbPolicy::peak_ewma: return v1::LB_POLICY_PEAK_EWMA;
-    case config::LbPolicy::sticky_link: return v1::LB_POLICY_STICKY_LINK;
-  }
-  return v1::LB_POLICY_UNSPECIFIED;
-}
-
-v1::RetryOn to_proto(config::RetryOn condition) {
-  switch (condition) {
-    case config::retry_connect_failure: return v1::RETRY_ON_CONNECT_FAILURE;
-    case config::retry_reset: return v1::RETRY_ON_RESET;
-    case config::retry_timeout: return v1::RETRY_ON_TIMEOUT;
-    case config::retry_502: return v1::RETRY_ON_502;
-    case config::retry_503: return v1::RETRY_ON_503;
-    case config::retry_504: return v1::RETRY_ON_504;
-  }
-  return v1::RETRY_ON_UNSPECIFIED;
-}
 
 }  // namespace
 
@@ -46,7 +22,7 @@ v1::Service to_proto(const config::Service& service) {
   v1::Service out;
   out.set_name(service.name);
   out.set_tenant(service.tenant);
-  out.set_lb_policy(to_proto(service.lb));
+  out.set_lb_policy(mapping::to_proto(service.lb));
   auto* key = out.mutable_hash_key();
   switch (service.hash_key.kind) {
     case config::HashKey::Kind::client_ip: key->set_kind(v1::HashKey::KIND_CLIENT_IP); break;
@@ -74,7 +50,7 @@ v1::Service to_proto(const config::Service& service) {
   auto* retry = out.mutable_retry();
   retry->set_attempts(static_cast<std::uint32_t>(service.retry.attempts));
   for (config::RetryOn condition : config::all_retry_conditions)
-    if (service.retry.on & condition) retry->add_on(to_proto(condition));
+    if (service.retry.on & condition) retry->add_on(mapping::to_proto(condition));
   retry->set_per_try_timeout_ms(ms(service.retry.per_try_timeout));
   retry->set_budget_percent(static_cast<std::uint32_t>(service.retry.budget_percent));
   auto* timeouts = out.mutable_timeouts();

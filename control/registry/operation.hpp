@@ -3,9 +3,11 @@
 
 #include "registry/transaction.hpp"
 
+#include "text/quoted.hpp"
+
 namespace tg::control::detail {
 
-inline std::string quoted(const std::string& text) { return '"' + text + '"'; }
+using tg::quoted;
 
 inline void set_api_source(v1::Meta* meta) {
   meta->clear_source();

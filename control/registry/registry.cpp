@@ -1,5 +1,7 @@
 #include "registry/registry.hpp"
 
+#include "text/quoted.hpp"
+
 #include <ctime>
 #include <stdexcept>
 
@@ -16,8 +18,6 @@ struct LoadProblems {
     ++count;
   }
 };
-
-std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
 // Parses each row and checks that its key columns are the ones inside its
 // body (a damaged key or body shows here; a body that no longer parses too).

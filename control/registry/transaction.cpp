@@ -2,6 +2,8 @@
 
 #include "registry/json.hpp"
 
+#include "text/quoted.hpp"
+
 namespace tg::control {
 namespace {
 
@@ -33,8 +35,6 @@ std::string parent_of(const v1::Tenant&) { return {}; }
 std::string parent_of(const v1::Service& s) { return s.tenant(); }
 std::string parent_of(const v1::Instance& i) { return i.service(); }
 std::string parent_of(const v1::Route& r) { return r.service(); }
-
-std::string quoted(const std::string& text) { return '"' + text + '"'; }
 
 // Up to three names for messages, "a, b, c and 4 more".
 std::string name_list(const std::vector<std::string>& names) {

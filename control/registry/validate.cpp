@@ -1,7 +1,10 @@
 #include "registry/validate.hpp"
 
 #include "config/model.hpp"
+#include "config/retry_bounds.hpp"
 #include "config/value_parsers.hpp"
+#include "mapping/config_enums.hpp"
+#include "text/quoted.hpp"
 
 #include <google/protobuf/repeated_field.h>
 
@@ -12,8 +15,6 @@ namespace {
 
 namespace v1 = ::tenantgate::v1;
 using config::Duration;
-
-std::string quoted(std::string_view text) { return '"' + std::string(text) + '"'; }
 
 Status check_name(const std::string& field, const std::string& name) {
   if (name.empty()) return Status::invalid(field, "required");
@@ -104,20 +105,12 @@ Status normalise_retry(const std::string& field, v1::Retry& retry, bool given) {
   const config::Retry defaults;
   if (!given) {
     for (config::RetryOn condition : config::all_retry_conditions) {
-      if (!(defaults.on & condition)) continue;
-      switch (condition) {
-        case config::retry_connect_failure: retry.add_on(v1::RETRY_ON_CONNECT_FAILURE); break;
-        case config::retry_reset: retry.add_on(v1::RETRY_ON_RESET); break;
-        case config::retry_timeout: retry.add_on(v1::RETRY_ON_TIMEOUT); break;
-        case config::retry_502: retry.add_on(v1::RETRY_ON_502); break;
-        case config::retry_503: retry.add_on(v1::RETRY_ON_503); break;
-        case config::retry_504: retry.add_on(v1::RETRY_ON_504); break;
-      }
+      if (defaults.on & condition) retry.add_on(mapping::to_proto(condition));
     }
     retry.set_budget_percent(defaults.budget_percent);
   }
   if (retry.attempts() == 0) retry.set_attempts(defaults.attempts);
-  TG_RETURN_IF_ERROR(in_range(field + ".attempts", retry.attempts(), 1, 10));
+  TG_RETURN_IF_ERROR(in_range(field + ".attempts", retry.attempts(), config::kMinRetryAttempts, config::kMaxRetryAttempts));
   std::set<int> seen;
   for (int i = 0; i < retry.on_size(); ++i) {
     const int on = retry.on(i);

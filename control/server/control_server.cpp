@@ -2,11 +2,13 @@
 
 #include "server/admin_service.hpp"
 #include "server/discovery_service.hpp"
-#include "server/http_server.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
+#include "files/ready_file.hpp"
 #include "net/bind_error.hpp"
+#include "netio/endpoint.hpp"
+#include "netio/http_server.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -16,8 +18,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <iostream>
 
@@ -27,20 +27,12 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// "host:port" with an IP literal host (IPv6 in brackets); port 0 allowed.
+// "IP:PORT" ("[IPv6]:PORT"); port 0 allowed. Throws with the problem.
 tcp::endpoint parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("expected ADDR:PORT, got \"" + text + "\"");
-  std::string host = text.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("\"" + host + "\" is not an IP address (in \"" + text + "\")");
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535)
-    throw std::runtime_error("bad port in \"" + text + "\"");
-  return {address, static_cast<std::uint16_t>(std::stoul(port))};
+  tcp::endpoint endpoint;
+  std::string error;
+  if (!net::parse_endpoint(text, endpoint, error)) throw std::runtime_error(error);
+  return endpoint;
 }
 
 long long ms_since(std::chrono::steady_clock::time_point start) {
@@ -48,35 +40,26 @@ long long ms_since(std::chrono::steady_clock::time_point start) {
 }
 
 std::string endpoint_text(const asio::ip::address& address, unsigned port) {
-  return address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(port)
-                         : address.to_string() + ":" + std::to_string(port);
+  return net::endpoint_text(tcp::endpoint(address, static_cast<std::uint16_t>(port)));
 }
 
-// Written to a temporary name and renamed, so a reader never sees half a file.
-void write_ready_file(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(temporary + ": cannot write the ready file");
-  }
-  std::filesystem::rename(temporary, path);
-}
-
-HttpResponse route_http(Core& core, const std::string& method, const std::string& path) {
-  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "use GET\n"};
-  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-  if (path == "/metrics")
-    return {200, "text/plain; version=0.0.4; charset=utf-8",
-            core.metrics().render(core.registry(), core.committed_revision())};
-  return {404, "text/plain; charset=utf-8", "not found; try /healthz /metrics\n"};
-}
-
-// Runs on the owner loop (the HTTP server lives there): reads registry and metrics directly.
-HttpResponse handle_http(Core& core, const std::string& method, const std::string& path) {
-  HttpResponse response = route_http(core, method, path);
-  core.metrics().record_http(response.status);
-  return response;
+// The HTTP port. Runs on the owner loop (the server lives there): its
+// handlers read the registry and metrics directly.
+std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint) {
+  net::HttpServerOptions options;
+  options.server_name = "tg-control";
+  options.method_not_allowed = "use GET\n";
+  options.on_response = [&core](unsigned status) { core.metrics().record_http(status); };
+  options.on_accept_error = [&core] { core.metrics().record_http_accept_error(); };
+  auto server = std::make_unique<net::HttpServer>(core.io(), endpoint, std::move(options));
+  server->handle("/healthz", [](const std::string&, net::HttpRespond respond) {
+    respond({200, "text/plain; charset=utf-8", "ok\n"});
+  });
+  server->handle("/metrics", [&core](const std::string&, net::HttpRespond respond) {
+    respond({200, "text/plain; version=0.0.4; charset=utf-8",
+             core.metrics().render(core.registry(), core.committed_revision())});
+  });
+  return server;
 }
 
 // BuildAndStart reports a failed bind only as "no server" (and a line in
@@ -236,7 +219,7 @@ int run_control_server(const ServerOptions& options) {
   core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);
-  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   asio::io_context main_io(1);
   // Installed before the ready file exists, so a SIGTERM sent as soon as it
@@ -253,9 +236,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = std::make_unique<HttpServer>(core.io(), http_endpoint, [&core](const std::string& m, const std::string& p) {
-        return handle_http(core, m, p);
-      });
+      http = start_http(core, http_endpoint);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }

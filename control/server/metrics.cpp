@@ -130,6 +130,9 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
          "# TYPE tg_control_http_requests_total counter\n";
   for (const auto& [status, n] : http_)
     out += "tg_control_http_requests_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+  counter(out, "tg_control_http_accept_errors_total",
+          "Accepts on the HTTP port that failed for lack of descriptors or memory (each followed by a back-off).",
+          http_accept_errors_);
   render_table(out);
   return out;
 }

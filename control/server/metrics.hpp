@@ -10,6 +10,7 @@
 //   tg_control_sqlite_commit_batch_size                 histogram: changes per transaction
 //   tg_control_sqlite_commit_failures_total
 //   tg_control_http_requests_total{code}                the HTTP port, 404/405 included
+//   tg_control_http_accept_errors_total                 its accepts failed for lack of descriptors/memory
 //   tg_control_table_generation, _counter               newest balancer-table version
 //   tg_control_table_versions_total{kind}               versions published: config | health
 //   tg_control_table_build_seconds, _payload_bytes      last full table build
@@ -63,6 +64,7 @@ class Metrics {
   void record_call(const std::string& method, Code code, std::chrono::nanoseconds duration);
   void record_commit(std::chrono::nanoseconds duration, std::size_t batches, bool ok);
   void record_http(unsigned status) { ++http_[status]; }
+  void record_http_accept_error() { ++http_accept_errors_; }
   // Read-only mode (docs/operations.md, "Store integrity and disk full").
   void set_store_read_only(bool read_only) { store_read_only_ = read_only; }
   void record_store_full() { ++store_full_; }
@@ -91,6 +93,7 @@ class Metrics {
   std::uint64_t batch_sum_ = 0;
   std::uint64_t commit_failures_ = 0;
   std::map<unsigned, std::uint64_t> http_;
+  std::uint64_t http_accept_errors_ = 0;
   TableMetrics table_;
 };
 

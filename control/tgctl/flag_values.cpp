@@ -3,6 +3,7 @@
 #include "tgctl/command.hpp"
 
 #include "config/value_parsers.hpp"
+#include "text/quoted.hpp"
 
 #include <cctype>
 #include <cstdio>
@@ -11,8 +12,6 @@
 namespace tg::tgctl {
 
 namespace {
-
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 std::string upper(std::string_view text) {
   std::string out(text);

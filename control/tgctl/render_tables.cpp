@@ -6,6 +6,7 @@
 #include "tgctl/table.hpp"
 #include "tgctl/yaml_output.hpp"
 
+#include "table/table_version.hpp"
 #include "tenantgate/v1/admin.pb.h"
 
 #include <map>
@@ -168,7 +169,8 @@ void audit_table(const v1::ListAuditResponse& response, std::ostream& out) {
 }
 
 std::string version_text(const v1::TableVersion& v) {
-  return v.counter() == 0 ? "-" : std::to_string(v.generation()) + "." + std::to_string(v.counter());
+  const TableVersion version = table::from_proto(v);
+  return version.empty() ? "-" : tg::to_string(version);
 }
 
 // Boot ids are random per process; the first 8 characters tell them apart.

@@ -248,6 +248,10 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   add("# HELP tg_access_log_dropped_total Access-log lines dropped because the writer fell behind.\n"
       "# TYPE tg_access_log_dropped_total counter\ntg_access_log_dropped_total {}\n",
       process.access_log_dropped);
+  add("# HELP tg_proxy_admin_accept_errors_total Accepts on the admin port that failed for lack of descriptors or "
+      "memory (each followed by a back-off).\n"
+      "# TYPE tg_proxy_admin_accept_errors_total counter\ntg_proxy_admin_accept_errors_total {}\n",
+      process.admin_accept_errors);
   add("# HELP tg_draining 1 while the proxy drains before exiting.\n# TYPE tg_draining gauge\ntg_draining {}\n",
       process.draining ? 1 : 0);
   if (process.feed) {

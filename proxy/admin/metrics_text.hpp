@@ -1,8 +1,8 @@
 // Prometheus text exposition of the workers' counters.
 #pragma once
 
-#include "runtime/table_feed.hpp"
 #include "runtime/worker.hpp"
+#include "table/table_feed.hpp"
 
 #include <optional>
 #include <string>
@@ -17,6 +17,7 @@ struct ProcessGauges {
   std::uint64_t reloads_ok = 0;
   std::uint64_t reloads_failed = 0;
   std::uint64_t access_log_dropped = 0;
+  std::uint64_t admin_accept_errors = 0;  // accepts on this port that failed for lack of descriptors or memory
   bool draining = false;
   std::optional<FeedStatus> feed;  // with --control: the tg_control_* series
 };

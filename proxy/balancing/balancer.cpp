@@ -82,12 +82,10 @@ std::int64_t hashed(const ServiceDef& service, const Table& lookup, const PickRe
   };
   const std::uint32_t position =
       request.exclude.empty() ? lookup.find(request.key_hash) : lookup.find(request.key_hash, not_allowed);
-  return position == kNoPosition ? kNone : service.instances[position];
+  return position == hashing::kNoPosition ? kNone : service.instances[position];
 }
 
 }  // namespace
-
-bool supported(config::LbPolicy policy) { return policy != config::LbPolicy::sticky_link; }
 
 std::int64_t pick(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table, const PickRequest& request,
                   Random& random) {

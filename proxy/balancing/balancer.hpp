@@ -8,8 +8,8 @@
 #pragma once
 
 #include "balancing/random.hpp"
-#include "runtime/snapshot.hpp"
-#include "runtime/worker_table.hpp"
+#include "table/snapshot.hpp"
+#include "table/worker_table.hpp"
 
 #include <cstdint>
 #include <span>
@@ -27,9 +27,6 @@ struct PickRequest {
 // Returns a snapshot instance index, or kNone when no instance is eligible.
 std::int64_t pick(const ServiceDef& service, const Snapshot& snapshot, WorkerTable& table, const PickRequest& request,
                   Random& random);
-
-// Policies this build can serve; Snapshot::build refuses a table with another.
-bool supported(config::LbPolicy policy);
 
 // Whether pick() reads PickRequest::key_hash for this policy.
 inline bool uses_key_hash(config::LbPolicy policy) {

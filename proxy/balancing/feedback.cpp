@@ -1,6 +1,6 @@
 #include "balancing/feedback.hpp"
 
-#include "balancing/peak_ewma.hpp"
+#include "upstream/peak_ewma.hpp"
 
 #include <chrono>
 

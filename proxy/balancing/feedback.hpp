@@ -7,7 +7,7 @@
 #pragma once
 
 #include "http/message_head.hpp"
-#include "runtime/upstream.hpp"
+#include "upstream/upstream.hpp"
 
 #include <cstdint>
 

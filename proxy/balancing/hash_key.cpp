@@ -1,6 +1,6 @@
 #include "balancing/hash_key.hpp"
 
-#include "balancing/stable_hash.hpp"
+#include "hashing/stable_hash.hpp"
 
 namespace tg::proxy::balancing {
 
@@ -17,7 +17,7 @@ std::string_view trim(std::string_view s) {
 constexpr std::uint64_t kAddressSeed = 0x6970;  // "ip"
 constexpr std::uint64_t kValueSeed = 0x6b6579;  // "key"
 
-std::uint64_t address_hash(const IpAddress& address) { return stable_hash(address.view(), kAddressSeed); }
+std::uint64_t address_hash(const IpAddress& address) { return hashing::stable_hash(address.view(), kAddressSeed); }
 
 }  // namespace
 
@@ -84,7 +84,7 @@ std::uint64_t request_key_hash(config::LbPolicy policy, const config::HashKey& k
     std::optional<std::string_view> value;
     if (key.kind == config::HashKey::Kind::header) value = header_value(head, base, key.name);
     else if (key.kind == config::HashKey::Kind::cookie) value = cookie_value(head, base, key.name);
-    if (value) return stable_hash(*value, kValueSeed);
+    if (value) return hashing::stable_hash(*value, kValueSeed);
   }
   return address_hash(client_address(peer, head, base, trusted));
 }

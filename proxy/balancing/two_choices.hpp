@@ -24,8 +24,8 @@
 #pragma once
 
 #include "balancing/random.hpp"
-#include "runtime/snapshot.hpp"
-#include "runtime/worker_table.hpp"
+#include "table/snapshot.hpp"
+#include "table/worker_table.hpp"
 
 #include <cstdint>
 #include <span>

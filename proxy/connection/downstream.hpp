@@ -17,7 +17,7 @@
 #include "pipeline/exchange.hpp"
 #include "pipeline/phases.hpp"
 #include "runtime/connection.hpp"
-#include "runtime/socket.hpp"
+#include "core/socket.hpp"
 
 #include <cstdint>
 

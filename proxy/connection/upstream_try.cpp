@@ -60,7 +60,7 @@ void UpstreamTry::end(bool reusable) {
 void UpstreamTry::connect() {
   ex_.upstream.stage = TryStage::connect;
   d_.set_deadline_in(service().timeouts.connect.count());
-  ex_.upstream.conn.reset(new UpstreamConn(d_.worker_, *ex_.instance));
+  ex_.upstream.conn.reset(new UpstreamConn(d_.worker_.pool_host(), *ex_.instance));
   // Non-blocking for write_all's synchronous first try; set before the
   // connect, which then needs no flag change of its own (one ioctl, not two).
   {

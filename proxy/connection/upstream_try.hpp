@@ -12,7 +12,7 @@
 
 #include "connection/downstream.hpp"
 #include "pipeline/retry_rule.hpp"
-#include "runtime/upstream.hpp"
+#include "upstream/upstream.hpp"
 
 namespace tg::proxy {
 

@@ -1,9 +1,9 @@
 #include "pipeline/exchange.hpp"
 
 #include "config/model.hpp"
-#include "runtime/upstream.hpp"
 #include "runtime/worker.hpp"
-#include "runtime/worker_table.hpp"
+#include "table/worker_table.hpp"
+#include "upstream/upstream.hpp"
 
 #include <cassert>
 #include <cstring>

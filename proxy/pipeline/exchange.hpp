@@ -13,7 +13,7 @@
 #include "http/message_head.hpp"
 #include "pipeline/step.hpp"
 #include "pipeline/wait_list.hpp"
-#include "runtime/ref_counted.hpp"
+#include "core/ref_counted.hpp"
 #include "runtime/settings.hpp"
 
 #include <algorithm>

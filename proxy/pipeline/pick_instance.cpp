@@ -2,7 +2,7 @@
 #include "balancing/balancer.hpp"
 #include "balancing/hash_key.hpp"
 #include "pipeline/phases.hpp"
-#include "runtime/upstream.hpp"
+#include "upstream/upstream.hpp"
 #include "runtime/worker.hpp"
 
 #include <algorithm>

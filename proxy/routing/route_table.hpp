@@ -12,8 +12,8 @@
 // wins; among equally specific routes the one declared first wins.
 #pragma once
 
-#include "balancing/stable_hash.hpp"
 #include "config/model.hpp"
+#include "hashing/stable_hash.hpp"
 #include "http/message_head.hpp"
 
 #include <cstdint>
@@ -31,7 +31,7 @@ namespace tg::proxy::routing {
 // one (tests/bench/route_match_bench.cpp).
 struct StringHash {
   using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return balancing::stable_hash(s); }
+  std::size_t operator()(std::string_view s) const { return hashing::stable_hash(s); }
 };
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;

@@ -5,8 +5,8 @@
 // on the request path.
 #pragma once
 
-#include "runtime/ref_counted.hpp"
-#include "runtime/timer_wheel.hpp"
+#include "core/ref_counted.hpp"
+#include "core/timer_wheel.hpp"
 
 #include <boost/intrusive/list_hook.hpp>
 

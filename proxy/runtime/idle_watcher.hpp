@@ -22,8 +22,8 @@
 // set, so events are only ever reported for live connections.
 #pragma once
 
+#include "core/socket.hpp"
 #include "runtime/connection.hpp"
-#include "runtime/socket.hpp"
 
 #include <boost/asio/posix/basic_stream_descriptor.hpp>
 

@@ -14,7 +14,7 @@
 // SO_REUSEPORT sharing between user ids (EADDRINUSE).
 #pragma once
 
-#include "runtime/socket.hpp"
+#include "core/socket.hpp"
 
 #include <string>
 

@@ -5,14 +5,14 @@
 #pragma once
 
 #include "balancing/balancer.hpp"
+#include "core/socket.hpp"
+#include "core/timer_wheel.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
 #include "runtime/connection.hpp"
 #include "runtime/idle_watcher.hpp"
 #include "runtime/settings.hpp"
-#include "runtime/socket.hpp"
-#include "runtime/timer_wheel.hpp"
-#include "runtime/worker_table.hpp"
+#include "table/worker_table.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
@@ -105,6 +105,7 @@ class Worker {
   TimerWheel& wheel() { return wheel_; }
   IdleWatcher& idle_watcher() { return idle_watcher_; }
   WorkerStats& stats() { return stats_; }
+  PoolHost& pool_host() { return pool_host_; }
   AccessLogBuffer* access_log() { return access_log_ ? &*access_log_ : nullptr; }
   balancing::Random& random() { return random_; }
   unsigned index() const { return index_; }
@@ -138,6 +139,7 @@ class Worker {
   IdleWatcher idle_watcher_;
   LocalPtr<WorkerTable> table_;
   WorkerStats stats_;
+  PoolHost pool_host_{io_.get_executor(), wheel_, now_ms_, stats_.upstream_connections};
   std::optional<AccessLogBuffer> access_log_;
   balancing::Random random_;
   OnAccept on_accept_;

@@ -10,7 +10,7 @@
 // peak_ewma) and measured EWMA estimates (peak_ewma). Reports ns per call.
 #include "balancing/balancer.hpp"
 #include "balancing/hash_key.hpp"
-#include "balancing/stable_hash.hpp"
+#include "hashing/stable_hash.hpp"
 #include "http/message_head.hpp"
 
 #include <chrono>
@@ -59,7 +59,7 @@ double bench_pick(LbPolicy policy, int n, bool equal_weights, int picks, std::ui
     instance->ewma.observe(1.0 + static_cast<double>(random.below(1000)) / 100.0, now_ms - random.below(5000));
   }
   std::vector<std::uint64_t> keys(4096);
-  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = balancing::stable_hash("user-" + std::to_string(i));
+  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = hashing::stable_hash("user-" + std::to_string(i));
   const ServiceDef& service = snapshot->services[0];
   // Warm-up, then the timed loop.
   for (int i = 0; i < 10'000; ++i)

@@ -8,7 +8,7 @@
 //
 // The control-plane side (building and encoding the Table) is
 // tg-bench-table-build; the end to end figures are tests/bench/table_stream.sh.
-#include "runtime/snapshot.hpp"
+#include "table/snapshot.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // tg-proxy --control against an in-process fake control plane
-// (tests/unit/proxy/control/fake_discovery.hpp): a pushed table swap keeps
+// (tests/unit/proxy/subscription/fake_discovery.hpp): a pushed table swap keeps
 // requests in flight, keep-alive and upgraded connections (the same
 // Worker::install as SIGHUP), and --state-dir serves the last pushed table
 // at the next start while tg-control is unreachable. The real tg-control is

@@ -3,7 +3,7 @@
 // state surviving a table swap.
 #include "balancing/balancer.hpp"
 
-#include "../runtime/config_builders.hpp"
+#include "../table/config_builders.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // ip_hash, ring_hash and maglev through pick() (proxy/balancing/balancer.cpp):
 // a key always reaches the same instance, retries walk to another one, and
 // the keys spread by weight over the service's own instances.
-#include "balancing/stable_hash.hpp"
+#include "hashing/stable_hash.hpp"
 #include "service_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,7 +12,7 @@
 using tg::config::LbPolicy;
 using tg::proxy::balancing::kNone;
 using tg::proxy::balancing::PickRequest;
-using tg::proxy::balancing::stable_hash;
+using tg::proxy::hashing::stable_hash;
 using tg::proxy::test::ServiceFixture;
 
 TEMPLATE_TEST_CASE_SIG("hash policies: one key, one instance, and retries walk on", "[proxy][balancing][hash]",

@@ -5,7 +5,7 @@
 
 #include "balancing/balancer.hpp"
 
-#include "../runtime/config_builders.hpp"
+#include "../table/config_builders.hpp"
 
 #include <catch2/catch.hpp>
 

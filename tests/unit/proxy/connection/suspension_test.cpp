@@ -7,11 +7,11 @@
 // request on its WaitList the first time and admits it once woken.
 #include "connection/downstream.hpp"
 #include "pipeline/wait_list.hpp"
-#include "runtime/snapshot.hpp"
+#include "table/snapshot.hpp"
 #include "runtime/worker.hpp"
-#include "runtime/worker_table.hpp"
+#include "table/worker_table.hpp"
 
-#include "../runtime/config_builders.hpp"
+#include "../table/config_builders.hpp"
 #include "support/backend.hpp"
 #include "support/http_client.hpp"
 #include "support/poll.hpp"

@@ -2,7 +2,7 @@
 // string escaping, which tests eight bytes at a time, against a plain
 // byte-by-byte reference, at every position and length around the blocks.
 #include "observability/access_log.hpp"
-#include "runtime/worker_table.hpp"
+#include "table/worker_table.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 #include "pipeline_harness.hpp"
 
 #include "pipeline/wait_list.hpp"
-#include "runtime/upstream.hpp"
+#include "upstream/upstream.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,11 +3,11 @@
 // context's client buffer as phase 1 would.
 #pragma once
 
-#include "../runtime/config_builders.hpp"
+#include "../table/config_builders.hpp"
 #include "http/message_head.hpp"
 #include "pipeline/exchange.hpp"
 #include "pipeline/phases.hpp"
-#include "runtime/snapshot.hpp"
+#include "table/snapshot.hpp"
 #include "runtime/worker.hpp"
 
 #include <catch2/catch.hpp>

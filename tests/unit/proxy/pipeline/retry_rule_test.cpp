@@ -1,7 +1,7 @@
 // The one retry rule (proxy/pipeline/retry_rule.hpp).
 #include "pipeline/retry_rule.hpp"
-#include "runtime/upstream.hpp"
-#include "runtime/worker_table.hpp"
+#include "upstream/upstream.hpp"
+#include "table/worker_table.hpp"
 
 #include "../http/parse_helpers.hpp"
 

@@ -1,0 +1,548 @@
+#include "subscription/control_client.hpp"
+
+#include "subscription/state_store.hpp"
+#include "subscription/table_convert.hpp"
+#include "subscription/update_check.hpp"
+
+#include "grpc/status_name.hpp"
+#include "table/table_version.hpp"
+#include "tenantgate/v1/discovery.grpc.pb.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <random>
+#include <unordered_map>
+#include <utility>
+
+#ifndef TG_VERSION
+#define TG_VERSION "dev"
+#endif
+
+namespace tg::proxy::subscription {
+
+namespace v1 = tenantgate::v1;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string duration_text(milliseconds d) {
+  if (d.count() % 1000 == 0) return fmt::format("{} s", d.count() / 1000);
+  return fmt::format("{} ms", d.count());
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string status_text(const grpc::Status& status) {
+  std::string text(grpc_status_name(status.error_code()));
+  if (!status.error_message().empty()) text += ": " + status.error_message();
+  return text;
+}
+
+std::shared_ptr<grpc::Channel> open_channel(const std::string& address) {
+  grpc::ChannelArguments args;
+  // Dead peers are found within ~15 s even when no update flows.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetMaxReceiveMessageSize(256 * 1024 * 1024);  // whole tables of large fleets
+  // Our own loop backs off; gRPC's reconnect backoff must not add minutes on top.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+}  // namespace
+
+std::string random_boot_id() { return fmt::format("{:016x}", random_seed()); }
+
+// Waits of the client thread end on stop(); the workers' `switched` callbacks
+// share this (they may run after a timed-out wait, or after the client).
+struct Signal {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool stopping = false;
+  grpc::ClientContext* context = nullptr;  // the live stream's, for TryCancel
+};
+
+// Writes the --state-dir table on its own thread, the newest only: the update
+// loop hands the bytes over and goes on to the next update (a write and an
+// fsync of a 50,000-instance table take tens of milliseconds). What is pending
+// is written before the writer goes away.
+class StateWriter {
+ public:
+  using Done = std::function<void(const TableVersion& version, const std::string& error)>;  // error empty = ok
+
+  StateWriter(std::string dir, Done done) : dir_(std::move(dir)), done_(std::move(done)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~StateWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void submit(SavedTable saved) {
+    {
+      std::lock_guard lock(mutex_);
+      pending_ = std::move(saved);  // an older pending table is dropped: the newest wins
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return pending_ || stopping_; });
+      if (!pending_) return;  // stopping, nothing left
+      SavedTable saved = std::move(*pending_);
+      pending_.reset();
+      lock.unlock();
+      std::string error;
+      if (!save_state(dir_, saved, error) && error.empty()) error = "cannot write the state file";
+      done_(saved.version, error);
+      lock.lock();
+    }
+  }
+
+  const std::string dir_;
+  const Done done_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<SavedTable> pending_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+struct ControlClient::State {
+  enum class Outcome { ack, nack, stopped };
+
+  explicit State(ControlOptions o)
+      : options(std::move(o)), boot_id(random_boot_id()), backoff(options.backoff, random_seed()) {}
+
+  const ControlOptions options;
+  const std::string boot_id;
+  std::shared_ptr<Signal> signal = std::make_shared<Signal>();
+
+  mutable std::mutex status_mutex;
+  FeedStatus status;  // under status_mutex
+
+  // ---- the client thread only (and start()/saved_table() before it runs) ----
+  InstallFn install;
+  std::string listen;
+  std::unique_ptr<v1::Discovery::Stub> stub;
+  std::shared_ptr<const Snapshot> current;  // what the workers serve (or were last told to)
+  v1::Table table;                          // the applied pushed table, states folded in
+  bool have_table = false;
+  std::unordered_map<std::string, int> instance_positions;  // id → index in table.instances
+  TableVersion applied;
+  std::string registry_id;  // of `applied` (empty: none, or a TGTABLE1 state file)
+  std::uint64_t digest = 0;  // of `applied`, as tg-control sent it
+  Backoff backoff;
+  enum class PendingSave { none, config, health };
+  PendingSave pending_save = PendingSave::none;
+  bool health_unsaved = false;  // a health update applied after the last save
+  std::chrono::steady_clock::time_point last_save{};
+  // With --state-dir. Declared after `status`, so it is destroyed (writing
+  // what is pending) while the counters its callback updates still exist.
+  std::unique_ptr<StateWriter> writer;
+  bool logged_down = false;  // a stream end or failure has been logged
+  grpc::StatusCode logged_code = grpc::StatusCode::OK;
+  bool last_stream_idle = false;  // the last stream ended without carrying an update
+
+  bool stopping() {
+    std::lock_guard lock(signal->mutex);
+    return signal->stopping;
+  }
+
+  // false when stopped before `d` elapsed.
+  bool wait(milliseconds d) {
+    std::unique_lock lock(signal->mutex);
+    return !signal->cv.wait_for(lock, d, [this] { return signal->stopping; });
+  }
+
+  void run() {
+    while (!stopping()) {
+      run_stream();
+      if (!wait(backoff.next())) break;
+    }
+  }
+
+  void run_stream() {
+    grpc::ClientContext context;
+    if (!options.token.empty()) context.AddMetadata("authorization", "Bearer " + options.token);
+    {
+      std::lock_guard lock(signal->mutex);
+      if (signal->stopping) return;
+      signal->context = &context;
+    }
+    auto stream = stub->StreamTable(&context);
+    v1::StreamTableRequest hello;
+    v1::Hello* h = hello.mutable_hello();
+    h->set_node_id(options.node_id);
+    h->set_boot_id(boot_id);
+    if (!applied.empty()) {
+      *h->mutable_applied() = table::to_proto(applied);
+    }
+    h->set_proxy_version(TG_VERSION);
+    h->set_listen(listen);
+    h->set_registry_id(registry_id);
+    h->set_digest(digest);
+    // Connected means tg-control accepted the hello: its Welcome comes first.
+    bool connected = false;
+    bool answered = false;  // the stream carried at least one update
+    v1::StreamTableResponse update;
+    if (stream->Write(hello) && stream->Read(&update)) {
+      if (update.has_welcome()) {
+        connected = true;
+        on_connected(update.welcome());
+      } else {
+        spdlog::error("tg-control {} sent an update before accepting the hello (an older tg-control?); "
+                      "ending the stream",
+                      options.address);
+        context.TryCancel();
+      }
+    }
+    while (connected && stream->Read(&update)) {
+      if (update.has_welcome()) continue;
+      v1::StreamTableRequest answer;
+      const Outcome outcome = apply_guarded(update, answer);
+      if (outcome == Outcome::stopped || !stream->Write(answer)) break;
+      save_after_answer(update);
+      answered = true;
+      if (outcome == Outcome::ack) backoff.reset();
+    }
+    const grpc::Status status = stream->Finish();
+    {
+      std::lock_guard lock(signal->mutex);
+      signal->context = nullptr;
+    }
+    if (health_unsaved) save(table.SerializeAsString());
+    on_disconnected(connected, answered, status);
+  }
+
+  // Logging says each change of state once: a stream that opens and ends
+  // again without an update, with the same status as the previous end (e.g.
+  // UNAUTHENTICATED after each hello, or UNAVAILABLE while tg-control is
+  // down), is a repeat and goes to debug.
+  void on_connected(const v1::Welcome& welcome) {
+    {
+      std::lock_guard lock(status_mutex);
+      status.connected = true;
+      ++status.connects;
+    }
+    const auto level = logged_down && last_stream_idle ? spdlog::level::debug : spdlog::level::info;
+    spdlog::log(level, "connected to tg-control {} (registry {}, newest {}.{}) as node {} (boot {}, serving {})",
+                options.address, welcome.registry_id(), welcome.newest().generation(), welcome.newest().counter(),
+                options.node_id, boot_id,
+                applied.empty() ? std::string("no pushed table")
+                                : "version " + tg::to_string(applied) +
+                                      (registry_id.empty() ? std::string() : " of registry " + registry_id));
+    if (!registry_id.empty() && welcome.registry_id() != registry_id)
+      spdlog::error("tg-control {} holds registry {}, but this proxy serves registry {}: its tables will be refused "
+                    "unless that registry adopts this one (tgctl registry adopt {})",
+                    options.address, welcome.registry_id(), registry_id, registry_id);
+  }
+
+  void on_disconnected(bool was_connected, bool answered, const grpc::Status& status_of_call) {
+    {
+      std::lock_guard lock(status_mutex);
+      status.connected = false;
+      if (was_connected) ++status.disconnects;
+    }
+    if (stopping()) return;
+    const grpc::StatusCode code = status_of_call.error_code();
+    const bool repeat = logged_down && code == logged_code && !answered;
+    if (repeat) {
+      spdlog::debug("tg-control {}: {} again", options.address, status_text(status_of_call));
+    } else if (code == grpc::StatusCode::UNAUTHENTICATED) {
+      spdlog::error("tg-control {} refused this proxy's token ({}): {}; retrying (backoff up to {}), still serving {}",
+                    options.address, status_text(status_of_call),
+                    options.token.empty() ? "it requires one: pass --control-token-file FILE"
+                                          : "check the token in --control-token-file against tg-control's --token-file",
+                    duration_text(options.backoff.max),
+                    applied.empty() ? std::string("its current table") : "version " + tg::to_string(applied));
+    } else if (was_connected) {
+      spdlog::warn("stream to tg-control {} ended: {}; reconnecting (backoff up to {})", options.address,
+                   status_text(status_of_call), duration_text(options.backoff.max));
+    } else {
+      spdlog::warn("cannot reach tg-control {}: {}; retrying (backoff up to {}), still serving {}", options.address,
+                   status_text(status_of_call), duration_text(options.backoff.max),
+                   applied.empty() ? std::string("its current table") : "version " + tg::to_string(applied));
+    }
+    logged_down = true;
+    logged_code = code;
+    last_stream_idle = !answered;
+  }
+
+  // Switches every worker to `next`; waits for all, at most switch_timeout.
+  Outcome switch_workers(std::shared_ptr<const Snapshot> next, std::string& error) {
+    auto done = std::make_shared<bool>(false);  // under signal->mutex
+    install(std::move(next), [signal = signal, done] {
+      {
+        std::lock_guard lock(signal->mutex);
+        *done = true;
+      }
+      signal->cv.notify_all();
+    });
+    std::unique_lock lock(signal->mutex);
+    signal->cv.wait_for(lock, options.switch_timeout, [&] { return *done || signal->stopping; });
+    if (*done) return Outcome::ack;
+    if (signal->stopping) return Outcome::stopped;
+    error = "workers did not switch within " + duration_text(options.switch_timeout);
+    return Outcome::nack;
+  }
+
+  // An exception while building (e.g. out of memory) NACKs the update
+  // instead of ending the process; the previous table keeps serving.
+  Outcome apply_guarded(const v1::StreamTableResponse& update, v1::StreamTableRequest& answer) {
+    try {
+      return apply(update, answer);
+    } catch (const std::exception& e) {
+      answer.Clear();
+      v1::Nack* nack = answer.mutable_nack();
+      *nack->mutable_version() = update.version();
+      nack->set_reason(std::string("internal error while applying: ") + e.what());
+      count(update.update_case() != v1::StreamTableResponse::kHealth, false);
+      spdlog::error("NACK update version {}.{}: {}", update.version().generation(), update.version().counter(),
+                    nack->reason());
+      return Outcome::nack;
+    }
+  }
+
+  Outcome apply(const v1::StreamTableResponse& update, v1::StreamTableRequest& answer) {
+    const TableVersion version = table::from_proto(update.version());
+    const bool is_config = update.update_case() != v1::StreamTableResponse::kHealth;
+    std::string error;
+    std::shared_ptr<const Snapshot> next;
+    v1::Table pushed;
+    const UpdateCheck check = check_update(ServedTable{registry_id, applied, digest}, update);
+    if (check.refusal != Refusal::none) {
+      error = check.reason;
+      {
+        std::lock_guard lock(status_mutex);
+        ++status.refusals[static_cast<std::size_t>(check.refusal)];
+      }
+    } else if (update.update_case() == v1::StreamTableResponse::kConfig) {
+      config::Config config;
+      if (!pushed.ParseFromString(update.config())) {
+        error = "config update: not a valid tenantgate.v1.Table";
+      } else if (to_config(pushed, config, error)) {
+        next = Snapshot::build(config, current->version + 1, "tg-control " + options.address, error, version);
+      }
+    } else if (update.update_case() == v1::StreamTableResponse::kHealth) {
+      next = Snapshot::with_states(*current, to_changes(update.health()), current->version + 1, version);
+    } else {
+      error = "update carries neither config nor health";
+    }
+
+    Outcome outcome = next ? switch_workers(next, error) : Outcome::nack;
+    if (outcome == Outcome::stopped) return outcome;
+    // After a timed-out switch the workers still get `next` (posted): it is
+    // what they serve from now on, but its version is not claimed as applied.
+    if (next) current = next;
+    if (outcome == Outcome::nack) {
+      if (error.empty()) error = "cannot build the table";
+      v1::Nack* nack = answer.mutable_nack();
+      *nack->mutable_version() = table::to_proto(version);
+      nack->set_reason(error);
+      count(is_config, false);
+      spdlog::log(check.refusal != Refusal::none ? spdlog::level::err : spdlog::level::warn,
+                  "NACK {} update version {} from tg-control {}: {}; still serving {}", is_config ? "config" : "health",
+                  tg::to_string(version), options.address, error,
+                   applied.empty() ? std::string("the previous table") : "version " + tg::to_string(applied));
+      return outcome;
+    }
+
+    applied = version;
+    registry_id = update.registry_id();
+    digest = update.digest();
+    if (is_config) {
+      table = std::move(pushed);
+      have_table = true;
+      index_instances();
+      pending_save = PendingSave::config;
+      spdlog::info("applied table version {} from tg-control ({} services, {} instances, {} routes)",
+                   tg::to_string(version), next->services.size(), next->instances.size(), next->routes.size());
+    } else {
+      fold_states(update.health());
+      if (have_table) pending_save = PendingSave::health;
+      spdlog::debug("applied health update version {} ({} instance(s))", tg::to_string(version),
+                    update.health().instances_size());
+    }
+    v1::Ack* ack = answer.mutable_ack();
+    *ack->mutable_version() = table::to_proto(version);
+    count(is_config, true);
+    return outcome;
+  }
+
+  void count(bool is_config, bool acked) {
+    std::lock_guard lock(status_mutex);
+    if (acked) {
+      ++(is_config ? status.config_acks : status.health_acks);
+      status.applied = applied;
+      status.registry_id = registry_id;
+      status.last_update_unix_ms = unix_ms_now();
+      status.from_state_dir = false;
+    } else {
+      ++(is_config ? status.config_nacks : status.health_nacks);
+    }
+  }
+
+  void index_instances() {
+    instance_positions.clear();
+    for (int i = 0; i < table.instances_size(); ++i) instance_positions.emplace(table.instances(i).id(), i);
+  }
+
+  void fold_states(const v1::HealthUpdate& update) {
+    if (!have_table) return;
+    for (const v1::InstanceState& s : update.instances()) {
+      auto it = instance_positions.find(s.id());
+      if (it == instance_positions.end()) continue;
+      v1::Instance* instance = table.mutable_instances(it->second);
+      instance->set_health(s.health());
+      instance->set_health_reason(s.health_reason());
+      instance->set_admin_state(s.admin_state());
+    }
+  }
+
+  // The saved table is written after the ACK went out (an ACK says the
+  // workers switched, not that the disk has it). A config update is saved at
+  // once; health updates at most once a second, and when the stream ends: a
+  // proxy restarted before that names its older saved version in the hello
+  // and tg-control sends what changed since.
+  void save_after_answer(const v1::StreamTableResponse& update) {
+    const PendingSave kind = std::exchange(pending_save, PendingSave::none);
+    if (kind == PendingSave::config) save(update.config());
+    if (kind == PendingSave::health) health_unsaved = true;
+    if (health_unsaved && std::chrono::steady_clock::now() - last_save >= std::chrono::seconds(1))
+      save(table.SerializeAsString());
+  }
+
+  void save(std::string bytes) {
+    health_unsaved = false;
+    last_save = std::chrono::steady_clock::now();
+    if (options.state_dir.empty()) return;
+    if (!writer) {
+      writer = std::make_unique<StateWriter>(options.state_dir, [this](const TableVersion& v, const std::string& e) {
+        if (e.empty()) return;
+        {
+          std::lock_guard lock(status_mutex);
+          ++status.state_save_failures;
+        }
+        spdlog::warn("cannot save table version {} in --state-dir: {}", tg::to_string(v), e);
+      });
+    }
+    writer->submit(SavedTable{applied, registry_id, digest, std::move(bytes)});
+  }
+
+  void load_failed(const std::string& error) {
+    {
+      std::lock_guard lock(status_mutex);
+      ++status.state_load_failures;
+    }
+    spdlog::warn("ignoring the saved table: {}", error);
+  }
+};
+
+ControlClient::ControlClient(ControlOptions options) : state_(std::make_unique<State>(std::move(options))) {}
+
+ControlClient::~ControlClient() {
+  stop();
+  join();
+}
+
+std::shared_ptr<const Snapshot> ControlClient::saved_table(std::uint64_t version) {
+  State& s = *state_;
+  if (s.options.state_dir.empty()) return nullptr;
+  SavedTable saved;
+  std::string error;
+  const LoadStatus loaded = load_state(s.options.state_dir, saved, error);
+  if (loaded == LoadStatus::absent) return nullptr;
+  if (loaded == LoadStatus::corrupt) {
+    s.load_failed(error);
+    return nullptr;
+  }
+  const std::string path = state_file_path(s.options.state_dir);
+  v1::Table table;
+  config::Config config;
+  if (!table.ParseFromString(saved.table)) {
+    s.load_failed(path + ": not a valid tenantgate.v1.Table");
+    return nullptr;
+  }
+  if (!to_config(table, config, error)) {
+    s.load_failed(path + ": " + error);
+    return nullptr;
+  }
+  auto snapshot = Snapshot::build(config, version, "tg-control " + s.options.address + " (saved in " + path + ")",
+                                  error, saved.version);
+  if (!snapshot) {
+    s.load_failed(path + ": " + error);
+    return nullptr;
+  }
+  s.table = std::move(table);
+  s.have_table = true;
+  s.index_instances();
+  s.applied = saved.version;
+  s.registry_id = saved.registry_id;
+  s.digest = saved.digest;
+  std::lock_guard lock(s.status_mutex);
+  s.status.applied = saved.version;
+  s.status.registry_id = saved.registry_id;
+  s.status.from_state_dir = true;
+  return snapshot;
+}
+
+void ControlClient::start(std::shared_ptr<const Snapshot> serving, std::string listen, InstallFn install) {
+  State& s = *state_;
+  s.current = std::move(serving);
+  s.listen = std::move(listen);
+  s.install = std::move(install);
+  s.stub = v1::Discovery::NewStub(open_channel(s.options.address));
+  thread_ = std::thread([this] { state_->run(); });
+}
+
+void ControlClient::stop() {
+  Signal& signal = *state_->signal;
+  {
+    std::lock_guard lock(signal.mutex);
+    signal.stopping = true;
+    if (signal.context) signal.context->TryCancel();
+  }
+  signal.cv.notify_all();
+}
+
+void ControlClient::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+FeedStatus ControlClient::status() const {
+  std::lock_guard lock(state_->status_mutex);
+  return state_->status;
+}
+
+std::string ControlClient::name() const { return "tg-control " + state_->options.address; }
+
+const std::string& ControlClient::boot_id() const { return state_->boot_id; }
+
+}  // namespace tg::proxy::subscription

@@ -1,0 +1,216 @@
+#include "subscription/table_convert.hpp"
+
+#include "config/loader.hpp"
+#include "config/retry_bounds.hpp"
+#include "mapping/config_enums.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tg::proxy::subscription {
+namespace {
+
+namespace v1 = ::tenantgate::v1;
+
+// Unset (0) durations and sizes take the YAML defaults, as registry.proto says.
+config::Duration ms_or(std::uint64_t value, config::Duration fallback) {
+  return value == 0 ? fallback : config::Duration(static_cast<config::Duration::rep>(value));
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  return text;
+}
+
+bool to_service(const v1::Service& in, config::Service& out, std::string& error) {
+  const std::string where = "service " + in.name() + ": ";
+  out.name = in.name();
+  out.tenant = in.tenant();
+  const std::optional<config::LbPolicy> policy = mapping::from_proto(in.lb_policy());
+  if (!policy) {
+    error = where + "unknown lb policy " + std::to_string(in.lb_policy()) + " (a newer tg-control?)";
+    return false;
+  }
+  out.lb = *policy;
+  switch (in.hash_key().kind()) {
+    case v1::HashKey::KIND_HEADER:
+      out.hash_key = {config::HashKey::Kind::header, lower(in.hash_key().name())};
+      break;
+    case v1::HashKey::KIND_COOKIE: out.hash_key = {config::HashKey::Kind::cookie, in.hash_key().name()}; break;
+    default: out.hash_key = {}; break;
+  }
+  if (out.hash_key.kind != config::HashKey::Kind::client_ip && out.hash_key.name.empty()) {
+    error = where + "hash_key needs a name";
+    return false;
+  }
+  if (in.has_health_check()) {
+    const v1::HealthCheck& hc = in.health_check();
+    config::HealthCheck check;
+    check.type = hc.type() == v1::HealthCheck::TYPE_TCP ? config::HealthCheck::Type::tcp
+                                                         : config::HealthCheck::Type::http;
+    if (!hc.path().empty()) check.path = hc.path();
+    check.interval = ms_or(hc.interval_ms(), check.interval);
+    check.timeout = ms_or(hc.timeout_ms(), check.timeout);
+    if (hc.healthy_threshold()) check.healthy_threshold = static_cast<int>(hc.healthy_threshold());
+    if (hc.unhealthy_threshold()) check.unhealthy_threshold = static_cast<int>(hc.unhealthy_threshold());
+    out.health_check = check;
+  }
+  if (in.has_outlier()) {
+    const v1::Outlier& o = in.outlier();
+    config::Outlier outlier;
+    if (o.consecutive_failures()) outlier.consecutive_failures = static_cast<int>(o.consecutive_failures());
+    outlier.base_ejection = ms_or(o.base_ejection_ms(), outlier.base_ejection);
+    if (o.max_ejection_percent()) outlier.max_ejection_percent = static_cast<int>(o.max_ejection_percent());
+    if (o.half_open_probes()) outlier.half_open_probes = static_cast<int>(o.half_open_probes());
+    out.outlier = outlier;
+  }
+  if (in.has_retry()) {
+    const v1::Retry& r = in.retry();
+    // Above the range the YAML reader and tg-control accept (a newer tg-control?): its maximum.
+    if (r.attempts())
+      out.retry.attempts = static_cast<int>(std::min<std::uint32_t>(r.attempts(), config::kMaxRetryAttempts));
+    if (r.on_size() > 0) {
+      out.retry.on = 0;
+      for (int i = 0; i < r.on_size(); ++i) {
+        const std::optional<config::RetryOn> condition = mapping::from_proto(static_cast<v1::RetryOn>(r.on(i)));
+        if (!condition) {
+          error = where + "unknown retry condition " + std::to_string(r.on(i));
+          return false;
+        }
+        out.retry.on |= *condition;
+      }
+    }
+    out.retry.per_try_timeout = config::Duration(static_cast<config::Duration::rep>(r.per_try_timeout_ms()));
+    if (r.budget_percent()) out.retry.budget_percent = static_cast<int>(std::min<std::uint32_t>(r.budget_percent(), 100));
+  }
+  if (in.has_timeouts()) {
+    const v1::Timeouts& t = in.timeouts();
+    out.timeouts.connect = ms_or(t.connect_ms(), out.timeouts.connect);
+    out.timeouts.response_headers = ms_or(t.response_headers_ms(), out.timeouts.response_headers);
+    out.timeouts.idle = ms_or(t.idle_ms(), out.timeouts.idle);
+  }
+  if (in.has_limits()) {
+    const v1::Limits& l = in.limits();
+    if (l.max_connections_per_instance()) out.limits.max_connections_per_instance = l.max_connections_per_instance();
+    if (l.max_pending_per_instance()) out.limits.max_pending_per_instance = l.max_pending_per_instance();
+    if (l.max_body()) out.limits.max_body = l.max_body();
+    if (l.has_buffer_body()) out.limits.buffer_body = l.buffer_body();
+  }
+  return true;
+}
+
+bool to_instance(const v1::Instance& in, config::Instance& out, std::string& error) {
+  out.id = in.id();
+  out.address = in.address();
+  if (!config::parse_address(in.address(), out.host, out.port) || out.port == 0) {
+    error = "instance " + in.id() + ": bad address '" + in.address() + "'";
+    return false;
+  }
+  if (in.weight() > 10000) {
+    error = "instance " + in.id() + ": weight " + std::to_string(in.weight()) + " is above 10000";
+    return false;
+  }
+  out.weight = in.weight() == 0 ? 1 : in.weight();
+  out.labels.insert(in.labels().begin(), in.labels().end());
+  out.admin_state = mapping::from_proto(in.admin_state());
+  out.health = mapping::from_proto(in.health());
+  out.health_reason = in.health_reason();
+  return true;
+}
+
+bool to_route(const v1::Route& in, config::Route& out, std::string& error) {
+  out.name = in.name();
+  out.service = in.service();
+  const v1::RouteMatch& m = in.match();
+  out.match.host = lower(m.host());
+  if (!m.path_prefix().empty() && !m.path_exact().empty()) {
+    error = "route " + in.name() + ": both path_prefix and path_exact";
+    return false;
+  }
+  out.match.path_exact = m.path_exact();
+  out.match.path_prefix = m.path_exact().empty() ? (m.path_prefix().empty() ? "/" : m.path_prefix()) : "";
+  const std::string& path = out.match.path_exact.empty() ? out.match.path_prefix : out.match.path_exact;
+  if (path.front() != '/') {
+    error = "route " + in.name() + ": path '" + path + "' does not start with /";
+    return false;
+  }
+  out.match.method = m.method();
+  if (m.has_header() && !m.header().name().empty())
+    out.match.header = config::HeaderMatch{lower(m.header().name()), m.header().value()};
+  out.rewrite.strip_prefix = in.rewrite().strip_prefix();
+  return true;
+}
+
+}  // namespace
+
+bool to_config(const v1::Table& table, config::Config& out, std::string& error) {
+  out = {};
+  for (const v1::Tenant& t : table.tenants()) {
+    config::Tenant tenant;
+    tenant.id = t.id();
+    tenant.labels.insert(t.labels().begin(), t.labels().end());
+    out.tenants.push_back(std::move(tenant));
+  }
+  std::unordered_map<std::string, std::size_t> services;
+  services.reserve(static_cast<std::size_t>(table.services_size()));
+  out.services.reserve(static_cast<std::size_t>(table.services_size()));
+  for (const v1::Service& s : table.services()) {
+    if (s.name().empty()) {
+      error = "a service without a name";
+      return false;
+    }
+    config::Service service;
+    if (!to_service(s, service, error)) return false;
+    if (!services.emplace(s.name(), out.services.size()).second) {
+      error = "service " + s.name() + ": listed twice";
+      return false;
+    }
+    out.services.push_back(std::move(service));
+  }
+  std::unordered_set<std::string_view> instance_ids;
+  instance_ids.reserve(static_cast<std::size_t>(table.instances_size()));
+  for (const v1::Instance& i : table.instances()) {
+    auto found = services.find(i.service());
+    if (found == services.end()) {
+      error = "instance " + i.id() + ": unknown service '" + i.service() + "'";
+      return false;
+    }
+    if (i.id().empty() || !instance_ids.insert(i.id()).second) {
+      error = "instance '" + i.id() + "': empty or listed twice";
+      return false;
+    }
+    config::Instance instance;
+    if (!to_instance(i, instance, error)) return false;
+    out.services[found->second].instances.push_back(std::move(instance));
+  }
+  std::unordered_set<std::string_view> route_names;
+  for (const v1::Route& r : table.routes()) {
+    if (r.name().empty() || !route_names.insert(r.name()).second) {
+      error = "route '" + r.name() + "': empty or listed twice";
+      return false;
+    }
+    if (!services.count(r.service())) {
+      error = "route " + r.name() + ": unknown service '" + r.service() + "'";
+      return false;
+    }
+    config::Route route;
+    if (!to_route(r, route, error)) return false;
+    out.routes.push_back(std::move(route));
+  }
+  return true;
+}
+
+InstanceStateChange to_change(const v1::InstanceState& state) {
+  return {state.id(), mapping::from_proto(state.admin_state()), mapping::from_proto(state.health()), state.health_reason()};
+}
+
+std::vector<InstanceStateChange> to_changes(const v1::HealthUpdate& update) {
+  std::vector<InstanceStateChange> changes;
+  changes.reserve(static_cast<std::size_t>(update.instances_size()));
+  for (const v1::InstanceState& state : update.instances()) changes.push_back(to_change(state));
+  return changes;
+}
+
+}  // namespace tg::proxy::subscription

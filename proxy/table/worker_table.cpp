@@ -1,0 +1,47 @@
+#include "table/worker_table.hpp"
+
+#include <unordered_map>
+
+namespace tg::proxy {
+
+LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous) {
+  LocalPtr<WorkerTable> table(new WorkerTable);
+  if (previous && previous->snapshot && snapshot->layout != 0 && previous->snapshot->layout == snapshot->layout) {
+    // Only states changed (Snapshot::with_states): same instances and routes
+    // at the same positions.
+    table->instances = previous->instances;
+    table->routes = previous->routes;
+    table->snapshot = std::move(snapshot);
+    return table;
+  }
+  std::unordered_map<std::string_view, InstanceRuntime*> old_instances;
+  std::unordered_map<std::string_view, RouteRuntime*> old_routes;
+  if (previous) {
+    for (const auto& inst : previous->instances) old_instances.emplace(inst->id, inst.get());
+    for (const auto& route : previous->routes) old_routes.emplace(route->name, route.get());
+  }
+  table->instances.reserve(snapshot->instances.size());
+  for (const InstanceDef& def : snapshot->instances) {
+    const std::string& service = snapshot->services[def.service].name;
+    auto it = old_instances.find(def.id);
+    if (it != old_instances.end() && it->second->endpoint == def.endpoint && it->second->service == service) {
+      table->instances.emplace_back(it->second);
+    } else {
+      table->instances.emplace_back(new InstanceRuntime(def.id, service, def.endpoint));
+    }
+  }
+  table->routes.reserve(snapshot->routes.size());
+  for (const RouteDef& def : snapshot->routes) {
+    const std::string& service = snapshot->services[def.service].name;
+    auto it = old_routes.find(def.name);
+    if (it != old_routes.end() && it->second->service == service) {
+      table->routes.emplace_back(it->second);
+    } else {
+      table->routes.emplace_back(new RouteRuntime(def.name, service));
+    }
+  }
+  table->snapshot = std::move(snapshot);
+  return table;
+}
+
+}  // namespace tg::proxy

@@ -1,0 +1,42 @@
+// One worker's view of a Snapshot: the immutable table plus the worker's
+// mutable per-instance and per-route state, in dense arrays indexed like the
+// snapshot's instances and routes.
+//
+// Requests hold a LocalPtr to the WorkerTable they started on (non-atomic), so
+// the shared Snapshot is released only when the worker's last request on it ends.
+#pragma once
+
+#include "core/ref_counted.hpp"
+#include "metrics/histogram.hpp"
+#include "observability/access_log.hpp"
+#include "table/snapshot.hpp"
+#include "upstream/upstream.hpp"
+
+#include <array>
+#include <memory>
+#include <vector>
+
+namespace tg::proxy {
+
+struct RouteRuntime : LocalRefCounted<RouteRuntime> {
+  RouteRuntime(std::string name_, std::string service_)
+      : name(std::move(name_)), service(std::move(service_)), name_json(json_escaped(name)),
+        service_json(json_escaped(service)) {}
+  std::string name;
+  std::string service;
+  std::string name_json, service_json;  // JSON-escaped once, for the access log
+  std::array<std::uint64_t, 5> requests{};  // by status class of the response sent
+  metrics::LatencyHistogram latency;
+};
+
+struct WorkerTable : LocalRefCounted<WorkerTable> {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<LocalPtr<InstanceRuntime>> instances;  // by snapshot instance index
+  std::vector<LocalPtr<RouteRuntime>> routes;        // by snapshot route index
+
+  // Builds the table for `snapshot`, carrying state over from `previous`
+  // (may be null) by instance id (same address) and route name.
+  static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous);
+};
+
+}  // namespace tg::proxy

@@ -1,0 +1,99 @@
+// The upstream side of one worker: per-instance runtime state and pooled
+// upstream connections.
+//
+// InstanceRuntime is per worker and per instance id. It survives table swaps
+// (remapped by id, so in-flight counts, balancer state and pooled connections
+// carry over) and dies when no table and no request refers to it any more: an
+// instance removed and re-added starts fresh.
+#pragma once
+
+#include "core/ref_counted.hpp"
+#include "core/socket.hpp"
+#include "core/timer_wheel.hpp"
+#include "upstream/peak_ewma.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tg::proxy {
+
+class UpstreamConn;
+
+// What pooled connections need from the worker that owns them: its executor,
+// deadline wheel, clock and open-connection gauge. The worker keeps one for
+// its lifetime; the references point into the worker.
+struct PoolHost {
+  Executor executor;
+  TimerWheel& wheel;
+  const std::uint64_t& now_ms;       // the worker's steady milliseconds
+  std::uint64_t& open_connections;  // the worker's gauge of upstream connections
+};
+
+enum class UpstreamError : std::uint8_t { connect_failure, reset, timeout, protocol };
+inline constexpr std::size_t kUpstreamErrorKinds = 4;
+
+struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
+  InstanceRuntime(std::string id_, std::string service_, tcp::endpoint endpoint_);
+  ~InstanceRuntime();
+
+  std::string id;
+  std::string service;
+  tcp::endpoint endpoint;
+  // For the access log, formatted once: the id JSON-escaped, the endpoint as
+  // "IP:PORT" ("[IPv6]:PORT").
+  std::string id_json;
+  std::string address;
+
+  // Balancing.
+  std::uint32_t in_flight = 0;    // this worker's tries under way (least_request, peak_ewma)
+  std::int64_t swrr_current = 0;  // smooth weighted round robin
+  PeakEwma ewma;       // peak_ewma latency estimate
+  std::uint64_t avoid_until_ms = 0;  // peak_ewma: answered 503/429; avoided until then (Worker::now_ms)
+
+  // Pool: idle connections, most recently used last.
+  std::vector<LocalPtr<UpstreamConn>> idle;
+  std::uint32_t open_connections = 0;
+
+  // Counters (single writer: this worker).
+  std::array<std::uint64_t, 5> responses{};  // by status class 1xx..5xx
+  std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
+};
+
+class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public DeadlineEntry {
+ public:
+  UpstreamConn(PoolHost& host, InstanceRuntime& instance);
+  ~UpstreamConn();
+
+  Socket& socket() { return socket_; }
+  InstanceRuntime* instance() const { return instance_; }
+  bool reused() const { return requests_ > 0; }
+  void count_request() { ++requests_; }
+
+  // Returns the connection to its instance's pool; it waits there for the
+  // next request or its idle timeout. A connection the upstream closed
+  // meanwhile is found by take() and closed there.
+  void park(std::uint64_t idle_timeout_ms);
+  // Takes the most recently used idle connection of `instance`, or null.
+  static LocalPtr<UpstreamConn> take(InstanceRuntime& instance);
+  // Closes the socket and detaches from the instance; the object dies with
+  // its last reference.
+  void close();
+
+  void on_deadline() override;  // idle timeout while parked
+
+ private:
+  friend struct InstanceRuntime;
+  void drop_from_pool();
+  bool alive();
+
+  PoolHost& host_;
+  InstanceRuntime* instance_;  // owned by the pool while parked, by the request while busy
+  Socket socket_;
+  std::uint32_t requests_ = 0;
+  bool parked_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace tg::proxy
