@@ -36,7 +36,7 @@ TEST_CASE("by default only a trusted proxy's X-Request-Id is kept", "[proxy][htt
   CHECK_FALSE(keep_client_request_id(false, {}, ip("127.0.0.1")));  // no trusted proxies: nobody
 }
 
-TEST_CASE("--trust-request-id keeps it from any peer", "[proxy][http][request_id]") {
+TEST_CASE("with --trust-request-id it is kept from any peer", "[proxy][http][request_id]") {
   CHECK(keep_client_request_id(true, {}, ip("203.0.113.9")));
   CHECK(keep_client_request_id(true, cidrs("10.0.0.0/8"), ip("203.0.113.9")));
 }
