@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   std::uint32_t relay_buffer_kib = 64;
   bool check = false;
   bool merge_slashes = false;
+  bool trust_request_id = false;
   std::size_t max_tenant_series = 0;
 
   app.add_option("--config", config_path, "YAML table (tenants, services, routes)");
@@ -143,7 +144,10 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", drain_timeout, "SIGTERM: finish in-flight requests up to")->capture_default_str();
   app.add_option("--trusted-proxies", trusted_proxies,
                  "CIDR[,CIDR...]: peers whose X-Forwarded-For names the client for ip_hash and the client_ip "
-                 "hash key (e.g. 10.0.0.0/8,2001:db8::/32); default none");
+                 "hash key (e.g. 10.0.0.0/8,2001:db8::/32), and whose X-Request-Id is kept; default none");
+  app.add_flag("--trust-request-id", trust_request_id,
+               "keep a valid client X-Request-Id from any peer (default: only from --trusted-proxies, "
+               "others get a generated id)");
   ControlFlags control;
   app.add_option("--control", control.address,
                  "tg-control's gRPC address HOST:PORT: serve the tables it pushes (they win over --config; "
@@ -199,6 +203,7 @@ int main(int argc, char** argv) {
   options.max_tenant_series = max_tenant_series;
   options.settings.workers = workers;
   options.settings.merge_slashes = merge_slashes;
+  options.settings.trust_request_id = trust_request_id;
   options.settings.body_buffer_bytes = std::size_t{relay_buffer_kib} * 1024;
   options.settings.limits.max_head_bytes = max_header_bytes;
   options.settings.limits.max_headers = max_headers;

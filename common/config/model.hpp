@@ -170,6 +170,9 @@ struct Route {
   std::string service;
   ReferenceSite service_site;
   Rewrite rewrite;
+  // Requests whose path holds "%2F", "%5C" or '\' get 400 on this route
+  // (for upstreams that would read them as path separators).
+  bool reject_encoded_slashes = false;
   SourceLocation location;
 };
 

@@ -1,4 +1,5 @@
-// One item of `routes`: name, match, target service, rewrite.
+// One item of `routes`: name, match, target service, rewrite,
+// reject_encoded_slashes.
 //
 // Match values are normalised here so the proxy can compare them directly:
 // host lower-case (exact, or "*.suffix"), header name lower-case, method
@@ -99,6 +100,17 @@ void read_match(Diagnostics& diagnostics, const Value& value, RouteMatch& out) {
   if (!prefix_value && !exact_value) out.path_prefix = "/";
 }
 
+// "true" or "false"; reported and nullopt otherwise.
+std::optional<bool> read_bool(Diagnostics& diagnostics, const Value& value) {
+  if (value.node.IsScalar()) {
+    const std::string& text = value.node.Scalar();
+    if (text == "true") return true;
+    if (text == "false") return false;
+  }
+  report(diagnostics, value, "expected true or false, got " + describe(value.node));
+  return std::nullopt;
+}
+
 void read_rewrite(Diagnostics& diagnostics, const Value& value, Rewrite& out) {
   read_mapping(diagnostics, value, {
       {"strip_prefix",
@@ -138,6 +150,10 @@ void read_route(Diagnostics& diagnostics, const Value& value, ParsedConfig& pars
        },
        Presence::required},
       {"rewrite", [&](const Value& rewrite) { read_rewrite(diagnostics, rewrite, route.rewrite); }},
+      {"reject_encoded_slashes",
+       [&](const Value& flag) {
+         if (auto on = read_bool(diagnostics, flag)) route.reject_encoded_slashes = *on;
+       }},
   });
   if (!is_mapping) return;
   parsed.config.routes.push_back(std::move(route));

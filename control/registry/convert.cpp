@@ -89,6 +89,7 @@ v1::Route to_proto(const config::Route& route) {
     match->mutable_header()->set_value(route.match.header->value);
   }
   if (!route.rewrite.strip_prefix.empty()) out.mutable_rewrite()->set_strip_prefix(route.rewrite.strip_prefix);
+  out.set_reject_encoded_slashes(route.reject_encoded_slashes);
   return out;
 }
 

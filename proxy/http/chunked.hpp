@@ -1,8 +1,16 @@
-// Framing of a chunked body (RFC 9112 §7.1) without decoding it.
+// Framing of a chunked body (RFC 9112 §7.1).
 //
-// The proxy forwards chunked bodies verbatim; this scanner only finds where the
-// body ends (after the last chunk and the trailers) and rejects malformed
-// framing, so the next message on the connection starts at the right byte.
+// The scanner finds where the body ends (after the last chunk and the
+// trailers) and rejects malformed framing, so the next message on the
+// connection starts at the right byte. Its rewriting modes work in place in
+// the same single pass: consume_canonical() forwards the body in canonical
+// framing (docs/http-conformance.md, Normalised), consume_decoding() strips
+// the framing for HTTP/1.0 recipients.
+//
+// A chunk size is bounded by its value (below 2^60, far past any body limit),
+// not by its number of digits: "000000000000000000000ea" is 0xea. The whole
+// size line (digits and extensions) is bounded by 4096 bytes, like a trailer
+// line.
 #pragma once
 
 #include <cstddef>
@@ -23,14 +31,29 @@ class ChunkedScanner {
   // take chunked bodies (HTTP/1.0 clients).
   Result consume_decoding(char* data, std::size_t size, std::size_t& consumed, std::size_t& decoded);
 
+  // As consume(), and also rewrites the framing in place into its canonical
+  // form: data[0, canonical) is what to forward for data[0, consumed). Each
+  // chunk-size line becomes the size in lower-case hex without leading zeros
+  // and without extensions ("00A;x=1\r\n" -> "a\r\n"); chunk data, the CRLF
+  // after it, trailers and the final CRLF are kept as they are. canonical <=
+  // consumed always.
+  //
+  // Carry-over: when the bytes end inside a size line that has only zeros so
+  // far, the last '0' is left unconsumed (consumed == size - 1 with
+  // need_more): the caller must present data[consumed, size) again, followed
+  // by the next bytes. That '0' is the room for writing "0" should the line
+  // turn out to be the last chunk. Every other split needs no carry-over.
+  Result consume_canonical(char* data, std::size_t size, std::size_t& consumed, std::size_t& canonical);
+
   // Sum of chunk-data sizes seen so far (for body-size limits).
   std::uint64_t data_bytes() const { return data_bytes_; }
   bool done() const { return state_ == State::done; }
   void reset() { *this = ChunkedScanner{}; }
 
  private:
-  template <bool Decode>
-  Result run(char* data, std::size_t size, std::size_t& consumed, std::size_t& decoded);
+  enum class Mode : std::uint8_t { scan, decode, canonical };
+  template <Mode M>
+  Result run(char* data, std::size_t size, std::size_t& consumed, std::size_t& out);
 
   enum class State : std::uint8_t {
     size_first,   // first hex digit of a chunk size
@@ -49,7 +72,6 @@ class ChunkedScanner {
   State state_ = State::size_first;
   std::uint64_t remaining_ = 0;   // chunk size being read, then data left
   std::uint64_t data_bytes_ = 0;
-  std::uint8_t size_digits_ = 0;
   std::uint32_t line_bytes_ = 0;  // bytes in the current size/trailer line
 };
 

@@ -4,6 +4,7 @@
 #include "http/message_head.hpp"
 
 #include "http/char_class.hpp"
+#include "http/host.hpp"
 
 #include <cstring>
 
@@ -159,19 +160,6 @@ bool parse_transfer_encoding(std::string_view v, bool& chunked) {
   });
   chunked = any && last_chunked && chunked_count == 1;
   return ok && chunked;
-}
-
-bool valid_host(std::string_view h) {
-  if (h.empty() || h.size() > 255) return false;
-  for (char c : h) {
-    auto u = static_cast<unsigned char>(c);
-    bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-              c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_' || c == '~' ||
-              c == '%' || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' ||
-              c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 // Scans a field value from `p` up to the CR that ends its line, eight bytes
@@ -365,8 +353,11 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
   out.method = {static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(i - pos)};
   out.method_id = classify_method(out.method.view(data));
 
-  // target
-  const std::size_t tb = ++i;
+  // target. A run of SP between the parts is read as one (RFC 9112 §3 lets a
+  // recipient do so); other whitespace is not. The forwarded line has single
+  // SPs: head_writer builds it from the parts.
+  while (i < line_end && data[i] == ' ') ++i;
+  const std::size_t tb = i;
   while (i < line_end && kTargetChar[static_cast<unsigned char>(data[i])]) ++i;
   if (i == tb || i >= line_end || data[i] != ' ') {
     out.error = ParseError::bad_target;
@@ -375,7 +366,7 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
   out.target = {static_cast<std::uint32_t>(tb), static_cast<std::uint32_t>(i - tb)};
 
   // version
-  ++i;
+  while (i < line_end && data[i] == ' ') ++i;
   if (line_end - i != 8 || !parse_version(data + i, out.version_minor)) {
     out.error = ParseError::bad_version;
     return ParseStatus::error;

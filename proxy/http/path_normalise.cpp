@@ -94,4 +94,15 @@ PathResult normalise_path(std::string_view path, bool merge_slashes, char* out, 
   return std::string_view(out, len) == path ? PathResult::unchanged : PathResult::changed;
 }
 
+bool has_encoded_slash(std::string_view path) {
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c == '\\') return true;
+    if (c != '%' || path.size() - i < 3) continue;
+    const char hi = path[i + 1], lo = static_cast<char>(path[i + 2] | 0x20);
+    if ((hi == '2' && lo == 'f') || (hi == '5' && lo == 'c')) return true;
+  }
+  return false;
+}
+
 }  // namespace tg::proxy::http

@@ -22,4 +22,11 @@ enum class PathResult { unchanged, changed, invalid };
 // percent-encoding (400).
 PathResult normalise_path(std::string_view path, bool merge_slashes, char* out, std::size_t& out_length);
 
+// For routes with reject_encoded_slashes: true. A path holding "%2F" or
+// "%5C" (either case) or a backslash, which some upstreams read as a path
+// separator and the proxy does not: "/public%2F..%2Fadmin" would be one
+// segment here and two directories there. One scan; `path` is the path as
+// matched (before or after normalise_path, which keeps these as they are).
+bool has_encoded_slash(std::string_view path);
+
 }  // namespace tg::proxy::http

@@ -1,5 +1,7 @@
 #include "routing/route_table.hpp"
 
+#include "http/char_class.hpp"
+
 #include <algorithm>
 
 namespace tg::proxy::routing {
@@ -122,10 +124,39 @@ RouteTable RouteTable::build(const std::vector<config::Route>& routes) {
       add(table.exact_hosts_[host], i, routes[i]);
     }
   }
+  for (const config::Route& route : routes) {
+    if (!route.match.header) continue;
+    const std::string& name = route.match.header->name;
+    table.header_names_.emplace(name, true);
+    if (table.header_name_lengths_.size() <= name.size()) table.header_name_lengths_.resize(name.size() + 1);
+    table.header_name_lengths_[name.size()] = true;
+  }
   for (auto& [h, entry] : table.exact_hosts_) finish(entry);
   for (auto& [h, entry] : table.wildcard_hosts_) finish(entry);
   finish(table.any_host_);
   return table;
+}
+
+bool RouteTable::repeats_routing_header(const RouteQuery& query) const {
+  if (header_names_.empty()) return false;
+  for (std::uint16_t i = 0; i < query.header_count; ++i) {
+    const std::string_view name = query.headers[i].name.view(query.base);
+    if (name.size() >= header_name_lengths_.size() || !header_name_lengths_[name.size()]) continue;
+    // Names are tokens of at most a few dozen bytes; a longer routing name
+    // (rare) is lower-cased into a string.
+    char stack[128];
+    std::string heap;
+    char* lower = stack;
+    if (name.size() > sizeof stack) {
+      heap.resize(name.size());
+      lower = heap.data();
+    }
+    for (std::size_t k = 0; k < name.size(); ++k) lower[k] = http::to_lower(name[k]);
+    if (header_names_.find(std::string_view(lower, name.size())) == header_names_.end()) continue;
+    for (std::uint16_t j = i + 1; j < query.header_count; ++j)
+      if (http::iequals(query.headers[j].name.view(query.base), std::string_view(lower, name.size()))) return true;
+  }
+  return false;
 }
 
 std::int32_t RouteTable::match(const RouteQuery& query) const {

@@ -10,6 +10,11 @@
 //            value hash; method matchers are checked on the few candidates left.
 // The first route that satisfies every matcher at the most specific level
 // wins; among equally specific routes the one declared first wins.
+//
+// A header that some route matches on must appear at most once in a request:
+// with two X-Tenant-ID lines the route would follow the first while the
+// upstream may read the last, so repeats_routing_header() lets the proxy
+// refuse such a request (400) before matching.
 #pragma once
 
 #include "config/model.hpp"
@@ -21,6 +26,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
 
 namespace tg::proxy::routing {
 
@@ -58,6 +64,12 @@ class RouteTable {
 
   std::int32_t match(const RouteQuery& query) const;
 
+  // True when a header whose name some route matches on appears more than
+  // once in the request (any values, any case of the name). Cost: one look
+  // per request header at its name length, a hash lookup for the few whose
+  // length some route header name has, whatever the number of routes.
+  bool repeats_routing_header(const RouteQuery& query) const;
+
  private:
   struct Candidate {
     std::uint32_t route;
@@ -86,6 +98,9 @@ class RouteTable {
   StringMap<HostEntry> wildcard_hosts_;  // key: ".example.com"
   HostEntry any_host_;
   bool has_any_host_ = false;
+  // Names (lower-case) of the headers routes match on, and their lengths.
+  StringMap<bool> header_names_;
+  std::vector<bool> header_name_lengths_;  // [length]: some name has it
 };
 
 }  // namespace tg::proxy::routing

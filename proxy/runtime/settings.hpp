@@ -27,6 +27,10 @@ struct ProxySettings {
   // for ip_hash and the client_ip hash key (balancing/hash_key.hpp). Empty:
   // the peer address is always the client.
   std::vector<balancing::Cidr> trusted_proxies;
+  // --trust-request-id: a valid client X-Request-Id is kept from any peer.
+  // Off: kept only from trusted_proxies, others get a generated id
+  // (http/request_id.hpp).
+  bool trust_request_id = false;
 };
 
 }  // namespace tg::proxy

@@ -140,6 +140,7 @@ bool to_route(const v1::Route& in, config::Route& out, std::string& error) {
   if (m.has_header() && !m.header().name().empty())
     out.match.header = config::HeaderMatch{lower(m.header().name()), m.header().value()};
   out.rewrite.strip_prefix = in.rewrite().strip_prefix();
+  out.reject_encoded_slashes = in.reject_encoded_slashes();
   return true;
 }
 

@@ -139,7 +139,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
       error = "route " + r.name + ": unknown service " + r.service;
       return nullptr;
     }
-    s->routes.push_back(RouteDef{r.name, it->second, r.rewrite.strip_prefix, r.match});
+    s->routes.push_back(RouteDef{r.name, it->second, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes});
   }
   s->table = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(config.routes));
   auto ids = std::make_shared<routing::StringMap<std::uint32_t>>();
@@ -230,6 +230,7 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
     if (r.match.header) m["header"] = json::object{{"name", r.match.header->name}, {"value", r.match.header->value}};
     json::object o{{"name", r.name}, {"service", services[r.service].name}, {"match", std::move(m)}};
     if (!r.strip_prefix.empty()) o["rewrite"] = json::object{{"strip_prefix", r.strip_prefix}};
+    if (r.reject_encoded_slashes) o["reject_encoded_slashes"] = true;
     route_list.push_back(std::move(o));
   }
   root["routes"] = std::move(route_list);

@@ -77,6 +77,7 @@ struct RouteDef {
   std::uint32_t service = 0;
   std::string strip_prefix;
   config::RouteMatch match;  // for /config
+  bool reject_encoded_slashes = false;  // 400 for paths with %2F, %5C or '\\' (http::has_encoded_slash)
 };
 
 // Policies balancing::pick serves; Snapshot::build refuses a table with another.

@@ -7,9 +7,15 @@
 //   - normalise_path output starts with '/', has no "." or ".." segment and is
 //     no longer than its input;
 //   - a head written by write_upstream_request parses `complete` again;
-//   - ChunkedScanner gives the same result fed in one go or in two pieces.
+//   - ChunkedScanner gives the same result fed in one go or in two pieces;
+//   - consume_canonical, fed in three pieces with the carry-over, decides as
+//     consume does, never writes more than it consumed, and its output decodes
+//     to the same chunk data and is canonical (rewriting it changes nothing);
+//   - normalise_host of an accepted Host is lower-case, without a port, and
+//     no longer than the Host.
 #include "http/chunked.hpp"
 #include "http/head_writer.hpp"
+#include "http/host.hpp"
 #include "http/message_head.hpp"
 #include "http/path_normalise.hpp"
 
@@ -18,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace http = tg::proxy::http;
@@ -138,6 +145,77 @@ void check_chunked(const char* data, std::size_t size) {
   }
 }
 
+// The chunk data of a complete chunked body (empty string when not done).
+std::string decode_all(std::string body, bool& done) {
+  http::ChunkedScanner s;
+  std::size_t consumed = 0, decoded = 0;
+  done = s.consume_decoding(body.data(), body.size(), consumed, decoded) == http::ChunkedScanner::Result::done;
+  return body.substr(0, decoded);
+}
+
+// Feeds `data` to consume_canonical in pieces ending at `cut1`, `cut2` and
+// `size`, keeping unconsumed bytes in front of the next piece as a connection
+// buffer does. Returns the result; `out` gets the canonical bytes, `consumed`
+// the body bytes taken.
+http::ChunkedScanner::Result canonical_pass(const char* data, std::size_t size, std::size_t cut1, std::size_t cut2,
+                                            std::string& out, std::size_t& consumed) {
+  http::ChunkedScanner s;
+  std::string buffer;
+  std::size_t fed = 0;
+  consumed = 0;
+  http::ChunkedScanner::Result r = http::ChunkedScanner::Result::need_more;
+  for (std::size_t end : {cut1, cut2, size}) {
+    if (end < fed) continue;
+    buffer.append(data + fed, end - fed);
+    fed = end;
+    std::size_t take = 0, canonical = 0;
+    r = s.consume_canonical(buffer.data(), buffer.size(), take, canonical);
+    check(take <= buffer.size(), "canonical consumed more than given");
+    if (r == http::ChunkedScanner::Result::error) return r;
+    check(canonical <= take, "canonical output longer than its input");
+    check(r != http::ChunkedScanner::Result::need_more || take + 1 >= buffer.size(),
+          "canonical kept back more than one byte");
+    out.append(buffer.data(), canonical);
+    consumed += take;
+    buffer.erase(0, take);
+    if (r == http::ChunkedScanner::Result::done) return r;
+  }
+  return r;
+}
+
+void check_canonical(const char* data, std::size_t size) {
+  http::ChunkedScanner plain;
+  std::size_t consumed_plain = 0;
+  const http::ChunkedScanner::Result expected = plain.consume(data, size, consumed_plain);
+
+  const std::size_t cut1 = size / 3, cut2 = size - size / 4;
+  std::string out;
+  std::size_t consumed = 0;
+  const http::ChunkedScanner::Result r = canonical_pass(data, size, cut1, cut2, out, consumed);
+  check(r == expected, "canonical result differs from consume");
+  if (r != http::ChunkedScanner::Result::done) return;
+  check(consumed == consumed_plain, "canonical consumed differs from consume");
+  bool done_in = false, done_out = false;
+  const std::string data_in = decode_all(std::string(data, consumed), done_in);
+  const std::string data_out = decode_all(out, done_out);
+  check(done_in && done_out, "canonical output is not a complete chunked body");
+  check(data_in == data_out, "canonical output decodes to other data");
+  std::string again;
+  std::size_t again_consumed = 0;
+  check(canonical_pass(out.data(), out.size(), out.size(), out.size(), again, again_consumed) ==
+                http::ChunkedScanner::Result::done &&
+            again == out,
+        "canonical output is not canonical");
+}
+
+void check_host(std::string_view host) {
+  char buffer[256];
+  const std::string_view n = http::normalise_host(host, buffer, sizeof buffer);
+  check(n.size() <= host.size(), "normalised host longer than the Host");
+  for (char c : n) check(!(c >= 'A' && c <= 'Z'), "normalised host has an upper-case letter");
+  if (!n.empty() && n.front() != '[') check(n.find(':') == std::string_view::npos, "normalised host keeps a port");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
@@ -180,7 +258,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     check_writer(data, whole);
     // The body after the head, as a chunked body.
     check_chunked(data + whole.head_length, size - whole.head_length);
+    check_canonical(data + whole.head_length, size - whole.head_length);
+    if (!whole.host.empty()) check_host(whole.host.view(data));
+    (void)http::has_encoded_slash(path);
   }
   check_chunked(data, size);
+  check_canonical(data, size);
   return 0;
 }

@@ -144,10 +144,25 @@ TEST_CASE("whitespace before an extension is accepted", "[proxy][http][chunked]"
 }
 
 TEST_CASE("a long but bounded extension is accepted", "[proxy][http][chunked]") {
+  // The size digits and the extension share the 4096-byte bound of the line.
   ChunkedScanner s;
-  CHECK(scan(s, "1;" + std::string(4096, 'e') + "\r\nx\r\n0\r\n\r\n").result == Result::done);
+  CHECK(scan(s, "1;" + std::string(4095, 'e') + "\r\nx\r\n0\r\n\r\n").result == Result::done);
   ChunkedScanner t;
-  CHECK(scan(t, "1;" + std::string(4097, 'e') + "\r\nx\r\n0\r\n\r\n").result == Result::error);
+  CHECK(scan(t, "1;" + std::string(4096, 'e') + "\r\nx\r\n0\r\n\r\n").result == Result::error);
+}
+
+TEST_CASE("a chunk size is bounded by its value, not by its digits", "[proxy][http][chunked]") {
+  // chunk-size = 1*HEXDIG: leading zeros are valid, however many.
+  for (const std::string& zeros : {std::string(16, '0'), std::string(40, '0'), std::string(4000, '0')}) {
+    INFO(zeros.size() << " leading zeros");
+    ChunkedScanner s;
+    Outcome o = scan(s, zeros + "ea\r\n" + std::string(0xea, 'd') + "\r\n" + zeros + "\r\n\r\n");
+    CHECK(o.result == Result::done);
+    CHECK(s.data_bytes() == 0xea);
+  }
+  ChunkedScanner largest;  // 2^60 - 1 is the largest size
+  CHECK(scan(largest, "0fffffffffffffff\r\n").result == Result::need_more);
+  CHECK(largest.data_bytes() == (std::uint64_t{1} << 60) - 1);
 }
 
 TEST_CASE("malformed framing is an error", "[proxy][http][chunked]") {
@@ -170,7 +185,9 @@ TEST_CASE("malformed framing is an error", "[proxy][http][chunked]") {
            Case{"bare LF after the last chunk", "0\n\r\n"},
            Case{"bare LF ending the body", "0\r\n\n"},
            Case{"CR not followed by LF in the size line", "5\rXhello\r\n0\r\n\r\n"},
-           Case{"16 hex digits", "0000000000000001\r\nx\r\n0\r\n\r\n"},
+           Case{"a size of 2^60", "1000000000000000\r\nx\r\n0\r\n\r\n"},
+           Case{"a size past 64 bits", "100000000000000000000\r\nx\r\n0\r\n\r\n"},
+           Case{"a size line over 4096 bytes of leading zeros", std::string(4096, '0') + "1\r\nx\r\n0\r\n\r\n"},
            Case{"control character in an extension", "5;a=\x01\r\nhello\r\n0\r\n\r\n"},
            Case{"DEL in an extension", "5;a\x7f\r\nhello\r\n0\r\n\r\n"},
            Case{"NUL in an extension", "5;a\0\r\nhello\r\n0\r\n\r\n"s},

@@ -56,6 +56,10 @@ TEST_CASE("a plain request passes through with the proxy's headers appended", "[
         "GET /a/b?x=1&y HTTP/1.1\r\nHost: app.example\r\nAccept: */*\r\nX-Custom:  v \r\n" + kTail);
 }
 
+TEST_CASE("a request line with runs of SP goes upstream with single SPs", "[proxy][http][head_writer]") {
+  CHECK(upstream("GET   /a?q=1    HTTP/1.1\r\nHost: h\r\n\r\n") == "GET /a?q=1 HTTP/1.1\r\nHost: h\r\n" + kTail);
+}
+
 TEST_CASE("the upstream always gets HTTP/1.1", "[proxy][http][head_writer]") {
   CHECK(upstream("GET / HTTP/1.0\r\nHost: h\r\n\r\n") == "GET / HTTP/1.1\r\nHost: h\r\n" + kTail);
 }

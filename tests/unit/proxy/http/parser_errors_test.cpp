@@ -196,6 +196,11 @@ TEST_CASE("Host: missing in HTTP/1.1, duplicated, or malformed", "[proxy][http][
       {"GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", ParseError::bad_host},
       {"GET / HTTP/1.1\r\nHost: " + std::string(256, 'a') + "\r\n\r\n", ParseError::bad_host},
       {"GET http://a/ HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", ParseError::bad_host},
+      {"GET / HTTP/1.1\r\nHost: a:evil\r\n\r\n", ParseError::bad_host},        // port not numeric
+      {"GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n", ParseError::bad_host},       // port out of range
+      {"GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", ParseError::bad_host},
+      {"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", ParseError::bad_host},
+      {"GET http://a:evil/ HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::bad_host},  // the authority too
   });
   ParsedRequest longest("GET / HTTP/1.1\r\nHost: " + std::string(255, 'a') + "\r\n\r\n");
   CHECK(longest.status == ParseStatus::complete);
@@ -234,7 +239,8 @@ TEST_CASE("bad request target", "[proxy][http][parser]") {
       {"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},   // non-ASCII
       {"GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},
       {"GET /a\tb HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},
-      {"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},            // empty target
+      {"GET \t/ HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},           // HTAB is not SP
+      {"GET   HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},             // no target
       {"GET a/b HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},           // not origin-form
       {"GET * HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},             // '*' only for OPTIONS
       {"GET https://h/ HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},
@@ -257,6 +263,8 @@ TEST_CASE("bad HTTP version", "[proxy][http][parser]") {
       {"GET / HTTP/1.2\r\nHost: h\r\n\r\n", ParseError::bad_version},
       {"GET / HTTP/1.10\r\nHost: h\r\n\r\n", ParseError::bad_version},
       {"GET / HTTP/1.1 \r\nHost: h\r\n\r\n", ParseError::bad_version},
+      {"GET /\tHTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_target},
+      {"GET / \tHTTP/1.1\r\nHost: h\r\n\r\n", ParseError::bad_version},
       {"GET / http/1.1\r\nHost: h\r\n\r\n", ParseError::bad_version},
       {"GET / HTTP/1\r\nHost: h\r\n\r\n", ParseError::bad_version},
       {"GET / \r\nHost: h\r\n\r\n", ParseError::bad_version},

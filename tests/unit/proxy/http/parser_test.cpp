@@ -108,6 +108,27 @@ TEST_CASE("HTTP/1.0 needs no Host and does not keep alive by default", "[proxy][
   CHECK_FALSE(r.head.keep_alive_requested());
 }
 
+TEST_CASE("runs of SP between the parts of the request line are one separator", "[proxy][http][parser]") {
+  for (const char* text : {"GET /x  HTTP/1.1\r\nHost: h\r\n\r\n", "GET  /x HTTP/1.1\r\nHost: h\r\n\r\n",
+                           "GET     /x     HTTP/1.1\r\nHost: h\r\n\r\n"}) {
+    INFO(text);
+    ParsedRequest r(text);
+    REQUIRE(r.status == ParseStatus::complete);
+    CHECK(r.view(r.head.method) == "GET");
+    CHECK(r.view(r.head.target) == "/x");
+    CHECK(r.view(r.head.path) == "/x");
+    CHECK(r.head.version_minor == 1);
+  }
+}
+
+TEST_CASE("a Host with a trailing dot or an empty port is accepted as sent", "[proxy][http][parser]") {
+  ParsedRequest dot("GET / HTTP/1.1\r\nHost: acme.localhost.\r\n\r\n");
+  REQUIRE(dot.status == ParseStatus::complete);
+  CHECK(dot.view(dot.head.host) == "acme.localhost.");
+  ParsedRequest port("GET / HTTP/1.1\r\nHost: acme.localhost:\r\n\r\n");
+  CHECK(port.status == ParseStatus::complete);
+}
+
 TEST_CASE("one empty line before the request line is skipped", "[proxy][http][parser]") {
   ParsedRequest r("\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n");
   REQUIRE(r.status == ParseStatus::complete);

@@ -64,3 +64,16 @@ TEST_CASE("merge_slashes drops empty segments", "[proxy][http][path]") {
   CHECK(norm("//a///b//", true) == "/a/b/");
   CHECK(norm("/a/b", true) == "unchanged");
 }
+
+TEST_CASE("has_encoded_slash finds %2F, %5C and backslashes", "[proxy][http][path]") {
+  using tg::proxy::http::has_encoded_slash;
+  for (const char* path : {"/a%2Fb", "/a%2fb", "/a%5Cb", "/a%5cb", "/a\\b", "\\", "/%2F", "/x/%2f", "/x%5C"}) {
+    INFO(path);
+    CHECK(has_encoded_slash(path));
+  }
+  for (const char* path : {"/", "/a/b", "/a%2", "/a%2", "/a%20b", "/a%25%32%46", "/a%F2", "/a%C5", "/%", "/a%2Gb",
+                           "/a%252Fb"}) {
+    INFO(path);
+    CHECK_FALSE(has_encoded_slash(path));
+  }
+}

@@ -270,3 +270,38 @@ TEST_CASE("RouteQuery::header finds the first header by lower-case name", "[prox
   CHECK_FALSE(q.header("x-missing", value));
   CHECK(value == "one");
 }
+
+TEST_CASE("a header routes match on, sent twice, is reported", "[proxy][routing]") {
+  RouteTable table = build({
+      {.host = "a.example", .header_name = "x-tenant-id", .header_value = "acme"},
+      {.host = "b.example", .header_name = "x-plan", .header_value = "gold"},
+      {.host = "c.example"},
+  });
+  auto repeats = [&](const Request& r) { return table.repeats_routing_header(r.query()); };
+  // Any host, any values, any spelling of the name: the request is ambiguous
+  // wherever it goes.
+  CHECK(repeats(Request("a.example", "/").header("X-Tenant-ID", "acme").header("X-Tenant-ID", "acme")));
+  CHECK(repeats(Request("c.example", "/").header("x-tenant-id", "acme").header("X-TENANT-ID", "evil")));
+  CHECK(repeats(Request("a.example", "/").header("X-Plan", "gold").header("Accept", "*/*").header("x-plan", "")));
+  CHECK(repeats(Request("a.example", "/").header("X-Tenant-ID", "acme").header("X-Plan", "a").header("X-Plan", "b")));
+  // Once each, or repeated headers no route looks at: not ambiguous.
+  CHECK_FALSE(repeats(Request("a.example", "/").header("X-Tenant-ID", "acme").header("X-Plan", "gold")));
+  CHECK_FALSE(repeats(Request("a.example", "/").header("Accept", "a").header("Accept", "b")));
+  CHECK_FALSE(repeats(Request("a.example", "/").header("X-Tenant-I", "a").header("X-Tenant-I", "b")));
+  CHECK_FALSE(repeats(Request("a.example", "/").header("X-Tenant-IDs", "a").header("X-Tenant-IDs", "b")));
+  CHECK_FALSE(repeats(Request("a.example", "/")));
+}
+
+TEST_CASE("a table without header routes never reports a repeat", "[proxy][routing]") {
+  RouteTable table = build({{.host = "a.example"}, {.prefix = "/api/"}});
+  CHECK_FALSE(table.repeats_routing_header(Request("a.example", "/").header("X-Tenant-ID", "a").header("X-Tenant-ID", "b").query()));
+}
+
+TEST_CASE("a long routing header name is compared in full", "[proxy][routing]") {
+  const std::string name(200, 'n');
+  RouteTable table = build({{.header_name = name, .header_value = "v"}});
+  CHECK(table.repeats_routing_header(Request("h", "/").header(name, "a").header(std::string(200, 'N'), "b").query()));
+  std::string other = name;
+  other.back() = 'm';
+  CHECK_FALSE(table.repeats_routing_header(Request("h", "/").header(name, "a").header(other, "b").query()));
+}
