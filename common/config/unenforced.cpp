@@ -20,7 +20,6 @@ constexpr Unenforced unenforced[] = {
     {"services", "retry.budget_percent", "no retry budget: retries are bounded by retry.attempts only"},
     {"services", "limits.max_pending_per_instance",
      "no pending queue: a request that finds the instance at its connection limit gets 503 overflow at once"},
-    {"routes", "reject_encoded_slashes", "paths with %2F, %5C or a backslash are not refused yet"},
     {"", "alert_rules", "no alert engine: the section is not read"},
     {"", "notifiers", "no alert engine: the section is not read"},
 };

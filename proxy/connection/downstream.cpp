@@ -278,9 +278,10 @@ void Downstream::receive_body() {
   // Account for what is in the buffer after the head (or after what was
   // accounted already).
   const std::size_t scanned_end = ex.head_offset + c.request.head_length + ex.body.in_head_buffer;
-  std::size_t take = 0;
-  const BodyScan scan = scan_request_body(ex.body, c.client.data.get() + scanned_end, c.client.end - scanned_end, take,
-                                          service().limits.max_body);
+  std::size_t take = 0, send = 0;
+  char* const scan_from = c.client.data.get() + scanned_end;
+  const BodyScan scan =
+      scan_request_body(ex.body, scan_from, c.client.end - scanned_end, take, send, service().limits.max_body);
   if (scan != BodyScan::ok) {
     ex.answered_by = PhaseId::receive_body;
     if (scan == BodyScan::bad_framing) {
@@ -290,7 +291,15 @@ void Downstream::receive_body() {
     }
     return;
   }
-  ex.body.in_head_buffer += static_cast<std::uint32_t>(take);
+  // The canonical framing may be shorter than what arrived: what follows
+  // (more body, a held-back byte of a size line, a pipelined request) moves
+  // up so the kept body stays one contiguous run after the head.
+  if (send < take) {
+    std::memmove(scan_from + send, scan_from + take, c.client.end - (scanned_end + take));
+    c.client.end -= take - send;
+    take = send;
+  }
+  ex.body.in_head_buffer += static_cast<std::uint32_t>(send);
   c.client.begin = scanned_end + take;
   const bool chunked_too_large =
       ex.body.kind == BodyKind::chunked && ex.body.chunks.data_bytes() > service().limits.buffer_body;

@@ -96,9 +96,10 @@ void UpstreamTry::send_head() {
   // retry resends the same bytes, which are still in the buffer).
   if (!ex_.body.prefix_known && ex_.body.kind != BodyKind::none) {
     ex_.body.prefix_known = true;
-    std::size_t take = 0;
+    std::size_t take = 0, send = 0;
     const std::size_t available = c_.client.end - (ex_.head_offset + req.head_length);
-    const BodyScan scan = scan_request_body(ex_.body, base + req.head_length, available, take, service().limits.max_body);
+    const BodyScan scan =
+        scan_request_body(ex_.body, base + req.head_length, available, take, send, service().limits.max_body);
     if (scan != BodyScan::ok) {
       end(false);
       ex_.answered_by = PhaseId::forward;
@@ -109,7 +110,7 @@ void UpstreamTry::send_head() {
       }
       return;
     }
-    ex_.body.in_head_buffer = static_cast<std::uint32_t>(take);
+    ex_.body.in_head_buffer = static_cast<std::uint32_t>(send);
     c_.client.begin = ex_.head_offset + req.head_length + take;
   }
   ex_.body.bytes = ex_.body.in_head_buffer;
@@ -201,9 +202,9 @@ void UpstreamTry::on_body_read(const boost::system::error_code& ec, std::size_t 
   }
   ex_.body.streamed = true;
   c_.client.end += n;
-  std::size_t take = 0;
-  const char* data = c_.client.read_ptr();
-  const BodyScan scan = scan_request_body(ex_.body, data, c_.client.size(), take, service().limits.max_body);
+  std::size_t take = 0, send = 0;
+  char* data = c_.client.read_ptr();
+  const BodyScan scan = scan_request_body(ex_.body, data, c_.client.size(), take, send, service().limits.max_body);
   if (scan != BodyScan::ok) {
     end(false);
     ex_.answered_by = PhaseId::forward;
@@ -214,8 +215,8 @@ void UpstreamTry::on_body_read(const boost::system::error_code& ec, std::size_t 
     }
     return;
   }
-  ex_.body.bytes += take;
-  d_.write_all(ex_.upstream.conn->socket(), asio::buffer(data, take),
+  ex_.body.bytes += send;
+  d_.write_all(ex_.upstream.conn->socket(), asio::buffer(data, send),
                [self = LocalPtr<Downstream>(&d_), take](const boost::system::error_code& e) {
                  UpstreamTry(*self).on_body_sent(e, take);
                });
@@ -411,7 +412,10 @@ std::size_t UpstreamTry::take_response_body(char* data, std::size_t size, std::s
       send = take;
       break;
     case BodyKind::chunked: {
-      auto result = r.dechunk ? r.chunks.consume_decoding(data, size, take, send) : r.chunks.consume(data, size, take);
+      // Relayed in canonical framing (a held-back '0' of a size line is
+      // presented again with the next bytes: the caller keeps data[take, size)).
+      auto result = r.dechunk ? r.chunks.consume_decoding(data, size, take, send)
+                              : r.chunks.consume_canonical(data, size, take, send);
       if (result == http::ChunkedScanner::Result::error) {
         count(UpstreamError::protocol);
         ex_.error = ErrorKind::bad_upstream_response;
@@ -421,7 +425,6 @@ std::size_t UpstreamTry::take_response_body(char* data, std::size_t size, std::s
         send = 0;
         return 0;
       }
-      if (!r.dechunk) send = take;
       r.done = result == http::ChunkedScanner::Result::done;
       break;
     }
@@ -524,7 +527,12 @@ void UpstreamTry::on_response_head_sent(const boost::system::error_code& ec) {
 void UpstreamTry::read_response_body() {
   ex_.upstream.stage = TryStage::stream_response;
   d_.set_deadline_in(service().timeouts.idle.count());
-  c_.upstream.clear();
+  // Bytes not yet taken (a held-back byte of a chunk-size line) stay in front.
+  if (c_.upstream.begin == c_.upstream.end) {
+    c_.upstream.clear();
+  } else {
+    c_.upstream.compact();
+  }
   ex_.upstream.conn->socket().async_read_some(
       asio::buffer(c_.upstream.write_ptr(), c_.upstream.space()),
       [self = LocalPtr<Downstream>(&d_)](const boost::system::error_code& ec, std::size_t n) {
@@ -549,7 +557,7 @@ void UpstreamTry::on_response_body_read(const boost::system::error_code& ec, std
   c_.upstream.end += n;
   char* data = c_.upstream.read_ptr();
   std::size_t send = 0;
-  take_response_body(data, c_.upstream.size(), send);
+  c_.upstream.begin += take_response_body(data, c_.upstream.size(), send);
   if (ex_.error == ErrorKind::bad_upstream_response) {
     d_.finish_request();
     return;

@@ -9,6 +9,7 @@
 // lives there and nowhere else.
 #pragma once
 
+#include "config/retry_bounds.hpp"
 #include "http/chunked.hpp"
 #include "http/message_head.hpp"
 #include "pipeline/step.hpp"
@@ -130,7 +131,7 @@ struct Exchange {
   std::int32_t route = -1;
   std::uint32_t service = 0;
   LocalPtr<InstanceRuntime> instance;
-  static constexpr std::uint8_t kMaxAttempts = 10;  // the config's ceiling for retry.attempts
+  static constexpr std::uint8_t kMaxAttempts = config::kMaxRetryAttempts;  // the config's ceiling for retry.attempts
   std::uint8_t attempts = 0;
   std::uint32_t tried[kMaxAttempts] = {};  // instance slots tried, in order
   std::uint64_t key_hash = 0;  // hash policies: the request's key, hashed at its first pick, reused by retries

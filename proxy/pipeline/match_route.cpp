@@ -1,32 +1,13 @@
 // Phase 3: match the route (docs/life-of-a-request.md): host hash, longest
 // path prefix, header equality, each indexed so the cost does not grow with
 // the number of routes.
+#include "http/host.hpp"
+#include "http/path_normalise.hpp"
 #include "pipeline/phases.hpp"
 #include "routing/route_table.hpp"
 #include "runtime/worker.hpp"
 
 namespace tg::proxy {
-
-namespace {
-
-// Lower-cases the host and drops a port; returns the view into `out`.
-std::string_view normalise_host(std::string_view host, char* out, std::size_t capacity) {
-  if (!host.empty() && host.front() == '[') {
-    auto close = host.find(']');
-    if (close != std::string_view::npos) host = host.substr(0, close + 1);
-  } else {
-    auto colon = host.rfind(':');
-    if (colon != std::string_view::npos) host = host.substr(0, colon);
-  }
-  if (host.size() > capacity) host = host.substr(0, capacity);
-  for (std::size_t i = 0; i < host.size(); ++i) {
-    char c = host[i];
-    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  }
-  return {out, host.size()};
-}
-
-}  // namespace
 
 const ServiceDef& PhaseInput::service() const { return ex.table->snapshot->services[ex.service]; }
 
@@ -38,13 +19,19 @@ Step match_route(PhaseInput& in) {
 
   char host_buffer[256];
   routing::RouteQuery query;
-  query.host = normalise_host(req.host.view(base), host_buffer, sizeof host_buffer);
+  query.host = http::normalise_host(req.host.view(base), host_buffer, sizeof host_buffer);
   query.path = ex.path;
   query.method = req.method.view(base);
   query.headers = req.headers;
   query.header_count = req.header_count;
   query.base = base;
   const Snapshot& snapshot = *ex.table->snapshot;
+  // A header some route matches on, sent twice: the route would depend on
+  // which copy a reader takes (docs/http-conformance.md).
+  if (snapshot.table->repeats_routing_header(query)) {
+    ex.keep_alive = false;
+    return Step::respond(400, ErrorKind::bad_request);
+  }
   ex.route = snapshot.table->match(query);
   if (ex.route == routing::RouteTable::kNoRoute) {
     // A request that waited and finds its route gone was routable when it
@@ -52,7 +39,12 @@ Step match_route(PhaseInput& in) {
     if (ex.resumed) return Step::respond(503, ErrorKind::route_removed);
     return Step::respond(404, ErrorKind::no_route);
   }
-  ex.service = snapshot.routes[static_cast<std::size_t>(ex.route)].service;
+  const RouteDef& route = snapshot.routes[static_cast<std::size_t>(ex.route)];
+  ex.service = route.service;
+  if (route.reject_encoded_slashes && http::has_encoded_slash(ex.path)) {
+    ex.keep_alive = false;
+    return Step::respond(400, ErrorKind::bad_request);
+  }
 
   // Body limit: a declared length is refused before anything is forwarded;
   // chunked bodies are counted as they arrive.

@@ -4,11 +4,11 @@
 
 namespace tg::proxy {
 
-BodyScan scan_request_body(RequestBody& body, const char* data, std::size_t size, std::size_t& take,
+BodyScan scan_request_body(RequestBody& body, char* data, std::size_t size, std::size_t& take, std::size_t& send,
                            std::uint64_t max_body) {
-  take = 0;
+  take = send = 0;
   if (body.kind == BodyKind::fixed) {
-    take = static_cast<std::size_t>(std::min<std::uint64_t>(size, body.remaining));
+    take = send = static_cast<std::size_t>(std::min<std::uint64_t>(size, body.remaining));
     body.remaining -= take;
     body.done = body.remaining == 0;
     return BodyScan::ok;
@@ -17,7 +17,7 @@ BodyScan scan_request_body(RequestBody& body, const char* data, std::size_t size
     body.done = true;
     return BodyScan::ok;
   }
-  const auto r = body.chunks.consume(data, size, take);
+  const auto r = body.chunks.consume_canonical(data, size, take, send);
   if (r == http::ChunkedScanner::Result::error) return BodyScan::bad_framing;
   if (body.chunks.data_bytes() > max_body) return BodyScan::too_large;
   body.done = r == http::ChunkedScanner::Result::done;

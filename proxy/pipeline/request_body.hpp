@@ -1,5 +1,7 @@
-// The request body's framing, accounted as bytes arrive (no decoding: the
-// body is forwarded as received, or in canonical chunked form).
+// The request body's framing, accounted as bytes arrive. A fixed-length body
+// is forwarded as received; a chunked one in canonical form (sizes in
+// lower-case hex without leading zeros, no extensions), rewritten in place,
+// so an upstream that reads sizes differently cannot be desynchronised.
 #pragma once
 
 #include "pipeline/exchange.hpp"
@@ -12,10 +14,13 @@ namespace tg::proxy {
 enum class BodyScan : std::uint8_t { ok, bad_framing, too_large };
 
 // Accounts for the bytes at data[0, size): `take` is how many belong to the
-// body (fewer when the body ends inside them). Updates body.remaining,
-// body.chunks and body.done. bad_framing: a malformed chunked body (400);
-// too_large: chunk data beyond `max_body` (413).
-BodyScan scan_request_body(RequestBody& body, const char* data, std::size_t size, std::size_t& take,
+// body (fewer when the body ends inside them, or one fewer when a chunk-size
+// line of zeros so far ends them: that byte must come again with the next
+// bytes); data[0, send) is what to forward for them (send <= take; chunked
+// framing rewritten in place). Updates body.remaining, body.chunks and
+// body.done. bad_framing: a malformed chunked body (400); too_large: chunk
+// data beyond `max_body` (413).
+BodyScan scan_request_body(RequestBody& body, char* data, std::size_t size, std::size_t& take, std::size_t& send,
                            std::uint64_t max_body);
 
 }  // namespace tg::proxy

@@ -69,6 +69,7 @@ TEST_CASE("access log: --access-log writes one JSON line per request with the co
   backend.on_path("/app/fail", Behaviour::fixed(503, "down"));
   ProxyOptions options;
   options.access_log = true;
+  options.extra_args = {"--trust-request-id"};  // the client's X-Request-Id is kept (loopback is no trusted proxy)
   ProxyProcess proxy(ConfigYaml().service("svc", {backend.address()}).route("main", "{ path_prefix: /app/ }", "svc").str(),
                      options);
   HttpClient client(proxy.port());
@@ -154,7 +155,7 @@ TEST_CASE("upstream failures are logged with their error kind", "[proxy][access-
 TEST_CASE("access log: --access-log - writes the lines to stdout", "[proxy][access-log]") {
   Backend backend("b1");
   ProxyOptions options;
-  options.extra_args = {"--access-log", "-"};
+  options.extra_args = {"--access-log", "-", "--trust-request-id"};
   options.log_level = "warn";
   ProxyProcess proxy(single_service_config({backend.address()}), options);
   HttpClient client(proxy.port());

@@ -11,9 +11,11 @@ using namespace tg::itest;
 
 namespace {
 
+// --trust-request-id: the tests' client on loopback is no trusted proxy, and
+// the id tests need its X-Request-Id kept (request_id_test covers the default).
 struct EchoProxy {
   Backend backend{"b1"};
-  ProxyProcess proxy{single_service_config({backend.address()})};
+  ProxyProcess proxy{single_service_config({backend.address()}), ProxyOptions{.extra_args = {"--trust-request-id"}}};
 };
 
 EchoedRequest echo_of(const HttpResponse& response) {

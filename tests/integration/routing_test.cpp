@@ -151,7 +151,9 @@ TEST_CASE("strip_prefix rewrites the path the backend sees", "[proxy][routing]")
 
 TEST_CASE("no matching route answers 404 no_route as JSON", "[proxy][routing]") {
   RoutingFixture fixture;
-  ProxyProcess proxy(fixture.config());
+  ProxyOptions options;
+  options.extra_args = {"--trust-request-id"};  // the client's id is kept (the test client is on loopback)
+  ProxyProcess proxy(fixture.config(), options);
   HttpClient client(proxy.port());
 
   const HttpResponse response = send(client, "GET", "/nowhere", "any.test");

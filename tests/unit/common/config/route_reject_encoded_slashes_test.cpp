@@ -41,10 +41,3 @@ TEST_CASE("reject_encoded_slashes takes only true or false", "[config][routes][e
         "t.yaml:5:5: routes[0]: unknown key \"reject_encoded_slash\" (did you mean \"reject_encoded_slashes\"?); "
         "allowed keys: name, match, service, rewrite, reject_encoded_slashes");
 }
-
-TEST_CASE("reject_encoded_slashes is reported as not enforced yet", "[config][routes][unenforced]") {
-  const LoadResult result = tg::config::test::load(route_with("    reject_encoded_slashes: true\n"));
-  REQUIRE(result.warnings.size() == 1);
-  CHECK(result.warnings[0].to_string().rfind(
-            "t.yaml:5:5: warning: routes[r].reject_encoded_slashes is accepted but not enforced yet (", 0) == 0);
-}
