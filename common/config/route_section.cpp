@@ -7,6 +7,7 @@
 // neither is written).
 #include "config/sections.hpp"
 
+#include "config/rules.hpp"
 #include "config/value_parsers.hpp"
 
 #include <tuple>
@@ -22,8 +23,8 @@ bool comes_after(const SourceLocation& a, const SourceLocation& b) {
 std::optional<std::string> read_path(Diagnostics& diagnostics, const Value& value) {
   auto text = read_string(diagnostics, value);
   if (!text) return std::nullopt;
-  if (std::string problem = path_problem(*text, false); !problem.empty()) {
-    report(diagnostics, value, problem);
+  if (auto problem = check_path(*text, false)) {
+    report(diagnostics, value, *problem);
     return std::nullopt;
   }
   return text;
@@ -35,8 +36,8 @@ void read_header_match(Diagnostics& diagnostics, const Value& value, HeaderMatch
        [&](const Value& name) {
          auto text = read_string(diagnostics, name);
          if (!text) return;
-         if (!is_http_token(*text)) {
-           report(diagnostics, name, '"' + *text + "\" is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)");
+         if (auto problem = check_token(*text, "header name")) {
+           report(diagnostics, name, *problem);
            return;
          }
          out.name = to_lower_ascii(*text);
@@ -46,8 +47,8 @@ void read_header_match(Diagnostics& diagnostics, const Value& value, HeaderMatch
        [&](const Value& header_value) {
          auto text = read_string(diagnostics, header_value);
          if (!text) return;
-         if (std::string problem = header_value_problem(*text); !problem.empty()) {
-           report(diagnostics, header_value, problem);
+         if (auto problem = check_header_value(*text)) {
+           report(diagnostics, header_value, *problem);
            return;
          }
          out.value = *text;
@@ -65,8 +66,8 @@ void read_match(Diagnostics& diagnostics, const Value& value, RouteMatch& out) {
          auto text = read_string(diagnostics, host);
          if (!text) return;
          std::string lowered = to_lower_ascii(*text);
-         if (std::string problem = route_host_problem(lowered); !problem.empty()) {
-           report(diagnostics, host, "bad host \"" + *text + "\": " + problem);
+         if (auto problem = check_route_host(lowered)) {
+           report(diagnostics, host, "bad host \"" + *text + "\": " + *problem);
            return;
          }
          out.host = std::move(lowered);
@@ -85,8 +86,8 @@ void read_match(Diagnostics& diagnostics, const Value& value, RouteMatch& out) {
        [&](const Value& method) {
          auto text = read_string(diagnostics, method);
          if (!text) return;
-         if (!is_http_token(*text)) {
-           report(diagnostics, method, '"' + *text + "\" is not a valid HTTP method (a token such as GET or POST)");
+         if (auto problem = check_method(*text)) {
+           report(diagnostics, method, *problem);
            return;
          }
          out.method = to_upper_ascii(*text);

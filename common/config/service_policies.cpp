@@ -8,23 +8,19 @@
 #include "config/retry_bounds.hpp"
 #include "config/sections.hpp"
 
+#include "config/rules.hpp"
 #include "config/value_parsers.hpp"
 
 #include <cstdint>
-#include <limits>
 
 namespace tg::config {
 namespace {
 
-constexpr std::int64_t no_upper_bound = std::numeric_limits<std::int32_t>::max();
-constexpr std::int64_t max_per_instance = 1'000'000;
-
-// Reads an integer field into `out` when it is in range.
+// Reads an integer field into `out` when it is in range (config/rules.hpp).
 template <typename T>
-std::function<void(const Value&)> integer_into(Diagnostics& diagnostics, T& out, std::int64_t min,
-                                               std::int64_t max) {
-  return [&diagnostics, &out, min, max](const Value& value) {
-    if (auto number = read_integer(diagnostics, value, min, max)) out = static_cast<T>(*number);
+std::function<void(const Value&)> integer_into(Diagnostics& diagnostics, T& out, IntegerRange range) {
+  return [&diagnostics, &out, range](const Value& value) {
+    if (auto number = read_integer(diagnostics, value, range)) out = static_cast<T>(*number);
   };
 }
 
@@ -82,8 +78,8 @@ void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck
        [&](const Value& path) {
          auto text = read_string(diagnostics, path);
          if (!text) return;
-         if (std::string problem = path_problem(*text, true); !problem.empty()) {
-           report(diagnostics, path, problem);
+         if (auto problem = check_path(*text, true)) {
+           report(diagnostics, path, *problem);
            return;
          }
          out.path = *text;
@@ -91,8 +87,8 @@ void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck
        }},
       {"interval", duration_into(diagnostics, out.interval, ZeroDuration::rejected)},
       {"timeout", duration_into(diagnostics, out.timeout, ZeroDuration::rejected)},
-      {"healthy_threshold", integer_into(diagnostics, out.healthy_threshold, 1, no_upper_bound)},
-      {"unhealthy_threshold", integer_into(diagnostics, out.unhealthy_threshold, 1, no_upper_bound)},
+      {"healthy_threshold", integer_into(diagnostics, out.healthy_threshold, range::at_least_one)},
+      {"unhealthy_threshold", integer_into(diagnostics, out.unhealthy_threshold, range::at_least_one)},
   });
   if (path_value && out.type == HealthCheck::Type::tcp) {
     report(diagnostics, *path_value, "path applies only to type http (this check is tcp)");
@@ -101,19 +97,19 @@ void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck
 
 void read_outlier(Diagnostics& diagnostics, const Value& value, Outlier& out) {
   read_mapping(diagnostics, value, {
-      {"consecutive_failures", integer_into(diagnostics, out.consecutive_failures, 1, no_upper_bound)},
+      {"consecutive_failures", integer_into(diagnostics, out.consecutive_failures, range::at_least_one)},
       {"base_ejection", duration_into(diagnostics, out.base_ejection, ZeroDuration::rejected)},
-      {"max_ejection_percent", integer_into(diagnostics, out.max_ejection_percent, 0, 100)},
-      {"half_open_probes", integer_into(diagnostics, out.half_open_probes, 1, no_upper_bound)},
+      {"max_ejection_percent", integer_into(diagnostics, out.max_ejection_percent, range::percent)},
+      {"half_open_probes", integer_into(diagnostics, out.half_open_probes, range::at_least_one)},
   });
 }
 
 void read_retry(Diagnostics& diagnostics, const Value& value, Retry& out) {
   read_mapping(diagnostics, value, {
-      {"attempts", integer_into(diagnostics, out.attempts, kMinRetryAttempts, kMaxRetryAttempts)},
+      {"attempts", integer_into(diagnostics, out.attempts, range::retry_attempts)},
       {"on", [&](const Value& on) { read_retry_on(diagnostics, on, out.on); }},
       {"per_try_timeout", duration_into(diagnostics, out.per_try_timeout, ZeroDuration::allowed)},
-      {"budget_percent", integer_into(diagnostics, out.budget_percent, 0, 100)},
+      {"budget_percent", integer_into(diagnostics, out.budget_percent, range::percent)},
       {"max_body",
        [&](const Value& moved) {
          report(diagnostics, moved,
@@ -134,8 +130,9 @@ void read_timeouts(Diagnostics& diagnostics, const Value& value, Timeouts& out) 
 void read_limits(Diagnostics& diagnostics, const Value& value, Limits& out) {
   read_mapping(diagnostics, value, {
       {"max_connections_per_instance",
-       integer_into(diagnostics, out.max_connections_per_instance, 1, max_per_instance)},
-      {"max_pending_per_instance", integer_into(diagnostics, out.max_pending_per_instance, 0, max_per_instance)},
+       integer_into(diagnostics, out.max_connections_per_instance, range::max_connections_per_instance)},
+      {"max_pending_per_instance",
+       integer_into(diagnostics, out.max_pending_per_instance, range::max_pending_per_instance)},
       {"max_body", size_into(diagnostics, out.max_body)},
       {"buffer_body",
        [&](const Value& size) {

@@ -8,6 +8,7 @@
 // without an explicit id gets "<service>/<address>" whatever the key order.
 #include "config/sections.hpp"
 
+#include "config/rules.hpp"
 #include "config/value_parsers.hpp"
 
 namespace tg::config {
@@ -37,9 +38,8 @@ void read_lb(Diagnostics& diagnostics, const Value& value, LbPolicy& out) {
 std::optional<std::string> read_token(Diagnostics& diagnostics, const Value& value, std::string_view what) {
   auto text = read_string(diagnostics, value);
   if (!text) return std::nullopt;
-  if (!is_http_token(*text)) {
-    report(diagnostics, value,
-           '"' + *text + "\" is not a valid " + std::string(what) + " (letters, digits and !#$%&'*+-.^_`|~)");
+  if (auto problem = check_token(*text, what)) {
+    report(diagnostics, value, *problem);
     return std::nullopt;
   }
   return text;
@@ -90,17 +90,18 @@ void read_instance(Diagnostics& diagnostics, const Value& value, Service& servic
        [&](const Value& address) {
          auto text = read_string(diagnostics, address);
          if (!text) return;
-         if (std::string problem = try_parse_address(*text, instance.host, instance.port); !problem.empty()) {
-           report(diagnostics, address, "bad address \"" + *text + "\": " + problem);
+         if (auto problem = check_address(*text)) {
+           report(diagnostics, address, "bad address \"" + *text + "\": " + *problem);
            return;
          }
+         try_parse_address(*text, instance.host, instance.port);
          instance.address = *text;
          address_value = address;
        },
        Presence::required},
       {"weight",
        [&](const Value& weight) {
-         if (auto number = read_integer(diagnostics, weight, 1, 10000)) {
+         if (auto number = read_integer(diagnostics, weight, range::weight)) {
            instance.weight = static_cast<std::uint32_t>(*number);
          }
        }},

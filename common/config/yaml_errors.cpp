@@ -160,7 +160,17 @@ std::optional<YAML::Node> parse_document(Diagnostics& diagnostics, std::string_v
     return std::nullopt;
   }
   try {
-    return YAML::Load(std::string(text));
+    YAML::Node root = YAML::Load(std::string(text));
+    // yaml-cpp 0.7 reads a document that is only a flow separator (",") as
+    // an empty one; it is not YAML, and an empty configuration is not what
+    // its author meant.
+    const YAML::Mark at = root.Mark();
+    if (root.IsNull() && !at.is_null() && at.pos >= 0 && static_cast<std::size_t>(at.pos) < text.size() &&
+        text[static_cast<std::size_t>(at.pos)] == ',') {
+      diagnostics.error(diagnostics.locate(at), "YAML syntax error: unexpected ','");
+      return std::nullopt;
+    }
+    return root;
   } catch (const YAML::Exception& e) {
     diagnostics.error(diagnostics.locate(e.mark), "YAML syntax error: " + e.msg);
     return std::nullopt;

@@ -22,13 +22,6 @@ SourceLocation value_location(Diagnostics& diagnostics, const YAML::Node& key, c
   return diagnostics.locate(value.IsNull() ? key.Mark() : value.Mark());
 }
 
-std::string range_text(std::int64_t min, std::int64_t max) {
-  if (max == std::numeric_limits<std::int32_t>::max() || max == std::numeric_limits<std::int64_t>::max()) {
-    return "at least " + std::to_string(min);
-  }
-  return "from " + std::to_string(min) + " to " + std::to_string(max);
-}
-
 // Scalar text, or a report that the value is not a scalar (or not UTF-8).
 std::optional<std::string> scalar_text(Diagnostics& diagnostics, const Value& value, std::string_view expected) {
   if (!value.node.IsScalar()) {
@@ -120,16 +113,15 @@ std::optional<std::string> read_string(Diagnostics& diagnostics, const Value& va
 std::optional<std::string> read_name(Diagnostics& diagnostics, const Value& value) {
   auto text = read_string(diagnostics, value);
   if (!text) return std::nullopt;
-  if (std::string problem = name_problem(*text); !problem.empty()) {
-    report(diagnostics, value, problem);
+  if (auto problem = check_name(*text)) {
+    report(diagnostics, value, *problem);
     return std::nullopt;
   }
   return text;
 }
 
-std::optional<std::int64_t> read_integer(Diagnostics& diagnostics, const Value& value, std::int64_t min,
-                                         std::int64_t max) {
-  const std::string expected = "an integer " + range_text(min, max);
+std::optional<std::int64_t> read_integer(Diagnostics& diagnostics, const Value& value, IntegerRange range) {
+  const std::string expected = "an integer " + range_text(range);
   auto text = scalar_text(diagnostics, value, expected);
   if (!text) return std::nullopt;
   std::int64_t number = 0;
@@ -137,8 +129,8 @@ std::optional<std::int64_t> read_integer(Diagnostics& diagnostics, const Value& 
     report(diagnostics, value, "expected " + expected + ", got \"" + *text + '"');
     return std::nullopt;
   }
-  if (number < min || number > max) {
-    report(diagnostics, value, "must be " + range_text(min, max) + ", got " + *text);
+  if (auto problem = check_integer(number, range)) {
+    report(diagnostics, value, *problem);
     return std::nullopt;
   }
   return number;
@@ -152,8 +144,8 @@ std::optional<Duration> read_duration(Diagnostics& diagnostics, const Value& val
     report(diagnostics, value, "bad duration \"" + *text + "\": " + problem);
     return std::nullopt;
   }
-  if (zero == ZeroDuration::rejected && duration.count() == 0) {
-    report(diagnostics, value, "bad duration \"" + *text + "\": must be greater than 0");
+  if (auto problem = check_duration(duration, zero)) {
+    report(diagnostics, value, "bad duration \"" + *text + "\": " + *problem);
     return std::nullopt;
   }
   return duration;
@@ -183,9 +175,9 @@ std::optional<std::map<std::string, std::string>> read_labels(Diagnostics& diagn
       if (!pair.first.IsScalar()) continue;  // reported by check_duplicate_keys
       const std::string& key = pair.first.Scalar();
       if (!seen.insert(key).second) continue;  // likewise
-      if (std::string problem = name_problem(key); !problem.empty()) {
+      if (auto problem = check_name(key)) {
         report(diagnostics, Value{pair.first, diagnostics.locate(pair.first.Mark()), value.path},
-               "label name \"" + key + "\" " + problem);
+               "label name \"" + key + "\" " + *problem);
         ok = false;
         continue;
       }

@@ -5,6 +5,7 @@
 // section reader can go on to the next field after a bad one.
 #pragma once
 
+#include "config/rules.hpp"
 #include "config/yaml_errors.hpp"
 #include "text/closest_match.hpp"
 
@@ -63,9 +64,9 @@ bool read_sequence(Diagnostics& diagnostics, const Value& value,
 std::optional<std::string> read_string(Diagnostics& diagnostics, const Value& value);
 // A string that passes name_problem (names and ids of objects).
 std::optional<std::string> read_name(Diagnostics& diagnostics, const Value& value);
-std::optional<std::int64_t> read_integer(Diagnostics& diagnostics, const Value& value,
-                                         std::int64_t min, std::int64_t max);
-enum class ZeroDuration { allowed, rejected };
+// An integer within `range` (config/rules.hpp).
+std::optional<std::int64_t> read_integer(Diagnostics& diagnostics, const Value& value, IntegerRange range);
+// A duration that keeps check_duration (config/rules.hpp).
 std::optional<Duration> read_duration(Diagnostics& diagnostics, const Value& value, ZeroDuration zero);
 std::optional<std::uint64_t> read_size(Diagnostics& diagnostics, const Value& value);
 // A mapping of label name to string value.

@@ -21,7 +21,7 @@ struct ServiceFlags {
   TextFlag connect_timeout, response_headers_timeout, idle_timeout;
   TextFlag retry_attempts, per_try_timeout;
   std::vector<std::string> retry_on;
-  TextFlag max_connections, max_pending, max_body;
+  TextFlag max_connections, max_pending, max_body, buffer_body;
   TextFlag json;
   std::vector<std::string> clear;  // update/patch: mask paths to reset
   bool take_ownership = false;
@@ -57,6 +57,8 @@ void add_service_flags(CLI::App& verb, ServiceFlags& flags) {
                 "connections per instance, per proxy");
   add_text_flag(verb, flags.max_pending, "--max-pending", "queued requests per instance");
   add_text_flag(verb, flags.max_body, "--max-body", "largest request body (10MiB)");
+  add_text_flag(verb, flags.buffer_body, "--buffer-body",
+                "bodies up to this size are received whole before an upstream is chosen, and retried (64KiB; 0 streams all)");
   add_text_flag(verb, flags.json, "--json",
                 "the service as protobuf JSON, or @FILE; flags given override its fields");
 }
@@ -155,6 +157,9 @@ v1::Service build_service(const ServiceFlags& f, std::vector<std::string>* paths
   }
   if (set(f.max_body, "limits.max_body")) {
     service.mutable_limits()->set_max_body(parse_size_bytes(f.max_body.value, "--max-body"));
+  }
+  if (set(f.buffer_body, "limits.buffer_body")) {
+    service.mutable_limits()->set_buffer_body(parse_size_bytes(f.buffer_body.value, "--buffer-body"));
   }
   if (paths != nullptr) *paths = std::move(given);
   return service;

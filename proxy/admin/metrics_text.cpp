@@ -290,14 +290,16 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     add("# HELP tg_control_table_registry_info The registry of the pushed table served (label registry_id; "
         "empty: none).\n# TYPE tg_control_table_registry_info gauge\ntg_control_table_registry_info{{registry_id=\"{}\"}} 1\n",
         f.registry_id);
-    add("# HELP tg_control_refused_updates_total Pushed updates NACKed by the table-stream envelope rules, by reason.\n"
+    add("# HELP tg_control_refused_updates_total Pushed updates NACKed by the table-stream envelope rules or as an "
+        "unusable table (invalid), by reason.\n"
         "# TYPE tg_control_refused_updates_total counter\n"
         "tg_control_refused_updates_total{{reason=\"malformed\"}} {}\n"
         "tg_control_refused_updates_total{{reason=\"foreign_registry\"}} {}\n"
         "tg_control_refused_updates_total{{reason=\"not_newer\"}} {}\n"
         "tg_control_refused_updates_total{{reason=\"base_mismatch\"}} {}\n"
-        "tg_control_refused_updates_total{{reason=\"digest_mismatch\"}} {}\n",
-        f.refusals[1], f.refusals[2], f.refusals[3], f.refusals[4], f.refusals[5]);
+        "tg_control_refused_updates_total{{reason=\"digest_mismatch\"}} {}\n"
+        "tg_control_refused_updates_total{{reason=\"invalid\"}} {}\n",
+        f.refusals[1], f.refusals[2], f.refusals[3], f.refusals[4], f.refusals[5], f.refusals[6]);
     add("# HELP tg_table_from_state_dir 1 while the table served is the one saved in --state-dir (nothing pushed yet).\n"
         "# TYPE tg_table_from_state_dir gauge\ntg_table_from_state_dir {}\n",
         f.from_state_dir ? 1 : 0);

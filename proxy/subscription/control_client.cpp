@@ -349,6 +349,9 @@ struct ControlClient::State {
         error = "config update: not a valid tenantgate.v1.Table";
       } else if (to_config(pushed, config, error)) {
         next = Snapshot::build(config, current->version + 1, "tg-control " + options.address, error, version);
+      } else {
+        std::lock_guard lock(status_mutex);
+        ++status.refusals[static_cast<std::size_t>(Refusal::invalid)];
       }
     } else if (update.update_case() == v1::StreamTableResponse::kHealth) {
       next = Snapshot::with_states(*current, to_changes(update.health()), current->version + 1, version);

@@ -3,8 +3,12 @@
 #include "config/loader.hpp"
 #include "config/retry_bounds.hpp"
 #include "mapping/config_enums.hpp"
+#include "config/rules.hpp"
+#include "config/validate.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -13,9 +17,25 @@ namespace {
 
 namespace v1 = ::tenantgate::v1;
 
-// Unset (0) durations and sizes take the YAML defaults, as registry.proto says.
-config::Duration ms_or(std::uint64_t value, config::Duration fallback) {
-  return value == 0 ? fallback : config::Duration(static_cast<config::Duration::rep>(value));
+// A wire value into a model field; false with `error` when it does not fit
+// the field's type (config::validate then checks the field's range). Unset
+// (0) durations and counts keep the YAML defaults already in `out`, as
+// registry.proto says, except where `zero_is_value`.
+template <typename T, typename Wire>
+bool set_field(Wire value, T& out, const std::string& what, std::string& error, bool zero_is_value = false) {
+  if (value == 0 && !zero_is_value) return true;
+  std::optional<T> fitted;
+  if constexpr (std::is_same_v<T, config::Duration>) {
+    fitted = config::duration_from_ms(value);
+  } else {
+    fitted = config::fitting<T>(value);
+  }
+  if (!fitted) {
+    error = what + " " + std::to_string(value) + " is out of range";
+    return false;
+  }
+  out = *fitted;
+  return true;
 }
 
 std::string lower(std::string text) {
@@ -51,26 +71,29 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
     check.type = hc.type() == v1::HealthCheck::TYPE_TCP ? config::HealthCheck::Type::tcp
                                                          : config::HealthCheck::Type::http;
     if (!hc.path().empty()) check.path = hc.path();
-    check.interval = ms_or(hc.interval_ms(), check.interval);
-    check.timeout = ms_or(hc.timeout_ms(), check.timeout);
-    if (hc.healthy_threshold()) check.healthy_threshold = static_cast<int>(hc.healthy_threshold());
-    if (hc.unhealthy_threshold()) check.unhealthy_threshold = static_cast<int>(hc.unhealthy_threshold());
+    if (!set_field(hc.interval_ms(), check.interval, where + "health_check.interval_ms", error) ||
+        !set_field(hc.timeout_ms(), check.timeout, where + "health_check.timeout_ms", error) ||
+        !set_field(hc.healthy_threshold(), check.healthy_threshold, where + "health_check.healthy_threshold", error) ||
+        !set_field(hc.unhealthy_threshold(), check.unhealthy_threshold, where + "health_check.unhealthy_threshold",
+                   error))
+      return false;
     out.health_check = check;
   }
   if (in.has_outlier()) {
     const v1::Outlier& o = in.outlier();
     config::Outlier outlier;
-    if (o.consecutive_failures()) outlier.consecutive_failures = static_cast<int>(o.consecutive_failures());
-    outlier.base_ejection = ms_or(o.base_ejection_ms(), outlier.base_ejection);
-    if (o.max_ejection_percent()) outlier.max_ejection_percent = static_cast<int>(o.max_ejection_percent());
-    if (o.half_open_probes()) outlier.half_open_probes = static_cast<int>(o.half_open_probes());
+    if (!set_field(o.consecutive_failures(), outlier.consecutive_failures, where + "outlier.consecutive_failures",
+                   error) ||
+        !set_field(o.base_ejection_ms(), outlier.base_ejection, where + "outlier.base_ejection_ms", error) ||
+        !set_field(o.max_ejection_percent(), outlier.max_ejection_percent, where + "outlier.max_ejection_percent",
+                   error) ||
+        !set_field(o.half_open_probes(), outlier.half_open_probes, where + "outlier.half_open_probes", error))
+      return false;
     out.outlier = outlier;
   }
   if (in.has_retry()) {
     const v1::Retry& r = in.retry();
-    // Above the range the YAML reader and tg-control accept (a newer tg-control?): its maximum.
-    if (r.attempts())
-      out.retry.attempts = static_cast<int>(std::min<std::uint32_t>(r.attempts(), config::kMaxRetryAttempts));
+    if (!set_field(r.attempts(), out.retry.attempts, where + "retry.attempts", error)) return false;
     if (r.on_size() > 0) {
       out.retry.on = 0;
       for (int i = 0; i < r.on_size(); ++i) {
@@ -82,14 +105,18 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
         out.retry.on |= *condition;
       }
     }
-    out.retry.per_try_timeout = config::Duration(static_cast<config::Duration::rep>(r.per_try_timeout_ms()));
-    if (r.budget_percent()) out.retry.budget_percent = static_cast<int>(std::min<std::uint32_t>(r.budget_percent(), 100));
+    if (!set_field(r.per_try_timeout_ms(), out.retry.per_try_timeout, where + "retry.per_try_timeout_ms", error,
+                   true) ||
+        !set_field(r.budget_percent(), out.retry.budget_percent, where + "retry.budget_percent", error))
+      return false;
   }
   if (in.has_timeouts()) {
     const v1::Timeouts& t = in.timeouts();
-    out.timeouts.connect = ms_or(t.connect_ms(), out.timeouts.connect);
-    out.timeouts.response_headers = ms_or(t.response_headers_ms(), out.timeouts.response_headers);
-    out.timeouts.idle = ms_or(t.idle_ms(), out.timeouts.idle);
+    if (!set_field(t.connect_ms(), out.timeouts.connect, where + "timeouts.connect_ms", error) ||
+        !set_field(t.response_headers_ms(), out.timeouts.response_headers, where + "timeouts.response_headers_ms",
+                   error) ||
+        !set_field(t.idle_ms(), out.timeouts.idle, where + "timeouts.idle_ms", error))
+      return false;
   }
   if (in.has_limits()) {
     const v1::Limits& l = in.limits();
@@ -199,6 +226,11 @@ bool to_config(const v1::Table& table, config::Config& out, std::string& error) 
     config::Route route;
     if (!to_route(r, route, error)) return false;
     out.routes.push_back(std::move(route));
+  }
+  // The rules a configuration file keeps (config/rules.hpp), on every field.
+  if (auto problem = config::first_error(out)) {
+    error = std::move(*problem);
+    return false;
   }
   return true;
 }

@@ -2,9 +2,10 @@
 // config model, and the pushed instance states as Snapshot changes.
 //
 // The control plane validated these objects already; this still checks what
-// the proxy relies on (every reference resolves, addresses parse, values in
-// range) so that a table it cannot use is NACKed with a reason naming the
-// object, instead of being half applied.
+// the proxy relies on (every reference resolves, every value fits its field
+// and keeps the rules a configuration file keeps: config::validate) so that a
+// table it cannot use is NACKed with a reason naming the object, instead of
+// being half applied.
 #pragma once
 
 #include "config/model.hpp"

@@ -25,6 +25,7 @@ const char* refusal_name(Refusal refusal) {
     case Refusal::not_newer: return "not_newer";
     case Refusal::base_mismatch: return "base_mismatch";
     case Refusal::digest_mismatch: return "digest_mismatch";
+    case Refusal::invalid: return "invalid";
   }
   return "?";
 }

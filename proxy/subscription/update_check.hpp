@@ -28,6 +28,7 @@ enum class Refusal {
   not_newer,         // a version of the served registry not newer than the one served
   base_mismatch,     // a health update on a version the proxy does not serve
   digest_mismatch,   // a full table whose bytes do not match its digest
+  invalid,           // a full table the proxy cannot use: a value out of range, a dangling reference...
 };
 
 struct UpdateCheck {

@@ -27,9 +27,9 @@ struct FeedStatus {
   std::uint64_t state_load_failures = 0;  // corrupt or unusable saved table at start
   bool from_state_dir = false;            // serving the saved table, nothing pushed yet
   std::string registry_id;                // of `applied`; empty if none
-  // Updates refused by the envelope rules, by proxy/subscription/update_check.hpp's
-  // Refusal (index 0, none, unused).
-  std::array<std::uint64_t, 6> refusals{};
+  // Updates refused by the envelope rules or as an unusable table, by
+  // proxy/subscription/update_check.hpp's Refusal (index 0, none, unused).
+  std::array<std::uint64_t, 7> refusals{};
 };
 
 // Switches every worker to `snapshot` (the workers keep in-flight requests,

@@ -122,10 +122,11 @@ TEST_CASE("the header-read deadline closes slow clients", "[proxy][limits][timeo
   options.extra_args = {"--header-timeout", "300ms"};
   ProxyProcess proxy(limited_config(backend), options);
 
-  // Whatever the proxy sends before closing must be nothing or a 408.
-  const auto check_closed_quietly_or_408 = [](const std::string& received) {
+  // At the header-read deadline the proxy closes without a response
+  // (docs/life-of-a-request.md, Deadlines: "close without a response").
+  const auto check_closed_quietly = [](const std::string& received) {
     INFO("received before close: '" << received << "'");
-    CHECK((received.empty() || received.rfind("HTTP/1.1 408", 0) == 0));
+    CHECK(received.empty());
   };
 
   SECTION("a partial head, then silence") {
@@ -136,7 +137,7 @@ TEST_CASE("the header-read deadline closes slow clients", "[proxy][limits][timeo
     const double elapsed = elapsed_ms(start);
     CHECK(elapsed >= 250);
     CHECK(elapsed < 2000);
-    check_closed_quietly_or_408(client.received_before_close());
+    check_closed_quietly(client.received_before_close());
     CHECK(metric_settles(proxy, "tg_header_timeouts_total", {}, 1) == 1);
   }
   SECTION("a connection that sends nothing") {
@@ -144,7 +145,7 @@ TEST_CASE("the header-read deadline closes slow clients", "[proxy][limits][timeo
     const auto start = Clock::now();
     CHECK(client.wait_for_close(3s));
     CHECK(elapsed_ms(start) >= 250);
-    check_closed_quietly_or_408(client.received_before_close());
+    check_closed_quietly(client.received_before_close());
   }
   SECTION("a head dripping one byte every 50 ms (slowloris)") {
     // The deadline covers the whole head, not the gap between bytes.

@@ -7,7 +7,10 @@
 #include "support/json_bodies.hpp"
 #include "support/poll.hpp"
 #include "support/proxy_process.hpp"
+#include "support/raw_server.hpp"
 #include "support/tcp_socket.hpp"
+
+#include <atomic>
 
 using namespace tg::itest;
 
@@ -147,22 +150,34 @@ TEST_CASE("retries: a connect failure moves to another instance", "[proxy][upstr
 TEST_CASE("a full instance with no pending slots gives 503 overflow", "[proxy][upstream][limits]") {
   // max_pending_per_instance 0 = fail at once with 503 overflow when every
   // allowed connection to the instance is busy (docs/configuration.md).
-  Backend backend("b1");
-  backend.on_path("/slow", Behaviour::fixed(200, "slow").with_delay(600ms));
+  // The slow request is held at the upstream until the test releases it, so
+  // the 503 provably came while the only connection was busy, and the
+  // upstream's counts show the second request never reached it.
+  std::atomic<bool> release{false};
+  std::atomic<int> heads{0};
+  RawServer upstream([&](TcpSocket& connection) {
+    for (;;) {
+      const std::string head = read_head(connection, 10s);  // GETs: the head is the request
+      ++heads;
+      if (head.rfind("GET /slow ", 0) == 0) poll_for(10s, [&] { return release.load(); });
+      connection.send_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 5s);
+    }
+  });
   ProxyProcess proxy(single_service_config(
-      {backend.address()},
+      {upstream.address()},
       {"limits: { max_connections_per_instance: 1, max_pending_per_instance: 0 }", "retry: { attempts: 1 }"}));
 
   HttpClient busy(proxy.port());
   HttpRequest slow;
   slow.target = "/slow";
   busy.send_request(slow);
-  REQUIRE(poll_for(2s, [&] { return backend.requests() == 1; }));
+  REQUIRE(poll_for(2s, [&] { return heads.load() == 1; }));
 
   HttpClient second(proxy.port());
-  const auto start = Clock::now();
-  check_error_response(second.get("/fast"), 503, "overflow");
-  CHECK(elapsed_ms(start) < 500);  // at once, not after the slow request
+  check_error_response(second.get("/fast"), 503, "overflow");  // /slow is still held
+  CHECK(upstream.connections() == 1);  // no second connection was opened
+  CHECK(heads.load() == 1);            // and /fast was not sent anywhere
+  release = true;
   CHECK(busy.read_response().status == 200);
   // With the connection free again, requests pass.
   CHECK(second.get("/fast").status == 200);

@@ -181,3 +181,65 @@ TEST_CASE("the table saved in --state-dir is served at start while tg-control is
   CHECK(metrics.value("tg_control_table_counter") == 7);
   CHECK(metrics.value("tg_control_connected") == 0);
 }
+
+TEST_CASE("a pushed table with a value a configuration file could not hold is NACKed, the previous one served",
+          "[proxy][control][validate]") {
+  // tg-control's own validation refuses these values before they reach a
+  // proxy; a fake control plane pushes them raw, as a faulty or newer control
+  // plane could.
+  FakeControlPlane control;
+  REQUIRE(control.started());
+  Backend backend("a");
+  TempDir state("tg-itest-state");
+  ProxyProcess proxy("", control_options(control.address(), state.path().string()));
+  REQUIRE(control.service().hello(0));
+
+  v1::Table table;
+  add_service(table, "a", backend.address());
+  add_route(table, "a", "/a/", "a");
+  control.service().push(config_update(1, table));
+  REQUIRE(acked(control, 1));
+  REQUIRE(http_get(proxy.port(), "/a/x").status == 200);
+
+  struct Case {
+    const char* what;
+    void (*spoil)(v1::Table&);
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"a timeout of 2^64-1 ms",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_timeouts()->set_response_headers_ms(UINT64_MAX); },
+       "service a: timeouts.response_headers_ms 18446744073709551615 is out of range"},
+      {"a route host *", [](v1::Table& t) { t.mutable_routes(0)->mutable_match()->set_host("*"); },
+       "route \"a\": match.host: bad host \"*\": a wildcard is only allowed as a leading \"*.\" (e.g. "
+       "\"*.example.com\")"},
+      {"a header name with CRLF",
+       [](v1::Table& t) {
+         t.mutable_routes(0)->mutable_match()->mutable_header()->set_name("X-A\r\nX-Evil");
+         t.mutable_routes(0)->mutable_match()->mutable_header()->set_value("1");
+       },
+       "route \"a\": match.header.name: \"x-a\\x0d\\x0ax-evil\" is not a valid header name (letters, digits and "
+       "!#$%&'*+-.^_`|~)"},
+  };
+  std::uint64_t counter = 1;
+  for (const Case& c : cases) {
+    INFO(c.what);
+    v1::Table bad = table;
+    add_route(bad, "b", "/b/", "a");  // would route /b/ if applied
+    c.spoil(bad);
+    control.service().push(config_update(++counter, bad));
+    const auto answer = control.service().next_answer(10s);
+    REQUIRE(answer);
+    REQUIRE(answer->has_nack());
+    CHECK(answer->nack().version().counter() == counter);
+    CHECK(answer->nack().reason() == c.reason);
+  }
+
+  // Still version 1: /a/ routed, /b/ not.
+  CHECK(http_get(proxy.port(), "/a/y").status == 200);
+  CHECK(http_get(proxy.port(), "/b/y").status == 404);
+  const PrometheusText metrics = proxy.metrics();
+  CHECK(metrics.value("tg_control_refused_updates_total", {{"reason", "invalid"}}) == 3);
+  CHECK(metrics.value("tg_control_updates_total", {{"kind", "config"}, {"result", "nack"}}) == 3);
+  CHECK(metrics.value("tg_control_table_counter") == 1);
+}

@@ -48,7 +48,10 @@ TEST_CASE("apply: creates in dependency order, then reports unchanged", "[apply]
 
   response.Clear();
   REQUIRE(f.apply(doc_v1, "a.yaml", &response).ok());
-  for (const auto& c : response.changes()) CHECK(c.action() == v1::Change::ACTION_UNCHANGED);
+  CHECK(actions(response) == decltype(actions(response)){{A::ACTION_UNCHANGED, "tenant:acme"},
+                                                         {A::ACTION_UNCHANGED, "service:acme-sim"},
+                                                         {A::ACTION_UNCHANGED, "instance:acme-sim/127.0.0.1:9001"},
+                                                         {A::ACTION_UNCHANGED, "route:acme-host"}});
   CHECK(f.registry.revision() == 1);
 }
 

@@ -9,6 +9,10 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace tg::control {
 namespace {
@@ -61,23 +65,41 @@ TEST_CASE("commit queue: writes waiting behind a commit share the next one", "[c
 
 TEST_CASE("commit queue: a failed transaction fails every write in it", "[commit_queue]") {
   MemoryStore store;
-  CommitQueue queue(store, {});
+  std::vector<std::pair<std::size_t, bool>> transactions;  // (batches, ok), written on the writer thread
+  std::mutex transactions_mutex;
+  CommitQueue queue(store, [&](std::chrono::nanoseconds, std::size_t batches, bool ok) {
+    std::lock_guard lock(transactions_mutex);
+    transactions.emplace_back(batches, ok);
+  });
   queue.start();
+  // A first write held inside its commit, so that the next two wait together
+  // and share the next transaction. Its callback (on the writer thread, after
+  // its transaction and before the next one starts) arms the failure.
   store.hold_commits(true);
-  store.fail_next_commit();
-  std::promise<Status> a, b;
-  queue.submit(tenant_batch(1), [&](const Status& s, CommitBatch&&) { a.set_value(s); });
-  queue.submit(tenant_batch(2), [&](const Status& s, CommitBatch&&) { b.set_value(s); });
+  std::promise<Status> first, a, b;
+  queue.submit(tenant_batch(1), [&](const Status& s, CommitBatch&&) {
+    store.fail_next_commit();
+    first.set_value(s);
+  });
+  for (int spin = 0; spin < 10000 && store.held_commits() == 0; ++spin)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(store.held_commits() == 1);
+  queue.submit(tenant_batch(2), [&](const Status& s, CommitBatch&&) { a.set_value(s); });
+  queue.submit(tenant_batch(3), [&](const Status& s, CommitBatch&&) { b.set_value(s); });
   store.hold_commits(false);
-  auto fa = a.get_future(), fb = b.get_future();
+  auto f1 = first.get_future(), fa = a.get_future(), fb = b.get_future();
+  REQUIRE(f1.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   REQUIRE(fa.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   REQUIRE(fb.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  queue.stop();
+  CHECK(f1.get().ok());
   const Status sa = fa.get(), sb = fb.get();
-  // Either both were in the failed transaction, or only the first was.
   CHECK(sa.code == Code::internal);
   CHECK(sa.message.find("injected commit failure") != std::string::npos);
-  CHECK((sb.code == Code::internal || sb.ok()));
-  queue.stop();
+  CHECK(sb.code == Code::internal);
+  CHECK(sb.message == sa.message);
+  CHECK(transactions == std::vector<std::pair<std::size_t, bool>>{{1, true}, {2, false}});
+  CHECK(store.load().tenants.size() == 1);  // only the first write is stored
 }
 
 // Deterministic batching is shown above; on SQLite the grouping depends on

@@ -376,6 +376,45 @@ TEST_CASE("a table of another registry is NACKed and the proxy keeps its table, 
   CHECK_THAT(answer->nack().reason(), Catch::Contains("--accept-restore"));
 }
 
+TEST_CASE("a table with a value a configuration file could not hold is NACKed as invalid, the table kept",
+          "[proxy][control][client][validate]") {
+  FakeControlPlane control;
+  REQUIRE(control.started());
+  FakeWorkers workers;
+  ControlClient client(options_for(control));
+  client.start(empty_snapshot(), "127.0.0.1:8080", workers.install());
+  REQUIRE(eventually([&] { return client.status().connected; }));
+  control.service().push(config_update({4, 1}, make_table()));
+  auto answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+  REQUIRE(workers.count() == 1);
+
+  v1::Table bad = make_table();
+  bad.mutable_services(0)->mutable_timeouts()->set_idle_ms(UINT64_MAX);
+  control.service().push(config_update({4, 2}, bad));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK(version_of(answer->nack().version()) == ControlVersion{4, 2});
+  CHECK(answer->nack().reason() == "service api: timeouts.idle_ms 18446744073709551615 is out of range");
+
+  v1::Table wildcard = make_table();
+  wildcard.mutable_routes(0)->mutable_match()->set_host("*");
+  control.service().push(config_update({4, 3}, wildcard));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK_THAT(answer->nack().reason(), Catch::StartsWith("route \"api-root\": match.host: bad host \"*\""));
+
+  CHECK(workers.count() == 1);  // nothing installed: version 4.1 keeps serving
+  const auto status = client.status();
+  CHECK(status.applied == ControlVersion{4, 1});
+  CHECK(status.config_nacks == 2);
+  CHECK(status.refusals[static_cast<std::size_t>(tg::proxy::control::Refusal::invalid)] == 2);
+  CHECK(status.refusals[static_cast<std::size_t>(tg::proxy::control::Refusal::malformed)] == 0);
+}
+
 TEST_CASE("stop is prompt while tg-control is unreachable and the backoff is long", "[proxy][control][client]") {
   // A port nobody listens on: start and stop a server to learn one.
   std::string address;

@@ -174,3 +174,79 @@ TEST_CASE("a health update becomes one state change per instance", "[proxy][cont
   CHECK(changes[1].health == tg::config::Health::unhealthy);
   CHECK(changes[1].health_reason == "HTTP 500");
 }
+
+TEST_CASE("a pushed value a configuration file could not hold is refused with the reason",
+          "[proxy][control][convert][validate]") {
+  // The YAML loader's rules (config::validate), plus values that do not fit
+  // the model's field at all: nothing is wrapped or clamped on the way in.
+  struct Case {
+    const char* what;
+    void (*spoil)(v1::Table&);
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"a timeout of 2^64-1 ms",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_timeouts()->set_connect_ms(UINT64_MAX); },
+       "service web: timeouts.connect_ms 18446744073709551615 is out of range"},
+      {"an idle timeout of 2^63 ms",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_timeouts()->set_idle_ms(std::uint64_t{1} << 63); },
+       "service web: timeouts.idle_ms 9223372036854775808 is out of range"},
+      {"a timeout over 365 days that fits",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_timeouts()->set_response_headers_ms(31'536'000'001); },
+       "service \"web\": timeouts.response_headers: too large (at most 365d)"},
+      {"a per-try timeout of 2^64-1 ms",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_retry()->set_per_try_timeout_ms(UINT64_MAX); },
+       "service web: retry.per_try_timeout_ms 18446744073709551615 is out of range"},
+      {"a health interval over 365 days",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_health_check()->set_interval_ms(31'536'000'001); },
+       "service \"web\": health_check.interval: too large (at most 365d)"},
+      {"a threshold past int",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_health_check()->set_healthy_threshold(2147483648u); },
+       "service web: health_check.healthy_threshold 2147483648 is out of range"},
+      {"retry attempts 11 (not clamped)",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_retry()->set_attempts(11); },
+       "service \"web\": retry.attempts: must be from 1 to 10, got 11"},
+      {"retry attempts 4000000000 (not clamped)",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_retry()->set_attempts(4'000'000'000u); },
+       "service web: retry.attempts 4000000000 is out of range"},
+      {"an ejection percent over 100",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_outlier()->set_max_ejection_percent(101); },
+       "service \"web\": outlier.max_ejection_percent: must be from 0 to 100, got 101"},
+      {"max pending over a million",
+       [](v1::Table& t) { t.mutable_services(0)->mutable_limits()->set_max_pending_per_instance(1'000'001); },
+       "service \"web\": limits.max_pending_per_instance: must be from 0 to 1000000, got 1000001"},
+      {"a route host *", [](v1::Table& t) { t.mutable_routes(0)->mutable_match()->set_host("*"); },
+       "route \"r\": match.host: bad host \"*\": a wildcard is only allowed as a leading \"*.\" (e.g. "
+       "\"*.example.com\")"},
+      {"a header name with CRLF",
+       [](v1::Table& t) {
+         t.mutable_routes(0)->mutable_match()->mutable_header()->set_name("X-A\r\nX-Evil");
+         t.mutable_routes(0)->mutable_match()->mutable_header()->set_value("1");
+       },
+       "route \"r\": match.header.name: \"x-a\\x0d\\x0ax-evil\" is not a valid header name (letters, digits and "
+       "!#$%&'*+-.^_`|~)"},
+      {"a header value with CRLF",
+       [](v1::Table& t) {
+         t.mutable_routes(0)->mutable_match()->mutable_header()->set_name("X-A");
+         t.mutable_routes(0)->mutable_match()->mutable_header()->set_value("1\r\nX-Evil: 1");
+       },
+       "route \"r\": match.header.value: must not contain control character 0x0d"},
+      {"a method that is not a token", [](v1::Table& t) { t.mutable_routes(0)->mutable_match()->set_method("GET /"); },
+       "route \"r\": match.method: \"GET /\" is not a valid HTTP method (a token such as GET or POST)"},
+      {"a path prefix with a space", [](v1::Table& t) { t.mutable_routes(0)->mutable_match()->set_path_prefix("/a b/"); },
+       "route \"r\": match.path_prefix: must not contain a space"},
+      {"an instance port 0", [](v1::Table& t) { t.mutable_instances(0)->set_address("127.0.0.1:0"); },
+       "instance web-1: bad address '127.0.0.1:0'"},
+      {"a tenant id with a NUL", [](v1::Table& t) { t.mutable_tenants(0)->set_id(std::string("ac\0me", 5)); },
+       "tenant \"ac\\x00me\": id: must not contain control character 0x00"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    v1::Table table = small_table();
+    c.spoil(table);
+    tg::config::Config config;
+    std::string error;
+    CHECK_FALSE(to_config(table, config, error));
+    CHECK(error == c.expected);
+  }
+}

@@ -1,0 +1,88 @@
+// The value rules of the configuration model (config/rules.hpp).
+#include "config/rules.hpp"
+
+#include "config/value_parsers.hpp"
+
+namespace tg::config {
+namespace {
+
+std::optional<std::string> problem_or_none(std::string problem) {
+  if (problem.empty()) return std::nullopt;
+  return problem;
+}
+
+}  // namespace
+
+std::string duration_text(Duration value) { return std::to_string(value.count()) + "ms"; }
+
+std::string range_text(IntegerRange range) {
+  if (range.max == range::unbounded || range.max == std::numeric_limits<std::int64_t>::max()) {
+    return "at least " + std::to_string(range.min);
+  }
+  return "from " + std::to_string(range.min) + " to " + std::to_string(range.max);
+}
+
+std::optional<std::string> check_integer(std::int64_t value, IntegerRange range) {
+  if (value >= range.min && value <= range.max) return std::nullopt;
+  return "must be " + range_text(range) + ", got " + std::to_string(value);
+}
+
+std::optional<std::string> check_duration(Duration value, ZeroDuration zero) {
+  if (value.count() < 0) return "must not be negative";
+  if (value.count() == 0 && zero == ZeroDuration::rejected) return "must be greater than 0";
+  if (value > max_duration) return "too large (at most 365d)";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_text(std::string_view text) {
+  if (!is_valid_utf8(text)) return "is not valid UTF-8";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_name(std::string_view name) {
+  if (auto problem = check_text(name)) return problem;
+  return problem_or_none(name_problem(name));
+}
+
+std::optional<std::string> check_token(std::string_view text, std::string_view what) {
+  if (is_http_token(text)) return std::nullopt;
+  return '"' + std::string(text) + "\" is not a valid " + std::string(what) + " (letters, digits and !#$%&'*+-.^_`|~)";
+}
+
+std::optional<std::string> check_header_value(std::string_view value) {
+  if (auto problem = check_text(value)) return problem;
+  return problem_or_none(header_value_problem(value));
+}
+
+std::optional<std::string> check_method(std::string_view method) {
+  if (is_http_token(method)) return std::nullopt;
+  return '"' + std::string(method) + "\" is not a valid HTTP method (a token such as GET or POST)";
+}
+
+std::optional<std::string> check_route_host(std::string_view host) { return problem_or_none(route_host_problem(host)); }
+
+std::optional<std::string> check_path(std::string_view path, bool allow_query) {
+  if (auto problem = check_text(path)) return problem;
+  return problem_or_none(path_problem(path, allow_query));
+}
+
+std::optional<std::string> check_address(std::string_view address) {
+  std::string host;
+  std::uint16_t port = 0;
+  return problem_or_none(try_parse_address(address, host, port));
+}
+
+std::optional<std::string> check_retry_on(std::uint32_t conditions) {
+  std::uint32_t known = 0;
+  for (RetryOn condition : all_retry_conditions) known |= condition;
+  if ((conditions & ~known) == 0) return std::nullopt;
+  return "unknown retry condition bits " + std::to_string(conditions & ~known);
+}
+
+std::optional<Duration> duration_from_ms(std::uint64_t milliseconds) {
+  const auto ms = fitting<Duration::rep>(milliseconds);
+  if (!ms) return std::nullopt;
+  return Duration{*ms};
+}
+
+}  // namespace tg::config
