@@ -52,6 +52,30 @@ int main(int argc, char** argv) {
   app.add_option("--table-debounce", table_debounce,
                  "gather registry changes this long (e.g. 5ms, 0) before publishing one table version")
       ->capture_default_str();
+  app.add_option("--max-pending-calls", options.max_pending_calls,
+                 "Admin calls waiting to run on the owner loop (or the writer); beyond, a call is answered "
+                 "RESOURCE_EXHAUSTED at once")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--grpc-max-streams-per-connection", options.grpc_max_streams_per_connection,
+                 "concurrent gRPC calls per connection (HTTP/2 MAX_CONCURRENT_STREAMS)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100'000));
+  std::size_t grpc_memory_quota_mb = options.grpc_memory_quota_bytes / (1024 * 1024);
+  app.add_option("--grpc-memory-quota-mb", grpc_memory_quota_mb,
+                 "memory gRPC may use for reading requests (ResourceQuota), MiB; bounds what oversized or "
+                 "unauthenticated requests make tg-control hold")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{16}, std::size_t{65536}));
+  std::string grpc_idle = "5m", probe_interval = "5s", probe_timeout = "2s";
+  app.add_option("--grpc-max-connection-idle", grpc_idle,
+                 "close gRPC connections without a call for this long (0 = never)")
+      ->capture_default_str();
+  app.add_option("--grpc-probe-interval", probe_interval,
+                 "self-probe of the gRPC port (a new connection and a call) this often; /ready fails while it "
+                 "fails (0 = off)")
+      ->capture_default_str();
+  app.add_option("--grpc-probe-timeout", probe_timeout, "deadline of one self-probe")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -99,6 +123,32 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.audit_retention = std::chrono::duration_cast<std::chrono::milliseconds>(retention);
+  options.grpc_memory_quota_bytes = grpc_memory_quota_mb * 1024 * 1024;
+  struct DurationFlag {
+    const char* name;
+    const std::string& text;
+    std::chrono::milliseconds* out;
+    bool zero_ok;
+  };
+  for (const DurationFlag& flag : {DurationFlag{"--grpc-max-connection-idle", grpc_idle,
+                                                &options.grpc_max_connection_idle, true},
+                                   DurationFlag{"--grpc-probe-interval", probe_interval, &options.grpc_probe_interval,
+                                                true},
+                                   DurationFlag{"--grpc-probe-timeout", probe_timeout, &options.grpc_probe_timeout,
+                                                false}}) {
+    tg::config::Duration value{};
+    if (std::string problem = tg::config::try_parse_duration(flag.text, value); !problem.empty()) {
+      std::fprintf(stderr, "%s: bad duration \"%s\": %s\n", flag.name, flag.text.c_str(), problem.c_str());
+      return 2;
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(value);
+    if ((ms.count() == 0 && !flag.zero_ok) || ms > std::chrono::hours(24)) {
+      std::fprintf(stderr, "%s: must be %sat most 24h, got \"%s\"\n", flag.name,
+                   flag.zero_ok ? "" : "above 0 and ", flag.text.c_str());
+      return 2;
+    }
+    *flag.out = ms;
+  }
   try {
     return tg::control::run_control_server(options);
   } catch (const std::exception& e) {

@@ -16,6 +16,7 @@ std::string_view code_name(Code code) {
     case Code::internal: return "INTERNAL";
     case Code::unavailable: return "UNAVAILABLE";
     case Code::permission_denied: return "PERMISSION_DENIED";
+    case Code::resource_exhausted: return "RESOURCE_EXHAUSTED";
     case Code::unauthenticated: return "UNAUTHENTICATED";
   }
   return "UNKNOWN";

@@ -17,6 +17,7 @@ enum class Code : int {
   not_found = 5,
   already_exists = 6,
   permission_denied = 7,
+  resource_exhausted = 8,
   failed_precondition = 9,
   aborted = 10,
   unimplemented = 12,

@@ -216,7 +216,7 @@ class Applier {
 
 Status Registry::apply_documents(const std::vector<Document>& documents, const ApplyOptions& options,
                                  const WriteContext& context, std::vector<v1::Change>* changes, CommitBatch* batch,
-                                 std::vector<std::string>* warnings) {
+                                 std::vector<std::string>* warnings, std::unique_ptr<Transaction>* staged) {
   Applier applier(*this, options, context, warnings);
   std::set<std::string> files;
   const std::int64_t now = clock_.unix_ms();
@@ -266,28 +266,66 @@ Status Registry::apply_documents(const std::vector<Document>& documents, const A
   }
   if (Status status = applier.check(); !status.ok()) return status;
   if (changes) *changes = applier.tx().changes();
-  if (!options.dry_run) *batch = applier.tx().commit();
+  if (options.dry_run) return {};
+  if (staged) {
+    *staged = std::make_unique<Transaction>(std::move(applier.tx()));
+    return {};
+  }
+  *batch = applier.tx().commit();
   return {};
 }
 
-Status Registry::apply(const v1::ApplyRequest& request, const WriteContext& context, v1::ApplyResponse* out,
-                       CommitBatch* batch) {
-  // Parsing runs on the owner loop; the cap bounds how long one apply holds it
-  // (about a second for the largest document).
+Status Registry::parse_apply(const v1::ApplyRequest& request, config::LoadResult* parsed) {
+  // The cap bounds how long one apply occupies the apply thread (about a
+  // second for the largest document) and what a caller may send at all.
   if (request.yaml().size() > max_apply_bytes)
     return Status::invalid("yaml", std::to_string(request.yaml().size()) + " bytes; at most " +
                                        std::to_string(max_apply_bytes / (1024 * 1024)) +
                                        " MiB per apply (split the document, or use --config files)");
+  if (Status status = check_size("file_name", request.file_name(), size_limits::file_name); !status.ok())
+    return status;
   const std::string file = request.file_name().empty() ? "<apply>" : request.file_name();
-  config::LoadResult loaded = config::load_string(request.yaml(), file, config::Reader::control);
-  if (!loaded.ok()) return Status{Code::invalid_argument, loaded.error_text()};
+  *parsed = config::load_string(request.yaml(), file, config::Reader::control);
+  if (!parsed->ok()) return Status{Code::invalid_argument, parsed->error_text()};
+  const config::Config& config = *parsed->config;
+  std::size_t objects = config.tenants.size() + config.services.size() + config.routes.size();
+  for (const auto& service : config.services) objects += service.instances.size();
+  if (objects > size_limits::apply_objects)
+    return Status::invalid("yaml", std::to_string(objects) + " objects; at most " +
+                                       std::to_string(size_limits::apply_objects) +
+                                       " per apply (split the document)");
+  return {};
+}
+
+namespace {
+
+ApplyOptions apply_options(const v1::ApplyRequest& request) {
   ApplyOptions options;
   options.kind = v1::Source::KIND_APPLY;
   options.prune = request.prune();
   options.take_ownership = request.take_ownership();
   options.dry_run = request.dry_run();
+  return options;
+}
+
+}  // namespace
+
+Status Registry::stage_apply(const v1::ApplyRequest& request, const config::Config& config,
+                             const WriteContext& context, std::vector<v1::Change>* changes,
+                             std::unique_ptr<Transaction>* staged) {
+  const std::string file = request.file_name().empty() ? "<apply>" : request.file_name();
+  return apply_documents({Document{&config, file}}, apply_options(request), context, changes, nullptr, nullptr,
+                         staged);
+}
+
+Status Registry::apply(const v1::ApplyRequest& request, const WriteContext& context, v1::ApplyResponse* out,
+                       CommitBatch* batch) {
+  config::LoadResult loaded;
+  if (Status status = parse_apply(request, &loaded); !status.ok()) return status;
+  const std::string file = request.file_name().empty() ? "<apply>" : request.file_name();
   std::vector<v1::Change> changes;
-  if (Status status = apply_documents({Document{&*loaded.config, file}}, options, context, &changes, batch, nullptr);
+  if (Status status = apply_documents({Document{&*loaded.config, file}}, apply_options(request), context, &changes,
+                                      batch, nullptr);
       !status.ok())
     return status;
   for (auto& change : changes) *out->add_changes() = std::move(change);

@@ -97,6 +97,7 @@ void Registry::load(const LoadedState& state) {
     throw std::runtime_error(message);
   }
   revision_ = state.revision;
+  ++serial_;
   generation_ = state.generation;
   tenants_ = std::move(tenants);
   services_ = std::move(services);

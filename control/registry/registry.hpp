@@ -15,17 +15,20 @@
 #pragma once
 
 #include "clock.hpp"
+#include "registry/validate.hpp"
 #include "status.hpp"
 #include "store/store.hpp"
 
 #include "tenantgate/v1/admin.pb.h"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace tg::config {
 struct Config;
+struct LoadResult;
 }
 
 namespace tg::control {
@@ -54,6 +57,8 @@ struct ApplyOptions {
   bool dry_run = false;         // compute the changes only
 };
 
+class Transaction;
+
 class Registry {
  public:
   explicit Registry(const Clock& clock);
@@ -67,6 +72,10 @@ class Registry {
   void load(const LoadedState& state);
 
   std::uint64_t revision() const { return revision_; }
+  // Changes with every committed transaction and every load(): two
+  // registries (a live one and a copy) with equal serials hold the same
+  // objects, but for last_heartbeat_unix_ms (a plain heartbeat changes it alone).
+  std::uint64_t serial() const { return serial_; }
   std::uint64_t generation() const { return generation_; }
   void set_generation(std::uint64_t generation) { generation_ = generation; }
   const Clock& clock() const { return clock_; }
@@ -140,11 +149,21 @@ class Registry {
                       CommitBatch* batch);
 
   // ---- declarative apply (apply.cpp)
-  static constexpr std::size_t max_apply_bytes = 4 * 1024 * 1024;
+  static constexpr std::size_t max_apply_bytes = size_limits::apply_yaml;
   // Admin.Apply: parses request.yaml (at most max_apply_bytes) with the config
   // loader (Reader::control).
   Status apply(const v1::ApplyRequest& request, const WriteContext& context, v1::ApplyResponse* out,
                CommitBatch* batch);
+  // Admin.Apply in halves, so that the costly parts run off the owner loop:
+  // parse_apply (any thread) checks the size and parses the YAML;
+  // stage_apply (any thread, on a private copy of the registry, which it does
+  // not change) computes the changes and leaves them staged in `staged`;
+  // the owner loop then rebases the transaction onto the live registry
+  // (Transaction::rebase, same serial()) and commits it.
+  static Status parse_apply(const v1::ApplyRequest& request, config::LoadResult* parsed);
+  Status stage_apply(const v1::ApplyRequest& request, const config::Config& config, const WriteContext& context,
+                     std::vector<v1::Change>* changes, std::unique_ptr<Transaction>* staged);
+
   // The ownership rule over already parsed documents, all in one transaction.
   // KIND_CONFIG_FILE (startup): creates absent objects, updates the ones each
   // file owns, takes over objects of config files that no longer declare them,
@@ -153,15 +172,18 @@ class Registry {
   // warning, drops the tombstones of objects their file no longer declares,
   // and (with prune) deletes objects a file owns but no longer holds. KIND_APPLY: objects of another
   // source need take_ownership, else FAILED_PRECONDITION.
+  // With `staged` set, a non-dry run leaves its transaction there instead of
+  // committing it (and `batch` is not touched).
   Status apply_documents(const std::vector<Document>& documents, const ApplyOptions& options,
                          const WriteContext& context, std::vector<v1::Change>* changes, CommitBatch* batch,
-                         std::vector<std::string>* warnings);
+                         std::vector<std::string>* warnings, std::unique_ptr<Transaction>* staged = nullptr);
 
  private:
   friend class Transaction;
 
   const Clock& clock_;
   std::uint64_t revision_ = 0;
+  std::uint64_t serial_ = 0;
   std::uint64_t generation_ = 0;
   std::map<std::string, v1::Tenant> tenants_;
   std::map<std::string, v1::Service> services_;

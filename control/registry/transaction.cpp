@@ -47,19 +47,19 @@ std::string name_list(const std::vector<std::string>& names) {
 }  // namespace
 
 Transaction::Transaction(Registry& registry, WriteContext context)
-    : registry_(registry), context_(std::move(context)), now_unix_ms_(registry.clock().unix_ms()) {}
+    : registry_(&registry), context_(std::move(context)), now_unix_ms_(registry.clock().unix_ms()) {}
 
 const v1::Tenant* Transaction::tenant(const std::string& id) const {
-  return final_view(tenants_, registry_.tenants_, id);
+  return final_view(tenants_, registry_->tenants_, id);
 }
 const v1::Service* Transaction::service(const std::string& name) const {
-  return final_view(services_, registry_.services_, name);
+  return final_view(services_, registry_->services_, name);
 }
 const v1::Instance* Transaction::instance(const std::string& id) const {
-  return final_view(instances_, registry_.instances_, id);
+  return final_view(instances_, registry_->instances_, id);
 }
 const v1::Route* Transaction::route(const std::string& name) const {
-  return final_view(routes_, registry_.routes_, name);
+  return final_view(routes_, registry_->routes_, name);
 }
 
 void Transaction::touch(ObjectKind kind, const std::string& name, bool unchanged) {
@@ -74,29 +74,29 @@ void Transaction::touch(ObjectKind kind, const std::string& name, bool unchanged
 void Transaction::stamp(v1::Meta* meta, const v1::Meta* previous) const {
   meta->set_created_unix_ms(previous ? previous->created_unix_ms() : now_unix_ms_);
   meta->set_updated_unix_ms(now_unix_ms_);
-  meta->set_revision(registry_.revision_ + 1);
+  meta->set_revision(registry_->revision_ + 1);
 }
 
 void Transaction::put(v1::Tenant object) {
-  const auto* previous = base_view(registry_.tenants_, object.id());
+  const auto* previous = base_view(registry_->tenants_, object.id());
   stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
   touch(ObjectKind::tenant, object.id(), false);
   tenants_[object.id()] = std::move(object);
 }
 void Transaction::put(v1::Service object) {
-  const auto* previous = base_view(registry_.services_, object.name());
+  const auto* previous = base_view(registry_->services_, object.name());
   stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
   touch(ObjectKind::service, object.name(), false);
   services_[object.name()] = std::move(object);
 }
 void Transaction::put(v1::Instance object) {
-  const auto* previous = base_view(registry_.instances_, object.id());
+  const auto* previous = base_view(registry_->instances_, object.id());
   stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
   touch(ObjectKind::instance, object.id(), false);
   instances_[object.id()] = std::move(object);
 }
 void Transaction::put(v1::Route object) {
-  const auto* previous = base_view(registry_.routes_, object.name());
+  const auto* previous = base_view(registry_->routes_, object.name());
   stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
   touch(ObjectKind::route, object.name(), false);
   routes_[object.name()] = std::move(object);
@@ -137,10 +137,10 @@ Status Transaction::check(ObjectKind* kind_out, std::string* name_out) const {
       continue;
     }
     std::vector<std::string> users;
-    for_each_final(routes_, registry_.routes_, [&](const v1::Route& r) {
+    for_each_final(routes_, registry_->routes_, [&](const v1::Route& r) {
       if (r.service() == name) users.push_back("route " + quoted(r.name()));
     });
-    for_each_final(instances_, registry_.instances_, [&](const v1::Instance& i) {
+    for_each_final(instances_, registry_->instances_, [&](const v1::Instance& i) {
       if (i.service() == name) users.push_back("instance " + quoted(i.id()));
     });
     if (!users.empty()) {
@@ -155,7 +155,7 @@ Status Transaction::check(ObjectKind* kind_out, std::string* name_out) const {
   for (const auto& [id, tenant_object] : tenants_) {
     if (tenant_object) continue;
     std::vector<std::string> users;
-    for_each_final(services_, registry_.services_, [&](const v1::Service& s) {
+    for_each_final(services_, registry_->services_, [&](const v1::Service& s) {
       if (s.tenant() == id) users.push_back(s.name());
     });
     if (!users.empty())
@@ -203,10 +203,10 @@ std::vector<v1::Change> Transaction::changes() const {
     change.set_name(t.name);
     bool present = false;
     switch (t.kind) {
-      case ObjectKind::tenant: present = describe(tenants_, registry_.tenants_, t.name, change); break;
-      case ObjectKind::service: present = describe(services_, registry_.services_, t.name, change); break;
-      case ObjectKind::instance: present = describe(instances_, registry_.instances_, t.name, change); break;
-      case ObjectKind::route: present = describe(routes_, registry_.routes_, t.name, change); break;
+      case ObjectKind::tenant: present = describe(tenants_, registry_->tenants_, t.name, change); break;
+      case ObjectKind::service: present = describe(services_, registry_->services_, t.name, change); break;
+      case ObjectKind::instance: present = describe(instances_, registry_->instances_, t.name, change); break;
+      case ObjectKind::route: present = describe(routes_, registry_->routes_, t.name, change); break;
     }
     if (!present) continue;
     if (t.unchanged) {
@@ -252,17 +252,17 @@ void apply_one(std::map<std::string, std::optional<T>>& overlay, std::map<std::s
 
 const v1::Meta* Transaction::base_meta(ObjectKind kind, const std::string& name) const {
   switch (kind) {
-    case ObjectKind::tenant: if (auto* o = base_view(registry_.tenants_, name)) return &o->meta(); break;
-    case ObjectKind::service: if (auto* o = base_view(registry_.services_, name)) return &o->meta(); break;
-    case ObjectKind::instance: if (auto* o = base_view(registry_.instances_, name)) return &o->meta(); break;
-    case ObjectKind::route: if (auto* o = base_view(registry_.routes_, name)) return &o->meta(); break;
+    case ObjectKind::tenant: if (auto* o = base_view(registry_->tenants_, name)) return &o->meta(); break;
+    case ObjectKind::service: if (auto* o = base_view(registry_->services_, name)) return &o->meta(); break;
+    case ObjectKind::instance: if (auto* o = base_view(registry_->instances_, name)) return &o->meta(); break;
+    case ObjectKind::route: if (auto* o = base_view(registry_->routes_, name)) return &o->meta(); break;
   }
   return nullptr;
 }
 
 void Transaction::commit_tombstones(CommitBatch& batch) {
   auto drop = [&](ObjectKind kind, const std::string& name) {
-    if (registry_.tombstones_.erase({kind, name})) batch.cleared_tombstones.push_back(TombstoneKey{kind, name});
+    if (registry_->tombstones_.erase({kind, name})) batch.cleared_tombstones.push_back(TombstoneKey{kind, name});
   };
   for (const auto& key : cleared_tombstones_) drop(key.kind, key.name);
   cleared_tombstones_.clear();
@@ -275,7 +275,7 @@ void Transaction::commit_tombstones(CommitBatch& batch) {
     } else if (t.through_api && before && before->source().kind() == v1::Source::KIND_CONFIG_FILE) {
       Tombstone tombstone{t.kind, t.name, before->source().file(), before->source().line(), now_unix_ms_,
                           context_.actor};
-      registry_.tombstones_[{t.kind, t.name}] = tombstone;
+      registry_->tombstones_[{t.kind, t.name}] = tombstone;
       batch.tombstones.push_back(std::move(tombstone));
     }
   }
@@ -291,6 +291,20 @@ bool Transaction::final_exists(ObjectKind kind, const std::string& name) const {
   return false;
 }
 
+void Transaction::rebase(Registry& target) {
+  if (target.serial() != registry_->serial())
+    throw std::logic_error("Transaction::rebase: the registries differ (serial " + std::to_string(target.serial()) +
+                           " vs " + std::to_string(registry_->serial()) + ")");
+  // A plain heartbeat changes last_heartbeat_unix_ms without a revision: the
+  // live value wins over the copy's.
+  for (auto& [id, staged] : instances_) {
+    if (!staged) continue;
+    if (auto it = target.instances_.find(id); it != target.instances_.end())
+      staged->set_last_heartbeat_unix_ms(it->second.last_heartbeat_unix_ms());
+  }
+  registry_ = &target;
+}
+
 CommitBatch Transaction::commit() {
   CommitBatch batch;
   if (!has_changes()) {
@@ -298,28 +312,29 @@ CommitBatch Transaction::commit() {
     return batch;
   }
   commit_tombstones(batch);  // before the objects move: it reads the state before and after
-  batch.revision = ++registry_.revision_;
+  batch.revision = ++registry_->revision_;
+  ++registry_->serial_;
   for (const auto& t : order_) {
     if (t.unchanged) continue;
     AuditRecord audit{now_unix_ms_, context_.actor, context_.method, std::string(to_string(t.kind)), t.name, {}, {}};
     switch (t.kind) {
-      case ObjectKind::tenant: apply_one(tenants_, registry_.tenants_, t.kind, t.name, batch, audit); break;
-      case ObjectKind::service: apply_one(services_, registry_.services_, t.kind, t.name, batch, audit); break;
+      case ObjectKind::tenant: apply_one(tenants_, registry_->tenants_, t.kind, t.name, batch, audit); break;
+      case ObjectKind::service: apply_one(services_, registry_->services_, t.kind, t.name, batch, audit); break;
       case ObjectKind::instance: {
-        apply_one(instances_, registry_.instances_, t.kind, t.name, batch, audit);
+        apply_one(instances_, registry_->instances_, t.kind, t.name, batch, audit);
         // Keep heartbeat deadlines in step: gone or TTL-less instances have none;
         // an instance with a TTL and no deadline yet gets a full TTL from now.
-        auto it = registry_.instances_.find(t.name);
-        if (it == registry_.instances_.end() || it->second.heartbeat_ttl_ms() == 0) {
-          registry_.heartbeat_deadlines_.erase(t.name);
-        } else if (!registry_.heartbeat_deadlines_.contains(t.name) &&
+        auto it = registry_->instances_.find(t.name);
+        if (it == registry_->instances_.end() || it->second.heartbeat_ttl_ms() == 0) {
+          registry_->heartbeat_deadlines_.erase(t.name);
+        } else if (!registry_->heartbeat_deadlines_.contains(t.name) &&
                    it->second.health() != v1::HEALTH_UNHEALTHY) {
-          registry_.heartbeat_deadlines_[t.name] =
-              registry_.clock().steady() + std::chrono::milliseconds(it->second.heartbeat_ttl_ms());
+          registry_->heartbeat_deadlines_[t.name] =
+              registry_->clock().steady() + std::chrono::milliseconds(it->second.heartbeat_ttl_ms());
         }
         break;
       }
-      case ObjectKind::route: apply_one(routes_, registry_.routes_, t.kind, t.name, batch, audit); break;
+      case ObjectKind::route: apply_one(routes_, registry_->routes_, t.kind, t.name, batch, audit); break;
     }
   }
   order_.clear();

@@ -21,7 +21,7 @@ class Transaction {
  public:
   Transaction(Registry& registry, WriteContext context);
 
-  const Registry& registry() const { return registry_; }
+  const Registry& registry() const { return *registry_; }
 
   // The final view: the staged object, or the registry's, or nullptr.
   const v1::Tenant* tenant(const std::string& id) const;
@@ -61,6 +61,12 @@ class Transaction {
   // apply or a file: it is managed again).
   CommitBatch commit();
 
+  // Moves the staged changes onto `target`, a registry this transaction's
+  // registry was copied from (or a copy of) and that has not changed since:
+  // equal serial(), else std::logic_error. Lets an apply be computed on a
+  // copy off the owner loop and committed on the live registry.
+  void rebase(Registry& target);
+
  private:
   template <class T>
   using Overlay = std::map<std::string, std::optional<T>>;
@@ -76,7 +82,7 @@ class Transaction {
   bool final_exists(ObjectKind kind, const std::string& name) const;
   void commit_tombstones(CommitBatch& batch);
 
-  Registry& registry_;
+  Registry* registry_;
   WriteContext context_;
   std::int64_t now_unix_ms_;
   Overlay<v1::Tenant> tenants_;

@@ -18,14 +18,31 @@ using config::Duration;
 
 Status check_name(const std::string& field, const std::string& name) {
   if (name.empty()) return Status::invalid(field, "required");
+  if (name.size() > size_limits::name)
+    return Status::invalid(field, std::to_string(name.size()) + " bytes; at most " + std::to_string(size_limits::name));
   if (std::string problem = config::name_problem(name); !problem.empty()) return Status::invalid(field, problem);
   return {};
 }
 
+// The first bytes of a value that may be huge, for messages.
+std::string head(std::string_view text) {
+  constexpr std::size_t shown = 40;
+  return text.size() <= shown ? quoted(text) : quoted(text.substr(0, shown)) + "...";
+}
+
 Status check_labels(const std::string& field, const google::protobuf::Map<std::string, std::string>& labels) {
+  if (labels.size() > size_limits::labels)
+    return Status::invalid(field, std::to_string(labels.size()) + " labels; at most " +
+                                      std::to_string(size_limits::labels));
   for (const auto& [key, value] : labels) {
+    if (key.size() > size_limits::name)
+      return Status::invalid(field, "label name " + head(key) + " is " + std::to_string(key.size()) +
+                                        " bytes; at most " + std::to_string(size_limits::name));
     if (std::string problem = config::name_problem(key); !problem.empty())
       return Status::invalid(field, "label name " + quoted(key) + " " + problem);
+    if (value.size() > size_limits::label_value)
+      return Status::invalid(field + "[" + key + "]", std::to_string(value.size()) + " bytes; at most " +
+                                                          std::to_string(size_limits::label_value));
   }
   return {};
 }
@@ -51,6 +68,15 @@ Status in_range(const std::string& field, std::uint64_t value, std::uint64_t min
       return s_;                      \
   } while (false)
 
+}  // namespace
+
+Status check_size(const std::string& field, std::string_view value, std::size_t max) {
+  if (value.size() <= max) return {};
+  return Status::invalid(field, std::to_string(value.size()) + " bytes; at most " + std::to_string(max));
+}
+
+namespace {
+
 Status normalise_hash_key(const std::string& field, v1::HashKey& key) {
   if (!v1::HashKey::Kind_IsValid(key.kind())) return Status::invalid(field + ".kind", "unknown kind");
   if (key.kind() == v1::HashKey::KIND_UNSPECIFIED) key.set_kind(v1::HashKey::KIND_CLIENT_IP);
@@ -59,6 +85,7 @@ Status normalise_hash_key(const std::string& field, v1::HashKey& key) {
     return {};
   }
   if (key.name().empty()) return Status::invalid(field + ".name", "required for a header or cookie key");
+  TG_RETURN_IF_ERROR(check_size(field + ".name", key.name(), size_limits::header_name));
   if (!config::is_http_token(key.name()))
     return Status::invalid(field + ".name", quoted(key.name()) + " is not a valid header or cookie name");
   if (key.kind() == v1::HashKey::KIND_HEADER) key.set_name(config::to_lower_ascii(key.name()));
@@ -71,6 +98,7 @@ Status normalise_health_check(const std::string& field, v1::HealthCheck& check) 
   if (check.type() == v1::HealthCheck::TYPE_UNSPECIFIED) check.set_type(v1::HealthCheck::TYPE_HTTP);
   if (check.type() == v1::HealthCheck::TYPE_HTTP) {
     if (check.path().empty()) check.set_path(defaults.path);
+    TG_RETURN_IF_ERROR(check_size(field + ".path", check.path(), size_limits::path));
     if (std::string problem = config::path_problem(check.path(), true); !problem.empty())
       return Status::invalid(field + ".path", problem);
   } else if (!check.path().empty()) {
@@ -154,6 +182,7 @@ Status normalise_limits(const std::string& field, v1::Limits& limits, bool given
 }
 
 Status check_path(const std::string& field, const std::string& path) {
+  TG_RETURN_IF_ERROR(check_size(field, path, size_limits::path));
   if (std::string problem = config::path_problem(path, false); !problem.empty())
     return Status::invalid(field, problem);
   return {};
@@ -197,6 +226,7 @@ Status normalise_service(v1::Service& service, const std::string& prefix) {
 Status normalise_instance(v1::Instance& instance, const std::string& prefix) {
   TG_RETURN_IF_ERROR(check_name(prefix + ".service", instance.service()));
   if (instance.address().empty()) return Status::invalid(prefix + ".address", "required");
+  TG_RETURN_IF_ERROR(check_size(prefix + ".address", instance.address(), size_limits::address));
   std::string host;
   std::uint16_t port = 0;
   if (std::string problem = config::try_parse_address(instance.address(), host, port); !problem.empty())
@@ -218,6 +248,7 @@ Status normalise_route(v1::Route& route, const std::string& prefix) {
   v1::RouteMatch& match = *route.mutable_match();
   const std::string m = prefix + ".match";
   if (!match.host().empty()) {
+    TG_RETURN_IF_ERROR(check_size(m + ".host", match.host(), size_limits::host));
     std::string lowered = config::to_lower_ascii(match.host());
     if (std::string problem = config::route_host_problem(lowered); !problem.empty())
       return Status::invalid(m + ".host", "bad host " + quoted(match.host()) + ": " + problem);
@@ -229,6 +260,7 @@ Status normalise_route(v1::Route& route, const std::string& prefix) {
   if (!match.path_prefix().empty()) TG_RETURN_IF_ERROR(check_path(m + ".path_prefix", match.path_prefix()));
   if (!match.path_exact().empty()) TG_RETURN_IF_ERROR(check_path(m + ".path_exact", match.path_exact()));
   if (!match.method().empty()) {
+    TG_RETURN_IF_ERROR(check_size(m + ".method", match.method(), size_limits::method));
     if (!config::is_http_token(match.method()))
       return Status::invalid(m + ".method",
                              quoted(match.method()) + " is not a valid HTTP method (a token such as GET or POST)");
@@ -237,6 +269,8 @@ Status normalise_route(v1::Route& route, const std::string& prefix) {
   if (match.has_header()) {
     v1::HeaderMatch& header = *match.mutable_header();
     if (header.name().empty()) return Status::invalid(m + ".header.name", "required");
+    TG_RETURN_IF_ERROR(check_size(m + ".header.name", header.name(), size_limits::header_name));
+    TG_RETURN_IF_ERROR(check_size(m + ".header.value", header.value(), size_limits::header_value));
     if (!config::is_http_token(header.name()))
       return Status::invalid(m + ".header.name", quoted(header.name()) +
                                                      " is not a valid header name (letters, digits and "

@@ -1,5 +1,7 @@
 #include "server/admin_service.hpp"
 
+#include "config/loader.hpp"
+
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -61,6 +63,18 @@ Started begin(Core& core, const TokenSet& tokens, grpc::CallbackServerContext* c
   return started;
 }
 
+Status too_many_pending(const Core& core) {
+  return Status{Code::resource_exhausted, std::to_string(core.max_pending_calls()) +
+                                              " calls are waiting to run (--max-pending-calls); retry later"};
+}
+
+// Posts a call's work to the owner loop, or answers RESOURCE_EXHAUSTED when
+// --max-pending-calls calls are waiting already.
+template <class Job>
+void post(Core& core, const Call& call, Job job) {
+  if (!core.post_call(std::move(job))) call.finish(too_many_pending(core));
+}
+
 }  // namespace
 
 template <class Request, class Response>
@@ -70,7 +84,7 @@ grpc::ServerUnaryReactor* AdminService::read(grpc::CallbackServerContext* contex
   Started started = begin(core_, tokens_, context, method, Access::read);
   const Call call = started.call;
   if (!started.principal) return call.reactor;
-  asio::post(core_.io(), [this, call, request, response, op] {
+  post(core_, call, [this, call, request, response, op] {
     Status status;
     try {
       status = (core_.registry().*op)(*request, response);
@@ -89,7 +103,7 @@ grpc::ServerUnaryReactor* AdminService::write(grpc::CallbackServerContext* conte
   Started started = begin(core_, tokens_, context, method, access);
   const Call call = started.call;
   if (!started.principal) return call.reactor;
-  asio::post(core_.io(), [this, call, actor = std::move(started.principal->actor), request, response, op] {
+  post(core_, call, [this, call, actor = std::move(started.principal->actor), request, response, op] {
     // Read-only mode (the database is full): refused before the registry
     // changes. Heartbeats go on: a plain one stores nothing; one that changes
     // health is refused by Core::commit, which then reloads the registry.
@@ -155,12 +169,149 @@ TG_WRITE(DeleteRoute, DeleteRouteRequest, DeleteResponse, delete_route)
 #undef TG_READ
 #undef TG_WRITE
 
+AdminService::~AdminService() { apply_thread_.join(); }
+
+struct AdminService::ApplyJob {
+  Call call;
+  std::string actor;
+  const tenantgate::v1::ApplyRequest* request;
+  tenantgate::v1::ApplyResponse* response;
+  config::LoadResult parsed;
+  int attempts = 0;
+  std::atomic<std::size_t>* queued;
+
+  void finish(const Status& status) {
+    queued->fetch_sub(1, std::memory_order_relaxed);
+    call.finish(status);
+  }
+};
+
 // A dry run commits nothing: a read, allowed to viewers.
 grpc::ServerUnaryReactor* AdminService::Apply(grpc::CallbackServerContext* context,
                                               const tenantgate::v1::ApplyRequest* request,
                                               tenantgate::v1::ApplyResponse* response) {
-  return write(context, "Apply", request, response, &Registry::apply,
-               request->dry_run() ? Access::read : Access::write);
+  Started started = begin(core_, tokens_, context, "Apply", request->dry_run() ? Access::read : Access::write);
+  const Call call = started.call;
+  if (!started.principal) return call.reactor;
+  // The size cap, here on the gRPC thread: an oversized document is never queued.
+  if (request->yaml().size() > Registry::max_apply_bytes) {
+    core_.limits().apply_too_large.fetch_add(1, std::memory_order_relaxed);
+    config::LoadResult unused;
+    call.finish(Registry::parse_apply(*request, &unused));
+    return call.reactor;
+  }
+  if (queued_applies_.fetch_add(1, std::memory_order_relaxed) >= max_queued_applies) {
+    queued_applies_.fetch_sub(1, std::memory_order_relaxed);
+    core_.limits().pending_refused.fetch_add(1, std::memory_order_relaxed);
+    call.finish(Status{Code::resource_exhausted,
+                       std::to_string(max_queued_applies) + " applies are queued already; retry later"});
+    return call.reactor;
+  }
+  auto job = std::make_shared<ApplyJob>(
+      ApplyJob{call, std::move(started.principal->actor), request, response, {}, 0, &queued_applies_});
+  asio::post(apply_thread_, [this, job] { apply_parse(job); });
+  return call.reactor;
+}
+
+void AdminService::apply_parse(std::shared_ptr<ApplyJob> job) {
+  Status status;
+  try {
+    status = Registry::parse_apply(*job->request, &job->parsed);
+  } catch (const std::exception& e) {
+    status = Status::internal(e.what());
+  }
+  if (!status.ok()) {
+    job->finish(status);
+    return;
+  }
+  apply_snapshot(std::move(job));
+}
+
+std::shared_ptr<Registry> AdminService::registry_copy() {
+  std::shared_ptr<Registry> copy = copy_.lock();
+  if (copy && copy->serial() == core_.registry().serial()) return copy;
+  copy = std::make_shared<Registry>(core_.registry());
+  copy_ = copy;
+  return copy;
+}
+
+void AdminService::apply_snapshot(std::shared_ptr<ApplyJob> job) {
+  ++job->attempts;
+  const bool posted = core_.post_call([this, job] {
+    if (!job->request->dry_run()) {
+      if (Status refused = core_.write_refusal(); !refused.ok()) {  // read-only mode
+        job->finish(refused);
+        return;
+      }
+    }
+    std::shared_ptr<Registry> copy = registry_copy();
+    asio::post(apply_thread_, [this, job, copy = std::move(copy)] { apply_stage(job, copy); });
+  });
+  if (!posted) job->finish(too_many_pending(core_));
+}
+
+void AdminService::apply_stage(std::shared_ptr<ApplyJob> job, std::shared_ptr<Registry> copy) {
+  std::vector<tenantgate::v1::Change> changes;
+  std::unique_ptr<Transaction> staged;
+  Status status;
+  try {
+    status = copy->stage_apply(*job->request, *job->parsed.config, WriteContext{job->actor, job->call.method},
+                               &changes, &staged);
+  } catch (const std::exception& e) {
+    status = Status::internal(e.what());
+  }
+  if (!status.ok()) {
+    job->finish(status);
+    return;
+  }
+  if (job->request->dry_run()) {
+    for (auto& change : changes) *job->response->add_changes() = std::move(change);
+    job->response->set_committed(false);
+    job->response->set_revision(copy->revision());
+    job->finish(Status{});
+    return;
+  }
+  const std::uint64_t serial = copy->serial();
+  apply_commit(std::move(job), serial, std::move(staged), std::move(changes));
+}
+
+void AdminService::apply_commit(std::shared_ptr<ApplyJob> job, std::uint64_t serial,
+                                std::unique_ptr<Transaction> staged, std::vector<tenantgate::v1::Change> changes) {
+  auto state = std::make_shared<std::pair<std::unique_ptr<Transaction>, std::vector<tenantgate::v1::Change>>>(
+      std::move(staged), std::move(changes));
+  const bool posted = core_.post_call([this, job, serial, state] {
+    Registry& registry = core_.registry();
+    if (registry.serial() != serial) {
+      // Changed while the apply was computed: compute it again on a new copy.
+      if (job->attempts < apply_attempts) {
+        apply_snapshot(job);
+        return;
+      }
+      core_.limits().apply_aborted.fetch_add(1, std::memory_order_relaxed);
+      job->finish(Status{Code::aborted, "the registry changed while this apply was computed, " +
+                                            std::to_string(apply_attempts) + " times; retry"});
+      return;
+    }
+    if (Status refused = core_.write_refusal(); !refused.ok()) {
+      job->finish(refused);
+      return;
+    }
+    CommitBatch batch;
+    try {
+      if (state->first) {
+        state->first->rebase(registry);
+        batch = state->first->commit();
+      }
+    } catch (const std::exception& e) {
+      job->finish(Status::internal(e.what()));
+      return;
+    }
+    for (auto& change : state->second) *job->response->add_changes() = std::move(change);
+    job->response->set_committed(true);
+    job->response->set_revision(registry.revision());
+    core_.commit(std::move(batch), [job](const Status& committed) { job->finish(committed); });
+  });
+  if (!posted) job->finish(too_many_pending(core_));
 }
 
 grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* context,
@@ -178,7 +329,7 @@ grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* c
   query.until_unix_ms = request->until_unix_ms();
   query.limit = request->limit() == 0 ? 100 : std::min<std::uint32_t>(request->limit(), 1000);
   query.before_id = request->before_id();
-  core_.read_store([call, query, response](Store& store) {
+  const bool posted = core_.post_store_call([call, query, response](Store& store) {
     Status status;
     try {
       for (AuditRow& row : store.list_audit(query)) {
@@ -197,6 +348,7 @@ grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* c
     }
     call.finish(status);
   });
+  if (!posted) call.finish(too_many_pending(core_));
   return call.reactor;
 }
 
@@ -207,7 +359,7 @@ grpc::ServerUnaryReactor* AdminService::read_hub(grpc::CallbackServerContext* co
   Started started = begin(core_, tokens_, context, method, Access::read);
   const Call call = started.call;
   if (!started.principal) return call.reactor;
-  asio::post(core_.io(), [this, call, response, read] {
+  post(core_, call, [this, call, response, read] {
     if (hub_ == nullptr) {
       call.finish(Status{Code::unimplemented, "this server has no table stream"});
       return;
@@ -238,7 +390,7 @@ grpc::ServerUnaryReactor* AdminService::AdoptRegistry(grpc::CallbackServerContex
   Started started = begin(core_, tokens_, context, "AdoptRegistry", Access::write);
   const Call call = started.call;
   if (!started.principal) return call.reactor;
-  asio::post(core_.io(), [this, call, request, response, actor = started.principal->actor] {
+  post(core_, call, [this, call, request, response, actor = started.principal->actor] {
     if (hub_ == nullptr) {
       call.finish(Status{Code::unimplemented, "this server has no table stream"});
       return;

@@ -7,6 +7,11 @@
 // batch committed (Core::commit), a read at once. ListAudit reads the store
 // on the writer thread. Exceptions never leave a handler: they become
 // INTERNAL. Every call is counted and timed in Metrics by method and code.
+// Beyond CoreOptions::max_pending_calls calls waiting on the owner loop (or
+// the writer) a call is answered RESOURCE_EXHAUSTED at once.
+// Apply parses and diffs on its own thread, from a copy of the registry;
+// only the commit runs on the owner loop. When the registry changed meanwhile
+// the apply is computed again (apply_attempts in all), then answered ABORTED.
 // ListProxies, GetRegistry and AdoptRegistry use the TableHub on the owner
 // loop (UNIMPLEMENTED without one).
 #pragma once
@@ -15,14 +20,32 @@
 #include "server/core.hpp"
 #include "server/table_hub.hpp"
 
+#include "registry/transaction.hpp"
+
 #include "tenantgate/v1/admin.grpc.pb.h"
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <memory>
 
 namespace tg::control {
 
 class AdminService final : public tenantgate::v1::Admin::CallbackService {
  public:
+  // Apply calls queued for (or running on) the apply thread; beyond this
+  // many an Apply is answered RESOURCE_EXHAUSTED.
+  static constexpr std::size_t max_queued_applies = 16;
+  // How often an apply is computed again when the registry changed while it
+  // was computed, before it is answered ABORTED.
+  static constexpr int apply_attempts = 3;
+
   AdminService(Core& core, const TokenSet& tokens, TableHub* hub = nullptr)
       : core_(core), tokens_(tokens), hub_(hub) {}
+  ~AdminService() override;
+
+  // Apply calls received and not answered yet (any thread).
+  std::size_t applies_in_progress() const { return queued_applies_.load(std::memory_order_relaxed); }
 
 #define TG_ADMIN_METHOD(Name, Request, Response)                                                   \
   grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context, const tenantgate::v1::Request* request, \
@@ -75,9 +98,23 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* write(grpc::CallbackServerContext* context, const char* method, const Request* request,
                                   Response* response, WriteOp<Request, Response> op, Access access);
 
+  struct ApplyJob;
+  // Apply: parse (apply thread) → copy of the registry (owner loop) → diff
+  // on the copy (apply thread) → commit on the live registry (owner loop).
+  void apply_parse(std::shared_ptr<ApplyJob> job);
+  void apply_snapshot(std::shared_ptr<ApplyJob> job);
+  void apply_stage(std::shared_ptr<ApplyJob> job, std::shared_ptr<Registry> copy);
+  void apply_commit(std::shared_ptr<ApplyJob> job, std::uint64_t serial, std::unique_ptr<Transaction> staged,
+                    std::vector<tenantgate::v1::Change> changes);
+  // Owner loop: a copy of the registry, shared by applies while it has not changed.
+  std::shared_ptr<Registry> registry_copy();
+
   Core& core_;
   const TokenSet& tokens_;
   TableHub* hub_;
+  std::weak_ptr<Registry> copy_;  // owner loop
+  std::atomic<std::size_t> queued_applies_{0};
+  boost::asio::thread_pool apply_thread_{1};
 };
 
 }  // namespace tg::control

@@ -14,8 +14,17 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/system/system_error.hpp>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/resource_quota.h>
 #include <spdlog/spdlog.h>
+
+#include <sys/resource.h>
+
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <thread>
 
 #include <cstdio>
 #include <future>
@@ -43,6 +52,88 @@ std::string endpoint_text(const asio::ip::address& address, unsigned port) {
   return net::endpoint_text(tcp::endpoint(address, static_cast<std::uint16_t>(port)));
 }
 
+// The self-probe of the gRPC port (docs/operations.md, "Descriptor
+// exhaustion"): every interval a fresh channel with its own connection (a
+// local subchannel pool, so no connection is shared or reused) makes one call
+// to a method no service has, with a deadline. UNIMPLEMENTED means the port
+// accepted, spoke HTTP/2 and completed a call; anything else counts as not
+// accepting. Runs on its own thread, never on the owner loop.
+class GrpcProbe {
+ public:
+  GrpcProbe(std::string target, std::chrono::milliseconds interval, std::chrono::milliseconds timeout,
+            LimitCounters& limits)
+      : target_(std::move(target)), interval_(interval), timeout_(timeout), limits_(limits) {
+    if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
+  }
+  ~GrpcProbe() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  bool probe_once() {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto channel = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
+    grpc::GenericStub stub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + timeout_);
+    context.set_wait_for_ready(false);
+    grpc::Slice empty(std::string{});
+    grpc::ByteBuffer request(&empty, 1), response;  // an empty message (a default ByteBuffer is no message)
+    std::promise<grpc::Status> result;
+    stub.UnaryCall(&context, "/tenantgate.v1.SelfProbe/Ping", grpc::StubOptions(), &request, &response,
+                   [&result](grpc::Status status) { result.set_value(std::move(status)); });
+    const grpc::Status status = result.get_future().get();  // bounded by the deadline
+    last_error_ = status.error_message();
+    last_code_ = status.error_code();
+    return status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
+  }
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      const bool accepting = probe_once();
+      const bool was = limits_.grpc_accepting.exchange(accepting, std::memory_order_relaxed);
+      if (!accepting) limits_.grpc_probe_failures.fetch_add(1, std::memory_order_relaxed);
+      if (was && !accepting)
+        spdlog::error("tg-control: the gRPC port {} does not complete calls (self-probe: {} {}); /ready fails "
+                      "until it does (see docs/operations.md, \"Descriptor exhaustion\")",
+                      target_, static_cast<int>(last_code_), last_error_);
+      else if (!was && accepting)
+        spdlog::info("tg-control: the gRPC port {} completes calls again; /ready ok", target_);
+      lock.lock();
+      wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    }
+  }
+
+  std::string target_;
+  std::chrono::milliseconds interval_, timeout_;
+  LimitCounters& limits_;
+  std::string last_error_;
+  grpc::StatusCode last_code_ = grpc::StatusCode::OK;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// The probe's target: the bound port on the bound address, or on loopback
+// when the port listens on every address.
+std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
+  asio::ip::address address = endpoint.address();
+  if (address.is_unspecified())
+    address = address.is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
+                              : asio::ip::address(asio::ip::address_v4::loopback());
+  return endpoint_text(address, port);
+}
+
 // The HTTP port. Runs on the owner loop (the server lives there): its
 // handlers read the registry and metrics directly.
 std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint) {
@@ -55,9 +146,21 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   server->handle("/healthz", [](const std::string&, net::HttpRespond respond) {
     respond({200, "text/plain; charset=utf-8", "ok\n"});
   });
+  // /healthz: the process is alive. /ready: it also serves gRPC (the last
+  // self-probe of the gRPC port completed a call).
+  server->handle("/ready", [&core](const std::string&, net::HttpRespond respond) {
+    if (core.limits().grpc_accepting.load(std::memory_order_relaxed)) {
+      respond({200, "text/plain; charset=utf-8", "ready\n"});
+      return;
+    }
+    respond({503, "text/plain; charset=utf-8",
+             "not ready: the gRPC port does not complete calls (self-probe failing; see tg_control_grpc_accepting "
+             "and docs/operations.md)\n"});
+  });
   server->handle("/metrics", [&core](const std::string&, net::HttpRespond respond) {
     respond({200, "text/plain; version=0.0.4; charset=utf-8",
-             core.metrics().render(core.registry(), core.committed_revision())});
+             core.metrics().render(core.registry(), core.committed_revision()) +
+                 core.limits().render(core.pending_calls(), core.max_pending_calls())});
   });
   return server;
 }
@@ -78,8 +181,26 @@ std::string grpc_bind_error(const std::string& flag_value, const tcp::endpoint& 
 
 }  // namespace
 
+std::size_t max_grpc_receive_bytes() { return Registry::max_apply_bytes + 64 * 1024; }
+
+std::uint64_t raise_open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<std::uint64_t>::max()
+                                         : static_cast<std::uint64_t>(limit.rlim_cur);
+}
+
 int run_control_server(const ServerOptions& options) {
   SystemClock clock;
+  // Every connection is a descriptor: running out stops libgrpc 1.51's
+  // listener for good (docs/operations.md, "Descriptor exhaustion").
+  const std::uint64_t open_files = raise_open_files_limit();
+  spdlog::info("tg-control: open files limit (RLIMIT_NOFILE soft) {}", open_files);
   // ---- everything that can fail on bad input, before anything is started
   tcp::endpoint grpc_endpoint, http_endpoint;
   TokenSet tokens;
@@ -192,7 +313,9 @@ int run_control_server(const ServerOptions& options) {
 
   CoreOptions core_options;
   core_options.audit_retention = options.audit_retention;
+  core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
+  core.limits().open_files_limit = open_files;
   // The table stream: built from the registry before the loop runs, then fed
   // by every committed batch (owner loop).
   AsioDebounceTimer table_timer(core.io());
@@ -221,6 +344,7 @@ int run_control_server(const ServerOptions& options) {
   AdminService admin(core, tokens, &hub);
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<GrpcProbe> probe;
   asio::io_context main_io(1);
   // Installed before the ready file exists, so a SIGTERM sent as soon as it
   // appears is a clean shutdown rather than the default action.
@@ -246,9 +370,22 @@ int run_control_server(const ServerOptions& options) {
                              grpc::InsecureServerCredentials(), &grpc_port);
     builder.RegisterService(&admin);
     builder.RegisterService(&discovery);
-    // A 10,000-tenant / 50,000-instance table is about 10 MB.
-    builder.SetMaxReceiveMessageSize(256 * 1024 * 1024);
+    // Requests are read whole before a handler (and its token check) runs:
+    // receive only what the largest legitimate request needs (an Apply).
+    // Sends carry balancer tables: a 10,000-tenant / 50,000-instance table is
+    // about 10 MB.
+    builder.SetMaxReceiveMessageSize(static_cast<int>(max_grpc_receive_bytes()));
     builder.SetMaxSendMessageSize(256 * 1024 * 1024);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.grpc_max_streams_per_connection);
+    grpc::ResourceQuota quota("tg-control-grpc");
+    quota.Resize(options.grpc_memory_quota_bytes);
+    builder.SetResourceQuota(quota);
+    // libgrpc 1.51 cannot cap the number of connections; idle ones are
+    // closed, and connections that never finish the HTTP/2 handshake too.
+    if (options.grpc_max_connection_idle.count() > 0)
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                                 static_cast<int>(options.grpc_max_connection_idle.count()));
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
     // Dead proxies are noticed within seconds; proxies may ping idle streams.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
@@ -265,9 +402,12 @@ int run_control_server(const ServerOptions& options) {
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
     spdlog::info("tg-control: gRPC (Admin, Discovery) on {}, HTTP on {}{}", grpc_text, http_text,
                  tokens.enabled() ? "" : " (no --token-file: Admin calls are not authenticated)");
+    probe = std::make_unique<GrpcProbe>(probe_target(grpc_endpoint, static_cast<unsigned>(grpc_port)),
+                                        options.grpc_probe_interval, options.grpc_probe_timeout, core.limits());
     if (!options.ready_file.empty()) write_ready_file(options.ready_file, "grpc=" + grpc_text + "\nhttp=" + http_text + "\n");
   } catch (const std::exception& e) {
     std::cerr << "tg-control: " << e.what() << "\n";
+    probe.reset();
     if (http) asio::post(core.io(), [&http] { http->stop(); });
     core.stop();
     return 1;
@@ -278,6 +418,7 @@ int run_control_server(const ServerOptions& options) {
     main_io.stop();
   });
   main_io.run();
+  if (probe) probe->stop();
 
   // Table streams never end by themselves: finish them first, so Shutdown
   // waits only for in-flight Admin calls.

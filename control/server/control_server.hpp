@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,7 +31,32 @@ struct ServerOptions {
   long long sqlite_max_page_count = 0;
   // Audit rows older than this are deleted (0 = kept forever).
   std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
+
+  // ---- limits (docs/operations.md, "Limits")
+  // Admin calls waiting on the owner loop or the writer; beyond: RESOURCE_EXHAUSTED.
+  std::size_t max_pending_calls = 1024;
+  // Concurrent gRPC streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  int grpc_max_streams_per_connection = 100;
+  // Memory gRPC may use for reading requests (ResourceQuota). libgrpc 1.51
+  // reads a request whole before checking its size; under pressure it
+  // shrinks flow-control windows and then cancels the largest reads, which
+  // is what keeps oversized requests from growing the process.
+  std::size_t grpc_memory_quota_bytes = 16u * 1024 * 1024;
+  // Connections without a call for this long are closed (0 = never).
+  std::chrono::milliseconds grpc_max_connection_idle{std::chrono::minutes(5)};
+  // The self-probe of the gRPC port: a fresh connection and a call every
+  // interval (0 = off), each with this deadline; /ready fails while it fails.
+  std::chrono::milliseconds grpc_probe_interval{5000};
+  std::chrono::milliseconds grpc_probe_timeout{2000};
 };
+
+// The largest request tg-control accepts: an Apply of max_apply_bytes of
+// YAML plus its other fields. Every other request is far smaller.
+std::size_t max_grpc_receive_bytes();
+
+// Raises the RLIMIT_NOFILE soft limit to the hard limit; returns the soft
+// limit in effect afterwards (0 when it cannot be read).
+std::uint64_t raise_open_files_limit();
 
 // Returns the process exit code: 0 after a signal-driven shutdown, 1 on a
 // startup error (already printed to stderr: config errors as

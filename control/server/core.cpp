@@ -12,10 +12,12 @@ namespace asio = boost::asio;
 Core::Core(Store& store, Registry& registry, CoreOptions options)
     : registry_(registry),
       options_(options),
-      queue_(store,
-             [this](std::chrono::nanoseconds duration, std::size_t batches, bool ok) {
-               asio::post(io_, [this, duration, batches, ok] { metrics_.record_commit(duration, batches, ok); });
-             }),
+      queue_(
+          store,
+          [this](std::chrono::nanoseconds duration, std::size_t batches, bool ok) {
+            asio::post(io_, [this, duration, batches, ok] { metrics_.record_commit(duration, batches, ok); });
+          },
+          [this] { limits_.isolated_failures.fetch_add(1, std::memory_order_relaxed); }),
       committed_revision_(registry.revision()) {}
 
 Core::~Core() { stop(); }
@@ -58,6 +60,12 @@ void Core::commit(CommitBatch batch, std::function<void(const Status&)> done) {
     done(Status{});
     return;
   }
+  if (reloading_) {
+    // A write that did not ask write_refusal() first (a heartbeat that
+    // changed health): the reload under way puts memory back.
+    done(write_refusal());
+    return;
+  }
   if (read_only_) {
     // A write that did not ask write_refusal() first: memory holds it already.
     metrics_.record_store_full();
@@ -79,9 +87,17 @@ void Core::commit(CommitBatch batch, std::function<void(const Status&)> done) {
         reload_registry();
         done(write_refusal());
         return;
-      } else if (!fatal_reported_) {
-        fatal_reported_ = true;
-        if (fatal_) fatal_(status.message);
+      } else {
+        // This batch alone failed (CommitQueue retried its group one batch
+        // at a time): memory is ahead of the database by it. Writes pause
+        // until the registry is reloaded from the database; the process
+        // goes on serving.
+        spdlog::error("tg-control: commit of revision {} failed; reloading the registry from the database: {}",
+                      committed.revision, status.message);
+        if (!reloading_) {
+          reloading_ = true;
+          reload_registry();
+        }
       }
       done(status);
     });
@@ -89,6 +105,8 @@ void Core::commit(CommitBatch batch, std::function<void(const Status&)> done) {
 }
 
 Status Core::write_refusal() const {
+  if (reloading_)
+    return Status{Code::unavailable, "a commit failed; the registry is being reloaded from the database, retry"};
   if (!read_only_) return {};
   return Status{Code::unavailable, read_only_reason_};
 }
@@ -122,6 +140,7 @@ void Core::reload_registry() {
           const std::uint64_t generation = registry_.generation();
           registry_.load(*state);
           registry_.set_generation(generation);  // the process's generation, not the stored one
+          reloading_ = false;
           spdlog::warn("tg-control: registry reloaded from the database at revision {}; changes that were not "
                        "stored are gone",
                        registry_.revision());
@@ -214,6 +233,74 @@ void Core::on_fatal(std::function<void(const std::string&)> handler) { fatal_ = 
 
 void Core::read_store(std::function<void(Store&)> job) { queue_.read(std::move(job)); }
 
+namespace {
+
+// Takes a slot of `pending` unless all `max` are taken.
+bool take_slot(std::atomic<std::size_t>& pending, std::size_t max) {
+  std::size_t now = pending.load(std::memory_order_relaxed);
+  do {
+    if (now >= max) return false;
+  } while (!pending.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+  return true;
+}
+
+}  // namespace
+
+bool Core::post_call(std::function<void()> job) {
+  if (!take_slot(pending_calls_, options_.max_pending_calls)) {
+    limits_.pending_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  asio::post(io_, [this, job = std::move(job)] {
+    pending_calls_.fetch_sub(1, std::memory_order_relaxed);
+    job();
+  });
+  return true;
+}
+
+bool Core::post_store_call(std::function<void(Store&)> job) {
+  if (!take_slot(pending_calls_, options_.max_pending_calls)) {
+    limits_.pending_refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  queue_.read([this, job = std::move(job)](Store& store) {
+    pending_calls_.fetch_sub(1, std::memory_order_relaxed);
+    job(store);
+  });
+  return true;
+}
+
+std::string LimitCounters::render(std::size_t pending, std::size_t max_pending) const {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("tg_control_pending_calls", "gauge", "Admin calls posted to the owner loop or the writer and not yet run.",
+         pending);
+  metric("tg_control_max_pending_calls", "gauge", "--max-pending-calls.", max_pending);
+  metric("tg_control_pending_calls_refused_total", "counter",
+         "Admin calls answered RESOURCE_EXHAUSTED because --max-pending-calls calls were waiting.",
+         pending_refused.load(std::memory_order_relaxed));
+  metric("tg_control_apply_too_large_total", "counter",
+         "Apply calls refused before the owner loop: yaml over the per-apply cap.",
+         apply_too_large.load(std::memory_order_relaxed));
+  metric("tg_control_apply_aborted_total", "counter",
+         "Apply calls answered ABORTED: the registry changed under every attempt to compute them.",
+         apply_aborted.load(std::memory_order_relaxed));
+  metric("tg_control_commit_isolated_failures_total", "counter",
+         "Calls that failed when retried alone after their group commit failed.",
+         isolated_failures.load(std::memory_order_relaxed));
+  metric("tg_control_grpc_accepting", "gauge",
+         "1 while the self-probe of the gRPC port completes a call, 0 when it does not (see /ready).",
+         grpc_accepting.load(std::memory_order_relaxed) ? 1 : 0);
+  metric("tg_control_grpc_probe_failures_total", "counter", "Self-probes of the gRPC port that failed.",
+         grpc_probe_failures.load(std::memory_order_relaxed));
+  metric("tg_control_open_files_limit", "gauge", "RLIMIT_NOFILE soft limit in effect (raised to the hard limit at start).",
+         open_files_limit.load(std::memory_order_relaxed));
+  return out;
+}
+
 void Core::arm_heartbeat_timer() {
   heartbeat_timer_.expires_after(options_.heartbeat_sweep);
   heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -226,7 +313,7 @@ void Core::arm_heartbeat_timer() {
 void Core::sweep_heartbeats() {
   // Read-only: expiry would change memory it cannot store; deadlines stay and
   // expire once writes resume.
-  if (read_only_) return;
+  if (read_only_ || reloading_) return;
   CommitBatch batch = registry_.expire_heartbeats();
   if (batch.empty()) return;
   for (const auto& m : batch.mutations) spdlog::warn("tg-control: instance {}: heartbeat expired", m.name);

@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,6 +33,26 @@ struct CoreOptions {
   std::chrono::milliseconds audit_retention{0};
   std::chrono::milliseconds audit_sweep{std::chrono::minutes(10)};
   std::size_t audit_delete_batch = 1000;
+  // Calls posted to the owner loop (or the writer) and not yet run; beyond
+  // this many a new call is answered RESOURCE_EXHAUSTED at once.
+  std::size_t max_pending_calls = 1024;
+};
+
+// Refusals and states of the limits that protect tg-control from hostile or
+// unlucky clients (docs/operations.md, "Limits"). Atomics: gRPC threads, the
+// self-probe thread and the owner loop all write them; /metrics reads them.
+struct LimitCounters {
+  std::atomic<std::uint64_t> pending_refused{0};      // --max-pending-calls reached
+  std::atomic<std::uint64_t> apply_too_large{0};      // Apply yaml over the cap, before the owner loop
+  std::atomic<std::uint64_t> apply_aborted{0};        // the registry kept changing under an apply
+  std::atomic<std::uint64_t> isolated_failures{0};    // calls failed alone after a group commit failed
+  std::atomic<std::uint64_t> grpc_probe_failures{0};  // self-probes of the gRPC port that failed
+  std::atomic<bool> grpc_accepting{true};             // the last self-probe succeeded
+  std::atomic<std::uint64_t> open_files_limit{0};     // RLIMIT_NOFILE soft limit in effect
+
+  // Prometheus text of the above (appended to /metrics). `pending` is the
+  // number of calls waiting on the owner loop now.
+  std::string render(std::size_t pending, std::size_t max_pending) const;
 };
 
 class Core {
@@ -65,8 +86,12 @@ class Core {
   //    to memory before it commits, so memory was ahead by the failed
   //    batches, and the database is the truth. Observers (the table stream)
   //    only ever saw committed batches, so they need no correction.
-  //  * INTERNAL, any other failure: the fatal handler is called too (memory is
-  //    ahead of the database and the cause is unknown: tg-control must stop).
+  //  * INTERNAL, any other failure of this batch (CommitQueue retries a
+  //    failed group one batch at a time, so only the guilty batch fails):
+  //    memory is ahead of the database by it, so Core reloads the registry
+  //    from the database as above; writes are refused (UNAVAILABLE) until the
+  //    reload is done, and the process keeps serving. Only a failed reload
+  //    calls the fatal handler.
   void commit(CommitBatch batch, std::function<void(const Status&)> done);
 
   // Read-only mode (the database was full): OK when writes are accepted, else
@@ -79,6 +104,17 @@ class Core {
 
   // Runs `job` on the writer thread (the only user of the store), between commits.
   void read_store(std::function<void(Store&)> job);
+
+  // Any thread: posts an Admin call's work to the owner loop unless
+  // max_pending_calls calls are posted and not yet run; then returns false
+  // (counted in limits().pending_refused) and the caller answers
+  // RESOURCE_EXHAUSTED. post_store_call is the same for the writer thread.
+  bool post_call(std::function<void()> job);
+  bool post_store_call(std::function<void(Store&)> job);
+  std::size_t pending_calls() const { return pending_calls_.load(std::memory_order_relaxed); }
+  std::size_t max_pending_calls() const { return options_.max_pending_calls; }
+  LimitCounters& limits() { return limits_; }
+  const LimitCounters& limits() const { return limits_; }
 
  private:
   void arm_heartbeat_timer();
@@ -97,7 +133,10 @@ class Core {
   boost::asio::steady_timer write_probe_timer_{io_};
   boost::asio::steady_timer audit_timer_{io_};
   bool read_only_ = false;
+  bool reloading_ = false;  // after a failed commit, until reload_registry() installed the database's state
   std::string read_only_reason_;
+  std::atomic<std::size_t> pending_calls_{0};
+  LimitCounters limits_;
   Metrics metrics_;
   CommitQueue queue_;
   std::vector<Observer> observers_;

@@ -8,6 +8,11 @@
 // fit in memory (the audit log) run on the same thread, between commits, so
 // the store is only ever used by one thread.
 //
+// When a group's transaction fails (other than for a full database), each
+// batch of the group is committed again in a transaction of its own, so a
+// single bad batch fails only its own call; the others succeed as if they
+// had been alone.
+//
 // Callbacks run on the writer thread; the owner loop wraps them to hop back.
 // The queue is bounded only by the owner loop producing one batch per Admin
 // call (which gRPC bounds); stop() drains whatever was submitted before it.
@@ -34,7 +39,9 @@ class CommitQueue {
   // After each transaction (writer thread): its duration and how many batches it held.
   using CommitObserver = std::function<void(std::chrono::nanoseconds duration, std::size_t batches, bool ok)>;
 
-  CommitQueue(Store& store, CommitObserver observer);
+  // `isolated_failure` (writer thread, optional) is told of each batch that
+  // failed when committed alone after its group failed.
+  CommitQueue(Store& store, CommitObserver observer, std::function<void()> isolated_failure = {});
   ~CommitQueue();
 
   void start();
@@ -50,9 +57,12 @@ class CommitQueue {
     Done done;
   };
   void run();
+  void commit_group(std::deque<Pending>& group);
+  Status commit_batches(const std::vector<CommitBatch>& batches);
 
   Store& store_;
   CommitObserver observer_;
+  std::function<void()> isolated_failure_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> pending_;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -63,43 +64,87 @@ TEST_CASE("commit queue: writes waiting behind a commit share the next one", "[c
   CHECK(largest == n - 1);
 }
 
-TEST_CASE("commit queue: a failed transaction fails every write in it", "[commit_queue]") {
-  MemoryStore store;
-  std::vector<std::pair<std::size_t, bool>> transactions;  // (batches, ok), written on the writer thread
-  std::mutex transactions_mutex;
-  CommitQueue queue(store, [&](std::chrono::nanoseconds, std::size_t batches, bool ok) {
-    std::lock_guard lock(transactions_mutex);
-    transactions.emplace_back(batches, ok);
-  });
+// A store that refuses every transaction holding a tenant named "guilty" (as
+// SQLite refuses a row over its size limit), and otherwise is a MemoryStore.
+class GuiltyStore final : public Store {
+ public:
+  LoadedState load() override { return inner.load(); }
+  std::uint64_t begin_generation() override { return inner.begin_generation(); }
+  void commit(const std::vector<CommitBatch>& batches) override {
+    for (const auto& batch : batches)
+      for (const auto& m : batch.mutations)
+        if (m.name == "guilty") {
+          ++refused;
+          throw std::runtime_error("string or blob too big");
+        }
+    inner.commit(batches);
+  }
+  std::vector<AuditRow> list_audit(const AuditQuery& query) override { return inner.list_audit(query); }
+  std::size_t delete_audit_before(std::int64_t cutoff, std::size_t limit) override {
+    return inner.delete_audit_before(cutoff, limit);
+  }
+  void probe_write() override { inner.probe_write(); }
+
+  MemoryStore inner;
+  std::atomic<int> refused{0};
+};
+
+CommitBatch named_batch(std::uint64_t revision, const std::string& name) {
+  return CommitBatch{revision, {Mutation{ObjectKind::tenant, name, "", name}}, {}};
+}
+
+TEST_CASE("commit queue: a failed group is retried one batch at a time; only the guilty write fails",
+          "[commit_queue]") {
+  GuiltyStore store;
+  std::atomic<int> isolated{0};
+  CommitQueue queue(store, {}, [&] { ++isolated; });
   queue.start();
-  // A first write held inside its commit, so that the next two wait together
-  // and share the next transaction. Its callback (on the writer thread, after
-  // its transaction and before the next one starts) arms the failure.
-  store.hold_commits(true);
-  std::promise<Status> first, a, b;
-  queue.submit(tenant_batch(1), [&](const Status& s, CommitBatch&&) {
-    store.fail_next_commit();
-    first.set_value(s);
-  });
-  for (int spin = 0; spin < 10000 && store.held_commits() == 0; ++spin)
+  store.inner.hold_commits(true);  // the first commit waits, so the next three form one group
+  std::promise<Status> first;
+  queue.submit(named_batch(1, "first"), [&](const Status& s, CommitBatch&&) { first.set_value(s); });
+  for (int spin = 0; spin < 10000 && store.inner.held_commits() == 0; ++spin)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  REQUIRE(store.held_commits() == 1);
-  queue.submit(tenant_batch(2), [&](const Status& s, CommitBatch&&) { a.set_value(s); });
-  queue.submit(tenant_batch(3), [&](const Status& s, CommitBatch&&) { b.set_value(s); });
-  store.hold_commits(false);
-  auto f1 = first.get_future(), fa = a.get_future(), fb = b.get_future();
-  REQUIRE(f1.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  REQUIRE(fa.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  REQUIRE(fb.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  REQUIRE(store.inner.held_commits() == 1);
+  std::promise<Status> a, guilty, c;
+  queue.submit(named_batch(2, "a"), [&](const Status& s, CommitBatch&&) { a.set_value(s); });
+  queue.submit(named_batch(3, "guilty"), [&](const Status& s, CommitBatch&&) { guilty.set_value(s); });
+  queue.submit(named_batch(4, "c"), [&](const Status& s, CommitBatch&& batch) {
+    CHECK(batch.revision == 4);  // the batch comes back for the observers
+    c.set_value(s);
+  });
+  store.inner.hold_commits(false);
+  auto result = [](std::promise<Status>& p) {
+    auto f = p.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    return f.get();
+  };
+  CHECK(result(first).ok());
+  CHECK(result(a).ok());
+  const Status g = result(guilty);
+  CHECK(g.code == Code::internal);
+  CHECK(g.message.find("string or blob too big") != std::string::npos);
+  CHECK(result(c).ok());
   queue.stop();
-  CHECK(f1.get().ok());
-  const Status sa = fa.get(), sb = fb.get();
-  CHECK(sa.code == Code::internal);
-  CHECK(sa.message.find("injected commit failure") != std::string::npos);
-  CHECK(sb.code == Code::internal);
-  CHECK(sb.message == sa.message);
-  CHECK(transactions == std::vector<std::pair<std::size_t, bool>>{{1, true}, {2, false}});
-  CHECK(store.load().tenants.size() == 1);  // only the first write is stored
+  CHECK(store.refused == 2);  // the group, then the guilty batch alone
+  CHECK(isolated == 1);
+  const LoadedState stored = store.inner.load();
+  CHECK(stored.tenants.size() == 3);  // first, a, c
+  CHECK(stored.revision == 4);
+}
+
+TEST_CASE("commit queue: a full database fails the whole group without retries", "[commit_queue]") {
+  MemoryStore store;
+  std::atomic<int> isolated{0};
+  CommitQueue queue(store, {}, [&] { ++isolated; });
+  queue.start();
+  store.set_full(true);
+  std::promise<Status> a;
+  queue.submit(tenant_batch(1), [&](const Status& s, CommitBatch&&) { a.set_value(s); });
+  auto fa = a.get_future();
+  REQUIRE(fa.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(fa.get().code == Code::unavailable);
+  queue.stop();
+  CHECK(isolated == 0);
 }
 
 // Deterministic batching is shown above; on SQLite the grouping depends on
