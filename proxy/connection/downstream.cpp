@@ -172,6 +172,10 @@ void Downstream::parse_head() {
       ex.request_id_length = static_cast<std::uint8_t>(worker_.next_request_id(ex.request_id));
       ex.keep_alive = false;
       ex.answered_by = PhaseId::read_head;
+      {
+        PhaseInput input = phase_input();
+        describe_refused_head(input, in.read_ptr(), in.size());
+      }
       respond(too_large ? 431 : 400, too_large ? ErrorKind::headers_too_large : ErrorKind::bad_request);
       return;
     }

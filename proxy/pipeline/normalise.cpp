@@ -12,6 +12,29 @@
 
 namespace tg::proxy {
 
+void format_client_ip(RequestContext& c, const balancing::IpAddress& peer) {
+  if (c.client_ip_length) return;
+  if (!inet_ntop(peer.v6 ? AF_INET6 : AF_INET, peer.bytes.data(), c.client_ip, sizeof c.client_ip))
+    std::strcpy(c.client_ip, "unknown");
+  c.client_ip_length = static_cast<std::uint8_t>(std::strlen(c.client_ip));
+}
+
+void describe_refused_head(PhaseInput& in, const char* base, std::size_t size) {
+  RequestContext& c = in.ctx;
+  Exchange& ex = in.ex;
+  format_client_ip(c, in.peer);
+  if (!in.worker.access_log() || c.request.error == http::ParseError::head_too_large) return;
+  // What the parser got to before the error; spans outside the bytes read
+  // (never set for this head) are left out.
+  const auto text = [&](http::Span span, std::size_t limit) -> std::string_view {
+    if (span.empty() || static_cast<std::size_t>(span.offset) + span.length > size) return {};
+    return span.view(base).substr(0, limit);
+  };
+  ex.log_method.assign(text(c.request.method, 32));
+  ex.log_host.assign(text(c.request.host, 256));
+  ex.log_path.assign(text(c.request.path, 2048));
+}
+
 Step normalise(PhaseInput& in) {
   RequestContext& c = in.ctx;
   Exchange& ex = in.ex;
@@ -29,11 +52,7 @@ Step normalise(PhaseInput& in) {
   } else {
     ex.request_id_length = static_cast<std::uint8_t>(in.worker.next_request_id(ex.request_id));
   }
-  if (!c.client_ip_length) {
-    if (!inet_ntop(in.peer.v6 ? AF_INET6 : AF_INET, in.peer.bytes.data(), c.client_ip, sizeof c.client_ip))
-      std::strcpy(c.client_ip, "unknown");
-    c.client_ip_length = static_cast<std::uint8_t>(std::strlen(c.client_ip));
-  }
+  format_client_ip(c, in.peer);
   // The path matched is the path forwarded.
   ex.path = req.path.view(base);
   if (ex.path.empty()) {

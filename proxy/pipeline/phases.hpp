@@ -32,6 +32,12 @@ struct PhaseInput {
 // 2. Request id, client address, path normalisation (400 on a bad path),
 // body framing, keep-alive and upgrade.
 Step normalise(PhaseInput& in);
+// The client address as text in the context (once per context).
+void format_client_ip(RequestContext& c, const balancing::IpAddress& peer);
+// For the access log of a head refused by phase 1 (400/431): the client
+// address, and the method, Host and path as far as they were parsed from
+// base[0, size).
+void describe_refused_head(PhaseInput& in, const char* base, std::size_t size);
 // 3. Route by host, path, method and headers (404; 503 route_removed when a
 // resumed request's route went away); the service's body limit (413).
 Step match_route(PhaseInput& in);

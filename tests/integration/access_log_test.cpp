@@ -126,6 +126,27 @@ TEST_CASE("access log: --access-log writes one JSON line per request with the co
   }
 }
 
+TEST_CASE("access log: a refused head is logged with the client and what was parsed", "[proxy][access-log]") {
+  Backend backend("b1");
+  ProxyOptions options;
+  options.access_log = true;
+  ProxyProcess proxy(single_service_config({backend.address()}), options);
+  HttpClient client(proxy.port());
+  // The request line and Host parse; the header line without a colon does not.
+  client.send("GET /refused?token=x HTTP/1.1\r\nHost: a.test\r\nNo colon here\r\n\r\n");
+  check_error_response(client.read_response(), 400, "bad_request");
+  const std::vector<json::object> entries = wait_for_entries(proxy, 1);
+  REQUIRE(entries.size() == 1);
+  const json::object& entry = entries[0];
+  CHECK(str(entry, "client").rfind("127.0.0.1:", 0) == 0);
+  CHECK(str(entry, "method") == "GET");
+  CHECK(str(entry, "host") == "a.test");
+  CHECK(str(entry, "path") == "/refused");  // the query is never logged
+  CHECK(num(entry, "status") == 400);
+  CHECK(str(entry, "error") == "bad_request");
+  CHECK(str(entry, "phase") == "read_head");
+}
+
 TEST_CASE("access log: --access-log lines appear without more traffic (time-based flush)", "[proxy][access-log]") {
   Backend backend("b1");
   ProxyOptions options;

@@ -396,7 +396,7 @@ TEST_CASE("a table with a value a configuration file could not hold is NACKed as
   answer = control.service().next_answer();
   REQUIRE(answer);
   REQUIRE(answer->has_nack());
-  CHECK(version_of(answer->nack().version()) == ControlVersion{4, 2});
+  CHECK(version_of(answer->nack().version()) == tg::TableVersion{4, 2});
   CHECK(answer->nack().reason() == "service api: timeouts.idle_ms 18446744073709551615 is out of range");
 
   v1::Table wildcard = make_table();
@@ -409,10 +409,10 @@ TEST_CASE("a table with a value a configuration file could not hold is NACKed as
 
   CHECK(workers.count() == 1);  // nothing installed: version 4.1 keeps serving
   const auto status = client.status();
-  CHECK(status.applied == ControlVersion{4, 1});
+  CHECK(status.applied == tg::TableVersion{4, 1});
   CHECK(status.config_nacks == 2);
-  CHECK(status.refusals[static_cast<std::size_t>(tg::proxy::control::Refusal::invalid)] == 2);
-  CHECK(status.refusals[static_cast<std::size_t>(tg::proxy::control::Refusal::malformed)] == 0);
+  CHECK(status.refusals[static_cast<std::size_t>(tg::proxy::subscription::Refusal::invalid)] == 2);
+  CHECK(status.refusals[static_cast<std::size_t>(tg::proxy::subscription::Refusal::malformed)] == 0);
 }
 
 TEST_CASE("stop is prompt while tg-control is unreachable and the backoff is long", "[proxy][control][client]") {
