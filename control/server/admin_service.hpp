@@ -13,7 +13,7 @@
 
 #include "server/auth.hpp"
 #include "server/core.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
 
 #include "tenantgate/v1/admin.grpc.pb.h"
 

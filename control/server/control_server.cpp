@@ -232,7 +232,7 @@ int run_control_server(const ServerOptions& options) {
       done(status.ok());
     });
   };
-  TableHub hub(registry, clock, table_timer, hub_options, &core.metrics());
+  TableHub hub(registry, clock, table_timer, hub_options, &core.metrics().table());
   core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);

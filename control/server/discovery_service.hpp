@@ -14,7 +14,7 @@
 
 #include "server/auth.hpp"
 #include "server/core.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
 
 #include "tenantgate/v1/discovery.grpc.pb.h"
 

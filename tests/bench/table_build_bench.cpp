@@ -11,7 +11,8 @@
 //     and the merged update for that subscriber
 // Not run by CI: `build/bin/tg-bench-table-build [--tenants N] [--instances N]`.
 #include "registry/registry.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
+#include "stream/version_proto.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -122,7 +123,7 @@ int main(int argc, char** argv) {
   hub.connect(1, subscriber, "bench");
   v1::StreamTableRequest hello;
   hello.mutable_hello()->set_node_id("bench");
-  hub.newest().to(hello.mutable_hello()->mutable_applied());
+  to_proto(hub.newest(), hello.mutable_hello()->mutable_applied());
   hello.mutable_hello()->set_registry_id(options.registry_id);
   hello.mutable_hello()->set_digest(hub.digest());
   hub.receive(1, hello);

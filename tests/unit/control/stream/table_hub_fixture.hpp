@@ -1,12 +1,12 @@
 // The TableHub test fixture: a real Registry with a fake clock, a debounce
 // timer fired by hand and fake subscribers (no gRPC, no threads). Shared by
-// table_hub_test.cpp and table_hub_registry_test.cpp.
+// table_hub_test.cpp and table_hub_registry_test.cpp (tests/unit/control/stream/).
 #pragma once
 
 #include "fake_clock.hpp"
 #include "registry/registry.hpp"
-#include "server/metrics.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
+#include "stream/version_proto.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -61,7 +61,7 @@ struct FakeSubscriber final : TableSubscriber {
       welcome_in_flight = true;
       return;
     }
-    if (digests) (*digests)[TableVersion::from(response->version())] = response->digest();
+    if (digests) (*digests)[from_proto(response->version())] = response->digest();
     sent.push_back(std::move(response));
   }
   void finish(const Status& status) override { finished = status; }
@@ -71,14 +71,14 @@ struct FakeSubscriber final : TableSubscriber {
   }
 };
 
-inline TableVersion version_of(const Response& r) { return TableVersion::from(r.version()); }
+inline TableVersion version_of(const Response& r) { return from_proto(r.version()); }
 
 struct HubFixture {
   test::FakeClock clock;
   Registry registry{clock};
   WriteContext context{"tester", "Test"};
   ManualTimer timer;
-  Metrics metrics;
+  TableMetrics metrics;
   TableHubOptions options;
   std::unique_ptr<TableHub> hub;
   std::map<TableHub::SubscriberId, std::unique_ptr<FakeSubscriber>> subscribers;
@@ -182,7 +182,7 @@ struct HubFixture {
     r.mutable_hello()->set_listen("0.0.0.0:8080");
     r.mutable_hello()->set_proxy_version("0.1.0");
     if (!applied.empty()) {
-      applied.to(r.mutable_hello()->mutable_applied());
+      to_proto(applied, r.mutable_hello()->mutable_applied());
       r.mutable_hello()->set_registry_id(registry.value_or(registry_id));
       auto known = digests.find(applied);
       const std::uint64_t sent_digest = known != digests.end()       ? known->second
@@ -211,13 +211,13 @@ struct HubFixture {
   }
   void ack_only(TableHub::SubscriberId id, TableVersion version) {
     v1::StreamTableRequest r;
-    version.to(r.mutable_ack()->mutable_version());
+    to_proto(version, r.mutable_ack()->mutable_version());
     hub->receive(id, r);
   }
   void nack(TableHub::SubscriberId id, const std::string& reason) {
     hub->write_done(id, true);
     v1::StreamTableRequest r;
-    version_of(sub(id).last()).to(r.mutable_nack()->mutable_version());
+    to_proto(version_of(sub(id).last()), r.mutable_nack()->mutable_version());
     r.mutable_nack()->set_reason(reason);
     hub->receive(id, r);
   }

@@ -1,87 +1,51 @@
-// The balancer-table stream's logic (discovery.proto, docs/control-plane.md, Table stream): the table
-// as proxies see it, its versions, and what each connected proxy gets next.
+// The balancer-table stream's per-proxy protocol (discovery.proto,
+// docs/control-plane.md, Table stream): hello, welcome, ACK/NACK, what each
+// connected proxy gets next, and the record of every proxy seen. The table
+// itself, its versions and the registry identity rules are TableState's.
 //
 // Owner loop only (like the Registry): no locks, no gRPC types. The gRPC side
 // (server/discovery_service.cpp) turns a stream into a TableSubscriber and
 // posts everything it reads to the owner loop; the hub answers by calling
 // send()/finish() on that subscriber, from the owner loop.
 //
-// Table state: per kind a sorted map name → encoded `Table` entry (field tag,
-// length, object without meta and heartbeat fields), so a full payload is the
-// concatenation of the entries (no re-serialization of every object per
-// version); per instance its InstanceState. An instance change is a health
-// change when the old entry with the new state encodes to the new entry.
-//
-// Versions: (generation, counter), counter 1 = the table at start. Changes are
-// gathered for `debounce` after the first one, then published as ONE version:
-// a config version (new full payload, the health log cleared) when anything
-// but instance state changed, else a health version appended to the health log
-// (compacted into a config version past the limits of TableHubOptions).
+// Changes the Core commits are gathered for `debounce` after the first one,
+// then published as ONE version (TableState::publish) and offered to every
+// connected proxy.
 //
 // Per subscriber: at most one update outstanding (write completed AND ACK or
-// NACK received), always for the newest version. A proxy that applied v gets
-// nothing when v is the newest; a HealthUpdate merging every health version
-// after v when v belongs to this generation and is not older than the last
-// config version; else the full table as of the newest version. A NACKed version is never sent again
-// to that node id, even after it reconnects.
+// NACK received), always for the newest version (TableState::update_for). A
+// NACKed version is never sent again to that node id, even after it
+// reconnects.
 //
-// Registry identity (docs/control-plane.md): every update carries the
-// registry id, its kind, its base version (health) and the digest of the
-// table at its version (proto/table/table_digest.hpp, kept current per
-// object). A proxy that names a newer version of this registry than the
-// newest, or a version of this process with another digest, serves a table
-// this database never had: the database is older than the fleet (restored
-// from a backup). Such a proxy is fenced — sent nothing — and the mark is
-// made durable, so restarts keep it, until tg-control runs with
-// accept_restore: then the generation is lifted (durably, audited) above every
-// version reported and every proxy converges on this database.
+// A proxy that serves a version this database never had (TableState::judge)
+// is fenced — sent nothing — and the mark is made durable, so restarts keep
+// it, until tg-control runs with accept_restore: then the generation is lifted
+// (durably, audited) above every version reported and every proxy converges on
+// this database.
 #pragma once
 
 #include "clock.hpp"
 #include "status.hpp"
 #include "store/store.hpp"
+#include "stream/debounce_timer.hpp"
+#include "stream/table_metrics.hpp"
+#include "stream/table_state.hpp"
+#include "version/table_version.hpp"
 
 #include "tenantgate/v1/admin.pb.h"
 #include "tenantgate/v1/discovery.pb.h"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <array>
 #include <chrono>
-#include <compare>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 namespace tg::control {
-
-namespace v1 = ::tenantgate::v1;
-
-class Metrics;
-class Registry;
-
-struct TableVersion {
-  std::uint64_t generation = 0;
-  std::uint64_t counter = 0;  // 0 = no version
-
-  bool empty() const { return counter == 0; }
-  auto operator<=>(const TableVersion&) const = default;
-  static TableVersion from(const v1::TableVersion& v) { return {v.generation(), v.counter()}; }
-  void to(v1::TableVersion* out) const {
-    out->set_generation(generation);
-    out->set_counter(counter);
-  }
-};
-
-// "g.c", as logs and errors show versions.
-std::string to_string(const TableVersion& version);
 
 // One stream to one proxy, as the hub sees it. Both calls come from the owner
 // loop; after finish() the hub never calls the subscriber again.
@@ -94,26 +58,6 @@ class TableSubscriber {
   virtual void send(std::shared_ptr<const v1::StreamTableResponse> response) = 0;
   // Ends the stream with `status`.
   virtual void finish(const Status& status) = 0;
-};
-
-// The one-shot timer of the debounce. The product uses the owner loop's
-// steady timer (AsioDebounceTimer); tests fire it by hand.
-class DebounceTimer {
- public:
-  virtual ~DebounceTimer() = default;
-  // Replaces any armed callback.
-  virtual void arm(std::chrono::microseconds after, std::function<void()> fire) = 0;
-  virtual void cancel() = 0;
-};
-
-class AsioDebounceTimer final : public DebounceTimer {
- public:
-  explicit AsioDebounceTimer(boost::asio::io_context& io) : timer_(io) {}
-  void arm(std::chrono::microseconds after, std::function<void()> fire) override;
-  void cancel() override { timer_.cancel(); }
-
- private:
-  boost::asio::steady_timer timer_;
 };
 
 // Durable changes of the registry's identity records the hub asks for (a
@@ -130,12 +74,8 @@ struct TableHubOptions {
   std::uint64_t fleet_ahead = 0;      // the stored mark (0 = none)
   bool accept_restore = false;        // tg-control --accept-restore
   IdentityCommit commit_identity;     // null: changes are applied in memory only (tests)
-  // A health version that would make the health log longer than this is
-  // published as a config version instead.
+  // See TableStateOptions.
   std::size_t max_health_versions = 256;
-  // Likewise when more instances changed state since the last config version
-  // than max(min_compact_instances, instances / 4): a full table is then
-  // about as small as the merged delta.
   std::size_t min_compact_instances = 64;
   // The flap guard of node ids (see TableHub::connect).
   std::size_t max_node_replacements = 3;
@@ -153,7 +93,7 @@ class TableHub {
   // Builds version (registry.generation(), 1) from the registry. `metrics`
   // may be null (tests).
   TableHub(const Registry& registry, const Clock& clock, DebounceTimer& timer, TableHubOptions options = {},
-           Metrics* metrics = nullptr);
+           TableMetrics* metrics = nullptr);
   ~TableHub();
   TableHub(const TableHub&) = delete;
   TableHub& operator=(const TableHub&) = delete;
@@ -192,25 +132,22 @@ class TableHub {
   // and audited (by `actor`), then a new version carries the adopted list.
   // `done` gets the outcome (INVALID_ARGUMENT for a bad or own id).
   void adopt(const std::string& id, const std::string& actor, std::function<void(const Status&)> done);
-  void registry_info(v1::RegistryInfo* out) const;
-  const std::string& registry_id() const { return options_.registry_id; }
+  void registry_info(v1::RegistryInfo* out) const { state_.registry_info(out); }
+  const std::string& registry_id() const { return state_.registry_id(); }
   // The newest version's digest.
-  std::uint64_t digest() const { return digest_; }
+  std::uint64_t digest() const { return state_.digest(); }
 
   // ---- reads
-  TableVersion newest() const { return newest_; }
-  TableVersion last_config() const { return last_config_; }
-  std::size_t health_versions() const { return health_log_.size(); }
+  const TableState& state() const { return state_; }
+  TableVersion newest() const { return state_.newest(); }
+  TableVersion last_config() const { return state_.last_config(); }
+  std::size_t health_versions() const { return state_.health_versions(); }
   // The full table of the last config version: a serialized v1::Table.
-  const std::string& payload() const { return config_->config(); }
+  const std::string& payload() const { return state_.payload(); }
   std::size_t connected() const { return connections_.size(); }
   void list_proxies(v1::ListProxiesResponse* out) const;
 
  private:
-  struct HealthVersion {
-    TableVersion version;
-    std::vector<v1::InstanceState> changed;
-  };
   struct ProxyRecord {
     std::string boot_id, address, listen, proxy_version;
     std::optional<SubscriberId> connection;
@@ -236,17 +173,7 @@ class TableHub {
     bool writing = false;      // a write in flight
   };
 
-  enum Kind : std::size_t { tenants = 0, services = 1, instances = 2, routes = 3 };
-
-  void take_mutation(const Mutation& mutation);
-  void set_entry(Kind kind, const std::string& name, std::string entry);
-  bool erase_entry(Kind kind, const std::string& name);
-  std::shared_ptr<const v1::StreamTableResponse> assemble() const;
-  std::shared_ptr<const v1::StreamTableResponse> full_newest();
-  void build_config(std::chrono::steady_clock::time_point start);
-  void publish_health();
   void send_next(SubscriberId id, Connection& connection);
-  std::shared_ptr<const v1::StreamTableResponse> health_since(TableVersion base);
   void hello(SubscriberId id, Connection& connection, const v1::Hello& hello);
   // false when the hello was refused (the node id flaps between two streams).
   bool take_over(SubscriberId id, const Connection& connection, ProxyRecord& record, const std::string& node,
@@ -254,8 +181,6 @@ class TableHub {
   void answer(SubscriberId id, Connection& connection, const v1::StreamTableRequest& request);
   void end(SubscriberId id, const Status& status);
   void arm();
-  void stamp(v1::StreamTableResponse& response) const;
-  void remember_digest();
   void check_fleet(ProxyRecord& record, const std::string& node);
   void lift_generation();
   void count_fenced();
@@ -263,32 +188,10 @@ class TableHub {
   const Clock& clock_;
   DebounceTimer& timer_;
   TableHubOptions options_;
-  Metrics* metrics_;
+  TableMetrics* metrics_;
+  TableState state_;
 
-  std::array<std::map<std::string, std::string>, 4> entries_;
-  std::array<std::size_t, 4> entry_bytes_{};
-  std::uint64_t digest_ = 0;  // of the current entries (the newest version once published)
-  // Digests of the versions this process published (bounded; oldest dropped).
-  std::map<TableVersion, std::uint64_t> digests_;
-  std::set<std::string> adopted_;
-  std::uint64_t fleet_ahead_ = 0;  // see TableHubOptions
-  std::uint64_t highest_reported_generation_ = 0;  // by proxies of this registry
   bool lift_pending_ = false;
-  std::map<std::string, v1::InstanceState> instances_;  // by instance id
-
-  TableVersion newest_, last_config_;
-  std::shared_ptr<const v1::StreamTableResponse> config_;  // the newest config version
-  std::vector<HealthVersion> health_log_;                   // versions after last_config_
-  std::set<std::string> changed_since_config_;              // instance ids in health_log_
-  // The whole table at a health version, for proxies without a base (cleared per version).
-  std::shared_ptr<const v1::StreamTableResponse> full_newest_;
-  // Merged health updates of the newest version by base version (cleared per version).
-  std::map<TableVersion, std::shared_ptr<const v1::StreamTableResponse>> health_cache_;
-
-  std::uint64_t newest_digest_ = 0;
-  bool config_dirty_ = false;
-  bool envelope_dirty_ = false;  // a new version must carry a changed envelope (adoption)
-  std::set<std::string> health_dirty_;
   bool armed_ = false;
   bool shut_down_ = false;
 
