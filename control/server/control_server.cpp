@@ -213,7 +213,10 @@ int run_control_server(const ServerOptions& options) {
   // The table stream: built from the registry before the loop runs, then fed
   // by every committed batch (owner loop).
   AsioDebounceTimer table_timer(core.io());
+  AsioDebounceTimer stream_sweep_timer(core.io());
   TableHubOptions hub_options;
+  hub_options.limits = options.stream_limits;
+  hub_options.sweep_timer = &stream_sweep_timer;
   hub_options.debounce = options.table_debounce;
   hub_options.registry_id = identity.registry_id;
   hub_options.adopted = identity.adopted;

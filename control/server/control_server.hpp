@@ -2,6 +2,8 @@
 // owner loop, the Admin gRPC server and the HTTP port until SIGTERM/SIGINT.
 #pragma once
 
+#include "stream/stream_limits.hpp"
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -29,6 +31,8 @@ struct ServerOptions {
   long long sqlite_max_page_count = 0;
   // Audit rows older than this are deleted (0 = kept forever).
   std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
+  // Table streams and proxy records (--hello-timeout, --stream-write-timeout, --proxy-retention...).
+  StreamLimits stream_limits;
 };
 
 // Returns the process exit code: 0 after a signal-driven shutdown, 1 on a

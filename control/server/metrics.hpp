@@ -20,6 +20,8 @@
 //   tg_control_database_older_than_fleet                1 while proxies serve newer versions
 //   tg_control_table_fenced_proxies                     connected proxies sent nothing because of it
 //   tg_control_generation_lifts_total                   --accept-restore lifts of the generation
+//   tg_control_table_streams_ended_total{reason}        streams ended: hello_timeout | write_timeout | bad_request
+//   tg_control_table_proxy_records, _dropped_total      proxy records kept, disconnected ones dropped
 #pragma once
 
 #include "metrics/histogram.hpp"

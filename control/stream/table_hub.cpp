@@ -25,9 +25,14 @@ TableHub::TableHub(const Registry& registry, const Clock& clock, DebounceTimer& 
       state_(registry,
              TableStateOptions{options_.registry_id, options_.adopted, options_.fleet_ahead, options_.accept_restore,
                                options_.max_health_versions, options_.min_compact_instances},
-             metrics) {}
+             metrics) {
+  arm_sweep();
+}
 
-TableHub::~TableHub() { timer_.cancel(); }
+TableHub::~TableHub() {
+  timer_.cancel();
+  if (options_.sweep_timer) options_.sweep_timer->cancel();
+}
 
 // ---- changes -----------------------------------------------------------------
 
@@ -54,18 +59,24 @@ void TableHub::send_next(SubscriberId id, Connection& c) {
   const TableVersion newest = state_.newest();
   const bool own = c.registry_id == state_.registry_id();
   if (own && c.applied == newest) return;
-  ProxyRecord& record = proxies_[c.node_id];
+  ProxyRecord& record = record_of(c.node_id);
   if (!record.fenced.empty()) return;
   if (record.last_nack && from_proto(record.last_nack->version()) == newest) return;
   bool delta = false;
   // Null while changes wait for the debounce: publish() sends the next version.
-  std::shared_ptr<const v1::StreamTableResponse> response = state_.update_for(own, c.applied, &delta);
-  if (!response) return;
+  std::shared_ptr<const TableUpdate> update = state_.update_for(own, c.applied, &delta);
+  if (!update) return;
   c.outstanding = newest;
-  c.writing = true;
   record.sent = newest;
   if (metrics_) ++(delta ? metrics_->health_sent : metrics_->config_sent);
-  c.subscriber->send(std::move(response));
+  write(c, std::move(update));
+}
+
+void TableHub::write(Connection& c, std::shared_ptr<const TableUpdate> update) {
+  c.writing = true;
+  c.write_started = clock_.steady();
+  c.write_bytes = update->bytes().size();
+  c.subscriber->send(std::move(update));
 }
 
 std::string short_boot_id(const std::string& boot_id) { return boot_id.substr(0, 8); }
@@ -79,6 +90,10 @@ void TableHub::connect(SubscriberId id, TableSubscriber& subscriber, std::string
   c.subscriber = &subscriber;
   c.peer = std::move(peer);
   c.actor = std::move(actor);
+  c.opened = clock_.steady();
+  // Every record needs a stream: node ids churning between two sweeps stay
+  // within max_disconnected too.
+  if (disconnected_.size() > options_.limits.max_disconnected) drop_records(c.opened);
 }
 
 void TableHub::receive(SubscriberId id, const v1::StreamTableRequest& request) {
@@ -87,20 +102,20 @@ void TableHub::receive(SubscriberId id, const v1::StreamTableRequest& request) {
   Connection& c = it->second;
   if (c.node_id.empty()) {
     if (!request.has_hello()) {
-      end(id, Status::invalid("StreamTableRequest", "the first message must be a hello"));
+      invalid(id, Status::invalid("StreamTableRequest", "the first message must be a hello"));
     } else {
       hello(id, c, request.hello());
     }
     return;
   }
-  proxies_[c.node_id].last_seen_unix_ms = clock_.unix_ms();
+  record_of(c.node_id).last_seen_unix_ms = clock_.unix_ms();
   answer(id, c, request);
 }
 
 void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
   const std::string& node = hello.node_id();
   if (!valid_node_id(node)) {
-    end(id, Status::invalid("hello.node_id", "must match [A-Za-z0-9_.:-]{1,128}"));
+    invalid(id, Status::invalid("hello.node_id", "must match [A-Za-z0-9_.:-]{1,128}"));
     return;
   }
   auto existing = proxies_.find(node);
@@ -108,7 +123,8 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
       !take_over(id, c, existing->second, node, bounded(hello.boot_id())))
     return;
   const std::int64_t now = clock_.unix_ms();
-  ProxyRecord& record = proxies_[node];
+  ProxyRecord& record = record_of(node);
+  forget_disconnected(node, record);
   record.boot_id = bounded(hello.boot_id());
   record.address = c.peer;
   record.listen = bounded(hello.listen());
@@ -132,11 +148,10 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
                    : " of registry " + c.registry_id + " (not this one: " + state_.registry_id() + ")");
   // The welcome tells the proxy its hello was accepted; updates follow it
   // once it is written (write_done).
-  auto welcome = std::make_shared<v1::StreamTableResponse>();
-  welcome->mutable_welcome()->set_registry_id(state_.registry_id());
-  to_proto(state_.newest(), welcome->mutable_welcome()->mutable_newest());
-  c.writing = true;
-  c.subscriber->send(std::move(welcome));
+  v1::StreamTableResponse welcome;
+  welcome.mutable_welcome()->set_registry_id(state_.registry_id());
+  to_proto(state_.newest(), welcome.mutable_welcome()->mutable_newest());
+  write(c, std::make_shared<const TableUpdate>(std::move(welcome)));
   check_fleet(record, node);
 }
 
@@ -278,22 +293,22 @@ void TableHub::adopt(const std::string& id, const std::string& actor, std::funct
 
 void TableHub::answer(SubscriberId id, Connection& c, const v1::StreamTableRequest& request) {
   if (request.has_hello()) {
-    end(id, Status::invalid("StreamTableRequest.hello", "sent twice on one stream"));
+    invalid(id, Status::invalid("StreamTableRequest.hello", "sent twice on one stream"));
     return;
   }
   if (!request.has_ack() && !request.has_nack()) {
-    end(id, Status::invalid("StreamTableRequest", "empty (neither hello, ack nor nack)"));
+    invalid(id, Status::invalid("StreamTableRequest", "empty (neither hello, ack nor nack)"));
     return;
   }
   const bool ack = request.has_ack();
   const TableVersion version = from_proto(ack ? request.ack().version() : request.nack().version());
   if (c.outstanding.empty() || version != c.outstanding) {
-    end(id, Status::invalid(ack ? "ack.version" : "nack.version",
+    invalid(id, Status::invalid(ack ? "ack.version" : "nack.version",
                             to_string(version) + " is not the version awaiting an answer (" +
                                 (c.outstanding.empty() ? std::string("none") : to_string(c.outstanding)) + ")"));
     return;
   }
-  ProxyRecord& record = proxies_[c.node_id];
+  ProxyRecord& record = record_of(c.node_id);
   c.outstanding = {};
   if (ack) {
     c.applied = version;
@@ -328,17 +343,27 @@ void TableHub::write_done(SubscriberId id, bool ok) {
 
 void TableHub::disconnect(SubscriberId id, const Status& status) { end(id, status); }
 
-void TableHub::end(SubscriberId id, const Status& status) {
+void TableHub::reject(SubscriberId id, const Status& status) { invalid(id, status); }
+
+void TableHub::invalid(SubscriberId id, const Status& status) {
+  if (connections_.count(id) == 0) return;
+  if (metrics_) ++metrics_->ended_bad_request;
+  end(id, status);
+}
+
+void TableHub::end(SubscriberId id, const Status& status, bool drop_write) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
   Connection c = std::move(it->second);
   connections_.erase(it);
   if (!c.node_id.empty()) {
-    ProxyRecord& record = proxies_[c.node_id];
+    ProxyRecord& record = record_of(c.node_id);
     if (record.connection == id) {
       record.connection.reset();
       record.connected_since_unix_ms = 0;
       record.last_seen_unix_ms = clock_.unix_ms();
+      record.disconnected_at = clock_.steady();
+      disconnected_.emplace(record.disconnected_at, c.node_id);
       if (metrics_) --metrics_->subscribers;
       if (!record.fenced.empty()) count_fenced();
       spdlog::info("tg-control: proxy {} disconnected ({}{}{})", c.node_id, code_name(status.code),
@@ -348,22 +373,98 @@ void TableHub::end(SubscriberId id, const Status& status) {
     spdlog::info("tg-control: table stream from {} ended before its hello: {}: {}", c.peer, code_name(status.code),
                  status.message);
   }
-  c.subscriber->finish(status);
+  if (drop_write) {
+    c.subscriber->cancel(status);
+  } else {
+    c.subscriber->finish(status);
+  }
+}
+
+TableHub::ProxyRecord& TableHub::record_of(const std::string& node) {
+  auto [it, inserted] = proxies_.try_emplace(node);
+  if (inserted && metrics_) metrics_->proxy_records = proxies_.size();
+  return it->second;
+}
+
+void TableHub::forget_disconnected(const std::string& node, ProxyRecord& record) {
+  disconnected_.erase({record.disconnected_at, node});
+  record.disconnected_at = {};
+}
+
+// Oldest disconnect first: past max_disconnected whatever their age, then
+// past the retention while more than retention_keep remain.
+void TableHub::drop_records(Clock::SteadyTime now) {
+  const StreamLimits& limits = options_.limits;
+  std::uint64_t dropped = 0;
+  while (!disconnected_.empty() &&
+         (disconnected_.size() > limits.max_disconnected ||
+          (disconnected_.size() > limits.retention_keep &&
+           now - disconnected_.begin()->first >= limits.proxy_retention))) {
+    proxies_.erase(disconnected_.begin()->second);
+    disconnected_.erase(disconnected_.begin());
+    ++dropped;
+  }
+  if (dropped == 0) return;
+  spdlog::debug("tg-control: dropped {} record(s) of disconnected proxies ({} kept)", dropped, disconnected_.size());
+  if (metrics_) {
+    metrics_->proxy_records = proxies_.size();
+    metrics_->proxy_records_dropped += dropped;
+  }
+}
+
+void TableHub::arm_sweep() {
+  if (!options_.sweep_timer || shut_down_) return;
+  options_.sweep_timer->arm(std::chrono::duration_cast<std::chrono::microseconds>(options_.limits.sweep_interval),
+                            [this] { sweep(); });
+}
+
+void TableHub::sweep() {
+  const StreamLimits& limits = options_.limits;
+  const auto now = clock_.steady();
+  std::vector<SubscriberId> no_hello, stuck;
+  for (const auto& [id, c] : connections_) {
+    if (c.node_id.empty() && !c.writing && now - c.opened >= limits.hello_timeout) no_hello.push_back(id);
+    if (c.writing && now - c.write_started >= limits.write_timeout) stuck.push_back(id);
+  }
+  for (SubscriberId id : no_hello) {
+    if (metrics_) ++metrics_->ended_hello_timeout;
+    end(id, Status{Code::deadline_exceeded,
+                   "no hello within " + std::to_string(limits.hello_timeout.count()) + " ms of the stream's start"});
+  }
+  for (SubscriberId id : stuck) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) continue;
+    const Connection& c = it->second;
+    const std::string message = "the proxy read nothing of the last update (" + std::to_string(c.write_bytes) +
+                                " bytes) for " + std::to_string(limits.write_timeout.count()) +
+                                " ms; the stream is cancelled";
+    spdlog::warn("tg-control: proxy {} ({}): {}", c.node_id.empty() ? std::string("-") : c.node_id, c.peer, message);
+    if (metrics_) ++metrics_->ended_write_timeout;
+    end(id, Status{Code::deadline_exceeded, message}, true);
+  }
+  drop_records(now);
+  arm_sweep();
 }
 
 void TableHub::shutdown() {
   shut_down_ = true;
   timer_.cancel();
+  if (options_.sweep_timer) options_.sweep_timer->cancel();
   armed_ = false;
   while (!connections_.empty())
     end(connections_.begin()->first, Status{Code::unavailable, "tg-control is shutting down"});
 }
 
-void TableHub::list_proxies(v1::ListProxiesResponse* out) const {
+void TableHub::list_proxies(v1::ListProxiesResponse* out, bool all) const {
   const TableVersion newest = state_.newest();
   to_proto(newest, out->mutable_newest());
   out->set_registry_id(state_.registry_id());
+  std::uint64_t not_listed = 0;
   for (const auto& [node, record] : proxies_) {
+    if (!all && !record.connection && record.fenced.empty()) {
+      ++not_listed;
+      continue;
+    }
     v1::ProxyStatus* p = out->add_proxies();
     p->set_node_id(node);
     p->set_boot_id(short_boot_id(record.boot_id));
@@ -384,6 +485,7 @@ void TableHub::list_proxies(v1::ListProxiesResponse* out) const {
     p->set_digest(record.digest);
     p->set_fenced(record.fenced);
   }
+  out->set_disconnected_not_listed(not_listed);
 }
 
 }  // namespace tg::control

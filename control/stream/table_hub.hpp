@@ -15,7 +15,15 @@
 // Per subscriber: at most one update outstanding (write completed AND ACK or
 // NACK received), always for the newest version (TableState::update_for). A
 // NACKed version is never sent again to that node id, even after it
-// reconnects.
+// reconnects. Updates are shared: a stream holds a reference to the one
+// encoded update of its version (TableUpdate), never a copy, and at most one
+// write in flight; newer versions wait in TableState, not per stream.
+//
+// Bounds (StreamLimits, checked by sweep()): a stream without a hello within
+// hello_timeout is ended; a stream whose write stays in flight beyond
+// write_timeout (the proxy reads nothing) is cancelled, dropping the write;
+// records of disconnected proxies are dropped after proxy_retention, keeping
+// the retention_keep most recent, and never more than max_disconnected.
 //
 // A proxy that serves a version this database never had (TableState::judge)
 // is fenced — sent nothing — and the mark is made durable, so restarts keep
@@ -28,8 +36,10 @@
 #include "status.hpp"
 #include "store/store.hpp"
 #include "stream/debounce_timer.hpp"
+#include "stream/stream_limits.hpp"
 #include "stream/table_metrics.hpp"
 #include "stream/table_state.hpp"
+#include "stream/table_update.hpp"
 #include "version/table_version.hpp"
 
 #include "tenantgate/v1/admin.pb.h"
@@ -42,22 +52,28 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace tg::control {
 
-// One stream to one proxy, as the hub sees it. Both calls come from the owner
-// loop; after finish() the hub never calls the subscriber again.
+// One stream to one proxy, as the hub sees it. Every call comes from the
+// owner loop; after finish() or cancel() the hub never calls the subscriber
+// again.
 class TableSubscriber {
  public:
   virtual ~TableSubscriber() = default;
-  // Starts writing `response`; the subscriber keeps it alive until the write
-  // completed and then reports TableHub::write_done. Never called while a
-  // write is in flight.
-  virtual void send(std::shared_ptr<const v1::StreamTableResponse> response) = 0;
-  // Ends the stream with `status`.
+  // Starts writing `update` (its shared bytes); the subscriber keeps it alive
+  // until the write completed and then reports TableHub::write_done. Never
+  // called while a write is in flight.
+  virtual void send(std::shared_ptr<const TableUpdate> update) = 0;
+  // Ends the stream with `status` (after the write in flight, if any).
   virtual void finish(const Status& status) = 0;
+  // Ends the stream now, dropping the write in flight (the proxy reads
+  // nothing): the call is cancelled, so the proxy sees CANCELLED; `status`
+  // is what tg-control logs.
+  virtual void cancel(const Status& status) = 0;
 };
 
 // Durable changes of the registry's identity records the hub asks for (a
@@ -80,6 +96,10 @@ struct TableHubOptions {
   // The flap guard of node ids (see TableHub::connect).
   std::size_t max_node_replacements = 3;
   std::chrono::milliseconds node_flap_window{10'000};
+  StreamLimits limits;
+  // Fires sweep() every limits.sweep_interval (the product: a steady timer of
+  // the owner loop). Null: the caller calls sweep() (tests).
+  DebounceTimer* sweep_timer = nullptr;
 };
 
 // What ListProxies and refusals show of a boot id: its first 8 characters.
@@ -124,8 +144,14 @@ class TableHub {
   // The stream ended from the proxy's side (read side closed, cancelled):
   // finishes the subscriber with `status`. No-op for an unknown id.
   void disconnect(SubscriberId id, const Status& status);
+  // A message the stream could not parse: ends it with `status`
+  // (INVALID_ARGUMENT), counted as a bad request.
+  void reject(SubscriberId id, const Status& status);
   // Finishes every stream with UNAVAILABLE and refuses new ones.
   void shutdown();
+  // Applies StreamLimits: ends streams past the hello or write deadline and
+  // drops disconnected proxy records past their retention.
+  void sweep();
 
   // ---- registry identity
   // Lets proxies serving registry `id` take this registry's table: durable
@@ -145,7 +171,10 @@ class TableHub {
   // The full table of the last config version: a serialized v1::Table.
   const std::string& payload() const { return state_.payload(); }
   std::size_t connected() const { return connections_.size(); }
-  void list_proxies(v1::ListProxiesResponse* out) const;
+  // Connected and fenced proxies; with `all` also the kept disconnected ones.
+  void list_proxies(v1::ListProxiesResponse* out, bool all = false) const;
+  // Proxy records kept (connected or not).
+  std::size_t proxy_records() const { return proxies_.size(); }
 
  private:
   struct ProxyRecord {
@@ -161,6 +190,7 @@ class TableHub {
     std::string fenced;       // why nothing is pushed to it; empty = not fenced
     // When another boot id took the node id over, within the flap window.
     std::deque<std::chrono::steady_clock::time_point> replacements;
+    Clock::SteadyTime disconnected_at{};  // while not connected: the key in disconnected_
   };
   struct Connection {
     TableSubscriber* subscriber = nullptr;
@@ -171,6 +201,9 @@ class TableHub {
     std::string registry_id;   // ... of that registry
     TableVersion outstanding;  // sent, awaiting its ACK/NACK; empty when none
     bool writing = false;      // a write in flight
+    Clock::SteadyTime opened{};         // the stream (hello deadline)
+    Clock::SteadyTime write_started{};  // the write in flight (write deadline)
+    std::size_t write_bytes = 0;        // ... and its size (logs)
   };
 
   void send_next(SubscriberId id, Connection& connection);
@@ -179,7 +212,15 @@ class TableHub {
   bool take_over(SubscriberId id, const Connection& connection, ProxyRecord& record, const std::string& node,
                  const std::string& boot_id);
   void answer(SubscriberId id, Connection& connection, const v1::StreamTableRequest& request);
-  void end(SubscriberId id, const Status& status);
+  // `drop_write`: cancel() instead of finish().
+  void end(SubscriberId id, const Status& status, bool drop_write = false);
+  void write(Connection& connection, std::shared_ptr<const TableUpdate> update);
+  // Bad input from a stream: ends it with INVALID_ARGUMENT, counted.
+  void invalid(SubscriberId id, const Status& status);
+  ProxyRecord& record_of(const std::string& node);
+  void forget_disconnected(const std::string& node, ProxyRecord& record);
+  void drop_records(Clock::SteadyTime now);
+  void arm_sweep();
   void arm();
   void check_fleet(ProxyRecord& record, const std::string& node);
   void lift_generation();
@@ -196,7 +237,9 @@ class TableHub {
   bool shut_down_ = false;
 
   std::map<SubscriberId, Connection> connections_;
-  std::map<std::string, ProxyRecord> proxies_;  // by node id; kept after disconnect
+  std::map<std::string, ProxyRecord> proxies_;  // by node id; kept after disconnect (drop_records)
+  // Disconnected records, oldest disconnect first.
+  std::set<std::pair<Clock::SteadyTime, std::string>> disconnected_;
 };
 
 }  // namespace tg::control

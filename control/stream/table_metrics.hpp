@@ -25,6 +25,10 @@ struct TableMetrics {
   // Streams refused: no valid token, a token whose role may not stream, or
   // a node id flapping between two live streams (ALREADY_EXISTS).
   std::uint64_t refused_unauthenticated = 0, refused_permission = 0, refused_node_clash = 0;
+  // Streams tg-control ended because of StreamLimits or bad input.
+  std::uint64_t ended_hello_timeout = 0, ended_write_timeout = 0, ended_bad_request = 0;
+  // Proxy records kept (connected or not), and disconnected ones dropped.
+  std::uint64_t proxy_records = 0, proxy_records_dropped = 0;
 };
 
 }  // namespace tg::control

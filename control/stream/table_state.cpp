@@ -241,19 +241,19 @@ bool TableState::publish() {
   return true;
 }
 
-std::shared_ptr<const v1::StreamTableResponse> TableState::assemble() const {
+std::shared_ptr<const TableUpdate> TableState::assemble() const {
   std::size_t total = 0;
   for (std::size_t bytes : entry_bytes_) total += bytes;
   std::string payload;
   payload.reserve(total);
   for (const auto& entries : entries_)
     for (const auto& [name, entry] : entries) payload += entry;
-  auto response = std::make_shared<v1::StreamTableResponse>();
-  to_proto(newest_, response->mutable_version());
-  response->set_config(std::move(payload));
-  response->set_kind(v1::UPDATE_KIND_FULL);
-  stamp(*response);
-  return response;
+  v1::StreamTableResponse response;
+  to_proto(newest_, response.mutable_version());
+  response.set_config(std::move(payload));
+  response.set_kind(v1::UPDATE_KIND_FULL);
+  stamp(response);
+  return std::make_shared<const TableUpdate>(std::move(response));
 }
 
 // The envelope fields every update of the newest version shares.
@@ -269,7 +269,7 @@ void TableState::remember_digest() {
   while (digests_.size() > kept_digests) digests_.erase(digests_.begin());
 }
 
-std::shared_ptr<const v1::StreamTableResponse> TableState::full_newest() {
+std::shared_ptr<const TableUpdate> TableState::full_newest() {
   if (newest_ == last_config_) return config_;
   // The newest is a health version: a proxy without a usable base gets the
   // whole table as of now (the entries hold the current states), built once.
@@ -279,7 +279,7 @@ std::shared_ptr<const v1::StreamTableResponse> TableState::full_newest() {
 
 void TableState::build_config(SteadyClock::time_point start) {
   config_ = assemble();
-  const std::size_t total = config_->config().size();
+  const std::size_t total = config_->message().config().size();
   last_config_ = newest_;
   health_log_.clear();
   changed_since_config_.clear();
@@ -312,7 +312,7 @@ void TableState::publish_health() {
   }
 }
 
-std::shared_ptr<const v1::StreamTableResponse> TableState::health_since(TableVersion base) {
+std::shared_ptr<const TableUpdate> TableState::health_since(TableVersion base) {
   auto cached = health_cache_.find(base);
   if (cached != health_cache_.end()) return cached->second;
   std::map<std::string, const v1::InstanceState*> latest;
@@ -320,19 +320,20 @@ std::shared_ptr<const v1::StreamTableResponse> TableState::health_since(TableVer
     if (step.version <= base) continue;
     for (const v1::InstanceState& state : step.changed) latest[state.id()] = &state;
   }
-  auto response = std::make_shared<v1::StreamTableResponse>();
-  to_proto(newest_, response->mutable_version());
-  response->set_kind(v1::UPDATE_KIND_HEALTH);
-  to_proto(base, response->mutable_base_version());
-  stamp(*response);
-  auto* health = response->mutable_health();
+  v1::StreamTableResponse response;
+  to_proto(newest_, response.mutable_version());
+  response.set_kind(v1::UPDATE_KIND_HEALTH);
+  to_proto(base, response.mutable_base_version());
+  stamp(response);
+  auto* health = response.mutable_health();
   for (const auto& [id, state] : latest) *health->add_instances() = *state;
-  health_cache_.emplace(base, response);
-  return response;
+  auto update = std::make_shared<const TableUpdate>(std::move(response));
+  health_cache_.emplace(base, update);
+  return update;
 }
 
 
-std::shared_ptr<const v1::StreamTableResponse> TableState::update_for(bool own, TableVersion applied, bool* delta) {
+std::shared_ptr<const TableUpdate> TableState::update_for(bool own, TableVersion applied, bool* delta) {
   *delta = own && applied.generation == newest_.generation && applied >= last_config_ && applied < newest_;
   // The whole table at a health version is assembled from the entries, which
   // must then hold exactly that version: while changes wait for publish(),

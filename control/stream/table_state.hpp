@@ -35,6 +35,7 @@
 #include "status.hpp"
 #include "store/store.hpp"
 #include "stream/table_metrics.hpp"
+#include "stream/table_update.hpp"
 #include "version/table_version.hpp"
 
 #include "tenantgate/v1/admin.pb.h"
@@ -99,7 +100,7 @@ class TableState {
   // Null when nothing can be sent right now (the whole table at a health
   // version is assembled from the entries, which hold unpublished changes:
   // the next version is sent once published).
-  std::shared_ptr<const v1::StreamTableResponse> update_for(bool own, TableVersion applied, bool* delta);
+  std::shared_ptr<const TableUpdate> update_for(bool own, TableVersion applied, bool* delta);
 
   // ---- registry identity
   // What a proxy serving `applied` (digest `digest`) of registry `registry_id`
@@ -130,7 +131,7 @@ class TableState {
   TableVersion last_config() const { return last_config_; }
   std::size_t health_versions() const { return health_log_.size(); }
   // The full table of the last config version: a serialized v1::Table.
-  const std::string& payload() const { return config_->config(); }
+  const std::string& payload() const { return config_->message().config(); }
 
   // How many published versions' digests are kept to recognise a proxy's
   // reported version (older ones are "unknown", not "different").
@@ -146,11 +147,11 @@ class TableState {
   void take_mutation(const Mutation& mutation);
   void set_entry(Kind kind, const std::string& name, std::string entry);
   bool erase_entry(Kind kind, const std::string& name);
-  std::shared_ptr<const v1::StreamTableResponse> assemble() const;
-  std::shared_ptr<const v1::StreamTableResponse> full_newest();
+  std::shared_ptr<const TableUpdate> assemble() const;
+  std::shared_ptr<const TableUpdate> full_newest();
   void build_config(std::chrono::steady_clock::time_point start);
   void publish_health();
-  std::shared_ptr<const v1::StreamTableResponse> health_since(TableVersion base);
+  std::shared_ptr<const TableUpdate> health_since(TableVersion base);
   void stamp(v1::StreamTableResponse& response) const;
   void remember_digest();
 
@@ -168,14 +169,14 @@ class TableState {
   std::map<std::string, v1::InstanceState> instances_;  // by instance id
 
   TableVersion newest_, last_config_;
-  std::shared_ptr<const v1::StreamTableResponse> config_;  // the newest config version
+  std::shared_ptr<const TableUpdate> config_;  // the newest config version
   std::vector<HealthVersion> health_log_;                   // versions after last_config_
   std::set<std::string> changed_since_config_;              // instance ids in health_log_
   // The whole table at a health version, for proxies without a base (cleared per version).
-  std::shared_ptr<const v1::StreamTableResponse> full_newest_;
+  std::shared_ptr<const TableUpdate> full_newest_;
   // Merged health updates of the newest version by base version (cleared per
   // version; at most one per health version in the log).
-  std::map<TableVersion, std::shared_ptr<const v1::StreamTableResponse>> health_cache_;
+  std::map<TableVersion, std::shared_ptr<const TableUpdate>> health_cache_;
 
   std::uint64_t newest_digest_ = 0;
   bool config_dirty_ = false;

@@ -49,13 +49,19 @@ class ManualTimer final : public DebounceTimer {
 
 // Keeps the welcome apart from the updates (`sent`), and every version's
 // digest it saw in `digests` (shared by the fixture's subscribers).
+// What it is sent is parsed from the update's bytes (what goes on the wire);
+// `updates` keeps the shared updates themselves.
 struct FakeSubscriber final : TableSubscriber {
   std::vector<std::shared_ptr<const Response>> sent;
+  std::vector<std::shared_ptr<const TableUpdate>> updates;
   std::optional<v1::Welcome> welcome;
   bool welcome_in_flight = false;
   std::optional<Status> finished;
+  bool cancelled = false;  // ended by cancel(): the write in flight dropped
   std::map<TableVersion, std::uint64_t>* digests = nullptr;
-  void send(std::shared_ptr<const Response> response) override {
+  void send(std::shared_ptr<const TableUpdate> update) override {
+    auto response = std::make_shared<Response>();
+    REQUIRE(response->ParseFromString(update->bytes()));
     if (response->has_welcome()) {
       welcome = response->welcome();
       welcome_in_flight = true;
@@ -63,8 +69,13 @@ struct FakeSubscriber final : TableSubscriber {
     }
     if (digests) (*digests)[from_proto(response->version())] = response->digest();
     sent.push_back(std::move(response));
+    updates.push_back(std::move(update));
   }
   void finish(const Status& status) override { finished = status; }
+  void cancel(const Status& status) override {
+    finished = status;
+    cancelled = true;
+  }
   const Response& last() const {
     REQUIRE(!sent.empty());
     return *sent.back();

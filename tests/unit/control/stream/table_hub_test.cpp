@@ -478,10 +478,16 @@ TEST_CASE("table hub: proxy records, lag, disconnect and shutdown", "[table_hub]
 
   f.hub->disconnect(a, Status{Code::cancelled, "gone"});
   CHECK(f.sub(a).finished->code == Code::cancelled);
-  listed = f.proxies();
-  CHECK_FALSE(listed.proxies(1).connected());
-  CHECK(listed.proxies(1).connected_since_unix_ms() == 0);
-  CHECK(listed.proxies(1).last_seen_unix_ms() == f.clock.unix_ms());
+  listed = f.proxies();  // the connected ones
+  REQUIRE(listed.proxies_size() == 1);
+  CHECK(listed.proxies(0).node_id() == "a-proxy");
+  CHECK(listed.disconnected_not_listed() == 1);
+  v1::ListProxiesResponse all;
+  f.hub->list_proxies(&all, true);
+  REQUIRE(all.proxies_size() == 2);
+  CHECK_FALSE(all.proxies(1).connected());
+  CHECK(all.proxies(1).connected_since_unix_ms() == 0);
+  CHECK(all.proxies(1).last_seen_unix_ms() == f.clock.unix_ms());
   CHECK(f.metrics.subscribers == 1);
 
   f.route("pending", "web");
