@@ -7,7 +7,7 @@
 //     hello (node idle-<i>, nothing applied) and never reads: tg-control
 //     writes the welcome, then the whole table, which stays in flight. Waits
 //     until ListProxies shows every stream sent the newest version, prints
-//     "ready streams=N", then holds the streams until stdin closes.
+//     "ready streams=N", then holds the streams until it is stopped.
 //   tg-bench-idle-streams --server 127.0.0.1:7000 --mode churn --streams 20000
 //     one connection; per node id churn-<i>: a stream, a hello, the welcome
 //     read, the stream closed. Prints "done streams=N records=R" (R: the
@@ -37,7 +37,14 @@ std::shared_ptr<grpc::Channel> channel_to(const std::string& server, bool own_co
   args.SetMaxReceiveMessageSize(256 * 1024 * 1024);
   // A channel of its own subchannel pool opens its own connection, as a
   // proxy process would.
-  if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (own_connection) {
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // A proxy that reads nothing: the stream's flow-control window stays at
+    // 64 KiB (no BDP probing growing it), so tg-control keeps the rest of
+    // each write in its own buffers, as with a peer that stopped reading.
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 65535);
+  }
   return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -95,11 +102,8 @@ int idle_mode(const std::string& server, int n, v1::Admin::Stub& admin) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::cout << "ready streams=" << n << std::endl;
-  std::string line;
-  while (std::getline(std::cin, line)) {
-  }
-  for (auto& s : streams) s->context.TryCancel();
-  return 0;
+  // Held until the process is stopped (SIGTERM from the script).
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 }
 
 int churn_mode(const std::string& server, int n, v1::Admin::Stub& admin) {

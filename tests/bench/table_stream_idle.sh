@@ -53,7 +53,7 @@ start_control() {
     --log-level warn "$@" >"$out/$name.log" 2>&1 &
   control_pid=$!
   pids+=("$control_pid")
-  wait_until 120 grep -q '^http=' "$out/$name.ready" || { say "tg-control did not start (see $out/$name.log)"; exit 1; }
+  wait_until 120 grep -qs '^http=' "$out/$name.ready" || { say "tg-control did not start (see $out/$name.log)"; exit 1; }
   control_grpc=$(sed -n 's/^grpc=//p' "$out/$name.ready")
   control_http=$(sed -n 's/^http=//p' "$out/$name.ready")
 }
@@ -69,7 +69,7 @@ table_bytes=$(metric tg_control_table_payload_bytes)
 sleep 1
 before=$(rss_kib "$control_pid")
 say "idle: $streams streams that never read, table $table_bytes bytes"
-"$tool" --server "$control_grpc" --mode idle --streams "$streams" < <(sleep 100000) >"$out/idle.txt" 2>&1 &
+"$tool" --server "$control_grpc" --mode idle --streams "$streams" >"$out/idle.txt" 2>&1 &
 tool_pid=$!
 pids+=("$tool_pid")
 wait_until 180 grep -q '^ready' "$out/idle.txt" || { say "streams not ready: $(cat "$out/idle.txt")"; exit 1; }
