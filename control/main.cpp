@@ -76,6 +76,22 @@ int main(int argc, char** argv) {
                  "fails (0 = off)")
       ->capture_default_str();
   app.add_option("--grpc-probe-timeout", probe_timeout, "deadline of one self-probe")->capture_default_str();
+  std::string hello_timeout = "10s", write_timeout = "60s", proxy_retention = "1h";
+  app.add_option("--hello-timeout", hello_timeout,
+                 "end a table stream that sent no hello this long after it opened (DEADLINE_EXCEEDED), 1s-10m")
+      ->capture_default_str();
+  app.add_option("--stream-write-timeout", write_timeout,
+                 "cancel a table stream whose proxy reads nothing of an update for this long, freeing what the "
+                 "write holds, 1s-1h")
+      ->capture_default_str();
+  app.add_option("--proxy-retention", proxy_retention,
+                 "drop the records of disconnected proxies (tgctl proxies list --all) this long after the "
+                 "disconnect, 1m-30d")
+      ->capture_default_str();
+  app.add_option("--proxy-retention-keep", options.stream_limits.retention_keep,
+                 "... but always keep the records of this many most recently disconnected proxies")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -148,6 +164,33 @@ int main(int argc, char** argv) {
       return 2;
     }
     *flag.out = ms;
+  }
+  // The table stream's limits: a duration within [low, high] each.
+  struct StreamDuration {
+    const char* flag;
+    const std::string& text;
+    std::chrono::milliseconds low, high;
+    const char* range;
+    std::chrono::milliseconds* out;
+  };
+  using std::chrono::hours, std::chrono::minutes, std::chrono::seconds;
+  tg::control::StreamLimits& limits = options.stream_limits;
+  for (const StreamDuration& d : {StreamDuration{"--hello-timeout", hello_timeout, seconds(1), minutes(10), "1s and 10m",
+                                                 &limits.hello_timeout},
+                                  StreamDuration{"--stream-write-timeout", write_timeout, seconds(1), hours(1), "1s and 1h",
+                                                 &limits.write_timeout},
+                                  StreamDuration{"--proxy-retention", proxy_retention, minutes(1), hours(24 * 30), "1m and 30d",
+                                                 &limits.proxy_retention}}) {
+    tg::config::Duration value{};
+    if (std::string problem = tg::config::try_parse_duration(d.text, value); !problem.empty()) {
+      std::fprintf(stderr, "%s: bad duration \"%s\": %s\n", d.flag, d.text.c_str(), problem.c_str());
+      return 2;
+    }
+    if (value < d.low || value > d.high) {
+      std::fprintf(stderr, "%s: between %s, got \"%s\"\n", d.flag, d.range, d.text.c_str());
+      return 2;
+    }
+    *d.out = std::chrono::duration_cast<std::chrono::milliseconds>(value);
   }
   try {
     return tg::control::run_control_server(options);

@@ -371,10 +371,12 @@ grpc::ServerUnaryReactor* AdminService::read_hub(grpc::CallbackServerContext* co
 }
 
 grpc::ServerUnaryReactor* AdminService::ListProxies(grpc::CallbackServerContext* context,
-                                                    const tenantgate::v1::ListProxiesRequest* /*request*/,
+                                                    const tenantgate::v1::ListProxiesRequest* request,
                                                     tenantgate::v1::ListProxiesResponse* response) {
   return read_hub(context, "ListProxies", response,
-                  [](const TableHub& hub, tenantgate::v1::ListProxiesResponse* out) { hub.list_proxies(out); });
+                  [all = request->all()](const TableHub& hub, tenantgate::v1::ListProxiesResponse* out) {
+                    hub.list_proxies(out, all);
+                  });
 }
 
 grpc::ServerUnaryReactor* AdminService::GetRegistry(grpc::CallbackServerContext* context,

@@ -18,7 +18,7 @@
 
 #include "server/auth.hpp"
 #include "server/core.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
 
 #include "registry/transaction.hpp"
 

@@ -319,7 +319,10 @@ int run_control_server(const ServerOptions& options) {
   // The table stream: built from the registry before the loop runs, then fed
   // by every committed batch (owner loop).
   AsioDebounceTimer table_timer(core.io());
+  AsioDebounceTimer stream_sweep_timer(core.io());
   TableHubOptions hub_options;
+  hub_options.limits = options.stream_limits;
+  hub_options.sweep_timer = &stream_sweep_timer;
   hub_options.debounce = options.table_debounce;
   hub_options.registry_id = identity.registry_id;
   hub_options.adopted = identity.adopted;
@@ -338,7 +341,7 @@ int run_control_server(const ServerOptions& options) {
       done(status.ok());
     });
   };
-  TableHub hub(registry, clock, table_timer, hub_options, &core.metrics());
+  TableHub hub(registry, clock, table_timer, hub_options, &core.metrics().table());
   core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);

@@ -2,6 +2,8 @@
 // owner loop, the Admin gRPC server and the HTTP port until SIGTERM/SIGINT.
 #pragma once
 
+#include "stream/stream_limits.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +50,8 @@ struct ServerOptions {
   // interval (0 = off), each with this deadline; /ready fails while it fails.
   std::chrono::milliseconds grpc_probe_interval{5000};
   std::chrono::milliseconds grpc_probe_timeout{2000};
+  // Table streams and proxy records (--hello-timeout, --stream-write-timeout, --proxy-retention...).
+  StreamLimits stream_limits;
 };
 
 // The largest request tg-control accepts: an Apply of max_apply_bytes of

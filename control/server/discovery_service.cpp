@@ -1,6 +1,9 @@
 #include "server/discovery_service.hpp"
 
 #include <boost/asio/post.hpp>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/slice.h>
 #include <spdlog/spdlog.h>
 
 #include <mutex>
@@ -10,23 +13,35 @@ namespace {
 
 namespace asio = boost::asio;
 using Request = v1::StreamTableRequest;
-using Response = v1::StreamTableResponse;
+using Bytes = grpc::ByteBuffer;
 
 grpc::Status to_grpc(const Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code), status.message);
 }
 
+// An update's bytes as one slice that references them (no copy): the slice
+// holds the update alive until gRPC dropped its last reference, on whatever
+// thread that happens.
+Bytes shared_bytes(std::shared_ptr<const TableUpdate> update) {
+  const std::string& bytes = update->bytes();
+  auto* keep = new std::shared_ptr<const TableUpdate>(std::move(update));
+  grpc::Slice slice(const_cast<char*>(bytes.data()), bytes.size(),
+                    [](void* held) { delete static_cast<std::shared_ptr<const TableUpdate>*>(held); }, keep);
+  return Bytes(&slice, 1);
+}
+
 // A stream refused before it started (authentication).
-class RefusedStream final : public grpc::ServerBidiReactor<Request, Response> {
+class RefusedStream final : public grpc::ServerBidiReactor<Bytes, Bytes> {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
 };
 
-class TableStream final : public grpc::ServerBidiReactor<Request, Response>, public TableSubscriber {
+class TableStream final : public grpc::ServerBidiReactor<Bytes, Bytes>, public TableSubscriber {
  public:
-  TableStream(Core& core, TableHub& hub, TableHub::SubscriberId id, std::string peer, std::string actor)
-      : core_(core), hub_(hub), id_(id) {
+  TableStream(Core& core, TableHub& hub, grpc::CallbackServerContext* context, TableHub::SubscriberId id,
+              std::string peer, std::string actor)
+      : core_(core), hub_(hub), context_(context), id_(id) {
     asio::post(core_.io(), [&hub, id, peer = std::move(peer), actor = std::move(actor), this] {
       hub.connect(id, *this, peer, actor);
     });
@@ -39,7 +54,15 @@ class TableStream final : public grpc::ServerBidiReactor<Request, Response>, pub
       post([](TableHub& hub, TableHub::SubscriberId id) { hub.disconnect(id, Status{}); });
       return;
     }
-    post([request = std::move(request_)](TableHub& hub, TableHub::SubscriberId id) { hub.receive(id, request); });
+    Request request;
+    const grpc::Status parsed = grpc::SerializationTraits<Request>::Deserialize(&request_, &request);
+    if (!parsed.ok()) {
+      post([message = parsed.error_message()](TableHub& hub, TableHub::SubscriberId id) {
+        hub.reject(id, Status::invalid("StreamTableRequest", "cannot be parsed: " + message));
+      });
+      return;
+    }
+    post([request = std::move(request)](TableHub& hub, TableHub::SubscriberId id) { hub.receive(id, request); });
     std::lock_guard lock(mutex_);
     request_.Clear();
     if (!finished_) StartRead(&request_);
@@ -57,23 +80,30 @@ class TableStream final : public grpc::ServerBidiReactor<Request, Response>, pub
   void OnDone() override { delete this; }
 
   // ---- owner loop (TableSubscriber).
-  void send(std::shared_ptr<const Response> response) override {
+  void send(std::shared_ptr<const TableUpdate> update) override {
     std::lock_guard lock(mutex_);
     if (finished_) return;
-    writing_ = std::move(response);
-    StartWrite(writing_.get());
+    writing_ = shared_bytes(std::move(update));
+    StartWrite(&writing_);
   }
-  void finish(const Status& status) override {
+  void finish(const Status& status) override { end(status, false); }
+  void cancel(const Status& status) override { end(status, true); }
+
+ private:
+  void end(const Status& status, bool drop_write) {
     {
       std::lock_guard lock(mutex_);
       if (finished_) return;
       finished_ = true;
     }
+    // A write the proxy does not read would hold Finish back: cancelling the
+    // call drops it (and its reference to the update) now. Before Finish, as
+    // the context lives until OnDone, which only follows Finish.
+    if (drop_write) context_->TryCancel();
     // Outside the lock: OnDone (delete this) may follow Finish at any moment.
     Finish(to_grpc(status));
   }
 
- private:
   template <class F>
   void post(F f) {
     asio::post(core_.io(), [&hub = hub_, id = id_, f = std::move(f)]() mutable { f(hub, id); });
@@ -81,16 +111,17 @@ class TableStream final : public grpc::ServerBidiReactor<Request, Response>, pub
 
   Core& core_;
   TableHub& hub_;
+  grpc::CallbackServerContext* const context_;
   const TableHub::SubscriberId id_;
-  Request request_;  // the read in flight
+  Bytes request_;  // the read in flight
   std::mutex mutex_;  // no StartRead or StartWrite once Finish is decided
   bool finished_ = false;
-  std::shared_ptr<const Response> writing_;  // alive until OnWriteDone
+  Bytes writing_;  // the write in flight: references the update's bytes
 };
 
 }  // namespace
 
-grpc::ServerBidiReactor<Request, Response>* DiscoveryService::StreamTable(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<Bytes, Bytes>* DiscoveryService::StreamTable(grpc::CallbackServerContext* context) {
   const auto& metadata = context->client_metadata();
   std::optional<std::string_view> header;
   if (auto it = metadata.find("authorization"); it != metadata.end())
@@ -107,7 +138,7 @@ grpc::ServerBidiReactor<Request, Response>* DiscoveryService::StreamTable(grpc::
     asio::post(core_.io(), [&core = core_] { ++core.metrics().table().refused_permission; });
     return new RefusedStream(to_grpc(allowed));
   }
-  return new TableStream(core_, hub_, next_id_.fetch_add(1), context->peer(), principal->actor);
+  return new TableStream(core_, hub_, context, next_id_.fetch_add(1), context->peer(), principal->actor);
 }
 
 }  // namespace tg::control

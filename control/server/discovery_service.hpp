@@ -1,6 +1,9 @@
 // The Discovery gRPC service (discovery.proto) on the callback API: each
 // StreamTable call becomes a TableStream reactor, a TableSubscriber of the
-// TableHub.
+// TableHub. The method is registered raw (grpc::ByteBuffer both ways): the
+// reactor parses what it reads, and writes an update's shared bytes
+// (TableUpdate) as a slice that references them, so N streams of one version
+// hold one encoding, not N copies.
 //
 // Threading: reactor callbacks run on gRPC threads and only post to the owner
 // loop (hub.connect / receive / write_done / disconnect, by stream id); the
@@ -14,7 +17,7 @@
 
 #include "server/auth.hpp"
 #include "server/core.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
 
 #include "tenantgate/v1/discovery.grpc.pb.h"
 
@@ -22,11 +25,12 @@
 
 namespace tg::control {
 
-class DiscoveryService final : public tenantgate::v1::Discovery::CallbackService {
+class DiscoveryService final
+    : public tenantgate::v1::Discovery::WithRawCallbackMethod_StreamTable<tenantgate::v1::Discovery::Service> {
  public:
   DiscoveryService(Core& core, TableHub& hub, const TokenSet& tokens) : core_(core), hub_(hub), tokens_(tokens) {}
 
-  grpc::ServerBidiReactor<tenantgate::v1::StreamTableRequest, tenantgate::v1::StreamTableResponse>* StreamTable(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamTable(
       grpc::CallbackServerContext* context) override;
 
  private:

@@ -178,6 +178,20 @@ void Metrics::render_table(std::string& out) const {
          std::to_string(t.refused_permission) + "\n"
          "tg_control_table_streams_refused_total{reason=\"node_id_flapping\"} " +
          std::to_string(t.refused_node_clash) + "\n";
+  out += "# HELP tg_control_table_streams_ended_total Table streams tg-control ended by reason (stream limits, "
+         "bad input).\n"
+         "# TYPE tg_control_table_streams_ended_total counter\n"
+         "tg_control_table_streams_ended_total{reason=\"hello_timeout\"} " +
+         std::to_string(t.ended_hello_timeout) + "\n"
+         "tg_control_table_streams_ended_total{reason=\"write_timeout\"} " +
+         std::to_string(t.ended_write_timeout) + "\n"
+         "tg_control_table_streams_ended_total{reason=\"bad_request\"} " +
+         std::to_string(t.ended_bad_request) + "\n";
+  gauge(out, "tg_control_table_proxy_records", "Proxy records kept (connected, and disconnected ones retained).",
+        t.proxy_records);
+  counter(out, "tg_control_table_proxy_records_dropped_total",
+          "Records of disconnected proxies dropped (--proxy-retention, or past the record cap).",
+          t.proxy_records_dropped);
 }
 
 }  // namespace tg::control

@@ -21,10 +21,13 @@
 //   tg_control_database_older_than_fleet                1 while proxies serve newer versions
 //   tg_control_table_fenced_proxies                     connected proxies sent nothing because of it
 //   tg_control_generation_lifts_total                   --accept-restore lifts of the generation
+//   tg_control_table_streams_ended_total{reason}        streams ended: hello_timeout | write_timeout | bad_request
+//   tg_control_table_proxy_records, _dropped_total      proxy records kept, disconnected ones dropped
 #pragma once
 
 #include "metrics/histogram.hpp"
 #include "status.hpp"
+#include "stream/table_metrics.hpp"
 
 #include <array>
 #include <chrono>
@@ -35,26 +38,6 @@
 namespace tg::control {
 
 class Registry;
-
-// The balancer-table stream's numbers, written by TableHub (owner loop).
-struct TableMetrics {
-  std::uint64_t generation = 0, counter = 0;
-  std::uint64_t config_versions = 0, health_versions = 0;
-  double build_seconds = 0;
-  std::uint64_t payload_bytes = 0;
-  std::uint64_t subscribers = 0;
-  std::uint64_t config_sent = 0, health_sent = 0;
-  std::uint64_t acks = 0, nacks = 0;
-  std::string registry_id;
-  bool older_than_fleet = false;
-  std::uint64_t fenced_proxies = 0;
-  std::uint64_t generation_lifts = 0;
-  // A newer stream of a connected node id took over from the older one.
-  std::uint64_t node_replacements = 0;
-  // Streams refused: no valid token, a token whose role may not stream, or
-  // a node id flapping between two live streams (ALREADY_EXISTS).
-  std::uint64_t refused_unauthenticated = 0, refused_permission = 0, refused_node_clash = 0;
-};
 
 class Metrics {
  public:

@@ -11,10 +11,14 @@ void add_proxy_commands(CLI::App& app, CommandTable& table) {
   CLI::App* noun = app.add_subcommand("proxies", "proxies on the balancer-table stream: list");
   noun->require_subcommand(1);
   CLI::App* list = noun->add_subcommand(
-      "list", "list every proxy seen since tg-control started, ordered by node id");
-  table.add(list, [list] {
-    return make_command(*list, rpcs::list_proxies,
-                        std::make_unique<tenantgate::v1::ListProxiesRequest>());
+      "list", "list the connected proxies and the fenced ones, ordered by node id");
+  auto all = std::make_shared<bool>(false);
+  list->add_flag("--all", *all,
+                 "also the disconnected proxies tg-control still keeps (tg-control --proxy-retention)");
+  table.add(list, [list, all] {
+    auto request = std::make_unique<tenantgate::v1::ListProxiesRequest>();
+    request->set_all(*all);
+    return make_command(*list, rpcs::list_proxies, std::move(request));
   });
 
   CLI::App* registry = app.add_subcommand("registry", "this database's registry identity: show, adopt");

@@ -202,6 +202,9 @@ void proxy_table(const v1::ListProxiesResponse& response, std::ostream& out) {
   table.write(out);
   out << "Newest table version: " << version_text(response.newest()) << " of registry " << response.registry_id()
       << ".\n";
+  if (response.disconnected_not_listed() != 0)
+    out << response.disconnected_not_listed() << " disconnected prox"
+        << (response.disconnected_not_listed() == 1 ? "y" : "ies") << " not listed (--all lists them).\n";
   for (const std::string& line : fenced) out << "Fenced " << line << "\n";
 }
 

@@ -11,7 +11,8 @@
 //     and the merged update for that subscriber
 // Not run by CI: `build/bin/tg-bench-table-build [--tenants N] [--instances N]`.
 #include "registry/registry.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
+#include "stream/version_proto.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -35,12 +36,13 @@ class NullTimer final : public DebounceTimer {
 
 struct CountingSubscriber final : TableSubscriber {
   std::size_t bytes = 0;
-  std::shared_ptr<const v1::StreamTableResponse> last;
-  void send(std::shared_ptr<const v1::StreamTableResponse> r) override {
-    bytes += r->ByteSizeLong();
-    last = std::move(r);
+  std::shared_ptr<const TableUpdate> last;
+  void send(std::shared_ptr<const TableUpdate> update) override {
+    bytes += update->bytes().size();
+    last = std::move(update);
   }
   void finish(const Status&) override {}
+  void cancel(const Status&) override {}
 };
 
 double ms_since(Steady::time_point start) {
@@ -122,7 +124,7 @@ int main(int argc, char** argv) {
   hub.connect(1, subscriber, "bench");
   v1::StreamTableRequest hello;
   hello.mutable_hello()->set_node_id("bench");
-  hub.newest().to(hello.mutable_hello()->mutable_applied());
+  to_proto(hub.newest(), hello.mutable_hello()->mutable_applied());
   hello.mutable_hello()->set_registry_id(options.registry_id);
   hello.mutable_hello()->set_digest(hub.digest());
   hub.receive(1, hello);
@@ -130,7 +132,7 @@ int main(int argc, char** argv) {
   auto ack = [&] {
     hub.write_done(1, true);
     v1::StreamTableRequest r;
-    *r.mutable_ack()->mutable_version() = subscriber.last->version();
+    *r.mutable_ack()->mutable_version() = subscriber.last->message().version();
     hub.receive(1, r);
   };
 
@@ -145,7 +147,7 @@ int main(int argc, char** argv) {
     hub.on_commit(batch);
     hub.publish();
     config_ms.push_back(ms_since(start));
-    if (!subscriber.last || !subscriber.last->has_config()) throw std::runtime_error("expected a config update");
+    if (!subscriber.last || !subscriber.last->message().has_config()) throw std::runtime_error("expected a config update");
     ack();
 
     v1::SetInstanceStateRequest drain;
@@ -156,11 +158,11 @@ int main(int argc, char** argv) {
     hub.on_commit(batch);
     hub.publish();
     health_ms.push_back(ms_since(start));
-    if (!subscriber.last->has_health()) throw std::runtime_error("expected a health update");
+    if (!subscriber.last->message().has_health()) throw std::runtime_error("expected a health update");
     ack();
   }
   std::printf("publish one config change (route added): median %.1f ms over %d\n", median(config_ms), repeats);
   std::printf("publish one health change (instance drained): median %.3f ms over %d, update %zu bytes\n",
-              median(health_ms), repeats, subscriber.last->ByteSizeLong());
+              median(health_ms), repeats, subscriber.last->bytes().size());
   return 0;
 }

@@ -254,6 +254,7 @@ TEST_CASE("proxies list: the ListProxies call", "[tgctl][cli][proxies]") {
   CHECK(request_is<v1::ListProxiesRequest>(inv, ""));
   CHECK(inv.command.rpc->method == "ListProxies");
   CHECK(inv.global.output == OutputFormat::json);
+  CHECK(request_is<v1::ListProxiesRequest>(parse_ok({"proxies", "list", "--all"}), "all: true"));
 }
 
 TEST_CASE("services update and patch: the mask holds exactly the fields given", "[tgctl][cli][services][mask]") {

@@ -180,6 +180,12 @@ TEST_CASE("proxies list as a table, json and yaml", "[tgctl][render]") {
         "new     -         -                    connected, fenced  2025-11-22T06:00:00.000Z  aaaabbbb (this)  4.1      0    -\n"
         "Newest table version: 3.12 of registry aaaabbbbccccdddd.\n"
         "Fenced new: database older than the fleet: ...\n");
+  const auto listed = from_text<v1::ListProxiesResponse>(
+      "newest { generation: 3 counter: 12 } registry_id: 'aaaabbbbccccdddd' disconnected_not_listed: 4 "
+      "proxies { node_id: 'edge-1' connected: true registry_id: 'aaaabbbbccccdddd' }");
+  CHECK_THAT(rendered({"proxies", "list"}, listed, OutputFormat::table),
+             Catch::EndsWith("Newest table version: 3.12 of registry aaaabbbbccccdddd.\n"
+                             "4 disconnected proxies not listed (--all lists them).\n"));
   const std::string json = rendered({"proxies", "list"}, proxies, OutputFormat::json);
   CHECK(json.find("\"node_id\": \"edge-2\"") != std::string::npos);
   CHECK(json.find("\"reason\": \"service x: bad policy\"") != std::string::npos);

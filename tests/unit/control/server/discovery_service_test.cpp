@@ -28,7 +28,7 @@ struct Harness {
     TableHubOptions options;
     options.debounce = 1ms;
     options.registry_id = store.load().registry_id;
-    hub = std::make_unique<TableHub>(registry, clock, *timer, options, &core->metrics());
+    hub = std::make_unique<TableHub>(registry, clock, *timer, options, &core->metrics().table());
     core->add_observer([this](const CommitBatch& batch) { hub->on_commit(batch); });
     discovery = std::make_unique<DiscoveryService>(*core, *hub, tokens);
     admin = std::make_unique<AdminService>(*core, tokens, hub.get());

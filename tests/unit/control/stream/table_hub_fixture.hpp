@@ -1,12 +1,12 @@
 // The TableHub test fixture: a real Registry with a fake clock, a debounce
 // timer fired by hand and fake subscribers (no gRPC, no threads). Shared by
-// table_hub_test.cpp and table_hub_registry_test.cpp.
+// table_hub_test.cpp and table_hub_registry_test.cpp (tests/unit/control/stream/).
 #pragma once
 
 #include "fake_clock.hpp"
 #include "registry/registry.hpp"
-#include "server/metrics.hpp"
-#include "server/table_hub.hpp"
+#include "stream/table_hub.hpp"
+#include "stream/version_proto.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -49,36 +49,47 @@ class ManualTimer final : public DebounceTimer {
 
 // Keeps the welcome apart from the updates (`sent`), and every version's
 // digest it saw in `digests` (shared by the fixture's subscribers).
+// What it is sent is parsed from the update's bytes (what goes on the wire);
+// `updates` keeps the shared updates themselves.
 struct FakeSubscriber final : TableSubscriber {
   std::vector<std::shared_ptr<const Response>> sent;
+  std::vector<std::shared_ptr<const TableUpdate>> updates;
   std::optional<v1::Welcome> welcome;
   bool welcome_in_flight = false;
   std::optional<Status> finished;
+  bool cancelled = false;  // ended by cancel(): the write in flight dropped
   std::map<TableVersion, std::uint64_t>* digests = nullptr;
-  void send(std::shared_ptr<const Response> response) override {
+  void send(std::shared_ptr<const TableUpdate> update) override {
+    auto response = std::make_shared<Response>();
+    REQUIRE(response->ParseFromString(update->bytes()));
     if (response->has_welcome()) {
       welcome = response->welcome();
       welcome_in_flight = true;
       return;
     }
-    if (digests) (*digests)[TableVersion::from(response->version())] = response->digest();
+    if (digests) (*digests)[from_proto(response->version())] = response->digest();
     sent.push_back(std::move(response));
+    updates.push_back(std::move(update));
   }
   void finish(const Status& status) override { finished = status; }
+  void cancel(const Status& status) override {
+    finished = status;
+    cancelled = true;
+  }
   const Response& last() const {
     REQUIRE(!sent.empty());
     return *sent.back();
   }
 };
 
-inline TableVersion version_of(const Response& r) { return TableVersion::from(r.version()); }
+inline TableVersion version_of(const Response& r) { return from_proto(r.version()); }
 
 struct HubFixture {
   test::FakeClock clock;
   Registry registry{clock};
   WriteContext context{"tester", "Test"};
   ManualTimer timer;
-  Metrics metrics;
+  TableMetrics metrics;
   TableHubOptions options;
   std::unique_ptr<TableHub> hub;
   std::map<TableHub::SubscriberId, std::unique_ptr<FakeSubscriber>> subscribers;
@@ -182,7 +193,7 @@ struct HubFixture {
     r.mutable_hello()->set_listen("0.0.0.0:8080");
     r.mutable_hello()->set_proxy_version("0.1.0");
     if (!applied.empty()) {
-      applied.to(r.mutable_hello()->mutable_applied());
+      to_proto(applied, r.mutable_hello()->mutable_applied());
       r.mutable_hello()->set_registry_id(registry.value_or(registry_id));
       auto known = digests.find(applied);
       const std::uint64_t sent_digest = known != digests.end()       ? known->second
@@ -211,13 +222,13 @@ struct HubFixture {
   }
   void ack_only(TableHub::SubscriberId id, TableVersion version) {
     v1::StreamTableRequest r;
-    version.to(r.mutable_ack()->mutable_version());
+    to_proto(version, r.mutable_ack()->mutable_version());
     hub->receive(id, r);
   }
   void nack(TableHub::SubscriberId id, const std::string& reason) {
     hub->write_done(id, true);
     v1::StreamTableRequest r;
-    version_of(sub(id).last()).to(r.mutable_nack()->mutable_version());
+    to_proto(version_of(sub(id).last()), r.mutable_nack()->mutable_version());
     r.mutable_nack()->set_reason(reason);
     hub->receive(id, r);
   }

@@ -61,9 +61,9 @@ TEST_CASE("table hub: version (generation, 1) at start, payload = registry minus
   CHECK_FALSE(table.instances(0).has_meta());
   CHECK(table.instances(0).heartbeat_ttl_ms() == 0);
   CHECK(same(table, expected_table(f.registry)));
-  CHECK(f.metrics.table().generation == 7);
-  CHECK(f.metrics.table().counter == 1);
-  CHECK(f.metrics.table().payload_bytes == f.hub->payload().size());
+  CHECK(f.metrics.generation == 7);
+  CHECK(f.metrics.counter == 1);
+  CHECK(f.metrics.payload_bytes == f.hub->payload().size());
 }
 
 TEST_CASE("table hub: debounce gathers many changes into one version", "[table_hub]") {
@@ -83,7 +83,7 @@ TEST_CASE("table hub: debounce gathers many changes into one version", "[table_h
   f.route("late", "api");
   f.timer.fire();
   CHECK(f.hub->newest() == TableVersion{7, 3});
-  CHECK(f.metrics.table().config_versions == 3);
+  CHECK(f.metrics.config_versions == 3);
   // Deletes count too.
   v1::DeleteRouteRequest del;
   del.set_name("late");
@@ -126,7 +126,7 @@ TEST_CASE("table hub: health and admin state alone are health versions, the rest
   f.timer.fire();
   CHECK(f.hub->newest() == TableVersion{7, 3});
   CHECK(f.hub->health_versions() == 2);
-  CHECK(f.metrics.table().health_versions == 2);
+  CHECK(f.metrics.health_versions == 2);
   // The full payload follows the state too (for proxies that need it).
   f.instance("i2", "web", 10000, /*weight=*/5, /*replace=*/true);  // weight: config
   f.timer.fire();
@@ -187,7 +187,7 @@ TEST_CASE("table hub: health updates merge every change after the proxy's versio
   CHECK(f.sub(c).last().has_config());
   CHECK(version_of(f.sub(c).last()) == TableVersion{7, 4});
   CHECK(same(parse_table(f.sub(c).last().config()), expected_table(f.registry)));
-  CHECK(f.metrics.table().health_sent == 3);
+  CHECK(f.metrics.health_sent == 3);
 }
 
 TEST_CASE("table hub: the health log is compacted into a config version", "[table_hub]") {
@@ -257,7 +257,7 @@ TEST_CASE("table hub: one update outstanding, and then the newest", "[table_hub]
   f.ack(a);
   CHECK(f.sub(a).sent.size() == 3);  // up to date
   CHECK(f.proxies().proxies(0).lag() == 0);
-  CHECK(f.metrics.table().acks == 3);
+  CHECK(f.metrics.acks == 3);
 }
 
 TEST_CASE("table hub: a NACKed version is never sent again to that node", "[table_hub]") {
@@ -272,10 +272,10 @@ TEST_CASE("table hub: a NACKed version is never sent again to that node", "[tabl
   REQUIRE(listed.proxies_size() == 1);
   CHECK(listed.proxies(0).nacks() == 1);
   CHECK(listed.proxies(0).last_nack().reason() == "service web: bad policy");
-  CHECK(TableVersion::from(listed.proxies(0).last_nack().version()) == TableVersion{7, 1});
+  CHECK(from_proto(listed.proxies(0).last_nack().version()) == TableVersion{7, 1});
   CHECK(listed.proxies(0).last_nack().time_unix_ms() == f.clock.unix_ms());
   CHECK_FALSE(listed.proxies(0).has_applied());
-  CHECK(f.metrics.table().nacks == 1);
+  CHECK(f.metrics.nacks == 1);
 
   // Reconnecting (even as a new process) does not bring 7.1 back.
   f.hub->disconnect(a, Status{});
@@ -302,7 +302,7 @@ TEST_CASE("table hub: a hello naming the newest version gets nothing", "[table_h
   f.hello(a, "proxy-a", "boot-1", {7, 1});
   CHECK(f.sub(a).sent.empty());
   auto listed = f.proxies();
-  CHECK(TableVersion::from(listed.proxies(0).applied()) == TableVersion{7, 1});
+  CHECK(from_proto(listed.proxies(0).applied()) == TableVersion{7, 1});
   CHECK(listed.proxies(0).lag() == 0);
   f.route("x", "web");
   f.timer.fire();
@@ -372,19 +372,19 @@ TEST_CASE("table hub: one stream per node id, the newer connection replaces the 
         "replaced by a newer connection of node edge-1 from ipv4:127.0.0.1:" + std::to_string(40000 + b));
   CHECK_FALSE(f.sub(b).finished.has_value());
   CHECK(f.sub(b).sent.size() == 1);  // the newer one gets the table
-  CHECK(f.metrics.table().node_replacements == 1);
+  CHECK(f.metrics.node_replacements == 1);
   const auto c = f.connect();
   f.hello(c, "edge-1", "boot-2");  // the same process again: the new stream wins, not counted
   REQUIRE(f.sub(b).finished.has_value());
   CHECK(f.sub(b).finished->code == Code::aborted);
   CHECK_FALSE(f.sub(c).finished.has_value());
   CHECK(f.sub(c).sent.size() == 1);
-  CHECK(f.metrics.table().node_replacements == 1);
+  CHECK(f.metrics.node_replacements == 1);
   const auto listed = f.proxies();
   REQUIRE(listed.proxies_size() == 1);
   CHECK(listed.proxies(0).connected());
   CHECK(listed.proxies(0).address() == "ipv4:127.0.0.1:" + std::to_string(40000 + c));
-  CHECK(f.metrics.table().subscribers == 1);
+  CHECK(f.metrics.subscribers == 1);
   CHECK(f.hub->connected() == 1);
 }
 
@@ -400,7 +400,7 @@ TEST_CASE("table hub: a node id flapping between two live proxies refuses the ne
     streams.push_back(id);
     f.clock.advance(1s);
   }
-  CHECK(f.metrics.table().node_replacements == 3);
+  CHECK(f.metrics.node_replacements == 3);
   const auto refused = f.connect();
   f.hello(refused, "edge-1", "boot-aaaaaaaaaaaa");  // the 4th change of hands within 10 s
   REQUIRE(f.sub(refused).finished.has_value());
@@ -413,8 +413,8 @@ TEST_CASE("table hub: a node id flapping between two live proxies refuses the ne
                                  " (this stream)") &&
                  Catch::Contains("give each proxy its own node id") && !Catch::Contains("aaaaaaaa"));
   CHECK_FALSE(f.sub(streams.back()).finished.has_value());  // the connected one keeps its table
-  CHECK(f.metrics.table().refused_node_clash == 1);
-  CHECK(f.metrics.table().node_replacements == 3);
+  CHECK(f.metrics.refused_node_clash == 1);
+  CHECK(f.metrics.node_replacements == 3);
   // Once the window has passed, the newer connection replaces again: neither
   // proxy is left without a table for good.
   f.clock.advance(10s);
@@ -424,7 +424,7 @@ TEST_CASE("table hub: a node id flapping between two live proxies refuses the ne
   CHECK(f.sub(later).sent.size() == 1);
   REQUIRE(f.sub(streams.back()).finished.has_value());
   CHECK(f.sub(streams.back()).finished->code == Code::aborted);
-  CHECK(f.metrics.table().node_replacements == 4);
+  CHECK(f.metrics.node_replacements == 4);
 }
 
 TEST_CASE("table hub: ListProxies shows only the first 8 characters of a boot id", "[table_hub]") {
@@ -454,7 +454,7 @@ TEST_CASE("table hub: proxy records, lag, disconnect and shutdown", "[table_hub]
   }
   f.clock.advance(2s);
   auto listed = f.proxies();
-  CHECK(TableVersion::from(listed.newest()) == TableVersion{7, 4});
+  CHECK(from_proto(listed.newest()) == TableVersion{7, 4});
   REQUIRE(listed.proxies_size() == 2);
   const v1::ProxyStatus& pa = listed.proxies(0);  // ordered by node id
   CHECK(pa.node_id() == "a-proxy");
@@ -463,26 +463,32 @@ TEST_CASE("table hub: proxy records, lag, disconnect and shutdown", "[table_hub]
   CHECK(pa.proxy_version() == "0.1.0");
   CHECK(pa.connected());
   CHECK(pa.connected_since_unix_ms() == connected_at);
-  CHECK(TableVersion::from(pa.applied()) == TableVersion{3, 8});
-  CHECK(TableVersion::from(pa.sent()) == TableVersion{7, 1});
+  CHECK(from_proto(pa.applied()) == TableVersion{3, 8});
+  CHECK(from_proto(pa.sent()) == TableVersion{7, 1});
   CHECK(pa.lag() == 4);  // another generation: every version of this one
   const v1::ProxyStatus& pb = listed.proxies(1);
-  CHECK(TableVersion::from(pb.applied()) == TableVersion{7, 1});
-  CHECK(TableVersion::from(pb.sent()) == TableVersion{7, 2});  // 7.3 and 7.4 wait for its answer
+  CHECK(from_proto(pb.applied()) == TableVersion{7, 1});
+  CHECK(from_proto(pb.sent()) == TableVersion{7, 2});  // 7.3 and 7.4 wait for its answer
   CHECK(pb.lag() == 3);
   CHECK(f.sub(a).sent.size() == 2);
   f.ack(a);  // 7.2 applied, 7.4 sent
   listed = f.proxies();
   CHECK(listed.proxies(1).lag() == 2);  // 7.2 of 7.4
-  CHECK(TableVersion::from(listed.proxies(1).sent()) == TableVersion{7, 4});
+  CHECK(from_proto(listed.proxies(1).sent()) == TableVersion{7, 4});
 
   f.hub->disconnect(a, Status{Code::cancelled, "gone"});
   CHECK(f.sub(a).finished->code == Code::cancelled);
-  listed = f.proxies();
-  CHECK_FALSE(listed.proxies(1).connected());
-  CHECK(listed.proxies(1).connected_since_unix_ms() == 0);
-  CHECK(listed.proxies(1).last_seen_unix_ms() == f.clock.unix_ms());
-  CHECK(f.metrics.table().subscribers == 1);
+  listed = f.proxies();  // the connected ones
+  REQUIRE(listed.proxies_size() == 1);
+  CHECK(listed.proxies(0).node_id() == "a-proxy");
+  CHECK(listed.disconnected_not_listed() == 1);
+  v1::ListProxiesResponse all;
+  f.hub->list_proxies(&all, true);
+  REQUIRE(all.proxies_size() == 2);
+  CHECK_FALSE(all.proxies(1).connected());
+  CHECK(all.proxies(1).connected_since_unix_ms() == 0);
+  CHECK(all.proxies(1).last_seen_unix_ms() == f.clock.unix_ms());
+  CHECK(f.metrics.subscribers == 1);
 
   f.route("pending", "web");
   CHECK(f.timer.armed());
@@ -492,7 +498,7 @@ TEST_CASE("table hub: proxy records, lag, disconnect and shutdown", "[table_hub]
   CHECK(f.hub->connected() == 0);
   const auto late = f.connect();
   CHECK(f.sub(late).finished->code == Code::unavailable);
-  CHECK(f.metrics.table().subscribers == 0);
+  CHECK(f.metrics.subscribers == 0);
 }
 
 }  // namespace

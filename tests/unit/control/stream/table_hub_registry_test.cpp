@@ -21,7 +21,7 @@ TEST_CASE("table hub: every update carries registry, kind, base and the digest o
   f.hello(a, "proxy-a");
   REQUIRE(f.sub(a).welcome);
   CHECK(f.sub(a).welcome->registry_id() == HubFixture::registry_id);
-  CHECK(TableVersion::from(f.sub(a).welcome->newest()) == TableVersion{7, 1});
+  CHECK(from_proto(f.sub(a).welcome->newest()) == TableVersion{7, 1});
   const Response& full = f.sub(a).last();
   CHECK(full.registry_id() == HubFixture::registry_id);
   CHECK(full.kind() == v1::UPDATE_KIND_FULL);
@@ -37,7 +37,7 @@ TEST_CASE("table hub: every update carries registry, kind, base and the digest o
   const Response& health = f.sub(a).last();
   REQUIRE(health.has_health());
   CHECK(health.kind() == v1::UPDATE_KIND_HEALTH);
-  CHECK(TableVersion::from(health.base_version()) == TableVersion{7, 1});
+  CHECK(from_proto(health.base_version()) == TableVersion{7, 1});
   const auto b = f.connect();
   f.hello(b, "proxy-b");  // gets the whole table at 7.2
   REQUIRE(f.sub(b).last().has_config());
@@ -67,8 +67,8 @@ TEST_CASE("table hub: a proxy serving a version this database never had is fence
   REQUIRE(listed.proxies_size() == 1);
   CHECK(listed.proxies(0).fenced().find("database older than the fleet") != std::string::npos);
   CHECK(listed.proxies(0).registry_id() == HubFixture::registry_id);
-  CHECK(f.metrics.table().older_than_fleet);
-  CHECK(f.metrics.table().fenced_proxies == 1);
+  CHECK(f.metrics.older_than_fleet);
+  CHECK(f.metrics.fenced_proxies == 1);
   // The mark is made durable (restarts keep it), with an audit row.
   REQUIRE(f.identity_commits.size() == 1);
   CHECK(f.identity_commits[0].first.fleet_ahead == std::optional<std::uint64_t>(7));
@@ -120,7 +120,7 @@ TEST_CASE("table hub: accept_restore lifts the generation above every reported v
   CHECK(f.sub(a).last().has_config());
   CHECK(version_of(f.sub(a).last()) == TableVersion{10, 1});
   CHECK(f.proxies().proxies(0).fenced().empty());
-  CHECK(f.metrics.table().generation_lifts == 1);
+  CHECK(f.metrics.generation_lifts == 1);
   f.ack(a);
   CHECK(f.proxies().proxies(0).lag() == 0);
 }
