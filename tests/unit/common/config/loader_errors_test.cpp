@@ -172,7 +172,7 @@ TEST_CASE("numbers out of range", "[config][errors][values]") {
   CHECK(single_error(service_with("    limits: { max_connections_per_instance: 0 }\n")) ==
         "t.yaml:3:45: services[0].limits.max_connections_per_instance: must be from 1 to 1000000, got 0");
   tg::config::test::load_ok(service_with("    limits: { max_pending_per_instance: 0, max_body: 0 }\n"));
-  tg::config::test::load_ok(service_with("    retry: { budget_percent: 0, max_body: 0 }\n"));
+  tg::config::test::load_ok(service_with("    retry: { budget_percent: 0 }\n    limits: { buffer_body: 0 }\n"));
 }
 
 TEST_CASE("enumerations list what is allowed", "[config][errors][values]") {
@@ -341,7 +341,7 @@ TEST_CASE("the error example in docs/configuration.md is what the loader prints"
       "allowed keys: tenants, services, routes, alert_rules, notifiers",
       ":7:13: services[0].tenant: unknown tenant \"acne\" (did you mean \"acme\"?); it must be declared under tenants",
       ":8:26: services[0].timeouts.connect: bad duration \"1.5ms\": not a whole number of milliseconds",
-      ":9:24: services[0].retry.max_body: bad size \"64KB\": unknown unit \"KB\" "
+      ":9:28: services[0].limits.buffer_body: bad size \"64KB\": unknown unit \"KB\" "
       "(use KiB, MiB or GiB; sizes are powers of 1024)",
       ":12:18: services[0].instances[1]: duplicate instance id \"s/10.0.0.1:80\" (the default id "
       "<service>/<address>; give one of the instances an explicit id); first declared at line 11, column 18",
