@@ -3,7 +3,7 @@
 // id, the path its normal form, and the body its framing.
 #include "http/head_writer.hpp"
 #include "http/path_normalise.hpp"
-#include "http/request_id.hpp"
+#include "pipeline/request_id.hpp"
 #include "pipeline/phases.hpp"
 #include "runtime/worker.hpp"
 
@@ -43,7 +43,7 @@ Step normalise(PhaseInput& in) {
 
   // Request id: the client's when valid, else a new one.
   if (req.x_request_id >= 0 && http::valid_request_id(req.headers[req.x_request_id].value.view(base)) &&
-      http::keep_client_request_id(in.worker.settings().trust_request_id, in.worker.settings().trusted_proxies,
+      keep_client_request_id(in.worker.settings().trust_request_id, in.worker.settings().trusted_proxies,
                                    in.peer)) {
     auto id = req.headers[req.x_request_id].value.view(base);
     std::memcpy(ex.request_id, id.data(), id.size());

@@ -29,7 +29,7 @@ struct ProxySettings {
   std::vector<balancing::Cidr> trusted_proxies;
   // --trust-request-id: a valid client X-Request-Id is kept from any peer.
   // Off: kept only from trusted_proxies, others get a generated id
-  // (http/request_id.hpp).
+  // (pipeline/request_id.hpp).
   bool trust_request_id = false;
 };
 

@@ -115,7 +115,7 @@ TEST_CASE("core: the heartbeat sweep marks expired instances unhealthy", "[core]
   CHECK(audit[0].record.actor == "tg-control");
 }
 
-TEST_CASE("core: a failed commit fails its call; the registry is reloaded and tg-control keeps serving",
+TEST_CASE("core: a failed commit fails its call, the registry is reloaded and tg-control keeps serving",
           "[core]") {
   MemoryStore store;
   test::FakeClock clock;

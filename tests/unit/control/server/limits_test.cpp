@@ -144,7 +144,7 @@ std::string many_tenants_yaml(std::size_t bytes) {
   return yaml;
 }
 
-TEST_CASE("limits: a large dry-run Apply leaves the owner loop free; a ListTenants completes first", "[limits]") {
+TEST_CASE("limits: a large dry-run Apply leaves the owner loop free, a ListTenants completes first", "[limits]") {
   Harness h;
   v1::ApplyRequest apply;
   apply.set_yaml(many_tenants_yaml(Registry::max_apply_bytes - 64 * 1024));

@@ -93,7 +93,7 @@ CommitBatch named_batch(std::uint64_t revision, const std::string& name) {
   return CommitBatch{revision, {Mutation{ObjectKind::tenant, name, "", name}}, {}};
 }
 
-TEST_CASE("commit queue: a failed group is retried one batch at a time; only the guilty write fails",
+TEST_CASE("commit queue: a failed group is retried one batch at a time and only the guilty write fails",
           "[commit_queue]") {
   GuiltyStore store;
   std::atomic<int> isolated{0};

@@ -112,7 +112,7 @@ TEST_CASE("match_route sets the route and service of a matching request", "[prox
   CHECK(in.service().name == "web");
 }
 
-TEST_CASE("admit with no gate admits; gates run in order and the first refusal wins", "[proxy][pipeline]") {
+TEST_CASE("admit with no gate admits, gates run in order and the first refusal wins", "[proxy][pipeline]") {
   PipelineHarness h(one_route());
   h.head(kGet);
   PhaseInput in = h.input();

@@ -6,7 +6,7 @@
 
 #include <span>
 
-namespace tg::proxy::http {
+namespace tg::proxy {
 
 // True when a client's valid X-Request-Id is kept rather than replaced by a
 // generated one: always with --trust-request-id; otherwise only when the peer
@@ -16,4 +16,4 @@ namespace tg::proxy::http {
 bool keep_client_request_id(bool trust_request_id, std::span<const balancing::Cidr> trusted_proxies,
                             const balancing::IpAddress& peer);
 
-}  // namespace tg::proxy::http
+}  // namespace tg::proxy

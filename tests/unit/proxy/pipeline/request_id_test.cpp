@@ -1,5 +1,5 @@
-// Whose X-Request-Id is kept (proxy/http/request_id.cpp).
-#include "http/request_id.hpp"
+// Whose X-Request-Id is kept (proxy/pipeline/request_id.cpp).
+#include "pipeline/request_id.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@ using tg::proxy::balancing::Cidr;
 using tg::proxy::balancing::IpAddress;
 using tg::proxy::balancing::parse_cidr_list;
 using tg::proxy::balancing::parse_ip;
-using tg::proxy::http::keep_client_request_id;
+using tg::proxy::keep_client_request_id;
 
 namespace {
 IpAddress ip(const char* text) {
