@@ -167,8 +167,16 @@ demo: tg-proxy is serving on $p (admin $a), its table pushed by tg-control
   curl -s $p/globex/orders/42
   # tenant acme by header X-Tenant-ID, under /api/ (the backend sees /users)
   curl -s -H 'X-Tenant-ID: acme' $p/api/users
-  # your own request id is kept and echoed; X-Forwarded-For is appended
+  # a client's request id is kept only from --trusted-proxies (or with
+  # --trust-request-id): here a new one is generated and echoed
   curl -si -H 'Host: acme.localhost' -H 'X-Request-Id: demo-123' $p/
+  # a trailing dot in Host routes like the name without it; a bad port is a 400
+  curl -s -H 'Host: acme.localhost.' $p/hello
+  curl -si -H 'Host: acme.localhost:evil' $p/hello
+  # a body up to limits.buffer_body (64KiB) is received whole before an upstream
+  # is chosen: one that stops arriving gets 408 and reaches no backend
+  # (the service's idle timeout, 60 s):
+  bash -c 'exec 3<>/dev/tcp/$host/$port; printf "PUT /slow HTTP/1.1\r\nHost: acme.localhost\r\nContent-Length: 10\r\n\r\nhalf" >&3; timeout 70 cat <&3'
   # no route: a JSON 404
   curl -si $p/nowhere
   # admin port: Prometheus metrics, the table served (with its tg-control version), health
@@ -197,6 +205,8 @@ Try (docs/tgctl.md has every command):
   $tgctl routes patch acme-host --method GET
   $tgctl audit list --limit 5
   curl -s $c/metrics | grep tg_control_table_
+  # ready: the process is up and its gRPC port completes calls (a self-probe)
+  curl -s $c/ready
 
 Access log lines (JSON) appear below. Press Ctrl-C to stop.
 MSG
