@@ -287,12 +287,7 @@ void Downstream::receive_body() {
   const BodyScan scan =
       scan_request_body(ex.body, scan_from, c.client.end - scanned_end, take, send, service().limits.max_body);
   if (scan != BodyScan::ok) {
-    ex.answered_by = PhaseId::receive_body;
-    if (scan == BodyScan::bad_framing) {
-      respond(400, ErrorKind::bad_request);
-    } else {
-      respond(413, ErrorKind::body_too_large);
-    }
+    refuse_body(scan, PhaseId::receive_body);
     return;
   }
   // The canonical framing may be shorter than what arrived: what follows
@@ -339,6 +334,15 @@ void Downstream::on_body_bytes(const boost::system::error_code& ec, std::size_t 
   }
   ctx_->client.end += n;
   receive_body();
+}
+
+void Downstream::refuse_body(BodyScan scan, PhaseId phase) {
+  ctx_->exchange.answered_by = phase;
+  if (scan == BodyScan::bad_framing) {
+    respond(400, ErrorKind::bad_request);
+  } else {
+    respond(413, ErrorKind::body_too_large);
+  }
 }
 
 // ---- suspension -------------------------------------------------------------

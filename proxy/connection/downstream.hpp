@@ -16,6 +16,7 @@
 #include "balancing/ip_address.hpp"
 #include "pipeline/exchange.hpp"
 #include "pipeline/phases.hpp"
+#include "pipeline/request_body.hpp"
 #include "runtime/connection.hpp"
 #include "core/socket.hpp"
 
@@ -73,6 +74,8 @@ class Downstream final : public Connection {
   bool wants_body_kept_whole();
   void receive_body();
   void on_body_bytes(const boost::system::error_code& ec, std::size_t n);
+  // A request body's framing refused (400) or its chunks past max_body (413).
+  void refuse_body(BodyScan scan, PhaseId phase);
   // Suspension: no snapshot reference, no socket read, the client watched for closing.
   void suspend();
   static void wake(void* self);

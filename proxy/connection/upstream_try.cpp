@@ -102,12 +102,7 @@ void UpstreamTry::send_head() {
         scan_request_body(ex_.body, base + req.head_length, available, take, send, service().limits.max_body);
     if (scan != BodyScan::ok) {
       end(false);
-      ex_.answered_by = PhaseId::forward;
-      if (scan == BodyScan::bad_framing) {
-        d_.respond(400, ErrorKind::bad_request);
-      } else {
-        d_.respond(413, ErrorKind::body_too_large);
-      }
+      d_.refuse_body(scan, PhaseId::forward);
       return;
     }
     ex_.body.in_head_buffer = static_cast<std::uint32_t>(send);
@@ -207,12 +202,7 @@ void UpstreamTry::on_body_read(const boost::system::error_code& ec, std::size_t 
   const BodyScan scan = scan_request_body(ex_.body, data, c_.client.size(), take, send, service().limits.max_body);
   if (scan != BodyScan::ok) {
     end(false);
-    ex_.answered_by = PhaseId::forward;
-    if (scan == BodyScan::bad_framing) {
-      d_.respond(400, ErrorKind::bad_request);
-    } else {
-      d_.respond(413, ErrorKind::body_too_large);
-    }
+    d_.refuse_body(scan, PhaseId::forward);
     return;
   }
   ex_.body.bytes += send;
@@ -506,12 +496,13 @@ void UpstreamTry::relay_response_head() {
   const std::array<asio::const_buffer, 2> buffers{asio::const_buffer(c_.out.data.get(), c_.out.end),
                                                   asio::const_buffer(body, send)};
   d_.write_all(d_.socket_, buffers, [self = LocalPtr<Downstream>(&d_)](const boost::system::error_code& ec) {
-    UpstreamTry(*self).on_response_head_sent(ec);
+    UpstreamTry(*self).on_response_sent(ec, TryStage::send_response);
   });
 }
 
-void UpstreamTry::on_response_head_sent(const boost::system::error_code& ec) {
-  if (!is(TryStage::send_response)) return;
+// A write of the response to the client (its head, or body bytes) completed.
+void UpstreamTry::on_response_sent(const boost::system::error_code& ec, TryStage stage) {
+  if (!is(stage)) return;
   if (ec) {
     ex_.error = d_.timed_out_ ? ErrorKind::timeout : ErrorKind::client_closed;
     d_.close();
@@ -564,22 +555,8 @@ void UpstreamTry::on_response_body_read(const boost::system::error_code& ec, std
   }
   ex_.response.bytes += send;
   d_.write_all(d_.socket_, asio::buffer(data, send), [self = LocalPtr<Downstream>(&d_)](const boost::system::error_code& e) {
-    UpstreamTry(*self).on_response_body_sent(e);
+    UpstreamTry(*self).on_response_sent(e, TryStage::stream_response);
   });
-}
-
-void UpstreamTry::on_response_body_sent(const boost::system::error_code& ec) {
-  if (!is(TryStage::stream_response)) return;
-  if (ec) {
-    ex_.error = d_.timed_out_ ? ErrorKind::timeout : ErrorKind::client_closed;
-    d_.close();
-    return;
-  }
-  if (ex_.response.done) {
-    d_.finish_request();
-  } else {
-    read_response_body();
-  }
 }
 
 // ---- a failed try -----------------------------------------------------------

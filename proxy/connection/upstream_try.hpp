@@ -46,10 +46,9 @@ class UpstreamTry {
   void final_response_head();
   void relay_interim_response();
   void relay_response_head();
-  void on_response_head_sent(const boost::system::error_code& ec);
+  void on_response_sent(const boost::system::error_code& ec, TryStage stage);
   void read_response_body();
   void on_response_body_read(const boost::system::error_code& ec, std::size_t n);
-  void on_response_body_sent(const boost::system::error_code& ec);
   // Early responses while the request body streams (early_response.cpp).
   void watch_for_early_response();
   void on_early_response_bytes(const boost::system::error_code& ec, std::size_t n);
