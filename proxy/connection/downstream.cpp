@@ -97,12 +97,7 @@ void Downstream::accept(Worker& worker, Socket socket, const tcp::endpoint& peer
 void Downstream::set_deadline_in(std::uint64_t ms) { worker_.wheel().set(*this, worker_.now_ms() + ms); }
 
 PhaseInput Downstream::phase_input() {
-  return PhaseInput{*ctx_, ctx_->exchange, worker_, peer_, draining_ || worker_.draining()};
-}
-
-const ServiceDef& Downstream::service() const {
-  const Exchange& ex = ctx_->exchange;
-  return ex.table->snapshot->services[ex.service];
+  return PhaseInput{*ctx_, ctx_->exchange, worker_, peer_, draining_ || worker_.draining(), worker_.admission_gates()};
 }
 
 void Downstream::start() {
@@ -208,7 +203,7 @@ void Downstream::run(PhaseId first) {
       act(outcome);
       return;
     }
-    if (wants_body_kept_whole()) {
+    if (!ctx_->exchange.body.done && wants_body_kept_whole()) {
       receive_body();
       return;
     }
@@ -249,7 +244,15 @@ bool Downstream::wants_body_kept_whole() {
   if (ex.body.done || ex.body.prefix_known) return false;
   const std::uint64_t limit = service().limits.buffer_body;
   if (limit == 0) return false;
-  if (ex.body.kind == BodyKind::fixed && ex.body.remaining > limit) return false;
+  if (ex.body.kind == BodyKind::fixed) {
+    if (ex.body.remaining > limit) return false;
+    // Already whole after the head (the common small POST): nothing to wait
+    // for; the try sends it with the head and may replay it (send_head scans it).
+    if (ex.body.remaining <= c.client.end - (ex.head_offset + c.request.head_length)) {
+      ++worker_.stats().bodies_kept_whole;
+      return false;
+    }
+  }
   // Head and body must fit the client buffer together: the head moves to its
   // front (its spans are relative to the head's start).
   if (ex.head_offset > 0) {
@@ -353,6 +356,7 @@ void Downstream::suspend() {
   ex.instance.reset();
   ex.table.reset();
   ex.route = -1;
+  ex.service_def = nullptr;
   ex.waiter.wake = &Downstream::wake;
   ex.waiter.owner = this;
   state_ = State::suspended;

@@ -96,7 +96,8 @@ class Downstream final : public Connection {
   void release_context();
   void set_deadline_in(std::uint64_t ms);
   PhaseInput phase_input();
-  const ServiceDef& service() const;
+  // The matched route's service (after phase 3).
+  const ServiceDef& service() const { return *ctx_->exchange.service_def; }
 
   // Writes `buffers` fully: at once when the socket takes them, else asynchronously.
   template <typename Buffers, typename Handler>

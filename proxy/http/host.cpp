@@ -4,12 +4,20 @@ namespace tg::proxy::http {
 
 namespace {
 
-bool reg_name_char(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~' || c == '%' || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' ||
-         c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
-}
+// reg-name characters (unreserved, sub-delims and '%'), one load per byte
+// of a Host header on every request.
+struct RegNameTable {
+  bool allowed[256] = {};
+  constexpr RegNameTable() {
+    for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
+    for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
+    for (unsigned char c : std::string_view("-._~%!$&'()*+,;=")) allowed[c] = true;
+  }
+};
+constexpr RegNameTable kRegName;
+
+bool reg_name_char(char c) { return kRegName.allowed[static_cast<unsigned char>(c)]; }
 
 bool ip_literal_char(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
@@ -42,23 +50,6 @@ bool valid_host(std::string_view host) {
   }
   if (i == host.size()) return true;
   return host[i] == ':' && valid_port(host.substr(i + 1));
-}
-
-std::string_view normalise_host(std::string_view host, char* out, std::size_t capacity) {
-  if (!host.empty() && host.front() == '[') {
-    auto close = host.find(']');
-    if (close != std::string_view::npos) host = host.substr(0, close + 1);
-  } else {
-    auto colon = host.rfind(':');
-    if (colon != std::string_view::npos) host = host.substr(0, colon);
-    if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
-  }
-  if (host.size() > capacity) host = host.substr(0, capacity);
-  for (std::size_t i = 0; i < host.size(); ++i) {
-    const char c = host[i];
-    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  }
-  return {out, host.size()};
 }
 
 }  // namespace tg::proxy::http

@@ -20,6 +20,23 @@ bool valid_host(std::string_view host);
 // fully qualified spelling names the same host). Written to `out`, at most
 // `capacity` bytes (a longer host is cut); returns the view into `out`.
 // `host` should have passed valid_host().
-std::string_view normalise_host(std::string_view host, char* out, std::size_t capacity);
+// Inline: it runs once per request (phase 3), and as a call it cost twice
+// its own work (docs/performance.md).
+inline std::string_view normalise_host(std::string_view host, char* out, std::size_t capacity) {
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close != std::string_view::npos) host = host.substr(0, close + 1);
+  } else {
+    const auto colon = host.rfind(':');
+    if (colon != std::string_view::npos) host = host.substr(0, colon);
+    if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+  }
+  if (host.size() > capacity) host = host.substr(0, capacity);
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    const char c = host[i];
+    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  return {out, host.size()};
+}
 
 }  // namespace tg::proxy::http

@@ -355,8 +355,10 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
 
   // target. A run of SP between the parts is read as one (RFC 9112 §3 lets a
   // recipient do so); other whitespace is not. The forwarded line has single
-  // SPs: head_writer builds it from the parts.
-  while (i < line_end && data[i] == ' ') ++i;
+  // SPs: head_writer builds it from the parts. data[i] is the SP after the
+  // method and data[line_end] is '\r', so the run ends within the line.
+  do ++i;
+  while (data[i] == ' ');
   const std::size_t tb = i;
   while (i < line_end && kTargetChar[static_cast<unsigned char>(data[i])]) ++i;
   if (i == tb || i >= line_end || data[i] != ' ') {
@@ -365,8 +367,9 @@ ParseStatus parse_request(const char* data, std::size_t size, std::size_t& scann
   }
   out.target = {static_cast<std::uint32_t>(tb), static_cast<std::uint32_t>(i - tb)};
 
-  // version
-  while (i < line_end && data[i] == ' ') ++i;
+  // version (data[i] is the SP after the target)
+  do ++i;
+  while (data[i] == ' ');
   if (line_end - i != 8 || !parse_version(data + i, out.version_minor)) {
     out.error = ParseError::bad_version;
     return ParseStatus::error;

@@ -2,12 +2,11 @@
 // and concurrency limits are AdmissionGates registered on the worker; with
 // none registered (the default) every request is admitted.
 #include "pipeline/phases.hpp"
-#include "runtime/worker.hpp"
 
 namespace tg::proxy {
 
-Step admit(PhaseInput& in) {
-  for (AdmissionGate* gate : in.worker.admission_gates()) {
+Step admit_gates(PhaseInput& in) {
+  for (AdmissionGate* gate : in.gates) {
     const Step step = gate->admit(in);
     if (step.kind != Step::Kind::proceed) return step;
   }

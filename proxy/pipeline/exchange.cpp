@@ -62,6 +62,7 @@ void Exchange::reset() {
   table.reset();
   route = -1;
   service = 0;
+  service_def = nullptr;
   attempts = 0;
   key_hash = 0;
   stale_retry_used = false;

@@ -27,6 +27,7 @@ namespace tg::proxy {
 class UpstreamConn;
 class Worker;
 struct InstanceRuntime;
+struct ServiceDef;
 struct WorkerTable;
 
 enum class BodyKind : std::uint8_t { none, fixed, chunked, until_close };
@@ -130,6 +131,7 @@ struct Exchange {
   LocalPtr<WorkerTable> table;
   std::int32_t route = -1;
   std::uint32_t service = 0;
+  const ServiceDef* service_def = nullptr;  // &table->snapshot->services[service], set with it by phase 3
   LocalPtr<InstanceRuntime> instance;
   static constexpr std::uint8_t kMaxAttempts = config::kMaxRetryAttempts;  // the config's ceiling for retry.attempts
   std::uint8_t attempts = 0;

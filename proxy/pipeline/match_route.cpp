@@ -9,8 +9,6 @@
 
 namespace tg::proxy {
 
-const ServiceDef& PhaseInput::service() const { return ex.table->snapshot->services[ex.service]; }
-
 Step match_route(PhaseInput& in) {
   RequestContext& c = in.ctx;
   Exchange& ex = in.ex;
@@ -41,6 +39,7 @@ Step match_route(PhaseInput& in) {
   }
   const RouteDef& route = snapshot.routes[static_cast<std::size_t>(ex.route)];
   ex.service = route.service;
+  ex.service_def = &ex.table->snapshot->services[route.service];
   if (route.reject_encoded_slashes && http::has_encoded_slash(ex.path)) {
     ex.keep_alive = false;
     return Step::respond(400, ErrorKind::bad_request);

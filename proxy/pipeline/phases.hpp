@@ -13,8 +13,11 @@
 #include "pipeline/exchange.hpp"
 #include "pipeline/step.hpp"
 
+#include <vector>
+
 namespace tg::proxy {
 
+class AdmissionGate;
 class Worker;
 struct ServiceDef;
 
@@ -25,8 +28,10 @@ struct PhaseInput {
   Worker& worker;
   const balancing::IpAddress& peer;
   bool draining;  // the connection or worker is draining: no keep-alive
+  const std::vector<AdmissionGate*>& gates;  // phase 4's steps (Worker::admission_gates())
 
-  const ServiceDef& service() const;
+  // The matched route's service (after phase 3).
+  const ServiceDef& service() const { return *ex.service_def; }
 };
 
 // 2. Request id, client address, path normalisation (400 on a bad path),
@@ -41,8 +46,10 @@ void describe_refused_head(PhaseInput& in, const char* base, std::size_t size);
 // 3. Route by host, path, method and headers (404; 503 route_removed when a
 // resumed request's route went away); the service's body limit (413).
 Step match_route(PhaseInput& in);
-// 4. Admission: each of the worker's AdmissionGates in turn (none by default).
-Step admit(PhaseInput& in);
+// 4. Admission: each of the worker's AdmissionGates in turn (none by default:
+// then a test, not a call).
+Step admit_gates(PhaseInput& in);
+inline Step admit(PhaseInput& in) { return in.gates.empty() ? Step::proceed() : admit_gates(in); }
 // 5. Pick an instance (503 no_instance; 502/504 when retries ran out) and
 // reserve its connection: a pooled one, or a slot under the per-worker
 // connection limit (503 overflow).

@@ -37,7 +37,7 @@ void record(PhaseInput& in, std::uint16_t client_port) {
     const RouteRuntime& route = *ex.table->routes[static_cast<std::size_t>(ex.route)];
     entry.route = route.name_json;
     entry.service = route.service_json;
-    entry.tenant = ex.table->snapshot->services[ex.service].tenant_json;
+    entry.tenant = ex.service_def->tenant_json;
   }
   if (ex.instance) {
     entry.instance = ex.instance->id_json;

@@ -1,18 +1,10 @@
 #include "pipeline/request_body.hpp"
 
-#include <algorithm>
-
 namespace tg::proxy {
 
-BodyScan scan_request_body(RequestBody& body, char* data, std::size_t size, std::size_t& take, std::size_t& send,
-                           std::uint64_t max_body) {
+BodyScan scan_request_body_framed(RequestBody& body, char* data, std::size_t size, std::size_t& take,
+                                  std::size_t& send, std::uint64_t max_body) {
   take = send = 0;
-  if (body.kind == BodyKind::fixed) {
-    take = send = static_cast<std::size_t>(std::min<std::uint64_t>(size, body.remaining));
-    body.remaining -= take;
-    body.done = body.remaining == 0;
-    return BodyScan::ok;
-  }
   if (body.kind != BodyKind::chunked) {
     body.done = true;
     return BodyScan::ok;

@@ -20,7 +20,19 @@ enum class BodyScan : std::uint8_t { ok, bad_framing, too_large };
 // framing rewritten in place). Updates body.remaining, body.chunks and
 // body.done. bad_framing: a malformed chunked body (400); too_large: chunk
 // data beyond `max_body` (413).
-BodyScan scan_request_body(RequestBody& body, char* data, std::size_t size, std::size_t& take, std::size_t& send,
-                           std::uint64_t max_body);
+// Inline for a fixed-length body (a compare and a subtraction); chunked
+// framing and the rest are scan_request_body_framed's.
+BodyScan scan_request_body_framed(RequestBody& body, char* data, std::size_t size, std::size_t& take,
+                                  std::size_t& send, std::uint64_t max_body);
+inline BodyScan scan_request_body(RequestBody& body, char* data, std::size_t size, std::size_t& take,
+                                  std::size_t& send, std::uint64_t max_body) {
+  if (body.kind == BodyKind::fixed) {
+    take = send = static_cast<std::size_t>(size < body.remaining ? size : body.remaining);
+    body.remaining -= take;
+    body.done = body.remaining == 0;
+    return BodyScan::ok;
+  }
+  return scan_request_body_framed(body, data, size, take, send, max_body);
+}
 
 }  // namespace tg::proxy

@@ -57,7 +57,7 @@ class PipelineHarness {
     c.client.begin = c.request.head_length;
   }
 
-  PhaseInput input(bool draining = false) { return PhaseInput{*ctx_, ctx_->exchange, worker_, peer_, draining}; }
+  PhaseInput input(bool draining = false) { return PhaseInput{*ctx_, ctx_->exchange, worker_, peer_, draining, worker_.admission_gates()}; }
   Exchange& exchange() { return ctx_->exchange; }
   RequestContext& context() { return *ctx_; }
   Worker& worker() { return worker_; }
