@@ -21,7 +21,7 @@ CASES = {
     "d": "1,000 keep-alive connections, small response",
     "e": "RSS per idle keep-alive connection",
 }
-TARGETS = ["direct", "tg-proxy", "nginx", "haproxy"]
+TARGETS = ["direct", "tg-proxy", "tg-base", "nginx", "haproxy"]
 CPU_COLUMNS = ("proxy_cpu_pct", "backend_cpu_pct", "wrk_cpu_pct", "load_core_busy_pct",
                "other_cpu_pct")
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -110,7 +110,7 @@ def table_runs(rows):
                   f"{fmt(m['wrk_cpu_pct'], '4.0f')} {fmt(m['load_core_busy_pct'], '9.0f')} "
                   f"{fmt(m['other_cpu_pct'], '5.0f')}")
         tg = med.get("tg-proxy")
-        for peer in ("nginx", "haproxy"):
+        for peer in ("tg-base", "nginx", "haproxy"):
             if tg and peer in med:
                 p = med[peer]
                 print(f"  tg/{peer:<8} req/s x{fmt(ratio(tg['rps'], p['rps']), '.2f')}  "
@@ -147,7 +147,7 @@ def table_idle(rows):
         every = " ".join(format(num(r["kb_per_conn"]), ".3f") for r in runs)
         print(f"  {target:<9} {fmt(before, '13.0f')} {fmt(after, '12.0f')} "
               f"{fmt(per[target], '8.3f')}   {every}")
-    for peer in ("nginx", "haproxy"):
+    for peer in ("tg-base", "nginx", "haproxy"):
         if "tg-proxy" in per and peer in per:
             print(f"  tg/{peer:<8} KB/conn x{fmt(ratio(per['tg-proxy'], per[peer]), '.2f')}")
 

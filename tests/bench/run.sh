@@ -30,6 +30,10 @@
 #   IDLE_CONNS=8000    connections for case e
 #   BENCH_PROXY_CPUS=1 BENCH_LOAD_CPUS=0   taskset CPU lists; BENCH_PIN=0 disables pinning
 #   BENCH_TG_PROXY=build/bin/tg-proxy      binary under test
+#   BENCH_TG_BASE=PATH another tg-proxy build run as target "tg-base" in the same rounds
+#                      (a before/after comparison: git worktree add /tmp/base <commit>,
+#                      build it, point this at its tg-proxy); the table adds tg/tg-base
+#   BENCH_TARGETS="tg-proxy tg-base nginx haproxy"  which proxies run (direct always does)
 #   BENCH_PEER_HEADERS=1  NGINX/HAProxy do tg-proxy's header work too (X-Forwarded-For,
 #                         X-Forwarded-Proto, X-Request-Id generated and echoed); 0 = plain
 #   BENCH_NGINX_KEEPALIVE=1024  idle upstream connections NGINX keeps. With the usual 64,
@@ -75,6 +79,7 @@ idle_conns=${IDLE_CONNS:-8000}
 proxy_cpus=${BENCH_PROXY_CPUS:-1}
 load_cpus=${BENCH_LOAD_CPUS:-0}
 tg_bin=${BENCH_TG_PROXY:-$root/build/bin/tg-proxy}
+tg_base_bin=${BENCH_TG_BASE:-}
 peer_headers=${BENCH_PEER_HEADERS:-1}
 nginx_keepalive=${BENCH_NGINX_KEEPALIVE:-1024}
 
@@ -210,12 +215,14 @@ EOF
   main_pid[direct]=$master
 }
 
+# start_tg TARGET BINARY: tg-proxy (or tg-base, another build) in front of the backend.
 start_tg() {
-  if [[ ! -x "$tg_bin" ]]; then
-    warn "$tg_bin not found: skipping tg-proxy (run deploy/build.sh first)"
+  local name=$1 bin=$2
+  if [[ ! -x "$bin" ]]; then
+    warn "$bin not found: skipping $name (run deploy/build.sh first)"
     return 1
   fi
-  cat >"$work/tg.yaml" <<EOF
+  cat >"$work/$name.yaml" <<EOF
 tenants:
   - id: bench
 services:
@@ -229,20 +236,20 @@ routes:
     match: { path_prefix: / }
     service: bench
 EOF
-  rm -f "$work/tg.ready"
-  spawn "$proxy_cpus" "$work/tg.log" "$tg_bin" --config "$work/tg.yaml" --workers 1 \
-    --listen 127.0.0.1:0 --admin 127.0.0.1:0 --ready-file "$work/tg.ready" \
+  rm -f "$work/$name.ready"
+  spawn "$proxy_cpus" "$work/$name.log" "$bin" --config "$work/$name.yaml" --workers 1 \
+    --listen 127.0.0.1:0 --admin 127.0.0.1:0 --ready-file "$work/$name.ready" \
     --log-level warn --access-log off --keepalive-timeout 120s
   local pid=$spawned
-  if ! wait_until 15 eval '[[ -s "$work/tg.ready" ]] || ! kill -0 '"$pid"' 2>/dev/null' ||
-     [[ ! -s "$work/tg.ready" ]]; then
-    warn "tg-proxy did not start; skipping it. Its output: $(tail -5 "$work/tg.log")"
+  if ! wait_until 15 eval '[[ -s "$work/$name.ready" ]] || ! kill -0 '"$pid"' 2>/dev/null' ||
+     [[ ! -s "$work/$name.ready" ]]; then
+    warn "$name did not start; skipping it. Its output: $(tail -5 "$work/$name.log")"
     stop_pid "$pid"
     return 1
   fi
-  url[tg-proxy]=http://$(sed -n 's/^listen=//p' "$work/tg.ready")
-  meas_pids[tg-proxy]=$pid
-  main_pid[tg-proxy]=$pid
+  url[$name]=http://$(sed -n 's/^listen=//p' "$work/$name.ready")
+  meas_pids[$name]=$pid
+  main_pid[$name]=$pid
 }
 
 start_nginx() {
@@ -352,7 +359,8 @@ check_target() {
 
 start_target() {
   case "$1" in
-    tg-proxy) start_tg ;;
+    tg-proxy) start_tg tg-proxy "$tg_bin" ;;
+    tg-base) start_tg tg-base "$tg_base_bin" ;;
     nginx) start_nginx ;;
     haproxy) start_haproxy ;;
   esac && check_target "$1"
@@ -522,7 +530,9 @@ printf 'target\tround\tconns\trss_before_kb\trss_after_kb\tkb_per_conn\n' >"$out
 start_backend
 say "backend NGINX on ${url[direct]} (worker pid $backend_worker)"
 targets=(direct)
-for target in tg-proxy nginx haproxy; do
+default_targets="tg-proxy nginx haproxy"
+[[ -n $tg_base_bin ]] && default_targets="tg-proxy tg-base nginx haproxy"
+for target in ${BENCH_TARGETS:-$default_targets}; do
   if start_target "$target"; then
     targets+=("$target")
     say "$target on ${url[$target]} (measured pid ${meas_pids[$target]})"
