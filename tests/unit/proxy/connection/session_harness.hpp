@@ -162,7 +162,7 @@ struct LogLine {
 
 // Short timeouts for a service, so timeout exits happen in tests.
 struct Timeouts {
-  std::chrono::milliseconds connect{300}, response_headers{300}, idle{300};
+  std::chrono::milliseconds connect{1000}, response_headers{1000}, idle{1000};
 };
 
 // A service "web" over the given ports (one instance each, ids a, b, ...)
