@@ -29,6 +29,11 @@ void UpstreamTry::count(UpstreamError kind) {
 
 void UpstreamTry::start() {
   TryState& t = ex_.upstream;
+  // The error of an earlier try was kept for phase 5 (the answer when no
+  // instance is left); a new try starts without it, or a success after a
+  // retry would be logged with it, its healthy connection closed instead of
+  // pooled, and its body taken for bad framing (502).
+  ex_.error = ErrorKind::none;
   t.reusable = true;
   t.read_pending = false;
   t.scanned = 0;

@@ -29,7 +29,6 @@ Step pick_instance(PhaseInput& in) {
     // Retries ran out of instances: the last try's failure is the answer.
     return Step::respond(ex.error == ErrorKind::timeout ? 504 : 502, ex.error);
   }
-  ex.tried[ex.attempts++] = static_cast<std::uint32_t>(index);
   ex.instance = ex.table->instances[static_cast<std::size_t>(index)];
   ex.upstream.conn = UpstreamConn::take(*ex.instance);
   if (!ex.upstream.conn) {
@@ -37,6 +36,9 @@ Step pick_instance(PhaseInput& in) {
         std::max<std::uint32_t>(1, svc.limits.max_connections_per_instance / in.worker.settings().workers);
     if (ex.instance->open_connections >= per_worker_limit) return Step::respond(503, ErrorKind::overflow);
   }
+  // A try is counted once it has a connection (pooled, or one to open): an
+  // overflow at the first pick is phase 5's own answer, not a forward's.
+  ex.tried[ex.attempts++] = static_cast<std::uint32_t>(index);
   ex.upstream.active = true;
   ++ex.instance->in_flight;
   return Step::proceed();
