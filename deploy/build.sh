@@ -2,7 +2,7 @@
 # Configure and build tenantgate with CMake + Ninja (+ ccache, which CMakeLists.txt picks up).
 #
 #   deploy/build.sh               Release                      -> build/
-#   deploy/build.sh --sanitize    ASan+UBSan, RelWithDebInfo   -> build-asan/
+#   deploy/build.sh --sanitize    ASan+UBSan, RelWithDebInfo   -> build-asan/ (no bench tools)
 #   deploy/build.sh --debug       Debug                        -> build-debug/
 #   (--sanitize --debug           ASan+UBSan, Debug            -> build-asan-debug/)
 #   deploy/build.sh --fuzz        clang, libFuzzer+ASan+UBSan  -> build-fuzz/
@@ -81,9 +81,14 @@ if [[ $fuzz == 1 ]]; then
   exit 0
 fi
 echo "build: configuring $dir/ ($build_type, TG_SANITIZE=$sanitize_flag)"
+# The sanitizer build is for the test suites: the benchmark tools (run by
+# hand against the Release build) are left out of it.
+bench_flag=ON
+[[ $sanitize == 1 ]] && bench_flag=OFF
 cmake -S . -B "$dir" -G Ninja \
   -DCMAKE_BUILD_TYPE="$build_type" \
   -DTG_SANITIZE="$sanitize_flag" \
+  -DTG_BUILD_BENCH="$bench_flag" \
   "${cmake_extra[@]}"
 echo "build: building $dir/ with $jobs jobs"
 cmake --build "$dir" -j "$jobs"
