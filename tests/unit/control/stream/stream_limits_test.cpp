@@ -15,8 +15,8 @@ void come_and_go(HubFixture& f, const std::string& node) {
 }
 
 TEST_CASE("stream limits: a stream without a hello is ended after hello_timeout", "[table_hub][limits]") {
+  ManualTimer sweeper;  // outlives the fixture: the hub cancels it when destroyed
   HubFixture f;
-  ManualTimer sweeper;
   f.options.sweep_timer = &sweeper;
   f.start();
   REQUIRE(sweeper.armed());
