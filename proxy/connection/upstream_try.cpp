@@ -29,6 +29,9 @@ void UpstreamTry::count(UpstreamError kind) {
 
 void UpstreamTry::start() {
   TryState& t = ex_.upstream;
+  // The error of an earlier try is not this one's: a retried 502/503 left
+  // bad_upstream_response, which would read as bad framing of this response.
+  ex_.error = ErrorKind::none;
   t.reusable = true;
   t.read_pending = false;
   t.scanned = 0;
