@@ -24,9 +24,28 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::upstream_reset: return "upstream_reset";
     case ErrorKind::bad_upstream_response: return "bad_upstream_response";
     case ErrorKind::no_instance: return "no_instance";
+    case ErrorKind::ejected: return "ejected";
     case ErrorKind::overflow: return "overflow";
     case ErrorKind::timeout: return "timeout";
     case ErrorKind::client_closed: return "client_closed";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Fate fate) {
+  switch (fate) {
+    case Fate::unset: return "";
+    case Fate::ok: return "ok";
+    case Fate::retried_ok: return "retried_ok";
+    case Fate::retry_budget_exhausted: return "retry_budget_exhausted";
+    case Fate::not_retryable: return "not_retryable";
+    case Fate::attempts_exhausted: return "attempts_exhausted";
+    case Fate::ejected_all: return "ejected_all";
+    case Fate::pending_timeout: return "pending_timeout";
+    case Fate::held_timeout: return "held_timeout";
+    case Fate::auth_failed: return "auth_failed";
+    case Fate::rate_limited: return "rate_limited";
+    case Fate::client_closed: return "client_closed";
   }
   return "unknown";
 }
@@ -63,6 +82,10 @@ void Exchange::reset() {
   route = -1;
   service = 0;
   attempts = 0;
+  budget.reset();
+  retrying = false;
+  probe = false;
+  fate = Fate::unset;
   key_hash = 0;
   stale_retry_used = false;
   request_id_length = 0;
