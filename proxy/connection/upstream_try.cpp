@@ -391,10 +391,10 @@ void UpstreamTry::final_response_head() {
     }
     if (wait_ms) {
       resilience::try_ended(d_.worker_, ex_, svc, resilience::TryOutcome::back_off, *wait_ms);
-    } else {
-      const bool failure = code >= 500 && svc.breaker.count_5xx;
-      resilience::try_ended(d_.worker_, ex_, svc,
-                            failure ? resilience::TryOutcome::failure : resilience::TryOutcome::success);
+    } else if (code >= 500 && svc.breaker.count_5xx) {
+      resilience::try_ended(d_.worker_, ex_, svc, resilience::TryOutcome::failure);
+    } else if (!resilience::success_changes_nothing(*ex_.instance, ex_.probe)) {
+      resilience::try_ended(d_.worker_, ex_, svc, resilience::TryOutcome::success);
     }
   }
   const std::uint32_t on = svc.retry.on;

@@ -59,7 +59,7 @@ Step pick_instance(PhaseInput& in) {
     ex.budget = ex.table->services[ex.service];
     ex.budget->budget.request_started();
   }
-  if (svc.outlier) resilience::try_started(in.worker, ex, svc);
+  if (svc.outlier) resilience::try_started_inline(in.worker, ex, svc, *ex.instance, ex.probe);
   return Step::proceed();
 }
 

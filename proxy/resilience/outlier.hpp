@@ -10,6 +10,7 @@
 #pragma once
 
 #include "resilience/breaker.hpp"
+#include "upstream/upstream.hpp"
 
 #include <cstdint>
 #include <span>
@@ -34,8 +35,17 @@ struct PickSet {
 // tried ones: every instance is used again. `scratch` holds the list.
 PickSet pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried, std::uint64_t now_ms, std::vector<std::uint32_t>& scratch);
 
-// Phase 5 reserved ex.instance for a try: a half-open breaker counts it as a probe.
+// Phase 5 reserved ex.instance for a try: a half-open breaker counts it as a
+// probe. (The closed breaker, the usual case, is decided inline.)
 void try_started(Worker& worker, Exchange& ex, const ServiceDef& service);
+inline void try_started_inline(Worker& worker, Exchange& ex, const ServiceDef& service, InstanceRuntime& instance,
+                               bool& probe) {
+  if (instance.breaker.state() == BreakerState::closed) {
+    probe = false;
+    return;
+  }
+  try_started(worker, ex, service);
+}
 
 enum class TryOutcome : std::uint8_t {
   success,   // a response the breaker counts as healthy
@@ -44,6 +54,11 @@ enum class TryOutcome : std::uint8_t {
 };
 void try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, TryOutcome outcome,
                std::uint64_t retry_after_ms = 0);
+// A success on a closed breaker with no failure counted changes nothing: the
+// healthy path only reads.
+inline bool success_changes_nothing(const InstanceRuntime& instance, bool probe) {
+  return !probe && instance.breaker.state() == BreakerState::closed && instance.breaker.failures() == 0;
+}
 
 // The request ends while a probe of it had no outcome: the probe slot is freed.
 void request_ended(Exchange& ex);
