@@ -138,7 +138,7 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       auto [it, fresh] = routes.try_emplace(r.name, r);
       if (fresh) continue;
       for (std::size_t i = 0; i < 5; ++i) it->second.requests[i] += r.requests[i];
-      for (std::size_t i = 0; i < kFates; ++i) it->second.fates[i] += r.fates[i];
+      for (std::size_t i = 0; i < resilience::kFates; ++i) it->second.fates[i] += r.fates[i];
       it->second.latency.add(r.latency);
     }
     for (const auto& inst : w.instances) {
@@ -192,9 +192,9 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       "not_retryable, attempts_exhausted, ejected_all, client_closed, ...), by route.\n"
       "# TYPE tg_request_fates_total counter\n");
   for (const auto& [name, r] : routes)
-    for (std::size_t i = 0; i < kFates; ++i)
-      if (r.fates[i] || static_cast<Fate>(i) == Fate::ok)
-        add("tg_request_fates_total{{route=\"{}\",fate=\"{}\"}} {}\n", label(name), to_string(static_cast<Fate>(i)),
+    for (std::size_t i = 0; i < resilience::kFates; ++i)
+      if (r.fates[i] || static_cast<resilience::Fate>(i) == resilience::Fate::ok)
+        add("tg_request_fates_total{{route=\"{}\",fate=\"{}\"}} {}\n", label(name), resilience::to_string(static_cast<resilience::Fate>(i)),
             r.fates[i]);
 
   add("# HELP tg_upstream_breaker_state Workers whose breaker for the instance is in each state (services with "

@@ -7,7 +7,7 @@
 #include "connection/write_all.hpp"
 #include "http/head_writer.hpp"
 #include "pipeline/request_body.hpp"
-#include "resilience/outlier.hpp"
+#include "pipeline/outlier.hpp"
 #include "upstream/peak_ewma.hpp"
 #include "runtime/worker.hpp"
 
@@ -390,11 +390,11 @@ void UpstreamTry::final_response_head() {
       wait_ms = parse_retry_after_ms(retry_after, now_s);
     }
     if (wait_ms) {
-      resilience::try_ended(d_.worker_, ex_, svc, resilience::TryOutcome::back_off, *wait_ms);
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::back_off, *wait_ms);
     } else if (code >= 500 && svc.breaker.count_5xx) {
-      resilience::try_ended(d_.worker_, ex_, svc, resilience::TryOutcome::failure);
-    } else if (!resilience::success_changes_nothing(*ex_.instance, ex_.probe)) {
-      resilience::try_ended(d_.worker_, ex_, svc, resilience::TryOutcome::success);
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::failure);
+    } else if (!outlier_success_changes_nothing(*ex_.instance, ex_.probe)) {
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::success);
     }
   }
   const std::uint32_t on = svc.retry.on;
@@ -632,9 +632,9 @@ void UpstreamTry::failed(ErrorKind kind, Sent sent) {
   // A stale pooled connection says nothing about the instance.
   if (svc.outlier && !stale) [[unlikely]] {
     if (ex_.response.started) {
-      resilience::request_ended(ex_);  // its head was counted already
+      outlier_request_ended(ex_);  // its head was counted already
     } else {
-      resilience::try_ended(d_.worker_, ex_, svc, resilience::TryOutcome::failure);
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::failure);
     }
   }
   Fate why = Fate::not_retryable;

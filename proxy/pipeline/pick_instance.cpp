@@ -2,7 +2,7 @@
 #include "balancing/balancer.hpp"
 #include "balancing/hash_key.hpp"
 #include "pipeline/phases.hpp"
-#include "resilience/outlier.hpp"
+#include "pipeline/outlier.hpp"
 #include "upstream/upstream.hpp"
 #include "runtime/worker.hpp"
 
@@ -25,8 +25,8 @@ Step pick_instance(PhaseInput& in) {
   // Breakers: skip the ejected instances (one predictable branch for a
   // service without `outlier`, and one more while none is ejected).
   if (svc.outlier && ex.table->services[ex.service]->ejected != 0) [[unlikely]] {
-    const resilience::PickSet set =
-        resilience::pick_set(svc, *ex.table, exclude, in.worker.now_ms(), in.worker.pick_scratch());
+    const OutlierPickSet set =
+        outlier_pick_set(svc, *ex.table, exclude, in.worker.now_ms(), in.worker.pick_scratch());
     if (set.all_ejected) {
       ex.fate = Fate::ejected_all;
       if (ex.attempts == 0) return Step::respond(503, ErrorKind::ejected);
@@ -59,7 +59,7 @@ Step pick_instance(PhaseInput& in) {
     ex.budget = ex.table->services[ex.service];
     ex.budget->budget.request_started();
   }
-  if (svc.outlier) resilience::try_started_inline(in.worker, ex, svc, *ex.instance, ex.probe);
+  if (svc.outlier) outlier_try_started_inline(in.worker, ex, svc, *ex.instance, ex.probe);
   return Step::proceed();
 }
 

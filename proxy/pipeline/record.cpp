@@ -1,7 +1,7 @@
 // Phase 7: record (docs/life-of-a-request.md): per-route counters and latency,
 // and the access-log line into the worker's buffer (flushed by its writer).
 #include "pipeline/phases.hpp"
-#include "resilience/outlier.hpp"
+#include "pipeline/outlier.hpp"
 #include "runtime/worker.hpp"
 
 namespace tg::proxy {
@@ -16,7 +16,7 @@ void record(PhaseInput& in, std::uint16_t client_port) {
   const std::size_t cls = ex.status >= 100 && ex.status < 600 ? ex.status / 100 - 1 : 4;
   // Resilience: a probe with no outcome frees its slot; the retry budget
   // stops counting the request; its fate is settled.
-  if (ex.probe) resilience::request_ended(ex);
+  if (ex.probe) outlier_request_ended(ex);
   if (ex.budget) {
     ex.budget->budget.request_ended(ex.retrying);
     ex.budget.reset();

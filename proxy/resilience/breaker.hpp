@@ -1,6 +1,6 @@
 // Passive outlier detection: one breaker per instance (docs/life-of-a-request.md,
 // Breakers). Pure: the clock comes in as an argument, so the state machine is
-// unit-tested with a fake one. The owner (resilience/outlier.hpp) keeps the
+// unit-tested with a fake one. The owner (pipeline/outlier.hpp) keeps the
 // service's count of instances not closed and logs the transitions.
 //
 //   closed --consecutive_failures gateway failures--> open

@@ -57,7 +57,7 @@ struct WorkerStatsCopy {
     std::string name, service, tenant;
     std::array<std::uint64_t, 5> requests{};
     metrics::LatencyHistogram latency;
-    std::array<std::uint64_t, kFates> fates{};
+    std::array<std::uint64_t, resilience::kFates> fates{};
   };
   struct Instance {
     std::string id, service;

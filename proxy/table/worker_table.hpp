@@ -9,7 +9,7 @@
 #include "core/ref_counted.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
-#include "pipeline/step.hpp"
+#include "resilience/fate.hpp"
 #include "resilience/retry_budget.hpp"
 #include "table/snapshot.hpp"
 #include "upstream/upstream.hpp"
@@ -28,7 +28,7 @@ struct RouteRuntime : LocalRefCounted<RouteRuntime> {
   std::string service;
   std::string name_json, service_json;  // JSON-escaped once, for the access log
   std::array<std::uint64_t, 5> requests{};  // by status class of the response sent
-  std::array<std::uint64_t, kFates> fates{};  // by Fate
+  std::array<std::uint64_t, resilience::kFates> fates{};  // by Fate
   metrics::LatencyHistogram latency;
 };
 

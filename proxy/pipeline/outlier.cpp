@@ -1,4 +1,4 @@
-#include "resilience/outlier.hpp"
+#include "pipeline/outlier.hpp"
 
 #include "pipeline/exchange.hpp"
 #include "runtime/worker.hpp"
@@ -6,11 +6,11 @@
 
 #include <algorithm>
 
-namespace tg::proxy::resilience {
+namespace tg::proxy {
 
 namespace {
 
-void apply(Worker& worker, ServiceRuntime& service, InstanceRuntime& instance, const Transition& t) {
+void apply(Worker& worker, ServiceRuntime& service, InstanceRuntime& instance, const resilience::Transition& t) {
   if (!t.happened()) return;
   service.ejected = static_cast<std::uint32_t>(static_cast<int>(service.ejected) + t.ejected_delta());
   ++instance.transitions[static_cast<std::size_t>(t.reason)];
@@ -19,7 +19,7 @@ void apply(Worker& worker, ServiceRuntime& service, InstanceRuntime& instance, c
 
 }  // namespace
 
-PickSet pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried,
+OutlierPickSet outlier_pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried,
                  std::uint64_t now_ms, std::vector<std::uint32_t>& scratch) {
   std::size_t admitting = 0;
   for (std::uint32_t index : service.instances)
@@ -34,17 +34,17 @@ PickSet pick_set(const ServiceDef& service, WorkerTable& table, std::span<const 
   return {scratch, false};
 }
 
-void try_started(Worker& worker, Exchange& ex, const ServiceDef& service) {
+void outlier_try_started(Worker& worker, Exchange& ex, const ServiceDef& service) {
   InstanceRuntime& instance = *ex.instance;
   ex.probe = false;
   // In panic an instance whose breaker does not admit is tried as it is.
   if (!instance.breaker.admits(worker.now_ms(), service.breaker)) return;
-  Transition t;
+  resilience::Transition t;
   ex.probe = instance.breaker.start_try(t);
   apply(worker, *ex.table->services[ex.service], instance, t);
 }
 
-void try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, TryOutcome outcome,
+void outlier_try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, OutlierOutcome outcome,
                std::uint64_t retry_after_ms) {
   if (!ex.instance || !ex.table) return;
   InstanceRuntime& instance = *ex.instance;
@@ -52,28 +52,28 @@ void try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, TryOutco
   const bool probe = ex.probe;
   ex.probe = false;
   const auto may_eject = [&] {
-    return ejection_allowed(svc.ejected, static_cast<std::uint32_t>(service.instances.size()),
+    return resilience::ejection_allowed(svc.ejected, static_cast<std::uint32_t>(service.instances.size()),
                             service.breaker.max_ejection_percent);
   };
-  Transition t;
+  resilience::Transition t;
   switch (outcome) {
-    case TryOutcome::success:
+    case OutlierOutcome::success:
       t = instance.breaker.succeeded(probe);
       break;
-    case TryOutcome::failure:
+    case OutlierOutcome::failure:
       t = instance.breaker.failed(worker.now_ms(), service.breaker, probe, may_eject());
       break;
-    case TryOutcome::back_off:
+    case OutlierOutcome::back_off:
       t = instance.breaker.back_off(worker.now_ms(), service.breaker, retry_after_ms, probe, may_eject());
       break;
   }
   apply(worker, svc, instance, t);
 }
 
-void request_ended(Exchange& ex) {
+void outlier_request_ended(Exchange& ex) {
   if (!ex.probe) return;
   ex.probe = false;
   if (ex.instance) ex.instance->breaker.abandon_probe(true);
 }
 
-}  // namespace tg::proxy::resilience
+}  // namespace tg::proxy

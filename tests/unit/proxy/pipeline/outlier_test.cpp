@@ -1,6 +1,6 @@
-// Phase 5's view of the breakers (proxy/resilience/outlier.cpp, pick_set):
+// Phase 5's view of the breakers (proxy/pipeline/outlier.cpp, outlier_pick_set):
 // which instances are skipped, panic below half admitting, and none admitting.
-#include "resilience/outlier.hpp"
+#include "pipeline/outlier.hpp"
 
 #include "../table/config_builders.hpp"
 #include "table/worker_table.hpp"
@@ -39,7 +39,7 @@ struct Service4 {
     table->services[0]->ejected += t.ejected_delta();
   }
   std::vector<std::uint32_t> skipped(std::vector<std::uint32_t> tried, std::uint64_t now = 1) {
-    resilience::PickSet set = resilience::pick_set(service(), *table, tried, now, scratch);
+    OutlierPickSet set = outlier_pick_set(service(), *table, tried, now, scratch);
     std::vector<std::uint32_t> out(set.exclude.begin(), set.exclude.end());
     std::sort(out.begin(), out.end());
     if (set.all_ejected) out.push_back(99);
@@ -55,7 +55,7 @@ using Indices = std::vector<std::uint32_t>;
 }  // namespace
 
 TEST_CASE("pick set: ejected instances are skipped along with the tried ones, once each",
-          "[proxy][resilience][outlier]") {
+          "[proxy][pipeline][outlier]") {
   Service4 s;
   s.eject(1);
   CHECK(s.skipped({}) == Indices{1});
@@ -65,14 +65,14 @@ TEST_CASE("pick set: ejected instances are skipped along with the tried ones, on
   CHECK(s.skipped({}) == Indices{1, 2});  // two of four admit: not yet panic
 }
 
-TEST_CASE("pick set: an ejection over admits the instance again", "[proxy][resilience][outlier]") {
+TEST_CASE("pick set: an ejection over admits the instance again", "[proxy][pipeline][outlier]") {
   Service4 s;
   s.eject(3);
   CHECK(s.skipped({}, 9'999) == Indices{3});
   CHECK(s.skipped({}, 10'000).empty());
 }
 
-TEST_CASE("pick set: below half admitting, every instance is used again (panic)", "[proxy][resilience][outlier]") {
+TEST_CASE("pick set: below half admitting, every instance is used again (panic)", "[proxy][pipeline][outlier]") {
   Service4 s;
   s.eject(0);
   s.eject(1);
@@ -81,13 +81,13 @@ TEST_CASE("pick set: below half admitting, every instance is used again (panic)"
   CHECK(s.skipped({3}) == Indices{3});
 }
 
-TEST_CASE("pick set: none admitting", "[proxy][resilience][outlier]") {
+TEST_CASE("pick set: none admitting", "[proxy][pipeline][outlier]") {
   Service4 s;
   for (std::uint32_t i = 0; i < 4; ++i) s.eject(i);
   CHECK(s.skipped({}) == Indices{99});
 }
 
-TEST_CASE("ejected counts are recounted from the breakers at a table build", "[proxy][resilience][outlier]") {
+TEST_CASE("ejected counts are recounted from the breakers at a table build", "[proxy][pipeline][outlier]") {
   Service4 s;
   s.eject(0);
   s.table->services[0]->ejected = 7;  // drifted

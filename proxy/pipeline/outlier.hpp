@@ -23,9 +23,7 @@ struct Exchange;
 struct ServiceDef;
 struct WorkerTable;
 
-namespace resilience {
-
-struct PickSet {
+struct OutlierPickSet {
   std::span<const std::uint32_t> exclude;  // tried and ejected instances
   bool all_ejected = false;                // no instance admits a try: 503 ejected
 };
@@ -33,35 +31,34 @@ struct PickSet {
 // The instances phase 5 must skip: those tried, and those whose breaker does
 // not admit a try now. Below half of the pick set admitting (panic), only the
 // tried ones: every instance is used again. `scratch` holds the list.
-PickSet pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried, std::uint64_t now_ms, std::vector<std::uint32_t>& scratch);
+OutlierPickSet outlier_pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried, std::uint64_t now_ms, std::vector<std::uint32_t>& scratch);
 
 // Phase 5 reserved ex.instance for a try: a half-open breaker counts it as a
 // probe. (The closed breaker, the usual case, is decided inline.)
-void try_started(Worker& worker, Exchange& ex, const ServiceDef& service);
-inline void try_started_inline(Worker& worker, Exchange& ex, const ServiceDef& service, InstanceRuntime& instance,
+void outlier_try_started(Worker& worker, Exchange& ex, const ServiceDef& service);
+inline void outlier_try_started_inline(Worker& worker, Exchange& ex, const ServiceDef& service, InstanceRuntime& instance,
                                bool& probe) {
-  if (instance.breaker.state() == BreakerState::closed) {
+  if (instance.breaker.state() == resilience::BreakerState::closed) {
     probe = false;
     return;
   }
-  try_started(worker, ex, service);
+  outlier_try_started(worker, ex, service);
 }
 
-enum class TryOutcome : std::uint8_t {
+enum class OutlierOutcome : std::uint8_t {
   success,   // a response the breaker counts as healthy
   failure,   // connect failure, reset, timeout; a 5xx with count_5xx
   back_off,  // a 429 or 503 with Retry-After
 };
-void try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, TryOutcome outcome,
+void outlier_try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, OutlierOutcome outcome,
                std::uint64_t retry_after_ms = 0);
 // A success on a closed breaker with no failure counted changes nothing: the
 // healthy path only reads.
-inline bool success_changes_nothing(const InstanceRuntime& instance, bool probe) {
-  return !probe && instance.breaker.state() == BreakerState::closed && instance.breaker.failures() == 0;
+inline bool outlier_success_changes_nothing(const InstanceRuntime& instance, bool probe) {
+  return !probe && instance.breaker.state() == resilience::BreakerState::closed && instance.breaker.failures() == 0;
 }
 
 // The request ends while a probe of it had no outcome: the probe slot is freed.
-void request_ended(Exchange& ex);
+void outlier_request_ended(Exchange& ex);
 
-}  // namespace resilience
 }  // namespace tg::proxy
