@@ -62,7 +62,9 @@ struct HealthCheck {
 
 struct Outlier {
   int consecutive_failures = 5;
+  bool count_5xx = false;  // 5xx answers count as failures too
   Duration base_ejection = std::chrono::seconds(10);
+  Duration max_ejection = std::chrono::seconds(300);  // caps base_ejection x ejections, and Retry-After back-offs
   int max_ejection_percent = 10;
   int half_open_probes = 1;
 };
@@ -82,6 +84,7 @@ struct Retry {
   std::uint32_t on = retry_connect_failure | retry_reset;
   Duration per_try_timeout{0};  // 0 = bounded by timeouts.response_headers only
   int budget_percent = 20;
+  int min_retries_per_second = 3;  // retries allowed per second whatever the budget (per proxy)
 };
 
 struct Timeouts {

@@ -38,6 +38,7 @@ inline constexpr IntegerRange at_least_one{1, unbounded};
 inline constexpr IntegerRange weight{1, 10000};
 inline constexpr IntegerRange max_connections_per_instance{1, 1'000'000};
 inline constexpr IntegerRange max_pending_per_instance{0, 1'000'000};
+inline constexpr IntegerRange min_retries_per_second{0, 1'000'000};
 }  // namespace range
 
 // Whether a duration field may be zero: only where zero means "no limit"

@@ -98,7 +98,16 @@ void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck
 void read_outlier(Diagnostics& diagnostics, const Value& value, Outlier& out) {
   read_mapping(diagnostics, value, {
       {"consecutive_failures", integer_into(diagnostics, out.consecutive_failures, range::at_least_one)},
+      {"count_5xx",
+       [&](const Value& flag) {
+         if (flag.node.IsScalar() && (flag.node.Scalar() == "true" || flag.node.Scalar() == "false")) {
+           out.count_5xx = flag.node.Scalar() == "true";
+         } else {
+           report(diagnostics, flag, "expected true or false");
+         }
+       }},
       {"base_ejection", duration_into(diagnostics, out.base_ejection, ZeroDuration::rejected)},
+      {"max_ejection", duration_into(diagnostics, out.max_ejection, ZeroDuration::rejected)},
       {"max_ejection_percent", integer_into(diagnostics, out.max_ejection_percent, range::percent)},
       {"half_open_probes", integer_into(diagnostics, out.half_open_probes, range::at_least_one)},
   });
@@ -110,6 +119,7 @@ void read_retry(Diagnostics& diagnostics, const Value& value, Retry& out) {
       {"on", [&](const Value& on) { read_retry_on(diagnostics, on, out.on); }},
       {"per_try_timeout", duration_into(diagnostics, out.per_try_timeout, ZeroDuration::allowed)},
       {"budget_percent", integer_into(diagnostics, out.budget_percent, range::percent)},
+      {"min_retries_per_second", integer_into(diagnostics, out.min_retries_per_second, range::min_retries_per_second)},
       {"max_body",
        [&](const Value& moved) {
          report(diagnostics, moved,

@@ -90,6 +90,7 @@ class Checker {
     if (const auto& outlier = service.outlier) {
       integer(where, "outlier.consecutive_failures", outlier->consecutive_failures, range::at_least_one);
       duration(where, "outlier.base_ejection", outlier->base_ejection, ZeroDuration::rejected);
+      duration(where, "outlier.max_ejection", outlier->max_ejection, ZeroDuration::rejected);
       integer(where, "outlier.max_ejection_percent", outlier->max_ejection_percent, range::percent);
       integer(where, "outlier.half_open_probes", outlier->half_open_probes, range::at_least_one);
     }
@@ -98,6 +99,7 @@ class Checker {
     check(where, "retry.on", check_retry_on(retry.on));
     duration(where, "retry.per_try_timeout", retry.per_try_timeout, ZeroDuration::allowed);
     integer(where, "retry.budget_percent", retry.budget_percent, range::percent);
+    integer(where, "retry.min_retries_per_second", retry.min_retries_per_second, range::min_retries_per_second);
     const Timeouts& timeouts = service.timeouts;
     duration(where, "timeouts.connect", timeouts.connect, ZeroDuration::rejected);
     duration(where, "timeouts.response_headers", timeouts.response_headers, ZeroDuration::rejected);

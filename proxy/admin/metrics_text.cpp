@@ -132,11 +132,13 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     totals.suspension_client_closed += w.stats.suspension_client_closed;
     totals.bodies_kept_whole += w.stats.bodies_kept_whole;
     totals.body_timeouts += w.stats.body_timeouts;
+    totals.breaker_log_dropped += w.stats.breaker_log_dropped;
     for (std::size_t i = 0; i < 5; ++i) totals.unrouted_requests[i] += w.stats.unrouted_requests[i];
     for (const auto& r : w.routes) {
       auto [it, fresh] = routes.try_emplace(r.name, r);
       if (fresh) continue;
       for (std::size_t i = 0; i < 5; ++i) it->second.requests[i] += r.requests[i];
+      for (std::size_t i = 0; i < resilience::kFates; ++i) it->second.fates[i] += r.fates[i];
       it->second.latency.add(r.latency);
     }
     for (const auto& inst : w.instances) {
@@ -147,6 +149,8 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       it->second.in_flight += inst.in_flight;
       it->second.open_connections += inst.open_connections;
       it->second.idle_connections += inst.idle_connections;
+      for (std::size_t i = 0; i < resilience::kBreakerStates; ++i) it->second.breaker_states[i] += inst.breaker_states[i];
+      for (std::size_t i = 0; i < resilience::kBreakerReasons; ++i) it->second.transitions[i] += inst.transitions[i];
     }
   }
 
@@ -183,6 +187,31 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   for (const auto& [id, inst] : instances)
     add("tg_upstream_in_flight{{service=\"{}\",instance=\"{}\"}} {}\n", label(inst.service), label(id),
         inst.in_flight);
+
+  add("# HELP tg_request_fates_total Requests by how they ended (ok, retried_ok, retry_budget_exhausted, "
+      "not_retryable, attempts_exhausted, ejected_all, client_closed, ...), by route.\n"
+      "# TYPE tg_request_fates_total counter\n");
+  for (const auto& [name, r] : routes)
+    for (std::size_t i = 0; i < resilience::kFates; ++i)
+      if (r.fates[i] || static_cast<resilience::Fate>(i) == resilience::Fate::ok)
+        add("tg_request_fates_total{{route=\"{}\",fate=\"{}\"}} {}\n", label(name), resilience::to_string(static_cast<resilience::Fate>(i)),
+            r.fates[i]);
+
+  add("# HELP tg_upstream_breaker_state Workers whose breaker for the instance is in each state (services with "
+      "outlier).\n# TYPE tg_upstream_breaker_state gauge\n");
+  for (const auto& [id, inst] : instances)
+    if (inst.outlier)
+      for (std::size_t i = 0; i < resilience::kBreakerStates; ++i)
+        add("tg_upstream_breaker_state{{service=\"{}\",instance=\"{}\",state=\"{}\"}} {}\n", label(inst.service),
+            label(id), resilience::to_string(static_cast<resilience::BreakerState>(i)), inst.breaker_states[i]);
+  add("# HELP tg_upstream_breaker_transitions_total Breaker transitions, by instance and reason.\n"
+      "# TYPE tg_upstream_breaker_transitions_total counter\n");
+  for (const auto& [id, inst] : instances)
+    if (inst.outlier)
+      for (std::size_t i = 0; i < resilience::kBreakerReasons; ++i)
+        add("tg_upstream_breaker_transitions_total{{service=\"{}\",instance=\"{}\",reason=\"{}\"}} {}\n",
+            label(inst.service), label(id), resilience::to_string(static_cast<resilience::BreakerReason>(i)),
+            inst.transitions[i]);
 
   add("# HELP tg_request_duration_seconds Time from request head to the end of the response.\n"
       "# TYPE tg_request_duration_seconds histogram\n");
@@ -232,6 +261,9 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       "nothing forwarded.\n"
       "# TYPE tg_request_body_timeouts_total counter\ntg_request_body_timeouts_total {}\n",
       totals.body_timeouts);
+  add("# HELP tg_breaker_log_dropped_total Breaker transitions not logged because the worker's queue was full "
+      "(still counted).\n# TYPE tg_breaker_log_dropped_total counter\ntg_breaker_log_dropped_total {}\n",
+      totals.breaker_log_dropped);
   add("# HELP tg_upstream_connections_active Upstream connections open (busy and pooled).\n"
       "# TYPE tg_upstream_connections_active gauge\ntg_upstream_connections_active {}\n",
       totals.upstream_connections);

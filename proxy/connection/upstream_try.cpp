@@ -7,9 +7,13 @@
 #include "connection/write_all.hpp"
 #include "http/head_writer.hpp"
 #include "pipeline/request_body.hpp"
+#include "pipeline/outlier.hpp"
+#include "upstream/peak_ewma.hpp"
 #include "runtime/worker.hpp"
 
 #include <array>
+#include <chrono>
+#include <optional>
 
 namespace tg::proxy {
 
@@ -62,9 +66,28 @@ void UpstreamTry::end(bool reusable) {
   }
 }
 
+bool UpstreamTry::budget_allows_retry() {
+  if (!ex_.budget) return true;
+  const config::Retry& retry = service().retry;
+  const std::uint32_t workers = std::max(1u, d_.worker_.settings().workers);
+  const auto min_per_second = static_cast<std::uint32_t>((retry.min_retries_per_second + workers - 1) / workers);
+  if (ex_.budget->budget.allow(d_.worker_.now_ms(), static_cast<std::uint32_t>(retry.budget_percent), min_per_second,
+                               ex_.retrying)) {
+    ex_.retrying = true;
+    return true;
+  }
+  ex_.fate = Fate::retry_budget_exhausted;
+  return false;
+}
+
 void UpstreamTry::connect() {
   ex_.upstream.stage = TryStage::connect;
-  d_.set_deadline_in(service().timeouts.connect.count());
+  // retry.per_try_timeout bounds every try, its connect included.
+  const ServiceDef& svc = service();
+  const auto connect_wait = svc.retry.per_try_timeout.count() > 0
+                                ? std::min(svc.retry.per_try_timeout, svc.timeouts.connect)
+                                : svc.timeouts.connect;
+  d_.set_deadline_in(static_cast<std::uint64_t>(connect_wait.count()));
   ex_.upstream.conn.reset(new UpstreamConn(d_.worker_.pool_host(), *ex_.instance));
   // Non-blocking for write_all's synchronous first try; set before the
   // connect, which then needs no flag change of its own (one ioctl, not two).
@@ -346,20 +369,55 @@ void UpstreamTry::final_response_head() {
     balancing::observe_response_head(*ex_.instance, c_.response, up.read_ptr(),
                                      steady_now_ns() - ex_.upstream_start_ns, d_.worker_.now_ms());
   }
+  if (svc.outlier) [[unlikely]] {
+    // 429/503 with Retry-After back the instance off; 5xx fail it with count_5xx.
+    std::string_view retry_after;
+    if (code == 429 || code == 503) {
+      for (std::uint16_t i = 0; i < c_.response.header_count; ++i) {
+        const http::HeaderField& field = c_.response.headers[i];
+        if (field.name.length == 11 && http::iequals(field.name.view(up.read_ptr()), "retry-after")) {
+          retry_after = field.value.view(up.read_ptr());
+          break;
+        }
+      }
+    }
+    std::optional<std::uint64_t> wait_ms;
+    if (!retry_after.empty()) {
+      // The wall clock is read only for an HTTP-date (delay-seconds is the usual form).
+      const bool is_date = !(retry_after.front() >= '0' && retry_after.front() <= '9');
+      const std::int64_t now_s =
+          is_date ? std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                        .count()
+                  : 0;
+      wait_ms = parse_retry_after_ms(retry_after, now_s);
+    }
+    if (wait_ms) {
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::back_off, *wait_ms);
+    } else if (code >= 500 && svc.breaker.count_5xx) {
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::failure);
+    } else if (!outlier_success_changes_nothing(*ex_.instance, ex_.probe)) {
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::success);
+    }
+  }
   const std::uint32_t on = svc.retry.on;
   const bool retry_status = (code == 502 && (on & config::retry_502)) || (code == 503 && (on & config::retry_503)) ||
                             (code == 504 && (on & config::retry_504));
-  // Only when another instance is left: otherwise the client is better served
-  // by the upstream's own answer than by a 502.
-  const bool untried_left = svc.instances.size() > ex_.attempts;
-  if (retry_status && untried_left &&
-      decide_retry(ex_, c_.request, svc.retry, svc.limits.buffer_body,
-                   {ErrorKind::bad_upstream_response, Sent::some, false}) == RetryDecision::next_instance) {
-    ++ex_.instance->responses[status_class(code)];
-    ex_.error = ErrorKind::bad_upstream_response;
-    end(false);
-    d_.retry();
-    return;
+  if (retry_status) {
+    // Only when another instance is left: otherwise the client is better
+    // served by the upstream's own answer than by a 502.
+    const bool untried_left = svc.instances.size() > ex_.attempts;
+    Fate why = Fate::attempts_exhausted;
+    if (untried_left &&
+        decide_retry(ex_, c_.request, svc.retry, svc.limits.buffer_body,
+                     {ErrorKind::bad_upstream_response, Sent::some, false}, &why) == RetryDecision::next_instance &&
+        budget_allows_retry()) {
+      ++ex_.instance->responses[status_class(code)];
+      ex_.error = ErrorKind::bad_upstream_response;
+      end(false);
+      d_.retry();
+      return;
+    }
+    if (ex_.fate == Fate::unset) ex_.fate = why;
   }
   relay_response_head();
 }
@@ -573,7 +631,16 @@ void UpstreamTry::failed(ErrorKind kind, Sent sent) {
   end(false);
   d_.timed_out_ = false;
   const ServiceDef& svc = service();
-  switch (decide_retry(ex_, c_.request, svc.retry, svc.limits.buffer_body, {kind, sent, stale})) {
+  // A stale pooled connection says nothing about the instance.
+  if (svc.outlier && !stale) [[unlikely]] {
+    if (ex_.response.started) {
+      outlier_request_ended(ex_);  // its head was counted already
+    } else {
+      outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::failure);
+    }
+  }
+  Fate why = Fate::not_retryable;
+  switch (decide_retry(ex_, c_.request, svc.retry, svc.limits.buffer_body, {kind, sent, stale}, &why)) {
     case RetryDecision::fresh_connection:
       ex_.stale_retry_used = true;
       ex_.upstream.active = true;
@@ -582,9 +649,13 @@ void UpstreamTry::failed(ErrorKind kind, Sent sent) {
       start();
       return;
     case RetryDecision::next_instance:
-      d_.retry();
-      return;
+      if (budget_allows_retry()) {
+        d_.retry();
+        return;
+      }
+      break;
     case RetryDecision::answer:
+      if (ex_.fate == Fate::unset) ex_.fate = why;
       break;
   }
   if (ex_.response.started) {

@@ -58,6 +58,9 @@ class UpstreamTry {
   // client (fewer when the chunked framing is removed in place).
   std::size_t take_response_body(char* data, std::size_t size, std::size_t& send);
   void count(UpstreamError kind);
+  // A retry the rule allows: whether the service's retry budget allows it
+  // too (else the request's fate is retry_budget_exhausted).
+  bool budget_allows_retry();
   const ServiceDef& service() const { return d_.service(); }
   bool is(TryStage stage) const;
 

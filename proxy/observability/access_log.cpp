@@ -237,6 +237,8 @@ void AccessLogBuffer::append(const AccessLogRecord& r, std::uint64_t now_ms) {
   line.append(r.error);
   line.append(R"(","phase":")");
   line.append(r.phase);
+  line.append(R"(","fate":")");
+  line.append(r.fate);
   line.append("\"}\n");
   line_done(now_ms);
 }

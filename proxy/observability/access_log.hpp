@@ -70,6 +70,7 @@ struct AccessLogRecord {
   std::uint64_t upstream_ns = 0;
   std::string_view error;
   std::string_view phase;     // the phase that answered an error itself; empty otherwise
+  std::string_view fate;      // how the request ended (pipeline/step.hpp, Fate)
 };
 
 // One per worker.

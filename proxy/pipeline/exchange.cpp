@@ -24,6 +24,7 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::upstream_reset: return "upstream_reset";
     case ErrorKind::bad_upstream_response: return "bad_upstream_response";
     case ErrorKind::no_instance: return "no_instance";
+    case ErrorKind::ejected: return "ejected";
     case ErrorKind::overflow: return "overflow";
     case ErrorKind::timeout: return "timeout";
     case ErrorKind::client_closed: return "client_closed";
@@ -64,6 +65,10 @@ void Exchange::reset() {
   service = 0;
   service_def = nullptr;
   attempts = 0;
+  budget.reset();
+  retrying = false;
+  probe = false;
+  fate = Fate::unset;
   key_hash = 0;
   stale_retry_used = false;
   request_id_length = 0;

@@ -28,6 +28,7 @@ class UpstreamConn;
 class Worker;
 struct InstanceRuntime;
 struct ServiceDef;
+struct ServiceRuntime;
 struct WorkerTable;
 
 enum class BodyKind : std::uint8_t { none, fixed, chunked, until_close };
@@ -138,6 +139,13 @@ struct Exchange {
   std::uint32_t tried[kMaxAttempts] = {};  // instance slots tried, in order
   std::uint64_t key_hash = 0;  // hash policies: the request's key, hashed at its first pick, reused by retries
   bool stale_retry_used = false;  // one replay on a fresh connection after a stale pooled one
+  // Resilience: the service whose retry budget counts this request (set at
+  // its first pick when retries are configured), whether it was allowed a
+  // retry, whether the current try is a half-open probe, and its fate.
+  LocalPtr<ServiceRuntime> budget;
+  bool retrying = false;
+  bool probe = false;
+  Fate fate = Fate::unset;
 
   char request_id[132] = {};
   std::uint8_t request_id_length = 0;

@@ -1,6 +1,7 @@
 // Phase 7: record (docs/life-of-a-request.md): per-route counters and latency,
 // and the access-log line into the worker's buffer (flushed by its writer).
 #include "pipeline/phases.hpp"
+#include "pipeline/outlier.hpp"
 #include "runtime/worker.hpp"
 
 namespace tg::proxy {
@@ -13,6 +14,20 @@ void record(PhaseInput& in, std::uint16_t client_port) {
   if (ex.response.from_upstream) ex.upstream_ns = now_ns - ex.upstream_start_ns;
   const std::uint64_t micros = (now_ns - ex.start_ns) / 1000;
   const std::size_t cls = ex.status >= 100 && ex.status < 600 ? ex.status / 100 - 1 : 4;
+  // Resilience: a probe with no outcome frees its slot; the retry budget
+  // stops counting the request; its fate is settled.
+  if (ex.probe) outlier_request_ended(ex);
+  if (ex.budget) {
+    ex.budget->budget.request_ended(ex.retrying);
+    ex.budget.reset();
+  }
+  if (ex.fate == Fate::unset) {
+    if (ex.error == ErrorKind::client_closed) {
+      ex.fate = Fate::client_closed;
+    } else {
+      ex.fate = ex.attempts > 1 ? Fate::retried_ok : Fate::ok;
+    }
+  }
   // A request the client abandoned before any status is in the access log
   // (error client_closed), not in the per-route counters.
   if (ex.route >= 0 && ex.table) {
@@ -21,6 +36,7 @@ void record(PhaseInput& in, std::uint16_t client_port) {
       ++route.requests[cls];
       route.latency.record(micros);
     }
+    ++route.fates[static_cast<std::size_t>(ex.fate)];
   } else if (ex.status) {
     ++in.worker.stats().unrouted_requests[cls];
   }
@@ -50,6 +66,7 @@ void record(PhaseInput& in, std::uint16_t client_port) {
   entry.upstream_ns = ex.upstream_ns;
   entry.error = to_string(ex.error);
   if (ex.answered_by != PhaseId::none) entry.phase = to_string(ex.answered_by);
+  entry.fate = to_string(ex.fate);
   log->append(entry, in.worker.now_ms());
 }
 

@@ -8,14 +8,20 @@ bool body_kept_whole(const Exchange& ex, std::uint64_t buffer_body) {
 }
 
 RetryDecision decide_retry(const Exchange& ex, const http::RequestHead& request, const config::Retry& retry,
-                           std::uint64_t buffer_body, const TryFailure& failure) {
+                           std::uint64_t buffer_body, const TryFailure& failure, Fate* why) {
+  Fate unused;
+  Fate& fate = why ? *why : unused;
+  fate = Fate::not_retryable;
   if (ex.response.started) return RetryDecision::answer;
   const bool replayable =
       failure.sent == Sent::nothing || (request.idempotent() && body_kept_whole(ex, buffer_body));
   // A pooled connection the upstream had already closed: once more on a
   // fresh connection to the same instance before moving on.
   if (failure.stale_pooled && replayable && !ex.stale_retry_used) return RetryDecision::fresh_connection;
-  if (ex.attempts >= retry.attempts) return RetryDecision::answer;
+  if (ex.attempts >= retry.attempts) {
+    fate = Fate::attempts_exhausted;
+    return RetryDecision::answer;
+  }
   std::uint32_t flag = 0;
   switch (failure.kind) {
     case ErrorKind::connect_failure: flag = config::retry_connect_failure; break;

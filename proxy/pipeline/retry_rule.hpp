@@ -39,7 +39,9 @@ bool body_kept_whole(const Exchange& ex, std::uint64_t buffer_body);
 // and its body, if any, was kept whole — and only for the failure kinds
 // `retry.on` lists, within `retry.attempts` tries. Status retries (502/503/504
 // answers) are checked by the caller and come in as bad_upstream_response.
+// When the answer is `answer`, `why` (if given) says which fate that is:
+// attempts_exhausted or not_retryable.
 RetryDecision decide_retry(const Exchange& ex, const http::RequestHead& request, const config::Retry& retry,
-                           std::uint64_t buffer_body, const TryFailure& failure);
+                           std::uint64_t buffer_body, const TryFailure& failure, Fate* why = nullptr);
 
 }  // namespace tg::proxy

@@ -2,6 +2,8 @@
 // what a phase returns, and why a request ended badly.
 #pragma once
 
+#include "resilience/fate.hpp"
+
 #include <cstdint>
 #include <string_view>
 
@@ -21,11 +23,17 @@ enum class ErrorKind : std::uint8_t {
   upstream_reset,
   bad_upstream_response,
   no_instance,
+  ejected,           // every instance of the service is ejected by its breaker (503)
   overflow,
   timeout,
   client_closed,
 };
 std::string_view to_string(ErrorKind kind);
+
+// A request's fate (resilience/fate.hpp), named here with the rest of the
+// driver's vocabulary.
+using resilience::Fate;
+using resilience::kFates;
 
 // The phases of a request, in order. Phases 1, 6 and 8 do I/O and belong to
 // the connection (proxy/connection/); 2-5 and 7 are functions of the request

@@ -109,7 +109,56 @@ void Worker::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
 void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   // Requests in flight keep the previous WorkerTable (and with it the old
   // Snapshot) alive; state is carried over by instance id and route name.
-  table_ = WorkerTable::build(std::move(snapshot), table_.get());
+  LocalPtr<WorkerTable> previous = table_;
+  table_ = WorkerTable::build(std::move(snapshot), previous.get());
+  if (!previous) return;
+  // An instance the control plane reports healthy again after unhealthy has
+  // its breaker closed at once.
+  const Snapshot& now = *table_->snapshot;
+  const Snapshot& before = *previous->snapshot;
+  bool closed_any = false;
+  for (std::size_t i = 0; i < now.instances.size(); ++i) {
+    if (now.instances[i].health != config::Health::healthy) continue;
+    if (!before.instance_ids) break;
+    const auto it = before.instance_ids->find(now.instances[i].id);
+    if (it == before.instance_ids->end() || before.instances[it->second].health != config::Health::unhealthy) continue;
+    InstanceRuntime& instance = *table_->instances[i];
+    const resilience::Transition t = instance.breaker.close_on_health();
+    if (!t.happened()) continue;
+    ++instance.transitions[static_cast<std::size_t>(t.reason)];
+    note_breaker_transition(instance, t);
+    closed_any = true;
+  }
+  if (closed_any) table_->count_ejected();
+}
+
+void Worker::note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t) {
+  if (breaker_events_.size() >= kMaxBreakerEvents) {
+    ++stats_.breaker_log_dropped;
+    return;
+  }
+  const std::uint64_t open_for =
+      t.to == resilience::BreakerState::open && instance.breaker.open_until_ms() > now_ms_
+          ? instance.breaker.open_until_ms() - now_ms_
+          : 0;
+  breaker_events_.push_back({LocalPtr<InstanceRuntime>(const_cast<InstanceRuntime*>(&instance)), t, open_for});
+}
+
+void Worker::log_breaker_transitions() {
+  for (const BreakerEvent& e : breaker_events_) {
+    if (e.transition.to == resilience::BreakerState::open) {
+      spdlog::warn("breaker {} -> {}: service {} instance {} ({}), reason {}, for {} ms (worker {})",
+                   resilience::to_string(e.transition.from), resilience::to_string(e.transition.to),
+                   e.instance->service, e.instance->id, e.instance->address, resilience::to_string(e.transition.reason),
+                   e.open_for_ms, index_);
+    } else {
+      spdlog::info("breaker {} -> {}: service {} instance {} ({}), reason {} (worker {})",
+                   resilience::to_string(e.transition.from), resilience::to_string(e.transition.to),
+                   e.instance->service, e.instance->id, e.instance->address, resilience::to_string(e.transition.reason),
+                   index_);
+    }
+  }
+  breaker_events_.clear();
 }
 
 void Worker::accept() {
@@ -139,6 +188,7 @@ void Worker::tick() {
   now_ms_ = steady_now_ms();
   wheel_.advance(now_ms_);
   if (access_log_) access_log_->flush_if_due(now_ms_);
+  if (!breaker_events_.empty()) log_breaker_transitions();
   if (now_ms_ - pool_trimmed_ms_ >= kPoolTrimMs) trim_block_pool();
   if (stopped_) return;
   ticker_.expires_after(std::chrono::milliseconds(TimerWheel::kTickMs));
@@ -255,11 +305,17 @@ WorkerStatsCopy Worker::collect() const {
   for (std::size_t i = 0; i < table_->routes.size(); ++i) {
     const RouteRuntime& r = *table_->routes[i];
     copy.routes.push_back({r.name, r.service, snapshot.services[snapshot.routes[i].service].tenant, r.requests,
-                           r.latency});
+                           r.latency, r.fates});
   }
-  for (const auto& i : table_->instances)
-    copy.instances.push_back({i->id, i->service, i->responses, i->errors, i->in_flight, i->open_connections,
-                              i->idle.size()});
+  for (std::size_t i = 0; i < table_->instances.size(); ++i) {
+    const InstanceRuntime& inst = *table_->instances[i];
+    WorkerStatsCopy::Instance out{inst.id, inst.service, inst.responses, inst.errors, inst.in_flight,
+                                  inst.open_connections, inst.idle.size()};
+    out.outlier = snapshot.services[snapshot.instances[i].service].outlier;
+    ++out.breaker_states[static_cast<std::size_t>(inst.breaker.state())];
+    out.transitions = inst.transitions;
+    copy.instances.push_back(std::move(out));
+  }
   return copy;
 }
 

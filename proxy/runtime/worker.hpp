@@ -48,6 +48,7 @@ struct WorkerStats {
   // Request bodies (limits.buffer_body).
   std::uint64_t bodies_kept_whole = 0;  // received whole before the first try
   std::uint64_t body_timeouts = 0;      // stopped arriving: answered 408, nothing forwarded
+  std::uint64_t breaker_log_dropped = 0;  // breaker transitions not logged (queue full)
 };
 
 // A copy of one worker's counters, taken on that worker and read elsewhere.
@@ -56,12 +57,16 @@ struct WorkerStatsCopy {
     std::string name, service, tenant;
     std::array<std::uint64_t, 5> requests{};
     metrics::LatencyHistogram latency;
+    std::array<std::uint64_t, resilience::kFates> fates{};
   };
   struct Instance {
     std::string id, service;
     std::array<std::uint64_t, 5> responses{};
     std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
     std::uint64_t in_flight = 0, open_connections = 0, idle_connections = 0;
+    bool outlier = false;  // the service has breakers
+    std::array<std::uint64_t, resilience::kBreakerStates> breaker_states{};  // workers in each state
+    std::array<std::uint64_t, resilience::kBreakerReasons> transitions{};
   };
   WorkerStats stats;
   std::uint64_t table_version = 0;
@@ -119,6 +124,12 @@ class Worker {
   // Phase 4's steps, run in order (none by default). The worker does not own them.
   std::vector<AdmissionGate*>& admission_gates() { return admission_gates_; }
 
+  // Scratch space for phase 5's list of instances to skip (no allocation
+  // once it has grown).
+  std::vector<std::uint32_t>& pick_scratch() { return pick_scratch_; }
+  // A breaker moved: logged at the next tick, not on the request path.
+  void note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t);
+
   void connection_opened(Connection& connection);
   void connection_closed();
 
@@ -126,6 +137,13 @@ class Worker {
   void accept();
   void tick();
   void trim_block_pool();
+  void log_breaker_transitions();
+  struct BreakerEvent {
+    LocalPtr<InstanceRuntime> instance;
+    resilience::Transition transition;
+    std::uint64_t open_for_ms = 0;
+  };
+  static constexpr std::size_t kMaxBreakerEvents = 1024;
 
   const unsigned index_;
   const ProxySettings& settings_;
@@ -148,6 +166,8 @@ class Worker {
   std::size_t pool_low_water_ = 0;   // fewest free blocks since the last trim
   std::uint64_t pool_trimmed_ms_ = 0;
   std::vector<AdmissionGate*> admission_gates_;
+  std::vector<std::uint32_t> pick_scratch_;
+  std::vector<BreakerEvent> breaker_events_;
   boost::intrusive::list<Connection, boost::intrusive::base_hook<ConnectionHook>,
                          boost::intrusive::constant_time_size<false>>
       connections_;

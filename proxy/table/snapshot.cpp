@@ -102,6 +102,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
     def.timeouts = svc.timeouts;
     def.limits = svc.limits;
     def.retry = svc.retry;
+    def.outlier = svc.outlier.has_value();
+    if (svc.outlier) def.breaker = resilience::BreakerPolicy::from(*svc.outlier);
     def.hash_key = svc.hash_key;
     if (!policy_supported(svc.lb)) {
       error = "service " + svc.name + ": lb policy '" + std::string(config::to_string(svc.lb)) +

@@ -8,6 +8,7 @@
 #include "config/model.hpp"
 #include "hashing/hash_ring.hpp"
 #include "hashing/maglev.hpp"
+#include "resilience/breaker.hpp"
 #include "routing/route_table.hpp"
 #include "version/table_version.hpp"
 
@@ -57,6 +58,8 @@ struct ServiceDef {
   config::Timeouts timeouts;
   config::Limits limits;
   config::Retry retry;
+  bool outlier = false;                 // breakers run for this service's instances
+  resilience::BreakerPolicy breaker;   // when `outlier`
   std::vector<std::uint32_t> members;            // every instance of the service, indices, ordered by id
   // The instances a policy picks from (a subset of `members`, same order):
   // admin state active and health not unhealthy; in panic (fewer than half

@@ -11,7 +11,9 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
     // at the same positions.
     table->instances = previous->instances;
     table->routes = previous->routes;
+    table->services = previous->services;
     table->snapshot = std::move(snapshot);
+    table->count_ejected();
     return table;
   }
   std::unordered_map<std::string_view, InstanceRuntime*> old_instances;
@@ -40,8 +42,30 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
       table->routes.emplace_back(new RouteRuntime(def.name, service));
     }
   }
+  std::unordered_map<std::string_view, ServiceRuntime*> old_services;
+  if (previous)
+    for (const auto& svc : previous->services) old_services.emplace(svc->name, svc.get());
+  table->services.reserve(snapshot->services.size());
+  for (const ServiceDef& def : snapshot->services) {
+    auto it = old_services.find(def.name);
+    if (it != old_services.end()) {
+      table->services.emplace_back(it->second);
+    } else {
+      table->services.emplace_back(new ServiceRuntime(def.name));
+    }
+  }
   table->snapshot = std::move(snapshot);
+  table->count_ejected();
   return table;
+}
+
+void WorkerTable::count_ejected() {
+  for (std::size_t s = 0; s < services.size(); ++s) {
+    std::uint32_t ejected = 0;
+    for (std::uint32_t index : snapshot->services[s].instances)
+      ejected += instances[index]->breaker.state() != resilience::BreakerState::closed;
+    services[s]->ejected = ejected;
+  }
 }
 
 }  // namespace tg::proxy

@@ -9,6 +9,8 @@
 #include "core/ref_counted.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
+#include "resilience/fate.hpp"
+#include "resilience/retry_budget.hpp"
 #include "table/snapshot.hpp"
 #include "upstream/upstream.hpp"
 
@@ -26,17 +28,29 @@ struct RouteRuntime : LocalRefCounted<RouteRuntime> {
   std::string service;
   std::string name_json, service_json;  // JSON-escaped once, for the access log
   std::array<std::uint64_t, 5> requests{};  // by status class of the response sent
+  std::array<std::uint64_t, resilience::kFates> fates{};  // by Fate
   metrics::LatencyHistogram latency;
+};
+
+// One worker's mutable state for one service, carried over by name.
+struct ServiceRuntime : LocalRefCounted<ServiceRuntime> {
+  explicit ServiceRuntime(std::string name_) : name(std::move(name_)) {}
+  std::string name;
+  std::uint32_t ejected = 0;  // instances whose breaker is not closed (recounted at each table build)
+  resilience::RetryBudget budget;
 };
 
 struct WorkerTable : LocalRefCounted<WorkerTable> {
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<LocalPtr<InstanceRuntime>> instances;  // by snapshot instance index
   std::vector<LocalPtr<RouteRuntime>> routes;        // by snapshot route index
+  std::vector<LocalPtr<ServiceRuntime>> services;    // by snapshot service index
 
   // Builds the table for `snapshot`, carrying state over from `previous`
   // (may be null) by instance id (same address) and route name.
   static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous);
+  // Sets each service's `ejected` from its instances' breakers.
+  void count_ejected();
 };
 
 }  // namespace tg::proxy

@@ -10,6 +10,7 @@
 #include "core/ref_counted.hpp"
 #include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
+#include "resilience/breaker.hpp"
 #include "upstream/peak_ewma.hpp"
 
 #include <array>
@@ -51,6 +52,10 @@ struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
   std::int64_t swrr_current = 0;  // smooth weighted round robin
   PeakEwma ewma;       // peak_ewma latency estimate
   std::uint64_t avoid_until_ms = 0;  // peak_ewma: answered 503/429; avoided until then (Worker::now_ms)
+
+  // Passive outlier detection (services with `outlier`; this worker's view).
+  resilience::Breaker breaker;
+  std::array<std::uint64_t, resilience::kBreakerReasons> transitions{};  // by reason
 
   // Pool: idle connections, most recently used last.
   std::vector<LocalPtr<UpstreamConn>> idle;

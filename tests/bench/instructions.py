@@ -24,6 +24,7 @@ Cases (all GET /small through one route unless said):
   accesslog     keep-alive with --access-log to a file
   least_request, peak_ewma, ring_hash, maglev, round_robin3
                 three instances (three NGINX ports), that policy
+  outlier3      round_robin3 with an `outlier` section (breakers on, none ejected)
   idle          no requests at all between zero and dump (REQUESTS x the mean
                 time per keep-alive request): the cost of the clock alone
 
@@ -102,9 +103,11 @@ def port_open(port):
 
 def config_yaml(case, ports):
     services, routes = [], []
-    if case in ("least_request", "peak_ewma", "ring_hash", "maglev", "round_robin3"):
-        policy = "round_robin" if case == "round_robin3" else case
+    if case in ("least_request", "peak_ewma", "ring_hash", "maglev", "round_robin3", "outlier3"):
+        policy = "round_robin" if case in ("round_robin3", "outlier3") else case
         key = "\n    hash_key: { header: X-User }" if case in ("ring_hash", "maglev") else ""
+        if case == "outlier3":
+            key = "\n    outlier: { consecutive_failures: 5, base_ejection: 10s }"
         instances = "".join(f"\n      - {{ id: i{n}, address: 127.0.0.1:{p} }}" for n, p in enumerate(ports))
         services.append(f"  - name: svc\n    lb: {{ policy: {policy} }}{key}\n    instances:{instances}")
     else:
@@ -235,7 +238,7 @@ def run_case(case, args, backend, work):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default="keepalive,close,post1k,accesslog,routes10,routes10k,headers10k,"
-                                            "round_robin3,least_request,peak_ewma,ring_hash,maglev,idle")
+                                            "round_robin3,outlier3,least_request,peak_ewma,ring_hash,maglev,idle")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--idle-seconds", type=float, default=5.0)

@@ -310,8 +310,11 @@ TEST_CASE("hash policies retry a key on the same next instance when its own is d
   INFO(policy);
   Backends backends(4);
   const std::string dead_name = backends[1].name();
-  const std::string yaml = config(backends.instances(), policy,
-                                  {"hash_key: { header: X-User-ID }", "retry: { attempts: 2, on: [connect_failure] }"});
+  // One request at a time: budget_percent 100 lets each of them retry (the
+  // default 20% would allow only min_retries_per_second).
+  const std::string yaml =
+      config(backends.instances(), policy,
+             {"hash_key: { header: X-User-ID }", "retry: { attempts: 2, on: [connect_failure], budget_percent: 100 }"});
   backends[1].stop();  // its port now refuses connections
   ProxyProcess proxy(yaml);
   HttpClient client(proxy.port());

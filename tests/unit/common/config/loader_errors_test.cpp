@@ -27,7 +27,7 @@ TEST_CASE("unknown keys name the key and list the allowed ones", "[config][error
         "t.yaml:3:27: services[0].lb: unknown key \"seed\"; allowed keys: policy");
   CHECK(single_error(service_with("    retry: { attempt: 3 }\n")) ==
         "t.yaml:3:14: services[0].retry: unknown key \"attempt\" (did you mean \"attempts\"?); "
-        "allowed keys: attempts, on, per_try_timeout, budget_percent, max_body");
+        "allowed keys: attempts, on, per_try_timeout, budget_percent, min_retries_per_second, max_body");
   CHECK(single_error(service_with("    weight: 3\n")) ==
         "t.yaml:3:5: services[0]: unknown key \"weight\"; allowed keys: name, tenant, lb, hash_key, "
         "health_check, outlier, retry, timeouts, limits, instances");
@@ -43,7 +43,7 @@ TEST_CASE("did you mean catches two swapped letters", "[config][errors][keys]") 
         "allowed keys: host, path_prefix, path, method, header");
   CHECK(single_error(service_with("    retry: { atempts: 3 }\n")) ==
         "t.yaml:3:14: services[0].retry: unknown key \"atempts\" (did you mean \"attempts\"?); "
-        "allowed keys: attempts, on, per_try_timeout, budget_percent, max_body");
+        "allowed keys: attempts, on, per_try_timeout, budget_percent, min_retries_per_second, max_body");
 }
 
 TEST_CASE("missing required keys point at the object", "[config][errors][keys]") {
@@ -164,6 +164,12 @@ TEST_CASE("numbers out of range", "[config][errors][values]") {
         Strings{"t.yaml:3:38: services[0].outlier.consecutive_failures: must be at least 1, got 0",
                 "t.yaml:3:63: services[0].outlier.max_ejection_percent: must be from 0 to 100, got -1",
                 "t.yaml:3:85: services[0].outlier.half_open_probes: must be at least 1, got 0"});
+  CHECK(errors_of(service_with("    outlier: { count_5xx: yes, max_ejection: 0s }\n    retry: { min_retries_per_second: -1 }\n")) ==
+        Strings{"t.yaml:3:27: services[0].outlier.count_5xx: expected true or false",
+                "t.yaml:3:46: services[0].outlier.max_ejection: bad duration \"0s\": must be greater than 0",
+                "t.yaml:4:38: services[0].retry.min_retries_per_second: must be from 0 to 1000000, got -1"});
+  tg::config::test::load_ok(
+      service_with("    outlier: { count_5xx: true, max_ejection: 5m }\n    retry: { min_retries_per_second: 0 }\n"));
   CHECK(errors_of(service_with("    health_check: { healthy_threshold: 0, unhealthy_threshold: 0 }\n")) ==
         Strings{"t.yaml:3:40: services[0].health_check.healthy_threshold: must be at least 1, got 0",
                 "t.yaml:3:64: services[0].health_check.unhealthy_threshold: must be at least 1, got 0"});
