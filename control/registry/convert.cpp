@@ -46,6 +46,8 @@ v1::Service to_proto(const config::Service& service) {
     outlier->set_base_ejection_ms(ms(o->base_ejection));
     outlier->set_max_ejection_percent(static_cast<std::uint32_t>(o->max_ejection_percent));
     outlier->set_half_open_probes(static_cast<std::uint32_t>(o->half_open_probes));
+    outlier->set_count_5xx(o->count_5xx);
+    outlier->set_max_ejection_ms(ms(o->max_ejection));
   }
   auto* retry = out.mutable_retry();
   retry->set_attempts(static_cast<std::uint32_t>(service.retry.attempts));
@@ -53,6 +55,7 @@ v1::Service to_proto(const config::Service& service) {
     if (service.retry.on & condition) retry->add_on(mapping::to_proto(condition));
   retry->set_per_try_timeout_ms(ms(service.retry.per_try_timeout));
   retry->set_budget_percent(static_cast<std::uint32_t>(service.retry.budget_percent));
+  retry->set_min_retries_per_second(static_cast<std::uint32_t>(service.retry.min_retries_per_second));
   auto* timeouts = out.mutable_timeouts();
   timeouts->set_connect_ms(ms(service.timeouts.connect));
   timeouts->set_response_headers_ms(ms(service.timeouts.response_headers));

@@ -2,6 +2,7 @@
 
 #include "config/model.hpp"
 #include "config/retry_bounds.hpp"
+#include "config/rules.hpp"
 #include "config/value_parsers.hpp"
 #include "mapping/config_enums.hpp"
 #include "text/quoted.hpp"
@@ -122,6 +123,11 @@ Status normalise_outlier(const std::string& field, v1::Outlier& outlier) {
   std::uint64_t base = outlier.base_ejection_ms();
   TG_RETURN_IF_ERROR(duration_or(field + ".base_ejection_ms", base, defaults.base_ejection));
   outlier.set_base_ejection_ms(base);
+  std::uint64_t max_ejection = outlier.max_ejection_ms();
+  TG_RETURN_IF_ERROR(duration_or(field + ".max_ejection_ms", max_ejection, defaults.max_ejection));
+  if (max_ejection < base)
+    return Status::invalid(field + ".max_ejection_ms", "shorter than base_ejection_ms (" + std::to_string(base) + ")");
+  outlier.set_max_ejection_ms(max_ejection);
   if (outlier.half_open_probes() == 0) outlier.set_half_open_probes(defaults.half_open_probes);
   TG_RETURN_IF_ERROR(in_range(field + ".consecutive_failures", outlier.consecutive_failures(), 1, INT32_MAX));
   TG_RETURN_IF_ERROR(in_range(field + ".max_ejection_percent", outlier.max_ejection_percent(), 0, 100));
@@ -137,6 +143,10 @@ Status normalise_retry(const std::string& field, v1::Retry& retry, bool given) {
     }
     retry.set_budget_percent(defaults.budget_percent);
   }
+  if (!retry.has_min_retries_per_second())
+    retry.set_min_retries_per_second(static_cast<std::uint32_t>(defaults.min_retries_per_second));
+  TG_RETURN_IF_ERROR(in_range(field + ".min_retries_per_second", retry.min_retries_per_second(),
+                              config::range::min_retries_per_second.min, config::range::min_retries_per_second.max));
   if (retry.attempts() == 0) retry.set_attempts(defaults.attempts);
   TG_RETURN_IF_ERROR(in_range(field + ".attempts", retry.attempts(), config::kMinRetryAttempts, config::kMaxRetryAttempts));
   std::set<int> seen;

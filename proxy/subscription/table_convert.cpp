@@ -87,8 +87,10 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
         !set_field(o.base_ejection_ms(), outlier.base_ejection, where + "outlier.base_ejection_ms", error) ||
         !set_field(o.max_ejection_percent(), outlier.max_ejection_percent, where + "outlier.max_ejection_percent",
                    error) ||
-        !set_field(o.half_open_probes(), outlier.half_open_probes, where + "outlier.half_open_probes", error))
+        !set_field(o.half_open_probes(), outlier.half_open_probes, where + "outlier.half_open_probes", error) ||
+        !set_field(o.max_ejection_ms(), outlier.max_ejection, where + "outlier.max_ejection_ms", error))
       return false;
+    outlier.count_5xx = o.count_5xx();
     out.outlier = outlier;
   }
   if (in.has_retry()) {
@@ -108,6 +110,10 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
     if (!set_field(r.per_try_timeout_ms(), out.retry.per_try_timeout, where + "retry.per_try_timeout_ms", error,
                    true) ||
         !set_field(r.budget_percent(), out.retry.budget_percent, where + "retry.budget_percent", error))
+      return false;
+    if (r.has_min_retries_per_second() &&
+        !set_field(r.min_retries_per_second(), out.retry.min_retries_per_second, where + "retry.min_retries_per_second",
+                   error, true))
       return false;
   }
   if (in.has_timeouts()) {

@@ -99,6 +99,13 @@ TEST_CASE("validate: services get the YAML defaults and ranges", "[validate]") {
   bad([](v1::Service& s) { s.mutable_hash_key()->set_kind(v1::HashKey::KIND_HEADER); }, "service.hash_key.name");
   bad([](v1::Service& s) { s.mutable_health_check()->set_path("x"); }, "service.health_check.path");
   bad([](v1::Service& s) { s.mutable_outlier()->set_max_ejection_percent(101); }, "service.outlier.max_ejection_percent");
+  bad([](v1::Service& s) {
+        s.mutable_outlier()->set_base_ejection_ms(5000);
+        s.mutable_outlier()->set_max_ejection_ms(1000);
+      },
+      "service.outlier.max_ejection_ms");
+  bad([](v1::Service& s) { s.mutable_retry()->set_min_retries_per_second(2'000'000); },
+      "service.retry.min_retries_per_second");
   bad([](v1::Service& s) { s.set_lb_policy(static_cast<v1::LbPolicy>(99)); }, "service.lb_policy");
   bad([](v1::Service& s) { s.mutable_timeouts()->set_idle_ms(400ull * 24 * 3600 * 1000); }, "service.timeouts.idle_ms");
 

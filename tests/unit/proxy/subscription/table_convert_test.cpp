@@ -93,6 +93,41 @@ TEST_CASE("set fields are kept: policies, hash key, timeouts, retry conditions",
   CHECK(config.routes[0].match.path_prefix.empty());
 }
 
+TEST_CASE("outlier and retry budget fields are carried: count_5xx, max_ejection, min_retries_per_second",
+          "[proxy][control][convert]") {
+  v1::Table table = small_table();
+  v1::Service* service = table.mutable_services(0);
+  service->mutable_outlier()->set_consecutive_failures(2);
+  service->mutable_outlier()->set_count_5xx(true);
+  service->mutable_outlier()->set_base_ejection_ms(500);
+  service->mutable_outlier()->set_max_ejection_ms(4000);
+  service->mutable_retry()->set_budget_percent(50);
+  service->mutable_retry()->set_min_retries_per_second(0);  // set: no minimum, not the default
+  tg::config::Config config;
+  std::string error;
+  REQUIRE(to_config(table, config, error));
+  const tg::config::Service& svc = config.services[0];
+  REQUIRE(svc.outlier.has_value());
+  CHECK(svc.outlier->consecutive_failures == 2);
+  CHECK(svc.outlier->count_5xx);
+  CHECK(svc.outlier->base_ejection == std::chrono::milliseconds(500));
+  CHECK(svc.outlier->max_ejection == std::chrono::milliseconds(4000));
+  CHECK(svc.retry.budget_percent == 50);
+  CHECK(svc.retry.min_retries_per_second == 0);
+
+  // Unset on the wire: the YAML defaults.
+  v1::Table plain = small_table();
+  plain.mutable_services(0)->mutable_outlier()->set_consecutive_failures(3);
+  plain.mutable_services(0)->mutable_retry()->set_attempts(2);
+  tg::config::Config defaults_config;
+  REQUIRE(to_config(plain, defaults_config, error));
+  const tg::config::Service& d = defaults_config.services[0];
+  REQUIRE(d.outlier.has_value());
+  CHECK_FALSE(d.outlier->count_5xx);
+  CHECK(d.outlier->max_ejection == tg::config::Outlier{}.max_ejection);
+  CHECK(d.retry.min_retries_per_second == tg::config::Retry{}.min_retries_per_second);
+}
+
 TEST_CASE("retry attempts above the configured range are refused, the maximum itself read", "[proxy][control][convert]") {
   for (std::uint32_t pushed : {11u, 100u, 4000000000u}) {
     v1::Table table = small_table();
