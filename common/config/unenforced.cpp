@@ -15,7 +15,6 @@ struct Unenforced {
 
 // The list. Delete an entry when its setting starts to be enforced.
 constexpr Unenforced unenforced[] = {
-    {"services", "health_check", "no active health checks run; instances count as healthy"},
     {"services", "outlier", "no passive ejection: failing instances are not taken out of rotation"},
     {"services", "retry.budget_percent", "no retry budget: retries are bounded by retry.attempts only"},
     {"services", "limits.max_pending_per_instance",
