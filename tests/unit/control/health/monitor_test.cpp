@@ -184,7 +184,7 @@ TEST_CASE("health monitor: a restart resumes from the stored health without flip
   CHECK(f.current(id).health() == v1::HEALTH_HEALTHY);
 }
 
-TEST_CASE("health monitor: a changed check re-probes at once; stale results are dropped; removing the check heals",
+TEST_CASE("health monitor: a changed check re-probes at once, stale results are dropped, removing the check heals",
           "[health][monitor]") {
   Fixture f;
   const std::string id = f.add("127.0.0.1:9001").id();

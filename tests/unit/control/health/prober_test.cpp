@@ -126,7 +126,7 @@ std::string closed_address() {
   return "127.0.0.1:" + std::to_string(port);
 }
 
-TEST_CASE("prober: HTTP statuses pass by the expected ranges; the request names path and Host",
+TEST_CASE("prober: HTTP statuses pass by the expected ranges, the request names path and Host",
           "[health][prober]") {
   LoopbackServer ok("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
   LoopbackServer unavailable("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
