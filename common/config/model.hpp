@@ -50,10 +50,19 @@ struct HashKey {
   std::string name;  // header or cookie name; empty for client_ip
 };
 
+// An inclusive range of HTTP status codes.
+struct StatusRange {
+  int min = 200;
+  int max = 399;
+  bool operator==(const StatusRange&) const = default;
+};
+
 struct HealthCheck {
   enum class Type { http, tcp };
   Type type = Type::http;
   std::string path = "/healthz";
+  std::vector<StatusRange> expect = {StatusRange{}};  // http: the statuses that pass
+  std::string host;                                   // http: Host header; "" = the instance's address
   Duration interval = std::chrono::seconds(5);
   Duration timeout = std::chrono::seconds(1);
   int healthy_threshold = 2;

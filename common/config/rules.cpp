@@ -66,6 +66,48 @@ std::optional<std::string> check_path(std::string_view path, bool allow_query) {
   return problem_or_none(path_problem(path, allow_query));
 }
 
+std::optional<std::string> check_status_range(const StatusRange& range) {
+  if (range.min < 100 || range.min > 599 || range.max < 100 || range.max > 599)
+    return "a status must be from 100 to 599, got " + std::to_string(range.min < 100 || range.min > 599 ? range.min : range.max);
+  if (range.min > range.max)
+    return "range " + std::to_string(range.min) + "-" + std::to_string(range.max) + " ends before it starts";
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_status_range(std::string_view text, StatusRange& out) {
+  auto number = [](std::string_view digits, int& value) {
+    if (digits.empty() || digits.size() > 3) return false;
+    value = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    return true;
+  };
+  const auto dash = text.find('-');
+  StatusRange range;
+  const bool ok = dash == std::string_view::npos
+                      ? number(text, range.min) && number(text, range.max)
+                      : number(text.substr(0, dash), range.min) && number(text.substr(dash + 1), range.max);
+  if (!ok) return "must be a status (200) or a range of statuses (200-399), got \"" + std::string(text) + "\"";
+  if (auto problem = check_status_range(range)) return problem;
+  out = range;
+  return std::nullopt;
+}
+
+std::optional<std::string> check_health_host(std::string_view host) {
+  if (host.empty()) return "must not be empty";
+  if (auto problem = check_text(host)) return problem;
+  if (host.find('*') != std::string_view::npos) return "must be a host name or an IP address, without a wildcard";
+  const bool bracketed = host.front() == '[';
+  const auto colon = host.rfind(':');
+  const bool has_port = bracketed ? host.find("]:") != std::string_view::npos
+                                  : colon != std::string_view::npos && host.find(':') == colon;
+  if (has_port) return check_address(host);
+  if (bracketed || host.find(':') != std::string_view::npos) return "an IPv6 address needs brackets and a port ([::1]:80)";
+  return check_route_host(host);
+}
+
 std::optional<std::string> check_address(std::string_view address) {
   std::string host;
   std::uint16_t port = 0;

@@ -83,6 +83,16 @@ std::optional<std::string> check_route_host(std::string_view host);
 // '#'; '?' only when allow_query (health check paths).
 std::optional<std::string> check_path(std::string_view path, bool allow_query);
 
+// "200", "200-399": a status or an inclusive range of them, each 100..599,
+// the first not above the second.
+std::optional<std::string> parse_status_range(std::string_view text, StatusRange& out);
+// A range of health_check.expect: 100 <= min <= max <= 599.
+std::optional<std::string> check_status_range(const StatusRange& range);
+
+// A health check's Host header: a DNS name or an IP literal, optionally
+// with ":port" ("acme.internal", "10.0.0.1:8080", "[::1]:80").
+std::optional<std::string> check_health_host(std::string_view host);
+
 // An instance address: "host:port" or "[ipv6]:port", port 1..65535.
 std::optional<std::string> check_address(std::string_view address);
 

@@ -61,6 +61,7 @@ void read_retry_on(Diagnostics& diagnostics, const Value& value, std::uint32_t& 
 
 void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck& out) {
   std::optional<Value> path_value;
+  std::optional<Value> http_only;  // the first of expect / host
   read_mapping(diagnostics, value, {
       {"type",
        [&](const Value& type) {
@@ -85,6 +86,45 @@ void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck
          out.path = *text;
          path_value = path;
        }},
+      {"expect",
+       [&](const Value& expect) {
+         std::vector<StatusRange> ranges;
+         std::size_t items = 0;
+         auto read_item = [&](const Value& item) {
+           ++items;
+           auto text = read_string(diagnostics, item);
+           if (!text) return;
+           StatusRange range;
+           if (auto problem = parse_status_range(*text, range)) {
+             report(diagnostics, item, *problem);
+             return;
+           }
+           ranges.push_back(range);
+         };
+         if (expect.node.IsScalar()) {
+           read_item(expect);
+         } else if (!read_sequence(diagnostics, expect, read_item)) {
+           return;
+         }
+         if (items == 0) {
+           report(diagnostics, expect, "must list at least one status or range (default 200-399)");
+           return;
+         }
+         if (ranges.size() != items) return;  // each bad item is reported
+         out.expect = std::move(ranges);
+         http_only = http_only ? http_only : std::optional<Value>(expect);
+       }},
+      {"host",
+       [&](const Value& host) {
+         auto text = read_string(diagnostics, host);
+         if (!text) return;
+         if (auto problem = check_health_host(*text)) {
+           report(diagnostics, host, *problem);
+           return;
+         }
+         out.host = *text;
+         http_only = http_only ? http_only : std::optional<Value>(host);
+       }},
       {"interval", duration_into(diagnostics, out.interval, ZeroDuration::rejected)},
       {"timeout", duration_into(diagnostics, out.timeout, ZeroDuration::rejected)},
       {"healthy_threshold", integer_into(diagnostics, out.healthy_threshold, range::at_least_one)},
@@ -92,6 +132,9 @@ void read_health_check(Diagnostics& diagnostics, const Value& value, HealthCheck
   });
   if (path_value && out.type == HealthCheck::Type::tcp) {
     report(diagnostics, *path_value, "path applies only to type http (this check is tcp)");
+  }
+  if (http_only && out.type == HealthCheck::Type::tcp) {
+    report(diagnostics, *http_only, "expect and host apply only to type http (this check is tcp)");
   }
 }
 

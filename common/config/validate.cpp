@@ -81,7 +81,14 @@ class Checker {
       case HashKey::Kind::client_ip: break;
     }
     if (const auto& hc = service.health_check) {
-      if (hc->type == HealthCheck::Type::http) check(where, "health_check.path", check_path(hc->path, true));
+      if (hc->type == HealthCheck::Type::http) {
+        check(where, "health_check.path", check_path(hc->path, true));
+        if (hc->expect.empty()) check(where, "health_check.expect", std::optional<std::string>("must list at least one status or range"));
+        for (const StatusRange& range : hc->expect) check(where, "health_check.expect", check_status_range(range));
+        if (!hc->host.empty()) check(where, "health_check.host", check_health_host(hc->host));
+      } else if (!hc->host.empty() || hc->expect != std::vector<StatusRange>{StatusRange{}}) {
+        check(where, "health_check", std::optional<std::string>("expect and host apply only to type http"));
+      }
       duration(where, "health_check.interval", hc->interval, ZeroDuration::rejected);
       duration(where, "health_check.timeout", hc->timeout, ZeroDuration::rejected);
       integer(where, "health_check.healthy_threshold", hc->healthy_threshold, range::at_least_one);

@@ -242,8 +242,10 @@ Status Registry::apply_documents(const std::vector<Document>& documents, const A
           continue;
         }
         v1::Instance object = to_proto(instance, service.name);
-        object.set_health(v1::HEALTH_HEALTHY);  // no TTL, no active check yet
-        object.set_health_reason("no health check");
+        // A new instance of a checked service gets traffic once its first
+        // check passes; an existing one keeps its health (keep_operational_state).
+        object.set_health(service.health_check ? v1::HEALTH_UNHEALTHY : v1::HEALTH_HEALTHY);
+        object.set_health_reason(service.health_check ? awaiting_check_reason : "no health check");
         object.set_health_changed_unix_ms(now);
         if (Status s = applier.stage(ObjectKind::instance, std::move(object), instance.location, doc.file, instances_);
             !s.ok())

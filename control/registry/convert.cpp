@@ -34,7 +34,15 @@ v1::Service to_proto(const config::Service& service) {
     auto* check = out.mutable_health_check();
     check->set_type(hc->type == config::HealthCheck::Type::tcp ? v1::HealthCheck::TYPE_TCP
                                                                : v1::HealthCheck::TYPE_HTTP);
-    if (hc->type == config::HealthCheck::Type::http) check->set_path(hc->path);
+    if (hc->type == config::HealthCheck::Type::http) {
+      check->set_path(hc->path);
+      for (const config::StatusRange& range : hc->expect) {
+        auto* expect = check->add_expect();
+        expect->set_min(static_cast<std::uint32_t>(range.min));
+        expect->set_max(static_cast<std::uint32_t>(range.max));
+      }
+      check->set_host(hc->host);
+    }
     check->set_interval_ms(ms(hc->interval));
     check->set_timeout_ms(ms(hc->timeout));
     check->set_healthy_threshold(static_cast<std::uint32_t>(hc->healthy_threshold));

@@ -1,12 +1,17 @@
-// Admin operations on instances, heartbeats and their TTL expiry.
+// Admin operations on instances, heartbeats and their TTL expiry, and the
+// one path that commits a health flip with its event.
 //
-// Health without an active checker (not built yet): an instance without a
-// heartbeat TTL is HEALTH_HEALTHY from registration on; one with a TTL is
-// healthy while it heartbeats in time, HEALTH_UNHEALTHY ("heartbeat
-// expired") once its deadline passes, and healthy again on its next heartbeat.
+// Health at registration: an instance of a service with a health check is
+// HEALTH_UNHEALTHY ("awaiting first health check") until its first check
+// passes (control/health/ flips it); otherwise HEALTH_HEALTHY at once. One
+// with a heartbeat TTL is healthy while it heartbeats in time,
+// HEALTH_UNHEALTHY ("heartbeat expired") once its deadline passes, and
+// healthy again on its next heartbeat.
 #include "registry/field_mask.hpp"
 #include "registry/operation.hpp"
 #include "registry/validate.hpp"
+
+#include <cstdio>
 
 namespace tg::control {
 
@@ -17,10 +22,59 @@ namespace {
 
 constexpr const char* expired_reason = "heartbeat expired";
 
+std::string_view health_text(v1::Health health) {
+  switch (health) {
+    case v1::HEALTH_HEALTHY: return "healthy";
+    case v1::HEALTH_UNHEALTHY: return "unhealthy";
+    default: return "unknown";
+  }
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + '"';
+}
+
 void set_health(v1::Instance& instance, v1::Health health, const std::string& reason, std::int64_t now) {
   instance.set_health(health);
   instance.set_health_reason(reason);
   instance.set_health_changed_unix_ms(now);
+}
+
+// The event of one flip of `instance` (its new state) from (old_health, old_reason).
+EventRecord health_event(const v1::Instance& instance, const std::string& service_name, v1::Health old_health,
+                         const std::string& old_reason, const std::string& source, std::int64_t now,
+                         const std::string& tenant) {
+  EventRecord event;
+  event.time_unix_ms = now;
+  event.source = source;
+  event.kind = health_event_kind;
+  event.level = instance.health() == v1::HEALTH_UNHEALTHY ? "warning" : "info";
+  event.tenant = tenant;
+  event.service = service_name;
+  event.instance = instance.id();
+  const std::string old_text(health_text(old_health)), new_text(health_text(instance.health()));
+  event.fingerprint = instance.id() + " " + old_text + "->" + new_text + " " + instance.health_reason();
+  event.message = old_text + " -> " + new_text + " (" + instance.health_reason() + ")";
+  event.detail_json = "{\"old\":" + json_string(old_text) + ",\"old_reason\":" + json_string(old_reason) +
+                      ",\"new\":" + json_string(new_text) + ",\"reason\":" + json_string(instance.health_reason()) +
+                      ",\"address\":" + json_string(instance.address()) + "}";
+  return event;
 }
 
 }  // namespace
@@ -47,7 +101,12 @@ Status Registry::register_instance(const v1::RegisterInstanceRequest& request, c
   const std::int64_t now = clock_.unix_ms();
   instance.set_heartbeat_ttl_ms(request.heartbeat_ttl_ms());
   if (request.heartbeat_ttl_ms() > 0) instance.set_last_heartbeat_unix_ms(now);  // registering is a sign of life
-  set_health(instance, v1::HEALTH_HEALTHY, request.heartbeat_ttl_ms() > 0 ? "registered" : "no health check", now);
+  if (auto service = services_.find(instance.service());
+      service != services_.end() && service->second.has_health_check()) {
+    set_health(instance, v1::HEALTH_UNHEALTHY, awaiting_check_reason, now);
+  } else {
+    set_health(instance, v1::HEALTH_HEALTHY, request.heartbeat_ttl_ms() > 0 ? "registered" : "no health check", now);
+  }
   detail::set_api_source(instance.mutable_meta());
   Transaction tx(*this, context);
   tx.put(std::move(instance));
@@ -86,10 +145,18 @@ Status Registry::heartbeat(const v1::HeartbeatRequest& request, const WriteConte
   if (instance.health() == v1::HEALTH_UNHEALTHY && instance.health_reason() == expired_reason) {
     v1::Instance revived = instance;
     revived.set_last_heartbeat_unix_ms(now);
-    set_health(revived, v1::HEALTH_HEALTHY, "heartbeat received", now);
+    // With an active health check the instance comes back as its check
+    // last left it: awaiting one (no traffic) until a check passes.
+    auto service = services_.find(instance.service());
+    const bool checked = service != services_.end() && service->second.has_health_check();
+    set_health(revived, checked ? v1::HEALTH_UNHEALTHY : v1::HEALTH_HEALTHY,
+               checked ? awaiting_check_reason : "heartbeat received", now);
     Transaction tx(*this, context);
     tx.put(std::move(revived));
     if (Status status = finish(tx, batch); !status.ok()) return status;
+    const v1::Instance& current = instances_.at(request.id());
+    batch->events.push_back(health_event(current, current.service(), v1::HEALTH_UNHEALTHY, expired_reason,
+                                         "heartbeat", now, service != services_.end() ? service->second.tenant() : std::string()));
   } else {
     instance.set_last_heartbeat_unix_ms(now);  // memory only; see registry.hpp
   }
@@ -172,26 +239,48 @@ Status Registry::list_instances(const v1::ListInstancesRequest& request, v1::Lis
 
 CommitBatch Registry::expire_heartbeats() {
   const auto now_steady = clock_.steady();
-  const std::int64_t now = clock_.unix_ms();
-  Transaction tx(*this, WriteContext{system_actor, "HeartbeatExpired"});
-  std::vector<std::string> expired;
+  std::vector<HealthFlip> flips;
   for (auto it = heartbeat_deadlines_.begin(); it != heartbeat_deadlines_.end();) {
     if (it->second > now_steady) {
       ++it;
       continue;
     }
-    expired.push_back(it->first);
+    auto found = instances_.find(it->first);
+    if (found != instances_.end() && found->second.health() != v1::HEALTH_UNHEALTHY)
+      flips.push_back(HealthFlip{it->first, v1::HEALTH_UNHEALTHY, expired_reason});
     it = heartbeat_deadlines_.erase(it);  // re-armed by the next heartbeat
   }
-  for (const std::string& id : expired) {
-    auto found = instances_.find(id);
-    if (found == instances_.end() || found->second.health() == v1::HEALTH_UNHEALTHY) continue;
-    v1::Instance instance = found->second;
-    set_health(instance, v1::HEALTH_UNHEALTHY, expired_reason, now);
+  return apply_health_flips(flips, "HeartbeatExpired", "heartbeat");
+}
+
+CommitBatch Registry::apply_health_flips(const std::vector<HealthFlip>& flips, const std::string& method,
+                                         const std::string& source) {
+  const std::int64_t now = clock_.unix_ms();
+  Transaction tx(*this, WriteContext{system_actor, method});
+  struct Before {
+    std::string id;
+    v1::Health health;
+    std::string reason;
+  };
+  std::vector<Before> before;
+  for (const HealthFlip& flip : flips) {
+    const v1::Instance* current = tx.instance(flip.instance);
+    if (current == nullptr) continue;
+    if (current->health() == flip.health && current->health_reason() == flip.reason) continue;
+    before.push_back(Before{flip.instance, current->health(), current->health_reason()});
+    v1::Instance instance = *current;
+    set_health(instance, flip.health, flip.reason, now);
     tx.put(std::move(instance));
   }
-  if (!tx.check().ok()) return {};  // cannot happen: only health changes
-  return tx.commit();
+  if (before.empty() || !tx.check().ok()) return {};  // check cannot fail: only health changes
+  CommitBatch batch = tx.commit();
+  for (const Before& b : before) {
+    const v1::Instance& instance = instances_.at(b.id);
+    std::string tenant;
+    if (auto service = services_.find(instance.service()); service != services_.end()) tenant = service->second.tenant();
+    batch.events.push_back(health_event(instance, instance.service(), b.health, b.reason, source, now, tenant));
+  }
+  return batch;
 }
 
 }  // namespace tg::control

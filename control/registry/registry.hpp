@@ -59,6 +59,20 @@ struct ApplyOptions {
 
 class Transaction;
 
+// A change of an instance's health that tg-control makes by itself: an active
+// health check past its threshold, a heartbeat deadline.
+struct HealthFlip {
+  std::string instance;
+  v1::Health health = v1::HEALTH_UNSPECIFIED;
+  std::string reason;  // "http 503", "connect refused", "timeout", "heartbeat expired", ...
+};
+
+// The health reason of an instance of a service with a health check before
+// its first check passed (it gets no traffic until then).
+inline constexpr const char* awaiting_check_reason = "awaiting first health check";
+// Event fields of health flips.
+inline constexpr const char* health_event_kind = "health";
+
 class Registry {
  public:
   explicit Registry(const Clock& clock);
@@ -134,6 +148,14 @@ class Registry {
   // HEALTH_UNHEALTHY, reason "heartbeat expired"; one batch (empty if none),
   // audited as actor "tg-control", method "HeartbeatExpired".
   CommitBatch expire_heartbeats();
+  // The one path of every health change tg-control makes by itself: commits
+  // each flip that still changes the instance (an absent instance or one
+  // already in that health with that reason is skipped) in one batch,
+  // audited as actor "tg-control" with `method`, and records one event per
+  // flip (kind "health", `source`, "old -> new (reason)"). Empty batch when
+  // nothing changed.
+  CommitBatch apply_health_flips(const std::vector<HealthFlip>& flips, const std::string& method,
+                                 const std::string& source);
   std::size_t heartbeat_deadlines() const { return heartbeat_deadlines_.size(); }
 
   // ---- routes (routes.cpp)

@@ -1,6 +1,7 @@
 #include "registry/validate.hpp"
 
 #include "config/model.hpp"
+#include "config/rules.hpp"
 #include "config/retry_bounds.hpp"
 #include "config/rules.hpp"
 #include "config/value_parsers.hpp"
@@ -102,8 +103,29 @@ Status normalise_health_check(const std::string& field, v1::HealthCheck& check) 
     TG_RETURN_IF_ERROR(check_size(field + ".path", check.path(), size_limits::path));
     if (std::string problem = config::path_problem(check.path(), true); !problem.empty())
       return Status::invalid(field + ".path", problem);
+    if (check.expect().empty()) {
+      auto* range = check.add_expect();
+      range->set_min(static_cast<std::uint32_t>(defaults.expect.front().min));
+      range->set_max(static_cast<std::uint32_t>(defaults.expect.front().max));
+    }
+    if (check.expect_size() > 32) return Status::invalid(field + ".expect", "at most 32 ranges");
+    for (int i = 0; i < check.expect_size(); ++i) {
+      v1::StatusRange& range = *check.mutable_expect(i);
+      if (range.max() == 0) range.set_max(range.min());
+      const config::StatusRange model{static_cast<int>(std::min<std::uint32_t>(range.min(), 1000)),
+                                      static_cast<int>(std::min<std::uint32_t>(range.max(), 1000))};
+      if (auto problem = config::check_status_range(model))
+        return Status::invalid(field + ".expect[" + std::to_string(i) + "]", *problem);
+    }
+    if (!check.host().empty()) {
+      TG_RETURN_IF_ERROR(check_size(field + ".host", check.host(), size_limits::path));
+      if (auto problem = config::check_health_host(check.host())) return Status::invalid(field + ".host", *problem);
+    }
   } else if (!check.path().empty()) {
     return Status::invalid(field + ".path", "applies only to type http (this check is tcp)");
+  } else if (check.expect_size() > 0 || !check.host().empty()) {
+    return Status::invalid(field + (check.host().empty() ? ".expect" : ".host"),
+                           "applies only to type http (this check is tcp)");
   }
   std::uint64_t interval = check.interval_ms(), timeout = check.timeout_ms();
   TG_RETURN_IF_ERROR(duration_or(field + ".interval_ms", interval, defaults.interval));

@@ -352,6 +352,55 @@ grpc::ServerUnaryReactor* AdminService::ListAudit(grpc::CallbackServerContext* c
   return call.reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::ListEvents(grpc::CallbackServerContext* context,
+                                                   const tenantgate::v1::ListEventsRequest* request,
+                                                   tenantgate::v1::ListEventsResponse* response) {
+  Started started = begin(core_, tokens_, context, "ListEvents", Access::read);
+  const Call call = started.call;
+  if (!started.principal) return call.reactor;
+  EventQuery query;
+  query.tenant = request->tenant();
+  query.service = request->service();
+  query.instance = request->instance();
+  query.kind = request->kind();
+  query.since_unix_ms = request->since_unix_ms();
+  query.limit = request->limit() == 0 ? 100 : std::min<std::uint32_t>(request->limit(), 1000);
+  query.before_last_seen_unix_ms = request->before_last_seen_unix_ms();
+  query.before_id = request->before_id();
+  if (query.since_unix_ms < 0 || query.before_last_seen_unix_ms < 0) {
+    call.finish(Status::invalid(query.since_unix_ms < 0 ? "since_unix_ms" : "before_last_seen_unix_ms",
+                                "must not be negative"));
+    return call.reactor;
+  }
+  const bool posted = core_.post_store_call([call, query, response](Store& store) {
+    Status status;
+    try {
+      for (EventRow& row : store.list_events(query)) {
+        auto* event = response->add_events();
+        event->set_id(row.id);
+        event->set_tenant(std::move(row.record.tenant));
+        event->set_service(std::move(row.record.service));
+        event->set_instance(std::move(row.record.instance));
+        event->set_route(std::move(row.record.route));
+        event->set_source(std::move(row.record.source));
+        event->set_kind(std::move(row.record.kind));
+        event->set_level(std::move(row.record.level));
+        event->set_fingerprint(std::move(row.record.fingerprint));
+        event->set_message(std::move(row.record.message));
+        event->set_detail_json(std::move(row.record.detail_json));
+        event->set_count(row.count);
+        event->set_first_seen_unix_ms(row.first_seen_unix_ms);
+        event->set_last_seen_unix_ms(row.last_seen_unix_ms);
+      }
+    } catch (const std::exception& e) {
+      status = Status::internal(std::string("reading the events: ") + e.what());
+    }
+    call.finish(status);
+  });
+  if (!posted) call.finish(too_many_pending(core_));
+  return call.reactor;
+}
+
 // A read of the table stream's state on the owner loop.
 template <class Response, class Read>
 grpc::ServerUnaryReactor* AdminService::read_hub(grpc::CallbackServerContext* context, const char* method,

@@ -77,6 +77,7 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   TG_ADMIN_METHOD(DeleteRoute, DeleteRouteRequest, DeleteResponse)
   TG_ADMIN_METHOD(Apply, ApplyRequest, ApplyResponse)
   TG_ADMIN_METHOD(ListAudit, ListAuditRequest, ListAuditResponse)
+  TG_ADMIN_METHOD(ListEvents, ListEventsRequest, ListEventsResponse)
   TG_ADMIN_METHOD(ListProxies, ListProxiesRequest, ListProxiesResponse)
   TG_ADMIN_METHOD(GetRegistry, GetRegistryRequest, RegistryInfo)
   TG_ADMIN_METHOD(AdoptRegistry, AdoptRegistryRequest, RegistryInfo)

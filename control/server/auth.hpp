@@ -5,7 +5,7 @@
 // (separated by spaces or tabs). ROLE is admin (the default), proxy or viewer:
 //   admin   every Admin call, and Discovery.StreamTable (so a single-token
 //           setup keeps working)
-//   viewer  the Admin reads (List*, Get*, DiscoverInstances, ListAudit,
+//   viewer  the Admin reads (List*, Get*, DiscoverInstances, ListAudit, ListEvents,
 //           ListProxies, GetRegistry) and Apply with dry_run
 //   proxy   Discovery.StreamTable only
 // A 2-field line is always NAME TOKEN (role admin), as before roles existed; a

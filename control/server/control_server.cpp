@@ -2,6 +2,7 @@
 
 #include "server/admin_service.hpp"
 #include "server/discovery_service.hpp"
+#include "health/health_checker.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -343,6 +344,19 @@ int run_control_server(const ServerOptions& options) {
   };
   TableHub hub(registry, clock, table_timer, hub_options, &core.metrics().table());
   core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
+  health::HealthCheckerHooks health_hooks;
+  health_hooks.writable = [&core] { return core.write_refusal().ok(); };
+  health_hooks.commit = [&core](CommitBatch batch) {
+    core.commit(std::move(batch), [](const Status& status) {
+      if (!status.ok()) spdlog::error("tg-control: recording a health change failed: {}", status.message);
+    });
+  };
+  health_hooks.probed = [&core](const health::ProbeResult& result) {
+    core.metrics().record_probe(result.passed, result.latency);
+  };
+  health_hooks.targets = [&core](std::size_t targets) { core.metrics().set_health_targets(targets); };
+  health::HealthChecker health_checker(core.io(), registry, std::move(health_hooks));
+  core.add_observer([&health_checker](const CommitBatch& batch) { health_checker.on_commit(batch); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);
   std::unique_ptr<net::HttpServer> http;
@@ -399,6 +413,7 @@ int run_control_server(const ServerOptions& options) {
     // would bind too and the kernel would split connections between the two.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     core.start();
+    health_checker.start();
     grpc_server = builder.BuildAndStart();
     if (!grpc_server || grpc_port == 0) throw std::runtime_error(grpc_bind_error(options.grpc_address, grpc_endpoint));
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), static_cast<unsigned>(grpc_port));
@@ -411,6 +426,7 @@ int run_control_server(const ServerOptions& options) {
   } catch (const std::exception& e) {
     std::cerr << "tg-control: " << e.what() << "\n";
     probe.reset();
+    health_checker.stop();
     if (http) asio::post(core.io(), [&http] { http->stop(); });
     core.stop();
     return 1;
@@ -422,6 +438,7 @@ int run_control_server(const ServerOptions& options) {
   });
   main_io.run();
   if (probe) probe->stop();
+  health_checker.stop();
 
   // Table streams never end by themselves: finish them first, so Shutdown
   // waits only for in-flight Admin calls.

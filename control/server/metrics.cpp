@@ -32,6 +32,21 @@ void latency_histogram(std::string& out, const std::string& name, const std::str
   out += name + "_count" + braces + " " + std::to_string(h.count) + "\n";
 }
 
+// A Prometheus label value: backslash, quote and newline escaped.
+std::string label_value(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 void sample(std::string& out, const char* type, const std::string& name, const std::string& help,
             std::uint64_t value) {
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + std::to_string(value) +
@@ -66,6 +81,11 @@ void Metrics::record_commit(std::chrono::nanoseconds duration, std::size_t batch
   batch_sum_ += batches;
 }
 
+void Metrics::record_probe(bool passed, std::chrono::microseconds latency) {
+  ++(passed ? probes_passed_ : probes_failed_);
+  probe_durations_.record(static_cast<std::uint64_t>(latency.count()));
+}
+
 std::uint64_t Metrics::calls(const std::string& method, Code code) const {
   auto it = calls_.find({method, code});
   return it == calls_.end() ? 0 : it->second;
@@ -87,6 +107,29 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
   out += "# HELP tg_control_instances Instances in the registry by health.\n# TYPE tg_control_instances gauge\n";
   for (const auto& [health, n] : by_health)
     out += "tg_control_instances{health=\"" + health + "\"} " + std::to_string(n) + "\n";
+  // Per service: every service appears (zeros included), so a service whose
+  // instances all went away reads 0, not absent.
+  std::map<std::string, std::array<std::uint64_t, 3>> per_service;  // healthy, unhealthy, unknown
+  for (const auto& [name, service] : registry.services()) per_service[name] = {0, 0, 0};
+  for (const auto& [id, instance] : registry.instances()) {
+    auto& counts = per_service[instance.service()];
+    ++counts[instance.health() == v1::HEALTH_HEALTHY ? 0 : instance.health() == v1::HEALTH_UNHEALTHY ? 1 : 2];
+  }
+  out += "# HELP tg_control_service_instances Instances per service by health.\n"
+         "# TYPE tg_control_service_instances gauge\n";
+  static constexpr const char* health_names[] = {"healthy", "unhealthy", "unknown"};
+  for (const auto& [name, counts] : per_service)
+    for (int h = 0; h < 3; ++h)
+      out += "tg_control_service_instances{service=\"" + label_value(name) + "\",health=\"" + health_names[h] +
+             "\"} " + std::to_string(counts[h]) + "\n";
+  gauge(out, "tg_control_health_targets", "Instances under an active health check.", health_targets_);
+  out += "# HELP tg_control_health_probes_total Active health probes by result.\n"
+         "# TYPE tg_control_health_probes_total counter\n"
+         "tg_control_health_probes_total{result=\"pass\"} " + std::to_string(probes_passed_) + "\n"
+         "tg_control_health_probes_total{result=\"fail\"} " + std::to_string(probes_failed_) + "\n";
+  out += "# HELP tg_control_health_probe_duration_seconds Active health probe duration, start to result.\n"
+         "# TYPE tg_control_health_probe_duration_seconds histogram\n";
+  latency_histogram(out, "tg_control_health_probe_duration_seconds", "", probe_durations_);
   gauge(out, "tg_control_registry_revision", "Revision of the last committed registry change.", committed_revision);
   gauge(out, "tg_control_registry_generation", "Start generation (bumped at every start).", registry.generation());
   gauge(out, "tg_control_store_read_only",

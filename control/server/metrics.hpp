@@ -3,6 +3,10 @@
 //
 //   tg_control_tenants / _services / _routes           registry sizes
 //   tg_control_instances{health}                        instances by health
+//   tg_control_service_instances{service,health}       instances per service: healthy | unhealthy | unknown
+//   tg_control_health_targets                           instances under an active health check
+//   tg_control_health_probes_total{result}              probes run: pass | fail
+//   tg_control_health_probe_duration_seconds            histogram: probe start to result
 //   tg_control_registry_revision, _generation          committed revision, start generation
 //   tg_control_admin_calls_total{method,code}           every Admin call, bad input included
 //   tg_control_admin_call_duration_seconds{method}      histogram (common/metrics bucket layout)
@@ -52,6 +56,10 @@ class Metrics {
   void set_store_read_only(bool read_only) { store_read_only_ = read_only; }
   void record_store_full() { ++store_full_; }
   void record_audit_deleted(std::uint64_t rows) { audit_deleted_ += rows; }
+  // Active health checks (control/health/).
+  void record_probe(bool passed, std::chrono::microseconds latency);
+  void set_health_targets(std::size_t targets) { health_targets_ = targets; }
+  std::uint64_t probes(bool passed) const { return passed ? probes_passed_ : probes_failed_; }
   std::uint64_t audit_deleted() const { return audit_deleted_; }
   bool store_read_only() const { return store_read_only_; }
   std::uint64_t store_full() const { return store_full_; }
@@ -78,6 +86,9 @@ class Metrics {
   std::map<unsigned, std::uint64_t> http_;
   std::uint64_t http_accept_errors_ = 0;
   TableMetrics table_;
+  std::size_t health_targets_ = 0;
+  std::uint64_t probes_passed_ = 0, probes_failed_ = 0;
+  metrics::LatencyHistogram probe_durations_;
 };
 
 }  // namespace tg::control

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <stdexcept>
+#include <tuple>
 
 namespace tg::control {
 
@@ -99,6 +100,25 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
     for (const auto& key : batch.cleared_tombstones) tombstones_.erase({key.kind, key.name});
     for (const auto& tombstone : batch.tombstones) tombstones_[{tombstone.kind, tombstone.name}] = tombstone;
     for (const auto& record : batch.audit) audit_.push_back(AuditRow{next_audit_id_++, record});
+    for (const auto& event : batch.events) {
+      auto same_group = [&](const EventRow& row) {
+        return row.record.tenant == event.tenant && row.record.service == event.service &&
+               row.record.kind == event.kind && row.record.fingerprint == event.fingerprint;
+      };
+      auto it = std::find_if(events_.begin(), events_.end(), same_group);
+      if (it == events_.end()) {
+        EventRow row{next_event_id_++, event, 1, event.time_unix_ms, event.time_unix_ms};
+        if (row.record.detail_json.empty()) row.record.detail_json = "{}";
+        events_.push_back(std::move(row));
+        continue;
+      }
+      const std::int64_t last = std::max(it->last_seen_unix_ms, event.time_unix_ms);
+      it->record = event;
+      if (it->record.detail_json.empty()) it->record.detail_json = "{}";
+      it->record.time_unix_ms = last;
+      it->last_seen_unix_ms = last;
+      ++it->count;
+    }
     if (batch.revision > revision_) revision_ = batch.revision;
     if (batch.identity.generation) generation_ = std::max(generation_, *batch.identity.generation);
     if (batch.identity.fleet_ahead) fleet_ahead_ = *batch.identity.fleet_ahead;
@@ -112,6 +132,29 @@ std::vector<AuditRow> MemoryStore::list_audit(const AuditQuery& query) {
   std::vector<AuditRow> rows;
   for (auto it = audit_.rbegin(); it != audit_.rend() && rows.size() < query.limit; ++it)
     if (audit_matches(query, *it)) rows.push_back(*it);
+  return rows;
+}
+
+std::vector<EventRow> MemoryStore::list_events(const EventQuery& query) {
+  std::lock_guard lock(mutex_);
+  std::vector<EventRow> rows;
+  for (const EventRow& row : events_) {
+    const EventRecord& r = row.record;
+    if (query.before_last_seen_unix_ms != 0 &&
+        !(row.last_seen_unix_ms < query.before_last_seen_unix_ms ||
+          (row.last_seen_unix_ms == query.before_last_seen_unix_ms && row.id < query.before_id)))
+      continue;
+    if (!query.tenant.empty() && r.tenant != query.tenant) continue;
+    if (!query.service.empty() && r.service != query.service) continue;
+    if (!query.instance.empty() && r.instance != query.instance) continue;
+    if (!query.kind.empty() && r.kind != query.kind) continue;
+    if (query.since_unix_ms != 0 && row.last_seen_unix_ms < query.since_unix_ms) continue;
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const EventRow& a, const EventRow& b) {
+    return std::tie(a.last_seen_unix_ms, a.id) > std::tie(b.last_seen_unix_ms, b.id);
+  });
+  if (rows.size() > query.limit) rows.resize(query.limit);
   return rows;
 }
 

@@ -21,6 +21,7 @@ class MemoryStore final : public Store {
   std::uint64_t begin_generation() override;
   void commit(const std::vector<CommitBatch>& batches) override;
   std::vector<AuditRow> list_audit(const AuditQuery& query) override;
+  std::vector<EventRow> list_events(const EventQuery& query) override;
   std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   void probe_write() override;
 
@@ -48,6 +49,8 @@ class MemoryStore final : public Store {
   std::vector<AuditRow> audit_;
   std::uint64_t next_audit_id_ = 1;  // ids are never reused, also after retention deleted rows
   std::map<std::pair<ObjectKind, std::string>, Tombstone> tombstones_;
+  std::vector<EventRow> events_;  // in id order
+  std::uint64_t next_event_id_ = 1;
 };
 
 // True when a row matches the query's filters (both stores agree on them).

@@ -101,6 +101,34 @@ ALTER TABLE services ADD COLUMN body_hash INTEGER;
 ALTER TABLE instances ADD COLUMN body_hash INTEGER;
 ALTER TABLE routes ADD COLUMN body_hash INTEGER;
 )sql"},
+    // The events of the product (health flips today; business exceptions,
+    // breaker and activation events later), one row per group: occurrences
+    // with the same (tenant, service, kind, fingerprint) add to `count` and
+    // move last_seen; message, level, instance, route, source and detail are
+    // the newest occurrence's. "" stands for "none" in the key columns, so
+    // the unique index groups them (NULLs would never be equal).
+    {6, "events",
+     R"sql(
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  service TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  route TEXT NOT NULL,
+  source TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  level TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  message TEXT NOT NULL,
+  detail_json TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_seen_unix_ms INTEGER NOT NULL,
+  last_seen_unix_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_by_group ON events(tenant, service, kind, fingerprint);
+CREATE INDEX events_by_last_seen ON events(last_seen_unix_ms, id);
+CREATE INDEX events_by_instance ON events(instance, last_seen_unix_ms);
+)sql"},
 };
 
 }  // namespace

@@ -281,6 +281,14 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
                                   "file = excluded.file, line = excluded.line, "
                                   "deleted_unix_ms = excluded.deleted_unix_ms, actor = excluded.actor");
   SQLite::Statement clear_tombstone(*db_, "DELETE FROM tombstones WHERE kind = ? AND name = ?");
+  SQLite::Statement event(*db_,
+                          "INSERT INTO events(tenant, service, instance, route, source, kind, level, fingerprint, "
+                          "message, detail_json, count, first_seen_unix_ms, last_seen_unix_ms) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11) "
+                          "ON CONFLICT(tenant, service, kind, fingerprint) DO UPDATE SET "
+                          "instance = excluded.instance, route = excluded.route, source = excluded.source, "
+                          "level = excluded.level, message = excluded.message, detail_json = excluded.detail_json, "
+                          "count = count + 1, last_seen_unix_ms = MAX(last_seen_unix_ms, excluded.last_seen_unix_ms)");
   std::uint64_t revision = 0;
   for (const CommitBatch& batch : batches) {
     for (const Mutation& m : batch.mutations) {
@@ -310,6 +318,21 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
       audit.bind(6, r.before_json);
       audit.bind(7, r.after_json);
       audit.exec();
+    }
+    for (const EventRecord& e : batch.events) {
+      event.reset();
+      event.bind(1, e.tenant);
+      event.bind(2, e.service);
+      event.bind(3, e.instance);
+      event.bind(4, e.route);
+      event.bind(5, e.source);
+      event.bind(6, e.kind);
+      event.bind(7, e.level);
+      event.bind(8, e.fingerprint);
+      event.bind(9, e.message);
+      event.bind(10, e.detail_json.empty() ? std::string("{}") : e.detail_json);
+      event.bind(11, static_cast<int64_t>(e.time_unix_ms));
+      event.exec();
     }
     for (const TombstoneKey& key : batch.cleared_tombstones) {
       clear_tombstone.reset();
@@ -393,6 +416,46 @@ std::vector<AuditRow> SqliteStore::list_audit(const AuditQuery& q) {
     row.record.name = query.getColumn(5).getString();
     row.record.before_json = query.getColumn(6).getString();
     row.record.after_json = query.getColumn(7).getString();
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<EventRow> SqliteStore::list_events(const EventQuery& q) {
+  SQLite::Statement query(*db_,
+                          "SELECT id, tenant, service, instance, route, source, kind, level, fingerprint, message, "
+                          "detail_json, count, first_seen_unix_ms, last_seen_unix_ms FROM events "
+                          "WHERE (?1 = 0 OR last_seen_unix_ms < ?1 OR (last_seen_unix_ms = ?1 AND id < ?2)) "
+                          "AND (?3 = '' OR tenant = ?3) AND (?4 = '' OR service = ?4) "
+                          "AND (?5 = '' OR instance = ?5) AND (?6 = '' OR kind = ?6) "
+                          "AND (?7 = 0 OR last_seen_unix_ms >= ?7) "
+                          "ORDER BY last_seen_unix_ms DESC, id DESC LIMIT ?8");
+  query.bind(1, static_cast<int64_t>(q.before_last_seen_unix_ms));
+  query.bind(2, static_cast<int64_t>(q.before_id));
+  query.bind(3, q.tenant);
+  query.bind(4, q.service);
+  query.bind(5, q.instance);
+  query.bind(6, q.kind);
+  query.bind(7, static_cast<int64_t>(q.since_unix_ms));
+  query.bind(8, static_cast<int64_t>(q.limit));
+  std::vector<EventRow> rows;
+  while (query.executeStep()) {
+    EventRow row;
+    row.id = static_cast<std::uint64_t>(query.getColumn(0).getInt64());
+    row.record.tenant = query.getColumn(1).getString();
+    row.record.service = query.getColumn(2).getString();
+    row.record.instance = query.getColumn(3).getString();
+    row.record.route = query.getColumn(4).getString();
+    row.record.source = query.getColumn(5).getString();
+    row.record.kind = query.getColumn(6).getString();
+    row.record.level = query.getColumn(7).getString();
+    row.record.fingerprint = query.getColumn(8).getString();
+    row.record.message = query.getColumn(9).getString();
+    row.record.detail_json = query.getColumn(10).getString();
+    row.count = static_cast<std::uint64_t>(query.getColumn(11).getInt64());
+    row.first_seen_unix_ms = query.getColumn(12).getInt64();
+    row.last_seen_unix_ms = query.getColumn(13).getInt64();
+    row.record.time_unix_ms = row.last_seen_unix_ms;
     rows.push_back(std::move(row));
   }
   return rows;

@@ -46,6 +46,7 @@ class SqliteStore final : public Store {
   std::uint64_t begin_generation() override;
   void commit(const std::vector<CommitBatch>& batches) override;
   std::vector<AuditRow> list_audit(const AuditQuery& query) override;
+  std::vector<EventRow> list_events(const EventQuery& query) override;
   std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   void probe_write() override;
 

@@ -74,6 +74,40 @@ struct TombstoneKey {
   std::string name;
 };
 
+// One occurrence of something worth telling an operator (a health flip, a
+// business exception). Events are grouped: occurrences with the same
+// (tenant, service, kind, fingerprint) share one stored row whose count,
+// last_seen, message, level, instance and detail follow the newest one.
+struct EventRecord {
+  std::int64_t time_unix_ms = 0;
+  std::string source;  // "health-check", "heartbeat", "ingest", ...
+  std::string kind;    // "health", ...
+  std::string level;   // "info" | "warning" | "error"
+  std::string tenant, service, instance, route;  // "" = none
+  std::string fingerprint;  // the group key within (tenant, service, kind)
+  std::string message;
+  std::string detail_json;  // a JSON object, "{}" when there is nothing more
+};
+
+struct EventQuery {
+  std::string tenant, service, instance, kind;  // empty = any
+  std::int64_t since_unix_ms = 0;  // groups last seen at or after; 0 = no bound
+  std::uint32_t limit = 100;
+  // Page: groups after (last_seen, id) = (before_last_seen_unix_ms, before_id)
+  // in the listing order, i.e. the last row of the previous page; 0, 0 = from the top.
+  std::int64_t before_last_seen_unix_ms = 0;
+  std::uint64_t before_id = 0;
+};
+
+// One stored group; `record` holds the newest occurrence.
+struct EventRow {
+  std::uint64_t id = 0;
+  EventRecord record;
+  std::uint64_t count = 0;
+  std::int64_t first_seen_unix_ms = 0;
+  std::int64_t last_seen_unix_ms = 0;
+};
+
 // One registry change (one Admin write, one apply, one startup file, one TTL
 // sweep): everything in it commits together or not at all.
 struct CommitBatch {
@@ -83,10 +117,11 @@ struct CommitBatch {
   IdentityChange identity;
   std::vector<Tombstone> tombstones;              // recorded (replacing one of the same key)
   std::vector<TombstoneKey> cleared_tombstones;   // removed (absent ones are ignored)
+  std::vector<EventRecord> events;                // recorded with the change (a health flip's event)
 
   bool empty() const {
     return mutations.empty() && audit.empty() && identity.empty() && tombstones.empty() &&
-           cleared_tombstones.empty();
+           cleared_tombstones.empty() && events.empty();
   }
 };
 
@@ -158,6 +193,10 @@ class Store {
 
   // Newest first, at most query.limit rows.
   virtual std::vector<AuditRow> list_audit(const AuditQuery& query) = 0;
+
+  // Event groups, the most recently seen first (ties: higher id first), at
+  // most query.limit rows.
+  virtual std::vector<EventRow> list_events(const EventQuery& query) = 0;
 
   // Deletes at most `limit` audit rows older than `cutoff_unix_ms` (the
   // oldest first) in one transaction; returns how many. Retention calls it

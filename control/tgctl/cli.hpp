@@ -48,6 +48,7 @@ void add_instance_commands(CLI::App& app, CommandTable& table);
 void add_route_commands(CLI::App& app, CommandTable& table);
 void add_apply_command(CLI::App& app, CommandTable& table);
 void add_audit_commands(CLI::App& app, CommandTable& table);
+void add_event_commands(CLI::App& app, CommandTable& table);
 void add_proxy_commands(CLI::App& app, CommandTable& table);
 
 struct Invocation {

@@ -87,13 +87,13 @@ void service_tables(const google::protobuf::RepeatedPtrField<v1::Service>& servi
 
 void instance_tables(const google::protobuf::RepeatedPtrField<v1::Instance>& instances,
                      std::ostream& out) {
-  Table table({"ID", "SERVICE", "ADDRESS", "WEIGHT", "STATE", "HEALTH", "REASON", "TTL",
+  Table table({"ID", "SERVICE", "ADDRESS", "WEIGHT", "STATE", "HEALTH", "REASON", "SINCE", "TTL",
                "LAST HEARTBEAT", "SOURCE"});
   for (const v1::Instance& i : instances) {
     table.add_row({i.id(), i.service(), i.address(), std::to_string(i.weight()),
                    enum_short_name(*v1::AdminState_descriptor(), "ADMIN_STATE_", i.admin_state()),
                    enum_short_name(*v1::Health_descriptor(), "HEALTH_", i.health()),
-                   or_dash(i.health_reason()),
+                   or_dash(i.health_reason()), format_time_unix_ms(i.health_changed_unix_ms()),
                    i.heartbeat_ttl_ms() == 0 ? "-" : format_duration_ms(i.heartbeat_ttl_ms()),
                    format_time_unix_ms(i.last_heartbeat_unix_ms()), source_text(i.meta())});
   }
@@ -164,6 +164,15 @@ void audit_table(const v1::ListAuditResponse& response, std::ostream& out) {
                                                    : short_diff(e.before_json(), e.after_json(), 2);
     table.add_row({std::to_string(e.id()), format_time_unix_ms(e.time_unix_ms()), e.actor(),
                    e.method(), e.kind(), e.name(), std::move(changes)});
+  }
+  table.write(out);
+}
+
+void event_table(const v1::ListEventsResponse& response, std::ostream& out) {
+  Table table({"ID", "LAST SEEN", "COUNT", "LEVEL", "KIND", "SERVICE", "INSTANCE", "MESSAGE"});
+  for (const v1::Event& e : response.events()) {
+    table.add_row({std::to_string(e.id()), format_time_unix_ms(e.last_seen_unix_ms()), std::to_string(e.count()),
+                   e.level(), e.kind(), or_dash(e.service()), or_dash(e.instance()), e.message()});
   }
   table.write(out);
 }
@@ -258,6 +267,8 @@ void render_table(const Command& command, const google::protobuf::Message& respo
     apply_table(command, static_cast<const v1::ApplyResponse&>(response), out);
   } else if (type == "tenantgate.v1.ListAuditResponse") {
     audit_table(static_cast<const v1::ListAuditResponse&>(response), out);
+  } else if (type == "tenantgate.v1.ListEventsResponse") {
+    event_table(static_cast<const v1::ListEventsResponse&>(response), out);
   } else if (type == "tenantgate.v1.ListProxiesResponse") {
     proxy_table(static_cast<const v1::ListProxiesResponse&>(response), out);
   } else if (type == "tenantgate.v1.RegistryInfo") {

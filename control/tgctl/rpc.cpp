@@ -55,6 +55,7 @@ const Rpc delete_route = make<v1::DeleteRouteRequest, v1::DeleteResponse, &Admin
 
 const Rpc apply = make<v1::ApplyRequest, v1::ApplyResponse, &AdminStub::Apply>("Apply");
 const Rpc list_audit = make<v1::ListAuditRequest, v1::ListAuditResponse, &AdminStub::ListAudit>("ListAudit");
+const Rpc list_events = make<v1::ListEventsRequest, v1::ListEventsResponse, &AdminStub::ListEvents>("ListEvents");
 const Rpc list_proxies = make<v1::ListProxiesRequest, v1::ListProxiesResponse, &AdminStub::ListProxies>("ListProxies");
 const Rpc get_registry = make<v1::GetRegistryRequest, v1::RegistryInfo, &AdminStub::GetRegistry>("GetRegistry");
 const Rpc adopt_registry = make<v1::AdoptRegistryRequest, v1::RegistryInfo, &AdminStub::AdoptRegistry>("AdoptRegistry");

@@ -31,7 +31,7 @@ extern const Rpc list_services, get_service, create_service, update_service, pat
 extern const Rpc register_instance, deregister_instance, heartbeat, discover_instances,
     set_instance_state, patch_instance, list_instances;
 extern const Rpc list_routes, get_route, create_route, update_route, patch_route, delete_route;
-extern const Rpc apply, list_audit;
+extern const Rpc apply, list_audit, list_events;
 extern const Rpc list_proxies, get_registry, adopt_registry;
 }  // namespace rpcs
 

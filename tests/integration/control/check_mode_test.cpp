@@ -115,11 +115,11 @@ TEST_CASE("tg-control and tg-proxy --check warn about settings that are accepted
   write_file(config,
              "services:\n"
              "  - name: acme\n"
-             "    health_check: { path: /healthz }\n"
+             "    outlier: { consecutive_failures: 3 }\n"
              "    instances: [ { address: 127.0.0.1:9001 } ]\n");
   const std::string warning = config.string() +
-                              ":3:5: warning: services[acme].health_check is accepted but not enforced yet (no active "
-                              "health checks run; instances count as healthy)\n";
+                              ":3:5: warning: services[acme].outlier is accepted but not enforced yet (no passive "
+                              "ejection: failing instances are not taken out of rotation)\n";
   const CheckRun control = control_check(dir, config);
   const CheckRun proxy = proxy_check(dir, config);
   INFO("tg-control:\n" << control.output << "tg-proxy:\n" << proxy.output);

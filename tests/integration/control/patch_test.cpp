@@ -19,7 +19,7 @@ constexpr const char* site_yaml =
     "services:\n"
     "  - name: acme-web\n"
     "    tenant: acme\n"
-    "    health_check: { type: http, path: /ready }\n"
+    "    health_check: { type: http, path: /ready, interval: 24h }\n"
     "    instances:\n"
     "      - { id: web-1, address: 127.0.0.1:9001 }\n"
     "      - { id: web-2, address: 127.0.0.1:9002, weight: 3, labels: { zone: a } }\n"
@@ -123,9 +123,11 @@ TEST_CASE("instances list: every service, filtered by state, tenant and health",
   CHECK(ids_of(json_as<v1::ListInstancesResponse>(
             tgctl(control, {"instances", "list", "beta-api", "--health", "healthy", "-o", "json"}))) ==
         Ids{"api-1", "api-2"});
-  CHECK(json_as<v1::ListInstancesResponse>(
-            tgctl(control, {"instances", "list", "--health", "unhealthy", "-o", "json"}))
-            .instances_size() == 0);
+  // acme-web has a health check (probed once a day, at a random offset):
+  // its instances await their first check, out of rotation.
+  CHECK(ids_of(json_as<v1::ListInstancesResponse>(
+            tgctl(control, {"instances", "list", "--health", "unhealthy", "-o", "json"}))) ==
+        Ids{"web-1", "web-2"});
 
   const TgctlResult table = tgctl(control, {"instances", "list", "--state", "disabled"});
   INFO(table.describe());

@@ -44,7 +44,7 @@ TEST_CASE("usage errors exit 2 with a message naming the problem", "[tgctl][cli]
     CHECK(parsed.err.find(needle) != std::string::npos);
     CHECK(parsed.err.starts_with("tgctl: "));
   };
-  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, proxies, registry)");
+  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, events, proxies, registry)");
   usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, patch, delete)");
   usage({"tenants", "frobnicate"}, "tenants: unknown command \"frobnicate\"");
   usage({"tenants", "get"}, "tenants get: ID is required");
@@ -240,6 +240,26 @@ TEST_CASE("audit list: filters and times", "[tgctl][cli][audit]") {
       "since_unix_ms: 1763787600000 until_unix_ms: 1763790300000 limit: 5 before_id: 9000000000"));
 }
 
+TEST_CASE("events list: filters, since, paging", "[tgctl][cli][events]") {
+  const Invocation all = parse_ok({"events", "list"});
+  CHECK(request_is<v1::ListEventsRequest>(all, ""));
+  CHECK(all.command.rpc->method == "ListEvents");
+  CHECK(request_is<v1::ListEventsRequest>(
+      parse_ok({"events", "list", "--instance", "w1", "--service", "web", "--tenant", "acme", "--kind", "health",
+                "--since", "15m", "--limit", "5", "--before", "1763790000000:42"}),
+      "tenant: 'acme' service: 'web' instance: 'w1' kind: 'health' since_unix_ms: 1763790300000 limit: 5 "
+      "before_last_seen_unix_ms: 1763790000000 before_id: 42"));
+  for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"events", "list", "--before", "42"}, "--before: expected LAST_SEEN_MS:ID"},
+           {{"events", "list", "--since", "yesterday"}, "--since: bad time"}}) {
+    const Parsed parsed = parse(args);
+    INFO("stderr: " << parsed.err);
+    CHECK_FALSE(parsed.outcome.invocation.has_value());
+    CHECK(parsed.outcome.exit_code == 2);
+    CHECK(parsed.err.find(needle) != std::string::npos);
+  }
+}
+
 TEST_CASE("registry show and adopt: GetRegistry, AdoptRegistry with the id", "[tgctl][cli][registry]") {
   const Invocation show = parse_ok({"registry", "show"});
   CHECK(request_is<v1::GetRegistryRequest>(show, ""));
@@ -318,7 +338,7 @@ TEST_CASE("typos: the closest flag or command is suggested", "[tgctl][cli][sugge
   usage({"services", "patch", "s", "--frobnicate"}, "tgctl: services patch: unknown flag \"--frobnicate\"");
   usage({"instance", "list"},
         "tgctl: unknown command \"instance\" (did you mean \"instances\"?) "
-        "(one of: tenants, services, instances, routes, apply, audit, proxies, registry)");
+        "(one of: tenants, services, instances, routes, apply, audit, events, proxies, registry)");
   usage({"routes", "lsit"},
         "tgctl: routes: unknown command \"lsit\" (did you mean \"list\"?) "
         "(one of: list, get, create, update, patch, delete)");

@@ -71,18 +71,27 @@ TEST_CASE("tenants, instances, delete and heartbeat as text", "[tgctl][render]")
 
   const auto instance = from_text<v1::Instance>(
       "id: 'i1' service: 's' address: '127.0.0.1:9001' weight: 1 admin_state: ADMIN_STATE_ACTIVE "
-      "health: HEALTH_UNHEALTHY health_reason: 'heartbeat expired' heartbeat_ttl_ms: 10000 "
-      "last_heartbeat_unix_ms: 1763791200000");
+      "health: HEALTH_UNHEALTHY health_reason: 'heartbeat expired' health_changed_unix_ms: 1763791210000 "
+      "heartbeat_ttl_ms: 10000 last_heartbeat_unix_ms: 1763791200000");
   const std::string table = rendered({"instances", "set-state", "i1", "active"}, instance, OutputFormat::table);
-  CHECK(table.find("ID  SERVICE  ADDRESS         WEIGHT  STATE   HEALTH     REASON") == 0);
-  CHECK(table.find("i1  s        127.0.0.1:9001  1       active  unhealthy  heartbeat expired  10s  "
-                   "2025-11-22T06:00:00.000Z  -") != std::string::npos);
+  CHECK(table.find("ID  SERVICE  ADDRESS         WEIGHT  STATE   HEALTH     REASON             SINCE") == 0);
+  CHECK(table.find("i1  s        127.0.0.1:9001  1       active  unhealthy  heartbeat expired  "
+                   "2025-11-22T06:00:10.000Z  10s  2025-11-22T06:00:00.000Z  -") != std::string::npos);
 
   CHECK(rendered({"routes", "delete", "r1"}, from_text<v1::DeleteResponse>("revision: 12"),
                  OutputFormat::table) == "Deleted route \"r1\" (revision 12).\n");
   CHECK(rendered({"instances", "heartbeat", "i1"},
                  from_text<v1::HeartbeatResponse>("heartbeat_ttl_ms: 5000 health: HEALTH_HEALTHY"),
                  OutputFormat::table) == "Heartbeat of instance \"i1\": health healthy, TTL 5s.\n");
+}
+
+TEST_CASE("events list as text: one row per group with its count", "[tgctl][render][events]") {
+  const auto events = from_text<v1::ListEventsResponse>(
+      "events { id: 4 service: 'web' instance: 'w1' kind: 'health' level: 'warning' count: 3 "
+      "         message: 'healthy -> unhealthy (http 503)' last_seen_unix_ms: 1763791200000 }");
+  CHECK(rendered({"events", "list"}, events, OutputFormat::table) ==
+        "ID  LAST SEEN                 COUNT  LEVEL    KIND    SERVICE  INSTANCE  MESSAGE\n"
+        "4   2025-11-22T06:00:00.000Z  3      warning  health  web      w1        healthy -> unhealthy (http 503)\n");
 }
 
 TEST_CASE("apply: the change list, a short diff, and what was committed", "[tgctl][render][apply]") {

@@ -62,6 +62,8 @@ void check_design_example(const Config& config, const std::string& file) {
   CHECK(service.health_check->timeout == 1s);
   CHECK(service.health_check->healthy_threshold == 2);
   CHECK(service.health_check->unhealthy_threshold == 3);
+  CHECK(service.health_check->expect == std::vector<StatusRange>{{200, 399}});  // the default
+  CHECK(service.health_check->host.empty());
   REQUIRE(service.outlier.has_value());
   CHECK(service.outlier->consecutive_failures == 5);
   CHECK(service.outlier->base_ejection == 10s);

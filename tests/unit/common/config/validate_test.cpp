@@ -77,6 +77,19 @@ TEST_CASE("validate: each broken rule names the object and the field", "[config]
        "service \"web\": health_check.timeout: too large (at most 365d)"},
       {"health path", [](Config& c) { c.services[0].health_check->path = "healthz"; },
        "service \"web\": health_check.path: must start with '/', got \"healthz\""},
+      {"health expect status", [](Config& c) { c.services[0].health_check->expect = {{200, 600}}; },
+       "service \"web\": health_check.expect: a status must be from 100 to 599, got 600"},
+      {"health expect order", [](Config& c) { c.services[0].health_check->expect = {{399, 200}}; },
+       "service \"web\": health_check.expect: range 399-200 ends before it starts"},
+      {"health expect empty", [](Config& c) { c.services[0].health_check->expect.clear(); },
+       "service \"web\": health_check.expect: must list at least one status or range"},
+      {"health host", [](Config& c) { c.services[0].health_check->host = "*.acme"; },
+       "service \"web\": health_check.host: must be a host name or an IP address, without a wildcard"},
+      {"tcp check with host", [](Config& c) {
+         c.services[0].health_check->type = HealthCheck::Type::tcp;
+         c.services[0].health_check->host = "acme.internal";
+       },
+       "service \"web\": health_check: expect and host apply only to type http"},
       {"threshold", [](Config& c) { c.services[0].health_check->unhealthy_threshold = 0; },
        "service \"web\": health_check.unhealthy_threshold: must be at least 1, got 0"},
       {"ejection", [](Config& c) { c.services[0].outlier->base_ejection = 0ms; },

@@ -80,6 +80,7 @@ class GuiltyStore final : public Store {
     inner.commit(batches);
   }
   std::vector<AuditRow> list_audit(const AuditQuery& query) override { return inner.list_audit(query); }
+  std::vector<EventRow> list_events(const EventQuery& query) override { return inner.list_events(query); }
   std::size_t delete_audit_before(std::int64_t cutoff, std::size_t limit) override {
     return inner.delete_audit_before(cutoff, limit);
   }
