@@ -15,8 +15,8 @@
 namespace tg::config {
 
 // One warning per listed key written in the document, at the key:
-//   FILE:LINE:COLUMN: warning: services[acme].outlier is accepted but not
-//   enforced yet (no passive ejection: ...)
+//   FILE:LINE:COLUMN: warning: services[acme].limits.max_pending_per_instance
+//   is accepted but not enforced yet (no pending queue: ...)
 // Items of a section are named by their `name` (or index when it has none).
 std::vector<ConfigError> unenforced_settings(const YAML::Node& root, const std::string& file);
 

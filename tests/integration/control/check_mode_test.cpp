@@ -115,11 +115,12 @@ TEST_CASE("tg-control and tg-proxy --check warn about settings that are accepted
   write_file(config,
              "services:\n"
              "  - name: acme\n"
-             "    outlier: { consecutive_failures: 3 }\n"
+             "    limits: { max_pending_per_instance: 3 }\n"
              "    instances: [ { address: 127.0.0.1:9001 } ]\n");
   const std::string warning = config.string() +
-                              ":3:5: warning: services[acme].outlier is accepted but not enforced yet (no passive "
-                              "ejection: failing instances are not taken out of rotation)\n";
+                              ":3:15: warning: services[acme].limits.max_pending_per_instance is accepted but not "
+                              "enforced yet (no pending queue: a request that finds the instance at its connection "
+                              "limit gets 503 overflow at once)\n";
   const CheckRun control = control_check(dir, config);
   const CheckRun proxy = proxy_check(dir, config);
   INFO("tg-control:\n" << control.output << "tg-proxy:\n" << proxy.output);
