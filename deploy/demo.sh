@@ -116,10 +116,12 @@ if [[ $backend_base != 9001 ]]; then
       "$root/deploy/examples/demo.yaml" >"$config"
 fi
 
+backend_pids=()
 for i in "${!backend_names[@]}"; do
   python3 "$root/deploy/demo/backend.py" --name "${backend_names[$i]}" \
     --host "$host" --port "${backend_ports[$i]}" &
   pids+=($!)
+  backend_pids+=($!)
 done
 for i in "${!backend_names[@]}"; do
   wait_until 10 curl -sf -o /dev/null "http://$host:${backend_ports[$i]}/" ||
@@ -201,6 +203,13 @@ Try (docs/tgctl.md has every command):
   $tgctl instances set-state acme-1 disabled
   curl -s -H 'Host: acme.localhost' $p/
   $tgctl instances set-state acme-1 active
+  # active health checks: stop acme-2's backend and within ~2 s tg-control marks it
+  # unhealthy (an event), every proxy stops sending to it; continue it and it is back
+  kill -STOP ${backend_pids[1]}
+  $tgctl instances discover acme-web
+  $tgctl events list --service acme-web
+  curl -s -H 'Host: acme.localhost' $p/
+  kill -CONT ${backend_pids[1]}
   # objects from the config file belong to it: this is refused, naming the file
   $tgctl routes patch acme-host --method GET
   $tgctl audit list --limit 5

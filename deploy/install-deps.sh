@@ -16,6 +16,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev libsqlitecpp-dev
   curl python3 clang libclang-rt-14-dev
+  prometheus  # promtool: the tests lint both /metrics pages with `promtool check metrics`
 )
 bench_packages=(nginx haproxy wrk)
 
