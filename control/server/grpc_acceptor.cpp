@@ -1,0 +1,293 @@
+#include "server/grpc_acceptor.hpp"
+
+#include "netio/endpoint.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+namespace tg::control {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Failures that leave the connection in the backlog and would repeat at once.
+bool out_of_resources(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+}  // namespace
+
+std::size_t grpc_max_connections_for(std::uint64_t open_files_limit) {
+  if (open_files_limit <= grpc_reserved_descriptors) return 0;
+  return static_cast<std::size_t>((open_files_limit - grpc_reserved_descriptors) / grpc_descriptors_per_connection);
+}
+
+// One thread runs an epoll loop of its own over the listening socket, an
+// eventfd that asks it to stop, and the dups of the connections handed to
+// gRPC (registered for no event: epoll reports EPOLLHUP and EPOLLERR
+// always). Everything below `thread` is touched by that thread only, except
+// the atomics.
+struct GrpcAcceptor::State {
+  State(GrpcAcceptorOptions o, HandOver h)
+      : options(std::move(o)), hand_over(std::move(h)), acceptor(io), backoff(options.accept_backoff_initial) {}
+  ~State() {
+    for (int dup : dups) ::close(dup);
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    if (stop_fd >= 0) ::close(stop_fd);
+  }
+
+  GrpcAcceptorOptions options;
+  HandOver hand_over;
+  asio::io_context io;  // never run: the acceptor object only binds and listens
+  tcp::acceptor acceptor;
+  std::string where;
+  int listen_fd = -1;
+  int epoll_fd = -1;
+  int stop_fd = -1;
+  std::thread thread;
+  std::once_flag stopped;
+
+  std::unordered_set<int> dups;
+  bool listening = false;  // EPOLLIN armed on the listening socket (off while backing off)
+  std::chrono::milliseconds backoff;
+  std::optional<std::chrono::steady_clock::time_point> retry_at;
+  std::optional<std::chrono::steady_clock::time_point> last_error_log, last_refusal_log;
+  std::uint64_t errors_not_logged = 0, refusals_not_logged = 0;
+
+  std::atomic<std::uint64_t> connections{0}, accepted{0}, refused{0}, accept_errors{0}, accept_attempts{0};
+
+  void run();
+  void arm_listener(bool on);
+  void accept_ready();
+  // False when the connection could not be taken for lack of resources (the
+  // caller backs off).
+  bool take(int fd);
+  void accept_failed(int error_number);
+  void reap();
+};
+
+void GrpcAcceptor::State::arm_listener(bool on) {
+  epoll_event event{};
+  event.events = on ? static_cast<std::uint32_t>(EPOLLIN) : 0u;
+  event.data.fd = listen_fd;
+  ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &event);
+  listening = on;
+}
+
+void GrpcAcceptor::State::run() {
+  epoll_event events[64];
+  for (;;) {
+    int timeout_ms = -1;
+    if (retry_at) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*retry_at - std::chrono::steady_clock::now());
+      timeout_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    }
+    const int n = ::epoll_wait(epoll_fd, events, 64, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      spdlog::critical("{}: gRPC acceptor: epoll_wait: {}; no more gRPC connections are accepted",
+                       options.log_prefix, errno_text(errno));
+      return;
+    }
+    bool ready = false;
+    bool hung_up = false;
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == stop_fd) return;
+      if (fd == listen_fd) {
+        ready = true;
+        continue;
+      }
+      // A dup: gRPC shut the connection down (or it failed). Done with it.
+      ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+      ::close(fd);
+      dups.erase(fd);
+      hung_up = true;
+    }
+    if (hung_up) connections.store(dups.size(), std::memory_order_relaxed);
+    if (retry_at && std::chrono::steady_clock::now() >= *retry_at) {
+      retry_at.reset();
+      arm_listener(true);
+      ready = true;  // try at once; level-triggered EPOLLIN would report it next round anyway
+    }
+    if (ready && listening) accept_ready();
+  }
+}
+
+void GrpcAcceptor::State::accept_ready() {
+  // Level-triggered: what is left in the backlog is reported again; take a
+  // bounded batch so hang-ups are not starved under a flood of connects.
+  for (int batch = 0; batch < 64; ++batch) {
+    accept_attempts.fetch_add(1, std::memory_order_relaxed);
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int e = errno;
+      if (e == EAGAIN || e == EWOULDBLOCK) return;
+      if (out_of_resources(e)) {
+        accept_failed(e);
+        return;
+      }
+      continue;  // EINTR, ECONNABORTED (the peer reset first), ...: that connection only
+    }
+    if (!take(fd)) return;
+    backoff = options.accept_backoff_initial;
+  }
+}
+
+bool GrpcAcceptor::State::take(int fd) {
+  if (dups.size() >= options.max_connections) {
+    ::close(fd);
+    refused.fetch_add(1, std::memory_order_relaxed);
+    const auto now = std::chrono::steady_clock::now();
+    if (!last_refusal_log || now - *last_refusal_log >= std::chrono::seconds(1)) {
+      spdlog::warn("{}: gRPC connection on {} closed at once: {} connections are open (--grpc-max-connections); "
+                   "{} more refused since the last message",
+                   options.log_prefix, where, dups.size(), refusals_not_logged);
+      last_refusal_log = now;
+      refusals_not_logged = 0;
+    } else {
+      ++refusals_not_logged;
+    }
+    return true;
+  }
+  const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) {
+    const int e = errno;
+    ::close(fd);
+    accept_failed(e);  // EMFILE/ENFILE: the other descriptor a connection needs is missing
+    return false;
+  }
+  epoll_event event{};
+  event.events = 0;  // EPOLLHUP and EPOLLERR only (always reported)
+  event.data.fd = dup;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, dup, &event) != 0) {
+    const int e = errno;  // ENOMEM, ENOSPC (max_user_watches)
+    ::close(dup);
+    ::close(fd);
+    accept_failed(e == ENOSPC ? ENOMEM : e);
+    return false;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  dups.insert(dup);
+  connections.store(dups.size(), std::memory_order_relaxed);
+  accepted.fetch_add(1, std::memory_order_relaxed);
+  hand_over(fd);
+  return true;
+}
+
+void GrpcAcceptor::State::accept_failed(int error_number) {
+  accept_errors.fetch_add(1, std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
+  if (!last_error_log || now - *last_error_log >= std::chrono::seconds(1)) {
+    spdlog::warn("{}: cannot accept on {}: {}; next try in {} ms ({} more such failures since the last message)",
+                 options.log_prefix, where, errno_text(error_number), backoff.count(), errors_not_logged);
+    last_error_log = now;
+    errors_not_logged = 0;
+  } else {
+    ++errors_not_logged;
+  }
+  arm_listener(false);
+  retry_at = now + backoff;
+  backoff = std::min(backoff * 2, options.accept_backoff_max);
+}
+
+GrpcAcceptor::GrpcAcceptor(const tcp::endpoint& endpoint, GrpcAcceptorOptions options, HandOver hand_over)
+    : state_(std::make_shared<State>(std::move(options), std::move(hand_over))) {
+  State& s = *state_;
+  s.acceptor.open(endpoint.protocol());
+  // SO_REUSEADDR only (a restart may bind while old connections linger in
+  // TIME_WAIT); never SO_REUSEPORT, so a second process on a listening port
+  // gets EADDRINUSE instead of half of the connections.
+  s.acceptor.set_option(asio::socket_base::reuse_address(true));
+  s.acceptor.bind(endpoint);
+  s.acceptor.listen(asio::socket_base::max_listen_connections);
+  s.acceptor.native_non_blocking(true);
+  s.where = net::endpoint_text(s.acceptor.local_endpoint());
+  s.listen_fd = s.acceptor.native_handle();
+  s.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  s.stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (s.epoll_fd < 0 || s.stop_fd < 0)
+    throw std::runtime_error("gRPC acceptor: epoll_create1/eventfd: " + errno_text(errno));
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = s.stop_fd;
+  if (::epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.stop_fd, &event) != 0)
+    throw std::runtime_error("gRPC acceptor: epoll_ctl: " + errno_text(errno));
+  event.events = 0;  // armed by start()
+  event.data.fd = s.listen_fd;
+  if (::epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.listen_fd, &event) != 0)
+    throw std::runtime_error("gRPC acceptor: epoll_ctl: " + errno_text(errno));
+}
+
+GrpcAcceptor::~GrpcAcceptor() { stop(); }
+
+tcp::endpoint GrpcAcceptor::local_endpoint() const { return state_->acceptor.local_endpoint(); }
+
+void GrpcAcceptor::start() {
+  State& s = *state_;
+  if (s.thread.joinable()) return;
+  s.arm_listener(true);
+  s.thread = std::thread([&s] { s.run(); });
+}
+
+void GrpcAcceptor::stop() {
+  State& s = *state_;
+  std::call_once(s.stopped, [&s] {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(s.stop_fd, &one, sizeof one);
+    if (s.thread.joinable()) s.thread.join();
+    boost::system::error_code ignored;
+    s.acceptor.close(ignored);
+    for (int dup : s.dups) ::close(dup);
+    s.dups.clear();
+    s.connections.store(0, std::memory_order_relaxed);
+  });
+}
+
+std::uint64_t GrpcAcceptor::connections() const { return state_->connections.load(std::memory_order_relaxed); }
+std::uint64_t GrpcAcceptor::accepted() const { return state_->accepted.load(std::memory_order_relaxed); }
+std::uint64_t GrpcAcceptor::refused() const { return state_->refused.load(std::memory_order_relaxed); }
+std::uint64_t GrpcAcceptor::accept_errors() const { return state_->accept_errors.load(std::memory_order_relaxed); }
+std::uint64_t GrpcAcceptor::accept_attempts() const {
+  return state_->accept_attempts.load(std::memory_order_relaxed);
+}
+
+std::string GrpcAcceptor::render_metrics() const {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("tg_control_grpc_connections", "gauge", "gRPC connections open now (accepted and not yet closed by gRPC).",
+         connections());
+  metric("tg_control_grpc_max_connections", "gauge", "--grpc-max-connections in effect.",
+         state_->options.max_connections);
+  metric("tg_control_grpc_connections_accepted_total", "counter", "gRPC connections accepted and handed to gRPC.",
+         accepted());
+  metric("tg_control_grpc_connections_refused_total", "counter",
+         "gRPC connections closed at once because --grpc-max-connections were open.", refused());
+  metric("tg_control_grpc_accept_errors_total", "counter",
+         "Accepts on the gRPC port that failed for lack of descriptors or memory (then it backs off).",
+         accept_errors());
+  return out;
+}
+
+}  // namespace tg::control
