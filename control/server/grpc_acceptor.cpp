@@ -42,8 +42,8 @@ std::size_t grpc_max_connections_for(std::uint64_t open_files_limit) {
 
 // One thread runs an epoll loop of its own over the listening socket, an
 // eventfd that asks it to stop, and the dups of the connections handed to
-// gRPC (registered for no event: epoll reports EPOLLHUP and EPOLLERR
-// always). Everything below `thread` is touched by that thread only, except
+// gRPC (registered for no event, edge-triggered: epoll reports EPOLLHUP and
+// EPOLLERR always; data arriving for gRPC does not wake this thread). Everything below `thread` is touched by that thread only, except
 // the atomics.
 struct GrpcAcceptor::State {
   State(GrpcAcceptorOptions o, HandOver h)
@@ -115,7 +115,11 @@ void GrpcAcceptor::State::run() {
         ready = true;
         continue;
       }
-      // A dup: gRPC shut the connection down (or it failed). Done with it.
+      // A dup. EPOLLHUP: both directions are shut (gRPC's shutdown, or the
+      // connection was reset or timed out): gRPC is done with it. EPOLLERR
+      // alone (a pending socket error, the error queue) does not end a
+      // connection: gRPC reads it and, when it is fatal, shuts down.
+      if (!(events[i].events & EPOLLHUP)) continue;
       ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
       ::close(fd);
       dups.erase(fd);
@@ -175,7 +179,10 @@ bool GrpcAcceptor::State::take(int fd) {
     return false;
   }
   epoll_event event{};
-  event.events = 0;  // EPOLLHUP and EPOLLERR only (always reported)
+  // No event asked for: epoll reports EPOLLHUP and EPOLLERR always.
+  // Edge-triggered, so an EPOLLERR that stays (ignored above) is reported
+  // once, not in a loop; the shutdown wakes the entry again.
+  event.events = EPOLLET;
   event.data.fd = dup;
   if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, dup, &event) != 0) {
     const int e = errno;  // ENOMEM, ENOSPC (max_user_watches)
