@@ -3,8 +3,10 @@
 #include "netio/endpoint.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <grpcpp/server_context.h>
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -19,7 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace tg::control {
 
@@ -33,7 +35,65 @@ bool out_of_resources(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS
 
 std::string errno_text(int e) { return std::strerror(e); }
 
+// The peer as gRPC writes it for connections it accepts itself:
+// "ipv4:127.0.0.1:54321", "ipv6:[::1]:54321" (a v4-mapped address as ipv4).
+std::string peer_text(const sockaddr_storage& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+    ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+    return std::string("ipv4:") + text + ":" + std::to_string(ntohs(v4.sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+      ::inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], text, sizeof text);
+      return std::string("ipv4:") + text + ":" + std::to_string(ntohs(v6.sin6_port));
+    }
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+    return std::string("ipv6:[") + text + "]:" + std::to_string(ntohs(v6.sin6_port));
+  }
+  return "unknown";
+}
+
+// gRPC names a handed-over connection "fd:N" (N: the descriptor it was
+// given). Descriptor numbers are the process's, so one table serves every
+// acceptor: N -> (the acceptor's dup of it, the peer). An entry is removed
+// only by its own dup's hang-up, so a number reused by a newer connection
+// keeps the newer entry.
+struct PeerTable {
+  std::mutex mutex;
+  std::unordered_map<int, std::pair<int, std::string>> by_fd;
+};
+
+PeerTable& peer_table() {
+  static PeerTable table;
+  return table;
+}
+
+void forget_peer(int fd, int dup) {
+  PeerTable& table = peer_table();
+  std::lock_guard lock(table.mutex);
+  const auto it = table.by_fd.find(fd);
+  if (it != table.by_fd.end() && it->second.first == dup) table.by_fd.erase(it);
+}
+
 }  // namespace
+
+std::string grpc_peer(const grpc::ServerContextBase& context) {
+  std::string peer = context.peer();
+  if (peer.rfind("fd:", 0) != 0) return peer;
+  int fd = -1;
+  try {
+    fd = std::stoi(peer.substr(3));
+  } catch (const std::exception&) {
+    return peer;
+  }
+  PeerTable& table = peer_table();
+  std::lock_guard lock(table.mutex);
+  const auto it = table.by_fd.find(fd);
+  return it == table.by_fd.end() ? peer : it->second.second;
+}
 
 std::size_t grpc_max_connections_for(std::uint64_t open_files_limit) {
   if (open_files_limit <= grpc_reserved_descriptors) return 0;
@@ -49,7 +109,10 @@ struct GrpcAcceptor::State {
   State(GrpcAcceptorOptions o, HandOver h)
       : options(std::move(o)), hand_over(std::move(h)), acceptor(io), backoff(options.accept_backoff_initial) {}
   ~State() {
-    for (int dup : dups) ::close(dup);
+    for (const auto& [dup, fd] : dups) {
+      forget_peer(fd, dup);
+      ::close(dup);
+    }
     if (epoll_fd >= 0) ::close(epoll_fd);
     if (stop_fd >= 0) ::close(stop_fd);
   }
@@ -65,7 +128,7 @@ struct GrpcAcceptor::State {
   std::thread thread;
   std::once_flag stopped;
 
-  std::unordered_set<int> dups;
+  std::unordered_map<int, int> dups;  // dup -> the descriptor handed to gRPC
   bool listening = false;  // EPOLLIN armed on the listening socket (off while backing off)
   std::chrono::milliseconds backoff;
   std::optional<std::chrono::steady_clock::time_point> retry_at;
@@ -79,7 +142,7 @@ struct GrpcAcceptor::State {
   void accept_ready();
   // False when the connection could not be taken for lack of resources (the
   // caller backs off).
-  bool take(int fd);
+  bool take(int fd, const sockaddr_storage& peer);
   void accept_failed(int error_number);
   void reap();
 };
@@ -121,8 +184,11 @@ void GrpcAcceptor::State::run() {
       // connection: gRPC reads it and, when it is fatal, shuts down.
       if (!(events[i].events & EPOLLHUP)) continue;
       ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+      if (const auto it = dups.find(fd); it != dups.end()) {
+        forget_peer(it->second, fd);
+        dups.erase(it);
+      }
       ::close(fd);
-      dups.erase(fd);
       hung_up = true;
     }
     if (hung_up) connections.store(dups.size(), std::memory_order_relaxed);
@@ -140,7 +206,10 @@ void GrpcAcceptor::State::accept_ready() {
   // bounded batch so hang-ups are not starved under a flood of connects.
   for (int batch = 0; batch < 64; ++batch) {
     accept_attempts.fetch_add(1, std::memory_order_relaxed);
-    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof peer;
+    const int fd =
+        ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       const int e = errno;
       if (e == EAGAIN || e == EWOULDBLOCK) return;
@@ -150,12 +219,12 @@ void GrpcAcceptor::State::accept_ready() {
       }
       continue;  // EINTR, ECONNABORTED (the peer reset first), ...: that connection only
     }
-    if (!take(fd)) return;
+    if (!take(fd, peer)) return;
     backoff = options.accept_backoff_initial;
   }
 }
 
-bool GrpcAcceptor::State::take(int fd) {
+bool GrpcAcceptor::State::take(int fd, const sockaddr_storage& peer) {
   if (dups.size() >= options.max_connections) {
     ::close(fd);
     refused.fetch_add(1, std::memory_order_relaxed);
@@ -193,7 +262,12 @@ bool GrpcAcceptor::State::take(int fd) {
   }
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  dups.insert(dup);
+  dups.emplace(dup, fd);
+  {
+    PeerTable& table = peer_table();
+    std::lock_guard lock(table.mutex);
+    table.by_fd[fd] = {dup, peer_text(peer)};
+  }
   connections.store(dups.size(), std::memory_order_relaxed);
   accepted.fetch_add(1, std::memory_order_relaxed);
   hand_over(fd);
@@ -263,7 +337,10 @@ void GrpcAcceptor::stop() {
     if (s.thread.joinable()) s.thread.join();
     boost::system::error_code ignored;
     s.acceptor.close(ignored);
-    for (int dup : s.dups) ::close(dup);
+    for (const auto& [dup, fd] : s.dups) {
+      forget_peer(fd, dup);
+      ::close(dup);
+    }
     s.dups.clear();
     s.connections.store(0, std::memory_order_relaxed);
   });

@@ -33,6 +33,10 @@
 #include <memory>
 #include <string>
 
+namespace grpc {
+class ServerContextBase;
+}
+
 namespace tg::control {
 
 struct GrpcAcceptorOptions {
@@ -53,6 +57,12 @@ inline constexpr std::size_t grpc_default_max_connections = 2048;
 // The most connections an open-files limit leaves room for (0 when it leaves
 // none).
 std::size_t grpc_max_connections_for(std::uint64_t open_files_limit);
+
+// The peer of a call: gRPC names a connection handed to it "fd:N"; this
+// gives what gRPC gives for connections it accepts itself,
+// "ipv4:127.0.0.1:54321" or "ipv6:[::1]:54321", while the connection is open
+// (else gRPC's own text). Any thread.
+std::string grpc_peer(const grpc::ServerContextBase& context);
 
 class GrpcAcceptor {
  public:

@@ -58,7 +58,7 @@ Run run_to_exit(const TempDir& dir, std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("--grpc-max-connections 3: three connections work, a fourth gets UNAVAILABLE, a closed one makes room",
+TEST_CASE("gRPC connection cap of 3: three connections work, a fourth gets UNAVAILABLE, a closed one makes room",
           "[control][grpc_connections]") {
   ControlOptions options;
   // No self-probe: its connection would count against the cap now and then.
@@ -133,7 +133,7 @@ TEST_CASE("connections handed to gRPC: the receive size and max-connection-idle 
   CHECK(metrics(control).value("tg_control_grpc_connections_accepted_total") == 2);
 }
 
-TEST_CASE("--grpc-max-connections above what the open-files limit allows is refused at start",
+TEST_CASE("a gRPC connection cap above what the open-files limit allows is refused at start",
           "[control][grpc_connections]") {
   rlimit limit{};
   REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);

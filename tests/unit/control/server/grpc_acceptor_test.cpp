@@ -7,6 +7,7 @@
 #include "server/control_server.hpp"
 #include "server/grpc_acceptor.hpp"
 
+#include "netio/endpoint.hpp"
 #include "tenantgate/v1/admin.grpc.pb.h"
 
 #include <boost/asio/ip/address.hpp>
@@ -217,7 +218,16 @@ TEST_CASE("grpc acceptor: out of descriptors, accept backs off and recovers", "[
 
 // A minimal Admin service: enough calls to see connections work.
 class TinyAdmin final : public v1::Admin::Service {
-  grpc::Status ListTenants(grpc::ServerContext*, const v1::ListTenantsRequest*, v1::ListTenantsResponse*) override {
+ public:
+  std::mutex mutex;
+  std::vector<std::string> peers, grpc_peers;  // grpc_peer() and gRPC's own peer(), per ListTenants
+
+ private:
+  grpc::Status ListTenants(grpc::ServerContext* context, const v1::ListTenantsRequest*,
+                           v1::ListTenantsResponse*) override {
+    std::lock_guard lock(mutex);
+    peers.push_back(grpc_peer(*context));
+    grpc_peers.push_back(context->peer());
     return grpc::Status::OK;
   }
   grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest*, v1::ApplyResponse*) override {
@@ -230,7 +240,7 @@ struct GrpcFixture {
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<GrpcAcceptor> acceptor;
 
-  explicit GrpcFixture(int max_idle_ms) {
+  explicit GrpcFixture(int max_idle_ms, const tcp::endpoint& endpoint = loopback_any_port) {
     grpc::ServerBuilder builder;  // no listening port: connections come from the acceptor
     builder.RegisterService(&service);
     builder.SetMaxReceiveMessageSize(64 * 1024);
@@ -239,7 +249,7 @@ struct GrpcFixture {
     REQUIRE(server);
     GrpcAcceptorOptions options;
     options.max_connections = 2;
-    acceptor = std::make_unique<GrpcAcceptor>(loopback_any_port, options,
+    acceptor = std::make_unique<GrpcAcceptor>(endpoint, options,
                                               [this](int fd) { grpc::AddInsecureChannelFromFd(server.get(), fd); });
     acceptor->start();
   }
@@ -251,7 +261,7 @@ struct GrpcFixture {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
     args.SetMaxSendMessageSize(-1);
-    const std::string target = "127.0.0.1:" + std::to_string(acceptor->local_endpoint().port());
+    const std::string target = net::endpoint_text(acceptor->local_endpoint());  // [::1]:P for IPv6
     return v1::Admin::NewStub(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
   }
 };
@@ -272,6 +282,14 @@ TEST_CASE("grpc acceptor with a gRPC server: calls work, the receive size applie
     INFO(status.error_message());
     CHECK(status.ok());
     CHECK(fixture.acceptor->connections() == 1);
+    {
+      // gRPC names the connection by its descriptor; grpc_peer gives the address.
+      std::lock_guard lock(fixture.service.mutex);
+      REQUIRE(fixture.service.peers.size() == 1);
+      CHECK(fixture.service.grpc_peers[0].rfind("fd:", 0) == 0);
+      CHECK(fixture.service.peers[0].rfind("ipv4:127.0.0.1:", 0) == 0);
+      CHECK(fixture.service.peers[0].size() > std::string("ipv4:127.0.0.1:").size());
+    }
 
     // The server's max receive size holds on a handed-over connection.
     v1::ApplyRequest large;
@@ -288,6 +306,16 @@ TEST_CASE("grpc acceptor with a gRPC server: calls work, the receive size applie
   // down, and the acceptor's dup sees EPOLLHUP.
   CHECK(eventually([&] { return fixture.acceptor->connections() == 0; }));
   CHECK(fixture.acceptor->accepted() == 1);
+}
+
+TEST_CASE("grpc acceptor with a gRPC server on IPv6: the peer is named as gRPC names it", "[grpc_acceptor][grpc]") {
+  GrpcFixture fixture(0, tcp::endpoint(asio::ip::make_address("::1"), 0));
+  auto stub = fixture.stub();
+  v1::ListTenantsResponse out;
+  REQUIRE(stub->ListTenants(context().get(), {}, &out).ok());
+  std::lock_guard lock(fixture.service.mutex);
+  REQUIRE(fixture.service.peers.size() == 1);
+  CHECK(fixture.service.peers[0].rfind("ipv6:[::1]:", 0) == 0);
 }
 
 TEST_CASE("grpc acceptor with a gRPC server: max-connection-idle closes the connection and the count follows",
