@@ -425,11 +425,10 @@ int run_control_server(const ServerOptions& options) {
     if (options.grpc_max_connection_idle.count() > 0)
       builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
                                  static_cast<int>(options.grpc_max_connection_idle.count()));
-    // Only for connections gRPC accepts itself (none here: connections
-    // handed over skip gRPC's handshake stage); a connection that never
-    // speaks HTTP/2 is closed by the keepalive below (no ping answered).
-    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
     // Dead proxies are noticed within seconds; proxies may ping idle streams.
+    // gRPC's handshake timeout does not apply to connections handed over
+    // (they skip its handshake stage): the keepalive closes a connection
+    // that never speaks HTTP/2 (no ping answered) after about 15 s.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -437,7 +436,9 @@ int run_control_server(const ServerOptions& options) {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     core.start();
     grpc_server = builder.BuildAndStart();
-    if (!grpc_server) throw std::runtime_error("--grpc " + options.grpc_address + ": the gRPC server did not start (see its log above)");
+    if (!grpc_server)
+      throw std::runtime_error("--grpc " + options.grpc_address +
+                               ": the gRPC server did not start (see its log above)");
     grpc_acceptor->start();
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), grpc_port);
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());

@@ -103,8 +103,9 @@ std::size_t grpc_max_connections_for(std::uint64_t open_files_limit) {
 // One thread runs an epoll loop of its own over the listening socket, an
 // eventfd that asks it to stop, and the dups of the connections handed to
 // gRPC (registered for no event, edge-triggered: epoll reports EPOLLHUP and
-// EPOLLERR always; data arriving for gRPC does not wake this thread). Everything below `thread` is touched by that thread only, except
-// the atomics.
+// EPOLLERR always; data arriving for gRPC does not wake this thread).
+// Everything below `thread` is touched by that thread only (and by stop()
+// once it has joined), except the atomics.
 struct GrpcAcceptor::State {
   State(GrpcAcceptorOptions o, HandOver h)
       : options(std::move(o)), hand_over(std::move(h)), acceptor(io), backoff(options.accept_backoff_initial) {}

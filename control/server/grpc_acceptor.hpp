@@ -13,12 +13,14 @@
 //
 // Knowing when gRPC is done with a connection: the acceptor keeps a dup() of
 // every descriptor it hands over, in an epoll set that listens for nothing
-// but EPOLLHUP / EPOLLERR. libgrpc's epoll1 engine (the default on Linux)
-// shuts a socket down (SHUT_RDWR) before it closes it, whoever ended the
-// connection (the peer closed or reset it, max-connection-idle, keepalive,
-// server shutdown), and a socket shut down both ways reports EPOLLHUP on
-// every descriptor of it; then the dup is closed and the connection no
-// longer counts. The count is exact: one entry per dup, removed on its HUP.
+// but what epoll always reports (EPOLLHUP, EPOLLERR). libgrpc 1.51 shuts a
+// socket down (SHUT_RDWR) before it closes it, whoever ended the connection
+// (the peer closed it, max-connection-idle, keepalive, server shutdown; a
+// reset or a timed-out connection is shut down by the kernel), and a socket
+// shut down both ways reports EPOLLHUP on every descriptor of it; then the
+// dup is closed and the connection no longer counts. The count is exact:
+// one entry per dup, removed on its EPOLLHUP (tested with the real gRPC
+// server: the client closing and the idle timeout bring it back to 0).
 // Each connection therefore costs two descriptors.
 //
 // Runs on a thread and io_context of its own; never on the owner loop.
