@@ -8,6 +8,7 @@
 #include "support/poll.hpp"
 #include "support/process.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/tcp_socket.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -103,6 +104,27 @@ TEST_CASE("gRPC connection cap of 3: three connections work, a fourth gets UNAVA
   CHECK(metrics(control).value("tg_control_grpc_connections") == 3);
   for (auto& stub : stubs) CHECK(list_tenants(*stub).ok());  // the two kept their connections
   CHECK(control.running());
+}
+
+TEST_CASE("silent connections do not hold the cap: the keepalive closes them and the slots are free again",
+          "[control][grpc_connections]") {
+  ControlOptions options;
+  // No idle timeout: only the keepalive (a ping after 10 s, 5 s for the
+  // answer) can end a connection that never speaks HTTP/2.
+  options.extra_args = {"--grpc-max-connections", "2", "--grpc-max-connection-idle", "0", "--grpc-probe-interval",
+                        "0"};
+  ControlProcess control(options);
+  std::vector<TcpSocket> silent;
+  for (int i = 0; i < 2; ++i) silent.emplace_back(control.grpc_port(), std::chrono::seconds(5));
+  REQUIRE(poll_for(10s, [&] { return metrics(control).value("tg_control_grpc_connections") == 2; }));
+  auto stub = own_connection_stub(control.grpc_address());
+  CHECK(list_tenants(*stub).error_code() == grpc::StatusCode::UNAVAILABLE);  // the cap holds
+
+  REQUIRE(poll_for(40s, [&] { return metrics(control).value("tg_control_grpc_connections") == 0; }));
+  auto next = own_connection_stub(control.grpc_address());
+  const grpc::Status status = list_tenants(*next);
+  INFO(status.error_message());
+  CHECK(status.ok());
 }
 
 TEST_CASE("connections handed to gRPC: the receive size and max-connection-idle apply",
