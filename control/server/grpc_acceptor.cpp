@@ -22,6 +22,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 namespace tg::control {
 
@@ -114,6 +115,7 @@ struct GrpcAcceptor::State {
       forget_peer(fd, dup);
       ::close(dup);
     }
+    if (held_fd >= 0) ::close(held_fd);
     if (epoll_fd >= 0) ::close(epoll_fd);
     if (stop_fd >= 0) ::close(stop_fd);
   }
@@ -130,6 +132,11 @@ struct GrpcAcceptor::State {
   std::once_flag stopped;
 
   std::unordered_map<int, int> dups;  // dup -> the descriptor handed to gRPC
+  // An accepted connection whose dup could not be made (no descriptor left):
+  // kept until the back-off ends rather than closed (its client would see a
+  // reset). -1: none.
+  int held_fd = -1;
+  sockaddr_storage held_peer{};
   bool listening = false;  // EPOLLIN armed on the listening socket (off while backing off)
   std::chrono::milliseconds backoff;
   std::optional<std::chrono::steady_clock::time_point> retry_at;
@@ -141,8 +148,8 @@ struct GrpcAcceptor::State {
   void run();
   void arm_listener(bool on);
   void accept_ready();
-  // False when the connection could not be taken for lack of resources (the
-  // caller backs off).
+  // False when the connection could not be taken for lack of resources: it
+  // is held (not dropped) and taken after the back-off.
   bool take(int fd, const sockaddr_storage& peer);
   void accept_failed(int error_number);
   void reap();
@@ -203,6 +210,11 @@ void GrpcAcceptor::State::run() {
 }
 
 void GrpcAcceptor::State::accept_ready() {
+  if (held_fd >= 0) {
+    const int fd = std::exchange(held_fd, -1);
+    if (!take(fd, held_peer)) return;
+    backoff = options.accept_backoff_initial;
+  }
   // Level-triggered: what is left in the backlog is reported again; take a
   // bounded batch so hang-ups are not starved under a flood of connects.
   for (int batch = 0; batch < 64; ++batch) {
@@ -243,9 +255,10 @@ bool GrpcAcceptor::State::take(int fd, const sockaddr_storage& peer) {
   }
   const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) {
-    const int e = errno;
-    ::close(fd);
-    accept_failed(e);  // EMFILE/ENFILE: the other descriptor a connection needs is missing
+    const int e = errno;  // EMFILE/ENFILE: the other descriptor a connection needs is missing
+    held_fd = fd;
+    held_peer = peer;
+    accept_failed(e);
     return false;
   }
   epoll_event event{};
@@ -257,7 +270,8 @@ bool GrpcAcceptor::State::take(int fd, const sockaddr_storage& peer) {
   if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, dup, &event) != 0) {
     const int e = errno;  // ENOMEM, ENOSPC (max_user_watches)
     ::close(dup);
-    ::close(fd);
+    held_fd = fd;
+    held_peer = peer;
     accept_failed(e == ENOSPC ? ENOMEM : e);
     return false;
   }
@@ -343,6 +357,7 @@ void GrpcAcceptor::stop() {
       ::close(dup);
     }
     s.dups.clear();
+    if (s.held_fd >= 0) ::close(std::exchange(s.held_fd, -1));
     s.connections.store(0, std::memory_order_relaxed);
   });
 }

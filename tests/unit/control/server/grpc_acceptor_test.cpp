@@ -216,6 +216,47 @@ TEST_CASE("grpc acceptor: out of descriptors, accept backs off and recovers", "[
   CHECK(eventually([&] { return acceptor.connections() == 0; }));
 }
 
+TEST_CASE("grpc acceptor: one descriptor left, the accepted connection is held until its dup can be made",
+          "[grpc_acceptor][backoff]") {
+  FakeServer server;
+  GrpcAcceptor acceptor(loopback_any_port, {}, server.hand_over());
+  const std::uint16_t port = acceptor.local_endpoint().port();
+  acceptor.start();
+
+  Client client;
+  {
+    FileLimit limit(256);
+    Filler filler;
+    filler.fill();
+    REQUIRE(filler.last_errno == EMFILE);
+    ::close(filler.fds.back());  // exactly one free: accept gets it, the dup does not
+    filler.fds.pop_back();
+    client.connect(port);
+    REQUIRE(eventually([&] { return acceptor.accept_errors() >= 2; }));
+    CHECK(server.count() == 0);
+    CHECK(acceptor.accepted() == 0);
+    filler.release();
+  }
+  REQUIRE(eventually([&] { return server.count() == 1; }));
+  CHECK(acceptor.connections() == 1);
+  // The same connection, not dropped meanwhile: a byte from the client
+  // arrives on the descriptor handed over.
+  const char sent = 'x';
+  REQUIRE(::send(client.fd, &sent, 1, MSG_NOSIGNAL) == 1);
+  int handed = -1;
+  {
+    std::lock_guard lock(server.mutex);
+    handed = server.fds[0];
+  }
+  pollfd p{handed, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10'000) == 1);
+  char received = 0;
+  CHECK(::recv(handed, &received, 1, 0) == 1);
+  CHECK(received == 'x');
+  server.end(0);
+  CHECK(eventually([&] { return acceptor.connections() == 0; }));
+}
+
 // A minimal Admin service: enough calls to see connections work.
 class TinyAdmin final : public v1::Admin::Service {
  public:
