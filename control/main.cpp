@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
                  "unauthenticated requests make tg-control hold")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{16}, std::size_t{65536}));
+  app.add_option("--grpc-max-connections", options.grpc_max_connections,
+                 "gRPC connections open at once; one more is closed at once (counted). Default 2048, or what the "
+                 "open-files limit leaves room for (2 descriptors per connection, 256 for the process) when that "
+                 "is less; a value above that is refused at start")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   std::string grpc_idle = "5m", probe_interval = "5s", probe_timeout = "2s";
   app.add_option("--grpc-max-connection-idle", grpc_idle,
                  "close gRPC connections without a call for this long (0 = never)")

@@ -1,4 +1,5 @@
 #include "server/admin_service.hpp"
+#include "server/grpc_acceptor.hpp"
 
 #include "config/loader.hpp"
 
@@ -56,7 +57,7 @@ Started begin(Core& core, const TokenSet& tokens, grpc::CallbackServerContext* c
     return started;
   }
   if (Status allowed = authorize(*started.principal, access, method); !allowed.ok()) {
-    spdlog::info("tg-control: {} from {} refused: {}", method, context->peer(), allowed.message);
+    spdlog::info("tg-control: {} from {} refused: {}", method, grpc_peer(*context), allowed.message);
     started.principal.reset();
     started.call.finish(allowed);
   }

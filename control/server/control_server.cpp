@@ -3,6 +3,7 @@
 #include "server/admin_service.hpp"
 #include "server/discovery_service.hpp"
 #include "health/health_checker.hpp"
+#include "server/grpc_acceptor.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -18,6 +19,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/resource_quota.h>
+#include <grpcpp/server_posix.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
@@ -137,7 +139,8 @@ std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
 
 // The HTTP port. Runs on the owner loop (the server lives there): its
 // handlers read the registry and metrics directly.
-std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint) {
+std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint,
+                                            const std::unique_ptr<GrpcAcceptor>& grpc_acceptor) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -158,29 +161,36 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
              "not ready: the gRPC port does not complete calls (self-probe failing; see tg_control_grpc_accepting "
              "and docs/operations.md)\n"});
   });
-  server->handle("/metrics", [&core](const std::string&, net::HttpRespond respond) {
+  // The gRPC acceptor exists before the owner loop runs (it is created
+  // before core.start()), so no request sees it half made.
+  server->handle("/metrics", [&core, &grpc_acceptor](const std::string&, net::HttpRespond respond) {
     respond({200, "text/plain; version=0.0.4; charset=utf-8",
              core.metrics().render(core.registry(), core.committed_revision()) +
-                 core.limits().render(core.pending_calls(), core.max_pending_calls())});
+                 core.limits().render(core.pending_calls(), core.max_pending_calls()) +
+                 (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string())});
   });
   return server;
 }
 
-// BuildAndStart reports a failed bind only as "no server" (and a line in
-// gRPC's own log), never the errno. Binding the port ourselves first and
-// handing it over is not possible (the C++ API takes no listening fd) and a
-// probe before gRPC binds would race with other processes; so the failure is
-// explained afterwards: a probe bind of the same address, with the same
-// SO_REUSEADDR and no SO_REUSEPORT, fails the same way (EADDRINUSE while the
-// other listener lives). Should that listener have gone meanwhile, the probe
-// succeeds and the message says that gRPC gave no reason.
-std::string grpc_bind_error(const std::string& flag_value, const tcp::endpoint& endpoint) {
-  const int error_number = net::probe_bind_errno(endpoint.address().to_string(), endpoint.port());
-  if (error_number == 0) return "--grpc " + flag_value + ": cannot listen (gRPC gave no reason; see its log above)";
-  return net::bind_error_text("--grpc", flag_value, error_number);
-}
-
 }  // namespace
+
+std::size_t effective_grpc_max_connections(std::size_t requested, std::uint64_t open_files_limit,
+                                           std::string& error) {
+  error.clear();
+  // 0: the limit could not be read; nothing to check against.
+  const std::size_t allowed =
+      open_files_limit == 0 ? grpc_default_max_connections : grpc_max_connections_for(open_files_limit);
+  const std::size_t wanted = requested == 0 ? grpc_default_max_connections : requested;
+  if (wanted <= allowed) return wanted;
+  if (requested == 0 && allowed > 0) return allowed;  // the default shrinks to fit the limit
+  const std::string needed = std::to_string(wanted * grpc_descriptors_per_connection + grpc_reserved_descriptors);
+  error = "--grpc-max-connections " + std::to_string(wanted) + ": the open-files limit (RLIMIT_NOFILE) is " +
+          std::to_string(open_files_limit) + ", which allows at most " + std::to_string(allowed) +
+          " gRPC connections (" + std::to_string(grpc_descriptors_per_connection) + " descriptors each, " +
+          std::to_string(grpc_reserved_descriptors) + " kept for the process); raise the hard limit to " + needed +
+          " (LimitNOFILE= in systemd, ulimit -Hn) or lower --grpc-max-connections";
+  return 0;
+}
 
 std::size_t max_grpc_receive_bytes() { return Registry::max_apply_bytes + 64 * 1024; }
 
@@ -198,10 +208,24 @@ std::uint64_t raise_open_files_limit() {
 
 int run_control_server(const ServerOptions& options) {
   SystemClock clock;
-  // Every connection is a descriptor: running out stops libgrpc 1.51's
-  // listener for good (docs/operations.md, "Descriptor exhaustion").
+  // Every connection is a descriptor (a gRPC one two): the cap on gRPC
+  // connections must leave room under the limit (docs/operations.md,
+  // "Connections").
   const std::uint64_t open_files = raise_open_files_limit();
   spdlog::info("tg-control: open files limit (RLIMIT_NOFILE soft) {}", open_files);
+  std::size_t grpc_max_connections = 0;
+  {
+    std::string error;
+    grpc_max_connections = effective_grpc_max_connections(options.grpc_max_connections, open_files, error);
+    if (grpc_max_connections == 0) {
+      std::cerr << "tg-control: " << error << "\n";
+      return 1;
+    }
+    if (options.grpc_max_connections == 0 && grpc_max_connections < grpc_default_max_connections)
+      spdlog::warn("tg-control: at most {} gRPC connections (the open-files limit {} leaves no room for the "
+                   "default {}; raise the hard limit)",
+                   grpc_max_connections, open_files, grpc_default_max_connections);
+  }
   // ---- everything that can fail on bad input, before anything is started
   tcp::endpoint grpc_endpoint, http_endpoint;
   TokenSet tokens;
@@ -361,6 +385,8 @@ int run_control_server(const ServerOptions& options) {
   AdminService admin(core, tokens, &hub);
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
+  // After grpc_server: destroyed (its thread joined) before the server it feeds.
+  std::unique_ptr<GrpcAcceptor> grpc_acceptor;
   std::unique_ptr<GrpcProbe> probe;
   asio::io_context main_io(1);
   // Installed before the ready file exists, so a SIGTERM sent as soon as it
@@ -377,14 +403,26 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint);
+      http = start_http(core, http_endpoint, grpc_acceptor);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
-    int grpc_port = 0;
+    // tg-control listens on the gRPC port itself and hands each connection
+    // to the server, which has no listening port of its own: libgrpc 1.51
+    // can neither cap connections nor accept again after EMFILE
+    // (control/server/grpc_acceptor.hpp). The channel arguments below apply
+    // to those connections as to accepted ones.
+    try {
+      GrpcAcceptorOptions acceptor_options;
+      acceptor_options.max_connections = grpc_max_connections;
+      grpc_acceptor = std::make_unique<GrpcAcceptor>(grpc_endpoint, acceptor_options, [&grpc_server](int fd) {
+        grpc::AddInsecureChannelFromFd(grpc_server.get(), fd);
+      });
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error(net::bind_error_text("--grpc", options.grpc_address, e.code().value()));
+    }
+    const unsigned grpc_port = grpc_acceptor->local_endpoint().port();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(endpoint_text(grpc_endpoint.address(), grpc_endpoint.port()),
-                             grpc::InsecureServerCredentials(), &grpc_port);
     builder.RegisterService(&admin);
     builder.RegisterService(&discovery);
     // Requests are read whole before a handler (and its token check) runs:
@@ -397,36 +435,39 @@ int run_control_server(const ServerOptions& options) {
     grpc::ResourceQuota quota("tg-control-grpc");
     quota.Resize(options.grpc_memory_quota_bytes);
     builder.SetResourceQuota(quota);
-    // libgrpc 1.51 cannot cap the number of connections; idle ones are
-    // closed, and connections that never finish the HTTP/2 handshake too.
+    // Idle connections are closed (the cap is the acceptor's).
     if (options.grpc_max_connection_idle.count() > 0)
       builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
                                  static_cast<int>(options.grpc_max_connection_idle.count()));
-    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10000);
     // Dead proxies are noticed within seconds; proxies may ping idle streams.
+    // gRPC's handshake timeout does not apply to connections handed over
+    // (they skip its handshake stage): the keepalive closes a connection
+    // that never speaks HTTP/2 (no ping answered) after about 15 s.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    // gRPC sets SO_REUSEPORT by default: a second tg-control on the same port
-    // would bind too and the kernel would split connections between the two.
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     core.start();
     health_checker.start();
     grpc_server = builder.BuildAndStart();
-    if (!grpc_server || grpc_port == 0) throw std::runtime_error(grpc_bind_error(options.grpc_address, grpc_endpoint));
-    const std::string grpc_text = endpoint_text(grpc_endpoint.address(), static_cast<unsigned>(grpc_port));
+    if (!grpc_server)
+      throw std::runtime_error("--grpc " + options.grpc_address +
+                               ": the gRPC server did not start (see its log above)");
+    grpc_acceptor->start();
+    const std::string grpc_text = endpoint_text(grpc_endpoint.address(), grpc_port);
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
-    spdlog::info("tg-control: gRPC (Admin, Discovery) on {}, HTTP on {}{}", grpc_text, http_text,
+    spdlog::info("tg-control: gRPC (Admin, Discovery) on {} (at most {} connections), HTTP on {}{}", grpc_text,
+                 grpc_max_connections, http_text,
                  tokens.enabled() ? "" : " (no --token-file: Admin calls are not authenticated)");
-    probe = std::make_unique<GrpcProbe>(probe_target(grpc_endpoint, static_cast<unsigned>(grpc_port)),
+    probe = std::make_unique<GrpcProbe>(probe_target(grpc_endpoint, grpc_port),
                                         options.grpc_probe_interval, options.grpc_probe_timeout, core.limits());
     if (!options.ready_file.empty()) write_ready_file(options.ready_file, "grpc=" + grpc_text + "\nhttp=" + http_text + "\n");
   } catch (const std::exception& e) {
     std::cerr << "tg-control: " << e.what() << "\n";
     probe.reset();
     health_checker.stop();
+    if (grpc_acceptor) grpc_acceptor->stop();
     if (http) asio::post(core.io(), [&http] { http->stop(); });
     core.stop();
     return 1;
@@ -439,6 +480,8 @@ int run_control_server(const ServerOptions& options) {
   main_io.run();
   if (probe) probe->stop();
   health_checker.stop();
+  // No new gRPC connections; those open finish below.
+  grpc_acceptor->stop();
 
   // Table streams never end by themselves: finish them first, so Shutdown
   // waits only for in-flight Admin calls.

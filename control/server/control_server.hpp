@@ -44,6 +44,10 @@ struct ServerOptions {
   // shrinks flow-control windows and then cancels the largest reads, which
   // is what keeps oversized requests from growing the process.
   std::size_t grpc_memory_quota_bytes = 16u * 1024 * 1024;
+  // gRPC connections open at once; one more is closed at once. 0 = the
+  // default, 2048, or fewer when the open-files limit leaves less room (a
+  // value set explicitly above what the limit allows is refused at start).
+  std::size_t grpc_max_connections = 0;
   // Connections without a call for this long are closed (0 = never).
   std::chrono::milliseconds grpc_max_connection_idle{std::chrono::minutes(5)};
   // The self-probe of the gRPC port: a fresh connection and a call every
@@ -57,6 +61,14 @@ struct ServerOptions {
 // The largest request tg-control accepts: an Apply of max_apply_bytes of
 // YAML plus its other fields. Every other request is far smaller.
 std::size_t max_grpc_receive_bytes();
+
+// The gRPC connection cap in effect: `requested` (0 = the default) when the
+// open-files limit leaves room for it (two descriptors per connection and a
+// reserve for the process; grpc_acceptor.hpp); the default shrinks to fit.
+// Returns 0 with `error` set when an explicit value does not fit, or nothing
+// fits.
+std::size_t effective_grpc_max_connections(std::size_t requested, std::uint64_t open_files_limit,
+                                           std::string& error);
 
 // Raises the RLIMIT_NOFILE soft limit to the hard limit; returns the soft
 // limit in effect afterwards (0 when it cannot be read).

@@ -1,4 +1,5 @@
 #include "server/discovery_service.hpp"
+#include "server/grpc_acceptor.hpp"
 
 #include <boost/asio/post.hpp>
 #include <grpcpp/support/byte_buffer.h>
@@ -128,17 +129,17 @@ grpc::ServerBidiReactor<Bytes, Bytes>* DiscoveryService::StreamTable(grpc::Callb
     header = std::string_view(it->second.data(), it->second.size());
   const std::optional<Principal> principal = tokens_.authenticate(header);
   if (!principal) {
-    spdlog::debug("tg-control: StreamTable from {}: refused, no valid bearer token", context->peer());
+    spdlog::debug("tg-control: StreamTable from {}: refused, no valid bearer token", grpc_peer(*context));
     asio::post(core_.io(), [&core = core_] { ++core.metrics().table().refused_unauthenticated; });
     return new RefusedStream(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                           "missing or unknown bearer token (metadata authorization: Bearer <token>)"));
   }
   if (Status allowed = authorize(*principal, Access::stream, "Discovery.StreamTable"); !allowed.ok()) {
-    spdlog::warn("tg-control: StreamTable from {} refused: {}", context->peer(), allowed.message);
+    spdlog::warn("tg-control: StreamTable from {} refused: {}", grpc_peer(*context), allowed.message);
     asio::post(core_.io(), [&core = core_] { ++core.metrics().table().refused_permission; });
     return new RefusedStream(to_grpc(allowed));
   }
-  return new TableStream(core_, hub_, context, next_id_.fetch_add(1), context->peer(), principal->actor);
+  return new TableStream(core_, hub_, context, next_id_.fetch_add(1), grpc_peer(*context), principal->actor);
 }
 
 }  // namespace tg::control
