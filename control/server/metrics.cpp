@@ -183,7 +183,7 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
 void Metrics::render_table(std::string& out) const {
   const TableMetrics& t = table_;
   gauge(out, "tg_control_table_generation", "Generation of the newest balancer-table version.", t.generation);
-  gauge(out, "tg_control_table_counter", "Counter of the newest balancer-table version.", t.counter);
+  gauge(out, "tg_control_table_sequence", "Sequence number (the counter part) of the newest balancer-table version.", t.counter);
   out += "# HELP tg_control_table_versions_total Balancer-table versions published by kind.\n"
          "# TYPE tg_control_table_versions_total counter\n"
          "tg_control_table_versions_total{kind=\"config\"} " + std::to_string(t.config_versions) + "\n"

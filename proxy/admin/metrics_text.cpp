@@ -307,8 +307,8 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     add("# HELP tg_control_table_generation Generation of the pushed table version served (0: none).\n"
         "# TYPE tg_control_table_generation gauge\ntg_control_table_generation {}\n",
         f.applied.generation);
-    add("# HELP tg_control_table_counter Counter of the pushed table version served (0: none).\n"
-        "# TYPE tg_control_table_counter gauge\ntg_control_table_counter {}\n",
+    add("# HELP tg_control_table_sequence Sequence number (the counter part) of the pushed table version served (0: none).\n"
+        "# TYPE tg_control_table_sequence gauge\ntg_control_table_sequence {}\n",
         f.applied.counter);
     add("# HELP tg_control_last_update_timestamp_seconds When the last pushed update was applied (0: never).\n"
         "# TYPE tg_control_last_update_timestamp_seconds gauge\ntg_control_last_update_timestamp_seconds {}\n",

@@ -148,7 +148,7 @@ TEST_CASE("a pushed table swap keeps requests in flight, keep-alive and upgraded
   CHECK(metrics.value("tg_control_connected") == 1);
   CHECK(metrics.value("tg_control_updates_total", {{"kind", "config"}, {"result", "ack"}}) == 2);
   CHECK(metrics.value("tg_control_table_generation") == 1);
-  CHECK(metrics.value("tg_control_table_counter") == 2);
+  CHECK(metrics.value("tg_control_table_sequence") == 2);
   CHECK(metrics.value("tg_table_from_state_dir") == 0);
   const HttpResponse config = proxy.admin_get("/config");
   CHECK(config.status == 200);
@@ -178,7 +178,7 @@ TEST_CASE("the table saved in --state-dir is served at start while tg-control is
   CHECK(response.header("x-backend-name") == "a");
   const PrometheusText metrics = proxy.metrics();
   CHECK(metrics.value("tg_table_from_state_dir") == 1);
-  CHECK(metrics.value("tg_control_table_counter") == 7);
+  CHECK(metrics.value("tg_control_table_sequence") == 7);
   CHECK(metrics.value("tg_control_connected") == 0);
 }
 
@@ -241,5 +241,5 @@ TEST_CASE("a pushed table with a value a configuration file could not hold is NA
   const PrometheusText metrics = proxy.metrics();
   CHECK(metrics.value("tg_control_refused_updates_total", {{"reason", "invalid"}}) == 3);
   CHECK(metrics.value("tg_control_updates_total", {{"kind", "config"}, {"result", "nack"}}) == 3);
-  CHECK(metrics.value("tg_control_table_counter") == 1);
+  CHECK(metrics.value("tg_control_table_sequence") == 1);
 }

@@ -64,7 +64,7 @@ TEST_CASE("metrics: the table stream's numbers", "[metrics][table_hub]") {
   t.refused_node_clash = 9;
   const std::string text = metrics.render(registry, 0);
   for (const std::string line :
-       {"tg_control_table_generation 4", "tg_control_table_counter 17",
+       {"tg_control_table_generation 4", "tg_control_table_sequence 17",
         "tg_control_table_versions_total{kind=\"config\"} 3", "tg_control_table_versions_total{kind=\"health\"} 14",
         "tg_control_table_build_seconds 0.0125", "tg_control_table_payload_bytes 10485760",
         "tg_control_table_subscribers 2", "tg_control_table_updates_sent_total{kind=\"config\"} 5",
