@@ -106,7 +106,14 @@ TEST_CASE("large unauthenticated calls are refused without growing tg-control's 
   const std::int64_t growth = static_cast<std::int64_t>(after) - static_cast<std::int64_t>(baseline);
   INFO("VmRSS " << baseline / 1024 << " kB -> " << after_under / 1024 << " kB (unauthenticated) -> " << after / 1024
                 << " kB (oversized)");
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine (256 MB by default) and pads every
+  // allocation: RSS says nothing about the allocator here. The Release suite
+  // checks the bound; the refusals below are checked in both.
+  WARN("VmRSS growth under ASan (not checked): " << growth / 1024 << " kB");
+#else
   CHECK(growth < 50 * 1024 * 1024);
+#endif
 
   const PrometheusText text = metrics(control);
   INFO(text.describe("tg_control_admin_calls_total"));

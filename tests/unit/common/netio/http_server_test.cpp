@@ -123,7 +123,7 @@ struct Filler {
   ~Filler() { release(); }
 };
 
-TEST_CASE("http server: out of descriptors, accept backs off and recovers", "[http][backoff]") {
+TEST_CASE("http server: out of descriptors, accept backs off and recovers", "[http][backoff][fd-exhaustion]") {
   asio::io_context io(1);
   std::uint64_t counted = 0;  // io thread only; read after join
   HttpServerOptions options;

@@ -186,7 +186,7 @@ struct Filler {
   ~Filler() { release(); }
 };
 
-TEST_CASE("grpc acceptor: out of descriptors, accept backs off and recovers", "[grpc_acceptor][backoff]") {
+TEST_CASE("grpc acceptor: out of descriptors, accept backs off and recovers", "[grpc_acceptor][backoff][fd-exhaustion]") {
   FakeServer server;
   GrpcAcceptor acceptor(loopback_any_port, {}, server.hand_over());
   const std::uint16_t port = acceptor.local_endpoint().port();
@@ -217,7 +217,7 @@ TEST_CASE("grpc acceptor: out of descriptors, accept backs off and recovers", "[
 }
 
 TEST_CASE("grpc acceptor: one descriptor left, the accepted connection is held until its dup can be made",
-          "[grpc_acceptor][backoff]") {
+          "[grpc_acceptor][backoff][fd-exhaustion]") {
   FakeServer server;
   GrpcAcceptor acceptor(loopback_any_port, {}, server.hand_over());
   const std::uint16_t port = acceptor.local_endpoint().port();
