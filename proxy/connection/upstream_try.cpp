@@ -12,7 +12,6 @@
 #include "runtime/worker.hpp"
 
 #include <array>
-#include <chrono>
 #include <optional>
 
 namespace tg::proxy {
@@ -371,26 +370,8 @@ void UpstreamTry::final_response_head() {
   }
   if (svc.outlier) [[unlikely]] {
     // 429/503 with Retry-After back the instance off; 5xx fail it with count_5xx.
-    std::string_view retry_after;
-    if (code == 429 || code == 503) {
-      for (std::uint16_t i = 0; i < c_.response.header_count; ++i) {
-        const http::HeaderField& field = c_.response.headers[i];
-        if (field.name.length == 11 && http::iequals(field.name.view(up.read_ptr()), "retry-after")) {
-          retry_after = field.value.view(up.read_ptr());
-          break;
-        }
-      }
-    }
     std::optional<std::uint64_t> wait_ms;
-    if (!retry_after.empty()) {
-      // The wall clock is read only for an HTTP-date (delay-seconds is the usual form).
-      const bool is_date = !(retry_after.front() >= '0' && retry_after.front() <= '9');
-      const std::int64_t now_s =
-          is_date ? std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                        .count()
-                  : 0;
-      wait_ms = parse_retry_after_ms(retry_after, now_s);
-    }
+    if (code == 429 || code == 503) wait_ms = balancing::retry_after_ms(c_.response, up.read_ptr());
     if (wait_ms) {
       outlier_try_ended(d_.worker_, ex_, svc, OutlierOutcome::back_off, *wait_ms);
     } else if (code >= 500 && svc.breaker.count_5xx) {

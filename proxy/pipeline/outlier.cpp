@@ -20,7 +20,7 @@ void apply(Worker& worker, ServiceRuntime& service, InstanceRuntime& instance, c
 }  // namespace
 
 OutlierPickSet outlier_pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried,
-                 std::uint64_t now_ms, std::vector<std::uint32_t>& scratch) {
+                                std::uint64_t now_ms, std::vector<std::uint32_t>& scratch) {
   std::size_t admitting = 0;
   for (std::uint32_t index : service.instances)
     admitting += table.instances[index]->breaker.admits(now_ms, service.breaker);
@@ -45,7 +45,7 @@ void outlier_try_started(Worker& worker, Exchange& ex, const ServiceDef& service
 }
 
 void outlier_try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, OutlierOutcome outcome,
-               std::uint64_t retry_after_ms) {
+                       std::uint64_t retry_after_ms) {
   if (!ex.instance || !ex.table) return;
   InstanceRuntime& instance = *ex.instance;
   ServiceRuntime& svc = *ex.table->services[ex.service];
@@ -53,7 +53,7 @@ void outlier_try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, 
   ex.probe = false;
   const auto may_eject = [&] {
     return resilience::ejection_allowed(svc.ejected, static_cast<std::uint32_t>(service.instances.size()),
-                            service.breaker.max_ejection_percent);
+                                        service.breaker.max_ejection_percent);
   };
   resilience::Transition t;
   switch (outcome) {

@@ -31,13 +31,14 @@ struct OutlierPickSet {
 // The instances phase 5 must skip: those tried, and those whose breaker does
 // not admit a try now. Below half of the pick set admitting (panic), only the
 // tried ones: every instance is used again. `scratch` holds the list.
-OutlierPickSet outlier_pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried, std::uint64_t now_ms, std::vector<std::uint32_t>& scratch);
+OutlierPickSet outlier_pick_set(const ServiceDef& service, WorkerTable& table, std::span<const std::uint32_t> tried,
+                                std::uint64_t now_ms, std::vector<std::uint32_t>& scratch);
 
 // Phase 5 reserved ex.instance for a try: a half-open breaker counts it as a
 // probe. (The closed breaker, the usual case, is decided inline.)
 void outlier_try_started(Worker& worker, Exchange& ex, const ServiceDef& service);
-inline void outlier_try_started_inline(Worker& worker, Exchange& ex, const ServiceDef& service, InstanceRuntime& instance,
-                               bool& probe) {
+inline void outlier_try_started_inline(Worker& worker, Exchange& ex, const ServiceDef& service,
+                                       InstanceRuntime& instance, bool& probe) {
   if (instance.breaker.state() == resilience::BreakerState::closed) {
     probe = false;
     return;
@@ -51,7 +52,7 @@ enum class OutlierOutcome : std::uint8_t {
   back_off,  // a 429 or 503 with Retry-After
 };
 void outlier_try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, OutlierOutcome outcome,
-               std::uint64_t retry_after_ms = 0);
+                       std::uint64_t retry_after_ms = 0);
 // A success on a closed breaker with no failure counted changes nothing: the
 // healthy path only reads.
 inline bool outlier_success_changes_nothing(const InstanceRuntime& instance, bool probe) {

@@ -2,6 +2,7 @@
 // (port 0): per-path handlers, 404/405, and the accept back-off when the
 // process runs out of file descriptors.
 #include "netio/http_server.hpp"
+#include "support/descriptor_exhaustion.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -95,33 +96,8 @@ TEST_CASE("http server: per-path handlers, path without query, 404 and 405", "[h
   CHECK(server.accept_errors() == 0);
 }
 
-// Lowers the soft open-file limit for the test's life and restores it.
-struct FileLimit {
-  rlimit saved{};
-  explicit FileLimit(rlim_t soft) {
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-    rlimit lowered = saved;
-    lowered.rlim_cur = soft;
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
-  }
-  ~FileLimit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
-};
-
-// Opens /dev/null until the process has no descriptor left; closes them all
-// in release() or, should an assertion end the test early, when destroyed.
-struct Filler {
-  std::vector<int> fds;
-  int last_errno = 0;
-  void fill() {
-    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fds.push_back(fd);
-    last_errno = errno;
-  }
-  void release() {
-    for (int fd : fds) ::close(fd);
-    fds.clear();
-  }
-  ~Filler() { release(); }
-};
+using ::tg::test::FileLimit;
+using ::tg::test::Filler;
 
 TEST_CASE("http server: out of descriptors, accept backs off and recovers", "[http][backoff][fd-exhaustion]") {
   asio::io_context io(1);

@@ -5,6 +5,7 @@
 // channel arguments apply; gRPC shuts a connection down when it is done with
 // it, which is what the acceptor's EPOLLHUP tracking relies on).
 #include "server/control_server.hpp"
+#include "support/descriptor_exhaustion.hpp"
 #include "server/grpc_acceptor.hpp"
 
 #include "netio/endpoint.hpp"
@@ -159,32 +160,8 @@ TEST_CASE("grpc acceptor: a connection closed only by the peer still counts unti
   CHECK(eventually([&] { return acceptor.connections() == 0; }));
 }
 
-// Lowers the soft open-file limit for the test's life and restores it.
-struct FileLimit {
-  rlimit saved{};
-  explicit FileLimit(rlim_t soft) {
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-    rlimit lowered = saved;
-    lowered.rlim_cur = soft;
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
-  }
-  ~FileLimit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
-};
-
-// Opens /dev/null until the process has no descriptor left.
-struct Filler {
-  std::vector<int> fds;
-  int last_errno = 0;
-  void fill() {
-    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fds.push_back(fd);
-    last_errno = errno;
-  }
-  void release() {
-    for (int fd : fds) ::close(fd);
-    fds.clear();
-  }
-  ~Filler() { release(); }
-};
+using ::tg::test::FileLimit;
+using ::tg::test::Filler;
 
 TEST_CASE("grpc acceptor: out of descriptors, accept backs off and recovers", "[grpc_acceptor][backoff][fd-exhaustion]") {
   FakeServer server;

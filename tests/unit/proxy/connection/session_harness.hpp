@@ -33,6 +33,13 @@
 
 namespace tg::proxy::session {
 
+// Two plain keep-alive GETs the tests' routes answer.
+inline const std::string kGet1 = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
+inline const std::string kGet2 = "GET /b HTTP/1.1\r\nHost: t\r\n\r\n";
+// An upgrade request and the upstream's 101 to it.
+inline const std::string kUpgradeRequest = "GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n";
+inline const std::string kSwitching = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n";
+
 using namespace std::chrono_literals;
 
 // ---- scripts -----------------------------------------------------------------
