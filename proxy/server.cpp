@@ -28,10 +28,10 @@
 namespace tg::proxy {
 
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version, std::string& error,
-                                              std::vector<std::string>* warnings) {
+                                              std::vector<std::string>* warnings, const Snapshot* previous) {
   if (path.empty()) {
     config::Config empty;
-    return Snapshot::build(empty, version, "", error);
+    return Snapshot::build(empty, version, "", error, {}, previous);
   }
   config::LoadResult loaded = config::load_file(path, config::Reader::proxy);
   if (!loaded.ok()) {
@@ -40,7 +40,7 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint
   }
   if (warnings)
     for (const auto& warning : loaded.warnings) warnings->push_back(warning.to_string());
-  return Snapshot::build(*loaded.config, version, path, error);
+  return Snapshot::build(*loaded.config, version, path, error, {}, previous);
 }
 
 namespace {
@@ -207,7 +207,7 @@ class Server {
     }
     std::string error;
     std::vector<std::string> warnings;
-    auto next = load_snapshot(options_.config_path, version_ + 1, error, &warnings);
+    auto next = load_snapshot(options_.config_path, version_ + 1, error, &warnings, snapshot_.get());
     for (const auto& warning : warnings) spdlog::warn("SIGHUP: {}", warning);
     if (!next) {
       ++reloads_failed_;

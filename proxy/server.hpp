@@ -40,9 +40,11 @@ struct ServerOptions {
 // returns null and sets `error` (FILE:LINE:COLUMN messages, one per line).
 // `warnings` gets the settings written but not enforced yet
 // (config/unenforced.hpp), "FILE:LINE:COLUMN: warning: ..." each.
+// `previous`: the table served now, whose breakers carry over (Snapshot::build).
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint64_t version,
                                                      std::string& error,
-                                                     std::vector<std::string>* warnings = nullptr);
+                                                     std::vector<std::string>* warnings = nullptr,
+                                                     const Snapshot* previous = nullptr);
 
 // Runs until drained; returns the process exit code: 1 when the table cannot
 // be loaded, the listen lock is held by another tg-proxy or a port cannot be

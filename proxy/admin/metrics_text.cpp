@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <map>
 #include <set>
 
@@ -149,8 +151,10 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       it->second.in_flight += inst.in_flight;
       it->second.open_connections += inst.open_connections;
       it->second.idle_connections += inst.idle_connections;
-      for (std::size_t i = 0; i < resilience::kBreakerStates; ++i) it->second.breaker_states[i] += inst.breaker_states[i];
-      for (std::size_t i = 0; i < resilience::kBreakerReasons; ++i) it->second.transitions[i] += inst.transitions[i];
+      // The breaker is per proxy: every worker's copy shows the same one, not
+      // a share to add (a later copy may have seen a few more transitions).
+      for (std::size_t i = 0; i < resilience::kBreakerReasons; ++i)
+        it->second.transitions[i] = std::max(it->second.transitions[i], inst.transitions[i]);
     }
   }
 
@@ -197,14 +201,15 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
         add("tg_request_fates_total{{route=\"{}\",fate=\"{}\"}} {}\n", label(name), resilience::to_string(static_cast<resilience::Fate>(i)),
             r.fates[i]);
 
-  add("# HELP tg_upstream_breaker_state Workers whose breaker for the instance is in each state (services with "
-      "outlier).\n# TYPE tg_upstream_breaker_state gauge\n");
+  add("# HELP tg_upstream_breaker_state 1 for the state the instance's breaker is in (one breaker per instance "
+      "and proxy; services with outlier).\n# TYPE tg_upstream_breaker_state gauge\n");
   for (const auto& [id, inst] : instances)
     if (inst.outlier)
       for (std::size_t i = 0; i < resilience::kBreakerStates; ++i)
         add("tg_upstream_breaker_state{{service=\"{}\",instance=\"{}\",state=\"{}\"}} {}\n", label(inst.service),
-            label(id), resilience::to_string(static_cast<resilience::BreakerState>(i)), inst.breaker_states[i]);
-  add("# HELP tg_upstream_breaker_transitions_total Breaker transitions, by instance and reason.\n"
+            label(id), resilience::to_string(static_cast<resilience::BreakerState>(i)),
+            static_cast<std::size_t>(inst.breaker_state) == i ? 1 : 0);
+  add("# HELP tg_upstream_breaker_transitions_total Breaker transitions, by instance and reason (once per proxy).\n"
       "# TYPE tg_upstream_breaker_transitions_total counter\n");
   for (const auto& [id, inst] : instances)
     if (inst.outlier)

@@ -1,10 +1,12 @@
 // The breakers of a service's instances at work in a request (docs/life-of-a-request.md,
 // Breakers): which instances phase 5 may pick, what each try's outcome does to
 // its instance's breaker, and the transitions that follow (counted per
-// instance, logged once by the worker off the request path).
+// instance in its cell, logged by the worker that made them, off the request
+// path).
 //
-// Per worker: each worker has its own breakers (InstanceRuntime::breaker) and
-// its own count of ejected instances per service (ServiceRuntime::ejected).
+// Per proxy: one breaker per instance (InstanceRuntime::breaker, a
+// resilience::BreakerCell shared by the workers) and one count of instances
+// not closed per service (ServiceDef::breakers), both updated atomically.
 // Called only for services with `outlier`; a service without one pays one
 // branch in phase 5 and one per try outcome.
 #pragma once
@@ -39,7 +41,7 @@ OutlierPickSet outlier_pick_set(const ServiceDef& service, WorkerTable& table, s
 void outlier_try_started(Worker& worker, Exchange& ex, const ServiceDef& service);
 inline void outlier_try_started_inline(Worker& worker, Exchange& ex, const ServiceDef& service,
                                        InstanceRuntime& instance, bool& probe) {
-  if (instance.breaker.state() == resilience::BreakerState::closed) {
+  if (instance.breaker->state() == resilience::BreakerState::closed) {
     probe = false;
     return;
   }
@@ -56,7 +58,7 @@ void outlier_try_ended(Worker& worker, Exchange& ex, const ServiceDef& service, 
 // A success on a closed breaker with no failure counted changes nothing: the
 // healthy path only reads.
 inline bool outlier_success_changes_nothing(const InstanceRuntime& instance, bool probe) {
-  return !probe && instance.breaker.state() == resilience::BreakerState::closed && instance.breaker.failures() == 0;
+  return !probe && instance.breaker->quiet();
 }
 
 // The request ends while a probe of it had no outcome: the probe slot is freed.

@@ -23,8 +23,8 @@ Step pick_instance(PhaseInput& in) {
   }
   std::span<const std::uint32_t> exclude{ex.tried, ex.attempts};
   // Breakers: skip the ejected instances (one predictable branch for a
-  // service without `outlier`, and one more while none is ejected).
-  if (svc.outlier && ex.table->services[ex.service]->ejected != 0) [[unlikely]] {
+  // service without `outlier`, and one more while none is ejected in the proxy).
+  if (svc.outlier && svc.breakers->ejected() != 0) [[unlikely]] {
     const OutlierPickSet set =
         outlier_pick_set(svc, *ex.table, exclude, in.worker.now_ms(), in.worker.pick_scratch());
     if (set.all_ejected) {

@@ -27,12 +27,14 @@ std::string_view to_string(BreakerReason reason) {
 
 BreakerPolicy BreakerPolicy::from(const config::Outlier& o) {
   BreakerPolicy p;
-  p.consecutive_failures = static_cast<std::uint32_t>(std::max(1, o.consecutive_failures));
+  p.consecutive_failures =
+      static_cast<std::uint32_t>(std::clamp<std::int64_t>(o.consecutive_failures, 1, kMaxConsecutiveFailures));
   p.count_5xx = o.count_5xx;
-  p.base_ejection_ms = static_cast<std::uint64_t>(o.base_ejection.count());
-  p.max_ejection_ms = std::max(p.base_ejection_ms, static_cast<std::uint64_t>(o.max_ejection.count()));
+  p.base_ejection_ms = std::min(kMaxEjectionMs, static_cast<std::uint64_t>(std::max<std::int64_t>(0, o.base_ejection.count())));
+  p.max_ejection_ms = std::max(
+      p.base_ejection_ms, std::min(kMaxEjectionMs, static_cast<std::uint64_t>(std::max<std::int64_t>(0, o.max_ejection.count()))));
   p.max_ejection_percent = static_cast<std::uint32_t>(std::clamp(o.max_ejection_percent, 0, 100));
-  p.half_open_probes = static_cast<std::uint32_t>(std::max(1, o.half_open_probes));
+  p.half_open_probes = static_cast<std::uint32_t>(std::clamp<std::int64_t>(o.half_open_probes, 1, kMaxHalfOpenProbes));
   return p;
 }
 

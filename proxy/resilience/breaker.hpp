@@ -1,7 +1,9 @@
 // Passive outlier detection: one breaker per instance (docs/life-of-a-request.md,
 // Breakers). Pure: the clock comes in as an argument, so the state machine is
-// unit-tested with a fake one. The owner (pipeline/outlier.hpp) keeps the
-// service's count of instances not closed and logs the transitions.
+// unit-tested with a fake one. One per instance and proxy lives packed in a
+// BreakerCell (resilience/breaker_cell.hpp), shared by the workers, which
+// applies these transitions atomically and keeps the service's count of
+// instances not closed.
 //
 //   closed --consecutive_failures gateway failures--> open
 //   closed --429/503 with Retry-After--------------> open (for that long)
@@ -35,6 +37,12 @@ inline constexpr std::size_t kBreakerReasons = 6;
 std::string_view to_string(BreakerReason reason);
 
 struct BreakerPolicy {
+  // Bounds of the packed cell (BreakerCell): larger configured values are
+  // taken as these (docs/configuration.md, outlier).
+  static constexpr std::uint32_t kMaxConsecutiveFailures = 1023;
+  static constexpr std::uint32_t kMaxHalfOpenProbes = 63;
+  static constexpr std::uint64_t kMaxEjectionMs = std::uint64_t{1} << 36;  // ~2.2 years
+
   std::uint32_t consecutive_failures = 5;
   bool count_5xx = false;
   std::uint64_t base_ejection_ms = 10'000;
@@ -97,6 +105,7 @@ class Breaker {
   Transition close_on_health();
 
  private:
+  friend class BreakerCell;  // packs and unpacks the fields
   Transition move(BreakerState to, BreakerReason reason);
 
   BreakerState state_ = BreakerState::closed;

@@ -111,53 +111,24 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   // Snapshot) alive; state is carried over by instance id and route name.
   LocalPtr<WorkerTable> previous = table_;
   table_ = WorkerTable::build(std::move(snapshot), previous.get());
-  if (!previous) return;
-  // An instance the control plane reports healthy again after unhealthy has
-  // its breaker closed at once.
-  const Snapshot& now = *table_->snapshot;
-  const Snapshot& before = *previous->snapshot;
-  bool closed_any = false;
-  for (std::size_t i = 0; i < now.instances.size(); ++i) {
-    if (now.instances[i].health != config::Health::healthy) continue;
-    if (!before.instance_ids) break;
-    const auto it = before.instance_ids->find(now.instances[i].id);
-    if (it == before.instance_ids->end() || before.instances[it->second].health != config::Health::unhealthy) continue;
-    InstanceRuntime& instance = *table_->instances[i];
-    const resilience::Transition t = instance.breaker.close_on_health();
-    if (!t.happened()) continue;
-    ++instance.transitions[static_cast<std::size_t>(t.reason)];
-    note_breaker_transition(instance, t);
-    closed_any = true;
-  }
-  if (closed_any) table_->count_ejected();
+  // Breakers of instances reported healthy again were closed when the
+  // snapshot was built (table/snapshot.hpp), once for the proxy.
 }
 
-void Worker::note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t) {
+void Worker::note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t,
+                                     std::uint64_t open_until_ms) {
   if (breaker_events_.size() >= kMaxBreakerEvents) {
     ++stats_.breaker_log_dropped;
     return;
   }
   const std::uint64_t open_for =
-      t.to == resilience::BreakerState::open && instance.breaker.open_until_ms() > now_ms_
-          ? instance.breaker.open_until_ms() - now_ms_
-          : 0;
+      t.to == resilience::BreakerState::open && open_until_ms > now_ms_ ? open_until_ms - now_ms_ : 0;
   breaker_events_.push_back({LocalPtr<InstanceRuntime>(const_cast<InstanceRuntime*>(&instance)), t, open_for});
 }
 
 void Worker::log_breaker_transitions() {
-  for (const BreakerEvent& e : breaker_events_) {
-    if (e.transition.to == resilience::BreakerState::open) {
-      spdlog::warn("breaker {} -> {}: service {} instance {} ({}), reason {}, for {} ms (worker {})",
-                   resilience::to_string(e.transition.from), resilience::to_string(e.transition.to),
-                   e.instance->service, e.instance->id, e.instance->address, resilience::to_string(e.transition.reason),
-                   e.open_for_ms, index_);
-    } else {
-      spdlog::info("breaker {} -> {}: service {} instance {} ({}), reason {} (worker {})",
-                   resilience::to_string(e.transition.from), resilience::to_string(e.transition.to),
-                   e.instance->service, e.instance->id, e.instance->address, resilience::to_string(e.transition.reason),
-                   index_);
-    }
-  }
+  for (const BreakerEvent& e : breaker_events_)
+    resilience::log_transition(e.instance->service, e.instance->id, e.instance->address, e.transition, e.open_for_ms);
   breaker_events_.clear();
 }
 
@@ -311,9 +282,12 @@ WorkerStatsCopy Worker::collect() const {
     const InstanceRuntime& inst = *table_->instances[i];
     WorkerStatsCopy::Instance out{inst.id, inst.service, inst.responses, inst.errors, inst.in_flight,
                                   inst.open_connections, inst.idle.size()};
-    out.outlier = snapshot.services[snapshot.instances[i].service].outlier;
-    ++out.breaker_states[static_cast<std::size_t>(inst.breaker.state())];
-    out.transitions = inst.transitions;
+    out.outlier = snapshot.services[snapshot.instances[i].service].outlier && inst.breaker;
+    if (out.outlier) {
+      out.breaker_state = inst.breaker->state();
+      for (std::size_t r = 0; r < resilience::kBreakerReasons; ++r)
+        out.transitions[r] = inst.breaker->transitions(static_cast<resilience::BreakerReason>(r));
+    }
     copy.instances.push_back(std::move(out));
   }
   return copy;

@@ -64,8 +64,10 @@ struct WorkerStatsCopy {
     std::array<std::uint64_t, 5> responses{};
     std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
     std::uint64_t in_flight = 0, open_connections = 0, idle_connections = 0;
-    bool outlier = false;  // the service has breakers
-    std::array<std::uint64_t, resilience::kBreakerStates> breaker_states{};  // workers in each state
+    // The service has breakers; the instance's breaker (per proxy, the same
+    // in every worker's copy): its state and transitions by reason.
+    bool outlier = false;
+    resilience::BreakerState breaker_state = resilience::BreakerState::closed;
     std::array<std::uint64_t, resilience::kBreakerReasons> transitions{};
   };
   WorkerStats stats;
@@ -127,8 +129,10 @@ class Worker {
   // Scratch space for phase 5's list of instances to skip (no allocation
   // once it has grown).
   std::vector<std::uint32_t>& pick_scratch() { return pick_scratch_; }
-  // A breaker moved: logged at the next tick, not on the request path.
-  void note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t);
+  // A breaker moved (this worker's change made it; counted in the cell):
+  // logged at the next tick, not on the request path.
+  void note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t,
+                               std::uint64_t open_until_ms);
 
   void connection_opened(Connection& connection);
   void connection_closed();

@@ -348,7 +348,8 @@ struct ControlClient::State {
       if (!pushed.ParseFromString(update.config())) {
         error = "config update: not a valid tenantgate.v1.Table";
       } else if (to_config(pushed, config, error)) {
-        next = Snapshot::build(config, current->version + 1, "tg-control " + options.address, error, version);
+        next = Snapshot::build(config, current->version + 1, "tg-control " + options.address, error, version,
+                               current.get());
       } else {
         std::lock_guard lock(status_mutex);
         ++status.refusals[static_cast<std::size_t>(Refusal::invalid)];

@@ -84,10 +84,60 @@ void build_balancing(const Snapshot& s, ServiceDef& def) {
 
 std::string duration_text(config::Duration d) { return std::to_string(d.count()) + "ms"; }
 
+// The breakers of `s`'s services with `outlier`: taken over from `previous`
+// for the same instance id, endpoint and service name (as the workers carry
+// their InstanceRuntime over), else new and closed.
+void attach_breakers(Snapshot& s, const Snapshot* previous) {
+  std::unordered_map<std::string_view, const ServiceDef*> old_services;
+  if (previous && previous->instance_ids)
+    for (const ServiceDef& svc : previous->services)
+      if (svc.breakers) old_services.emplace(svc.name, &svc);
+  for (ServiceDef& def : s.services) {
+    if (!def.outlier) continue;
+    const auto old = old_services.find(def.name);
+    if (old == old_services.end()) {
+      def.breakers = std::make_shared<resilience::ServiceBreakers>();
+    } else {
+      def.breakers = old->second->breakers;
+    }
+    for (std::uint32_t index : def.members) {
+      InstanceDef& inst = s.instances[index];
+      if (old != old_services.end()) {
+        const auto found = previous->instance_ids->find(inst.id);
+        if (found != previous->instance_ids->end()) {
+          const InstanceDef& before = previous->instances[found->second];
+          if (before.breaker && before.endpoint == inst.endpoint && previous->services[before.service].name == def.name) {
+            inst.breaker = before.breaker;
+            continue;
+          }
+        }
+      }
+      inst.breaker = std::make_shared<resilience::BreakerCell>(def.breakers);
+    }
+  }
+}
+
+// DESIGN §5: a health flip unhealthy -> healthy closes the breaker at once.
+// Done here, before any worker serves `after`, once for the proxy.
+void close_recovered(const Snapshot& before, const Snapshot& after) {
+  if (!before.instance_ids) return;
+  for (const InstanceDef& inst : after.instances) {
+    if (!inst.breaker || inst.health != config::Health::healthy) continue;
+    const auto found = before.instance_ids->find(inst.id);
+    if (found == before.instance_ids->end()) continue;
+    const InstanceDef& was = before.instances[found->second];
+    if (was.health != config::Health::unhealthy || was.breaker != inst.breaker) continue;
+    const resilience::BreakerCell::Change change = inst.breaker->close_on_health();
+    if (change.transition.happened())
+      resilience::log_transition(after.services[inst.service].name, inst.id, inst.address, change.transition, 0);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, std::uint64_t version,
-                                                std::string source, std::string& error, TableVersion control) {
+                                                std::string source, std::string& error, TableVersion control,
+                                                const Snapshot* previous) {
   auto s = std::make_shared<Snapshot>();
   s->version = version;
   s->control = control;
@@ -150,6 +200,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
   s->instance_ids = std::move(ids);
   static std::atomic<std::uint64_t> layouts{0};
   s->layout = ++layouts;
+  attach_breakers(*s, previous);
+  if (previous) close_recovered(*previous, *s);
   return s;
 }
 
@@ -171,6 +223,7 @@ std::shared_ptr<const Snapshot> Snapshot::with_states(const Snapshot& base,
   }
   for (std::size_t i = 0; i < s->services.size(); ++i)
     if (touched[i]) build_balancing(*s, s->services[i]);
+  close_recovered(base, *s);
   return s;
 }
 

@@ -2,13 +2,17 @@
 //
 // Built from a validated config::Config off the workers (main thread), then
 // posted to each worker as shared_ptr<const Snapshot>. Nothing in it changes
-// after build(); per-worker mutable state lives in WorkerTable.
+// after build(); per-worker mutable state lives in WorkerTable. The one
+// exception is shared by design: the breaker cells it points to (one per
+// instance and proxy, resilience/breaker_cell.hpp), which the workers update
+// atomically and the next Snapshot takes over by instance id.
 #pragma once
 
 #include "config/model.hpp"
 #include "hashing/hash_ring.hpp"
 #include "hashing/maglev.hpp"
 #include "resilience/breaker.hpp"
+#include "resilience/breaker_cell.hpp"
 #include "routing/route_table.hpp"
 #include "version/table_version.hpp"
 
@@ -39,6 +43,8 @@ struct InstanceDef {
   config::AdminState admin_state = config::AdminState::active;
   config::Health health = config::Health::unknown;
   std::string health_reason;
+  // The instance's breaker, per proxy (services with `outlier`; else null).
+  std::shared_ptr<resilience::BreakerCell> breaker;
 };
 
 // A pushed change of one instance's health or admin state (the control
@@ -60,6 +66,8 @@ struct ServiceDef {
   config::Retry retry;
   bool outlier = false;                 // breakers run for this service's instances
   resilience::BreakerPolicy breaker;   // when `outlier`
+  // When `outlier`: the count of its instances whose breaker is not closed, per proxy.
+  std::shared_ptr<resilience::ServiceBreakers> breakers;
   std::vector<std::uint32_t> members;            // every instance of the service, indices, ordered by id
   // The instances a policy picks from (a subset of `members`, same order):
   // admin state active and health not unhealthy; in panic (fewer than half
@@ -108,14 +116,18 @@ struct Snapshot {
   std::string to_json(const std::unordered_map<std::string, InstanceLoad>* load = nullptr) const;
 
   // Resolves instance addresses (DNS names once, here). On failure returns
-  // null and sets `error`.
+  // null and sets `error`. The breakers of `previous` (the table served now,
+  // if any) are taken over for the same instance id, address and service
+  // name; the others start closed. An instance `previous` had unhealthy and
+  // this table has healthy gets its breaker closed here, once for the proxy.
   static std::shared_ptr<const Snapshot> build(const config::Config& config, std::uint64_t version,
                                                std::string source, std::string& error,
-                                               TableVersion control = {});
+                                               TableVersion control = {}, const Snapshot* previous = nullptr);
 
   // `base` with the health/admin state of some instances changed (ids it does
   // not hold are ignored): only the services of changed instances get new
-  // pick sets and balancing structures. Never fails.
+  // pick sets and balancing structures. Never fails. Keeps base's breakers,
+  // closing those of instances turned from unhealthy to healthy.
   static std::shared_ptr<const Snapshot> with_states(const Snapshot& base,
                                                      const std::vector<InstanceStateChange>& changes,
                                                      std::uint64_t version, TableVersion control);

@@ -12,8 +12,7 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
     table->instances = previous->instances;
     table->routes = previous->routes;
     table->services = previous->services;
-    table->snapshot = std::move(snapshot);
-    table->count_ejected();
+    table->snapshot = std::move(snapshot);  // with_states keeps the breakers too
     return table;
   }
   std::unordered_map<std::string_view, InstanceRuntime*> old_instances;
@@ -31,6 +30,7 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
     } else {
       table->instances.emplace_back(new InstanceRuntime(def.id, service, def.endpoint));
     }
+    if (table->instances.back()->breaker != def.breaker) table->instances.back()->breaker = def.breaker;
   }
   table->routes.reserve(snapshot->routes.size());
   for (const RouteDef& def : snapshot->routes) {
@@ -55,17 +55,7 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
     }
   }
   table->snapshot = std::move(snapshot);
-  table->count_ejected();
   return table;
-}
-
-void WorkerTable::count_ejected() {
-  for (std::size_t s = 0; s < services.size(); ++s) {
-    std::uint32_t ejected = 0;
-    for (std::uint32_t index : snapshot->services[s].instances)
-      ejected += instances[index]->breaker.state() != resilience::BreakerState::closed;
-    services[s]->ejected = ejected;
-  }
 }
 
 }  // namespace tg::proxy

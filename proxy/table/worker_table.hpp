@@ -36,7 +36,6 @@ struct RouteRuntime : LocalRefCounted<RouteRuntime> {
 struct ServiceRuntime : LocalRefCounted<ServiceRuntime> {
   explicit ServiceRuntime(std::string name_) : name(std::move(name_)) {}
   std::string name;
-  std::uint32_t ejected = 0;  // instances whose breaker is not closed (recounted at each table build)
   resilience::RetryBudget budget;
 };
 
@@ -47,10 +46,9 @@ struct WorkerTable : LocalRefCounted<WorkerTable> {
   std::vector<LocalPtr<ServiceRuntime>> services;    // by snapshot service index
 
   // Builds the table for `snapshot`, carrying state over from `previous`
-  // (may be null) by instance id (same address) and route name.
+  // (may be null) by instance id (same address) and route name. Each
+  // instance gets the snapshot's breaker for it (shared by the workers).
   static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous);
-  // Sets each service's `ejected` from its instances' breakers.
-  void count_ejected();
 };
 
 }  // namespace tg::proxy

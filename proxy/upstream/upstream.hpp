@@ -10,7 +10,7 @@
 #include "core/ref_counted.hpp"
 #include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
-#include "resilience/breaker.hpp"
+#include "resilience/breaker_cell.hpp"
 #include "upstream/peak_ewma.hpp"
 
 #include <array>
@@ -53,9 +53,10 @@ struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
   PeakEwma ewma;       // peak_ewma latency estimate
   std::uint64_t avoid_until_ms = 0;  // peak_ewma: answered 503/429; avoided until then (Worker::now_ms)
 
-  // Passive outlier detection (services with `outlier`; this worker's view).
-  resilience::Breaker breaker;
-  std::array<std::uint64_t, resilience::kBreakerReasons> transitions{};  // by reason
+  // Passive outlier detection (services with `outlier`; else null): the
+  // instance's breaker, one per proxy, shared with the other workers
+  // (InstanceDef::breaker of the table this worker serves).
+  std::shared_ptr<resilience::BreakerCell> breaker;
 
   // Pool: idle connections, most recently used last.
   std::vector<LocalPtr<UpstreamConn>> idle;

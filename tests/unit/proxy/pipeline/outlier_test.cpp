@@ -34,9 +34,9 @@ struct Service4 {
   const ServiceDef& service() const { return snapshot->services[0]; }
   // Opens instance `index`'s breaker at time 0 (base_ejection 10 s).
   void eject(std::uint32_t index) {
-    resilience::Transition t = table->instances[index]->breaker.failed(0, service().breaker, false, true);
-    REQUIRE(t.to == resilience::BreakerState::open);
-    table->services[0]->ejected += t.ejected_delta();
+    const resilience::BreakerCell::Change change =
+        table->instances[index]->breaker->failed(0, service().breaker, false, {4, 100});
+    REQUIRE(change.transition.to == resilience::BreakerState::open);
   }
   std::vector<std::uint32_t> skipped(std::vector<std::uint32_t> tried, std::uint64_t now = 1) {
     OutlierPickSet set = outlier_pick_set(service(), *table, tried, now, scratch);
@@ -87,11 +87,14 @@ TEST_CASE("pick set: none admitting", "[proxy][pipeline][outlier]") {
   CHECK(s.skipped({}) == Indices{99});
 }
 
-TEST_CASE("ejected counts are recounted from the breakers at a table build", "[proxy][pipeline][outlier]") {
+TEST_CASE("the workers' tables share one breaker per instance and one count per service",
+          "[proxy][pipeline][outlier]") {
   Service4 s;
-  s.eject(0);
-  s.table->services[0]->ejected = 7;  // drifted
-  LocalPtr<WorkerTable> next = WorkerTable::build(s.snapshot, s.table.get());
-  CHECK(next->services[0]->ejected == 1);
-  CHECK(next->instances[0]->breaker.state() == resilience::BreakerState::open);
+  LocalPtr<WorkerTable> other = WorkerTable::build(s.snapshot, nullptr);  // a second worker's table
+  s.eject(1);
+  CHECK(other->instances[1]->breaker == s.table->instances[1]->breaker);
+  CHECK(s.service().breakers->ejected() == 1);
+  std::vector<std::uint32_t> scratch;
+  const OutlierPickSet set = outlier_pick_set(s.service(), *other, {}, 1, scratch);
+  CHECK(std::vector<std::uint32_t>(set.exclude.begin(), set.exclude.end()) == Indices{1});
 }
