@@ -30,9 +30,11 @@ BreakerPolicy BreakerPolicy::from(const config::Outlier& o) {
   p.consecutive_failures =
       static_cast<std::uint32_t>(std::clamp<std::int64_t>(o.consecutive_failures, 1, kMaxConsecutiveFailures));
   p.count_5xx = o.count_5xx;
-  p.base_ejection_ms = std::min(kMaxEjectionMs, static_cast<std::uint64_t>(std::max<std::int64_t>(0, o.base_ejection.count())));
-  p.max_ejection_ms = std::max(
-      p.base_ejection_ms, std::min(kMaxEjectionMs, static_cast<std::uint64_t>(std::max<std::int64_t>(0, o.max_ejection.count()))));
+  const auto ms = [](config::Duration d) {
+    return std::min(kMaxEjectionMs, static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.count())));
+  };
+  p.base_ejection_ms = ms(o.base_ejection);
+  p.max_ejection_ms = std::max(p.base_ejection_ms, ms(o.max_ejection));
   p.max_ejection_percent = static_cast<std::uint32_t>(std::clamp(o.max_ejection_percent, 0, 100));
   p.half_open_probes = static_cast<std::uint32_t>(std::clamp<std::int64_t>(o.half_open_probes, 1, kMaxHalfOpenProbes));
   return p;

@@ -9,6 +9,7 @@ namespace tg::proxy::resilience {
 namespace {
 constexpr std::uint64_t kOpenUntilMask = (std::uint64_t{1} << BreakerCell::kOpenUntilBits) - 1;
 constexpr std::uint64_t kOpenUntilHalf = std::uint64_t{1} << (BreakerCell::kOpenUntilBits - 1);
+constexpr std::uint64_t kOpenUntilBitsInWord = kOpenUntilMask << BreakerCell::kOpenUntilShift;
 }  // namespace
 
 bool ServiceBreakers::reserve(std::uint32_t instances, std::uint32_t max_percent) {
@@ -69,7 +70,7 @@ BreakerCell::Change BreakerCell::update(std::uint64_t now_ms, const EjectionCap*
       }
     }
     std::uint64_t next = pack(b);
-    if (b.open_until_ms() == until) next = (next & ~(kOpenUntilMask << kOpenUntilShift)) | (word & (kOpenUntilMask << kOpenUntilShift));
+    if (b.open_until_ms() == until) next = (next & ~kOpenUntilBitsInWord) | (word & kOpenUntilBitsInWord);
     if (next == word ||
         word_.compare_exchange_weak(word, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
       out.open_until_ms = b.open_until_ms();

@@ -106,7 +106,8 @@ void attach_breakers(Snapshot& s, const Snapshot* previous) {
         const auto found = previous->instance_ids->find(inst.id);
         if (found != previous->instance_ids->end()) {
           const InstanceDef& before = previous->instances[found->second];
-          if (before.breaker && before.endpoint == inst.endpoint && previous->services[before.service].name == def.name) {
+          if (before.breaker && before.endpoint == inst.endpoint &&
+              previous->services[before.service].name == def.name) {
             inst.breaker = before.breaker;
             continue;
           }

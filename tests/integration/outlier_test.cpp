@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -39,6 +41,19 @@ double ejected(const ProxyProcess& proxy) {
 
 double fates(const ProxyProcess& proxy, const std::string& fate) {
   return proxy.metrics().sum("tg_request_fates_total", {{"route", "all"}, {"fate", fate}});
+}
+
+// The worker that handled a request: the proxy's request id is
+// "<hex>-<worker>-<counter>", and the echo backend lists the headers it got.
+std::string worker_of(const HttpResponse& response) {
+  const std::string key = "\"X-Request-Id\",\"";
+  std::size_t at = response.body.find(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  const std::size_t first = response.body.find('-', at);
+  const std::size_t second = response.body.find('-', first + 1);
+  if (first == std::string::npos || second == std::string::npos) return "";
+  return response.body.substr(first + 1, second - first - 1);
 }
 
 // Answers 503 to every second request it reads (the first included), 200 to the others.
@@ -343,4 +358,93 @@ TEST_CASE("an instance frozen under load: no client error, ejected, and back aft
   CHECK(errors.load() == 0);
   CHECK(ok.load() > 0);
   CHECK(breaker_state(proxy, frozen_address, "closed") == 1);
+}
+
+TEST_CASE("two workers: consecutive_failures counted across the proxy eject the instance for both",
+          "[proxy][outlier][workers]") {
+  Backend bad("bad", Behaviour::of(BackendMode::reset));
+  Backend good("good");
+  ProxyOptions options;
+  options.workers = 2;
+  ProxyProcess proxy(single_service_config({bad.address(), good.address()},
+                                           {"lb: { policy: round_robin }", "retry: { attempts: 2, on: [reset] }",
+                                            "outlier: { consecutive_failures: 2, base_ejection: 60s }"}),
+                     options);
+  // One request at a time, each on a connection of its own: the kernel
+  // spreads the connections over both workers, nothing is in flight when a
+  // failure is counted.
+  std::set<std::string> workers;
+  for (int i = 0; i < 60; ++i) {
+    HttpClient client(proxy.port());
+    const HttpResponse response = client.get("/r" + std::to_string(i));
+    REQUIRE(response.status == 200);
+    workers.insert(worker_of(response));
+  }
+  CHECK(workers == std::set<std::string>{"0", "1"});
+  // Two failures for the proxy, then no worker sends it anything.
+  CHECK(bad.requests() == 2);
+  CHECK(transitions(proxy, bad.address(), "consecutive_failures") == 1);
+  CHECK(breaker_state(proxy, bad.address(), "open") == 1);
+  CHECK(breaker_state(proxy, bad.address(), "closed") == 0);
+}
+
+TEST_CASE("two workers: half_open_probes probes for the proxy when an ejection ends", "[proxy][outlier][workers]") {
+  // Resets /eject (fast failures); never answers anything else (a probe
+  // stays under way until its per_try_timeout).
+  Backend bad("bad", Behaviour::of(BackendMode::never_answer));
+  bad.on_path("/eject", Behaviour::of(BackendMode::reset));
+  Backend good("good");
+  ProxyOptions options;
+  options.workers = 2;
+  ProxyProcess proxy(
+      single_service_config({bad.address(), good.address()},
+                            {"lb: { policy: round_robin }",
+                             "retry: { attempts: 2, on: [reset, timeout], per_try_timeout: 3s, budget_percent: 100 }",
+                             "outlier: { consecutive_failures: 2, base_ejection: 200ms, half_open_probes: 2 }"}),
+      options);
+  REQUIRE(poll_for(10s, [&] {
+    HttpClient client(proxy.port());
+    client.get("/eject");
+    return transitions(proxy, bad.address(), "consecutive_failures") >= 1;
+  }, 0ms));
+  const std::uint64_t failures = bad.requests();
+  CHECK(failures == 2);
+
+  // Load on many connections while the ejection ends: two probes go to the
+  // instance and hang there, the rest to the good one.
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0};
+  std::mutex mutex;
+  std::set<std::string> workers;
+  std::vector<std::thread> load;
+  for (int t = 0; t < 6; ++t) {
+    load.emplace_back([&] {
+      while (!stop.load()) {
+        try {
+          HttpClient client(proxy.port(), 10s);
+          const HttpResponse response = client.get("/probe");
+          if (response.status != 200) continue;
+          ++served;
+          std::lock_guard lock(mutex);
+          workers.insert(worker_of(response));
+        } catch (const std::exception&) {
+        }
+      }
+    });
+  }
+  const bool probed = poll_for(10s, [&] { return bad.requests() >= failures + 2; }, 5ms);
+  // While the probes hang: many more requests, none of them a third probe.
+  const int served_then = served.load();
+  const bool more = poll_for(10s, [&] { return served.load() >= served_then + 100; }, 5ms);
+  const double probe_failed = transitions(proxy, bad.address(), "probe_failed");
+  const std::uint64_t seen = bad.requests();
+  stop = true;
+  for (auto& thread : load) thread.join();
+  REQUIRE(probed);
+  CHECK(more);
+  CHECK(probe_failed == 0);  // still the first half-open period
+  CHECK(seen == failures + 2);
+  CHECK(transitions(proxy, bad.address(), "ejection_over") == 1);
+  std::lock_guard lock(mutex);
+  CHECK(workers == std::set<std::string>{"0", "1"});
 }
