@@ -1,7 +1,8 @@
 // One data-plane worker: an io_context run by one thread, with its own
 // SO_REUSEPORT listener, timer wheel, buffer pool, table view, counters and
 // access-log buffer (docs/architecture.md, Threads). Nothing here is shared with other
-// workers; other threads talk to a worker only by posting to its io_context.
+// workers but the breakers (atomic cells of the Snapshot); other threads talk
+// to a worker only by posting to its io_context.
 #pragma once
 
 #include "balancing/balancer.hpp"

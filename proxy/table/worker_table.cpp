@@ -30,7 +30,9 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
     } else {
       table->instances.emplace_back(new InstanceRuntime(def.id, service, def.endpoint));
     }
-    if (table->instances.back()->breaker != def.breaker) table->instances.back()->breaker = def.breaker;
+    // A service that lost `outlier` leaves the cell in place: requests still
+    // running on the previous table (with `outlier`) report to it.
+    if (def.breaker && table->instances.back()->breaker != def.breaker) table->instances.back()->breaker = def.breaker;
   }
   table->routes.reserve(snapshot->routes.size());
   for (const RouteDef& def : snapshot->routes) {

@@ -97,6 +97,14 @@ TEST_CASE("a service without outlier has no breakers, and one that gains it star
   REQUIRE(with->instances[0].breaker != nullptr);
   CHECK(with->instances[0].breaker->state() == BreakerState::closed);
   CHECK(with->services[0].breakers->ejected() == 0);
+  // Losing `outlier` again: a worker's instance keeps its breaker for the
+  // requests still running on the table that had one.
+  LocalPtr<WorkerTable> on_with = WorkerTable::build(with, table.get());
+  REQUIRE(on_with->instances[0]->breaker == with->instances[0].breaker);
+  auto without = build(config_with({{"a"}, {"b"}}, false), 3, with.get());
+  LocalPtr<WorkerTable> on_without = WorkerTable::build(without, on_with.get());
+  CHECK(on_without->instances[0].get() == on_with->instances[0].get());
+  CHECK(on_without->instances[0]->breaker == with->instances[0].breaker);
 }
 
 TEST_CASE("a health flip unhealthy -> healthy closes the breaker once for the proxy",
