@@ -3,8 +3,6 @@
 #include <cstring>
 #include <sys/mman.h>
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
