@@ -5,6 +5,7 @@
 // and a new instance whose target is down never gets traffic. Every wait
 // polls with a deadline.
 #include "control/support/control_process.hpp"
+#include "control/support/instances.hpp"
 #include "control/support/json_output.hpp"
 #include "control/support/subscribed_proxy.hpp"
 #include "control/support/tgctl_run.hpp"
@@ -146,28 +147,12 @@ std::string service_yaml(const std::string& a, const std::string& b) {
          "routes:\n  - name: web\n    match: { host: web.example }\n    service: web\n";
 }
 
-std::map<std::string, v1::Instance> discover(const ControlProcess& control) {
-  const auto found =
-      json_as<v1::DiscoverInstancesResponse>(tgctl(control, {"instances", "discover", "web", "-o", "json"}));
-  std::map<std::string, v1::Instance> by_id;
-  for (const auto& instance : found.instances()) by_id[instance.id()] = instance;
-  return by_id;
-}
+std::map<std::string, v1::Instance> discover(const ControlProcess& control) { return discover(control, "web"); }
 
 v1::Health health_of(const ControlProcess& control, const std::string& id) {
   const auto all = discover(control);
   auto it = all.find(id);
   return it == all.end() ? v1::HEALTH_UNSPECIFIED : it->second.health();
-}
-
-v1::ListEventsResponse events_of(const ControlProcess& control, const std::string& instance) {
-  return json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--instance", instance, "-o", "json"}));
-}
-
-const v1::Event* find_event(const v1::ListEventsResponse& events, const std::string& message) {
-  for (const auto& event : events.events())
-    if (event.message() == message) return &event;
-  return nullptr;
 }
 
 // `n` answers in a row through the proxy all came from `backend`.
