@@ -381,6 +381,7 @@ int run_control_server(const ServerOptions& options) {
   health_hooks.targets = [&core](std::size_t targets) { core.metrics().set_health_targets(targets); };
   health::HealthChecker health_checker(core.io(), registry, std::move(health_hooks));
   core.add_observer([&health_checker](const CommitBatch& batch) { health_checker.on_commit(batch); });
+  core.add_reload_observer([&health_checker] { health_checker.on_reload(); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);
   std::unique_ptr<net::HttpServer> http;

@@ -144,6 +144,7 @@ void Core::reload_registry() {
           spdlog::warn("tg-control: registry reloaded from the database at revision {}; changes that were not "
                        "stored are gone",
                        registry_.revision());
+          for (const auto& observer : reload_observers_) observer();
           return;
         } catch (const std::exception& e) {
           error = e.what();
@@ -228,6 +229,8 @@ void Core::delete_old_audit(std::int64_t cutoff_unix_ms, std::size_t deleted_so_
 }
 
 void Core::add_observer(Observer observer) { observers_.push_back(std::move(observer)); }
+
+void Core::add_reload_observer(std::function<void()> observer) { reload_observers_.push_back(std::move(observer)); }
 
 void Core::on_fatal(std::function<void(const std::string&)> handler) { fatal_ = std::move(handler); }
 

@@ -100,6 +100,12 @@ class Core {
   Status write_refusal() const;
   bool read_only() const { return read_only_; }
   void add_observer(Observer observer);
+  // Called on the owner thread after the registry was reloaded from the
+  // database (after a failed commit, see commit()): memory may have lost
+  // objects that observers were told about only as memory (a service
+  // change's instances), so whoever keeps state derived from the registry
+  // re-reads it here. Must not block or throw.
+  void add_reload_observer(std::function<void()> observer);
   void on_fatal(std::function<void(const std::string& reason)> handler);
 
   // Runs `job` on the writer thread (the only user of the store), between commits.
@@ -140,6 +146,7 @@ class Core {
   Metrics metrics_;
   CommitQueue queue_;
   std::vector<Observer> observers_;
+  std::vector<std::function<void()>> reload_observers_;
   std::function<void(const std::string&)> fatal_;
   bool fatal_reported_ = false;
   std::uint64_t committed_revision_ = 0;
