@@ -338,6 +338,7 @@ int run_control_server(const ServerOptions& options) {
 
   CoreOptions core_options;
   core_options.audit_retention = options.audit_retention;
+  core_options.events_retention = options.events_retention;
   core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
   core.limits().open_files_limit = open_files;
