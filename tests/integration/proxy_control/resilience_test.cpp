@@ -212,6 +212,8 @@ TEST_CASE("resilience: a SIGKILLed backend costs clients nothing, goes unhealthy
   CHECK(down.health_reason() == "connect refused");
   // tg-control's own time of the flip, within interval x unhealthy_threshold + timeout + 1 s.
   CHECK(down.health_changed_unix_ms() - killed_at <= unhealthy_budget.count());
+  WARN("SIGKILL -> unhealthy: " << down.health_changed_unix_ms() - killed_at << " ms (budget "
+                                 << unhealthy_budget.count() << " ms)");
   const auto events = events_of(cluster.control, "b");
   const v1::Event* event = find_event(events, "healthy -> unhealthy (connect refused)");
   INFO(tgctl(cluster.control, {"events", "list"}).out);
@@ -290,6 +292,7 @@ TEST_CASE("resilience: a health flip to healthy pushed by tg-control closes the 
   CHECK(cluster.breaker("b", "state", "closed") == 1);
   REQUIRE(load.answers_more("b", 20, 10s));
   CHECK(Clock::now() - restarted < 20s);  // long before the 60 s ejection ends
+  WARN("restart -> b answering again: " << elapsed_ms(restarted) << " ms (base_ejection 60 s)");
   load.stop();
   const auto errors = load.errors();
   CAPTURE(load.all_answers());
