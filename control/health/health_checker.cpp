@@ -34,6 +34,7 @@ void HealthChecker::start() {
   prober_.start();
   asio::post(owner_, [this, alive = alive_] {
     if (!*alive) return;
+    loaded_ = true;
     commit_flips(monitor_.sync_all(registry_, registry_.clock().steady()));
     spdlog::info("tg-control: health checks: {} instance(s) checked", monitor_.targets());
     hooks_.targets(monitor_.targets());
@@ -73,6 +74,15 @@ void HealthChecker::on_commit(const CommitBatch& batch) {
     asio::post(owner_, [this, alive = alive_, flips = std::move(flips)]() mutable {
       if (*alive) commit_flips(std::move(flips));
     });
+  arm();
+}
+
+void HealthChecker::on_reload() {
+  if (!*alive_ || !loaded_) return;  // start() has not loaded the targets yet: it will
+  // An observer of a committed service change may have made targets of
+  // instances that were only in memory then and that the reload dropped.
+  commit_flips(monitor_.sync_all(registry_, registry_.clock().steady()));
+  hooks_.targets(monitor_.targets());
   arm();
 }
 

@@ -9,7 +9,8 @@
 //
 // Every committed change of an instance or a service re-syncs its targets
 // (on_commit, called by a Core commit observer), so a new instance or a new
-// check is probed at once. The owner loop's services come in as hooks, so
+// check is probed at once; a reload of the registry after a failed commit
+// re-syncs them all (on_reload). The owner loop's services come in as hooks, so
 // this folder depends on registry/ and store/ only (server/ wires it).
 #pragma once
 
@@ -44,6 +45,11 @@ class HealthChecker {
 
   // Owner loop: after each committed batch (a Core observer).
   void on_commit(const CommitBatch& batch);
+  // Owner loop: after the registry was reloaded from the database (a failed
+  // commit; Core::add_reload_observer). The targets follow the reloaded
+  // registry: instances that were only in memory stop being probed (their
+  // results in flight are dropped), a check that was not stored is undone.
+  void on_reload();
 
   // Any thread, after the owner loop runs: loads the targets from the registry on
   // the owner loop (random start offsets) and starts probing.
@@ -70,6 +76,7 @@ class HealthChecker {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // owner loop: false after stop()
   bool started_ = false;
   bool stopped_ = false;
+  bool loaded_ = false;  // owner loop: start() synced the targets with the registry
 };
 
 }  // namespace tg::control::health

@@ -338,6 +338,7 @@ int run_control_server(const ServerOptions& options) {
 
   CoreOptions core_options;
   core_options.audit_retention = options.audit_retention;
+  core_options.events_retention = options.events_retention;
   core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
   core.limits().open_files_limit = open_files;
@@ -381,6 +382,7 @@ int run_control_server(const ServerOptions& options) {
   health_hooks.targets = [&core](std::size_t targets) { core.metrics().set_health_targets(targets); };
   health::HealthChecker health_checker(core.io(), registry, std::move(health_hooks));
   core.add_observer([&health_checker](const CommitBatch& batch) { health_checker.on_commit(batch); });
+  core.add_reload_observer([&health_checker] { health_checker.on_reload(); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);
   std::unique_ptr<net::HttpServer> http;

@@ -33,6 +33,8 @@ struct ServerOptions {
   long long sqlite_max_page_count = 0;
   // Audit rows older than this are deleted (0 = kept forever).
   std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
+  // Event groups last seen longer ago than this are deleted (0 = kept forever).
+  std::chrono::milliseconds events_retention{std::chrono::hours(24 * 14)};
 
   // ---- limits (docs/operations.md, "Limits")
   // Admin calls waiting on the owner loop or the writer; beyond: RESOURCE_EXHAUSTED.

@@ -29,7 +29,10 @@ void Core::start() {
   queue_.start();
   asio::post(io_, [this] {
     arm_heartbeat_timer();
-    if (options_.audit_retention.count() > 0) arm_audit_retention();
+    // The first sweep at once: a tg-control restarted more often than
+    // retention_sweep would otherwise never prune.
+    if (options_.audit_retention.count() > 0 || options_.events_retention.count() > 0)
+      arm_retention(std::chrono::milliseconds(0));
   });
   owner_ = std::thread([this] {
     try {
@@ -48,7 +51,7 @@ void Core::stop() {
   asio::post(io_, [this] {
     heartbeat_timer_.cancel();
     write_probe_timer_.cancel();
-    audit_timer_.cancel();
+    retention_timer_.cancel();
   });
   queue_.stop();  // every submitted batch committed; its completion is posted
   asio::post(io_, [this] { io_.stop(); });  // runs after those completions
@@ -144,6 +147,7 @@ void Core::reload_registry() {
           spdlog::warn("tg-control: registry reloaded from the database at revision {}; changes that were not "
                        "stored are gone",
                        registry_.revision());
+          for (const auto& observer : reload_observers_) observer();
           return;
         } catch (const std::exception& e) {
           error = e.what();
@@ -188,46 +192,66 @@ void Core::arm_write_probe() {
   });
 }
 
-void Core::arm_audit_retention() {
-  audit_timer_.expires_after(options_.audit_sweep);
-  audit_timer_.async_wait([this](const boost::system::error_code& ec) {
+void Core::arm_retention(std::chrono::milliseconds delay) {
+  retention_timer_.expires_after(delay);
+  retention_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     // Also in read-only mode: freed pages may be what lets the probe write
     // succeed (a --sqlite-max-page-count quota); on a full disk the delete
     // fails like any write and is tried again at the next sweep.
-    delete_old_audit(registry_.clock().unix_ms() - options_.audit_retention.count(), 0);
+    sweep_from(Retained::audit);
   });
+}
+
+// The next table from `table` on that has a retention, else the next sweep.
+void Core::sweep_from(Retained table) {
+  for (Retained t : {Retained::audit, Retained::events}) {
+    if (t < table) continue;
+    const auto retention = t == Retained::audit ? options_.audit_retention : options_.events_retention;
+    if (retention.count() > 0) {
+      delete_old_rows(t, registry_.clock().unix_ms() - retention.count(), 0);
+      return;
+    }
+  }
+  arm_retention(options_.retention_sweep);
 }
 
 // One batch per writer job, so registry commits queued meanwhile go between
 // batches instead of waiting for the whole deletion.
-void Core::delete_old_audit(std::int64_t cutoff_unix_ms, std::size_t deleted_so_far) {
-  queue_.read([this, cutoff_unix_ms, deleted_so_far](Store& store) {
+void Core::delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::size_t deleted_so_far) {
+  queue_.read([this, table, cutoff_unix_ms, deleted_so_far](Store& store) {
     std::size_t deleted = 0;
     std::string error;
     try {
-      deleted = store.delete_audit_before(cutoff_unix_ms, options_.audit_delete_batch);
+      deleted = table == Retained::audit ? store.delete_audit_before(cutoff_unix_ms, options_.retention_delete_batch)
+                                         : store.delete_events_before(cutoff_unix_ms, options_.retention_delete_batch);
     } catch (const std::exception& e) {
       error = e.what();
     }
-    asio::post(io_, [this, cutoff_unix_ms, deleted_so_far, deleted, error] {
-      metrics_.record_audit_deleted(deleted);
+    asio::post(io_, [this, table, cutoff_unix_ms, deleted_so_far, deleted, error] {
+      const char* what = table == Retained::audit ? "audit" : "events";
+      if (table == Retained::audit) metrics_.record_audit_deleted(deleted);
+      else metrics_.record_events_deleted(deleted);
       const std::size_t total = deleted_so_far + deleted;
-      if (error.empty() && deleted == options_.audit_delete_batch) {
-        delete_old_audit(cutoff_unix_ms, total);
+      if (error.empty() && deleted == options_.retention_delete_batch) {
+        delete_old_rows(table, cutoff_unix_ms, total);
         return;
       }
       if (!error.empty())
-        spdlog::error("tg-control: audit retention: deleting rows older than {} failed: {}",
+        spdlog::error("tg-control: {} retention: deleting rows older than {} failed: {}", what,
                       format_utc(cutoff_unix_ms), error);
       if (total > 0)
-        spdlog::info("tg-control: audit retention: deleted {} row(s) older than {}", total, format_utc(cutoff_unix_ms));
-      arm_audit_retention();
+        spdlog::info("tg-control: {} retention: deleted {} row(s) older than {}", what, total,
+                     format_utc(cutoff_unix_ms));
+      if (table == Retained::audit) sweep_from(Retained::events);
+      else arm_retention(options_.retention_sweep);
     });
   });
 }
 
 void Core::add_observer(Observer observer) { observers_.push_back(std::move(observer)); }
+
+void Core::add_reload_observer(std::function<void()> observer) { reload_observers_.push_back(std::move(observer)); }
 
 void Core::on_fatal(std::function<void(const std::string&)> handler) { fatal_ = std::move(handler); }
 

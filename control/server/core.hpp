@@ -28,11 +28,14 @@ namespace tg::control {
 struct CoreOptions {
   std::chrono::milliseconds heartbeat_sweep{200};  // how often TTL deadlines are checked
   std::chrono::milliseconds write_probe{5000};     // read-only mode: how often a write is tried
-  // Audit rows older than this are deleted (0 = kept forever), checked every
-  // audit_sweep, at most audit_delete_batch rows per transaction.
+  // Retention: audit rows older than audit_retention and event groups last
+  // seen longer than events_retention ago are deleted (0 = kept forever),
+  // checked at start and every retention_sweep, at most retention_delete_batch rows per
+  // transaction, on the writer thread with other commits in between.
   std::chrono::milliseconds audit_retention{0};
-  std::chrono::milliseconds audit_sweep{std::chrono::minutes(10)};
-  std::size_t audit_delete_batch = 1000;
+  std::chrono::milliseconds events_retention{0};
+  std::chrono::milliseconds retention_sweep{std::chrono::minutes(10)};
+  std::size_t retention_delete_batch = 1000;
   // Calls posted to the owner loop (or the writer) and not yet run; beyond
   // this many a new call is answered RESOURCE_EXHAUSTED at once.
   std::size_t max_pending_calls = 1024;
@@ -100,6 +103,12 @@ class Core {
   Status write_refusal() const;
   bool read_only() const { return read_only_; }
   void add_observer(Observer observer);
+  // Called on the owner thread after the registry was reloaded from the
+  // database (after a failed commit, see commit()): memory may have lost
+  // objects that observers were told about only as memory (a service
+  // change's instances), so whoever keeps state derived from the registry
+  // re-reads it here. Must not block or throw.
+  void add_reload_observer(std::function<void()> observer);
   void on_fatal(std::function<void(const std::string& reason)> handler);
 
   // Runs `job` on the writer thread (the only user of the store), between commits.
@@ -122,8 +131,13 @@ class Core {
   void enter_read_only(const std::string& reason);
   void reload_registry();
   void arm_write_probe();
-  void arm_audit_retention();
-  void delete_old_audit(std::int64_t cutoff_unix_ms, std::size_t deleted_so_far);
+  // The tables retention prunes, in the order of a sweep.
+  enum class Retained { audit, events };
+  void arm_retention(std::chrono::milliseconds delay);
+  // Deletes `table`'s rows older than its retention, one batch per writer
+  // job, then goes on with the next table (the last one re-arms the sweep).
+  void delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::size_t deleted_so_far);
+  void sweep_from(Retained table);
 
   Registry& registry_;
   CoreOptions options_;
@@ -131,7 +145,7 @@ class Core {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::steady_timer heartbeat_timer_{io_};
   boost::asio::steady_timer write_probe_timer_{io_};
-  boost::asio::steady_timer audit_timer_{io_};
+  boost::asio::steady_timer retention_timer_{io_};
   bool read_only_ = false;
   bool reloading_ = false;  // after a failed commit, until reload_registry() installed the database's state
   std::string read_only_reason_;
@@ -140,6 +154,7 @@ class Core {
   Metrics metrics_;
   CommitQueue queue_;
   std::vector<Observer> observers_;
+  std::vector<std::function<void()>> reload_observers_;
   std::function<void(const std::string&)> fatal_;
   bool fatal_reported_ = false;
   std::uint64_t committed_revision_ = 0;

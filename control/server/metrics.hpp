@@ -56,11 +56,13 @@ class Metrics {
   void set_store_read_only(bool read_only) { store_read_only_ = read_only; }
   void record_store_full() { ++store_full_; }
   void record_audit_deleted(std::uint64_t rows) { audit_deleted_ += rows; }
+  void record_events_deleted(std::uint64_t rows) { events_deleted_ += rows; }
   // Active health checks (control/health/).
   void record_probe(bool passed, std::chrono::microseconds latency);
   void set_health_targets(std::size_t targets) { health_targets_ = targets; }
   std::uint64_t probes(bool passed) const { return passed ? probes_passed_ : probes_failed_; }
   std::uint64_t audit_deleted() const { return audit_deleted_; }
+  std::uint64_t events_deleted() const { return events_deleted_; }
   bool store_read_only() const { return store_read_only_; }
   std::uint64_t store_full() const { return store_full_; }
 
@@ -75,6 +77,7 @@ class Metrics {
   bool store_read_only_ = false;
   std::uint64_t store_full_ = 0;
   std::uint64_t audit_deleted_ = 0;
+  std::uint64_t events_deleted_ = 0;
   void render_table(std::string& out) const;
 
   std::map<std::pair<std::string, Code>, std::uint64_t> calls_;

@@ -202,6 +202,18 @@ std::size_t MemoryStore::delete_audit_before(std::int64_t cutoff_unix_ms, std::s
   return deleted;
 }
 
+std::size_t MemoryStore::delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  if (full_) throw StoreFull("database or disk is full (MemoryStore::set_full)");
+  std::size_t deleted = 0;
+  std::erase_if(events_, [&](const EventRow& row) {
+    if (deleted >= limit || row.last_seen_unix_ms >= cutoff_unix_ms) return false;
+    ++deleted;
+    return true;
+  });
+  return deleted;
+}
+
 void MemoryStore::set_full(bool full) {
   std::lock_guard lock(mutex_);
   full_ = full;

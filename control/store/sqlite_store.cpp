@@ -375,11 +375,15 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
   transaction.commit();
 }
 
-std::size_t SqliteStore::delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
-  // audit_by_time finds the oldest rows, the primary key deletes them.
-  SQLite::Statement erase(*db_,
-                          "DELETE FROM audit WHERE id IN "
-                          "(SELECT id FROM audit WHERE time_unix_ms < ? ORDER BY time_unix_ms LIMIT ?)");
+namespace {
+
+// Deletes at most `limit` rows of `table` whose `time_column` is before
+// `cutoff_unix_ms`, the oldest first: an index on the column finds them,
+// the primary key deletes them.
+std::size_t delete_rows_before(SQLite::Database& db, const char* table, const char* time_column,
+                               std::int64_t cutoff_unix_ms, std::size_t limit) {
+  SQLite::Statement erase(db, std::string("DELETE FROM ") + table + " WHERE id IN (SELECT id FROM " + table +
+                                  " WHERE " + time_column + " < ? ORDER BY " + time_column + " LIMIT ?)");
   erase.bind(1, static_cast<int64_t>(cutoff_unix_ms));
   erase.bind(2, static_cast<int64_t>(limit));
   try {
@@ -388,6 +392,16 @@ std::size_t SqliteStore::delete_audit_before(std::int64_t cutoff_unix_ms, std::s
     if (is_full(e)) throw StoreFull(e.what());
     throw;
   }
+}
+
+}  // namespace
+
+std::size_t SqliteStore::delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  return delete_rows_before(*db_, "audit", "time_unix_ms", cutoff_unix_ms, limit);  // index audit_by_time
+}
+
+std::size_t SqliteStore::delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  return delete_rows_before(*db_, "events", "last_seen_unix_ms", cutoff_unix_ms, limit);  // index events_by_last_seen
 }
 
 std::vector<AuditRow> SqliteStore::list_audit(const AuditQuery& q) {

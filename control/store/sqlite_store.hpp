@@ -48,6 +48,7 @@ class SqliteStore final : public Store {
   std::vector<AuditRow> list_audit(const AuditQuery& query) override;
   std::vector<EventRow> list_events(const EventQuery& query) override;
   std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  std::size_t delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   void probe_write() override;
 
   // Tables whose pages check_integrity() reads: everything the registry is

@@ -202,6 +202,9 @@ class Store {
   // oldest first) in one transaction; returns how many. Retention calls it
   // in batches so no transaction is long.
   virtual std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
+  // The same for event groups last seen before `cutoff_unix_ms` (a group
+  // still recurring is kept whole, however old its first occurrence).
+  virtual std::size_t delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
 };
 
 }  // namespace tg::control

@@ -5,133 +5,25 @@
 // and a new instance whose target is down never gets traffic. Every wait
 // polls with a deadline.
 #include "control/support/control_process.hpp"
+#include "control/support/instances.hpp"
 #include "control/support/json_output.hpp"
 #include "control/support/subscribed_proxy.hpp"
 #include "control/support/tgctl_run.hpp"
+#include "support/backend_process.hpp"
 #include "support/http_client.hpp"
 #include "support/poll.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/tcp_socket.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <map>
-#include <cstring>
-#include <mutex>
-#include <thread>
 
 using namespace tg::itest;
 namespace v1 = tenantgate::v1;
 
 namespace {
-
-// An HTTP backend that can be stopped (like a killed process: the listener
-// and every connection close) and started again on the same port. Answers
-// every request 200 with X-Backend-Name, keep-alive.
-class RestartableBackend {
- public:
-  explicit RestartableBackend(std::string name) : name_(std::move(name)) { start(); }
-  ~RestartableBackend() { stop(); }
-
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-  void start() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) throw std::runtime_error("socket failed");
-    const int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port_);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listen_fd_, 64) != 0)
-      throw std::runtime_error("bind/listen on port " + std::to_string(port_) + ": " + std::strerror(errno));
-    socklen_t length = sizeof address;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    stopping_ = false;
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-
-  void stop() {
-    if (listen_fd_ < 0) return;
-    stopping_ = true;
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    acceptor_.join();
-    ::close(listen_fd_);
-    listen_fd_ = -1;
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard lock(mutex_);
-      for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
-      threads.swap(threads_);
-    }
-    for (auto& thread : threads) thread.join();
-  }
-
- private:
-  void accept_loop() {
-    while (!stopping_) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      std::lock_guard lock(mutex_);
-      connections_.push_back(fd);
-      threads_.emplace_back([this, fd] { serve(fd); });
-    }
-  }
-
-  void serve(int fd) {
-    std::string buffer;
-    char chunk[2048];
-    const std::string response =
-        "HTTP/1.1 200 OK\r\nX-Backend-Name: " + name_ + "\r\nContent-Length: 2\r\n\r\nok";
-    while (true) {
-      const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-      if (n <= 0) break;
-      buffer.append(chunk, static_cast<std::size_t>(n));
-      std::size_t end;
-      while ((end = buffer.find("\r\n\r\n")) != std::string::npos) {
-        buffer.erase(0, end + 4);
-        if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) break;
-      }
-    }
-    std::lock_guard lock(mutex_);
-    std::erase(connections_, fd);
-    ::close(fd);
-  }
-
-  std::string name_;
-  std::uint16_t port_ = 0;
-  int listen_fd_ = -1;
-  std::atomic<bool> stopping_{false};
-  std::thread acceptor_;
-  std::mutex mutex_;
-  std::vector<int> connections_;
-  std::vector<std::thread> threads_;
-};
-
-// A port nothing listens on.
-std::string closed_address() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
-}
 
 constexpr int interval_ms = 300, timeout_ms = 200, unhealthy_threshold = 2;
 
@@ -146,28 +38,12 @@ std::string service_yaml(const std::string& a, const std::string& b) {
          "routes:\n  - name: web\n    match: { host: web.example }\n    service: web\n";
 }
 
-std::map<std::string, v1::Instance> discover(const ControlProcess& control) {
-  const auto found =
-      json_as<v1::DiscoverInstancesResponse>(tgctl(control, {"instances", "discover", "web", "-o", "json"}));
-  std::map<std::string, v1::Instance> by_id;
-  for (const auto& instance : found.instances()) by_id[instance.id()] = instance;
-  return by_id;
-}
+std::map<std::string, v1::Instance> discover(const ControlProcess& control) { return discover(control, "web"); }
 
 v1::Health health_of(const ControlProcess& control, const std::string& id) {
   const auto all = discover(control);
   auto it = all.find(id);
   return it == all.end() ? v1::HEALTH_UNSPECIFIED : it->second.health();
-}
-
-v1::ListEventsResponse events_of(const ControlProcess& control, const std::string& instance) {
-  return json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--instance", instance, "-o", "json"}));
-}
-
-const v1::Event* find_event(const v1::ListEventsResponse& events, const std::string& message) {
-  for (const auto& event : events.events())
-    if (event.message() == message) return &event;
-  return nullptr;
 }
 
 // `n` answers in a row through the proxy all came from `backend`.
@@ -186,7 +62,7 @@ PrometheusText control_metrics(const ControlProcess& control) {
 TEST_CASE("health check: a killed instance goes unhealthy with an event and gets no traffic, comes back, and "
           "a tg-control restart keeps the health",
           "[control][health]") {
-  RestartableBackend a("a"), b("b");
+  BackendProcess a("a"), b("b");
   ControlOptions options;
   options.extra_args = {"--table-debounce", "1ms"};
   options.keep_grpc_port = true;  // the proxy reconnects after the restart
@@ -207,7 +83,7 @@ TEST_CASE("health check: a killed instance goes unhealthy with an event and gets
 
   // Kill a: unhealthy (connect refused), an event, and the proxy sends only to b.
   const auto killed_at = std::chrono::system_clock::now();
-  a.stop();
+  a.kill();
   v1::Instance down;
   REQUIRE(poll_for(10s, [&] {
     down = discover(control).at("a");
@@ -238,7 +114,7 @@ TEST_CASE("health check: a killed instance goes unhealthy with an event and gets
   CHECK(metrics.sum("tg_control_health_probe_duration_seconds_count") > 0);
 
   // Restart a: healthy again after healthy_threshold passes, and traffic again.
-  a.start();
+  a.restart();
   v1::Instance up;
   REQUIRE(poll_for(10s, [&] {
     up = discover(control).at("a");
@@ -279,7 +155,7 @@ TEST_CASE("health check: a killed instance goes unhealthy with an event and gets
 
 TEST_CASE("health check: a new instance whose target is down never becomes healthy and gets no traffic",
           "[control][health]") {
-  RestartableBackend a("a"), b("b");
+  BackendProcess a("a"), b("b");
   ControlOptions options;
   options.extra_args = {"--table-debounce", "1ms"};
   ControlProcess control(options);
@@ -292,8 +168,9 @@ TEST_CASE("health check: a new instance whose target is down never becomes healt
     return all.at("a").health() == v1::HEALTH_HEALTHY && all.at("b").health() == v1::HEALTH_HEALTHY;
   }, 20ms));
 
+  const ClosedPort closed;
   const auto registered = json_as<v1::Instance>(
-      tgctl(control, {"instances", "register", "web", closed_address(), "--id", "c", "-o", "json"}));
+      tgctl(control, {"instances", "register", "web", closed.address(), "--id", "c", "-o", "json"}));
   CHECK(registered.health() == v1::HEALTH_UNHEALTHY);
   CHECK(registered.health_reason() == "awaiting first health check");
   // Its checks fail: after unhealthy_threshold of them the reason says why.

@@ -276,6 +276,21 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
         asio::write(socket, asio::buffer(std::string_view("THIS IS NOT HTTP AT ALL\r\n\r\n")), ec);
         ec = asio::error::eof;
         break;
+      case BackendMode::upgrade_echo: {
+        HeaderList extra = behaviour.headers;
+        extra.add("Upgrade", std::string(request[http::field::upgrade]));
+        extra.add("Connection", "Upgrade");
+        asio::write(socket, asio::buffer(response_head(name, 101, extra, "", false)), ec);
+        // Bytes the client sent behind its request head are tunnel data.
+        if (!ec && buffer.size() > 0) asio::write(socket, buffer.data(), ec);
+        while (!ec) {
+          const std::size_t got = socket.read_some(asio::buffer(block), ec);
+          if (!ec) asio::write(socket, asio::buffer(block.data(), got), ec);
+        }
+        if (!ec || ec == asio::error::eof) responses.fetch_add(1);
+        ec = asio::error::eof;
+        break;
+      }
     }
     if (ec) break;
     responses.fetch_add(1);
@@ -291,10 +306,10 @@ void Backend::State::serve(tcp::socket socket, std::uint64_t connection_id) {
   active.fetch_sub(1);
 }
 
-Backend::Backend(std::string name, Behaviour behaviour) : state_(std::make_shared<State>()) {
+Backend::Backend(std::string name, Behaviour behaviour, std::uint16_t port) : state_(std::make_shared<State>()) {
   state_->name = std::move(name);
   state_->default_behaviour = std::move(behaviour);
-  const tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), 0);
+  const tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), port);
   state_->acceptor.open(endpoint.protocol());
   state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   state_->acceptor.bind(endpoint);

@@ -29,6 +29,9 @@ enum class BackendMode {
   never_answer,          // reads the request, then says nothing until the peer closes
   stall_body,            // head with Content-Length `size`, `stall_after` bytes, then silence
   garbage,               // answers bytes that are not HTTP
+  // 101 Switching Protocols (Upgrade: the request's), then every byte read
+  // is written back until the peer closes: a WebSocket-like tunnel end.
+  upgrade_echo,
 };
 
 struct Behaviour {
@@ -67,8 +70,10 @@ struct Behaviour {
 
 class Backend {
  public:
-  // Listens at once; `name` appears in X-Backend-Name and echo JSON.
-  explicit Backend(std::string name, Behaviour behaviour = {});
+  // Listens at once on 127.0.0.1:`port` (0 = one picked by the kernel;
+  // SO_REUSEADDR, so a port whose previous owner was killed can be bound
+  // again); `name` appears in X-Backend-Name and echo JSON.
+  explicit Backend(std::string name, Behaviour behaviour = {}, std::uint16_t port = 0);
   ~Backend();  // stop()
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;

@@ -84,6 +84,9 @@ class GuiltyStore final : public Store {
   std::size_t delete_audit_before(std::int64_t cutoff, std::size_t limit) override {
     return inner.delete_audit_before(cutoff, limit);
   }
+  std::size_t delete_events_before(std::int64_t cutoff, std::size_t limit) override {
+    return inner.delete_events_before(cutoff, limit);
+  }
   void probe_write() override { inner.probe_write(); }
 
   MemoryStore inner;
