@@ -2,42 +2,67 @@
 
 namespace tg::proxy {
 
+void WaitList::leave(Waiter& waiter) {
+  waiter.unlink();
+  --size_;
+  if (waiter.woken) --woken_;
+  waiter.list = nullptr;
+  waiter.woken = false;
+}
+
+void Waiter::take_wake() {
+  if (list) list->leave(*this);
+}
+
 void Waiter::cancel() {
   if (!list) return;
-  unlink();
-  --list->size_;
-  list = nullptr;
+  WaitList& from = *list;
+  const bool had_wake = woken;
+  from.leave(*this);
+  if (had_wake) from.wake_one();
+}
+
+void Waiter::expire() {
+  if (list) ++list->expired_;
+  cancel();
 }
 
 WaitList::~WaitList() {
   // Waiters outliving their list simply stop waiting; their deadline answers them.
-  while (!waiters_.empty()) waiters_.front().cancel();
+  while (!waiters_.empty()) leave(waiters_.front());
 }
 
-bool WaitList::add(Waiter& waiter, std::uint64_t deadline_ms, Step on_timeout) {
-  if (waiter.list || size_ >= max_) return false;
+bool WaitList::add(Waiter& waiter, std::uint64_t deadline_ms, Step on_timeout, Fate timeout_fate) {
+  if (waiter.list) return false;
+  if (size_ >= max_) {
+    ++refused_;
+    return false;
+  }
   waiter.list = this;
+  waiter.woken = false;
   waiter.deadline_ms = deadline_ms;
   waiter.on_timeout = on_timeout;
+  waiter.timeout_fate = timeout_fate;
   waiters_.push_back(waiter);
   ++size_;
   return true;
 }
 
 bool WaitList::wake_one() {
-  if (waiters_.empty()) return false;
-  Waiter& w = waiters_.front();
-  w.cancel();
+  if (woken_ == size_) return false;
+  // The woken ones are the front of the list: skip them.
+  auto it = waiters_.begin();
+  for (std::size_t skip = woken_; skip > 0; --skip) ++it;
+  Waiter& w = *it;
+  w.woken = true;
+  ++woken_;
   if (w.wake) w.wake(w.owner);
   return true;
 }
 
 std::size_t WaitList::wake_all() {
   std::size_t woken = 0;
-  // Only those waiting now: a woken request that waits again (it is posted,
-  // so it cannot) would otherwise be woken twice.
-  const std::size_t n = size_;
-  while (woken < n && wake_one()) ++woken;
+  while (wake_one()) ++woken;
   return woken;
 }
 
