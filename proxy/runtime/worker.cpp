@@ -86,7 +86,7 @@ void Worker::listen(const tcp::endpoint& endpoint) {
 tcp::endpoint Worker::local_endpoint() const { return acceptor_->local_endpoint(); }
 
 void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
-  table_ = WorkerTable::build(std::move(snapshot), nullptr);
+  table_ = WorkerTable::build(std::move(snapshot), nullptr, settings_.workers);
   accept();
   tick();
   idle_watcher_.start();
@@ -110,8 +110,12 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   // Requests in flight keep the previous WorkerTable (and with it the old
   // Snapshot) alive; state is carried over by instance id and route name.
   LocalPtr<WorkerTable> previous = table_;
-  table_ = WorkerTable::build(std::move(snapshot), previous.get());
+  table_ = WorkerTable::build(std::move(snapshot), previous.get(), settings_.workers);
   if (!previous) return;
+  // Requests waiting for a connection run phases 3-5 again on the new table:
+  // their route, instance or limits may have changed, or gone.
+  for (const auto& instance : previous->instances)
+    if (!instance->pending.empty()) [[unlikely]] instance->pending.wake_all();
   // An instance the control plane reports healthy again after unhealthy has
   // its breaker closed at once.
   const Snapshot& now = *table_->snapshot;
@@ -314,6 +318,10 @@ WorkerStatsCopy Worker::collect() const {
     out.outlier = snapshot.services[snapshot.instances[i].service].outlier;
     ++out.breaker_states[static_cast<std::size_t>(inst.breaker.state())];
     out.transitions = inst.transitions;
+    out.pending = inst.pending.size();
+    out.pending_waits = inst.pending_waits;
+    out.pending_refused = inst.pending.refused();
+    out.pending_timeouts = inst.pending.expired();
     copy.instances.push_back(std::move(out));
   }
   return copy;

@@ -64,6 +64,8 @@ struct WorkerStatsCopy {
     std::array<std::uint64_t, 5> responses{};
     std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
     std::uint64_t in_flight = 0, open_connections = 0, idle_connections = 0;
+    // Pending queue: waiting now, started waiting, refused (full), timed out.
+    std::uint64_t pending = 0, pending_waits = 0, pending_refused = 0, pending_timeouts = 0;
     bool outlier = false;  // the service has breakers
     std::array<std::uint64_t, resilience::kBreakerStates> breaker_states{};  // workers in each state
     std::array<std::uint64_t, resilience::kBreakerReasons> transitions{};

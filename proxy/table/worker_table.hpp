@@ -47,8 +47,12 @@ struct WorkerTable : LocalRefCounted<WorkerTable> {
   std::vector<LocalPtr<ServiceRuntime>> services;    // by snapshot service index
 
   // Builds the table for `snapshot`, carrying state over from `previous`
-  // (may be null) by instance id (same address) and route name.
-  static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous);
+  // (may be null) by instance id (same address) and route name, and sets
+  // each instance's share of its service's limits among `workers` workers.
+  static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous,
+                                     unsigned workers = 1);
+  // Each instance's connection share and pending-queue bound for `workers`.
+  void share_limits(unsigned workers);
   // Sets each service's `ejected` from its instances' breakers.
   void count_ejected();
 };
