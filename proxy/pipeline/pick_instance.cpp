@@ -81,7 +81,8 @@ bool take_connection(Exchange& ex) {
   return Step::suspend();
 }
 
-Step pick(PhaseInput& in) {
+// `woken_for`: the instance whose pending queue woke the request, if any.
+Step pick(PhaseInput& in, const InstanceRuntime* woken_for) {
   RequestContext& c = in.ctx;
   Exchange& ex = in.ex;
   const Snapshot& snapshot = *ex.table->snapshot;
@@ -117,8 +118,8 @@ Step pick(PhaseInput& in) {
   }
   ex.instance = ex.table->instances[static_cast<std::size_t>(index)];
   // Requests waiting for the instance go first (FIFO per worker): a new one
-  // queues behind them; a woken one (resumed) takes what woke it.
-  if ((ex.instance->pending.empty() || ex.resumed) && take_connection(ex)) [[likely]]
+  // queues behind them; one woken by this instance takes what woke it.
+  if ((ex.instance->pending.empty() || ex.instance.get() == woken_for) && take_connection(ex)) [[likely]]
     return reserve(in, index);
   return pick_or_wait(in, exclude, index);
 }
@@ -126,12 +127,12 @@ Step pick(PhaseInput& in) {
 }  // namespace
 
 Step pick_instance(PhaseInput& in) {
-  if (!in.ex.pending_on) [[likely]] return pick(in);
+  if (!in.ex.pending_on) [[likely]] return pick(in, nullptr);
   // Woken from a pending queue: if the request takes another instance's
   // connection, or none, what woke it goes to the next waiter there. (A
   // connection it is about to open is not counted open yet: no wake then.)
   LocalPtr<InstanceRuntime> waited = std::move(in.ex.pending_on);
-  const Step step = pick(in);
+  const Step step = pick(in, waited.get());
   if (step.kind == Step::Kind::proceed && in.ex.instance.get() == waited.get()) return step;
   if (!waited->pending.empty()) waited->wake_pending();
   return step;

@@ -122,7 +122,7 @@ TEST_CASE("a woken request takes the connection that woke it", "[proxy][pipeline
   REQUIRE(a.pending.add(behind, 1'000'000, Step::respond(503, ErrorKind::overflow)));
   Exchange& ex = h.exchange();
   ex.resumed = true;
-  ex.pending_on = &a;
+  ex.pending_on = &a;  // woken by a's queue
   CHECK(pick_instance(in).kind == Step::Kind::proceed);
   CHECK(ex.instance.get() == &a);
   CHECK(ex.attempts == 1);
@@ -209,4 +209,22 @@ TEST_CASE("a connection parked or closed wakes as many waiters as there is room"
   a.wake_pending();
   CHECK(wakes == 2);
   CHECK(a.pending.woken() == 2);
+}
+
+TEST_CASE("a request woken by another instance's queue does not jump this one's", "[proxy][pipeline][pending]") {
+  PipelineHarness h(service_of(LbPolicy::round_robin, 1));
+  Busy busy{h};
+  PhaseInput in = matched(h);
+  InstanceRuntime& a = instance(h, 0);
+  Waiter first;
+  first.wake = &count_wake;
+  wakes = 0;
+  REQUIRE(a.pending.add(first, 1'000'000, Step::respond(503, ErrorKind::overflow)));
+  Exchange& ex = h.exchange();
+  ex.resumed = true;
+  ex.pending_on = new InstanceRuntime("gone", "web", tcp::endpoint(asio::ip::make_address("127.0.0.1"), 9999));
+  CHECK(pick_instance(in).kind == Step::Kind::suspend);
+  CHECK(ex.pending_on.get() == &a);
+  CHECK(first.woken);  // the room goes to the one ahead
+  CHECK(a.pending.size() == 2);
 }
