@@ -565,7 +565,7 @@ void Downstream::on_deadline() {
       // Waited too long: the waiter's own answer (503, 504...).
       LocalPtr<Downstream> keep(this);
       Exchange& ex = ctx_->exchange;
-      const Step answer = ex.waiter.on_timeout;
+      const Step answer = ex.waiter.on_timeout();
       if (ex.waiter.timeout_fate != Fate::unset) ex.fate = ex.waiter.timeout_fate;
       ex.waiter.expire();
       leave_suspension();

@@ -10,7 +10,7 @@
 #include "core/ref_counted.hpp"
 #include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
-#include "pipeline/wait_list.hpp"
+#include "core/wait_list.hpp"
 #include "resilience/breaker.hpp"
 #include "upstream/peak_ewma.hpp"
 

@@ -73,8 +73,8 @@ TEST_CASE("at its connection share a first try waits in the instance's pending q
   CHECK(ex.pending_on.get() == &a);
   CHECK(ex.attempts == 0);  // no try counted while it waits
   CHECK(ex.waiter.deadline_ms == h.worker().now_ms() + 700);
-  CHECK(ex.waiter.on_timeout.status == 503);
-  CHECK(ex.waiter.on_timeout.error == ErrorKind::overflow);
+  CHECK(ex.waiter.on_timeout().status == 503);
+  CHECK(ex.waiter.on_timeout().error == ErrorKind::overflow);
   CHECK(ex.waiter.timeout_fate == Fate::pending_timeout);
 }
 

@@ -86,8 +86,8 @@ TEST_CASE("a waiter keeps its deadline, timeout answer and fate", "[proxy][pipel
   WaitList list(2);
   REQUIRE(list.add(w, 1234, Step::respond(503, ErrorKind::overflow), Fate::pending_timeout));
   CHECK(w.deadline_ms == 1234);
-  CHECK(w.on_timeout.status == 503);
-  CHECK(w.on_timeout.error == ErrorKind::overflow);
+  CHECK(w.on_timeout().status == 503);
+  CHECK(w.on_timeout().error == ErrorKind::overflow);
   CHECK(w.timeout_fate == Fate::pending_timeout);
   w.expire();
   CHECK_FALSE(w.waiting());
@@ -100,7 +100,7 @@ TEST_CASE("a full list refuses, and a cancelled waiter frees its place", "[proxy
   WaitList list(1);
   REQUIRE(list.add(w1, 10, Step::respond(504, ErrorKind::timeout)));
   CHECK(w1.deadline_ms == 10);
-  CHECK(w1.on_timeout.status == 504);
+  CHECK(w1.on_timeout().status == 504);
   CHECK_FALSE(list.add(w2, 10, Step::respond(504, ErrorKind::timeout)));
   CHECK_FALSE(w2.waiting());
   CHECK(list.refused() == 1);

@@ -1,4 +1,4 @@
-#include "pipeline/wait_list.hpp"
+#include "core/wait_list.hpp"
 
 namespace tg::proxy {
 
@@ -32,7 +32,8 @@ WaitList::~WaitList() {
   while (!waiters_.empty()) leave(waiters_.front());
 }
 
-bool WaitList::add(Waiter& waiter, std::uint64_t deadline_ms, Step on_timeout, Fate timeout_fate) {
+bool WaitList::add(Waiter& waiter, std::uint64_t deadline_ms, std::uint16_t status, ErrorKind error,
+                   Fate timeout_fate) {
   if (waiter.list) return false;
   if (size_ >= max_) {
     ++refused_;
@@ -41,7 +42,8 @@ bool WaitList::add(Waiter& waiter, std::uint64_t deadline_ms, Step on_timeout, F
   waiter.list = this;
   waiter.woken = false;
   waiter.deadline_ms = deadline_ms;
-  waiter.on_timeout = on_timeout;
+  waiter.timeout_status = status;
+  waiter.timeout_error = error;
   waiter.timeout_fate = timeout_fate;
   waiters_.push_back(waiter);
   ++size_;
