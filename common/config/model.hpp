@@ -109,6 +109,9 @@ inline constexpr std::uint64_t kMaxBufferBody = 1024 * 1024;
 struct Limits {
   std::uint32_t max_connections_per_instance = 1024;
   std::uint32_t max_pending_per_instance = 256;
+  // The longest a request waits in an instance's pending queue for a
+  // connection before 503 overflow.
+  Duration pending_timeout = std::chrono::seconds(1);
   std::uint64_t max_body = 10ull * 1024 * 1024;
   // Request bodies up to this size are received whole before an upstream
   // connection is taken, and only such bodies are replayed on a retry after

@@ -186,6 +186,7 @@ void read_limits(Diagnostics& diagnostics, const Value& value, Limits& out) {
        integer_into(diagnostics, out.max_connections_per_instance, range::max_connections_per_instance)},
       {"max_pending_per_instance",
        integer_into(diagnostics, out.max_pending_per_instance, range::max_pending_per_instance)},
+      {"pending_timeout", duration_into(diagnostics, out.pending_timeout, ZeroDuration::rejected)},
       {"max_body", size_into(diagnostics, out.max_body)},
       {"buffer_body",
        [&](const Value& size) {

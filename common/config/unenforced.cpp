@@ -15,8 +15,6 @@ struct Unenforced {
 
 // The list. Delete an entry when its setting starts to be enforced.
 constexpr Unenforced unenforced[] = {
-    {"services", "limits.max_pending_per_instance",
-     "no pending queue: a request that finds the instance at its connection limit gets 503 overflow at once"},
     {"", "alert_rules", "no alert engine: the section is not read"},
     {"", "notifiers", "no alert engine: the section is not read"},
 };

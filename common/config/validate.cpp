@@ -116,6 +116,7 @@ class Checker {
             range::max_connections_per_instance);
     integer(where, "limits.max_pending_per_instance", limits.max_pending_per_instance,
             range::max_pending_per_instance);
+    duration(where, "limits.pending_timeout", limits.pending_timeout, ZeroDuration::rejected);
     // limits.max_body: every value a YAML size can spell (0 to 2^64-1 bytes)
     // is accepted, so there is nothing to check; buffer_body has a ceiling.
     if (limits.buffer_body > kMaxBufferBody)

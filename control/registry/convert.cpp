@@ -73,6 +73,7 @@ v1::Service to_proto(const config::Service& service) {
   limits->set_max_pending_per_instance(service.limits.max_pending_per_instance);
   limits->set_max_body(service.limits.max_body);
   limits->set_buffer_body(service.limits.buffer_body);
+  limits->set_pending_timeout_ms(ms(service.limits.pending_timeout));
   return out;
 }
 

@@ -208,6 +208,9 @@ Status normalise_limits(const std::string& field, v1::Limits& limits, bool given
   TG_RETURN_IF_ERROR(in_range(field + ".max_connections_per_instance", limits.max_connections_per_instance(), 1,
                               1'000'000));
   TG_RETURN_IF_ERROR(in_range(field + ".max_pending_per_instance", limits.max_pending_per_instance(), 0, 1'000'000));
+  std::uint64_t pending_timeout = limits.pending_timeout_ms();
+  TG_RETURN_IF_ERROR(duration_or(field + ".pending_timeout_ms", pending_timeout, defaults.pending_timeout));
+  limits.set_pending_timeout_ms(pending_timeout);
   if (!limits.has_buffer_body()) limits.set_buffer_body(defaults.buffer_body);
   TG_RETURN_IF_ERROR(in_range(field + ".buffer_body", limits.buffer_body(), 0, config::kMaxBufferBody));
   return {};

@@ -151,6 +151,10 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       it->second.in_flight += inst.in_flight;
       it->second.open_connections += inst.open_connections;
       it->second.idle_connections += inst.idle_connections;
+      it->second.pending += inst.pending;
+      it->second.pending_waits += inst.pending_waits;
+      it->second.pending_refused += inst.pending_refused;
+      it->second.pending_timeouts += inst.pending_timeouts;
       // The breaker is per proxy: every worker's copy shows the same one, not
       // a share to add (a later copy may have seen a few more transitions).
       for (std::size_t i = 0; i < resilience::kBreakerReasons; ++i)
@@ -191,6 +195,26 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   for (const auto& [id, inst] : instances)
     add("tg_upstream_in_flight{{service=\"{}\",instance=\"{}\"}} {}\n", label(inst.service), label(id),
         inst.in_flight);
+
+  add("# HELP tg_upstream_pending_requests Requests waiting for a connection to an instance (pending queue).\n"
+      "# TYPE tg_upstream_pending_requests gauge\n");
+  for (const auto& [id, inst] : instances)
+    add("tg_upstream_pending_requests{{service=\"{}\",instance=\"{}\"}} {}\n", label(inst.service), label(id),
+        inst.pending);
+  add("# HELP tg_upstream_pending_waits_total Requests that waited for a connection to an instance.\n"
+      "# TYPE tg_upstream_pending_waits_total counter\n");
+  for (const auto& [id, inst] : instances)
+    add("tg_upstream_pending_waits_total{{service=\"{}\",instance=\"{}\"}} {}\n", label(inst.service), label(id),
+        inst.pending_waits);
+  add("# HELP tg_upstream_pending_overflows_total Requests answered 503 overflow by the pending queue: full "
+      "(at once) or timeout (after pending_timeout).\n"
+      "# TYPE tg_upstream_pending_overflows_total counter\n");
+  for (const auto& [id, inst] : instances) {
+    add("tg_upstream_pending_overflows_total{{service=\"{}\",instance=\"{}\",reason=\"full\"}} {}\n",
+        label(inst.service), label(id), inst.pending_refused);
+    add("tg_upstream_pending_overflows_total{{service=\"{}\",instance=\"{}\",reason=\"timeout\"}} {}\n",
+        label(inst.service), label(id), inst.pending_timeouts);
+  }
 
   add("# HELP tg_request_fates_total Requests by how they ended (ok, retried_ok, retry_budget_exhausted, "
       "not_retryable, attempts_exhausted, ejected_all, client_closed, ...), by route.\n"

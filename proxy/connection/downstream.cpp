@@ -391,8 +391,9 @@ void Downstream::leave_suspension() {
 void Downstream::resume() {
   if (state_ != State::suspended) return;
   LocalPtr<Downstream> keep(this);
-  leave_suspension();
   Exchange& ex = ctx_->exchange;
+  ex.waiter.take_wake();
+  leave_suspension();
   ex.resumed = true;
   ex.table = worker_.table();
   run(PhaseId::match_route);
@@ -564,8 +565,9 @@ void Downstream::on_deadline() {
       // Waited too long: the waiter's own answer (503, 504...).
       LocalPtr<Downstream> keep(this);
       Exchange& ex = ctx_->exchange;
-      const Step answer = ex.waiter.on_timeout;
-      ex.waiter.cancel();
+      const Step answer = ex.waiter.on_timeout();
+      if (ex.waiter.timeout_fate != Fate::unset) ex.fate = ex.waiter.timeout_fate;
+      ex.waiter.expire();
       leave_suspension();
       ++worker_.stats().suspension_timeouts;
       // For the per-route counters: the route as it is now, if it still is.

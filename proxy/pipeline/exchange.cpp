@@ -86,6 +86,8 @@ void Exchange::reset() {
   keep_alive = true;
   waiter.cancel();
   resumed = false;
+  pending_on.reset();
+  pending_deadline_ms = 0;
   log_method.clear();
   log_host.clear();
   log_path.clear();

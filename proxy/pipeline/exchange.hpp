@@ -171,6 +171,11 @@ struct Exchange {
   Waiter waiter;
   PhaseId suspended_in = PhaseId::none;  // the phase that suspended the request
   bool resumed = false;          // phases 3-5 run again after a suspension
+  // Pending queue (phase 5): the instance whose queue the request waits in
+  // (kept while it waits, so the queue outlives it), and the end of its wait,
+  // set at its first wait and kept if it waits again.
+  LocalPtr<InstanceRuntime> pending_on;
+  std::uint64_t pending_deadline_ms = 0;
 
   // Copies for the access log (the head buffer is reused for body bytes).
   std::string log_method;

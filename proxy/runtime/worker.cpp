@@ -84,7 +84,7 @@ void Worker::listen(const tcp::endpoint& endpoint) {
 tcp::endpoint Worker::local_endpoint() const { return acceptor_->local_endpoint(); }
 
 void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
-  table_ = WorkerTable::build(std::move(snapshot), nullptr);
+  table_ = WorkerTable::build(std::move(snapshot), nullptr, settings_.workers);
   accept();
   tick();
   idle_watcher_.start();
@@ -108,9 +108,14 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   // Requests in flight keep the previous WorkerTable (and with it the old
   // Snapshot) alive; state is carried over by instance id and route name.
   LocalPtr<WorkerTable> previous = table_;
-  table_ = WorkerTable::build(std::move(snapshot), previous.get());
+  table_ = WorkerTable::build(std::move(snapshot), previous.get(), settings_.workers);
   // Breakers of instances reported healthy again were closed when the
   // snapshot was built (table/snapshot.hpp), once for the proxy.
+  if (!previous) return;
+  // Requests waiting for a connection run phases 3-5 again on the new table:
+  // their route, instance or limits may have changed, or gone.
+  for (const auto& instance : previous->instances)
+    if (!instance->pending.empty()) [[unlikely]] instance->pending.wake_all();
 }
 
 void Worker::note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t,
@@ -286,6 +291,10 @@ WorkerStatsCopy Worker::collect() const {
       for (std::size_t r = 0; r < resilience::kBreakerReasons; ++r)
         out.transitions[r] = inst.breaker->transitions(static_cast<resilience::BreakerReason>(r));
     }
+    out.pending = inst.pending.size();
+    out.pending_waits = inst.pending_waits;
+    out.pending_refused = inst.pending.refused();
+    out.pending_timeouts = inst.pending.expired();
     copy.instances.push_back(std::move(out));
   }
   return copy;

@@ -65,6 +65,8 @@ struct WorkerStatsCopy {
     std::array<std::uint64_t, 5> responses{};
     std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
     std::uint64_t in_flight = 0, open_connections = 0, idle_connections = 0;
+    // Pending queue: waiting now, started waiting, refused (full), timed out.
+    std::uint64_t pending = 0, pending_waits = 0, pending_refused = 0, pending_timeouts = 0;
     // The service has breakers; the instance's breaker (per proxy, the same
     // in every worker's copy): its state and transitions by reason.
     bool outlier = false;

@@ -130,6 +130,8 @@ bool to_service(const v1::Service& in, config::Service& out, std::string& error)
     if (l.max_pending_per_instance()) out.limits.max_pending_per_instance = l.max_pending_per_instance();
     if (l.max_body()) out.limits.max_body = l.max_body();
     if (l.has_buffer_body()) out.limits.buffer_body = l.buffer_body();
+    if (!set_field(l.pending_timeout_ms(), out.limits.pending_timeout, where + "limits.pending_timeout_ms", error))
+      return false;
   }
   return true;
 }

@@ -254,6 +254,7 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
                                  {"idle", duration_text(svc.timeouts.idle)}};
     o["limits"] = json::object{{"max_connections_per_instance", svc.limits.max_connections_per_instance},
                                {"max_pending_per_instance", svc.limits.max_pending_per_instance},
+                               {"pending_timeout", duration_text(svc.limits.pending_timeout)},
                                {"max_body", svc.limits.max_body}};
     if (svc.panic) o["panic"] = true;
     json::array list;

@@ -1,10 +1,12 @@
 #include "table/worker_table.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace tg::proxy {
 
-LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous) {
+LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous,
+                                         unsigned workers) {
   LocalPtr<WorkerTable> table(new WorkerTable);
   if (previous && previous->snapshot && snapshot->layout != 0 && previous->snapshot->layout == snapshot->layout) {
     // Only states changed (Snapshot::with_states): same instances and routes
@@ -13,6 +15,7 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
     table->routes = previous->routes;
     table->services = previous->services;
     table->snapshot = std::move(snapshot);  // with_states keeps the breakers too
+    table->share_limits(workers);
     return table;
   }
   std::unordered_map<std::string_view, InstanceRuntime*> old_instances;
@@ -57,7 +60,20 @@ LocalPtr<WorkerTable> WorkerTable::build(std::shared_ptr<const Snapshot> snapsho
     }
   }
   table->snapshot = std::move(snapshot);
+  table->share_limits(workers);
   return table;
+}
+
+void WorkerTable::share_limits(unsigned workers) {
+  workers = std::max(1u, workers);
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    const config::Limits& limits = snapshot->services[snapshot->instances[i].service].limits;
+    InstanceRuntime& instance = *instances[i];
+    instance.connection_limit = std::max<std::uint32_t>(1, limits.max_connections_per_instance / workers);
+    // At least one waiter per worker when the service allows any.
+    const std::uint32_t pending = limits.max_pending_per_instance;
+    instance.pending.set_max(pending == 0 ? 0 : std::max<std::uint32_t>(1, pending / workers));
+  }
 }
 
 }  // namespace tg::proxy

@@ -47,8 +47,12 @@ struct WorkerTable : LocalRefCounted<WorkerTable> {
 
   // Builds the table for `snapshot`, carrying state over from `previous`
   // (may be null) by instance id (same address) and route name. Each
-  // instance gets the snapshot's breaker for it (shared by the workers).
-  static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous);
+  // instance gets the snapshot's breaker for it (shared by the workers), and
+  // its share of its service's limits among `workers` workers.
+  static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous,
+                                     unsigned workers = 1);
+  // Each instance's connection share and pending-queue bound for `workers`.
+  void share_limits(unsigned workers);
 };
 
 }  // namespace tg::proxy

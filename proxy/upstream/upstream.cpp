@@ -25,6 +25,12 @@ InstanceRuntime::~InstanceRuntime() {
   }
 }
 
+void InstanceRuntime::wake_pending() {
+  const std::uint32_t free = room();
+  while (pending.woken() < free && pending.wake_one()) {
+  }
+}
+
 UpstreamConn::UpstreamConn(PoolHost& host, InstanceRuntime& instance)
     : host_(host), instance_(&instance), socket_(host.executor) {
   ++instance.open_connections;
@@ -40,15 +46,21 @@ void UpstreamConn::close() {
   socket_.close(ignored);
   // Detach now: pending handlers may keep this object alive after its
   // instance is gone.
-  if (instance_) --instance_->open_connections;
+  InstanceRuntime* const instance = instance_;
   instance_ = nullptr;
   --host_.open_connections;
+  if (!instance) return;
+  --instance->open_connections;
+  // A slot under the connection share is free: the next waiter may open one.
+  if (!instance->pending.empty()) [[unlikely]] instance->wake_pending();
 }
 
 void UpstreamConn::park(std::uint64_t idle_timeout_ms) {
   parked_ = true;
   instance_->idle.emplace_back(this);
   host_.wheel.set(*this, host_.now_ms + idle_timeout_ms);
+  // The next request waiting for this instance takes it.
+  if (!instance_->pending.empty()) [[unlikely]] instance_->wake_pending();
   // No read or wait is left pending on a parked connection: with asio's
   // edge-triggered epoll, arming one costs an epoll_ctl per request, and
   // cancelling it a handler run. An upstream that closes a parked connection

@@ -10,6 +10,7 @@
 #include "core/ref_counted.hpp"
 #include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
+#include "core/wait_list.hpp"
 #include "resilience/breaker_cell.hpp"
 #include "upstream/peak_ewma.hpp"
 
@@ -61,6 +62,24 @@ struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
   // Pool: idle connections, most recently used last.
   std::vector<LocalPtr<UpstreamConn>> idle;
   std::uint32_t open_connections = 0;
+  // This worker's share of limits.max_connections_per_instance, max(1,
+  // limit / workers), busy and idle connections together (WorkerTable::build).
+  std::uint32_t connection_limit = 1;
+
+  // Pending queue (docs/life-of-a-request.md, "Pending queue"): requests of
+  // phase 5 that found the instance at its connection share wait here, FIFO,
+  // at most this worker's share of limits.max_pending_per_instance (0: none
+  // wait). A connection parked or closed wakes as many as there is room for.
+  WaitList pending{0};
+  std::uint64_t pending_waits = 0;  // requests that started waiting here
+
+  // Connections a request could take now: idle ones, and room under the share.
+  std::uint32_t room() const {
+    const auto idle_count = static_cast<std::uint32_t>(idle.size());
+    return idle_count + (open_connections < connection_limit ? connection_limit - open_connections : 0);
+  }
+  // Wakes waiters until those woken and not resumed yet match the room.
+  void wake_pending();
 
   // Counters (single writer: this worker).
   std::array<std::uint64_t, 5> responses{};  // by status class 1xx..5xx

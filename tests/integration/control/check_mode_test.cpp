@@ -116,11 +116,11 @@ TEST_CASE("tg-control and tg-proxy --check warn about settings that are accepted
              "services:\n"
              "  - name: acme\n"
              "    limits: { max_pending_per_instance: 3 }\n"
-             "    instances: [ { address: 127.0.0.1:9001 } ]\n");
+             "    instances: [ { address: 127.0.0.1:9001 } ]\n"
+             "notifiers: []\n");
   const std::string warning = config.string() +
-                              ":3:15: warning: services[acme].limits.max_pending_per_instance is accepted but not "
-                              "enforced yet (no pending queue: a request that finds the instance at its connection "
-                              "limit gets 503 overflow at once)\n";
+                              ":5:1: warning: notifiers is accepted but not enforced yet (no alert engine: the "
+                              "section is not read)\n";
   const CheckRun control = control_check(dir, config);
   const CheckRun proxy = proxy_check(dir, config);
   INFO("tg-control:\n" << control.output << "tg-proxy:\n" << proxy.output);

@@ -178,6 +178,9 @@ TEST_CASE("numbers out of range", "[config][errors][values]") {
   CHECK(single_error(service_with("    limits: { max_connections_per_instance: 0 }\n")) ==
         "t.yaml:3:45: services[0].limits.max_connections_per_instance: must be from 1 to 1000000, got 0");
   tg::config::test::load_ok(service_with("    limits: { max_pending_per_instance: 0, max_body: 0 }\n"));
+  CHECK(single_error(service_with("    limits: { pending_timeout: 0s }\n")) ==
+        "t.yaml:3:32: services[0].limits.pending_timeout: bad duration \"0s\": must be greater than 0");
+  tg::config::test::load_ok(service_with("    limits: { pending_timeout: 50ms }\n"));
   tg::config::test::load_ok(service_with("    retry: { budget_percent: 0 }\n    limits: { buffer_body: 0 }\n"));
 }
 

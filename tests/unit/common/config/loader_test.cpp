@@ -25,7 +25,7 @@ services:
     outlier: { consecutive_failures: 5, base_ejection: 10s, max_ejection_percent: 10, half_open_probes: 1 }
     retry: { attempts: 2, on: [connect_failure, reset, timeout, "503"], per_try_timeout: 1s, budget_percent: 20 }
     timeouts: { connect: 1s, response_headers: 30s, idle: 60s }
-    limits: { max_connections_per_instance: 1024, max_pending_per_instance: 256, max_body: 10MiB, buffer_body: 32KiB }
+    limits: { max_connections_per_instance: 1024, max_pending_per_instance: 256, pending_timeout: 1s, max_body: 10MiB, buffer_body: 32KiB }
     instances:
       - { address: 127.0.0.1:9001 }
       - { id: acme-b, address: 127.0.0.1:9002, weight: 3 }
@@ -79,6 +79,7 @@ void check_design_example(const Config& config, const std::string& file) {
   CHECK(service.timeouts.idle == 60s);
   CHECK(service.limits.max_connections_per_instance == 1024);
   CHECK(service.limits.max_pending_per_instance == 256);
+  CHECK(service.limits.pending_timeout == 1s);
   CHECK(service.limits.max_body == 10 * 1024 * 1024);
   CHECK(service.location.line == 4);
 
@@ -176,6 +177,7 @@ TEST_CASE("minimal objects get the model's defaults", "[config][loader][defaults
   CHECK(service.timeouts.idle == 60s);
   CHECK(service.limits.max_connections_per_instance == 1024);
   CHECK(service.limits.max_pending_per_instance == 256);
+  CHECK(service.limits.pending_timeout == 1s);
   CHECK(service.limits.max_body == 10 * 1024 * 1024);
   REQUIRE(service.instances.size() == 1);
   CHECK(service.instances[0].id == "s/backend.local:8080");

@@ -108,6 +108,8 @@ TEST_CASE("validate: each broken rule names the object and the field", "[config]
        "service \"web\": retry.budget_percent: must be from 0 to 100, got 101"},
       {"max connections", [](Config& c) { c.services[0].limits.max_connections_per_instance = 0; },
        "service \"web\": limits.max_connections_per_instance: must be from 1 to 1000000, got 0"},
+      {"pending timeout", [](Config& c) { c.services[0].limits.pending_timeout = Duration(0); },
+       "service \"web\": limits.pending_timeout: must be greater than 0"},
       {"max pending", [](Config& c) { c.services[0].limits.max_pending_per_instance = 4'000'000'000u; },
        "service \"web\": limits.max_pending_per_instance: must be from 0 to 1000000, got 4000000000"},
       {"service name", [](Config& c) { c.services[0].name = "w b"; },

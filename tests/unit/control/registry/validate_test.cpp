@@ -82,6 +82,7 @@ TEST_CASE("validate: services get the YAML defaults and ranges", "[validate]") {
   CHECK(service.timeouts().response_headers_ms() == 30000);
   CHECK(service.limits().max_connections_per_instance() == 1024);
   CHECK(service.limits().max_body() == 10u * 1024 * 1024);
+  CHECK(service.limits().pending_timeout_ms() == 1000);
   CHECK_FALSE(service.has_health_check());
   v1::Service again = service;
   REQUIRE(normalise_service(again).ok());  // idempotent
@@ -108,6 +109,8 @@ TEST_CASE("validate: services get the YAML defaults and ranges", "[validate]") {
       "service.retry.min_retries_per_second");
   bad([](v1::Service& s) { s.set_lb_policy(static_cast<v1::LbPolicy>(99)); }, "service.lb_policy");
   bad([](v1::Service& s) { s.mutable_timeouts()->set_idle_ms(400ull * 24 * 3600 * 1000); }, "service.timeouts.idle_ms");
+  bad([](v1::Service& s) { s.mutable_limits()->set_pending_timeout_ms(400ull * 24 * 3600 * 1000); },
+      "service.limits.pending_timeout_ms");
 
   v1::Service checked = service;
   checked.mutable_health_check()->set_type(v1::HealthCheck::TYPE_HTTP);

@@ -422,10 +422,11 @@ TEST_CASE("a client gone while its request is suspended is recorded client_close
 
 TEST_CASE("beyond the per-instance connection share a request gets 503 overflow in pick_instance", "[proxy][connection][exits]") {
   // The first request holds the only connection allowed (its upstream never
-  // answers) while the second arrives.
+  // answers) while the second arrives; no pending queue, so no wait.
   UpstreamPeer up({{read_head(), stall()}});
   tg::config::Config config = one_service({up.port()}, {300ms, 1000ms, 1000ms});
   config.services[0].limits.max_connections_per_instance = 1;
+  config.services[0].limits.max_pending_per_instance = 0;
   WorkerUnderTest w(config);
   std::promise<Transcript> first_done;
   std::thread first([&] { first_done.set_value(run_client(w.port(), {send(kGet1), read_response(), close()})); });

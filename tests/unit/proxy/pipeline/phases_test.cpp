@@ -157,9 +157,11 @@ TEST_CASE("pick_instance reserves an instance, and answers 503 no_instance when 
   }
 }
 
-TEST_CASE("pick_instance answers 503 overflow at the per-worker connection limit", "[proxy][pipeline]") {
+TEST_CASE("pick_instance answers 503 overflow at the per-worker connection limit with no pending queue",
+          "[proxy][pipeline]") {
   tg::config::Config config = one_route();
   config.services[0].limits.max_connections_per_instance = 1;
+  config.services[0].limits.max_pending_per_instance = 0;
   PipelineHarness h(config);
   h.head(kGet);
   PhaseInput in = h.input();
@@ -168,6 +170,8 @@ TEST_CASE("pick_instance answers 503 overflow at the per-worker connection limit
   const Step step = pick_instance(in);
   CHECK(step.status == 503);
   CHECK(step.error == ErrorKind::overflow);
+  CHECK(h.exchange().fate == Fate::pending_timeout);
+  CHECK(h.worker().table()->instances[0]->pending.refused() == 1);
   h.worker().table()->instances[0]->open_connections = 0;
 }
 

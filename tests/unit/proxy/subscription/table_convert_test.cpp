@@ -50,6 +50,7 @@ TEST_CASE("a pushed table converts with the YAML defaults for unset fields", "[p
   CHECK(svc.timeouts.connect == defaults.timeouts.connect);
   CHECK(svc.retry.attempts == defaults.retry.attempts);
   CHECK(svc.limits.max_body == defaults.limits.max_body);
+  CHECK(svc.limits.pending_timeout == defaults.limits.pending_timeout);
   CHECK_FALSE(svc.health_check.has_value());
   REQUIRE(svc.instances.size() == 1);
   const tg::config::Instance& inst = svc.instances[0];
@@ -73,6 +74,7 @@ TEST_CASE("set fields are kept: policies, hash key, timeouts, retry conditions",
   service->mutable_hash_key()->set_kind(v1::HashKey::KIND_HEADER);
   service->mutable_hash_key()->set_name("X-User");
   service->mutable_timeouts()->set_connect_ms(250);
+  service->mutable_limits()->set_pending_timeout_ms(350);
   service->mutable_retry()->add_on(v1::RETRY_ON_503);
   service->mutable_retry()->set_attempts(3);
   table.mutable_instances(0)->set_weight(7);
@@ -86,6 +88,7 @@ TEST_CASE("set fields are kept: policies, hash key, timeouts, retry conditions",
   CHECK(svc.hash_key.name == "x-user");
   CHECK(svc.timeouts.connect == std::chrono::milliseconds(250));
   CHECK(svc.timeouts.idle == tg::config::Timeouts{}.idle);
+  CHECK(svc.limits.pending_timeout == std::chrono::milliseconds(350));
   CHECK(svc.retry.on == tg::config::retry_503);
   CHECK(svc.retry.attempts == 3);
   CHECK(svc.instances[0].weight == 7);
