@@ -20,7 +20,8 @@
 //
 // Output (stdout): key=value lines: rate, sent, ok, errors, error_<kind>,
 // status_<code>, p50_ms, p90_ms, p99_ms, p999_ms, max_ms, mean_ms, late_start_ms
-// (how far the sender itself fell behind its schedule, at most).
+// (how far the sender itself fell behind its schedule, at most),
+// start_monotonic_ns (the schedule's start on CLOCK_MONOTONIC).
 // --timeline FILE: per 100 ms of schedule time: requests, errors, p50/max.
 // --slow-ms N --slow-log FILE: every request slower than N ms: scheduled time
 // (ms from start), latency, connection, status, first line of the body.
@@ -481,6 +482,12 @@ void Load::report() {
               latencies.empty() ? 0.0 : sum / 1000.0 / static_cast<double>(latencies.size()));
   std::printf("late_start_ms=%.3f\n",
               std::chrono::duration<double, std::milli>(late_start_).count());
+  // CLOCK_MONOTONIC (steady_clock on Linux): lets a driver place its own events
+  // (faults) on the schedule's time axis.
+  std::printf("start_monotonic_ns=%lld\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch())
+                      .count()));
 
   if (!options_.timeline_file.empty()) {
     if (FILE* f = std::fopen(options_.timeline_file.c_str(), "w")) {

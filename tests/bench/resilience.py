@@ -54,12 +54,14 @@ Environment:
   BENCH_WAIT_QUIET=N   before each run wait up to N s for a second in which other
                        processes use under 10% of a core (a shared machine), then go on
   BENCH_TG_EJECTION=2s tg-proxy outlier.base_ejection; BENCH_NGINX_FAIL_TIMEOUT=2s
-  BENCH_LB=round_robin balancing of all three proxies; "least": tg-proxy least_request,
-                       NGINX least_conn, HAProxy leastconn
+  BENCH_LB=least|round_robin|both   balancing of all three proxies (--lb); "least":
+                       tg-proxy least_request, NGINX least_conn, HAProxy leastconn;
+                       default: both without --quick, least with it
 --quick: BENCH_SECONDS=10, pinned only, 1 s capacity probes.
 
-Results directory: configs (tg-proxy.yaml, nginx.conf, haproxy.cfg, backend-N.conf),
-per run load.<placement>.<case>.<target>.txt (the load generator's figures),
+Results directory: configurations (tg-proxy.yaml.<lb>, nginx.conf.<lb>, haproxy.cfg.<lb>,
+backend-N.conf),
+per run load.<placement>.<lb>.<case>.<target>.txt (the load generator's figures),
 .timeline.tsv (per 100 ms: requests, p50, p99, max), .slow.tsv (every request over
 50 ms: scheduled time, latency, connection, status, instance that answered),
 .faults.txt (fault times from the start of the load), .metrics.txt (tg-proxy's
@@ -167,9 +169,7 @@ class Bench:
         self.loadgen = os.environ.get("BENCH_LOADGEN", os.path.join(ROOT, "build/bin/open-loop-load"))
         self.tg_ejection = os.environ.get("BENCH_TG_EJECTION", "2s")
         self.nginx_fail_timeout = os.environ.get("BENCH_NGINX_FAIL_TIMEOUT", "2s")
-        self.lb = os.environ.get("BENCH_LB", "round_robin")
-        if self.lb not in ("round_robin", "least"):
-            die(f"BENCH_LB={self.lb}: round_robin or least")
+        self.lb = "least"
         parse_duration_ms(self.tg_ejection)
         parse_duration_ms(self.nginx_fail_timeout)
         self.work = tempfile.mkdtemp(prefix="tg-resilience-run.")
@@ -179,6 +179,8 @@ class Bench:
         self.processes = []  # (Popen, name): every process started here
         self.backend_ports = [free_port() for _ in range(3)]
         self.backends = [None, None, None]
+        self.nginx_port = free_port()
+        self.haproxy_port = free_port()
         self.pin = os.environ.get("BENCH_PIN", "1") != "0" and os.cpu_count() >= 2
         self.placement = "pinned"
 
@@ -258,9 +260,9 @@ http {{
 """
             self.write_config(f"{name}.conf", conf)
 
-    def write_config(self, name, text):
-        for d in (self.work, self.out):
-            with open(os.path.join(d, name), "w") as f:
+    def write_config(self, name, text, out_name=None):
+        for d, n in ((self.work, name), (self.out, out_name or name)):
+            with open(os.path.join(d, n), "w") as f:
                 f.write(text)
 
     def start_backend(self, i):
@@ -302,7 +304,7 @@ http {{
     def write_proxy_configs(self):
         b = self.backend_ports
         instances = "\n".join(f"      - {{ id: b{i}, address: 127.0.0.1:{p} }}" for i, p in enumerate(b))
-        self.write_config("tg-proxy.yaml", f"""tenants:
+        self.write_config("tg-proxy.yaml", out_name=f"tg-proxy.yaml.{self.lb}", text=f"""tenants:
   - id: bench
 services:
   - name: bench
@@ -318,10 +320,9 @@ routes:
     match: {{ path_prefix: / }}
     service: bench
 """)
-        self.nginx_port = free_port()
         user, paths = self.nginx_paths("nginx")
         servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout={self.nginx_fail_timeout};" for p in b)
-        self.write_config("nginx.conf", f"""{user}worker_processes 1;
+        self.write_config("nginx.conf", out_name=f"nginx.conf.{self.lb}", text=f"""{user}worker_processes 1;
 {paths}events {{ worker_connections 4096; }}
 http {{
 {self.nginx_http_common("nginx")}  upstream backends {{
@@ -344,9 +345,8 @@ http {{
   }}
 }}
 """)
-        self.haproxy_port = free_port()
         servers = "\n".join(f"  server b{i} 127.0.0.1:{p}" for i, p in enumerate(b))
-        self.write_config("haproxy.cfg", f"""global
+        self.write_config("haproxy.cfg", out_name=f"haproxy.cfg.{self.lb}", text=f"""global
   nbthread 1
   maxconn 4096
 defaults
@@ -475,7 +475,7 @@ backend be
                 os.killpg(p.pid, signal.SIGSTOP)
             elif action == "cont":
                 os.killpg(p.pid, signal.SIGCONT)
-            log.append(f"{time.monotonic() - t0:.3f}\t{action}\tb{VICTIM}")
+            log.append((time.monotonic(), action))
 
     # ---- one run ---------------------------------------------------------------------
 
@@ -486,7 +486,7 @@ backend be
             # Warm-up: upstream connections open, caches warm.
             subprocess.run(self.loadgen_argv(url, rate, 1), capture_output=True, timeout=60)
             self.wait_quiet()
-            prefix = os.path.join(self.out, f"load.{self.placement}.{case}.{target}")
+            prefix = os.path.join(self.out, f"load.{self.placement}.{self.lb}.{case}.{target}")
             plan = self.fault_plan(case)
             fault_log, done = [], threading.Event()
             busy0, proxy0, la0 = machine_busy_ticks(), process_ticks(pid), load_average()
@@ -503,8 +503,13 @@ backend be
             proxy_cpu = (process_ticks(pid) - proxy0) / CLK_TCK / elapsed * 100
             with open(prefix + ".txt", "w") as f:
                 f.write(output)
+            figures = dict(line.split("=", 1) for line in output.split() if "=" in line)
+            # Fault times on the load generator's schedule (it starts a little after t0).
+            start = int(figures.get("start_monotonic_ns", int(t0 * 1e9))) / 1e9
+            faults_at = [(at - start, action) for at, action in fault_log]
             with open(prefix + ".faults.txt", "w") as f:
-                f.write("seconds_from_start\taction\tinstance\n" + "\n".join(fault_log) + "\n")
+                f.write("seconds_from_load_start\taction\tinstance\n" + "".join(
+                    f"{at:.3f}\t{action}\tb{VICTIM}\n" for at, action in faults_at))
             if admin:
                 try:
                     with urllib.request.urlopen(admin + "/metrics", timeout=5) as r:
@@ -518,13 +523,48 @@ backend be
                     warn(f"tg-proxy /metrics: {e}")
         finally:
             self.stop(p)
-        figures = dict(line.split("=", 1) for line in output.split() if "=" in line)
         if "p99_ms" not in figures:
             die(f"load generator failed against {target}: {output[-500:]}")
-        figures.update(case=case, target=target, placement=self.placement,
+        figures.update(case=case, target=target, placement=self.placement, lb=self.lb,
+                       analysis=self.analyse(prefix, faults_at),
                        proxy_cpu=f"{proxy_cpu:.0f}", machine_busy=f"{busy:.0f}",
                        loadavg=la0, file=prefix + ".txt")
         return figures
+
+    @staticmethod
+    def analyse(prefix, faults_at):
+        """Where the slow requests (over 50 ms) were: near a fault's start, and which
+        instance answered them; for tg-proxy, what /metrics says about retries and
+        the breaker."""
+        slow = []
+        with open(prefix + ".slow.tsv") as f:
+            for line in f.readlines()[1:]:
+                fields = line.rstrip("\n").split("\t")
+                slow.append((float(fields[0]), float(fields[1]), fields[5] or fields[4]))
+        parts = []
+        if slow or faults_at:
+            starts = [t * 1000 for t, action in faults_at if action in ("kill", "stop")]
+            near = sum(1 for t, _, _ in slow if any(0 <= t - s0 < 500 for s0 in starts))
+            by = {}
+            for _, _, who in slow:
+                by[who] = by.get(who, 0) + 1
+            where = f", {near} of them sent in the 0.5 s after a fault began" if starts else ""
+            parts.append(f"{len(slow)} requests over 50 ms{where}; answered by " +
+                         (", ".join(f"{k} {v}" for k, v in sorted(by.items())) or "-"))
+        if os.path.exists(prefix + ".metrics.txt"):
+            counts = {}
+            for line in open(prefix + ".metrics.txt"):
+                m = re.match(r'(\w+)\{(.*)\} (\S+)$', line.strip())
+                if not m or float(m.group(3)) == 0 or "_state" in m.group(1):
+                    continue
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+                key = labels.get("kind") or labels.get("fate") or labels.get("reason") or m.group(1)
+                if "instance" in labels:
+                    key = f"{labels['instance']} {key}"
+                counts[key] = counts.get(key, 0) + int(float(m.group(3)))
+            if counts:
+                parts.append("metrics: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return "; ".join(parts)
 
     # ---- report ----------------------------------------------------------------------
 
@@ -536,7 +576,7 @@ backend be
     def table(self, case, runs):
         names = {"a": "a  kill b1 for 2 s every 5 s", "b": "b  freeze b1 (SIGSTOP) for 6 s",
                  "c": "c  baseline, no fault"}
-        lines = [f"case {names[case]} [{self.placement}, {runs[0]['rate']} req/s offered, "
+        lines = [f"case {names[case]} [{self.placement}, balancing {self.lb}, {runs[0]['rate']} req/s offered, "
                  f"{self.connections} connections, {self.seconds:g} s]",
                  f"  {'target':<9} {'req/s':>7} {'errors (by kind)':<26} {'p50':>8} {'p99':>8} "
                  f"{'p99.9':>8} {'max':>8}  {'proxy cpu':>9} {'machine':>7}"]
@@ -562,6 +602,15 @@ backend be
                 lines.append(f"  verdict: {verdict}: tg-proxy {errors} errors (target 0), p99 "
                              f"{p99:.2f} ms (target <= max(1.25 x, +5 ms) of {best['target']}'s "
                              f"{bp99:.2f} ms = {limit:.2f} ms)")
+        for f in runs:
+            if f["analysis"]:
+                lines.append(f"    {f['target']}: {f['analysis']}")
+        late = [f"{f['target']} {float(f['late_start_ms']):.1f} ms" for f in runs
+                if float(f.get("late_start_ms", 0)) > 5]
+        if late:
+            lines.append("  note: the load generator fell behind its schedule by up to " +
+                         ", ".join(late) + " (the load side was short of CPU; such delay is "
+                         "charged to the proxy)")
         busy = max(int(f["machine_busy"]) for f in runs)
         if busy > 190:
             lines.append(f"  note: the machine's CPUs were {busy}% busy in a run (2 cores = 200%):"
@@ -575,6 +624,7 @@ def main():
     parser.add_argument("--cases", default=os.environ.get("CASES", "a,b,c"))
     parser.add_argument("--targets", default=os.environ.get("BENCH_TARGETS", "tg-proxy,nginx,haproxy"))
     parser.add_argument("--placement", choices=["pinned", "unpinned", "both"])
+    parser.add_argument("--lb", choices=["least", "round_robin", "both"], default=os.environ.get("BENCH_LB"))
     args = parser.parse_args()
     cases = [c for c in re.split(r"[ ,]+", args.cases) if c]
     targets = [t for t in re.split(r"[ ,]+", args.targets) if t]
@@ -586,6 +636,10 @@ def main():
             die(f"unknown target '{t}' (tg-proxy, nginx, haproxy)")
     placement = args.placement or ("pinned" if args.quick else "both")
     placements = ["pinned", "unpinned"] if placement == "both" else [placement]
+    lb = args.lb or ("least" if args.quick else "both")
+    if lb not in ("least", "round_robin", "both"):
+        die(f"BENCH_LB={lb}: least, round_robin or both")
+    lbs = ["least", "round_robin"] if lb == "both" else [lb]
 
     if os.environ.get("BENCH_SKIP_DEPS", "0") != "1":
         subprocess.run([os.path.join(ROOT, "deploy/install-deps.sh"), "--bench"], check=True)
@@ -614,13 +668,14 @@ def main():
                 r = subprocess.run(argv, capture_output=True, text=True)
                 f.write((r.stdout + r.stderr).splitlines()[0] + "\n")
         bench.write_backend_configs()
-        bench.start_backends()
-        bench.write_proxy_configs()
+        for lb_mode in lbs:
+            bench.lb = lb_mode
+            bench.write_proxy_configs()
         say(f"backends b0 b1 b2 on ports {bench.backend_ports}; faults hit b{VICTIM}")
-        say(f"configurations: {bench.out}/tg-proxy.yaml, nginx.conf, haproxy.cfg")
+        say(f"configurations: {bench.out}/{{tg-proxy.yaml,nginx.conf,haproxy.cfg}}.<lb>")
         with open(os.path.join(bench.out, "runs.tsv"), "w") as f:
-            f.write("placement\tcase\ttarget\trate\tcompleted\terrors\tp50_ms\tp99_ms\tp999_ms\t"
-                    "max_ms\tproxy_cpu_pct\tmachine_busy_pct\tloadavg\n")
+            f.write("placement\tlb\tcase\ttarget\trate\tcompleted\terrors\tp50_ms\tp99_ms\t"
+                    "p999_ms\tmax_ms\tproxy_cpu_pct\tmachine_busy_pct\tloadavg\n")
         for placement in placements:
             bench.placement = placement
             if placement == "pinned" and bench.pin:
@@ -631,10 +686,13 @@ def main():
             bench.stop_all()  # backends move with the placement
             bench.backends = [None, None, None]
             bench.start_backends()
+            bench.lb = lbs[0]
+            bench.write_proxy_configs()
             rate = os.environ.get("BENCH_RATE")
             if rate:
                 rate = int(float(rate))
                 say(f"rate {rate} req/s (BENCH_RATE)")
+                summary.append(f"[{placement}] rate {rate} req/s (BENCH_RATE)")
             else:
                 caps = {}
                 for target in targets:
@@ -646,26 +704,30 @@ def main():
                         bench.stop(p)
                 slowest = min(caps, key=caps.get)
                 rate = int(caps[slowest] * bench.rate_share) // 100 * 100
-                say("capacity (wrk, 32 connections, no fault): " +
-                    ", ".join(f"{t} {c:.0f} req/s" for t, c in caps.items()) +
-                    f"; rate {rate} req/s = {bench.rate_share:g} x {slowest}'s")
-                summary.append(f"[{placement}] capacity: " +
-                               ", ".join(f"{t} {c:.0f} req/s" for t, c in caps.items()))
-            for case in cases:
-                runs = []
-                for target in targets:
-                    f = bench.measure(case, target, rate)
-                    runs.append(f)
-                    say(f"  {placement} {case} {target}: {float(f['completed']) / float(f['seconds']):.0f} "
-                        f"req/s, errors {bench.error_text(f)}, p50 {f['p50_ms']} p99 {f['p99_ms']} "
-                        f"p99.9 {f['p999_ms']} max {f['max_ms']} ms (proxy cpu {f['proxy_cpu']}%, "
-                        f"machine {f['machine_busy']}%, load {f['loadavg']})")
-                    with open(os.path.join(bench.out, "runs.tsv"), "a") as out:
-                        out.write("\t".join(str(f.get(k, "")) for k in (
-                            "placement", "case", "target", "rate", "completed", "errors", "p50_ms",
-                            "p99_ms", "p999_ms", "max_ms", "proxy_cpu", "machine_busy", "loadavg"))
-                            + "\n")
-                summary.append(bench.table(case, runs))
+                line = ("capacity (wrk -t1 -c32, no fault, balancing " + lbs[0] + "): " +
+                        ", ".join(f"{t} {c:.0f} req/s" for t, c in caps.items()) +
+                        f"; rate {rate} req/s = {bench.rate_share:g} x {slowest}'s")
+                say(line)
+                summary.append(f"[{placement}] {line}")
+            for lb_mode in lbs:
+                bench.lb = lb_mode
+                bench.write_proxy_configs()
+                for case in cases:
+                    runs = []
+                    for target in targets:
+                        f = bench.measure(case, target, rate)
+                        runs.append(f)
+                        say(f"  {placement} {lb_mode} {case} {target}: "
+                            f"{float(f['completed']) / float(f['seconds']):.0f} req/s, errors "
+                            f"{bench.error_text(f)}, p50 {f['p50_ms']} p99 {f['p99_ms']} p99.9 "
+                            f"{f['p999_ms']} max {f['max_ms']} ms (proxy cpu {f['proxy_cpu']}%, "
+                            f"machine {f['machine_busy']}%, load {f['loadavg']})")
+                        with open(os.path.join(bench.out, "runs.tsv"), "a") as out:
+                            out.write("\t".join(str(f.get(k, "")) for k in (
+                                "placement", "lb", "case", "target", "rate", "completed", "errors",
+                                "p50_ms", "p99_ms", "p999_ms", "max_ms", "proxy_cpu",
+                                "machine_busy", "loadavg")) + "\n")
+                    summary.append(bench.table(case, runs))
         text = "\n\n".join(summary) + f"\n\nload average at the end: {load_average()}\n"
         print()
         print(text)
