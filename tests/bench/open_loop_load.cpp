@@ -11,7 +11,11 @@
 // leave the stall out of its percentiles (coordinated omission).
 //
 // One thread, N keep-alive connections. A scheduled request goes to any idle
-// connection, oldest first; when none is idle it queues (its clock running).
+// connection, oldest first; when none is idle it queues (its clock running):
+// a client with a connection pool. With --per-connection, request i belongs
+// to connection i mod N and waits for that one (N clients of rate/N each, as
+// wrk2 models them): a connection stuck on a slow answer delays all of its
+// own later requests, even while other connections are idle.
 // An answer of any status ends the request; a 4xx or 5xx, a broken connection, a
 // malformed answer or no answer within --timeout is an error, counted by kind,
 // and the connection is opened again. Latencies are kept whole (one 4-byte
@@ -64,13 +68,14 @@ struct Options {
   std::string timeline_file;
   std::string slow_log_file;
   double slow_ms = 50;
+  bool per_connection = false;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr,
                "open-loop-load: %s\nusage: open-loop-load --target HOST:PORT --rate N "
                "[--seconds S] [--connections N] [--path /] [--timeout S] "
-               "[--timeline FILE] [--slow-ms N --slow-log FILE]\n",
+               "[--per-connection] [--timeline FILE] [--slow-ms N --slow-log FILE]\n",
                message.c_str());
   std::exit(2);
 }
@@ -79,6 +84,10 @@ Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string_view flag = argv[i];
+    if (flag == "--per-connection") {
+      o.per_connection = true;
+      continue;
+    }
     if (i + 1 >= argc) usage_error("missing value for " + std::string(flag));
     std::string value = argv[++i];
     auto number = [&]() {
@@ -140,6 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void connect();
   void send(Clock::time_point scheduled);
   bool idle() const { return ready_ && !busy_; }
+  std::deque<Clock::time_point>& queue() { return queue_; }
   bool busy() const { return busy_; }
   Clock::time_point written() const { return written_; }
   void expire();  // the request took longer than --timeout
@@ -163,6 +173,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point written_;
   std::string buffer_;
   std::size_t filled_ = 0;
+  std::deque<Clock::time_point> queue_;  // --per-connection: this connection's waiting requests
 };
 
 class Load {
@@ -197,9 +208,10 @@ class Load {
 
   // A connection is ready for a request (new, or its last answer arrived).
   void on_idle(Connection& c) {
-    if (!queue_.empty()) {
-      auto scheduled = queue_.front();
-      queue_.pop_front();
+    auto& queue = options_.per_connection ? c.queue() : queue_;
+    if (!queue.empty()) {
+      auto scheduled = queue.front();
+      queue.pop_front();
       c.send(scheduled);
     }
   }
@@ -237,13 +249,21 @@ class Load {
         return;
       }
       late_start_ = std::max(late_start_, now - due);
-      ++issued_;
-      dispatch(due);
+      dispatch(due, issued_++);
     }
     maybe_stop();
   }
 
-  void dispatch(Clock::time_point scheduled) {
+  void dispatch(Clock::time_point scheduled, std::uint64_t index) {
+    if (options_.per_connection) {
+      auto& c = *connections_[index % connections_.size()];
+      if (c.idle() && c.queue().empty()) {
+        c.send(scheduled);
+      } else {
+        c.queue().push_back(scheduled);
+      }
+      return;
+    }
     // Oldest queued first: a new request never overtakes one already waiting.
     if (queue_.empty()) {
       for (auto& c : connections_) {
@@ -265,10 +285,15 @@ class Load {
       if (c->busy() && now - c->written() > limit) c->expire();
     }
     // Queued requests the run can no longer send in time count as timeouts too.
-    while (!queue_.empty() && now - queue_.front() > limit) {
-      finish(queue_.front(), -1, 0, "timeout", {});
-      queue_.pop_front();
-    }
+    auto drop_expired = [&](std::deque<Clock::time_point>& queue) {
+      while (!queue.empty() && now - queue.front() > limit) {
+        auto scheduled = queue.front();
+        queue.pop_front();
+        finish(scheduled, -1, 0, "timeout", {});
+      }
+    };
+    drop_expired(queue_);
+    for (auto& c : connections_) drop_expired(c->queue());
     if (stopped_) return;
     sweep_.expires_after(std::chrono::milliseconds(10));
     sweep_.async_wait([this](error_code ec) {
@@ -462,6 +487,7 @@ void Load::report() {
   std::uint64_t errors = 0;
   for (const auto& [kind, n] : errors_) errors += n;
   auto elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+  std::printf("mode=%s\n", options_.per_connection ? "per_connection" : "pool");
   std::printf("rate=%.0f\nconnections=%d\nseconds=%.1f\nsent=%llu\ncompleted=%zu\n",
               options_.rate, options_.connections, elapsed,
               static_cast<unsigned long long>(issued_), samples_.size());

@@ -54,6 +54,11 @@ Environment:
   BENCH_WAIT_QUIET=N   before each run wait up to N s for a second in which other
                        processes use under 10% of a core (a shared machine), then go on
   BENCH_TG_EJECTION=2s tg-proxy outlier.base_ejection; BENCH_NGINX_FAIL_TIMEOUT=2s
+  BENCH_CLIENT=pool    (--client) how the load generator's requests wait for a connection:
+                       "pool", any free one (a client with a connection pool);
+                       "per-connection", request i on connection i mod 32 (32 clients
+                       of rate/32 each, as wrk2): a connection stuck on a slow answer
+                       delays its own next requests
   BENCH_LB=least|round_robin|both   balancing of all three proxies (--lb); "least":
                        tg-proxy least_request, NGINX least_conn, HAProxy leastconn;
                        default: both without --quick, least with it
@@ -170,6 +175,7 @@ class Bench:
         self.tg_ejection = os.environ.get("BENCH_TG_EJECTION", "2s")
         self.nginx_fail_timeout = os.environ.get("BENCH_NGINX_FAIL_TIMEOUT", "2s")
         self.lb = "least"
+        self.client = args.client
         parse_duration_ms(self.tg_ejection)
         parse_duration_ms(self.nginx_fail_timeout)
         self.work = tempfile.mkdtemp(prefix="tg-resilience-run.")
@@ -415,6 +421,8 @@ backend be
         argv = [self.loadgen, "--target", url.removeprefix("http://"), "--rate", str(rate),
                 "--seconds", str(seconds), "--connections", str(self.connections),
                 "--timeout", "10"]
+        if self.client == "per-connection":
+            argv.append("--per-connection")
         if prefix:
             argv += ["--timeline", prefix + ".timeline.tsv", "--slow-ms", "50",
                      "--slow-log", prefix + ".slow.tsv"]
@@ -576,7 +584,7 @@ backend be
     def table(self, case, runs):
         names = {"a": "a  kill b1 for 2 s every 5 s", "b": "b  freeze b1 (SIGSTOP) for 6 s",
                  "c": "c  baseline, no fault"}
-        lines = [f"case {names[case]} [{self.placement}, balancing {self.lb}, {runs[0]['rate']} req/s offered, "
+        lines = [f"case {names[case]} [{self.placement}, balancing {self.lb}, client {self.client}, {runs[0]['rate']} req/s offered, "
                  f"{self.connections} connections, {self.seconds:g} s]",
                  f"  {'target':<9} {'req/s':>7} {'errors (by kind)':<26} {'p50':>8} {'p99':>8} "
                  f"{'p99.9':>8} {'max':>8}  {'proxy cpu':>9} {'machine':>7}"]
@@ -624,6 +632,8 @@ def main():
     parser.add_argument("--cases", default=os.environ.get("CASES", "a,b,c"))
     parser.add_argument("--targets", default=os.environ.get("BENCH_TARGETS", "tg-proxy,nginx,haproxy"))
     parser.add_argument("--placement", choices=["pinned", "unpinned", "both"])
+    parser.add_argument("--client", choices=["pool", "per-connection"],
+                        default=os.environ.get("BENCH_CLIENT", "pool"))
     parser.add_argument("--lb", choices=["least", "round_robin", "both"], default=os.environ.get("BENCH_LB"))
     args = parser.parse_args()
     cases = [c for c in re.split(r"[ ,]+", args.cases) if c]
