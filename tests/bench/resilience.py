@@ -148,6 +148,24 @@ def process_ticks(pid):
         return 0
 
 
+def run_queue_wait_ms(pids):
+    """Time the processes spent runnable but waiting for a CPU (schedstat), in ms: what
+    other processes on a shared machine took from them."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")  # every thread (tg-proxy's worker is one)
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return total / 1e6
+
+
 def load_average():
     with open("/proc/loadavg") as f:
         return f.read().split()[0]
@@ -498,6 +516,8 @@ backend be
             plan = self.fault_plan(case)
             fault_log, done = [], threading.Event()
             busy0, proxy0, la0 = machine_busy_ticks(), process_ticks(pid), load_average()
+            backend_pids = [b.pid for b in self.backends if b.poll() is None]
+            wait0 = run_queue_wait_ms([pid]), run_queue_wait_ms(backend_pids)
             t0 = time.monotonic()
             load = subprocess.Popen(self.loadgen_argv(url, rate, self.seconds, prefix),
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -509,6 +529,8 @@ backend be
             elapsed = time.monotonic() - t0
             busy = (machine_busy_ticks() - busy0) / CLK_TCK / elapsed * 100
             proxy_cpu = (process_ticks(pid) - proxy0) / CLK_TCK / elapsed * 100
+            proxy_wait = run_queue_wait_ms([pid]) - wait0[0]
+            backends_wait = run_queue_wait_ms([b for b in backend_pids]) - wait0[1]
             with open(prefix + ".txt", "w") as f:
                 f.write(output)
             figures = dict(line.split("=", 1) for line in output.split() if "=" in line)
@@ -536,6 +558,7 @@ backend be
         figures.update(case=case, target=target, placement=self.placement, lb=self.lb,
                        analysis=self.analyse(prefix, faults_at),
                        proxy_cpu=f"{proxy_cpu:.0f}", machine_busy=f"{busy:.0f}",
+                       proxy_wait=f"{proxy_wait:.0f}", backends_wait=f"{backends_wait:.0f}",
                        loadavg=la0, file=prefix + ".txt")
         return figures
 
@@ -587,13 +610,14 @@ backend be
         lines = [f"case {names[case]} [{self.placement}, balancing {self.lb}, client {self.client}, {runs[0]['rate']} req/s offered, "
                  f"{self.connections} connections, {self.seconds:g} s]",
                  f"  {'target':<9} {'req/s':>7} {'errors (by kind)':<26} {'p50':>8} {'p99':>8} "
-                 f"{'p99.9':>8} {'max':>8}  {'proxy cpu':>9} {'machine':>7}"]
+                 f"{'p99.9':>8} {'max':>8}  {'proxy cpu':>9} {'machine':>7}  {'waited for a CPU (proxy/backends)':>8}"]
         for f in runs:
             reqs = float(f["completed"]) / float(f["seconds"])
             lines.append(f"  {f['target']:<9} {reqs:>7.0f} {self.error_text(f):<26} "
                          f"{float(f['p50_ms']):>6.2f}ms {float(f['p99_ms']):>6.2f}ms "
                          f"{float(f['p999_ms']):>6.2f}ms {float(f['max_ms']):>6.1f}ms  "
-                         f"{f['proxy_cpu']:>8}% {f['machine_busy']:>6}%")
+                         f"{f['proxy_cpu']:>8}% {f['machine_busy']:>6}%  "
+                         f"{f['proxy_wait']} / {f['backends_wait']} ms")
         tg = next((f for f in runs if f["target"] == "tg-proxy"), None)
         peers = [f for f in runs if f["target"] != "tg-proxy"]
         if tg and peers:
@@ -685,7 +709,8 @@ def main():
         say(f"configurations: {bench.out}/{{tg-proxy.yaml,nginx.conf,haproxy.cfg}}.<lb>")
         with open(os.path.join(bench.out, "runs.tsv"), "w") as f:
             f.write("placement\tlb\tcase\ttarget\trate\tcompleted\terrors\tp50_ms\tp99_ms\t"
-                    "p999_ms\tmax_ms\tproxy_cpu_pct\tmachine_busy_pct\tloadavg\n")
+                    "p999_ms\tmax_ms\tproxy_cpu_pct\tmachine_busy_pct\tproxy_cpu_wait_ms\t"
+                    "backends_cpu_wait_ms\tloadavg\n")
         for placement in placements:
             bench.placement = placement
             if placement == "pinned" and bench.pin:
@@ -736,7 +761,7 @@ def main():
                             out.write("\t".join(str(f.get(k, "")) for k in (
                                 "placement", "lb", "case", "target", "rate", "completed", "errors",
                                 "p50_ms", "p99_ms", "p999_ms", "max_ms", "proxy_cpu",
-                                "machine_busy", "loadavg")) + "\n")
+                                "machine_busy", "proxy_wait", "backends_wait", "loadavg")) + "\n")
                     summary.append(bench.table(case, runs))
         text = "\n\n".join(summary) + f"\n\nload average at the end: {load_average()}\n"
         print()
