@@ -557,7 +557,13 @@ backend be
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             faults = threading.Thread(target=self.run_faults, args=(plan, t0, fault_log, done))
             faults.start()
-            output, _ = load.communicate(timeout=self.seconds + 60)
+            try:
+                output, _ = load.communicate(timeout=self.seconds + 60)
+            finally:
+                if load.poll() is None:  # interrupted: the load generator goes too
+                    load.kill()
+                    load.wait()
+                done.set()
             done.set()
             faults.join()
             elapsed = time.monotonic() - t0
