@@ -2,7 +2,8 @@
 # Install the Debian 12 packages that the build and the tests need, only when missing.
 #
 #   deploy/install-deps.sh            build + test dependencies
-#   deploy/install-deps.sh --bench    also nginx, haproxy and wrk (tests/bench/run.sh)
+#   deploy/install-deps.sh --bench    also nginx, haproxy and wrk (tests/bench/run.sh and
+#                                     tests/bench/resilience.py; taskset is util-linux's)
 #
 # Non-interactive; runs `apt-get update` at most once, and only when something is
 # missing. Works as root (CI) or through sudo. Safe to run repeatedly: when every
@@ -18,7 +19,7 @@ packages=(
   curl python3 clang libclang-rt-14-dev
   prometheus  # promtool: the tests lint both /metrics pages with `promtool check metrics`
 )
-bench_packages=(nginx haproxy wrk)
+bench_packages=(nginx haproxy wrk util-linux)
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
