@@ -202,7 +202,15 @@ void Metrics::render_table(std::string& out) const {
   out += "# HELP tg_control_table_updates_sent_total Table updates written to proxies by kind.\n"
          "# TYPE tg_control_table_updates_sent_total counter\n"
          "tg_control_table_updates_sent_total{kind=\"config\"} " + std::to_string(t.config_sent) + "\n"
-         "tg_control_table_updates_sent_total{kind=\"health\"} " + std::to_string(t.health_sent) + "\n";
+         "tg_control_table_updates_sent_total{kind=\"health\"} " + std::to_string(t.health_sent) + "\n"
+         "tg_control_table_updates_sent_total{kind=\"delta\"} " + std::to_string(t.delta_sent) + "\n";
+  out += "# HELP tg_control_table_update_bytes_sent_total Bytes of table updates written to proxies by kind.\n"
+         "# TYPE tg_control_table_update_bytes_sent_total counter\n"
+         "tg_control_table_update_bytes_sent_total{kind=\"config\"} " + std::to_string(t.config_bytes_sent) + "\n"
+         "tg_control_table_update_bytes_sent_total{kind=\"health\"} " + std::to_string(t.health_bytes_sent) + "\n"
+         "tg_control_table_update_bytes_sent_total{kind=\"delta\"} " + std::to_string(t.delta_bytes_sent) + "\n";
+  counter(out, "tg_control_table_delta_refusals_total",
+          "Delta updates a proxy refused (NACKed); it got the full table of that version next.", t.delta_refused);
   counter(out, "tg_control_table_acks_total", "ACKs received from proxies.", t.acks);
   counter(out, "tg_control_table_nacks_total", "NACKs received from proxies.", t.nacks);
   out += "# HELP tg_control_registry_info The registry id of this database.\n"

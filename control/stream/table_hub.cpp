@@ -24,7 +24,8 @@ TableHub::TableHub(const Registry& registry, const Clock& clock, DebounceTimer& 
       metrics_(metrics),
       state_(registry,
              TableStateOptions{options_.registry_id, options_.adopted, options_.fleet_ahead, options_.accept_restore,
-                               options_.max_health_versions, options_.min_compact_instances},
+                               options_.max_health_versions, options_.min_compact_instances,
+                               options_.max_delta_versions, options_.max_delta_keys},
              metrics) {
   arm_sweep();
 }
@@ -62,13 +63,30 @@ void TableHub::send_next(SubscriberId id, Connection& c) {
   ProxyRecord& record = record_of(c.node_id);
   if (!record.fenced.empty()) return;
   if (record.last_nack && from_proto(record.last_nack->version()) == newest) return;
-  bool delta = false;
+  v1::UpdateKind kind = v1::UPDATE_KIND_FULL;
   // Null while changes wait for the debounce: publish() sends the next version.
-  std::shared_ptr<const TableUpdate> update = state_.update_for(own, c.applied, &delta);
+  std::shared_ptr<const TableUpdate> update = state_.update_for(own, c.applied, c.digest, !c.no_delta, &kind);
   if (!update) return;
   c.outstanding = newest;
+  c.outstanding_kind = kind;
   record.sent = newest;
-  if (metrics_) ++(delta ? metrics_->health_sent : metrics_->config_sent);
+  if (metrics_) {
+    const std::uint64_t bytes = update->bytes().size();
+    switch (kind) {
+      case v1::UPDATE_KIND_HEALTH:
+        ++metrics_->health_sent;
+        metrics_->health_bytes_sent += bytes;
+        break;
+      case v1::UPDATE_KIND_DELTA:
+        ++metrics_->delta_sent;
+        metrics_->delta_bytes_sent += bytes;
+        break;
+      default:
+        ++metrics_->config_sent;
+        metrics_->config_bytes_sent += bytes;
+        break;
+    }
+  }
   write(c, std::move(update));
 }
 
@@ -139,6 +157,7 @@ void TableHub::hello(SubscriberId id, Connection& c, const v1::Hello& hello) {
   record.sent = c.applied;
   record.registry_id = c.registry_id;
   record.digest = hello.digest();
+  c.digest = hello.digest();
   record.fenced.clear();
   if (metrics_) ++metrics_->subscribers;
   spdlog::info("tg-control: proxy {} connected (boot {}, {}), serving {}{}", node, record.boot_id, c.peer,
@@ -310,12 +329,27 @@ void TableHub::answer(SubscriberId id, Connection& c, const v1::StreamTableReque
   }
   ProxyRecord& record = record_of(c.node_id);
   c.outstanding = {};
+  record.last_kind = std::exchange(c.outstanding_kind, v1::UPDATE_KIND_UNSPECIFIED);
+  record.last_bytes = c.write_bytes;
+  record.last_apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady() - c.write_started).count();
+  if (!ack && record.last_kind == v1::UPDATE_KIND_DELTA && request.nack().delta_unusable()) {
+    // A delta the proxy could not apply (its table is not the base it named,
+    // or the result missed the digest): the same version follows in full.
+    spdlog::warn("tg-control: proxy {} refused the delta to table {} ({}); sending the full table",
+                 c.node_id, to_string(version), bounded(request.nack().reason(), 4096));
+    c.no_delta = true;
+    if (metrics_) ++metrics_->delta_refused;
+    send_next(id, c);
+    return;
+  }
   if (ack) {
+    if (record.last_kind != v1::UPDATE_KIND_DELTA) c.no_delta = false;
     c.applied = version;
     c.registry_id = state_.registry_id();
     record.applied = version;
     record.registry_id = state_.registry_id();
     record.digest = state_.digest_of(version);
+    c.digest = record.digest;
     if (metrics_) ++metrics_->acks;
   } else {
     v1::ProxyNack nack;
@@ -484,6 +518,9 @@ void TableHub::list_proxies(v1::ListProxiesResponse* out, bool all) const {
     p->set_registry_id(record.registry_id);
     p->set_digest(record.digest);
     p->set_fenced(record.fenced);
+    p->set_last_update_kind(record.last_kind);
+    p->set_last_update_bytes(record.last_bytes);
+    p->set_last_update_apply_ms(record.last_apply_ms);
   }
   out->set_disconnected_not_listed(not_listed);
 }

@@ -93,6 +93,8 @@ struct TableHubOptions {
   // See TableStateOptions.
   std::size_t max_health_versions = 256;
   std::size_t min_compact_instances = 64;
+  std::size_t max_delta_versions = 4096;
+  std::size_t max_delta_keys = 200'000;
   // The flap guard of node ids (see TableHub::connect).
   std::size_t max_node_replacements = 3;
   std::chrono::milliseconds node_flap_window{10'000};
@@ -191,6 +193,11 @@ class TableHub {
     // When another boot id took the node id over, within the flap window.
     std::deque<std::chrono::steady_clock::time_point> replacements;
     Clock::SteadyTime disconnected_at{};  // while not connected: the key in disconnected_
+    // The last update answered: its kind, size, and the time from its write
+    // to the answer (transfer and apply).
+    v1::UpdateKind last_kind = v1::UPDATE_KIND_UNSPECIFIED;
+    std::uint64_t last_bytes = 0;
+    std::int64_t last_apply_ms = 0;
   };
   struct Connection {
     TableSubscriber* subscriber = nullptr;
@@ -199,7 +206,11 @@ class TableHub {
     std::string node_id;  // empty until the hello
     TableVersion applied;      // what the proxy serves (hello, then ACKs)
     std::string registry_id;   // ... of that registry
+    std::uint64_t digest = 0;  // ... and its digest
     TableVersion outstanding;  // sent, awaiting its ACK/NACK; empty when none
+    v1::UpdateKind outstanding_kind = v1::UPDATE_KIND_UNSPECIFIED;
+    // The proxy refused a delta: it gets full tables until it ACKs one.
+    bool no_delta = false;
     bool writing = false;      // a write in flight
     Clock::SteadyTime opened{};         // the stream (hello deadline)
     Clock::SteadyTime write_started{};  // the write in flight (write deadline)

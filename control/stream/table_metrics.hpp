@@ -14,7 +14,9 @@ struct TableMetrics {
   double build_seconds = 0;
   std::uint64_t payload_bytes = 0;
   std::uint64_t subscribers = 0;
-  std::uint64_t config_sent = 0, health_sent = 0;
+  std::uint64_t config_sent = 0, health_sent = 0, delta_sent = 0;  // updates written, by kind
+  std::uint64_t config_bytes_sent = 0, health_bytes_sent = 0, delta_bytes_sent = 0;
+  std::uint64_t delta_refused = 0;  // deltas a proxy NACKed (it got the full table next)
   std::uint64_t acks = 0, nacks = 0;
   std::string registry_id;
   bool older_than_fleet = false;

@@ -4,8 +4,6 @@
 #include "table/table_digest.hpp"
 #include "text/node_id.hpp"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -16,45 +14,17 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-void append_varint(std::string& out, std::uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-// One element of a repeated message field of `Table`: tag, length, then the
-// message, in one allocation. Deterministic, so equal objects (map fields
-// included) encode to equal bytes and "unchanged" is a byte comparison.
-std::string table_entry(int field, const google::protobuf::MessageLite& message) {
-  const std::size_t size = message.ByteSizeLong();
-  std::string out;
-  out.reserve(size + 12);
-  append_varint(out, (static_cast<std::uint64_t>(field) << 3) | 2);
-  append_varint(out, size);
-  const std::size_t head = out.size();
-  out.resize(head + size);
-  google::protobuf::io::ArrayOutputStream stream(out.data() + head, static_cast<int>(size));
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  message.SerializeWithCachedSizes(&coded);
-  return out;
-}
-
-// The message inside an entry (after its tag and length).
-std::string_view entry_body(const std::string& entry) {
-  std::size_t i = 0;
-  for (int varints = 0; varints < 2; ++varints)
-    while (i < entry.size() && (static_cast<unsigned char>(entry[i++]) & 0x80)) {
-    }
-  return std::string_view(entry).substr(i);
-}
+using table::encode_entry;
+using table::entry_body;
+using table::instances;
+using table::routes;
+using table::services;
+using table::tenants;
 
 template <class T>
-std::string object_entry(int field, T object) {
+std::string object_entry(table::EntryKind kind, T object) {
   object.clear_meta();
-  return table_entry(field, object);
+  return encode_entry(kind, object);
 }
 
 void copy_state(const v1::Instance& from, v1::Instance* to) {
@@ -73,7 +43,7 @@ std::string instance_entry(v1::Instance instance, v1::InstanceState* state) {
   state->set_health(instance.health());
   state->set_health_reason(instance.health_reason());
   state->set_admin_state(instance.admin_state());
-  return table_entry(v1::Table::kInstancesFieldNumber, instance);
+  return encode_entry(table::instances, instance);
 }
 
 // True when the instance entries differ in nothing but health, reason and
@@ -85,7 +55,7 @@ bool state_only(const std::string& old_entry, const std::string& new_entry) {
       !after.ParseFromArray(new_body.data(), static_cast<int>(new_body.size())))
     return false;
   copy_state(after, &before);
-  return table_entry(v1::Table::kInstancesFieldNumber, before) == new_entry;
+  return encode_entry(table::instances, before) == new_entry;
 }
 
 double seconds_since(SteadyClock::time_point start) {
@@ -106,36 +76,29 @@ TableState::TableState(const Registry& registry, TableStateOptions options, Tabl
     metrics_->older_than_fleet = fleet_ahead_ != 0;
   }
   for (const auto& [id, tenant] : registry.tenants())
-    set_entry(tenants, id, object_entry(v1::Table::kTenantsFieldNumber, tenant));
+    set_entry(tenants, id, object_entry(table::tenants, tenant));
   for (const auto& [name, service] : registry.services())
-    set_entry(services, name, object_entry(v1::Table::kServicesFieldNumber, service));
+    set_entry(services, name, object_entry(table::services, service));
   for (const auto& [name, route] : registry.routes())
-    set_entry(routes, name, object_entry(v1::Table::kRoutesFieldNumber, route));
+    set_entry(routes, name, object_entry(table::routes, route));
   for (const auto& [id, instance] : registry.instances()) {
     set_entry(instances, id, instance_entry(instance, &instances_[id]));
   }
   newest_ = {registry.generation(), 1};
+  changed_keys_.clear();
+  delta_floor_ = newest_;
   remember_digest();
   build_config(start);
 }
 
 void TableState::set_entry(Kind kind, const std::string& name, std::string entry) {
-  auto [it, inserted] = entries_[kind].try_emplace(name);
-  if (!inserted) {
-    entry_bytes_[kind] -= it->second.size();
-    digest_ -= table::element_digest(it->second);
-  }
-  entry_bytes_[kind] += entry.size();
-  digest_ += table::element_digest(entry);
-  it->second = std::move(entry);
+  entries_.set(kind, name, std::move(entry));
+  changed_keys_.emplace(kind, name);
 }
 
 bool TableState::erase_entry(Kind kind, const std::string& name) {
-  auto it = entries_[kind].find(name);
-  if (it == entries_[kind].end()) return false;
-  entry_bytes_[kind] -= it->second.size();
-  digest_ -= table::element_digest(it->second);
-  entries_[kind].erase(it);
+  if (!entries_.erase(kind, name)) return false;
+  changed_keys_.emplace(kind, name);
   return true;
 }
 
@@ -150,8 +113,8 @@ void TableState::take_mutation(const Mutation& m) {
   // A changed entry is a config change; an unchanged one (only meta or
   // heartbeat fields moved) is nothing the proxies see.
   auto take = [&](Kind kind, std::string entry) {
-    auto it = entries_[kind].find(m.name);
-    if (it != entries_[kind].end() && it->second == entry) return;
+    const std::string* old = entries_.find(kind, m.name);
+    if (old && *old == entry) return;
     set_entry(kind, m.name, std::move(entry));
     config_dirty_ = true;
   };
@@ -172,13 +135,13 @@ void TableState::take_mutation(const Mutation& m) {
       }
       if (m.kind == ObjectKind::tenant) {
         v1::Tenant t;
-        if (parse(t)) take(kind, object_entry(v1::Table::kTenantsFieldNumber, std::move(t)));
+        if (parse(t)) take(kind, object_entry(table::tenants, std::move(t)));
       } else if (m.kind == ObjectKind::service) {
         v1::Service s;
-        if (parse(s)) take(kind, object_entry(v1::Table::kServicesFieldNumber, std::move(s)));
+        if (parse(s)) take(kind, object_entry(table::services, std::move(s)));
       } else {
         v1::Route r;
-        if (parse(r)) take(kind, object_entry(v1::Table::kRoutesFieldNumber, std::move(r)));
+        if (parse(r)) take(kind, object_entry(table::routes, std::move(r)));
       }
       return;
     }
@@ -199,7 +162,7 @@ void TableState::take_mutation(const Mutation& m) {
         config_dirty_ = true;
         return;
       }
-      const std::string& old_entry = entries_[instances][m.name];
+      const std::string& old_entry = *entries_.find(instances, m.name);
       if (old_entry == entry) return;
       const bool health = state_only(old_entry, entry);
       it->second = std::move(state);
@@ -228,7 +191,9 @@ bool TableState::publish() {
   }
   ++newest_.counter;
   remember_digest();
+  log_changes();
   health_cache_.clear();
+  delta_cache_.clear();
   full_newest_.reset();
   envelope_dirty_ = false;
   if (full) {
@@ -242,15 +207,9 @@ bool TableState::publish() {
 }
 
 std::shared_ptr<const TableUpdate> TableState::assemble() const {
-  std::size_t total = 0;
-  for (std::size_t bytes : entry_bytes_) total += bytes;
-  std::string payload;
-  payload.reserve(total);
-  for (const auto& entries : entries_)
-    for (const auto& [name, entry] : entries) payload += entry;
   v1::StreamTableResponse response;
   to_proto(newest_, response.mutable_version());
-  response.set_config(std::move(payload));
+  response.set_config(entries_.serialize());
   response.set_kind(v1::UPDATE_KIND_FULL);
   stamp(response);
   return std::make_shared<const TableUpdate>(std::move(response));
@@ -264,8 +223,8 @@ void TableState::stamp(v1::StreamTableResponse& response) const {
 }
 
 void TableState::remember_digest() {
-  newest_digest_ = digest_;
-  digests_[newest_] = digest_;
+  newest_digest_ = entries_.digest();
+  digests_[newest_] = newest_digest_;
   while (digests_.size() > kept_digests) digests_.erase(digests_.begin());
 }
 
@@ -285,8 +244,8 @@ void TableState::build_config(SteadyClock::time_point start) {
   changed_since_config_.clear();
   const double seconds = seconds_since(start);
   spdlog::info("tg-control: table {}: {} tenants, {} services, {} instances, {} routes, {} bytes, built in {:.1f} ms",
-               to_string(newest_), entries_[tenants].size(), entries_[services].size(), entries_[instances].size(),
-               entries_[routes].size(), total, seconds * 1e3);
+               to_string(newest_), entries_.size(tenants), entries_.size(services), entries_.size(instances),
+               entries_.size(routes), total, seconds * 1e3);
   if (metrics_) {
     TableMetrics& t = *metrics_;
     t.generation = newest_.generation;
@@ -333,14 +292,103 @@ std::shared_ptr<const TableUpdate> TableState::health_since(TableVersion base) {
 }
 
 
-std::shared_ptr<const TableUpdate> TableState::update_for(bool own, TableVersion applied, bool* delta) {
-  *delta = own && applied.generation == newest_.generation && applied >= last_config_ && applied < newest_;
-  // The whole table at a health version is assembled from the entries, which
-  // must then hold exactly that version: while changes wait for publish(),
-  // the proxy gets the next version instead.
-  if (!*delta && newest_ != last_config_ && !full_newest_ && (config_dirty_ || !health_dirty_.empty()))
-    return nullptr;
-  return *delta ? health_since(applied) : full_newest();
+// The keys changed in the version just published join the change log.
+void TableState::log_changes() {
+  if (newest_ <= delta_floor_) {
+    changed_keys_.clear();
+    return;
+  }
+  ChangeStep step{newest_, {}};
+  step.keys.reserve(changed_keys_.size());
+  while (!changed_keys_.empty()) step.keys.push_back(std::move(changed_keys_.extract(changed_keys_.begin()).value()));
+  change_log_keys_ += step.keys.size();
+  change_log_.push_back(std::move(step));
+  while (!change_log_.empty() &&
+         (change_log_.size() > options_.max_delta_versions || change_log_keys_ > options_.max_delta_keys)) {
+    delta_floor_ = change_log_.front().version;
+    change_log_keys_ -= change_log_.front().keys.size();
+    change_log_.pop_front();
+  }
+}
+
+// The entries changed since `base`, or null when the full table is smaller
+// than twice the delta. Reads the entries: only while they hold the newest
+// version (nothing taken since publish()).
+std::shared_ptr<const TableUpdate> TableState::delta_since(TableVersion base) {
+  std::set<std::pair<Kind, std::string_view>> keys;
+  for (auto step = change_log_.rbegin(); step != change_log_.rend() && step->version > base; ++step)
+    for (const auto& [kind, key] : step->keys) keys.emplace(kind, key);
+  v1::StreamTableResponse response;
+  v1::TableDelta* delta = response.mutable_delta();
+  std::string upserts;
+  std::size_t bytes = 0;
+  const std::size_t limit = entries_.bytes() / 2;
+  google::protobuf::RepeatedPtrField<std::string>* removed[table::kEntryKinds] = {
+      delta->mutable_removed_tenants(), delta->mutable_removed_services(), delta->mutable_removed_instances(),
+      delta->mutable_removed_routes()};
+  for (const auto& [kind, key] : keys) {
+    if (const std::string* entry = entries_.find(kind, key)) {
+      upserts += *entry;
+      bytes += entry->size();
+    } else {  // erased since base (or added and erased again: the proxy ignores an absent key)
+      removed[kind]->Add(std::string(key));
+      bytes += key.size() + 2;
+    }
+    if (bytes > limit) {
+      delta_cache_.emplace(base, nullptr);
+      return nullptr;
+    }
+  }
+  delta->set_upserts(std::move(upserts));
+  to_proto(newest_, response.mutable_version());
+  response.set_kind(v1::UPDATE_KIND_DELTA);
+  to_proto(base, response.mutable_base_version());
+  stamp(response);
+  auto update = std::make_shared<const TableUpdate>(std::move(response));
+  delta_cache_.emplace(base, update);
+  return update;
+}
+
+// The newest version for a proxy that serves its very table under the label
+// `base`: an empty delta.
+std::shared_ptr<const TableUpdate> TableState::relabel(TableVersion base) {
+  v1::StreamTableResponse response;
+  response.mutable_delta();
+  to_proto(newest_, response.mutable_version());
+  response.set_kind(v1::UPDATE_KIND_DELTA);
+  to_proto(base, response.mutable_base_version());
+  stamp(response);
+  return std::make_shared<const TableUpdate>(std::move(response));
+}
+
+std::shared_ptr<const TableUpdate> TableState::update_for(bool own, TableVersion applied, std::uint64_t served_digest,
+                                                          bool allow_delta, v1::UpdateKind* kind) {
+  const bool same_generation = own && applied.generation == newest_.generation && applied < newest_;
+  // Entries that hold changes not yet published are not the newest version:
+  // what is assembled from them (a delta, the whole table at a health
+  // version) waits for publish(), which sends the next version.
+  const bool unpublished = config_dirty_ || !health_dirty_.empty();
+  if (own && allow_delta && !applied.empty() && applied < newest_ && served_digest == newest_digest_ &&
+      !same_generation) {
+    *kind = v1::UPDATE_KIND_DELTA;
+    return relabel(applied);
+  }
+  if (same_generation && applied >= last_config_) {
+    *kind = v1::UPDATE_KIND_HEALTH;
+    return health_since(applied);
+  }
+  if (same_generation && allow_delta && applied >= delta_floor_) {
+    auto cached = delta_cache_.find(applied);
+    if (cached == delta_cache_.end() && unpublished) return nullptr;
+    auto update = cached != delta_cache_.end() ? cached->second : delta_since(applied);
+    if (update) {
+      *kind = v1::UPDATE_KIND_DELTA;
+      return update;
+    }
+  }
+  *kind = v1::UPDATE_KIND_FULL;
+  if (newest_ != last_config_ && !full_newest_ && unpublished) return nullptr;
+  return full_newest();
 }
 
 std::uint64_t TableState::digest_of(TableVersion version) const {
@@ -397,6 +445,10 @@ void TableState::lifted(std::uint64_t target) {
   }
   newest_ = {target, 0};
   config_dirty_ = true;
+  // Versions of the old generation are no base for a delta.
+  change_log_.clear();
+  change_log_keys_ = 0;
+  delta_floor_ = {target, 1};
 }
 
 Status TableState::check_adoptable(const std::string& id) const {

@@ -19,7 +19,10 @@
 // What a proxy that serves version v of registry r gets (update_for):
 // nothing when v is the newest of this registry; a HealthUpdate merging every
 // health version after v when v belongs to this generation and is not older
-// than the last config version; else the full table as of the newest version.
+// than the last config version; a delta (the entries changed since v, and
+// the keys removed) when v belongs to this generation, the change log still
+// reaches back to it, and the delta is smaller than half the full table;
+// else the full table as of the newest version.
 //
 // Registry identity: every update carries the registry id, its kind, its base
 // version (health) and the digest of the table at its version
@@ -36,14 +39,15 @@
 #include "store/store.hpp"
 #include "stream/table_metrics.hpp"
 #include "stream/table_update.hpp"
+#include "table/table_entries.hpp"
 #include "version/table_version.hpp"
 
 #include "tenantgate/v1/admin.pb.h"
 #include "tenantgate/v1/discovery.pb.h"
 
-#include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -66,6 +70,11 @@ struct TableStateOptions {
   // than max(min_compact_instances, instances / 4): a full table is then
   // about as small as the merged delta.
   std::size_t min_compact_instances = 64;
+  // The change log behind delta updates: the keys changed per version, for
+  // at most this many versions and this many keys in all (oldest dropped; a
+  // proxy older than the log gets the full table).
+  std::size_t max_delta_versions = 4096;
+  std::size_t max_delta_keys = 200'000;
 };
 
 // What judge() found about the version a proxy serves.
@@ -95,12 +104,17 @@ class TableState {
   bool dirty() const { return config_dirty_ || !health_dirty_.empty() || envelope_dirty_; }
 
   // ---- what a proxy gets
-  // The update for a proxy serving `applied` (of this registry when `own`),
-  // shared by every proxy that gets the same; `delta` tells a health update.
-  // Null when nothing can be sent right now (the whole table at a health
-  // version is assembled from the entries, which hold unpublished changes:
-  // the next version is sent once published).
-  std::shared_ptr<const TableUpdate> update_for(bool own, TableVersion applied, bool* delta);
+  // The update for a proxy serving `applied` (of this registry when `own`,
+  // with digest `served_digest`), shared by every proxy that gets the same;
+  // `kind` tells which it is. A proxy whose table has the newest digest (it
+  // serves the same table under an older label: tg-control restarted) gets
+  // an empty delta that only relabels it.
+  // Without `allow_delta` (the proxy refused a delta) no config delta is
+  // chosen. Null when nothing can be sent right now (a full table at a health
+  // version and a delta are assembled from the entries, which hold
+  // unpublished changes: the next version is sent once published).
+  std::shared_ptr<const TableUpdate> update_for(bool own, TableVersion applied, std::uint64_t served_digest,
+                                                bool allow_delta, v1::UpdateKind* kind);
 
   // ---- registry identity
   // What a proxy serving `applied` (digest `digest`) of registry `registry_id`
@@ -129,6 +143,8 @@ class TableState {
   std::size_t known_digests() const { return digests_.size(); }
   TableVersion newest() const { return newest_; }
   TableVersion last_config() const { return last_config_; }
+  // The oldest version a delta can start from (the change log reaches back to it).
+  TableVersion delta_floor() const { return delta_floor_; }
   std::size_t health_versions() const { return health_log_.size(); }
   // The full table of the last config version: a serialized v1::Table.
   const std::string& payload() const { return config_->message().config(); }
@@ -142,7 +158,11 @@ class TableState {
     TableVersion version;
     std::vector<v1::InstanceState> changed;
   };
-  enum Kind : std::size_t { tenants = 0, services = 1, instances = 2, routes = 3 };
+  using Kind = table::EntryKind;
+  struct ChangeStep {
+    TableVersion version;
+    std::vector<std::pair<Kind, std::string>> keys;  // set or erased in this version
+  };
 
   void take_mutation(const Mutation& mutation);
   void set_entry(Kind kind, const std::string& name, std::string entry);
@@ -152,15 +172,20 @@ class TableState {
   void build_config(std::chrono::steady_clock::time_point start);
   void publish_health();
   std::shared_ptr<const TableUpdate> health_since(TableVersion base);
+  std::shared_ptr<const TableUpdate> delta_since(TableVersion base);
+  std::shared_ptr<const TableUpdate> relabel(TableVersion base);
+  void log_changes();
   void stamp(v1::StreamTableResponse& response) const;
   void remember_digest();
 
   TableStateOptions options_;
   TableMetrics* metrics_;
 
-  std::array<std::map<std::string, std::string>, 4> entries_;
-  std::array<std::size_t, 4> entry_bytes_{};
-  std::uint64_t digest_ = 0;  // of the current entries (the newest version once published)
+  table::TableEntries entries_;  // the newest version once published; its digest kept current
+  std::set<std::pair<Kind, std::string>> changed_keys_;  // since the last publish()
+  std::deque<ChangeStep> change_log_;                    // versions after delta_floor_, oldest first
+  std::size_t change_log_keys_ = 0;
+  TableVersion delta_floor_;
   // Digests of the versions this process published (bounded; oldest dropped).
   std::map<TableVersion, std::uint64_t> digests_;
   std::set<std::string> adopted_;
@@ -177,6 +202,9 @@ class TableState {
   // Merged health updates of the newest version by base version (cleared per
   // version; at most one per health version in the log).
   std::map<TableVersion, std::shared_ptr<const TableUpdate>> health_cache_;
+  // Deltas to the newest version by base version, or null where the full
+  // table is smaller (cleared per version).
+  std::map<TableVersion, std::shared_ptr<const TableUpdate>> delta_cache_;
 
   std::uint64_t newest_digest_ = 0;
   bool config_dirty_ = false;

@@ -5,6 +5,8 @@
 #include "subscription/update_check.hpp"
 
 #include "grpc/status_name.hpp"
+#include "table/table_digest.hpp"
+#include "table/table_entries.hpp"
 #include "table/table_version.hpp"
 #include "tenantgate/v1/discovery.grpc.pb.h"
 
@@ -20,7 +22,6 @@
 #include <optional>
 #include <thread>
 #include <random>
-#include <unordered_map>
 #include <utility>
 
 #ifndef TG_VERSION
@@ -152,9 +153,11 @@ struct ControlClient::State {
   std::string listen;
   std::unique_ptr<v1::Discovery::Stub> stub;
   std::shared_ptr<const Snapshot> current;  // what the workers serve (or were last told to)
-  v1::Table table;                          // the applied pushed table, states folded in
+  // The applied pushed table as entries (states folded in): the base a
+  // delta update applies on, and what --state-dir saves.
+  table::TableEntries entries;
   bool have_table = false;
-  std::unordered_map<std::string, int> instance_positions;  // id → index in table.instances
+  std::string applied_payload;  // a delta's resulting table, until saved
   TableVersion applied;
   std::string registry_id;  // of `applied` (empty: none, or a TGTABLE1 state file)
   std::uint64_t digest = 0;  // of `applied`, as tg-control sent it
@@ -237,7 +240,7 @@ struct ControlClient::State {
       std::lock_guard lock(signal->mutex);
       signal->context = nullptr;
     }
-    if (health_unsaved) save(table.SerializeAsString());
+    if (health_unsaved) save(entries.serialize());
     on_disconnected(connected, answered, status);
   }
 
@@ -333,26 +336,39 @@ struct ControlClient::State {
   Outcome apply(const v1::StreamTableResponse& update, v1::StreamTableRequest& answer) {
     const TableVersion version = table::from_proto(update.version());
     const bool is_config = update.update_case() != v1::StreamTableResponse::kHealth;
+    const bool is_delta = update.update_case() == v1::StreamTableResponse::kDelta;
     std::string error;
     std::shared_ptr<const Snapshot> next;
-    v1::Table pushed;
+    table::EntryUndo undo;  // a delta's changes to `entries`, put back unless it is applied
+    bool delta_unusable = false;  // the delta could not be applied on `entries` (vs a table refused)
     const UpdateCheck check = check_update(ServedTable{registry_id, applied, digest}, update);
     if (check.refusal != Refusal::none) {
       error = check.reason;
-      {
-        std::lock_guard lock(status_mutex);
-        ++status.refusals[static_cast<std::size_t>(check.refusal)];
-      }
+      refused(check.refusal);
+      delta_unusable = is_delta && check.refusal == Refusal::base_mismatch;
     } else if (update.update_case() == v1::StreamTableResponse::kConfig) {
-      config::Config config;
-      if (!pushed.ParseFromString(update.config())) {
-        error = "config update: not a valid tenantgate.v1.Table";
-      } else if (to_config(pushed, config, error)) {
-        next = Snapshot::build(config, current->version + 1, "tg-control " + options.address, error, version,
-                               current.get());
+      next = build_table(update.config(), version, error);
+    } else if (is_delta) {
+      delta_unusable = true;
+      if (!have_table) {
+        error = "delta update " + tg::to_string(version) + ": this proxy holds no pushed table to apply it on";
+        refused(Refusal::base_mismatch);
+      } else if (!entries.apply(update.delta(), undo, error)) {
+        error = "delta update " + tg::to_string(version) + ": " + error;
+        refused(Refusal::malformed);
+      } else if (entries.digest() != update.digest()) {
+        error = "delta update " + tg::to_string(version) + ": the table it gives has digest " +
+                table::digest_text(entries.digest()) + ", not " + table::digest_text(update.digest());
+        refused(Refusal::digest_mismatch);
+      } else if (undo.steps.empty()) {
+        delta_unusable = false;
+        // Nothing changed (tg-control restarted and relabels the same table):
+        // the snapshot is the current one under the new version.
+        next = Snapshot::with_states(*current, {}, current->version + 1, version);
       } else {
-        std::lock_guard lock(status_mutex);
-        ++status.refusals[static_cast<std::size_t>(Refusal::invalid)];
+        applied_payload = entries.serialize();
+        delta_unusable = false;  // applied: what follows judges the table, not the delta
+        next = build_table(applied_payload, version, error);
       }
     } else if (update.update_case() == v1::StreamTableResponse::kHealth) {
       next = Snapshot::with_states(*current, to_changes(update.health()), current->version + 1, version);
@@ -361,6 +377,10 @@ struct ControlClient::State {
     }
 
     Outcome outcome = next ? switch_workers(next, error) : Outcome::nack;
+    if (outcome != Outcome::ack && is_delta) {
+      entries.undo(undo);
+      applied_payload.clear();
+    }
     if (outcome == Outcome::stopped) return outcome;
     // After a timed-out switch the workers still get `next` (posted): it is
     // what they serve from now on, but its version is not claimed as applied.
@@ -370,6 +390,7 @@ struct ControlClient::State {
       v1::Nack* nack = answer.mutable_nack();
       *nack->mutable_version() = table::to_proto(version);
       nack->set_reason(error);
+      nack->set_delta_unusable(delta_unusable);
       count(is_config, false);
       spdlog::log(check.refusal != Refusal::none ? spdlog::level::err : spdlog::level::warn,
                   "NACK {} update version {} from tg-control {}: {}; still serving {}", is_config ? "config" : "health",
@@ -382,14 +403,18 @@ struct ControlClient::State {
     registry_id = update.registry_id();
     digest = update.digest();
     if (is_config) {
-      table = std::move(pushed);
-      have_table = true;
-      index_instances();
+      if (!is_delta) {
+        std::string load_error;
+        have_table = entries.load(update.config(), load_error);
+        if (!have_table) spdlog::warn("table version {}: cannot keep it as entries ({}): deltas will be refused",
+                                      tg::to_string(version), load_error);
+      }
       pending_save = PendingSave::config;
-      spdlog::info("applied table version {} from tg-control ({} services, {} instances, {} routes)",
-                   tg::to_string(version), next->services.size(), next->instances.size(), next->routes.size());
+      spdlog::info("applied {} version {} from tg-control ({} services, {} instances, {} routes)",
+                   is_delta ? "delta to table" : "table", tg::to_string(version), next->services.size(),
+                   next->instances.size(), next->routes.size());
     } else {
-      fold_states(update.health());
+      if (have_table) entries.apply(update.health());
       if (have_table) pending_save = PendingSave::health;
       spdlog::debug("applied health update version {} ({} instance(s))", tg::to_string(version),
                     update.health().instances_size());
@@ -413,21 +438,26 @@ struct ControlClient::State {
     }
   }
 
-  void index_instances() {
-    instance_positions.clear();
-    for (int i = 0; i < table.instances_size(); ++i) instance_positions.emplace(table.instances(i).id(), i);
+  void refused(Refusal refusal) {
+    std::lock_guard lock(status_mutex);
+    ++status.refusals[static_cast<std::size_t>(refusal)];
   }
 
-  void fold_states(const v1::HealthUpdate& update) {
-    if (!have_table) return;
-    for (const v1::InstanceState& s : update.instances()) {
-      auto it = instance_positions.find(s.id());
-      if (it == instance_positions.end()) continue;
-      v1::Instance* instance = table.mutable_instances(it->second);
-      instance->set_health(s.health());
-      instance->set_health_reason(s.health_reason());
-      instance->set_admin_state(s.admin_state());
+  // A pushed table's snapshot; null with `error` when it does not build.
+  std::shared_ptr<const Snapshot> build_table(const std::string& bytes, const TableVersion& version,
+                                              std::string& error) {
+    v1::Table pushed;
+    config::Config config;
+    if (!pushed.ParseFromString(bytes)) {
+      error = "config update: not a valid tenantgate.v1.Table";
+      return nullptr;
     }
+    if (!to_config(pushed, config, error)) {
+      refused(Refusal::invalid);
+      return nullptr;
+    }
+    return Snapshot::build(config, current->version + 1, "tg-control " + options.address, error, version,
+                           current.get());
   }
 
   // The saved table is written after the ACK went out (an ACK says the
@@ -437,10 +467,16 @@ struct ControlClient::State {
   // and tg-control sends what changed since.
   void save_after_answer(const v1::StreamTableResponse& update) {
     const PendingSave kind = std::exchange(pending_save, PendingSave::none);
-    if (kind == PendingSave::config) save(update.config());
+    if (kind == PendingSave::config) {
+      if (update.update_case() != v1::StreamTableResponse::kDelta) {
+        save(update.config());
+      } else {
+        save(applied_payload.empty() ? entries.serialize() : std::exchange(applied_payload, {}));
+      }
+    }
     if (kind == PendingSave::health) health_unsaved = true;
     if (health_unsaved && std::chrono::steady_clock::now() - last_save >= std::chrono::seconds(1))
-      save(table.SerializeAsString());
+      save(entries.serialize());
   }
 
   void save(std::string bytes) {
@@ -504,9 +540,8 @@ std::shared_ptr<const Snapshot> ControlClient::saved_table(std::uint64_t version
     s.load_failed(path + ": " + error);
     return nullptr;
   }
-  s.table = std::move(table);
-  s.have_table = true;
-  s.index_instances();
+  s.have_table = s.entries.load(saved.table, error);
+  if (!s.have_table) spdlog::warn("{}: cannot keep the saved table as entries ({}): deltas will be refused", path, error);
   s.applied = saved.version;
   s.registry_id = saved.registry_id;
   s.digest = saved.digest;

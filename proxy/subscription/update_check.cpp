@@ -34,11 +34,13 @@ UpdateCheck check_update(const ServedTable& served, const v1::StreamTableRespons
   const TableVersion version = table::from_proto(update.version());
   const bool full = update.update_case() == v1::StreamTableResponse::kConfig;
   const bool health = update.update_case() == v1::StreamTableResponse::kHealth;
+  const bool delta = update.update_case() == v1::StreamTableResponse::kDelta;
   if (update.registry_id().empty())
     return refuse(Refusal::malformed, "update " + tg::to_string(version) + " names no registry (tg-control too old?)");
   if (!tg::valid_node_id(update.registry_id()))  // registry ids use the node-id alphabet
     return refuse(Refusal::malformed, "update " + tg::to_string(version) + ": bad registry id");
-  if ((full && update.kind() != v1::UPDATE_KIND_FULL) || (health && update.kind() != v1::UPDATE_KIND_HEALTH))
+  if ((full && update.kind() != v1::UPDATE_KIND_FULL) || (health && update.kind() != v1::UPDATE_KIND_HEALTH) ||
+      (delta && update.kind() != v1::UPDATE_KIND_DELTA))
     return refuse(Refusal::malformed, "update " + tg::to_string(version) + ": its kind does not match its payload");
 
   const bool same_registry = update.registry_id() == served.registry_id;
@@ -56,10 +58,11 @@ UpdateCheck check_update(const ServedTable& served, const v1::StreamTableRespons
                       ") of the same registry: tg-control's database is older than the fleet (restored from a "
                       "backup?). Keeping the current table; start tg-control with --accept-restore if the restore "
                       "is intended");
-  if (health) {
+  if (health || delta) {
     const TableVersion base = table::from_proto(update.base_version());
     if (!same_registry || served.version.empty() || !(base == served.version))
-      return refuse(Refusal::base_mismatch, "health update " + tg::to_string(version) + " applies on " + tg::to_string(base) +
+      return refuse(Refusal::base_mismatch, std::string(health ? "health" : "delta") + " update " +
+                                                tg::to_string(version) + " applies on " + tg::to_string(base) +
                                                 ", but this proxy serves " +
                                                 (served.version.empty() ? std::string("no pushed table")
                                                                         : tg::to_string(served.version)));

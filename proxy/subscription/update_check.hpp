@@ -26,8 +26,8 @@ enum class Refusal {
   malformed,         // no registry id, kind and payload disagree
   foreign_registry,  // another registry, not adopted
   not_newer,         // a version of the served registry not newer than the one served
-  base_mismatch,     // a health update on a version the proxy does not serve
-  digest_mismatch,   // a full table whose bytes do not match its digest
+  base_mismatch,     // a health or delta update on a version the proxy does not serve
+  digest_mismatch,   // a full table whose bytes, or a delta whose result, do not match its digest
   invalid,           // a full table the proxy cannot use: a value out of range, a dangling reference...
 };
 

@@ -9,6 +9,7 @@
 #include "support/backend.hpp"
 #include "support/http_client.hpp"
 #include "support/poll.hpp"
+#include "support/prometheus_text.hpp"
 #include "support/proxy_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -181,6 +182,94 @@ TEST_CASE("without the control plane the proxies keep serving, a restarted proxy
   CHECK(answers_everywhere({p1.get(), p2.get()}, "a.example", "a"));
   // a new generation: the versions went on, not back
   CHECK(list_proxies(control).newest().generation() >= 2);
+}
+
+namespace {
+
+// `n` tenants, each with a service of one instance at `backend`, and a route
+// for host tN.example: a table of some size, so a delta and a full table
+// differ.
+std::string many_tenants(const Backend& backend, int n) {
+  std::string yaml = "tenants:\n";
+  for (int i = 0; i < n; ++i) yaml += "  - id: t" + std::to_string(i) + "\n";
+  yaml += "services:\n";
+  for (int i = 0; i < n; ++i)
+    yaml += "  - name: s" + std::to_string(i) + "\n    tenant: t" + std::to_string(i) +
+            "\n    instances:\n      - { id: s" + std::to_string(i) + "-1, address: " + backend.address() + " }\n";
+  yaml += "routes:\n";
+  for (int i = 0; i < n; ++i)
+    yaml += "  - { name: r" + std::to_string(i) + ", match: { host: t" + std::to_string(i) + ".example }, service: s" +
+            std::to_string(i) + " }\n";
+  return yaml;
+}
+
+double control_metric(const ControlProcess& control, const std::string& name, const Labels& labels = {}) {
+  return PrometheusText::parse(http_get(control.http_port(), "/metrics").body).value(name, labels).value_or(-1);
+}
+
+}  // namespace
+
+TEST_CASE("a route created or an instance registered reaches the proxies as a delta under 2 KB, and a restarted "
+          "proxy catches up with one delta",
+          "[control][stream][delta]") {
+  Backend a("a"), b("b");
+  ControlOptions control_options;
+  control_options.keep_grpc_port = true;
+  ControlProcess control(control_options);
+  apply_yaml(control, "base.yaml", many_tenants(a, 200));
+  TempDir state1("tg-itest-state");
+  auto p1 = subscribed_proxy(control, "p1", state1.path());
+  REQUIRE(poll_for(kConverge, [&] { return all_current(control, {"p1"}); }, 20ms));
+  const auto first = list_proxies(control);
+  REQUIRE(find_proxy(first, "p1") != nullptr);
+  CHECK(find_proxy(first, "p1")->last_update_kind() == v1::UPDATE_KIND_FULL);
+  const std::uint64_t full_bytes = find_proxy(first, "p1")->last_update_bytes();
+  CHECK(full_bytes > 20'000);
+
+  // One route created: a delta of one entry.
+  run_ok(control, {"routes", "create", "new-route", "--service", "s1", "--host", "new.example"});
+  REQUIRE(poll_for(kConverge, [&] { return answer(*p1, "new.example") == "a"; }, 5ms));
+  REQUIRE(poll_for(kConverge, [&] { return all_current(control, {"p1"}); }, 20ms));
+  auto listed = list_proxies(control);
+  CHECK(find_proxy(listed, "p1")->last_update_kind() == v1::UPDATE_KIND_DELTA);
+  CHECK(find_proxy(listed, "p1")->last_update_bytes() < 2048);
+
+  // One instance registered: a delta too; traffic reaches it.
+  run_ok(control, {"instances", "register", "s2", b.address(), "--id", "s2-b"});
+  REQUIRE(poll_for(kConverge, [&] { return all_current(control, {"p1"}); }, 20ms));
+  listed = list_proxies(control);
+  CHECK(find_proxy(listed, "p1")->last_update_kind() == v1::UPDATE_KIND_DELTA);
+  CHECK(find_proxy(listed, "p1")->last_update_bytes() < 2048);
+  CHECK(poll_for(kConverge, [&] { return answer(*p1, "t2.example") == "b"; }, 1ms));
+  CHECK(control_metric(control, "tg_control_table_updates_sent_total", {{"kind", "delta"}}) >= 2);
+  CHECK(control_metric(control, "tg_control_table_delta_refusals_total") == 0);
+
+  // The proxy stops; three changes meanwhile; restarted with its saved table,
+  // it gets one delta, not the backlog and not the full table.
+  p1.reset();
+  run_ok(control, {"routes", "create", "late-1", "--service", "s3", "--host", "late1.example"});
+  run_ok(control, {"routes", "delete", "r4"});
+  run_ok(control, {"instances", "deregister", "s5-1"});
+  p1 = subscribed_proxy(control, "p1", state1.path());
+  REQUIRE(poll_for(kConverge, [&] { return all_current(control, {"p1"}); }, 20ms));
+  listed = list_proxies(control);
+  CHECK(find_proxy(listed, "p1")->last_update_kind() == v1::UPDATE_KIND_DELTA);
+  CHECK(find_proxy(listed, "p1")->last_update_bytes() < 2048);
+  CHECK(metric(*p1, "tg_control_updates_total", {{"kind", "config"}, {"result", "ack"}}) == 1);
+  CHECK(answer(*p1, "late1.example") == "a");
+  CHECK(answer(*p1, "t4.example") == "404");
+  CHECK(answer(*p1, "t5.example") == "503");
+  CHECK(answer(*p1, "t6.example") == "a");
+
+  // tg-control restarts (a new generation, the same table): the proxy is
+  // relabelled with an empty delta, not sent the table again.
+  control.kill();
+  control.start();
+  REQUIRE(poll_for(kConverge, [&] { return all_current(control, {"p1"}); }, 20ms));
+  listed = list_proxies(control);
+  CHECK(find_proxy(listed, "p1")->last_update_kind() == v1::UPDATE_KIND_DELTA);
+  CHECK(find_proxy(listed, "p1")->last_update_bytes() < 300);
+  CHECK(answer(*p1, "late1.example") == "a");
 }
 
 TEST_CASE("a version the proxies cannot apply is NACKed, shown by tgctl, never resent, and serving goes on",

@@ -245,7 +245,7 @@ TEST_CASE("table hub: one update outstanding, and then the newest", "[table_hub]
   f.ack_only(a, {7, 1});
   REQUIRE(f.sub(a).sent.size() == 2);
   CHECK(version_of(f.sub(a).last()) == TableVersion{7, 4});  // 7.2 and 7.3 skipped
-  CHECK(f.sub(a).last().has_config());
+  CHECK(f.sub(a).last().has_delta());                        // one delta 7.1 -> 7.4
   // The ACK may overtake the write completion: still one at a time.
   f.route("r9", "web");
   f.ack_only(a, {7, 4});

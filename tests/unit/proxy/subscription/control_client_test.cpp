@@ -9,6 +9,10 @@
 #include "fake_discovery.hpp"
 #include "temp_dir.hpp"
 
+#include "table/table_digest.hpp"
+#include "table/table_entries.hpp"
+#include "table/table_version.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -235,6 +239,129 @@ TEST_CASE("the client says hello, ACKs a config, NACKs an unusable one, applies 
   client.stop();
   client.join();
   CHECK(std::chrono::steady_clock::now() - before_stop < 2s);
+}
+
+namespace {
+
+// The delta from table `from` to table `to`, with `to`'s digest, as tg-control builds it.
+v1::StreamTableResponse delta_update(TableVersion version, const v1::Table& from, const v1::Table& to) {
+  tg::table::TableEntries before, after;
+  std::string error;
+  REQUIRE(before.load(from.SerializeAsString(), error));
+  REQUIRE(after.load(to.SerializeAsString(), error));
+  v1::StreamTableResponse update;
+  update.mutable_version()->set_generation(version.generation);
+  update.mutable_version()->set_counter(version.counter);
+  v1::TableDelta* delta = update.mutable_delta();
+  google::protobuf::RepeatedPtrField<std::string>* removed[tg::table::kEntryKinds] = {
+      delta->mutable_removed_tenants(), delta->mutable_removed_services(), delta->mutable_removed_instances(),
+      delta->mutable_removed_routes()};
+  std::string upserts;
+  for (std::size_t k = 0; k < tg::table::kEntryKinds; ++k) {
+    const auto kind = static_cast<tg::table::EntryKind>(k);
+    for (const auto& [key, entry] : after.of(kind)) {
+      const std::string* old = before.find(kind, key);
+      if (!old || *old != entry) upserts += entry;
+    }
+    for (const auto& [key, entry] : before.of(kind))
+      if (!after.find(kind, key)) removed[k]->Add(std::string(key));
+  }
+  delta->set_upserts(std::move(upserts));
+  update.set_digest(after.digest());
+  return update;
+}
+
+}  // namespace
+
+TEST_CASE("a delta is applied on the table served, checked by its digest, refused as unusable otherwise",
+          "[proxy][control][client][delta]") {
+  TempDir dir;
+  FakeControlPlane control;
+  REQUIRE(control.started());
+  FakeWorkers workers;
+  ControlClient client(options_for(control, dir.path()));
+  client.start(empty_snapshot(), "127.0.0.1:8080", workers.install());
+  REQUIRE(control.service().hello(0));
+  const v1::Table base = make_table();
+  control.service().push(config_update({5, 1}, base));
+  auto answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+
+  // One more route, one instance fewer: applied, served, saved.
+  v1::Table next = make_table();
+  v1::Route* route = next.add_routes();
+  route->set_name("admin");
+  route->set_service("api");
+  route->mutable_match()->set_path_prefix("/admin/");
+  next.mutable_instances()->RemoveLast();
+  control.service().push(delta_update({5, 2}, base, next));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+  CHECK(version_of(answer->ack().version()) == TableVersion{5, 2});
+  REQUIRE(workers.count() == 2);
+  CHECK(workers.last()->routes.size() == 2);
+  CHECK(workers.last()->instances.size() == 1);
+  tg::proxy::subscription::SavedTable saved;
+  std::string error;
+  REQUIRE(eventually([&] {
+    return tg::proxy::subscription::load_state(dir.path(), saved, error) ==
+               tg::proxy::subscription::LoadStatus::loaded &&
+           saved.version == TableVersion{5, 2};
+  }));
+  CHECK(tg::table::table_digest(saved.table) == tg::table::table_digest(next.SerializeAsString()));
+
+  // A delta whose result misses its digest: NACKed as unusable, nothing installed, 5.2 still served.
+  v1::Table third = next;
+  third.mutable_routes(1)->mutable_match()->set_path_prefix("/other/");
+  auto damaged = delta_update({5, 3}, next, third);
+  damaged.set_digest(damaged.digest() + 1);
+  control.service().push(damaged);
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK(answer->nack().delta_unusable());
+  CHECK_THAT(answer->nack().reason(), Catch::Contains("digest"));
+  CHECK(workers.count() == 2);
+  CHECK(client.status().refusals[static_cast<std::size_t>(tg::proxy::subscription::Refusal::digest_mismatch)] == 1);
+
+  // The same delta, undamaged, still applies: the refused one was undone.
+  control.service().push(delta_update({5, 3}, next, third));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+  CHECK(workers.count() == 3);
+
+  // A delta whose table is refused (not the delta itself): an ordinary NACK.
+  v1::Table bad = third;
+  bad.mutable_services(0)->set_lb_policy(v1::LB_POLICY_STICKY_LINK);
+  control.service().push(delta_update({5, 4}, third, bad));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK_FALSE(answer->nack().delta_unusable());
+
+  // An empty delta relabels the table served without building it again.
+  auto relabel = delta_update({6, 1}, third, third);
+  control.service().push(relabel);
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+  REQUIRE(workers.count() == 4);
+  CHECK(workers.last()->control == TableVersion{6, 1});
+  CHECK(workers.last()->routes.size() == 2);
+
+  // On a version it does not serve: base_mismatch, unusable.
+  auto stale = delta_update({6, 2}, third, next);
+  *stale.mutable_base_version() = tg::table::to_proto(TableVersion{5, 1});
+  control.service().push(stale);
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK(answer->nack().delta_unusable());
+  client.stop();
+  client.join();
 }
 
 TEST_CASE("workers that do not switch in time: NACK naming the wait", "[proxy][control][client]") {

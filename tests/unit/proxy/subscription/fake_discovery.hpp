@@ -6,7 +6,7 @@
 // Like tg-control it welcomes each accepted hello, and fills in the envelope
 // of what the test pushes where the test left it empty: registry id (the
 // fake's), kind, digest of a full table, and the base version of a health
-// update (the version the stream's proxy serves: its hello, then its ACKs).
+// or delta update (the version the stream's proxy serves: its hello, then its ACKs).
 #pragma once
 
 #include "table/table_digest.hpp"
@@ -86,9 +86,12 @@ class FakeDiscovery final : public v1::Discovery::Service {
   static void stamp(v1::StreamTableResponse& update, const v1::TableVersion& applied) {
     if (update.registry_id().empty()) update.set_registry_id(registry_id);
     if (update.kind() == v1::UPDATE_KIND_UNSPECIFIED)
-      update.set_kind(update.has_health() ? v1::UPDATE_KIND_HEALTH : v1::UPDATE_KIND_FULL);
+      update.set_kind(update.has_health()  ? v1::UPDATE_KIND_HEALTH
+                      : update.has_delta() ? v1::UPDATE_KIND_DELTA
+                                           : v1::UPDATE_KIND_FULL);
     if (update.has_config() && update.digest() == 0) update.set_digest(::tg::table::table_digest(update.config()).value_or(0));
-    if (update.has_health() && !update.has_base_version()) *update.mutable_base_version() = applied;
+    if ((update.has_health() || update.has_delta()) && !update.has_base_version())
+      *update.mutable_base_version() = applied;
   }
 
   void push(v1::StreamTableResponse update) {
