@@ -190,7 +190,8 @@ demo: tg-control (control plane) is serving the Admin API on $host:$control_port
 (HTTP $c), registry in $workdir/var/tenantgate.db; tg-proxy is subscribed to it.
 Try (docs/tgctl.md has every command):
 
-  # the proxies, with the registry (database) their table came from
+  # the proxies, with the registry (database) their table came from and the last
+  # update each answered (after the route below: a delta of a few hundred bytes)
   $tgctl proxies list
   # this database's registry id: a proxy refuses a table of another registry
   # (a tg-control started on a wrong or empty --db) unless it is adopted
@@ -199,6 +200,7 @@ Try (docs/tgctl.md has every command):
   # a route made through the API answers through the proxy right away
   $tgctl routes create demo-new --service acme-web --path-prefix /new/ --strip-prefix /new
   curl -s $p/new/hello
+  $tgctl proxies list
   # take acme-1 out of rotation: every request goes to acme-2; then back
   $tgctl instances set-state acme-1 disabled
   curl -s -H 'Host: acme.localhost' $p/
