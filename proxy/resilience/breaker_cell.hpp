@@ -1,4 +1,4 @@
-// One breaker per instance and proxy (DESIGN §5, docs/life-of-a-request.md,
+// One breaker per instance and proxy (docs/life-of-a-request.md,
 // Breakers): the pure state machine of resilience/breaker.hpp packed into one
 // 64-bit atomic word that every worker reads and updates without a lock.
 //

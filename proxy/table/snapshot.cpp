@@ -118,7 +118,7 @@ void attach_breakers(Snapshot& s, const Snapshot* previous) {
   }
 }
 
-// DESIGN §5: a health flip unhealthy -> healthy closes the breaker at once.
+// A health flip unhealthy -> healthy closes the breaker at once (life-of-a-request.md).
 // Done here, before any worker serves `after`, once for the proxy.
 void close_recovered(const Snapshot& before, const Snapshot& after) {
   if (!before.instance_ids) return;
