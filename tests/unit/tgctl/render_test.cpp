@@ -173,20 +173,22 @@ TEST_CASE("proxies list as a table, json and yaml", "[tgctl][render]") {
       "proxies { node_id: 'edge-1' boot_id: '5f0c9d2e-1111-2222' address: 'ipv4:10.0.0.5:40112' "
       "          connected: true connected_since_unix_ms: 1763791200000 last_seen_unix_ms: 1763791260000 "
       "          applied { generation: 3 counter: 12 } sent { generation: 3 counter: 12 } lag: 0 "
-      "          registry_id: 'aaaabbbbccccdddd' } "
+      "          registry_id: 'aaaabbbbccccdddd' last_update_kind: UPDATE_KIND_DELTA "
+      "          last_update_bytes: 412 last_update_apply_ms: 2 } "
       "proxies { node_id: 'edge-2' boot_id: 'abc' address: 'ipv4:10.0.0.6:40200' "
       "          connected: false last_seen_unix_ms: 1763791300000 "
       "          applied { generation: 3 counter: 9 } lag: 3 nacks: 2 registry_id: '0123456789' "
+      "          last_update_kind: UPDATE_KIND_FULL last_update_bytes: 4220300 last_update_apply_ms: 352 "
       "          last_nack { version { generation: 3 counter: 10 } reason: 'service x: bad policy' "
       "                      time_unix_ms: 1763791250000 } } "
       "proxies { node_id: 'new' connected: true connected_since_unix_ms: 1763791200000 "
       "          registry_id: 'aaaabbbbccccdddd' applied { generation: 4 counter: 1 } "
       "          fenced: 'database older than the fleet: ...' }");
   CHECK(rendered({"proxies", "list"}, proxies, OutputFormat::table) ==
-        "NODE    BOOT      ADDRESS              STATE              SINCE                     REGISTRY         APPLIED  LAG  LAST NACK\n"
-        "edge-1  5f0c9d2e  ipv4:10.0.0.5:40112  connected          2025-11-22T06:00:00.000Z  aaaabbbb (this)  3.12     0    -\n"
-        "edge-2  abc       ipv4:10.0.0.6:40200  disconnected       2025-11-22T06:01:40.000Z  01234567         3.9      3    3.10: service x: bad policy\n"
-        "new     -         -                    connected, fenced  2025-11-22T06:00:00.000Z  aaaabbbb (this)  4.1      0    -\n"
+        "NODE    BOOT      ADDRESS              STATE              SINCE                     REGISTRY         APPLIED  LAG  LAST UPDATE          LAST NACK\n"
+        "edge-1  5f0c9d2e  ipv4:10.0.0.5:40112  connected          2025-11-22T06:00:00.000Z  aaaabbbb (this)  3.12     0    delta 412 B 2 ms     -\n"
+        "edge-2  abc       ipv4:10.0.0.6:40200  disconnected       2025-11-22T06:01:40.000Z  01234567         3.9      3    full 4.0 MiB 352 ms  3.10: service x: bad policy\n"
+        "new     -         -                    connected, fenced  2025-11-22T06:00:00.000Z  aaaabbbb (this)  4.1      0    -                    -\n"
         "Newest table version: 3.12 of registry aaaabbbbccccdddd.\n"
         "Fenced new: database older than the fleet: ...\n");
   const auto listed = from_text<v1::ListProxiesResponse>(

@@ -5,6 +5,7 @@
 #include "server/admin_service.hpp"
 #include "server/discovery_service.hpp"
 #include "store/memory_store.hpp"
+#include "table/table_entries.hpp"
 
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
@@ -127,11 +128,23 @@ TEST_CASE("Discovery over gRPC: hello, config, ack, a route created, the next ve
   route.mutable_route()->set_service("web");
   v1::Route route_out;
   REQUIRE(h.admin_stub->CreateRoute(h.context("s3cret").get(), route, &route_out).ok());
-  // Read until the route is in (the service may have come as its own version).
+  // Read until the route is in (the service may have come as its own
+  // version). After the first table, changes come as deltas: applied to the
+  // table's entries as a proxy does.
+  tg::table::TableEntries entries;
+  std::string error;
+  REQUIRE(entries.load(table.SerializeAsString(), error));
   for (;;) {
     REQUIRE(stream->Read(&response));
-    REQUIRE(response.has_config());
-    REQUIRE(table.ParseFromString(response.config()));
+    if (response.has_delta()) {
+      tg::table::EntryUndo undo;
+      REQUIRE(entries.apply(response.delta(), undo, error));
+    } else {
+      REQUIRE(response.has_config());
+      REQUIRE(entries.load(response.config(), error));
+    }
+    CHECK(entries.digest() == response.digest());
+    REQUIRE(table.ParseFromString(entries.serialize()));
     REQUIRE(stream->Write(ack(response.version())));
     if (table.routes_size() == 1) break;
   }
