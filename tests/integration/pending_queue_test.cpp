@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -143,9 +144,17 @@ TEST_CASE("requests beyond the connection limit wait and are served in arrival o
     const HttpResponse response = client->read_response();
     CHECK(response.status == 200);
   }
-  std::vector<std::string> expected;
-  for (int i = 0; i < kRequests; ++i) expected.push_back("/r" + std::to_string(i));
-  CHECK(upstream.targets() == expected);
+  // Served in arrival order. Two requests go out at once on the two
+  // connections (each when the one before it on its connection is answered),
+  // and the upstream's two threads may record those two heads either way
+  // round: each request comes at its place or next to it.
+  const std::vector<std::string> targets = upstream.targets();
+  REQUIRE(targets.size() == static_cast<std::size_t>(kRequests));
+  for (int i = 0; i < kRequests; ++i) {
+    const auto at = std::find(targets.begin(), targets.end(), "/r" + std::to_string(i)) - targets.begin();
+    INFO("/r" << i << " reached the upstream in place " << at);
+    CHECK(std::abs(static_cast<int>(at) - i) <= 1);
+  }
   CHECK(upstream.max_concurrent() <= 2);
   CHECK(upstream.connections() <= 2);
   CHECK(metric_settles(proxy, "tg_upstream_pending_requests", {{"service", "svc"}}, 0) == 0);
