@@ -298,9 +298,8 @@ void TableState::log_changes() {
     changed_keys_.clear();
     return;
   }
-  ChangeStep step{newest_, {}};
-  step.keys.reserve(changed_keys_.size());
-  while (!changed_keys_.empty()) step.keys.push_back(std::move(changed_keys_.extract(changed_keys_.begin()).value()));
+  ChangeStep step{newest_, {changed_keys_.begin(), changed_keys_.end()}};
+  changed_keys_.clear();
   change_log_keys_ += step.keys.size();
   change_log_.push_back(std::move(step));
   while (!change_log_.empty() &&
