@@ -94,9 +94,21 @@ void check_references(Diagnostics& diagnostics, const ParsedConfig& parsed, Read
   check_unique(diagnostics, parsed.service_names, "service name");
   check_unique(diagnostics, parsed.route_names, "route name");
   check_unique(diagnostics, parsed.instance_ids, "instance id");
+  check_unique(diagnostics, parsed.jwt_issuers, "jwt issuer");
   if (reader == Reader::control) return;
   check_resolved(diagnostics, parsed.tenant_refs, parsed.tenant_ids, "tenant", "tenants");
   check_resolved(diagnostics, parsed.service_refs, parsed.service_names, "service", "services");
+  // `auth: required` admits the credentials of the service's tenant: a
+  // service without one could admit nobody.
+  for (const Route& route : parsed.config.routes) {
+    if (route.auth != RouteAuth::required) continue;
+    for (const Service& service : parsed.config.services) {
+      if (service.name != route.service || !service.tenant.empty()) continue;
+      diagnostics.error(route.service_site.location, route.service_site.path + ": route \"" + route.name +
+                                                         "\" has auth: required, but its service \"" +
+                                                         service.name + "\" has no tenant");
+    }
+  }
 }
 
 }  // namespace
@@ -117,6 +129,14 @@ void read_tenant(Diagnostics& diagnostics, const Value& value, ParsedConfig& par
        [&](const Value& labels) {
          if (auto map = read_labels(diagnostics, labels)) tenant.labels = std::move(*map);
        }},
+      {"credentials", [&](const Value& list) { read_credentials(diagnostics, list, tenant.credentials); }},
+      {"jwt",
+       [&](const Value& jwt) {
+         read_jwt(diagnostics, jwt, tenant.jwt.emplace());
+         if (!tenant.jwt->issuer.empty())
+           parsed.jwt_issuers.push_back(NameUse{tenant.jwt->issuer, jwt.location, jwt.path + ".issuer"});
+       }},
+      {"limits", [&](const Value& limits) { read_tenant_limits(diagnostics, limits, tenant.limits); }},
   });
   if (!is_mapping) return;
   parsed.config.tenants.push_back(std::move(tenant));

@@ -6,6 +6,7 @@
 // built from this model and never from YAML directly.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -153,9 +154,50 @@ struct Service {
   SourceLocation location;
 };
 
+// A rate: `count` per `period` (YAML "100/s", "600/m").
+struct Rate {
+  std::uint64_t count = 0;
+  Duration period = std::chrono::seconds(1);
+};
+
+// A token bucket's shape: refilled at `rate`, holding at most `burst` tokens
+// (0 = the rate's count).
+struct TenantLimits {
+  std::optional<Rate> rate;
+  std::uint64_t burst = 0;
+  std::uint32_t max_concurrent = 0;  // in-flight requests per proxy; 0 = unlimited
+  bool shadow = false;               // count and log, refuse nothing
+};
+
+struct Credential {
+  enum class Kind { api_key, ingest };
+  std::string name;
+  Kind kind = Kind::api_key;
+  std::array<unsigned char, 32> sha256{};  // of the secret
+  SourceLocation location;
+};
+
+// A tenant's JWT settings. One key source of jwks_file, jwks_url and
+// hs256_secret_file; the key material itself (jwks_json / hs256_secret) is
+// read by whoever serves the table: tg-control for pushed tables, the
+// standalone proxy from the files.
+struct Jwt {
+  std::string issuer;
+  std::vector<std::string> audiences;
+  std::string jwks_file;
+  std::string jwks_url;
+  std::string hs256_secret_file;
+  std::string jwks_json;     // the JWK Set in force
+  std::string hs256_secret;  // the secret's bytes
+  SourceLocation location;
+};
+
 struct Tenant {
   std::string id;
   std::map<std::string, std::string> labels;
+  std::vector<Credential> credentials;
+  std::optional<Jwt> jwt;
+  TenantLimits limits;
   SourceLocation location;
 };
 
@@ -179,6 +221,17 @@ struct Rewrite {
   std::string strip_prefix;  // removed from the front of the path when present
 };
 
+struct RouteRateLimit {
+  enum class By { tenant, client_ip, header, route };
+  Rate rate;
+  std::uint64_t burst = 0;  // 0 = the rate's count
+  By by = By::tenant;
+  std::string header;  // By::header: the header name, lower-case
+  bool shadow = false;
+};
+
+enum class RouteAuth { none, required };
+
 struct Route {
   std::string name;
   RouteMatch match;
@@ -188,6 +241,9 @@ struct Route {
   // Requests whose path holds "%2F", "%5C" or '\' get 400 on this route
   // (for upstreams that would read them as path separators).
   bool reject_encoded_slashes = false;
+  RouteAuth auth = RouteAuth::none;
+  bool auth_forward = false;  // forward X-Api-Key / Authorization upstream
+  std::optional<RouteRateLimit> rate_limit;
   SourceLocation location;
 };
 

@@ -1,5 +1,6 @@
 // One item of `routes`: name, match, target service, rewrite,
-// reject_encoded_slashes.
+// reject_encoded_slashes, and admission (auth, auth_forward, rate_limit:
+// admission_section.cpp).
 //
 // Match values are normalised here so the proxy can compare them directly:
 // host lower-case (exact, or "*.suffix"), header name lower-case, method
@@ -101,17 +102,6 @@ void read_match(Diagnostics& diagnostics, const Value& value, RouteMatch& out) {
   if (!prefix_value && !exact_value) out.path_prefix = "/";
 }
 
-// "true" or "false"; reported and nullopt otherwise.
-std::optional<bool> read_bool(Diagnostics& diagnostics, const Value& value) {
-  if (value.node.IsScalar()) {
-    const std::string& text = value.node.Scalar();
-    if (text == "true") return true;
-    if (text == "false") return false;
-  }
-  report(diagnostics, value, "expected true or false, got " + describe(value.node));
-  return std::nullopt;
-}
-
 void read_rewrite(Diagnostics& diagnostics, const Value& value, Rewrite& out) {
   read_mapping(diagnostics, value, {
       {"strip_prefix",
@@ -155,6 +145,15 @@ void read_route(Diagnostics& diagnostics, const Value& value, ParsedConfig& pars
        [&](const Value& flag) {
          if (auto on = read_bool(diagnostics, flag)) route.reject_encoded_slashes = *on;
        }},
+      {"auth",
+       [&](const Value& auth) {
+         if (auto mode = read_route_auth(diagnostics, auth)) route.auth = *mode;
+       }},
+      {"auth_forward",
+       [&](const Value& flag) {
+         if (auto on = read_bool(diagnostics, flag)) route.auth_forward = *on;
+       }},
+      {"rate_limit", [&](const Value& limit) { read_route_rate_limit(diagnostics, limit, route.rate_limit.emplace()); }},
   });
   if (!is_mapping) return;
   parsed.config.routes.push_back(std::move(route));

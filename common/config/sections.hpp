@@ -31,6 +31,7 @@ struct ParsedConfig {
   std::vector<NameUse> instance_ids;
   std::vector<NameUse> tenant_refs;   // Service::tenant
   std::vector<NameUse> service_refs;  // Route::service
+  std::vector<NameUse> jwt_issuers;   // Tenant::jwt issuer, unique across tenants
 };
 
 // One list item of each section.
@@ -45,5 +46,13 @@ void read_outlier(Diagnostics& diagnostics, const Value& value, Outlier& out);
 void read_retry(Diagnostics& diagnostics, const Value& value, Retry& out);
 void read_timeouts(Diagnostics& diagnostics, const Value& value, Timeouts& out);
 void read_limits(Diagnostics& diagnostics, const Value& value, Limits& out);
+
+// Tenant and route admission settings (admission_section.cpp): a tenant's
+// credentials, jwt and limits; a route's auth and rate_limit.
+void read_credentials(Diagnostics& diagnostics, const Value& value, std::vector<Credential>& out);
+void read_jwt(Diagnostics& diagnostics, const Value& value, Jwt& out);
+void read_tenant_limits(Diagnostics& diagnostics, const Value& value, TenantLimits& out);
+std::optional<RouteAuth> read_route_auth(Diagnostics& diagnostics, const Value& value);
+void read_route_rate_limit(Diagnostics& diagnostics, const Value& value, RouteRateLimit& out);
 
 }  // namespace tg::config

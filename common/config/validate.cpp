@@ -6,6 +6,8 @@
 #include "config/value_parsers.hpp"
 
 #include <cstdio>
+#include <set>
+#include <string_view>
 
 namespace tg::config {
 namespace {
@@ -69,6 +71,25 @@ class Checker {
     const std::string where = "tenant " + quoted(tenant.id);
     check(where, "id", check_name(tenant.id));
     labels(where, tenant.labels);
+    std::set<std::string_view> names;
+    for (const Credential& credential : tenant.credentials) {
+      check(where, "credentials.name", check_name(credential.name));
+      if (!names.insert(credential.name).second)
+        check(where, "credentials", "duplicate credential name " + quoted(credential.name));
+    }
+    if (const auto& jwt = tenant.jwt) {
+      if (jwt->issuer.empty()) check(where, "jwt.issuer", std::optional<std::string>("must not be empty"));
+      if (jwt->audiences.empty()) check(where, "jwt.audiences", std::optional<std::string>("must list at least one audience"));
+      const int sources = !jwt->jwks_file.empty() + !jwt->jwks_url.empty() + !jwt->hs256_secret_file.empty();
+      if (sources > 1)
+        check(where, "jwt", std::optional<std::string>("set one key source of jwks_file, jwks_url and hs256_secret_file"));
+    }
+    if (tenant.limits.rate) rate(where, "limits.rate", *tenant.limits.rate);
+  }
+
+  void rate(const std::string& where, std::string_view field, const Rate& rate) {
+    if (rate.count == 0) check(where, field, std::optional<std::string>("the count must be at least 1"));
+    duration(where, field, rate.period, ZeroDuration::rejected);
   }
 
   void service(const Service& service) {
@@ -147,6 +168,10 @@ class Checker {
     const std::string where = "route " + quoted(route.name);
     check(where, "name", check_name(route.name));
     check(where, "service", check_name(route.service));
+    if (const auto& limit = route.rate_limit) {
+      rate(where, "rate_limit.rate", limit->rate);
+      if (limit->by == RouteRateLimit::By::header) check(where, "rate_limit.by", check_token(limit->header, "header name"));
+    }
     const RouteMatch& match = route.match;
     if (!match.host.empty()) {
       if (auto problem = check_route_host(match.host)) {

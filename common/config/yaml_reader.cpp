@@ -202,4 +202,14 @@ bool read_true_flag(Diagnostics& diagnostics, const Value& value) {
   return false;
 }
 
+std::optional<bool> read_bool(Diagnostics& diagnostics, const Value& value) {
+  if (value.node.IsScalar()) {
+    const std::string& text = value.node.Scalar();
+    if (text == "true") return true;
+    if (text == "false") return false;
+  }
+  report(diagnostics, value, "expected true or false, got " + describe(value.node));
+  return std::nullopt;
+}
+
 }  // namespace tg::config

@@ -74,5 +74,7 @@ std::optional<std::map<std::string, std::string>> read_labels(Diagnostics& diagn
                                                               const Value& value);
 // A switch that can only be turned on: "true", or an empty value.
 bool read_true_flag(Diagnostics& diagnostics, const Value& value);
+// "true" or "false".
+std::optional<bool> read_bool(Diagnostics& diagnostics, const Value& value);
 
 }  // namespace tg::config

@@ -9,12 +9,40 @@ namespace v1 = ::tenantgate::v1;
 
 std::uint64_t ms(config::Duration d) { return static_cast<std::uint64_t>(d.count()); }
 
+void set_rate(const config::Rate& rate, v1::Rate& out) {
+  out.set_count(rate.count);
+  out.set_period_ms(ms(rate.period));
+}
+
 }  // namespace
 
 v1::Tenant to_proto(const config::Tenant& tenant) {
   v1::Tenant out;
   out.set_id(tenant.id);
   out.mutable_labels()->insert(tenant.labels.begin(), tenant.labels.end());
+  const config::TenantLimits& limits = tenant.limits;
+  if (limits.rate || limits.burst != 0 || limits.max_concurrent != 0 || limits.shadow) {
+    auto* to = out.mutable_limits();
+    if (limits.rate) set_rate(*limits.rate, *to->mutable_rate());
+    to->set_burst(limits.burst);
+    to->set_max_concurrent(limits.max_concurrent);
+    to->set_shadow(limits.shadow);
+  }
+  if (const auto& jwt = tenant.jwt) {
+    auto* to = out.mutable_jwt();
+    to->set_issuer(jwt->issuer);
+    for (const std::string& audience : jwt->audiences) to->add_audiences(audience);
+    to->set_jwks_file(jwt->jwks_file);
+    to->set_jwks_url(jwt->jwks_url);
+    to->set_hs256_secret_file(jwt->hs256_secret_file);
+  }
+  for (const config::Credential& credential : tenant.credentials) {
+    auto* to = out.add_credentials();
+    to->set_name(credential.name);
+    to->set_kind(credential.kind == config::Credential::Kind::ingest ? v1::Credential::KIND_INGEST
+                                                                     : v1::Credential::KIND_API_KEY);
+    to->set_sha256(credential.sha256.data(), credential.sha256.size());
+  }
   return out;
 }
 
@@ -102,6 +130,21 @@ v1::Route to_proto(const config::Route& route) {
   }
   if (!route.rewrite.strip_prefix.empty()) out.mutable_rewrite()->set_strip_prefix(route.rewrite.strip_prefix);
   out.set_reject_encoded_slashes(route.reject_encoded_slashes);
+  out.set_auth(route.auth == config::RouteAuth::required ? v1::ROUTE_AUTH_REQUIRED : v1::ROUTE_AUTH_NONE);
+  out.set_auth_forward(route.auth_forward);
+  if (const auto& limit = route.rate_limit) {
+    auto* to = out.mutable_rate_limit();
+    set_rate(limit->rate, *to->mutable_rate());
+    to->set_burst(limit->burst);
+    switch (limit->by) {
+      case config::RouteRateLimit::By::tenant: to->set_by(v1::RouteRateLimit::BY_TENANT); break;
+      case config::RouteRateLimit::By::client_ip: to->set_by(v1::RouteRateLimit::BY_CLIENT_IP); break;
+      case config::RouteRateLimit::By::header: to->set_by(v1::RouteRateLimit::BY_HEADER); break;
+      case config::RouteRateLimit::By::route: to->set_by(v1::RouteRateLimit::BY_ROUTE); break;
+    }
+    to->set_header(limit->header);
+    to->set_shadow(limit->shadow);
+  }
   return out;
 }
 

@@ -44,6 +44,15 @@ std::string lower(std::string text) {
   return text;
 }
 
+bool to_rate(const v1::Rate& in, config::Rate& out, const std::string& what, std::string& error) {
+  if (in.count() == 0 || in.period_ms() == 0) {
+    error = what + ": needs a count and a period";
+    return false;
+  }
+  out.count = in.count();
+  return set_field(in.period_ms(), out.period, what + ".period_ms", error);
+}
+
 bool to_service(const v1::Service& in, config::Service& out, std::string& error) {
   const std::string where = "service " + in.name() + ": ";
   out.name = in.name();
@@ -176,6 +185,65 @@ bool to_route(const v1::Route& in, config::Route& out, std::string& error) {
     out.match.header = config::HeaderMatch{lower(m.header().name()), m.header().value()};
   out.rewrite.strip_prefix = in.rewrite().strip_prefix();
   out.reject_encoded_slashes = in.reject_encoded_slashes();
+  out.auth = in.auth() == v1::ROUTE_AUTH_REQUIRED ? config::RouteAuth::required : config::RouteAuth::none;
+  out.auth_forward = in.auth_forward();
+  if (in.has_rate_limit()) {
+    const v1::RouteRateLimit& limit = in.rate_limit();
+    config::RouteRateLimit& to = out.rate_limit.emplace();
+    if (!to_rate(limit.rate(), to.rate, "route " + in.name() + ": rate_limit.rate", error)) return false;
+    to.burst = limit.burst();
+    switch (limit.by()) {
+      case v1::RouteRateLimit::BY_UNSPECIFIED:
+      case v1::RouteRateLimit::BY_TENANT: to.by = config::RouteRateLimit::By::tenant; break;
+      case v1::RouteRateLimit::BY_CLIENT_IP: to.by = config::RouteRateLimit::By::client_ip; break;
+      case v1::RouteRateLimit::BY_HEADER: to.by = config::RouteRateLimit::By::header; break;
+      case v1::RouteRateLimit::BY_ROUTE: to.by = config::RouteRateLimit::By::route; break;
+      default:
+        error = "route " + in.name() + ": unknown rate_limit.by " + std::to_string(limit.by()) + " (a newer tg-control?)";
+        return false;
+    }
+    to.header = lower(limit.header());
+    to.shadow = limit.shadow();
+  }
+  return true;
+}
+
+bool to_tenant(const v1::Tenant& in, config::Tenant& out, std::string& error) {
+  out.id = in.id();
+  out.labels.insert(in.labels().begin(), in.labels().end());
+  if (in.has_limits()) {
+    const v1::TenantLimits& limits = in.limits();
+    if (limits.has_rate() && limits.rate().count() != 0) {
+      if (!to_rate(limits.rate(), out.limits.rate.emplace(), "tenant " + in.id() + ": limits.rate", error)) return false;
+    }
+    out.limits.burst = limits.burst();
+    out.limits.max_concurrent = limits.max_concurrent();
+    out.limits.shadow = limits.shadow();
+  }
+  if (in.has_jwt()) {
+    const v1::Jwt& jwt = in.jwt();
+    config::Jwt& to = out.jwt.emplace();
+    to.issuer = jwt.issuer();
+    to.audiences.assign(jwt.audiences().begin(), jwt.audiences().end());
+    to.jwks_file = jwt.jwks_file();
+    to.jwks_url = jwt.jwks_url();
+    to.hs256_secret_file = jwt.hs256_secret_file();
+    to.jwks_json = jwt.jwks_json();
+    to.hs256_secret = jwt.hs256_secret();
+  }
+  out.credentials.reserve(static_cast<std::size_t>(in.credentials_size()));
+  for (const v1::Credential& c : in.credentials()) {
+    config::Credential credential;
+    credential.name = c.name();
+    if (c.sha256().size() != credential.sha256.size()) {
+      error = "tenant " + in.id() + ": credential " + c.name() + ": sha256 must be 32 bytes";
+      return false;
+    }
+    std::copy(c.sha256().begin(), c.sha256().end(), credential.sha256.begin());
+    credential.kind = c.kind() == v1::Credential::KIND_INGEST ? config::Credential::Kind::ingest
+                                                              : config::Credential::Kind::api_key;
+    out.credentials.push_back(std::move(credential));
+  }
   return true;
 }
 
@@ -185,8 +253,7 @@ bool to_config(const v1::Table& table, config::Config& out, std::string& error) 
   out = {};
   for (const v1::Tenant& t : table.tenants()) {
     config::Tenant tenant;
-    tenant.id = t.id();
-    tenant.labels.insert(t.labels().begin(), t.labels().end());
+    if (!to_tenant(t, tenant, error)) return false;
     out.tenants.push_back(std::move(tenant));
   }
   std::unordered_map<std::string, std::size_t> services;
