@@ -38,7 +38,8 @@
 #   BENCH_TENANTS=10000 BENCH_INSTANCES_PER_SERVICE=5 BENCH_LARGE_PROXIES="1 50" BENCH_LARGE_ROUNDS=10
 #   BENCH_FANOUT=1000 BENCH_FANOUT_ROUNDS=20 BENCH_HUGE_TENANTS=100000 BENCH_HUGE_SUBSCRIBERS=49
 #   BENCH_OUT=DIR  results and logs (default: a new /tmp/tg-bench-stream.* directory, kept)
-#   BENCH_SKIP_SMALL=1 skips section 1, BENCH_SKIP_NGINX=1 section 4.
+#   BENCH_SKIP_SMALL=1 skips section 1, BENCH_SKIP_NGINX=1 section 4, BENCH_SKIP_LARGE=1 the proxies of
+#   section 2 (not its fan-out). BENCH_WAIT_CONNECTED=600: seconds cold proxies may take to get the table.
 # --quick: BENCH_ROUNDS=20, BENCH_TENANTS=1000, BENCH_LARGE_PROXIES="1 10", BENCH_FANOUT=100,
 #   BENCH_HUGE_TENANTS=0 (unless set).
 #
@@ -74,6 +75,7 @@ fanout=${BENCH_FANOUT:-$([[ $quick == 1 ]] && echo 100 || echo 1000)}
 fanout_rounds=${BENCH_FANOUT_ROUNDS:-20}
 huge_tenants=${BENCH_HUGE_TENANTS:-$([[ $quick == 1 ]] && echo 0 || echo 100000)}
 huge_subscribers=${BENCH_HUGE_SUBSCRIBERS:-49}
+wait_connected=${BENCH_WAIT_CONNECTED:-600}  # s for cold proxies to get the table (50 on 2 cores: minutes)
 
 say() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -157,7 +159,8 @@ run_rounds() {  # LABEL PORTS_FILE ROUNDS [NODE_PREFIX]
   for observe in ack http; do
     say "$label: route changes ($n rounds, observed by $observe)"
     "$load_bin" --server "$control_grpc" --proxies "$ports" --mode route --observe "$observe" --rounds "$n" \
-      --run "$label-$observe" --node-prefix "$prefix" >"$out/$label-route-$observe.txt"
+      --run "$label-$observe" --node-prefix "$prefix" --wait-connected "$wait_connected" \
+      >"$out/$label-route-$observe.txt"
     record "$label route $(tr '\n' ' ' <"$out/$label-route-$observe.txt")"
   done
   say "$label: instances registered ($n rounds)"
@@ -195,6 +198,7 @@ say "large registry: $tenants tenants, $((tenants * per_service)) instances, $te
 start_control large --config "$big"
 record "large build_seconds=$(control_metric tg_control_table_build_seconds) table_bytes=$(control_metric tg_control_table_payload_bytes)"
 for n in $large_proxies; do
+  [[ ${BENCH_SKIP_LARGE:-0} == 1 ]] && break
   say "large registry, $n cold proxies"
   start_proxies "large$n" "$n"
   run_rounds "large-$n-proxies" "$out/large$n.ports" "$large_rounds"

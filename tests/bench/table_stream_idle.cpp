@@ -287,7 +287,8 @@ int fanout_mode(const std::string& server, int n, int rounds, int control_pid, v
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - returned).count());
-    for (const v1::ProxyStatus& p : list_proxies(admin, false).proxies())
+    const v1::ListProxiesResponse listed = list_proxies(admin, false);
+    for (const v1::ProxyStatus& p : listed.proxies())
       if (p.node_id().rfind("fanout-", 0) == 0) largest_bytes = std::max<std::uint64_t>(largest_bytes, p.last_update_bytes());
   }
   std::printf("mode=fanout\nsubscribers=%d\nrounds=%d\n", n, rounds);

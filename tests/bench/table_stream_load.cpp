@@ -181,11 +181,16 @@ bool all_at_least(const v1::ListProxiesResponse& list, std::uint64_t counter, st
 // newest generation) or later; records the time from `returned` until the
 // last one (`last`) and until each one (`each`, as first seen), and the
 // largest last_update_bytes among them. false after 60 s.
+// The proxies' own time for each update (ListProxies last_update_apply_ms:
+// from tg-control's write to the proxy's answer, transfer and apply), the
+// largest per round.
+std::vector<double> apply_ms;
+
 bool wait_acked(v1::Admin::Stub& stub, std::uint64_t counter, std::size_t expected, Clock::time_point returned,
                 std::vector<double>& last, std::vector<double>& each, std::vector<double>& bytes) {
   const auto deadline = returned + std::chrono::seconds(60);
   std::vector<std::string> seen;
-  double largest = 0;
+  double largest = 0, slowest = 0;
   for (;;) {
     const v1::ListProxiesResponse list = list_proxies(stub);
     const double now = ms_between(returned, Clock::now());
@@ -197,10 +202,12 @@ bool wait_acked(v1::Admin::Stub& stub, std::uint64_t counter, std::size_t expect
       seen.push_back(proxy.node_id());
       each.push_back(now);
       largest = std::max(largest, static_cast<double>(proxy.last_update_bytes()));
+      slowest = std::max(slowest, static_cast<double>(proxy.last_update_apply_ms()));
     }
     if (seen.size() >= expected) {
       last.push_back(now);
       bytes.push_back(largest);
+      apply_ms.push_back(slowest);
       return true;
     }
     if (Clock::now() > deadline) {
@@ -213,6 +220,7 @@ bool wait_acked(v1::Admin::Stub& stub, std::uint64_t counter, std::size_t expect
 
 void print_bytes(std::vector<double> bytes) {
   if (bytes.empty()) return;
+  print_figures("update_write_to_ack", apply_ms);
   std::sort(bytes.begin(), bytes.end());
   std::printf("update_bytes_min=%.0f\nupdate_bytes_max=%.0f\n", bytes.front(), bytes.back());
 }
@@ -417,7 +425,8 @@ int main(int argc, char** argv) {
     // What the proxies' first table took them (ListProxies: from its write
     // to the ACK: transfer and apply), the slowest.
     std::int64_t slowest = 0;
-    for (const auto& proxy : list_proxies(*stub).proxies())
+    const v1::ListProxiesResponse list = list_proxies(*stub);
+    for (const auto& proxy : list.proxies())
       if (counted(proxy)) slowest = std::max(slowest, proxy.last_update_apply_ms());
     std::printf("initial_update_apply_ms_max=%lld\n", static_cast<long long>(slowest));
   }

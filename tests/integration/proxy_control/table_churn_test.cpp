@@ -183,7 +183,7 @@ TEST_CASE("table churn: 1,000 registry changes under keep-alive load fail no req
     REQUIRE(status.ok());
     if (n % 100 == 99) {
       // The held request still counts on its instance; counters only grow.
-      CHECK(in_flight(held) == 1);
+      CHECK(in_flight(held) >= 1);  // with load requests under way on it too
       const double now_a = responses("a"), now_b = responses("b");
       CHECK(now_a >= last_a);
       CHECK(now_b >= last_b);
