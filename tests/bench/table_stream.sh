@@ -25,7 +25,8 @@
 #    Fan-out: BENCH_FANOUT (1000) light subscribers (tg-bench-idle-streams
 #    --mode fanout) all ACK a route created, BENCH_FANOUT_ROUNDS rounds; and
 #    tg-control's RSS per subscriber.
-# 3. Huge registry (unless BENCH_HUGE_TENANTS=0): BENCH_HUGE_TENANTS (100,000)
+# 3. Huge registry (only with BENCH_HUGE_TENANTS set; 100,000 does not load as
+#    one --config file yet, see below): BENCH_HUGE_TENANTS
 #    tenants, 2 instances per service (200,000), one route each: build time and
 #    size, then BENCH_HUGE_SUBSCRIBERS (49) light subscribers held beside ONE
 #    real proxy (50 real proxies of that size do not fit this machine): the
@@ -36,12 +37,12 @@
 # Environment:
 #   BENCH_BUILD=build-dir (default build/)   BENCH_PROXIES="1 50"   BENCH_ROUNDS=100
 #   BENCH_TENANTS=10000 BENCH_INSTANCES_PER_SERVICE=5 BENCH_LARGE_PROXIES="1 50" BENCH_LARGE_ROUNDS=10
-#   BENCH_FANOUT=1000 BENCH_FANOUT_ROUNDS=20 BENCH_HUGE_TENANTS=100000 BENCH_HUGE_SUBSCRIBERS=49
+#   BENCH_FANOUT=1000 BENCH_FANOUT_ROUNDS=20 BENCH_HUGE_TENANTS=0 BENCH_HUGE_SUBSCRIBERS=49
 #   BENCH_OUT=DIR  results and logs (default: a new /tmp/tg-bench-stream.* directory, kept)
 #   BENCH_SKIP_SMALL=1 skips section 1, BENCH_SKIP_NGINX=1 section 4, BENCH_SKIP_LARGE=1 the proxies of
 #   section 2 (not its fan-out). BENCH_WAIT_CONNECTED=600: seconds cold proxies may take to get the table.
-# --quick: BENCH_ROUNDS=20, BENCH_TENANTS=1000, BENCH_LARGE_PROXIES="1 10", BENCH_FANOUT=100,
-#   BENCH_HUGE_TENANTS=0 (unless set).
+# --quick: BENCH_ROUNDS=20, BENCH_TENANTS=1000, BENCH_LARGE_PROXIES="1 10", BENCH_FANOUT=100
+#   (unless set).
 #
 # Everything listens on 127.0.0.1 with ports picked at run time; every process
 # started here is stopped on exit. The machine this ran on has 2 cores: the
@@ -73,7 +74,9 @@ large_proxies=${BENCH_LARGE_PROXIES:-$([[ $quick == 1 ]] && echo "1 10" || echo 
 large_rounds=${BENCH_LARGE_ROUNDS:-10}
 fanout=${BENCH_FANOUT:-$([[ $quick == 1 ]] && echo 100 || echo 1000)}
 fanout_rounds=${BENCH_FANOUT_ROUNDS:-20}
-huge_tenants=${BENCH_HUGE_TENANTS:-$([[ $quick == 1 ]] && echo 0 || echo 100000)}
+# Off unless set: tg-control --config refuses a YAML document of more than
+# 1,000,000 nodes, and 100,000 tenants in one file are about 2.5 million.
+huge_tenants=${BENCH_HUGE_TENANTS:-0}
 huge_subscribers=${BENCH_HUGE_SUBSCRIBERS:-49}
 wait_connected=${BENCH_WAIT_CONNECTED:-600}  # s for cold proxies to get the table (50 on 2 cores: minutes)
 
