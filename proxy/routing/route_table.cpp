@@ -39,7 +39,7 @@ std::int32_t RouteTable::MatcherSet::match(const RouteQuery& query) const {
     for (const Candidate& c : it->second) {
       if (!method_matches(c.method, query.method)) continue;
       const bool better = !best || (!c.method.empty() && best->method.empty()) ||
-                          (c.method.empty() == best->method.empty() && c.route < best->route);
+                          (c.method.empty() == best->method.empty() && c.rank < best->rank);
       if (better) best = &c;
       break;  // the list is already in precedence order
     }
@@ -68,7 +68,7 @@ std::int32_t RouteTable::HostEntry::match(const RouteQuery& query) const {
   return kNoRoute;
 }
 
-void RouteTable::add(HostEntry& entry, std::uint32_t index, const config::Route& route) {
+void RouteTable::add(HostEntry& entry, const Member& route) {
   const config::RouteMatch& m = route.match;
   MatcherSet* set;
   if (!m.path_exact.empty()) {
@@ -78,7 +78,7 @@ void RouteTable::add(HostEntry& entry, std::uint32_t index, const config::Route&
     set = &entry.prefixes[prefix];
     insert_length(entry.prefix_lengths, static_cast<std::uint32_t>(prefix.size()));
   }
-  Candidate candidate{index, m.method};
+  Candidate candidate{route.position, route.rank, m.method};
   if (m.header) {
     auto it = std::find_if(set->by_header.begin(), set->by_header.end(),
                            [&](const HeaderIndex& h) { return h.name == m.header->name; });
@@ -110,30 +110,93 @@ void RouteTable::finish(HostEntry& entry) {
   for (auto& [prefix, set] : entry.prefixes) order_set(set);
 }
 
+RouteTable::HostPtr RouteTable::make_host(std::vector<Member> members) {
+  if (members.empty()) return nullptr;
+  auto host = std::make_shared<Host>();
+  for (const Member& member : members) add(host->entry, member);
+  finish(host->entry);
+  host->members = std::move(members);
+  return host;
+}
+
+RouteTable::HostPtr* RouteTable::slot_for(const std::string& host) {
+  if (host.empty()) return &any_host_;
+  if (host.size() > 2 && host[0] == '*' && host[1] == '.')
+    return &wildcard_hosts_.at(std::string_view(host).substr(1));  // ".example.com"
+  return &exact_hosts_.at(host);
+}
+
+void RouteTable::count_header(const config::RouteMatch& match, int delta) {
+  if (!match.header) return;
+  const std::string& name = match.header->name;
+  if (header_name_lengths_.size() <= name.size()) header_name_lengths_.resize(name.size() + 1);
+  std::uint32_t& count = header_names_[name];
+  if (delta > 0 && count++ == 0) ++header_name_lengths_[name.size()];
+  if (delta < 0 && count > 0 && --count == 0) {
+    header_names_.erase(name);
+    --header_name_lengths_[name.size()];
+  }
+}
+
 RouteTable RouteTable::build(const std::vector<config::Route>& routes) {
+  std::vector<Entry> entries;
+  entries.reserve(routes.size());
+  for (std::uint32_t i = 0; i < routes.size(); ++i) entries.push_back({routes[i].name, &routes[i].match, i});
+  return build(entries);
+}
+
+RouteTable RouteTable::build(const std::vector<Entry>& routes) {
   RouteTable table;
+  // Routes grouped by the host entry they go to, in precedence order.
+  std::unordered_map<std::string, std::vector<Member>> hosts;
   for (std::uint32_t i = 0; i < routes.size(); ++i) {
-    const std::string& host = routes[i].match.host;
-    if (host.empty()) {
-      add(table.any_host_, i, routes[i]);
-      table.has_any_host_ = true;
+    const Entry& route = routes[i];
+    hosts[route.match->host].push_back(Member{std::string(route.name), route.position, i, *route.match});
+    table.count_header(*route.match, +1);
+  }
+  for (auto& [host, members] : hosts) *table.slot_for(host) = make_host(std::move(members));
+  return table;
+}
+
+RouteTable RouteTable::with_changes(const std::vector<Entry>& removed, const std::vector<Entry>& added) const {
+  RouteTable table = *this;
+  // The members of each host touched, taken out of its shared entry.
+  std::unordered_map<std::string, std::vector<Member>> hosts;
+  auto members_of = [&](const std::string& host) -> std::vector<Member>& {
+    auto [it, inserted] = hosts.try_emplace(host);
+    if (inserted) {
+      const HostPtr& entry = *table.slot_for(host);
+      if (entry) it->second = entry->members;
+    }
+    return it->second;
+  };
+  for (const Entry& route : removed) {
+    std::vector<Member>& members = members_of(route.match->host);
+    auto it = std::find_if(members.begin(), members.end(), [&](const Member& m) {
+      return m.position == route.position && m.name == route.name;
+    });
+    if (it == members.end()) continue;
+    members.erase(it);
+    table.count_header(*route.match, -1);
+  }
+  for (const Entry& route : added) {
+    members_of(route.match->host).push_back(Member{std::string(route.name), route.position, 0, *route.match});
+    table.count_header(*route.match, +1);
+  }
+  for (auto& [host, members] : hosts) {
+    std::stable_sort(members.begin(), members.end(), [](const Member& a, const Member& b) { return a.name < b.name; });
+    for (std::uint32_t rank = 0; rank < members.size(); ++rank) members[rank].rank = rank;
+    HostPtr entry = make_host(std::move(members));
+    if (entry) {
+      *table.slot_for(host) = std::move(entry);
+    } else if (host.empty()) {
+      table.any_host_ = nullptr;
     } else if (host.size() > 2 && host[0] == '*' && host[1] == '.') {
-      std::string suffix = host.substr(1);  // ".example.com"
-      add(table.wildcard_hosts_[suffix], i, routes[i]);
+      table.wildcard_hosts_.erase(std::string_view(host).substr(1));
     } else {
-      add(table.exact_hosts_[host], i, routes[i]);
+      table.exact_hosts_.erase(host);
     }
   }
-  for (const config::Route& route : routes) {
-    if (!route.match.header) continue;
-    const std::string& name = route.match.header->name;
-    table.header_names_.emplace(name, true);
-    if (table.header_name_lengths_.size() <= name.size()) table.header_name_lengths_.resize(name.size() + 1);
-    table.header_name_lengths_[name.size()] = true;
-  }
-  for (auto& [h, entry] : table.exact_hosts_) finish(entry);
-  for (auto& [h, entry] : table.wildcard_hosts_) finish(entry);
-  finish(table.any_host_);
   return table;
 }
 
@@ -141,7 +204,7 @@ bool RouteTable::repeats_routing_header(const RouteQuery& query) const {
   if (header_names_.empty()) return false;
   for (std::uint16_t i = 0; i < query.header_count; ++i) {
     const std::string_view name = query.headers[i].name.view(query.base);
-    if (name.size() >= header_name_lengths_.size() || !header_name_lengths_[name.size()]) continue;
+    if (name.size() >= header_name_lengths_.size() || header_name_lengths_[name.size()] == 0) continue;
     // Names are tokens of at most a few dozen bytes; a longer routing name
     // (rare) is lower-cased into a string.
     char stack[128];
@@ -161,9 +224,8 @@ bool RouteTable::repeats_routing_header(const RouteQuery& query) const {
 
 std::int32_t RouteTable::match(const RouteQuery& query) const {
   if (!exact_hosts_.empty()) {
-    auto it = exact_hosts_.find(query.host);
-    if (it != exact_hosts_.end()) {
-      std::int32_t r = it->second.match(query);
+    if (const HostPtr* host = exact_hosts_.find(query.host)) {
+      std::int32_t r = (*host)->entry.match(query);
       if (r != kNoRoute) return r;
     }
   }
@@ -173,13 +235,13 @@ std::int32_t RouteTable::match(const RouteQuery& query) const {
   if (!wildcard_hosts_.empty()) {
     for (std::size_t dot = query.host.find('.', 1); dot != std::string_view::npos;
          dot = query.host.find('.', dot + 1)) {
-      auto it = wildcard_hosts_.find(query.host.substr(dot));
-      if (it == wildcard_hosts_.end()) continue;
-      std::int32_t r = it->second.match(query);
+      const HostPtr* host = wildcard_hosts_.find(query.host.substr(dot));
+      if (!host) continue;
+      std::int32_t r = (*host)->entry.match(query);
       if (r != kNoRoute) return r;
     }
   }
-  if (has_any_host_) return any_host_.match(query);
+  if (any_host_) return any_host_->entry.match(query);
   return kNoRoute;
 }
 

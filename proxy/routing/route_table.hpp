@@ -11,6 +11,11 @@
 // The first route that satisfies every matcher at the most specific level
 // wins; among equally specific routes the one declared first wins.
 //
+// The entries of each host are built apart and shared (SharedMap, one
+// shared_ptr per host entry): with_changes() derives the index of a table
+// with some routes changed by rebuilding only the entries of the hosts those
+// routes name, and shares every other with this one.
+//
 // A header that some route matches on must appear at most once in a request:
 // with two X-Tenant-ID lines the route would follow the first while the
 // upstream may read the last, so repeats_routing_header() lets the proxy
@@ -18,10 +23,11 @@
 #pragma once
 
 #include "config/model.hpp"
-#include "hashing/stable_hash.hpp"
 #include "http/message_head.hpp"
+#include "routing/shared_map.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,18 +35,6 @@
 
 
 namespace tg::proxy::routing {
-
-// XXH3 (fast on the short keys of hosts, paths and header values). Not
-// noexcept on purpose: libstdc++ then keeps each node's hash code, so a
-// lookup compares codes while it walks a bucket instead of hashing the keys
-// it passes — which made a 10,000-route table ~1.8× slower than a 10-route
-// one (tests/bench/route_match_bench.cpp).
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return hashing::stable_hash(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 // The request fields routing looks at. `host` is lower-case without a port.
 struct RouteQuery {
@@ -62,6 +56,24 @@ class RouteTable {
   // Indices returned by match() are positions in `routes`.
   static RouteTable build(const std::vector<config::Route>& routes);
 
+  // A route as the index sees it: its name, its matchers and the position
+  // match() returns for it. The matchers are copied into the index.
+  struct Entry {
+    std::string_view name;
+    const config::RouteMatch* match;
+    std::uint32_t position;
+  };
+  // `routes` in precedence order (the first declared first); match() returns
+  // their `position`s, which need not follow that order.
+  static RouteTable build(const std::vector<Entry>& routes);
+
+  // This index without the routes `removed` (each as it was added: name and
+  // position) and with `added`; the entries of the hosts neither names are
+  // shared with this index. Within a host, routes added this way take
+  // precedence by name (the order of a pushed table), so use it only on an
+  // index whose routes are in name order (a pushed table's).
+  RouteTable with_changes(const std::vector<Entry>& removed, const std::vector<Entry>& added) const;
+
   std::int32_t match(const RouteQuery& query) const;
 
   // True when a header whose name some route matches on appears more than
@@ -72,7 +84,8 @@ class RouteTable {
 
  private:
   struct Candidate {
-    std::uint32_t route;
+    std::uint32_t route;  // position returned
+    std::uint32_t rank;   // precedence among equally specific routes: lower wins
     std::string method;  // empty: any method
   };
   struct HeaderIndex {
@@ -91,16 +104,33 @@ class RouteTable {
     std::int32_t match(const RouteQuery& query) const;
   };
 
-  static void add(HostEntry& entry, std::uint32_t index, const config::Route& route);
-  static void finish(HostEntry& entry);
+  // A route of a host entry, kept to build the entry again when a route of
+  // the same host changes.
+  struct Member {
+    std::string name;
+    std::uint32_t position;
+    std::uint32_t rank;
+    config::RouteMatch match;
+  };
+  struct Host {
+    HostEntry entry;
+    std::vector<Member> members;  // in precedence order
+  };
+  using HostPtr = std::shared_ptr<const Host>;
 
-  StringMap<HostEntry> exact_hosts_;
-  StringMap<HostEntry> wildcard_hosts_;  // key: ".example.com"
-  HostEntry any_host_;
-  bool has_any_host_ = false;
-  // Names (lower-case) of the headers routes match on, and their lengths.
-  StringMap<bool> header_names_;
-  std::vector<bool> header_name_lengths_;  // [length]: some name has it
+  static void add(HostEntry& entry, const Member& route);
+  static void finish(HostEntry& entry);
+  static HostPtr make_host(std::vector<Member> members);
+  HostPtr* slot_for(const std::string& host);  // the (writable) place of the host's entry
+  void count_header(const config::RouteMatch& match, int delta);
+
+  SharedMap<HostPtr> exact_hosts_;
+  SharedMap<HostPtr> wildcard_hosts_;  // key: ".example.com"
+  HostPtr any_host_;                   // routes with no host; null when none
+  // Names (lower-case) of the headers routes match on, with how many routes
+  // match on each, and their lengths.
+  StringMap<std::uint32_t> header_names_;
+  std::vector<std::uint32_t> header_name_lengths_;  // [length]: how many names have it
 };
 
 }  // namespace tg::proxy::routing

@@ -5,6 +5,7 @@
 #include "mapping/config_enums.hpp"
 #include "config/rules.hpp"
 #include "config/validate.hpp"
+#include "table/table_entries.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -307,6 +308,74 @@ bool to_config(const v1::Table& table, config::Config& out, std::string& error) 
     error = std::move(*problem);
     return false;
   }
+  return true;
+}
+
+bool to_table_change(const v1::TableDelta& delta, TableChange& out, std::string& error) {
+  out = {};
+  std::vector<table::SplitEntry> entries;
+  if (!table::split_entries(delta.upserts(), entries, error)) {
+    error = "delta upserts: " + error;
+    return false;
+  }
+  // The upserted objects as one Config, for the rules config::validate
+  // checks; instances sit in a stand-in service of default settings.
+  config::Config check;
+  config::Service holder;
+  holder.name = "instances";
+  for (const table::SplitEntry& entry : entries) {
+    const std::string_view body = table::entry_body(entry.entry);
+    const int size = static_cast<int>(body.size());
+    switch (entry.kind) {
+      case table::tenants: {
+        v1::Tenant t;
+        if (!t.ParseFromArray(body.data(), size)) break;
+        config::Tenant tenant;
+        tenant.id = t.id();
+        tenant.labels.insert(t.labels().begin(), t.labels().end());
+        check.tenants.push_back(std::move(tenant));
+        continue;
+      }
+      case table::services: {
+        v1::Service s;
+        if (!s.ParseFromArray(body.data(), size)) break;
+        config::Service service;
+        if (!to_service(s, service, error)) return false;
+        out.services.push_back(std::move(service));
+        continue;
+      }
+      case table::instances: {
+        v1::Instance i;
+        if (!i.ParseFromArray(body.data(), size)) break;
+        TableChange::Instance instance{i.service(), {}};
+        if (!to_instance(i, instance.instance, error)) return false;
+        holder.instances.push_back(instance.instance);
+        out.instances.push_back(std::move(instance));
+        continue;
+      }
+      case table::routes: {
+        v1::Route r;
+        if (!r.ParseFromArray(body.data(), size)) break;
+        config::Route route;
+        if (!to_route(r, route, error)) return false;
+        out.routes.push_back(std::move(route));
+        continue;
+      }
+    }
+    error = "delta upserts: the " + std::string(table::to_string(entry.kind)) + " \"" + std::string(entry.key) +
+            "\" is not a valid tenantgate.v1 object";
+    return false;
+  }
+  check.services = out.services;
+  check.services.push_back(std::move(holder));
+  check.routes = out.routes;
+  if (auto problem = config::first_error(check)) {
+    error = std::move(*problem);
+    return false;
+  }
+  out.removed_services.assign(delta.removed_services().begin(), delta.removed_services().end());
+  out.removed_instances.assign(delta.removed_instances().begin(), delta.removed_instances().end());
+  out.removed_routes.assign(delta.removed_routes().begin(), delta.removed_routes().end());
   return true;
 }
 

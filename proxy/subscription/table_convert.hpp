@@ -21,6 +21,11 @@ namespace tg::proxy::subscription {
 // false with `error` ("service acme-sim: ...") when the table cannot be used.
 bool to_config(const tenantgate::v1::Table& table, config::Config& out, std::string& error);
 
+// The objects a delta update upserts and the keys it removes, each object
+// converted and checked as to_config does; whether they refer to what
+// exists, Snapshot::apply checks. false with `error` when one cannot be used.
+bool to_table_change(const tenantgate::v1::TableDelta& delta, TableChange& out, std::string& error);
+
 InstanceStateChange to_change(const tenantgate::v1::InstanceState& state);
 std::vector<InstanceStateChange> to_changes(const tenantgate::v1::HealthUpdate& update);
 

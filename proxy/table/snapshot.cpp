@@ -84,54 +84,107 @@ void build_balancing(const Snapshot& s, ServiceDef& def) {
 
 std::string duration_text(config::Duration d) { return std::to_string(d.count()) + "ms"; }
 
-// The breakers of `s`'s services with `outlier`: taken over from `previous`
-// for the same instance id, endpoint and service name (as the workers carry
-// their InstanceRuntime over), else new and closed.
-void attach_breakers(Snapshot& s, const Snapshot* previous) {
-  std::unordered_map<std::string_view, const ServiceDef*> old_services;
-  if (previous && previous->instance_ids)
-    for (const ServiceDef& svc : previous->services)
-      if (svc.breakers) old_services.emplace(svc.name, &svc);
-  for (ServiceDef& def : s.services) {
-    if (!def.outlier) continue;
-    const auto old = old_services.find(def.name);
-    if (old == old_services.end()) {
-      def.breakers = std::make_shared<resilience::ServiceBreakers>();
-    } else {
-      def.breakers = old->second->breakers;
-    }
-    for (std::uint32_t index : def.members) {
-      InstanceDef& inst = s.instances[index];
-      if (old != old_services.end()) {
-        const auto found = previous->instance_ids->find(inst.id);
-        if (found != previous->instance_ids->end()) {
-          const InstanceDef& before = previous->instances[found->second];
-          if (before.breaker && before.endpoint == inst.endpoint &&
-              previous->services[before.service].name == def.name) {
-            inst.breaker = before.breaker;
-            continue;
-          }
-        }
+// The breakers of the service at `pos` and its members: with `outlier`,
+// taken over from `previous` for the same instance id, endpoint and service
+// name (as the workers carry their InstanceRuntime over), else new and
+// closed; without, none.
+void attach_breakers(Snapshot& s, std::uint32_t pos, const Snapshot* previous) {
+  const ServiceDef& now = s.services[pos];
+  if (!now.outlier) {
+    if (now.breakers) s.services.mutate(pos).breakers = nullptr;
+    for (std::uint32_t index : now.members)
+      if (s.instances[index].breaker) s.instances.mutate(index).breaker = nullptr;
+    return;
+  }
+  const ServiceDef* old = nullptr;
+  if (previous) {
+    const std::uint32_t* found = previous->service_ids.find(now.name);
+    if (found && previous->services[*found].breakers) old = &previous->services[*found];
+  }
+  // The previous table's count for this service, else the one it has (a
+  // snapshot apply() derives keeps it), else a new one.
+  if (old && now.breakers != old->breakers) {
+    s.services.mutate(pos).breakers = old->breakers;
+  } else if (!old && !now.breakers) {
+    s.services.mutate(pos).breakers = std::make_shared<resilience::ServiceBreakers>();
+  }
+  const ServiceDef& def = s.services[pos];
+  for (std::uint32_t index : def.members) {
+    const InstanceDef& inst = s.instances[index];
+    std::shared_ptr<resilience::BreakerCell> cell;
+    if (old) {
+      const std::uint32_t* found = previous->instance_ids.find(inst.id);
+      if (found) {
+        const InstanceDef& before = previous->instances[*found];
+        if (before.breaker && before.endpoint == inst.endpoint && previous->services[before.service].name == def.name)
+          cell = before.breaker;
       }
-      inst.breaker = std::make_shared<resilience::BreakerCell>(def.breakers);
     }
+    if (!cell) cell = std::make_shared<resilience::BreakerCell>(def.breakers);
+    if (inst.breaker != cell) s.instances.mutate(index).breaker = std::move(cell);
   }
 }
 
 // A health flip unhealthy -> healthy closes the breaker at once (life-of-a-request.md).
 // Done here, before any worker serves `after`, once for the proxy.
-void close_recovered(const Snapshot& before, const Snapshot& after) {
-  if (!before.instance_ids) return;
-  for (const InstanceDef& inst : after.instances) {
-    if (!inst.breaker || inst.health != config::Health::healthy) continue;
-    const auto found = before.instance_ids->find(inst.id);
-    if (found == before.instance_ids->end()) continue;
-    const InstanceDef& was = before.instances[found->second];
-    if (was.health != config::Health::unhealthy || was.breaker != inst.breaker) continue;
-    const resilience::BreakerCell::Change change = inst.breaker->close_on_health();
-    if (change.transition.happened())
-      resilience::log_transition(after.services[inst.service].name, inst.id, inst.address, change.transition, 0);
+void close_recovered(const Snapshot& before, const Snapshot& after, std::uint32_t index) {
+  const InstanceDef& inst = after.instances[index];
+  if (!inst.breaker || inst.health != config::Health::healthy) return;
+  const std::uint32_t* found = before.instance_ids.find(inst.id);
+  if (!found) return;
+  const InstanceDef& was = before.instances[*found];
+  if (was.health != config::Health::unhealthy || was.breaker != inst.breaker) return;
+  const resilience::BreakerCell::Change change = inst.breaker->close_on_health();
+  if (change.transition.happened())
+    resilience::log_transition(after.services[inst.service].name, inst.id, inst.address, change.transition, 0);
+}
+
+// A service's settings (no members yet); false with `error` for a policy
+// tg-proxy does not serve.
+bool make_service(const config::Service& svc, ServiceDef& def, std::string& error) {
+  if (!policy_supported(svc.lb)) {
+    error = "service " + svc.name + ": lb policy '" + std::string(config::to_string(svc.lb)) +
+            "' is not supported by tg-proxy: it needs the control plane's link assignment "
+            "(Discovery.AssignLink), which does not exist yet; use ring_hash or maglev with the same "
+            "hash_key for stickiness without it";
+    return false;
   }
+  def.name = svc.name;
+  def.tenant = svc.tenant;
+  def.tenant_json = json_escaped(svc.tenant);
+  def.policy = svc.lb;
+  def.timeouts = svc.timeouts;
+  def.limits = svc.limits;
+  def.retry = svc.retry;
+  def.outlier = svc.outlier.has_value();
+  if (svc.outlier) def.breaker = resilience::BreakerPolicy::from(*svc.outlier);
+  def.hash_key = svc.hash_key;
+  return true;
+}
+
+bool make_instance(const config::Instance& inst, std::uint32_t service, InstanceDef& def, std::string& error) {
+  def.id = inst.id;
+  def.address = inst.address;
+  def.weight = std::max<std::uint32_t>(1, inst.weight);
+  def.service = service;
+  def.admin_state = inst.admin_state;
+  def.health = inst.health;
+  def.health_reason = inst.health_reason;
+  return resolve(inst, def.endpoint, error);
+}
+
+std::uint64_t next_layout() {
+  static std::atomic<std::uint64_t> layouts{0};
+  return ++layouts;
+}
+
+void remove_value(std::vector<std::uint32_t>& list, std::uint32_t value) {
+  auto it = std::find(list.begin(), list.end(), value);
+  if (it != list.end()) list.erase(it);
+}
+
+void replace_value(std::vector<std::uint32_t>& list, std::uint32_t from, std::uint32_t to) {
+  std::replace(list.begin(), list.end(), from, to);
 }
 
 }  // namespace
@@ -143,26 +196,9 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
   s->version = version;
   s->control = control;
   s->source = std::move(source);
-  routing::StringMap<std::uint32_t> service_index;
   for (const config::Service& svc : config.services) {
     ServiceDef def;
-    def.name = svc.name;
-    def.tenant = svc.tenant;
-    def.tenant_json = json_escaped(svc.tenant);
-    def.policy = svc.lb;
-    def.timeouts = svc.timeouts;
-    def.limits = svc.limits;
-    def.retry = svc.retry;
-    def.outlier = svc.outlier.has_value();
-    if (svc.outlier) def.breaker = resilience::BreakerPolicy::from(*svc.outlier);
-    def.hash_key = svc.hash_key;
-    if (!policy_supported(svc.lb)) {
-      error = "service " + svc.name + ": lb policy '" + std::string(config::to_string(svc.lb)) +
-              "' is not supported by tg-proxy: it needs the control plane's link assignment "
-              "(Discovery.AssignLink), which does not exist yet; use ring_hash or maglev with the same "
-              "hash_key for stickiness without it";
-      return nullptr;
-    }
+    if (!make_service(svc, def, error)) return nullptr;
     const auto service_pos = static_cast<std::uint32_t>(s->services.size());
     // Instances ordered by id, so every proxy with the same table builds the
     // same order (hash policies depend on it).
@@ -171,38 +207,227 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
     std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->id < b->id; });
     for (const config::Instance* inst : ordered) {
       InstanceDef idef;
-      idef.id = inst->id;
-      idef.address = inst->address;
-      idef.weight = std::max<std::uint32_t>(1, inst->weight);
-      idef.service = service_pos;
-      idef.admin_state = inst->admin_state;
-      idef.health = inst->health;
-      idef.health_reason = inst->health_reason;
-      if (!resolve(*inst, idef.endpoint, error)) return nullptr;
-      def.members.push_back(static_cast<std::uint32_t>(s->instances.size()));
+      if (!make_instance(*inst, service_pos, idef, error)) return nullptr;
+      const auto index = static_cast<std::uint32_t>(s->instances.size());
+      def.members.push_back(index);
+      s->instance_ids.set(idef.id, index);
       s->instances.push_back(std::move(idef));
     }
     build_balancing(*s, def);
-    service_index.emplace(svc.name, service_pos);
+    s->service_ids.set(svc.name, service_pos);
     s->services.push_back(std::move(def));
   }
   for (const config::Route& r : config.routes) {
-    auto it = service_index.find(r.service);
-    if (it == service_index.end()) {
+    const std::uint32_t* service = s->service_ids.find(r.service);
+    if (!service) {
       error = "route " + r.name + ": unknown service " + r.service;
       return nullptr;
     }
-    s->routes.push_back(RouteDef{r.name, it->second, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes});
+    s->route_ids.set(r.name, static_cast<std::uint32_t>(s->routes.size()));
+    s->routes.push_back(RouteDef{r.name, *service, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes});
   }
   s->table = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(config.routes));
-  auto ids = std::make_shared<routing::StringMap<std::uint32_t>>();
-  ids->reserve(s->instances.size());
-  for (std::uint32_t i = 0; i < s->instances.size(); ++i) ids->emplace(s->instances[i].id, i);
-  s->instance_ids = std::move(ids);
-  static std::atomic<std::uint64_t> layouts{0};
-  s->layout = ++layouts;
-  attach_breakers(*s, previous);
-  if (previous) close_recovered(*previous, *s);
+  s->layout = next_layout();
+  for (std::uint32_t pos = 0; pos < s->services.size(); ++pos) attach_breakers(*s, pos, previous);
+  if (previous)
+    for (std::uint32_t i = 0; i < s->instances.size(); ++i) close_recovered(*previous, *s, i);
+  return s;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::apply(const Snapshot& base, const TableChange& change,
+                                                std::uint64_t version, TableVersion control, std::string& error) {
+  auto s = std::make_shared<Snapshot>(base);
+  s->version = version;
+  s->control = control;
+  auto moved = std::make_shared<LayoutChange>();
+  moved->base_layout = base.layout;
+  std::vector<std::string> touched;  // names of services whose members or settings changed
+  std::vector<std::string> touched_routes;  // names of routes added, removed, changed or moved
+
+  // 1. Routes removed: the last route takes the place of each.
+  for (const std::string& name : change.removed_routes) {
+    const std::uint32_t* found = s->route_ids.find(name);
+    if (!found) continue;
+    const std::uint32_t pos = *found;
+    const auto last = static_cast<std::uint32_t>(s->routes.size() - 1);
+    touched_routes.push_back(name);
+    s->route_ids.erase(name);
+    if (pos != last) {
+      s->routes.mutate(pos) = s->routes[last];
+      s->route_ids.set(s->routes[pos].name, pos);
+      touched_routes.push_back(s->routes[pos].name);
+      moved->routes.push_back(pos);
+    }
+    s->routes.pop_back();
+  }
+  // 2. Instances removed, likewise; their services and the moved one's change.
+  for (const std::string& id : change.removed_instances) {
+    const std::uint32_t* found = s->instance_ids.find(id);
+    if (!found) continue;
+    const std::uint32_t pos = *found;
+    const auto last = static_cast<std::uint32_t>(s->instances.size() - 1);
+    const std::uint32_t service = s->instances[pos].service;
+    remove_value(s->services.mutate(service).members, pos);
+    touched.push_back(s->services[service].name);
+    s->instance_ids.erase(id);
+    if (pos != last) {
+      const std::uint32_t other = s->instances[last].service;
+      replace_value(s->services.mutate(other).members, last, pos);
+      touched.push_back(s->services[other].name);
+      s->instances.mutate(pos) = s->instances[last];
+      s->instance_ids.set(s->instances[pos].id, pos);
+      moved->instances.push_back(pos);
+    }
+    s->instances.pop_back();
+  }
+  // 3. Services upserted: settings replaced, members kept.
+  for (const config::Service& svc : change.services) {
+    ServiceDef def;
+    if (!make_service(svc, def, error)) return nullptr;
+    const std::uint32_t* found = s->service_ids.find(svc.name);
+    if (found) {
+      ServiceDef& target = s->services.mutate(*found);
+      def.members = std::move(target.members);
+      def.breakers = std::move(target.breakers);
+      target = std::move(def);
+      moved->services.push_back(*found);
+    } else {
+      const auto pos = static_cast<std::uint32_t>(s->services.size());
+      s->service_ids.set(svc.name, pos);
+      s->services.append(std::move(def));
+      moved->services.push_back(pos);
+    }
+    touched.push_back(svc.name);
+  }
+  // 4. Instances upserted.
+  for (const TableChange::Instance& upsert : change.instances) {
+    const config::Instance& inst = upsert.instance;
+    const std::uint32_t* service = s->service_ids.find(upsert.service);
+    if (!service) {
+      error = "instance " + inst.id + ": unknown service '" + upsert.service + "'";
+      return nullptr;
+    }
+    InstanceDef def;
+    if (!make_instance(inst, *service, def, error)) return nullptr;
+    const std::uint32_t* found = s->instance_ids.find(inst.id);
+    std::uint32_t pos;
+    if (found) {
+      pos = *found;
+      const std::uint32_t before = s->instances[pos].service;
+      if (before != *service) {
+        remove_value(s->services.mutate(before).members, pos);
+        touched.push_back(s->services[before].name);
+        s->services.mutate(*service).members.push_back(pos);
+      }
+      InstanceDef& target = s->instances.mutate(pos);
+      def.breaker = std::move(target.breaker);  // attach_breakers decides whether it stays
+      target = std::move(def);
+    } else {
+      pos = static_cast<std::uint32_t>(s->instances.size());
+      s->instance_ids.set(inst.id, pos);
+      s->instances.append(std::move(def));
+      s->services.mutate(*service).members.push_back(pos);
+    }
+    touched.push_back(upsert.service);
+    moved->instances.push_back(pos);
+  }
+  // 5. Routes upserted.
+  for (const config::Route& r : change.routes) {
+    const std::uint32_t* service = s->service_ids.find(r.service);
+    if (!service) {
+      error = "route " + r.name + ": unknown service '" + r.service + "'";
+      return nullptr;
+    }
+    RouteDef def{r.name, *service, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes};
+    const std::uint32_t* found = s->route_ids.find(r.name);
+    std::uint32_t pos;
+    if (found) {
+      pos = *found;
+      s->routes.mutate(pos) = std::move(def);
+    } else {
+      pos = static_cast<std::uint32_t>(s->routes.size());
+      s->route_ids.set(r.name, pos);
+      s->routes.append(std::move(def));
+    }
+    moved->routes.push_back(pos);
+    touched_routes.push_back(r.name);
+  }
+  // 6. Services removed: nothing may still refer to them; the last service
+  // takes the place of each (its members and routes follow).
+  for (const std::string& name : change.removed_services) {
+    const std::uint32_t* found = s->service_ids.find(name);
+    if (!found) continue;
+    const std::uint32_t pos = *found;
+    if (!s->services[pos].members.empty()) {
+      error = "instance " + s->instances[s->services[pos].members.front()].id + ": unknown service '" + name + "'";
+      return nullptr;
+    }
+    const auto last = static_cast<std::uint32_t>(s->services.size() - 1);
+    for (std::uint32_t r = 0; r < s->routes.size(); ++r) {
+      if (s->routes[r].service == pos) {
+        error = "route " + s->routes[r].name + ": unknown service '" + name + "'";
+        return nullptr;
+      }
+    }
+    s->service_ids.erase(name);
+    if (pos != last) {
+      s->services.mutate(pos) = s->services[last];
+      s->service_ids.set(s->services[pos].name, pos);
+      for (std::uint32_t index : s->services[pos].members) {
+        s->instances.mutate(index).service = pos;
+        moved->instances.push_back(index);
+      }
+      for (std::uint32_t r = 0; r < s->routes.size(); ++r) {
+        if (s->routes[r].service != last) continue;
+        s->routes.mutate(r).service = pos;
+        moved->routes.push_back(r);
+      }
+      moved->services.push_back(pos);
+    }
+    s->services.pop_back();
+  }
+  // 7. The services touched: members in id order, pick set, balancing
+  // structures and breakers anew; every member counts as changed.
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (const std::string& name : touched) {
+    const std::uint32_t* found = s->service_ids.find(name);
+    if (!found) continue;
+    const std::uint32_t pos = *found;
+    ServiceDef& def = s->services.mutate(pos);
+    std::sort(def.members.begin(), def.members.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return s->instances[a].id < s->instances[b].id; });
+    build_balancing(*s, def);
+    attach_breakers(*s, pos, &base);
+    moved->services.push_back(pos);
+    for (std::uint32_t index : s->services[pos].members) moved->instances.push_back(index);
+  }
+  // 8. The route index: the routes touched leave it as the base had them
+  // and enter it as they are now; only the entries of their hosts are built
+  // again, with a pushed table's precedence (name order).
+  if (!touched_routes.empty()) {
+    std::sort(touched_routes.begin(), touched_routes.end());
+    touched_routes.erase(std::unique(touched_routes.begin(), touched_routes.end()), touched_routes.end());
+    std::vector<routing::RouteTable::Entry> removed, added;
+    for (const std::string& name : touched_routes) {
+      if (const std::uint32_t* was = base.route_ids.find(name))
+        removed.push_back({base.routes[*was].name, &base.routes[*was].match, *was});
+      if (const std::uint32_t* now = s->route_ids.find(name))
+        added.push_back({s->routes[*now].name, &s->routes[*now].match, *now});
+    }
+    s->table = std::make_shared<const routing::RouteTable>(base.table->with_changes(removed, added));
+  }
+  auto tidy = [](std::vector<std::uint32_t>& list, std::size_t size) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+    while (!list.empty() && list.back() >= size) list.pop_back();
+  };
+  tidy(moved->instances, s->instances.size());
+  tidy(moved->routes, s->routes.size());
+  tidy(moved->services, s->services.size());
+  for (std::uint32_t index : moved->instances) close_recovered(base, *s, index);
+  s->layout = next_layout();
+  s->change = std::move(moved);
   return s;
 }
 
@@ -212,19 +437,22 @@ std::shared_ptr<const Snapshot> Snapshot::with_states(const Snapshot& base,
   auto s = std::make_shared<Snapshot>(base);
   s->version = version;
   s->control = control;
-  std::vector<bool> touched(s->services.size(), false);
+  std::vector<std::uint32_t> touched;
+  std::vector<std::uint32_t> changed;
   for (const InstanceStateChange& change : changes) {
-    auto found = s->instance_ids->find(change.id);
-    if (found == s->instance_ids->end()) continue;
-    InstanceDef& inst = s->instances[found->second];
+    const std::uint32_t* found = s->instance_ids.find(change.id);
+    if (!found) continue;
+    InstanceDef& inst = s->instances.mutate(*found);
     inst.admin_state = change.admin_state;
     inst.health = change.health;
     inst.health_reason = change.health_reason;
-    touched[inst.service] = true;
+    touched.push_back(inst.service);
+    changed.push_back(*found);
   }
-  for (std::size_t i = 0; i < s->services.size(); ++i)
-    if (touched[i]) build_balancing(*s, s->services[i]);
-  close_recovered(base, *s);
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (std::uint32_t pos : touched) build_balancing(*s, s->services.mutate(pos));
+  for (std::uint32_t index : changed) close_recovered(base, *s, index);
   return s;
 }
 
@@ -235,8 +463,17 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
   if (!control.empty())
     root["control_version"] = std::to_string(control.generation) + "." + std::to_string(control.counter);
   root["source"] = source;
+  // A pushed table lists its services and routes in name order, as tg-control
+  // sends them, whichever positions delta updates gave them.
+  auto listing = [&](const auto& list) {
+    std::vector<std::uint32_t> order(list.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    if (!control.empty())
+      std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return list[a].name < list[b].name; });
+    return order;
+  };
   json::array service_list;
-  for (std::size_t pos = 0; pos < services.size(); ++pos) {
+  for (std::uint32_t pos : listing(services)) {
     const ServiceDef& svc = services[pos];
     json::object o;
     o["name"] = svc.name;
@@ -278,7 +515,8 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
   }
   root["services"] = std::move(service_list);
   json::array route_list;
-  for (const RouteDef& r : routes) {
+  for (std::uint32_t pos : listing(routes)) {
+    const RouteDef& r = routes[pos];
     json::object m;
     if (!r.match.host.empty()) m["host"] = r.match.host;
     if (!r.match.path_exact.empty()) m["path"] = r.match.path_exact;

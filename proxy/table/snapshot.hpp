@@ -1,8 +1,11 @@
 // The immutable configuration root a worker serves from (docs/architecture.md, Configuration).
 //
-// Built from a validated config::Config off the workers (main thread), then
-// posted to each worker as shared_ptr<const Snapshot>. Nothing in it changes
-// after build(); per-worker mutable state lives in WorkerTable. The one
+// Built from a validated config::Config off the workers (main thread), or
+// from the previous snapshot and a delta update (apply()), then posted to each
+// worker as shared_ptr<const Snapshot>. Nothing in it changes after it is
+// published; per-worker mutable state lives in WorkerTable. Its services,
+// instances, routes and indexes are held in shared parts (shared_parts.hpp):
+// a snapshot derived from another shares every part the change left alone. The one
 // exception is shared by design: the breaker cells it points to (one per
 // instance and proxy, resilience/breaker_cell.hpp), which the workers update
 // atomically and the next Snapshot takes over by instance id.
@@ -14,6 +17,7 @@
 #include "resilience/breaker.hpp"
 #include "resilience/breaker_cell.hpp"
 #include "routing/route_table.hpp"
+#include "table/shared_parts.hpp"
 #include "version/table_version.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -91,6 +95,33 @@ struct RouteDef {
   bool reject_encoded_slashes = false;  // 400 for paths with %2F, %5C or '\\' (http::has_encoded_slash)
 };
 
+// A change to a pushed table as model objects (proxy/subscription converts
+// a delta update into one): upserts replace or add the object of the same
+// name or id, removals name what goes. Keys it removes that the table lacks
+// are skipped (added after the base and removed again).
+struct TableChange {
+  std::vector<config::Service> services;  // their `instances` are ignored
+  struct Instance {
+    std::string service;  // the name of the service it belongs to
+    config::Instance instance;
+  };
+  std::vector<Instance> instances;
+  std::vector<config::Route> routes;
+  std::vector<std::string> removed_services, removed_instances, removed_routes;
+  bool empty() const {
+    return services.empty() && instances.empty() && routes.empty() && removed_services.empty() &&
+           removed_instances.empty() && removed_routes.empty();
+  }
+};
+
+// What apply() changed against its base, for WorkerTable::build: positions
+// (in the new snapshot) whose element is new, moved or changed. A position
+// listed for instances covers every member of a changed service.
+struct LayoutChange {
+  std::uint64_t base_layout = 0;
+  std::vector<std::uint32_t> instances, routes, services;
+};
+
 // Policies balancing::pick serves; Snapshot::build refuses a table with another.
 inline bool policy_supported(config::LbPolicy policy) { return policy != config::LbPolicy::sticky_link; }
 
@@ -98,17 +129,28 @@ struct Snapshot {
   std::uint64_t version = 0;   // this process's table sequence (1, 2, ...)
   TableVersion control;        // set when the table was pushed by tg-control; empty for YAML
   std::string source;  // file the table came from, or "tg-control ADDR"
-  std::vector<ServiceDef> services;
-  std::vector<InstanceDef> instances;
-  std::vector<RouteDef> routes;
-  // Shared between a snapshot and the ones with_states derives from it: a
-  // health change copies neither the route index nor the id index.
+  // Indexed by position; a table built whole keeps the table's order
+  // (services and routes as declared, each service's instances by id), one
+  // apply() built puts new elements last and a removed one's place goes to
+  // the last element.
+  SharedVector<ServiceDef, 4> services;
+  SharedVector<InstanceDef> instances;
+  SharedVector<RouteDef> routes;
+  // Shared between a snapshot and the ones derived from it: a health change
+  // copies neither the route index nor the id indexes, a delta update without
+  // route changes keeps the route index.
   std::shared_ptr<const routing::RouteTable> table;
-  std::shared_ptr<const routing::StringMap<std::uint32_t>> instance_ids;  // id → index into instances
+  SharedIndex instance_ids;  // id → position in instances
+  SharedIndex service_ids;   // name → position in services
+  SharedIndex route_ids;     // name → position in routes
   // Same value = same instances (ids, endpoints, order) and routes: set by
-  // build(), kept by with_states(), so a worker keeps its per-instance and
-  // per-route state arrays by position instead of remapping them by id.
+  // build() and apply(), kept by with_states(), so a worker keeps its
+  // per-instance and per-route state arrays by position instead of remapping
+  // them by id.
   std::uint64_t layout = 0;
+  // Set by apply(): the positions that changed against the base's layout, so
+  // a worker serving the base remaps only those. Null after build().
+  std::shared_ptr<const LayoutChange> change;
 
   // The admin /config page: version, source, services with their instances
   // (health, admin state, pickable; with `load`, their in_flight and
@@ -123,6 +165,18 @@ struct Snapshot {
   static std::shared_ptr<const Snapshot> build(const config::Config& config, std::uint64_t version,
                                                std::string source, std::string& error,
                                                TableVersion control = {}, const Snapshot* previous = nullptr);
+
+  // `base` (a pushed table) with `change` applied, sharing every service,
+  // instance, route, balancing structure and index part the change leaves
+  // alone: the cost follows the size of the change and of the services it
+  // touches, except that a change to the routes builds the route index anew
+  // (over every route) and a removed service is looked for in every route.
+  // Routes keep the precedence a pushed table gives them (name order). Null with `error` when the result would not be a usable table
+  // (an instance or route of an unknown service, a removed service still
+  // referenced, an address that does not resolve); `base` is never altered.
+  // Breakers carry over as in build() with `previous` = base.
+  static std::shared_ptr<const Snapshot> apply(const Snapshot& base, const TableChange& change,
+                                               std::uint64_t version, TableVersion control, std::string& error);
 
   // `base` with the health/admin state of some instances changed (ids it does
   // not hold are ignored): only the services of changed instances get new

@@ -46,13 +46,21 @@ struct WorkerTable : LocalRefCounted<WorkerTable> {
   std::vector<LocalPtr<ServiceRuntime>> services;    // by snapshot service index
 
   // Builds the table for `snapshot`, carrying state over from `previous`
-  // (may be null) by instance id (same address) and route name. Each
-  // instance gets the snapshot's breaker for it (shared by the workers), and
-  // its share of its service's limits among `workers` workers.
+  // (may be null) by instance id (same address), route name and service
+  // name. Each instance gets the snapshot's breaker for it (shared by the
+  // workers), and its share of its service's limits among `workers` workers.
+  // A snapshot with the layout `previous` serves takes its arrays as they
+  // are; one a delta update derived from it (Snapshot::change) remaps only
+  // the positions that changed; any other is remapped whole.
   static LocalPtr<WorkerTable> build(std::shared_ptr<const Snapshot> snapshot, const WorkerTable* previous,
                                      unsigned workers = 1);
   // Each instance's connection share and pending-queue bound for `workers`.
   void share_limits(unsigned workers);
+  // The same for the instances at `changed` only.
+  void share_limits(unsigned workers, const std::vector<std::uint32_t>& changed);
+
+ private:
+  void share_limit(unsigned workers, std::uint32_t index);
 };
 
 }  // namespace tg::proxy

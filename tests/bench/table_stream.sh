@@ -17,17 +17,32 @@
 #      health: SetInstanceState returns → every proxy ACKed the health update.
 # 2. Large registry. tg-control started with BENCH_TENANTS tenants (10,000), one
 #    service each with BENCH_INSTANCES_PER_SERVICE instances (5: 50,000) and one
-#    route: the table build time and size (tg-control /metrics), the time until
-#    BENCH_LARGE_PROXIES proxies (50) have it, then the route and health rounds
-#    again (a route change is a full table push to every proxy).
-# 3. Peer: NGINX (1 worker) with the same number of server blocks as routes
+#    route: the table build time and size (tg-control /metrics); then for each N
+#    in BENCH_LARGE_PROXIES ("1 50"), N cold proxies: the time until they have
+#    the table (and the slowest one's transfer + apply, from ListProxies), the
+#    route (by ACK and by HTTP), instance and health rounds (every proxy's own
+#    ACK time and the update's bytes on the wire), their RSS.
+#    Fan-out: BENCH_FANOUT (1000) light subscribers (tg-bench-idle-streams
+#    --mode fanout) all ACK a route created, BENCH_FANOUT_ROUNDS rounds; and
+#    tg-control's RSS per subscriber.
+# 3. Huge registry (only with BENCH_HUGE_TENANTS set; 100,000 does not load as
+#    one --config file yet, see below): BENCH_HUGE_TENANTS
+#    tenants, 2 instances per service (200,000), one route each: build time and
+#    size, then BENCH_HUGE_SUBSCRIBERS (49) light subscribers held beside ONE
+#    real proxy (50 real proxies of that size do not fit this machine): the
+#    proxy's cold apply, its route and instance rounds by ACK, its RSS.
+# 4. Peer: NGINX (1 worker) with the same number of server blocks as routes
 #    (10 and BENCH_TENANTS): `nginx -s reload` → the new server block answers.
 #
 # Environment:
 #   BENCH_BUILD=build-dir (default build/)   BENCH_PROXIES="1 50"   BENCH_ROUNDS=100
-#   BENCH_TENANTS=10000 BENCH_INSTANCES_PER_SERVICE=5 BENCH_LARGE_PROXIES=50 BENCH_LARGE_ROUNDS=10
+#   BENCH_TENANTS=10000 BENCH_INSTANCES_PER_SERVICE=5 BENCH_LARGE_PROXIES="1 50" BENCH_LARGE_ROUNDS=10
+#   BENCH_FANOUT=1000 BENCH_FANOUT_ROUNDS=20 BENCH_HUGE_TENANTS=0 BENCH_HUGE_SUBSCRIBERS=49
 #   BENCH_OUT=DIR  results and logs (default: a new /tmp/tg-bench-stream.* directory, kept)
-# --quick: BENCH_ROUNDS=20, BENCH_TENANTS=1000, BENCH_LARGE_PROXIES=10 (unless set).
+#   BENCH_SKIP_SMALL=1 skips section 1, BENCH_SKIP_NGINX=1 section 4, BENCH_SKIP_LARGE=1 the proxies of
+#   section 2 (not its fan-out). BENCH_WAIT_CONNECTED=600: seconds cold proxies may take to get the table.
+# --quick: BENCH_ROUNDS=20, BENCH_TENANTS=1000, BENCH_LARGE_PROXIES="1 10", BENCH_FANOUT=100
+#   (unless set).
 #
 # Everything listens on 127.0.0.1 with ports picked at run time; every process
 # started here is stopped on exit. The machine this ran on has 2 cores: the
@@ -50,17 +65,25 @@ build=${BENCH_BUILD:-$root/build}
 control_bin=$build/bin/tg-control
 proxy_bin=$build/bin/tg-proxy
 load_bin=$build/bin/tg-bench-stream
+fanout_bin=$build/bin/tg-bench-idle-streams
 proxies_list=${BENCH_PROXIES:-1 50}
 rounds=${BENCH_ROUNDS:-$([[ $quick == 1 ]] && echo 20 || echo 100)}
 tenants=${BENCH_TENANTS:-$([[ $quick == 1 ]] && echo 1000 || echo 10000)}
 per_service=${BENCH_INSTANCES_PER_SERVICE:-5}
-large_proxies=${BENCH_LARGE_PROXIES:-$([[ $quick == 1 ]] && echo 10 || echo 50)}
+large_proxies=${BENCH_LARGE_PROXIES:-$([[ $quick == 1 ]] && echo "1 10" || echo "1 50")}
 large_rounds=${BENCH_LARGE_ROUNDS:-10}
+fanout=${BENCH_FANOUT:-$([[ $quick == 1 ]] && echo 100 || echo 1000)}
+fanout_rounds=${BENCH_FANOUT_ROUNDS:-20}
+# Off unless set: tg-control --config refuses a YAML document of more than
+# 1,000,000 nodes, and 100,000 tenants in one file are about 2.5 million.
+huge_tenants=${BENCH_HUGE_TENANTS:-0}
+huge_subscribers=${BENCH_HUGE_SUBSCRIBERS:-49}
+wait_connected=${BENCH_WAIT_CONNECTED:-600}  # s for cold proxies to get the table (50 on 2 cores: minutes)
 
 say() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
-for bin in "$control_bin" "$proxy_bin" "$load_bin"; do
-  [[ -x $bin ]] || die "$bin not found (build tg-control, tg-proxy and tg-bench-stream, or set BENCH_BUILD)"
+for bin in "$control_bin" "$proxy_bin" "$load_bin" "$fanout_bin"; do
+  [[ -x $bin ]] || die "$bin not found (build tg-control, tg-proxy, tg-bench-stream and tg-bench-idle-streams, or set BENCH_BUILD)"
 done
 
 out=${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/tg-bench-stream.XXXXXX")}
@@ -133,31 +156,43 @@ else:
 PY
 }
 
-run_rounds() {  # LABEL PORTS_FILE ROUNDS
-  local label=$1 ports=$2 n=$3
+run_rounds() {  # LABEL PORTS_FILE ROUNDS [NODE_PREFIX]
+  local label=$1 ports=$2 n=$3 prefix=${4:-}
   local observe
   for observe in ack http; do
     say "$label: route changes ($n rounds, observed by $observe)"
     "$load_bin" --server "$control_grpc" --proxies "$ports" --mode route --observe "$observe" --rounds "$n" \
-      --run "$label-$observe" >"$out/$label-route-$observe.txt"
+      --run "$label-$observe" --node-prefix "$prefix" --wait-connected "$wait_connected" \
+      >"$out/$label-route-$observe.txt"
     record "$label route $(tr '\n' ' ' <"$out/$label-route-$observe.txt")"
   done
+  say "$label: instances registered ($n rounds)"
+  "$load_bin" --server "$control_grpc" --proxies "$ports" --mode instance --rounds "$n" --run "$label" \
+    --node-prefix "$prefix" >"$out/$label-instance.txt"
+  record "$label instance $(tr '\n' ' ' <"$out/$label-instance.txt")"
   say "$label: health changes ($n rounds)"
   "$load_bin" --server "$control_grpc" --proxies "$ports" --mode health --rounds "$n" --run "$label" \
-    >"$out/$label-health.txt"
+    --node-prefix "$prefix" >"$out/$label-health.txt"
   record "$label health $(tr '\n' ' ' <"$out/$label-health.txt")"
 }
 
+# median_rss PID...: the median VmRSS (KiB) of the processes.
+median_rss() {
+  for p in "$@"; do awk '/VmRSS/ {print $2}' "/proc/$p/status"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
 # ---- 1. small registry --------------------------------------------------------
-start_control small
-small_control=$control_pid
-for n in $proxies_list; do
-  say "small registry, $n proxies"
-  start_proxies "small$n" "$n"
-  run_rounds "small-$n-proxies" "$out/small$n.ports" "$rounds"
-  stop_processes "${proxy_pids[@]}"
-done
-stop_processes "$small_control"
+if [[ ${BENCH_SKIP_SMALL:-0} != 1 ]]; then
+  start_control small
+  small_control=$control_pid
+  for n in $proxies_list; do
+    say "small registry, $n proxies"
+    start_proxies "small$n" "$n"
+    run_rounds "small-$n-proxies" "$out/small$n.ports" "$rounds"
+    stop_processes "${proxy_pids[@]}"
+  done
+  stop_processes "$small_control"
+fi
 
 # ---- 2. large registry --------------------------------------------------------
 big=$out/big.yaml
@@ -165,16 +200,45 @@ python3 "$root/tests/bench/gen_registry.py" "$big" "$tenants" "$per_service"
 say "large registry: $tenants tenants, $((tenants * per_service)) instances, $tenants routes"
 start_control large --config "$big"
 record "large build_seconds=$(control_metric tg_control_table_build_seconds) table_bytes=$(control_metric tg_control_table_payload_bytes)"
-start=$(date +%s.%N)
-start_proxies "large" "$large_proxies"
-run_rounds "large-$large_proxies-proxies" "$out/large.ports" "$large_rounds"
-record "large proxies_rss_kib=$(for p in "${proxy_pids[@]}"; do awk '/VmRSS/ {print $2}' /proc/$p/status; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') (median)"
+for n in $large_proxies; do
+  [[ ${BENCH_SKIP_LARGE:-0} == 1 ]] && break
+  say "large registry, $n cold proxies"
+  start_proxies "large$n" "$n"
+  run_rounds "large-$n-proxies" "$out/large$n.ports" "$large_rounds"
+  record "large-$n-proxies proxies_rss_kib=$(median_rss "${proxy_pids[@]}") (median)"
+  stop_processes "${proxy_pids[@]}"
+done
 record "large control_rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$control_pid/status)"
-stop_processes "${proxy_pids[@]}"
+say "large registry: fan-out to $fanout light subscribers ($fanout_rounds rounds)"
+"$fanout_bin" --server "$control_grpc" --mode fanout --streams "$fanout" --rounds "$fanout_rounds" \
+  --control-pid "$control_pid" >"$out/large-fanout.txt"
+record "large fanout $(tr '\n' ' ' <"$out/large-fanout.txt")"
 stop_processes "$control_pid"
 
-# ---- 3. peer: NGINX reload --------------------------------------------------------
-if command -v nginx >/dev/null; then
+# ---- 3. huge registry: one real proxy beside light subscribers ---------------------
+if [[ $huge_tenants != 0 ]]; then
+  huge=$out/huge.yaml
+  python3 "$root/tests/bench/gen_registry.py" "$huge" "$huge_tenants" 2
+  say "huge registry: $huge_tenants tenants, $((huge_tenants * 2)) instances, $huge_tenants routes"
+  start_control huge --config "$huge"
+  record "huge build_seconds=$(control_metric tg_control_table_build_seconds) table_bytes=$(control_metric tg_control_table_payload_bytes)"
+  "$fanout_bin" --server "$control_grpc" --mode fanout --streams "$huge_subscribers" --rounds 0 >"$out/huge-fanout.txt" &
+  fanout_pid=$!
+  pids+=("$fanout_pid")
+  for _ in $(seq 3000); do grep -qs '^ready' "$out/huge-fanout.txt" && break; sleep 0.1; done
+  grep -qs '^ready' "$out/huge-fanout.txt" || die "huge: subscribers not ready: $(cat "$out/huge-fanout.txt")"
+  start_proxies "huge" 1
+  run_rounds "huge-1-proxy" "$out/huge.ports" "$large_rounds" "huge-"
+  record "huge-1-proxy proxies_rss_kib=$(median_rss "${proxy_pids[@]}")"
+  record "huge control_rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$control_pid/status)"
+  stop_processes "${proxy_pids[@]}" "$fanout_pid"
+  stop_processes "$control_pid"
+fi
+
+# ---- 4. peer: NGINX reload --------------------------------------------------------
+if [[ ${BENCH_SKIP_NGINX:-0} == 1 ]]; then
+  say "NGINX peer skipped"
+elif command -v nginx >/dev/null; then
   for blocks in 10 "$tenants"; do
     say "NGINX: reload with $blocks server blocks"
     python3 - "$out/nginx" "$blocks" "$rounds" >"$out/nginx-$blocks.txt" <<'PY'

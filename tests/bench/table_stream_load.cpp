@@ -9,6 +9,10 @@
 //   none answers 404 any more (the proxy itself answers 503 no_instance once
 //   it has the route: no backend is involved). Figures: the time until the
 //   LAST proxy answered (p50/p90/p99/max over the rounds), and per proxy.
+//   With --observe ack, also each proxy's own time to ACK and the update's
+//   size on the wire (ListProxies last_update_bytes, largest over the proxies).
+// --mode instance: each round registers an instance (RegisterInstance) on that
+//   service; observed by ACK as above.
 // --mode health: each round flips one instance between disabled and active
 //   (SetInstanceState) and polls Admin.ListProxies until every proxy ACKed a
 //   version newer than the one before the call (an ACK means all its workers
@@ -158,25 +162,110 @@ v1::ListProxiesResponse list_proxies(v1::Admin::Stub& stub) {
   return response;
 }
 
+// Only proxies whose node id starts with this count (--node-prefix): simulated
+// subscribers (tg-bench-idle-streams --mode fanout) may share the stream.
+std::string node_prefix;
+
+bool counted(const v1::ProxyStatus& proxy) { return proxy.node_id().rfind(node_prefix, 0) == 0; }
+
 bool all_at_least(const v1::ListProxiesResponse& list, std::uint64_t counter, std::size_t expected) {
   std::size_t current = 0;
   for (const auto& proxy : list.proxies())
-    if (proxy.connected() && proxy.applied().generation() == list.newest().generation() &&
+    if (counted(proxy) && proxy.connected() && proxy.applied().generation() == list.newest().generation() &&
         proxy.applied().counter() >= counter)
       ++current;
   return current >= expected;
 }
 
-int route_mode(const Options& options, v1::Admin::Stub& stub, std::vector<Probe>& probes) {
-  {
+// Polls ListProxies until `expected` proxies ACKed version `counter` (of the
+// newest generation) or later; records the time from `returned` until the
+// last one (`last`) and until each one (`each`, as first seen), and the
+// largest last_update_bytes among them. false after 60 s.
+// The proxies' own time for each update (ListProxies last_update_apply_ms:
+// from tg-control's write to the proxy's answer, transfer and apply), the
+// largest per round.
+std::vector<double> apply_ms;
+
+bool wait_acked(v1::Admin::Stub& stub, std::uint64_t counter, std::size_t expected, Clock::time_point returned,
+                std::vector<double>& last, std::vector<double>& each, std::vector<double>& bytes) {
+  const auto deadline = returned + std::chrono::seconds(60);
+  std::vector<std::string> seen;
+  double largest = 0, slowest = 0;
+  for (;;) {
+    const v1::ListProxiesResponse list = list_proxies(stub);
+    const double now = ms_between(returned, Clock::now());
+    for (const auto& proxy : list.proxies()) {
+      if (!counted(proxy) || !proxy.connected() || proxy.applied().generation() != list.newest().generation() ||
+          proxy.applied().counter() < counter)
+        continue;
+      if (std::find(seen.begin(), seen.end(), proxy.node_id()) != seen.end()) continue;
+      seen.push_back(proxy.node_id());
+      each.push_back(now);
+      largest = std::max(largest, static_cast<double>(proxy.last_update_bytes()));
+      slowest = std::max(slowest, static_cast<double>(proxy.last_update_apply_ms()));
+    }
+    if (seen.size() >= expected) {
+      last.push_back(now);
+      bytes.push_back(largest);
+      apply_ms.push_back(slowest);
+      return true;
+    }
+    if (Clock::now() > deadline) {
+      std::cerr << "tg-bench-stream: the change did not reach every proxy within 60 s\n";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+void print_bytes(std::vector<double> bytes) {
+  if (bytes.empty()) return;
+  print_figures("update_write_to_ack", apply_ms);
+  std::sort(bytes.begin(), bytes.end());
+  std::printf("update_bytes_min=%.0f\nupdate_bytes_max=%.0f\n", bytes.front(), bytes.back());
+}
+
+void create_service(v1::Admin::Stub& stub, const std::string& name) {
+  grpc::ClientContext context;
+  prepare(context);
+  v1::CreateServiceRequest request;
+  request.mutable_service()->set_name(name);
+  v1::Service service;
+  check(stub.CreateService(&context, request, &service), "CreateService", true);
+}
+
+// Each round registers one instance; every proxy's ACK observed as in route mode.
+int instance_mode(const Options& options, v1::Admin::Stub& stub, std::size_t proxies) {
+  create_service(stub, "bench-stream");
+  while (!all_at_least(list_proxies(stub), list_proxies(stub).newest().counter(), proxies))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::vector<double> last, each, call, bytes;
+  for (int round = 0; round < options.rounds; ++round) {
+    const std::uint64_t before = list_proxies(stub).newest().counter();
     grpc::ClientContext context;
     prepare(context);
-    v1::CreateServiceRequest request;
-    request.mutable_service()->set_name("bench-stream");
-    v1::Service service;
-    check(stub.CreateService(&context, request, &service), "CreateService", true);
+    v1::RegisterInstanceRequest request;
+    request.mutable_instance()->set_id("bench-" + options.run + "-" + std::to_string(round));
+    request.mutable_instance()->set_service("bench-stream");
+    request.mutable_instance()->set_address("127.0.0.1:" + std::to_string(10000 + round));
+    v1::Instance instance;
+    const auto called = Clock::now();
+    check(stub.RegisterInstance(&context, request, &instance), "RegisterInstance");
+    const auto returned = Clock::now();
+    call.push_back(ms_between(called, returned));
+    if (!wait_acked(stub, before + 1, proxies, returned, last, each, bytes)) return 1;
   }
-  std::vector<double> last, each, call;
+  std::printf("mode=instance\nobserve=ack\nproxies=%zu\nrounds=%d\n", proxies, options.rounds);
+  print_figures("admin_call", call);
+  print_figures("all_proxies", last);
+  print_figures("per_proxy_ack", each);
+  print_bytes(bytes);
+  return 0;
+}
+
+int route_mode(const Options& options, v1::Admin::Stub& stub, std::vector<Probe>& probes) {
+  create_service(stub, "bench-stream");
+  std::vector<double> last, each, call, bytes;
   std::size_t not_answering = 0;
   for (int round = 0; round < options.rounds; ++round) {
     const std::uint64_t before = list_proxies(stub).newest().counter();
@@ -195,15 +284,7 @@ int route_mode(const Options& options, v1::Admin::Stub& stub, std::vector<Probe>
     if (options.observe == "ack") {
       // Every proxy ACKed a version newer than the one before the call: all
       // its workers serve the route. Then each proxy is asked once to confirm.
-      const auto deadline = returned + std::chrono::seconds(60);
-      while (!all_at_least(list_proxies(stub), before + 1, probes.size())) {
-        if (Clock::now() > deadline) {
-          std::cerr << "tg-bench-stream: the route did not reach every proxy within 60 s\n";
-          return 1;
-        }
-        std::this_thread::sleep_for(std::chrono::microseconds(500));
-      }
-      last.push_back(ms_between(returned, Clock::now()));
+      if (!wait_acked(stub, before + 1, probes.size(), returned, last, each, bytes)) return 1;
       for (Probe& probe : probes) {
         const int status = probe.status(host);
         if (status == 404 || status == 0) ++not_answering;
@@ -235,6 +316,8 @@ int route_mode(const Options& options, v1::Admin::Stub& stub, std::vector<Probe>
   print_figures("admin_call", call);
   print_figures("all_proxies", last);
   if (options.observe == "ack") {
+    print_figures("per_proxy_ack", each);
+    print_bytes(bytes);
     std::printf("not_answering_after_ack=%zu\n", not_answering);
     return not_answering == 0 ? 0 : 1;
   }
@@ -299,7 +382,8 @@ int main(int argc, char** argv) {
   app.add_option("--server", options.server, "tg-control gRPC address")->capture_default_str();
   app.add_option("--proxies", options.proxies_file, "file with the proxies' listen ports, one per line")
       ->required();
-  app.add_option("--mode", options.mode, "route | health")->check(CLI::IsMember({"route", "health"}));
+  app.add_option("--mode", options.mode, "route | instance | health")
+      ->check(CLI::IsMember({"route", "instance", "health"}));
   app.add_option("--rounds", options.rounds, "changes to time")->capture_default_str();
   app.add_option("--observe", options.observe,
                  "route mode: http = poll every proxy over HTTP until none answers 404 (the probes load the "
@@ -307,6 +391,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"http", "ack"}))
       ->capture_default_str();
   app.add_option("--run", options.run, "name part that keeps runs apart")->capture_default_str();
+  app.add_option("--node-prefix", node_prefix, "count only proxies whose node id starts with this");
   app.add_option("--wait-connected", options.wait_connected,
                  "seconds to wait for every proxy to be connected and current before timing")
       ->capture_default_str();
@@ -336,6 +421,16 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::printf("initial_sync_ms=%.0f\n", ms_between(started, Clock::now()));
+  {
+    // What the proxies' first table took them (ListProxies: from its write
+    // to the ACK: transfer and apply), the slowest.
+    std::int64_t slowest = 0;
+    const v1::ListProxiesResponse list = list_proxies(*stub);
+    for (const auto& proxy : list.proxies())
+      if (counted(proxy)) slowest = std::max(slowest, proxy.last_update_apply_ms());
+    std::printf("initial_update_apply_ms_max=%lld\n", static_cast<long long>(slowest));
+  }
   if (options.mode == "health") return health_mode(options, *stub, probes.size());
+  if (options.mode == "instance") return instance_mode(options, *stub, probes.size());
   return route_mode(options, *stub, probes);
 }
