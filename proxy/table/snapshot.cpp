@@ -202,6 +202,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
   static std::atomic<std::uint64_t> layouts{0};
   s->layout = ++layouts;
   attach_breakers(*s, previous);
+  s->limits = limits::TableLimits::build(config, previous ? previous->limits.get() : nullptr);
   if (previous) close_recovered(*previous, *s);
   return s;
 }

@@ -2,15 +2,17 @@
 //
 // Built from a validated config::Config off the workers (main thread), then
 // posted to each worker as shared_ptr<const Snapshot>. Nothing in it changes
-// after build(); per-worker mutable state lives in WorkerTable. The one
-// exception is shared by design: the breaker cells it points to (one per
-// instance and proxy, resilience/breaker_cell.hpp), which the workers update
-// atomically and the next Snapshot takes over by instance id.
+// after build(); per-worker mutable state lives in WorkerTable. The
+// exceptions are shared by design: the breaker cells it points to (one per
+// instance and proxy, resilience/breaker_cell.hpp) and the limits' buckets
+// and in-flight counts (limits/table_limits.hpp), which the workers update
+// atomically and the next Snapshot takes over by instance id or limit.
 #pragma once
 
 #include "config/model.hpp"
 #include "hashing/hash_ring.hpp"
 #include "hashing/maglev.hpp"
+#include "limits/table_limits.hpp"
 #include "resilience/breaker.hpp"
 #include "resilience/breaker_cell.hpp"
 #include "routing/route_table.hpp"
@@ -109,6 +111,10 @@ struct Snapshot {
   // build(), kept by with_states(), so a worker keeps its per-instance and
   // per-route state arrays by position instead of remapping them by id.
   std::uint64_t layout = 0;
+  // Rate and concurrency limits (phase 4), null when the table has none.
+  // Their shared cells are taken over from the previous table by key
+  // (limits/table_limits.hpp), like the breakers.
+  std::shared_ptr<const limits::TableLimits> limits;
 
   // The admin /config page: version, source, services with their instances
   // (health, admin state, pickable; with `load`, their in_flight and
@@ -118,7 +124,8 @@ struct Snapshot {
   // Resolves instance addresses (DNS names once, here). On failure returns
   // null and sets `error`. The breakers of `previous` (the table served now,
   // if any) are taken over for the same instance id, address and service
-  // name; the others start closed. An instance `previous` had unhealthy and
+  // name; the others start closed. So are the limits' buckets and in-flight
+  // counts (limits/table_limits.hpp). An instance `previous` had unhealthy and
   // this table has healthy gets its breaker closed here, once for the proxy.
   static std::shared_ptr<const Snapshot> build(const config::Config& config, std::uint64_t version,
                                                std::string source, std::string& error,
