@@ -89,7 +89,7 @@ TEST_CASE("a tenant without traffic gets no series while there is room", "[proxy
   CHECK(has_line(text, "tg_tenant_series_folded 0"));
 }
 
-TEST_CASE("rate limit series sum the workers' refusals; a tenant's in-flight count is the proxy's",
+TEST_CASE("rate limit series sum the workers' refusals, a tenant's in-flight count is the proxy's",
           "[proxy][admin][metrics][limits]") {
   using tg::proxy::limits::LimitsCopy;
   WorkerStatsCopy w1, w2;
