@@ -7,6 +7,7 @@
 #include "net/bind_error.hpp"
 #include "netio/endpoint.hpp"
 #include "netio/http_server.hpp"
+#include "pipeline/limit_gate.hpp"
 #include "runtime/listen_lock.hpp"
 #include "runtime/worker.hpp"
 #include "table/snapshot.hpp"
@@ -64,6 +65,9 @@ class Server {
     if (listen.port() != 0 && !take_listen_lock(listen, listen_text)) return 1;
     for (unsigned i = 0; i < count; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, options_.settings, access_log_.get(), &Downstream::accept));
+      // Phase 4: rate and concurrency limits (a test per request without any).
+      limit_gates_.push_back(std::make_unique<LimitGate>(count));
+      workers_.back()->admission_gates().push_back(limit_gates_.back().get());
       try {
         workers_.back()->listen(listen);
       } catch (const boost::system::system_error& e) {
@@ -296,8 +300,10 @@ class Server {
     collection->done = std::move(done);
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       Worker* worker = workers_[i].get();
-      worker->post([this, worker, collection, i] {
+      LimitGate* limits = limit_gates_[i].get();
+      worker->post([this, worker, limits, collection, i] {
         collection->copies[i] = worker->collect();
+        collection->copies[i].limits = limits->collect();
         boost::asio::post(io_, [collection] {
           if (--collection->remaining) return;
           collection->done(collection->copies);
@@ -341,6 +347,8 @@ class Server {
   boost::asio::signal_set signals_;
   std::optional<boost::asio::steady_timer> drain_timer_;
   std::unique_ptr<AccessLogWriter> access_log_;
+  // One per worker, registered on it; declared first, so they outlive the workers.
+  std::vector<std::unique_ptr<LimitGate>> limit_gates_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::optional<net::HttpServer> admin_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -19,10 +19,8 @@ constexpr Unenforced unenforced[] = {
     {"", "notifiers", "no alert engine: the section is not read"},
     {"tenants", "credentials", "no authentication in the proxy yet"},
     {"tenants", "jwt", "no authentication in the proxy yet"},
-    {"tenants", "limits", "no tenant limits in the proxy yet"},
     {"routes", "auth", "no authentication in the proxy yet"},
     {"routes", "auth_forward", "no authentication in the proxy yet"},
-    {"routes", "rate_limit", "no rate limits in the proxy yet"},
 };
 
 // The key node of `key` in `map` (for its position), or an invalid node.

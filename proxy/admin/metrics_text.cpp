@@ -1,5 +1,8 @@
 #include "admin/metrics_text.hpp"
 
+#include "admin/label.hpp"
+#include "admin/limits_text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,23 +16,6 @@ namespace {
 
 constexpr const char* kClasses[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 constexpr const char* kErrorKinds[kUpstreamErrorKinds] = {"connect_failure", "reset", "timeout", "protocol"};
-
-// Label values may contain anything the config allowed; escape per the format.
-std::string label(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out.append("\\n");
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 void add_histogram(std::string& out, std::string_view name, const std::string& labels,
                    const metrics::LatencyHistogram& h) {
@@ -248,6 +234,7 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     add_histogram(out, "tg_request_duration_seconds",
                   fmt::format("route=\"{}\",service=\"{}\"", label(name), label(r.service)), r.latency);
   if (tenants && tenants->enabled()) render_tenants(out, routes, totals.unrouted_requests, *tenants);
+  render_limits(out, workers);
 
   add("# HELP tg_downstream_connections_active Client connections open.\n"
       "# TYPE tg_downstream_connections_active gauge\ntg_downstream_connections_active {}\n",

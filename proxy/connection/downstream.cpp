@@ -422,10 +422,15 @@ void Downstream::respond(std::uint16_t status, ErrorKind kind) {
   ex.response.bytes = body_length;  // the access log's bytes_out: this body, as for an upstream's
   ByteBuffer& out = c.out;
   out.clear();
+  // Retry-After on every 503; a 429 from the limits adds its RateLimit fields.
+  char extra_buffer[256];
+  std::string_view extra = status == 503 ? "Retry-After: 1\r\n" : "";
+  if (kind == ErrorKind::rate_limited)
+    extra = {extra_buffer, limits::format_refusal_headers(ex.limits.refusal, extra_buffer, sizeof extra_buffer)};
   auto head_end = fmt::format_to_n(out.data.get(), out.capacity,
                                    "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
                                    "X-Request-Id: {}\r\n{}{}\r\n",
-                                   status, reason(status), body_length, id, status == 503 ? "Retry-After: 1\r\n" : "",
+                                   status, reason(status), body_length, id, extra,
                                    ex.keep_alive ? "" : "Connection: close\r\n");
   out.end = std::min(head_end.size, out.capacity);
   std::memcpy(out.data.get() + out.end, body, std::min(body_length, out.capacity - out.end));

@@ -239,6 +239,10 @@ void AccessLogBuffer::append(const AccessLogRecord& r, std::uint64_t now_ms) {
   line.append(r.phase);
   line.append(R"(","fate":")");
   line.append(r.fate);
+  if (!r.shadow_limited.empty()) {
+    line.append(R"(","shadow_limited":")");
+    line.append(r.shadow_limited);
+  }
   line.append("\"}\n");
   line_done(now_ms);
 }

@@ -71,6 +71,10 @@ struct AccessLogRecord {
   std::string_view error;
   std::string_view phase;     // the phase that answered an error itself; empty otherwise
   std::string_view fate;      // how the request ended (pipeline/step.hpp, Fate)
+  // The limit a shadow rate or concurrency limit would have refused the
+  // request by (limits/table_limits.hpp, LimitKind); empty: none (the
+  // field is then left out).
+  std::string_view shadow_limited;
 };
 
 // One per worker.

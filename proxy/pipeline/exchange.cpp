@@ -27,6 +27,7 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::ejected: return "ejected";
     case ErrorKind::overflow: return "overflow";
     case ErrorKind::timeout: return "timeout";
+    case ErrorKind::rate_limited: return "rate_limited";
     case ErrorKind::client_closed: return "client_closed";
   }
   return "unknown";
@@ -69,6 +70,7 @@ void Exchange::reset() {
   retrying = false;
   probe = false;
   fate = Fate::unset;
+  limits.reset();
   key_hash = 0;
   stale_retry_used = false;
   request_id_length = 0;

@@ -12,6 +12,7 @@
 #include "config/retry_bounds.hpp"
 #include "http/chunked.hpp"
 #include "http/message_head.hpp"
+#include "limits/request_limits.hpp"
 #include "pipeline/step.hpp"
 #include "pipeline/wait_list.hpp"
 #include "core/ref_counted.hpp"
@@ -146,6 +147,8 @@ struct Exchange {
   bool retrying = false;
   bool probe = false;
   Fate fate = Fate::unset;
+  // Phase 4's rate and concurrency limits: decided, a tenant slot held, a refusal's answer.
+  limits::RequestLimits limits;
 
   char request_id[132] = {};
   std::uint8_t request_id_length = 0;

@@ -21,6 +21,8 @@ void record(PhaseInput& in, std::uint16_t client_port) {
     ex.budget->budget.request_ended(ex.retrying);
     ex.budget.reset();
   }
+  // The tenant's concurrency slot goes back, once, whatever the fate.
+  ex.limits.end();
   if (ex.fate == Fate::unset) {
     if (ex.error == ErrorKind::client_closed) {
       ex.fate = Fate::client_closed;
@@ -67,6 +69,7 @@ void record(PhaseInput& in, std::uint16_t client_port) {
   entry.error = to_string(ex.error);
   if (ex.answered_by != PhaseId::none) entry.phase = to_string(ex.answered_by);
   entry.fate = to_string(ex.fate);
+  if (ex.limits.shadow_refused) entry.shadow_limited = limits::to_string(ex.limits.shadow_kind);
   log->append(entry, in.worker.now_ms());
 }
 

@@ -26,6 +26,7 @@ enum class ErrorKind : std::uint8_t {
   ejected,           // every instance of the service is ejected by its breaker (503)
   overflow,
   timeout,
+  rate_limited,      // a rate or concurrency limit refused the request (429)
   client_closed,
 };
 std::string_view to_string(ErrorKind kind);

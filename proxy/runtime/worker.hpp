@@ -8,6 +8,7 @@
 #include "balancing/balancer.hpp"
 #include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
+#include "limits/worker_limits.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
 #include "runtime/connection.hpp"
@@ -77,6 +78,7 @@ struct WorkerStatsCopy {
   std::uint64_t table_version = 0;
   std::vector<Route> routes;
   std::vector<Instance> instances;
+  limits::LimitsCopy limits;  // phase 4's limits (pipeline/limit_gate.hpp), filled by the server
 };
 
 class Worker {

@@ -487,15 +487,22 @@ struct ControlClient::State {
   // of `entries`, the table built whole.
   std::shared_ptr<const Snapshot> apply_delta(const v1::TableDelta& delta, const TableVersion& version,
                                               std::string& error) {
-    if (!table_snapshot || table_snapshot != current) {
+    TableChange change;
+    const bool converted = to_table_change(delta, change, error);
+    // Phase 4's tables (limits, credentials) are built from the whole table:
+    // a change to a tenant, to an admission setting, or (when the table has
+    // such settings) to the routes and services they are keyed by, is built
+    // whole too.
+    const bool admission = converted && (change.admission || (current && current->limits &&
+                                                              (!change.routes.empty() || !change.removed_routes.empty() ||
+                                                               !change.services.empty() || !change.removed_services.empty())));
+    if (!table_snapshot || table_snapshot != current || admission) {
       built_whole = true;
       applied_payload = entries.serialize();
       return build_table(applied_payload, version, error);
     }
-    TableChange change;
     std::shared_ptr<const Snapshot> next;
-    if (to_table_change(delta, change, error))
-      next = Snapshot::apply(*current, change, current->version + 1, version, error);
+    if (converted) next = Snapshot::apply(*current, change, current->version + 1, version, error);
     if (!next) {
       error = "delta update " + tg::to_string(version) + ": " + error;
       refused(Refusal::invalid);

@@ -331,9 +331,9 @@ bool to_table_change(const v1::TableDelta& delta, TableChange& out, std::string&
         v1::Tenant t;
         if (!t.ParseFromArray(body.data(), size)) break;
         config::Tenant tenant;
-        tenant.id = t.id();
-        tenant.labels.insert(t.labels().begin(), t.labels().end());
+        if (!to_tenant(t, tenant, error)) return false;
         check.tenants.push_back(std::move(tenant));
+        out.admission = true;
         continue;
       }
       case table::services: {
@@ -358,6 +358,7 @@ bool to_table_change(const v1::TableDelta& delta, TableChange& out, std::string&
         if (!r.ParseFromArray(body.data(), size)) break;
         config::Route route;
         if (!to_route(r, route, error)) return false;
+        if (route.auth != config::RouteAuth::none || route.rate_limit) out.admission = true;
         out.routes.push_back(std::move(route));
         continue;
       }
@@ -376,6 +377,7 @@ bool to_table_change(const v1::TableDelta& delta, TableChange& out, std::string&
   out.removed_services.assign(delta.removed_services().begin(), delta.removed_services().end());
   out.removed_instances.assign(delta.removed_instances().begin(), delta.removed_instances().end());
   out.removed_routes.assign(delta.removed_routes().begin(), delta.removed_routes().end());
+  if (delta.removed_tenants_size() > 0) out.admission = true;
   return true;
 }
 

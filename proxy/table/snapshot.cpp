@@ -229,6 +229,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
   s->table = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(config.routes));
   s->layout = next_layout();
   for (std::uint32_t pos = 0; pos < s->services.size(); ++pos) attach_breakers(*s, pos, previous);
+  s->limits = limits::TableLimits::build(config, previous ? previous->limits.get() : nullptr);
   if (previous)
     for (std::uint32_t i = 0; i < s->instances.size(); ++i) close_recovered(*previous, *s, i);
   return s;

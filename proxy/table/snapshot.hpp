@@ -5,15 +5,17 @@
 // worker as shared_ptr<const Snapshot>. Nothing in it changes after it is
 // published; per-worker mutable state lives in WorkerTable. Its services,
 // instances, routes and indexes are held in shared parts (shared_parts.hpp):
-// a snapshot derived from another shares every part the change left alone. The one
-// exception is shared by design: the breaker cells it points to (one per
-// instance and proxy, resilience/breaker_cell.hpp), which the workers update
-// atomically and the next Snapshot takes over by instance id.
+// a snapshot derived from another shares every part the change left alone. The
+// exceptions are shared by design: the breaker cells it points to (one per
+// instance and proxy, resilience/breaker_cell.hpp) and the limits' buckets
+// and in-flight counts (limits/table_limits.hpp), which the workers update
+// atomically and the next Snapshot takes over by instance id or limit.
 #pragma once
 
 #include "config/model.hpp"
 #include "hashing/hash_ring.hpp"
 #include "hashing/maglev.hpp"
+#include "limits/table_limits.hpp"
 #include "resilience/breaker.hpp"
 #include "resilience/breaker_cell.hpp"
 #include "routing/route_table.hpp"
@@ -108,6 +110,9 @@ struct TableChange {
   std::vector<Instance> instances;
   std::vector<config::Route> routes;
   std::vector<std::string> removed_services, removed_instances, removed_routes;
+  // The change touches what phase 4 reads (a tenant, or a route with auth or
+  // a rate_limit): apply() does not patch that, the table is built whole.
+  bool admission = false;
   bool empty() const {
     return services.empty() && instances.empty() && routes.empty() && removed_services.empty() &&
            removed_instances.empty() && removed_routes.empty();
@@ -151,6 +156,11 @@ struct Snapshot {
   // Set by apply(): the positions that changed against the base's layout, so
   // a worker serving the base remaps only those. Null after build().
   std::shared_ptr<const LayoutChange> change;
+  // Rate and concurrency limits (phase 4), null when the table has none.
+  // Their shared cells are taken over from the previous table by key
+  // (limits/table_limits.hpp), like the breakers. apply() keeps the base's:
+  // a change that touches what they read is built whole (TableChange::admission).
+  std::shared_ptr<const limits::TableLimits> limits;
 
   // The admin /config page: version, source, services with their instances
   // (health, admin state, pickable; with `load`, their in_flight and
@@ -160,7 +170,8 @@ struct Snapshot {
   // Resolves instance addresses (DNS names once, here). On failure returns
   // null and sets `error`. The breakers of `previous` (the table served now,
   // if any) are taken over for the same instance id, address and service
-  // name; the others start closed. An instance `previous` had unhealthy and
+  // name; the others start closed. So are the limits' buckets and in-flight
+  // counts (limits/table_limits.hpp). An instance `previous` had unhealthy and
   // this table has healthy gets its breaker closed here, once for the proxy.
   static std::shared_ptr<const Snapshot> build(const config::Config& config, std::uint64_t version,
                                                std::string source, std::string& error,

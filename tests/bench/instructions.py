@@ -25,6 +25,9 @@ Cases (all GET /small through one route unless said):
   least_request, peak_ewma, ring_hash, maglev, round_robin3
                 three instances (three NGINX ports), that policy
   outlier3      round_robin3 with an `outlier` section (breakers on, none ejected)
+  ratelimit     keepalive with a route rate_limit by route (a fixed bucket, never limiting)
+  ratelimit_keyed  keepalive with a route rate_limit by client_ip (a keyed bucket, never limiting)
+  tenant_limits keepalive on a tenant's service with limits.rate and max_concurrent (never limiting)
   idle          no requests at all between zero and dump (REQUESTS x the mean
                 time per keep-alive request): the cost of the clock alone
 
@@ -119,9 +122,17 @@ def config_yaml(case, ports):
     elif case == "headers10k":
         for n in range(10000):
             routes.append(f"  - {{ name: r{n}, match: {{ header: {{ name: X-Tenant, value: t{n} }} }}, service: svc }}")
+    elif case in ("ratelimit", "ratelimit_keyed"):
+        by = "route" if case == "ratelimit" else "client_ip"
+        routes.append("  - { name: all, match: { path_prefix: / }, service: svc, "
+                      f"rate_limit: {{ rate: 1000000000/s, by: {by} }} }}")
     else:
         routes.append("  - { name: all, match: { path_prefix: / }, service: svc }")
-    return "services:\n" + "\n".join(services) + "\nroutes:\n" + "\n".join(routes) + "\n"
+    tenants = ""
+    if case == "tenant_limits":
+        tenants = ("tenants:\n  - id: t1\n    limits: { rate: 1000000000/s, max_concurrent: 1000 }\n")
+        services[0] = services[0].replace("  - name: svc\n", "  - name: svc\n    tenant: t1\n", 1)
+    return tenants + "services:\n" + "\n".join(services) + "\nroutes:\n" + "\n".join(routes) + "\n"
 
 
 def request_bytes(case, n):
@@ -238,7 +249,8 @@ def run_case(case, args, backend, work):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default="keepalive,close,post1k,accesslog,routes10,routes10k,headers10k,"
-                                            "round_robin3,outlier3,least_request,peak_ewma,ring_hash,maglev,idle")
+                                            "round_robin3,outlier3,least_request,peak_ewma,ring_hash,maglev,ratelimit,"
+                                            "ratelimit_keyed,tenant_limits,idle")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--idle-seconds", type=float, default=5.0)

@@ -2,7 +2,8 @@
 // names, types, HELP, histogram and counter conventions), with every series
 // family populated: tg-control with a health-checked service and a subscribed
 // proxy; tg-proxy after answers of every class, a breaker that opened and
-// retries. promtool comes from Debian's `prometheus` package
+// retries, requests refused and shadow-counted by rate limits. promtool
+// comes from Debian's `prometheus` package
 // (deploy/install-deps.sh).
 #include "control/support/control_process.hpp"
 #include "control/support/subscribed_proxy.hpp"
@@ -40,7 +41,7 @@ LintResult promtool_check(const std::string& text, const TempDir& dir, const std
 }
 
 std::string config_yaml(const std::string& ok, const std::string& failing) {
-  return "tenants:\n  - id: acme\n"
+  return "tenants:\n  - id: acme\n    limits: { max_concurrent: 1000 }\n"
          "services:\n"
          "  - name: web\n    tenant: acme\n"
          // The failing instance passes its checks (503 is expected there) and fails traffic: the breaker acts.
@@ -50,7 +51,12 @@ std::string config_yaml(const std::string& ok, const std::string& failing) {
          "    retry: { attempts: 2, on: [connect_failure, reset, \"503\"], budget_percent: 100 }\n"
          "    instances:\n      - { id: ok, address: " + ok + " }\n      - { id: failing, address: " + failing +
          " }\n"
-         "routes:\n  - name: web\n    match: { host: web.example }\n    service: web\n";
+         "routes:\n  - name: web\n    match: { host: web.example }\n    service: web\n"
+         // The rate limits' series: one refusing, one keyed and in shadow.
+         "  - name: limited\n    match: { host: limited.example }\n    service: web\n"
+         "    rate_limit: { rate: 1/m, burst: 1, by: route }\n"
+         "  - name: shadowed\n    match: { host: shadowed.example }\n    service: web\n"
+         "    rate_limit: { rate: 1/m, burst: 1, by: client_ip, shadow: true }\n";
 }
 
 }  // namespace
@@ -73,6 +79,14 @@ TEST_CASE("promtool check metrics passes on tg-control's and tg-proxy's /metrics
   REQUIRE(poll_for(10s, [&] { return http_get(proxy->port(), "/", {{"Host", "web.example"}}).status == 200; }, 20ms));
   for (int i = 0; i < 20; ++i) http_get(proxy->port(), "/", {{"Host", "web.example"}});
   CHECK(http_get(proxy->port(), "/", {{"Host", "nowhere.example"}}).status == 404);
+  for (int i = 0; i < 3; ++i) {
+    http_get(proxy->port(), "/", {{"Host", "limited.example"}});
+    http_get(proxy->port(), "/", {{"Host", "shadowed.example"}});
+  }
+  REQUIRE(poll_for(5s, [&] {
+    const PrometheusText text = PrometheusText::parse(proxy->admin_get("/metrics").body);
+    return text.sum("tg_proxy_rate_limited_total") == 2 && text.sum("tg_proxy_rate_limited_shadow_total") == 2;
+  }, 20ms));
   REQUIRE(poll_for(10s, [&] {
     return PrometheusText::parse(http_get(control.http_port(), "/metrics").body)
                .sum("tg_control_health_probes_total") >= 2;

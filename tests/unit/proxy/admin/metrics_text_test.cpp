@@ -1,6 +1,7 @@
 // The tg_tenant_* series of render_metrics (proxy/admin/metrics_text.cpp):
 // route counters summed by tenant, the first N tenants seen with traffic
-// admitted for good, the others folded into tenant="other".
+// admitted for good, the others folded into tenant="other"; and the rate
+// limit series (proxy/admin/limits_text.cpp).
 #include "admin/metrics_text.hpp"
 
 #include <catch2/catch.hpp>
@@ -86,4 +87,33 @@ TEST_CASE("a tenant without traffic gets no series while there is room", "[proxy
   CHECK(text.find(R"(tenant="beta")") == std::string::npos);
   CHECK(text.find(R"(tenant="other")") == std::string::npos);
   CHECK(has_line(text, "tg_tenant_series_folded 0"));
+}
+
+TEST_CASE("rate limit series sum the workers' refusals, a tenant's in-flight count is the proxy's",
+          "[proxy][admin][metrics][limits]") {
+  using tg::proxy::limits::LimitsCopy;
+  WorkerStatsCopy w1, w2;
+  LimitsCopy::Route r{"api", "acme", {}, {}};
+  r.limited = {3, 1, 2};
+  r.shadow = {0, 4, 0};
+  w1.limits.routes = {r};
+  r.limited = {2, 0, 0};
+  r.shadow = {0, 1, 0};
+  w2.limits.routes = {r};
+  w1.limits.tenants = {{"acme", 5, 10}};
+  w2.limits.tenants = {{"acme", 5, 10}};
+  w1.limits.keyed_table = true;
+  w1.limits.keys = 7;
+  w2.limits.keys = 0;
+  w1.limits.key_evictions = 2;
+  const std::string text = render_metrics({w1, w2}, ProcessGauges{});
+  CHECK(has_line(text, "tg_proxy_rate_limited_total{tenant=\"acme\",route=\"api\",limit=\"route_rate\"} 5"));
+  CHECK(has_line(text, "tg_proxy_rate_limited_total{tenant=\"acme\",route=\"api\",limit=\"tenant_rate\"} 1"));
+  CHECK(has_line(text, "tg_proxy_rate_limited_total{tenant=\"acme\",route=\"api\",limit=\"tenant_concurrency\"} 2"));
+  CHECK(has_line(text, "tg_proxy_rate_limited_shadow_total{tenant=\"acme\",route=\"api\",limit=\"tenant_rate\"} 5"));
+  CHECK(has_line(text, "tg_proxy_rate_limit_keys 7"));
+  CHECK(has_line(text, "tg_proxy_rate_limit_key_evictions_total 2"));
+  CHECK(has_line(text, "tg_proxy_tenant_requests_in_flight{tenant=\"acme\"} 5"));
+  // Nothing of it without limits.
+  CHECK(render_metrics({WorkerStatsCopy{}}, ProcessGauges{}).find("rate_limit") == std::string::npos);
 }
