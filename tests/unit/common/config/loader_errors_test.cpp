@@ -323,7 +323,7 @@ TEST_CASE("all errors are collected in one pass", "[config][errors]") {
       "extra: true\n";
   const auto errors = errors_of(yaml);
   CHECK(errors == Strings{
-      "t.yaml:3:5: tenants[0]: unknown key \"colour\"; allowed keys: id, labels",
+      "t.yaml:3:5: tenants[0]: unknown key \"colour\"; allowed keys: id, labels, credentials, jwt, limits",
       "t.yaml:6:13: services[0].tenant: unknown tenant \"nobody\"; it must be declared under tenants",
       "t.yaml:7:19: services[0].lb.policy: unknown policy \"fastest\"; allowed: round_robin, weighted, "
       "least_request, ip_hash, ring_hash, maglev, peak_ewma, sticky_link",

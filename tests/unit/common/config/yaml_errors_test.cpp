@@ -153,7 +153,7 @@ TEST_CASE("errors come sorted by position, with file name", "[config][errors]") 
       "    color: red\n";
   CHECK(errors_of(yaml) ==
         Strings{"t.yaml:3:14: routes[0].service: unknown service \"missing\"; no services are declared",
-                "t.yaml:6:5: tenants[0]: unknown key \"color\"; allowed keys: id, labels"});
+                "t.yaml:6:5: tenants[0]: unknown key \"color\"; allowed keys: id, labels, credentials, jwt, limits"});
   const auto result = tg::config::load_string(yaml, "/etc/tenantgate/gw.yaml");
   REQUIRE(result.errors.size() == 2);
   CHECK(result.errors[0].location.file == "/etc/tenantgate/gw.yaml");
