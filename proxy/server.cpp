@@ -1,12 +1,14 @@
 #include "server.hpp"
 
 #include "admin/metrics_text.hpp"
+#include "auth/key_files.hpp"
 #include "config/loader.hpp"
 #include "connection/downstream.hpp"
 #include "files/ready_file.hpp"
 #include "net/bind_error.hpp"
 #include "netio/endpoint.hpp"
 #include "netio/http_server.hpp"
+#include "pipeline/auth_gate.hpp"
 #include "runtime/listen_lock.hpp"
 #include "runtime/worker.hpp"
 #include "table/snapshot.hpp"
@@ -19,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -40,6 +43,8 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint
   }
   if (warnings)
     for (const auto& warning : loaded.warnings) warnings->push_back(warning.to_string());
+  // No tg-control to read them: the JWT key files are read here.
+  if (!auth::read_key_files(*loaded.config, path, error)) return nullptr;
   return Snapshot::build(*loaded.config, version, path, error, {}, previous);
 }
 
@@ -71,6 +76,10 @@ class Server {
       }
       // Port 0: the first worker picks the port, the others join it.
       if (i == 0) listen = workers_.back()->local_endpoint();
+      auth_gates_.push_back(std::make_unique<AuthGate>([this](const std::string& tenant, const std::string& kid) {
+        request_key(tenant, kid);
+      }));
+      workers_.back()->add_admission_gate(auth_gates_.back().get(), &AuthGate::serves);
     }
     if (options_.listen.port() == 0 && !take_listen_lock(listen, endpoint_text(listen))) return 1;
     try {
@@ -162,6 +171,24 @@ class Server {
       if (stopping_) return;
       version_ = next->version;
       switch_workers(std::move(next), std::move(switched));
+    });
+  }
+
+  // A worker saw a token naming a kid its tenant's keys lack: with a feed,
+  // it may fetch them again; standalone, the key file is the operator's.
+  // Worker thread: posted, so the worker takes no lock.
+  void request_key(const std::string& tenant, const std::string& kid) {
+    boost::asio::post(io_, [this, tenant, kid] {
+      if (options_.feed) {
+        options_.feed->request_key(tenant, kid);
+        return;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      auto [it, fresh] = unknown_kid_logged_.try_emplace(tenant, now);
+      if (!fresh && now - it->second < std::chrono::seconds(30)) return;
+      it->second = now;
+      spdlog::warn("tenant {}: a token names key id {}, which its jwks_file lacks (refused 401 unknown_kid)", tenant,
+                   kid);
     });
   }
 
@@ -341,7 +368,10 @@ class Server {
   boost::asio::signal_set signals_;
   std::optional<boost::asio::steady_timer> drain_timer_;
   std::unique_ptr<AccessLogWriter> access_log_;
+  // Phase 4's authentication, one per worker (destroyed after the workers).
+  std::vector<std::unique_ptr<AuthGate>> auth_gates_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_kid_logged_;
   std::optional<net::HttpServer> admin_;
   std::shared_ptr<const Snapshot> snapshot_;
   admin::TenantSeries tenants_{options_.max_tenant_series};

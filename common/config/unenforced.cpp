@@ -17,11 +17,7 @@ struct Unenforced {
 constexpr Unenforced unenforced[] = {
     {"", "alert_rules", "no alert engine: the section is not read"},
     {"", "notifiers", "no alert engine: the section is not read"},
-    {"tenants", "credentials", "no authentication in the proxy yet"},
-    {"tenants", "jwt", "no authentication in the proxy yet"},
     {"tenants", "limits", "no tenant limits in the proxy yet"},
-    {"routes", "auth", "no authentication in the proxy yet"},
-    {"routes", "auth_forward", "no authentication in the proxy yet"},
     {"routes", "rate_limit", "no rate limits in the proxy yet"},
 };
 

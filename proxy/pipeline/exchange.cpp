@@ -28,6 +28,8 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::overflow: return "overflow";
     case ErrorKind::timeout: return "timeout";
     case ErrorKind::client_closed: return "client_closed";
+    case ErrorKind::unauthenticated: return "unauthenticated";
+    case ErrorKind::forbidden: return "forbidden";
   }
   return "unknown";
 }
@@ -77,6 +79,9 @@ void Exchange::reset() {
   head_offset = 0;
   upgrade = false;
   sent_continue = false;
+  verified_tenant = {};
+  strip_credentials = false;
+  answer_headers = {};
   body = RequestBody{};
   response = ResponseState{};
   tunnel = TunnelState{};

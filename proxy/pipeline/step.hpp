@@ -27,6 +27,8 @@ enum class ErrorKind : std::uint8_t {
   overflow,
   timeout,
   client_closed,
+  unauthenticated,   // 401: no credential, or one that does not verify
+  forbidden,         // 403: a credential of another tenant than the route's
 };
 std::string_view to_string(ErrorKind kind);
 

@@ -143,6 +143,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
   s->version = version;
   s->control = control;
   s->source = std::move(source);
+  s->auth = auth::AuthIndex::build(config, previous ? previous->auth.get() : nullptr);
   routing::StringMap<std::uint32_t> service_index;
   for (const config::Service& svc : config.services) {
     ServiceDef def;
@@ -192,7 +193,11 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
       error = "route " + r.name + ": unknown service " + r.service;
       return nullptr;
     }
-    s->routes.push_back(RouteDef{r.name, it->second, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes});
+    RouteDef def{r.name, it->second, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes};
+    def.auth_required = r.auth == config::RouteAuth::required;
+    def.auth_forward = r.auth_forward;
+    def.auth_tenant = s->auth->tenant_index(s->services[it->second].tenant);
+    s->routes.push_back(std::move(def));
   }
   s->table = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(config.routes));
   auto ids = std::make_shared<routing::StringMap<std::uint32_t>>();
@@ -288,9 +293,13 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
     json::object o{{"name", r.name}, {"service", services[r.service].name}, {"match", std::move(m)}};
     if (!r.strip_prefix.empty()) o["rewrite"] = json::object{{"strip_prefix", r.strip_prefix}};
     if (r.reject_encoded_slashes) o["reject_encoded_slashes"] = true;
+    if (r.auth_required) o["auth"] = "required";
+    if (r.auth_forward) o["auth_forward"] = true;
     route_list.push_back(std::move(o));
   }
   root["routes"] = std::move(route_list);
+  // Credential names and kinds, JWT issuers and key ids: never a hash or secret.
+  if (auth) root["tenants"] = auth->describe();
   return json::serialize(root);
 }
 

@@ -8,6 +8,7 @@
 // atomically and the next Snapshot takes over by instance id.
 #pragma once
 
+#include "auth/auth_index.hpp"
 #include "config/model.hpp"
 #include "hashing/hash_ring.hpp"
 #include "hashing/maglev.hpp"
@@ -89,6 +90,11 @@ struct RouteDef {
   std::string strip_prefix;
   config::RouteMatch match;  // for /config
   bool reject_encoded_slashes = false;  // 400 for paths with %2F, %5C or '\\' (http::has_encoded_slash)
+  // auth: required (phase 4, pipeline/auth_gate.hpp): credentials must be of
+  // the service's tenant, auth_tenant in Snapshot::auth (-1: none matches).
+  bool auth_required = false;
+  bool auth_forward = false;
+  std::int32_t auth_tenant = -1;
 };
 
 // Policies balancing::pick serves; Snapshot::build refuses a table with another.
@@ -101,6 +107,9 @@ struct Snapshot {
   std::vector<ServiceDef> services;
   std::vector<InstanceDef> instances;
   std::vector<RouteDef> routes;
+  // Tenants' credentials and JWT keys (phase 4); shared with the snapshots
+  // with_states derives from this one.
+  std::shared_ptr<const auth::AuthIndex> auth;
   // Shared between a snapshot and the ones with_states derives from it: a
   // health change copies neither the route index nor the id index.
   std::shared_ptr<const routing::RouteTable> table;

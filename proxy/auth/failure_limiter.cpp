@@ -1,0 +1,62 @@
+#include "auth/failure_limiter.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+namespace tg::proxy::auth {
+
+FailureLimiter::FailureLimiter(std::size_t capacity)
+    : sets_(std::max<std::size_t>(1, (capacity + kWays - 1) / kWays)) {
+  entries_.resize(sets_ * kWays);
+}
+
+FailureLimiter::Entry* FailureLimiter::set_of(const balancing::IpAddress& address) {
+  const std::uint64_t h = XXH3_64bits_withSeed(address.bytes.data(), address.bytes.size(), address.v6);
+  return &entries_[(h % sets_) * kWays];
+}
+
+// The address's entry with its tokens refilled to `now_ms`, or null.
+FailureLimiter::Entry* FailureLimiter::find(const balancing::IpAddress& address, std::uint64_t now_ms) {
+  Entry* set = set_of(address);
+  for (std::size_t way = 0; way < kWays; ++way) {
+    Entry& e = set[way];
+    if (!e.used || e.v6 != address.v6 || e.bytes != address.bytes) continue;
+    if (now_ms > e.at_ms) {
+      e.tokens = std::min(kBurst, e.tokens + static_cast<double>(now_ms - e.at_ms) * kPerSecond / 1000.0);
+      e.at_ms = now_ms;
+    }
+    return &e;
+  }
+  return nullptr;
+}
+
+bool FailureLimiter::allowed(const balancing::IpAddress& address, std::uint64_t now_ms) {
+  const Entry* e = find(address, now_ms);
+  return !e || e->tokens >= 1;
+}
+
+void FailureLimiter::failed(const balancing::IpAddress& address, std::uint64_t now_ms) {
+  if (Entry* e = find(address, now_ms)) {
+    e->tokens = std::max(0.0, e->tokens - 1);
+    return;
+  }
+  Entry* set = set_of(address);
+  Entry* victim = &set[0];
+  for (std::size_t way = 0; way < kWays; ++way) {
+    Entry& e = set[way];
+    if (!e.used) {
+      victim = &e;
+      break;
+    }
+    if (e.at_ms < victim->at_ms) victim = &e;
+  }
+  if (!victim->used) ++size_;
+  victim->used = true;
+  victim->bytes = address.bytes;
+  victim->v6 = address.v6;
+  victim->tokens = kBurst - 1;
+  victim->at_ms = now_ms;
+}
+
+}  // namespace tg::proxy::auth
