@@ -232,12 +232,12 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
             r.fates[i]);
 
   add("# HELP tg_auth_failures_total Requests refused by authentication on routes with auth: required (401, 403 "
-      "for forbidden), by the route's tenant, route and reason.\n"
+      "for forbidden), by route and reason.\n"
       "# TYPE tg_auth_failures_total counter\n");
   for (const auto& [name, r] : routes)
     for (std::size_t i = 1; i < auth::kAuthFailures; ++i)
       if (r.auth_failures[i])
-        add("tg_auth_failures_total{{tenant=\"{}\",route=\"{}\",reason=\"{}\"}} {}\n", label(r.tenant), label(name),
+        add("tg_auth_failures_total{{route=\"{}\",reason=\"{}\"}} {}\n", label(name),
             auth::to_string(static_cast<auth::AuthFailure>(i)), r.auth_failures[i]);
   add("# HELP tg_auth_checks_total Credentials checked (an API key's hash looked up, a JWT parsed and its signature "
       "verified); cached JWTs and throttled addresses are not checked.\n"
@@ -252,8 +252,8 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
   add("# HELP tg_auth_failing_addresses Client addresses tracked by the authentication failure limiter, summed "
       "over workers.\n# TYPE tg_auth_failing_addresses gauge\ntg_auth_failing_addresses {}\n",
       totals.auth_failing_addresses);
-  add("# HELP tg_auth_key_requests_total Tokens naming a kid their tenant's key set lacks, reported for a key "
-      "refetch (at most one per tenant and worker every 30 s).\n"
+  add("# HELP tg_auth_key_requests_total Tokens naming a kid their issuer's key set lacks, reported for a key "
+      "refetch (at most one per issuer and worker every 30 s).\n"
       "# TYPE tg_auth_key_requests_total counter\ntg_auth_key_requests_total {}\n",
       totals.auth_key_requests);
 

@@ -11,17 +11,17 @@ FailureLimiter::FailureLimiter(std::size_t capacity)
   entries_.resize(sets_ * kWays);
 }
 
-FailureLimiter::Entry* FailureLimiter::set_of(const balancing::IpAddress& address) {
-  const std::uint64_t h = XXH3_64bits_withSeed(address.bytes.data(), address.bytes.size(), address.v6);
+FailureLimiter::Entry* FailureLimiter::set_of(std::string_view address) {
+  const std::uint64_t h = XXH3_64bits(address.data(), address.size());
   return &entries_[(h % sets_) * kWays];
 }
 
 // The address's entry with its tokens refilled to `now_ms`, or null.
-FailureLimiter::Entry* FailureLimiter::find(const balancing::IpAddress& address, std::uint64_t now_ms) {
+FailureLimiter::Entry* FailureLimiter::find(std::string_view address, std::uint64_t now_ms) {
   Entry* set = set_of(address);
   for (std::size_t way = 0; way < kWays; ++way) {
     Entry& e = set[way];
-    if (!e.used || e.v6 != address.v6 || e.bytes != address.bytes) continue;
+    if (!e.used || std::string_view(e.bytes.data(), e.length) != address) continue;
     if (now_ms > e.at_ms) {
       e.tokens = std::min(kBurst, e.tokens + static_cast<double>(now_ms - e.at_ms) * kPerSecond / 1000.0);
       e.at_ms = now_ms;
@@ -31,12 +31,12 @@ FailureLimiter::Entry* FailureLimiter::find(const balancing::IpAddress& address,
   return nullptr;
 }
 
-bool FailureLimiter::allowed(const balancing::IpAddress& address, std::uint64_t now_ms) {
+bool FailureLimiter::allowed(std::string_view address, std::uint64_t now_ms) {
   const Entry* e = find(address, now_ms);
   return !e || e->tokens >= 1;
 }
 
-void FailureLimiter::failed(const balancing::IpAddress& address, std::uint64_t now_ms) {
+void FailureLimiter::failed(std::string_view address, std::uint64_t now_ms) {
   if (Entry* e = find(address, now_ms)) {
     e->tokens = std::max(0.0, e->tokens - 1);
     return;
@@ -53,8 +53,9 @@ void FailureLimiter::failed(const balancing::IpAddress& address, std::uint64_t n
   }
   if (!victim->used) ++size_;
   victim->used = true;
-  victim->bytes = address.bytes;
-  victim->v6 = address.v6;
+  const std::size_t length = std::min(address.size(), victim->bytes.size());
+  std::copy_n(address.data(), length, victim->bytes.data());
+  victim->length = static_cast<std::uint8_t>(length);
   victim->tokens = kBurst - 1;
   victim->at_ms = now_ms;
 }

@@ -6,10 +6,9 @@
 // longest ago replaced (an address not in the table has a full bucket).
 #pragma once
 
-#include "balancing/ip_address.hpp"
-
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 namespace tg::proxy::auth {
@@ -22,23 +21,24 @@ class FailureLimiter {
 
   explicit FailureLimiter(std::size_t capacity);
 
+  // `address`: the client address's bytes (4 for IPv4, 16 for IPv6).
   // Whether `address` may have a credential checked at `now_ms`.
-  bool allowed(const balancing::IpAddress& address, std::uint64_t now_ms);
+  bool allowed(std::string_view address, std::uint64_t now_ms);
   // `address` failed a check at `now_ms`.
-  void failed(const balancing::IpAddress& address, std::uint64_t now_ms);
+  void failed(std::string_view address, std::uint64_t now_ms);
 
   std::size_t size() const { return size_; }
 
  private:
   struct Entry {
-    std::array<std::uint8_t, 16> bytes{};
-    bool v6 = false;
+    std::array<char, 16> bytes{};
+    std::uint8_t length = 0;
     bool used = false;
     double tokens = 0;
     std::uint64_t at_ms = 0;  // when `tokens` was computed
   };
-  Entry* find(const balancing::IpAddress& address, std::uint64_t now_ms);
-  Entry* set_of(const balancing::IpAddress& address);
+  Entry* find(std::string_view address, std::uint64_t now_ms);
+  Entry* set_of(std::string_view address);
 
   std::vector<Entry> entries_;
   std::size_t sets_;

@@ -107,7 +107,7 @@ Step AuthGate::authenticate(PhaseInput& in, const RouteDef& route) {
   if (tenant < 0) {
     // Anything not already known good is checked only while the address has
     // failures left: past them, 401 without looking.
-    if (!limiter_.allowed(in.peer, now_ms)) return refuse(in, AuthFailure::throttled, true);
+    if (!limiter_.allowed(in.peer.view(), now_ms)) return refuse(in, AuthFailure::throttled, true);
     ++stats.auth_checks;
     AuthFailure failure = AuthFailure::none;
     if (jwt) {
@@ -126,7 +126,7 @@ Step AuthGate::authenticate(PhaseInput& in, const RouteDef& route) {
       if (tenant < 0) failure = AuthFailure::unknown_key;
     }
     if (failure != AuthFailure::none) {
-      limiter_.failed(in.peer, now_ms);
+      limiter_.failed(in.peer.view(), now_ms);
       stats.auth_failing_addresses = limiter_.size();
       return refuse(in, failure, true);
     }

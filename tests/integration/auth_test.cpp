@@ -175,7 +175,7 @@ TEST_CASE("auth: credential headers are stripped unless the route has auth_forwa
         std::vector<std::string>{"Bearer anything"});
 }
 
-TEST_CASE("auth: valid HS256, RS256 and ES256 tokens pass; bad ones are 401 with their reason", "[proxy][auth]") {
+TEST_CASE("auth: valid HS256, RS256 and ES256 tokens pass, bad ones are 401, each with its reason", "[proxy][auth]") {
   AuthSetup s;
   HttpClient client(s.proxy->port());
   const std::int64_t t = now();
@@ -219,7 +219,7 @@ TEST_CASE("auth: valid HS256, RS256 and ES256 tokens pass; bad ones are 401 with
   CHECK(s.backend_b.requests() == 2);
 }
 
-TEST_CASE("auth: an address failing too often is refused unchecked; cached tokens still pass", "[proxy][auth]") {
+TEST_CASE("auth: an address failing too often is refused unchecked, cached tokens still pass", "[proxy][auth]") {
   AuthSetup s;
   HttpClient client(s.proxy->port());
   const std::string good = s.es_token(claims("https://b.example", now() + 300));

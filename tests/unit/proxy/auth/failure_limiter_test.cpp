@@ -3,14 +3,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+
 namespace tg::proxy::auth {
 namespace {
 
-balancing::IpAddress v4(std::uint8_t last) {
-  balancing::IpAddress a;
-  a.bytes = {10, 0, 0, last};
-  return a;
-}
+std::string v4(std::uint8_t last) { return std::string{10, 0, 0, static_cast<char>(last)}; }
 
 TEST_CASE("failure limiter: an address past its burst of failures is refused until it refills", "[auth][limiter]") {
   FailureLimiter limiter(64);
@@ -33,7 +31,7 @@ TEST_CASE("failure limiter: an address past its burst of failures is refused unt
   CHECK(limiter.allowed(bad, now));
 }
 
-TEST_CASE("failure limiter: bounded; an evicted address starts with a full bucket", "[auth][limiter]") {
+TEST_CASE("failure limiter: bounded, an evicted address starts with a full bucket", "[auth][limiter]") {
   FailureLimiter limiter(FailureLimiter::kWays * 4);
   for (int i = 0; i < 250; ++i) {
     for (int k = 0; k < 30; ++k) limiter.failed(v4(static_cast<std::uint8_t>(i)), 1000 + i);

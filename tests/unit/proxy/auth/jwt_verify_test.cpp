@@ -204,7 +204,7 @@ TEST_CASE("jwks: keys that cannot verify are left out with a reason", "[auth][jw
   CHECK(more.size() == 1);
 }
 
-TEST_CASE("auth index: api keys by SHA-256; ingest credentials do not authenticate requests", "[auth][api_key]") {
+TEST_CASE("auth index: api keys by SHA-256, ingest credentials do not authenticate requests", "[auth][api_key]") {
   config::Config config;
   auto credential = [](std::string name, config::Credential::Kind kind, std::string_view secret) {
     config::Credential c;
