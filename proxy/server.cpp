@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include "admin/metrics_text.hpp"
+#include "auth/key_files.hpp"
 #include "config/loader.hpp"
 #include "connection/downstream.hpp"
 #include "files/ready_file.hpp"
@@ -8,6 +9,7 @@
 #include "netio/endpoint.hpp"
 #include "netio/http_server.hpp"
 #include "pipeline/limit_gate.hpp"
+#include "pipeline/auth_gate.hpp"
 #include "runtime/listen_lock.hpp"
 #include "runtime/worker.hpp"
 #include "table/snapshot.hpp"
@@ -20,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -41,6 +44,8 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& path, std::uint
   }
   if (warnings)
     for (const auto& warning : loaded.warnings) warnings->push_back(warning.to_string());
+  // No tg-control to read them: the JWT key files are read here.
+  if (!auth::read_key_files(*loaded.config, path, error)) return nullptr;
   return Snapshot::build(*loaded.config, version, path, error, {}, previous);
 }
 
@@ -65,9 +70,6 @@ class Server {
     if (listen.port() != 0 && !take_listen_lock(listen, listen_text)) return 1;
     for (unsigned i = 0; i < count; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, options_.settings, access_log_.get(), &Downstream::accept));
-      // Phase 4: rate and concurrency limits (a test per request without any).
-      limit_gates_.push_back(std::make_unique<LimitGate>(count));
-      workers_.back()->admission_gates().push_back(limit_gates_.back().get());
       try {
         workers_.back()->listen(listen);
       } catch (const boost::system::system_error& e) {
@@ -75,6 +77,14 @@ class Server {
       }
       // Port 0: the first worker picks the port, the others join it.
       if (i == 0) listen = workers_.back()->local_endpoint();
+      auth_gates_.push_back(std::make_unique<AuthGate>([this](const std::string& tenant, const std::string& kid) {
+        request_key(tenant, kid);
+      }));
+      workers_.back()->add_admission_gate(auth_gates_.back().get(), &AuthGate::serves);
+      // Then rate and concurrency limits, so a request that fails
+      // authentication spends no token and the tenant is verified first.
+      limit_gates_.push_back(std::make_unique<LimitGate>(count));
+      workers_.back()->add_admission_gate(limit_gates_.back().get(), &LimitGate::serves);
     }
     if (options_.listen.port() == 0 && !take_listen_lock(listen, endpoint_text(listen))) return 1;
     try {
@@ -166,6 +176,24 @@ class Server {
       if (stopping_) return;
       version_ = next->version;
       switch_workers(std::move(next), std::move(switched));
+    });
+  }
+
+  // A worker saw a token naming a kid its tenant's keys lack: with a feed,
+  // it may fetch them again; standalone, the key file is the operator's.
+  // Worker thread: posted, so the worker takes no lock.
+  void request_key(const std::string& tenant, const std::string& kid) {
+    boost::asio::post(io_, [this, tenant, kid] {
+      if (options_.feed) {
+        options_.feed->request_key(tenant, kid);
+        return;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      auto [it, fresh] = unknown_kid_logged_.try_emplace(tenant, now);
+      if (!fresh && now - it->second < std::chrono::seconds(30)) return;
+      it->second = now;
+      spdlog::warn("tenant {}: a token names key id {}, which its jwks_file lacks (refused 401 unknown_kid)", tenant,
+                   kid);
     });
   }
 
@@ -349,7 +377,10 @@ class Server {
   std::unique_ptr<AccessLogWriter> access_log_;
   // One per worker, registered on it; declared first, so they outlive the workers.
   std::vector<std::unique_ptr<LimitGate>> limit_gates_;
+  // Phase 4's authentication, one per worker (destroyed after the workers).
+  std::vector<std::unique_ptr<AuthGate>> auth_gates_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_kid_logged_;
   std::optional<net::HttpServer> admin_;
   std::shared_ptr<const Snapshot> snapshot_;
   admin::TenantSeries tenants_{options_.max_tenant_series};

@@ -17,10 +17,6 @@ struct Unenforced {
 constexpr Unenforced unenforced[] = {
     {"", "alert_rules", "no alert engine: the section is not read"},
     {"", "notifiers", "no alert engine: the section is not read"},
-    {"tenants", "credentials", "no authentication in the proxy yet"},
-    {"tenants", "jwt", "no authentication in the proxy yet"},
-    {"routes", "auth", "no authentication in the proxy yet"},
-    {"routes", "auth_forward", "no authentication in the proxy yet"},
 };
 
 // The key node of `key` in `map` (for its position), or an invalid node.

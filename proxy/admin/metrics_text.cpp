@@ -121,12 +121,18 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
     totals.bodies_kept_whole += w.stats.bodies_kept_whole;
     totals.body_timeouts += w.stats.body_timeouts;
     totals.breaker_log_dropped += w.stats.breaker_log_dropped;
+    totals.auth_checks += w.stats.auth_checks;
+    totals.auth_cache_hits += w.stats.auth_cache_hits;
+    totals.auth_cached_tokens += w.stats.auth_cached_tokens;
+    totals.auth_failing_addresses += w.stats.auth_failing_addresses;
+    totals.auth_key_requests += w.stats.auth_key_requests;
     for (std::size_t i = 0; i < 5; ++i) totals.unrouted_requests[i] += w.stats.unrouted_requests[i];
     for (const auto& r : w.routes) {
       auto [it, fresh] = routes.try_emplace(r.name, r);
       if (fresh) continue;
       for (std::size_t i = 0; i < 5; ++i) it->second.requests[i] += r.requests[i];
       for (std::size_t i = 0; i < resilience::kFates; ++i) it->second.fates[i] += r.fates[i];
+      for (std::size_t i = 0; i < auth::kAuthFailures; ++i) it->second.auth_failures[i] += r.auth_failures[i];
       it->second.latency.add(r.latency);
     }
     for (const auto& inst : w.instances) {
@@ -210,6 +216,32 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
       if (r.fates[i] || static_cast<resilience::Fate>(i) == resilience::Fate::ok)
         add("tg_request_fates_total{{route=\"{}\",fate=\"{}\"}} {}\n", label(name), resilience::to_string(static_cast<resilience::Fate>(i)),
             r.fates[i]);
+
+  add("# HELP tg_auth_failures_total Requests refused by authentication on routes with auth: required (401, 403 "
+      "for forbidden), by route and reason.\n"
+      "# TYPE tg_auth_failures_total counter\n");
+  for (const auto& [name, r] : routes)
+    for (std::size_t i = 1; i < auth::kAuthFailures; ++i)
+      if (r.auth_failures[i])
+        add("tg_auth_failures_total{{route=\"{}\",reason=\"{}\"}} {}\n", label(name),
+            auth::to_string(static_cast<auth::AuthFailure>(i)), r.auth_failures[i]);
+  add("# HELP tg_auth_checks_total Credentials checked (an API key's hash looked up, a JWT parsed and its signature "
+      "verified); cached JWTs and throttled addresses are not checked.\n"
+      "# TYPE tg_auth_checks_total counter\ntg_auth_checks_total {}\n",
+      totals.auth_checks);
+  add("# HELP tg_auth_token_cache_hits_total JWTs found verified in a worker's token cache.\n"
+      "# TYPE tg_auth_token_cache_hits_total counter\ntg_auth_token_cache_hits_total {}\n",
+      totals.auth_cache_hits);
+  add("# HELP tg_auth_token_cache_entries Verified JWTs cached, summed over workers.\n"
+      "# TYPE tg_auth_token_cache_entries gauge\ntg_auth_token_cache_entries {}\n",
+      totals.auth_cached_tokens);
+  add("# HELP tg_auth_failing_addresses Client addresses tracked by the authentication failure limiter, summed "
+      "over workers.\n# TYPE tg_auth_failing_addresses gauge\ntg_auth_failing_addresses {}\n",
+      totals.auth_failing_addresses);
+  add("# HELP tg_auth_key_requests_total Tokens naming a kid their issuer's key set lacks, reported for a key "
+      "refetch (at most one per issuer and worker every 30 s).\n"
+      "# TYPE tg_auth_key_requests_total counter\ntg_auth_key_requests_total {}\n",
+      totals.auth_key_requests);
 
   add("# HELP tg_upstream_breaker_state 1 for the state the instance's breaker is in (one breaker per instance "
       "and proxy; services with outlier).\n# TYPE tg_upstream_breaker_state gauge\n");

@@ -357,6 +357,7 @@ void Downstream::suspend() {
   ex.table.reset();
   ex.route = -1;
   ex.service_def = nullptr;
+  ex.verified_tenant = {};  // a view into the table; phase 4 runs again
   ex.waiter.wake = &Downstream::wake;
   ex.waiter.owner = this;
   state_ = State::suspended;
@@ -429,8 +430,8 @@ void Downstream::respond(std::uint16_t status, ErrorKind kind) {
     extra = {extra_buffer, limits::format_refusal_headers(ex.limits.refusal, extra_buffer, sizeof extra_buffer)};
   auto head_end = fmt::format_to_n(out.data.get(), out.capacity,
                                    "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
-                                   "X-Request-Id: {}\r\n{}{}\r\n",
-                                   status, reason(status), body_length, id, extra,
+                                   "X-Request-Id: {}\r\n{}{}{}\r\n",
+                                   status, reason(status), body_length, id, extra, ex.answer_headers,
                                    ex.keep_alive ? "" : "Connection: close\r\n");
   out.end = std::min(head_end.size, out.capacity);
   std::memcpy(out.data.get() + out.end, body, std::min(body_length, out.capacity - out.end));

@@ -167,6 +167,8 @@ void UpstreamTry::send_head() {
   in.request_id_from_client = ex_.request_id_from_client;
   in.drop_expect = drop_expect;
   in.upgrade = ex_.upgrade;
+  in.tenant_id = ex_.verified_tenant;
+  in.strip_credentials = ex_.strip_credentials;
   c_.out.end = http::write_upstream_request(c_.out.data.get(), c_.out.capacity, in);
   if (c_.out.end == 0) {
     end(false);

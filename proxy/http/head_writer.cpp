@@ -154,6 +154,13 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
       case HeaderKind::upgrade:
         if (!in.upgrade) continue;
         break;
+      case HeaderKind::authorization:
+      case HeaderKind::x_api_key:
+        if (in.strip_credentials) continue;
+        break;
+      case HeaderKind::x_tenant_id:
+        if (!in.tenant_id.empty()) continue;
+        break;
       case HeaderKind::host:
         // With an absolute-form target the authority wins (RFC 9112 §3.2.2):
         // the client's Host line is replaced by it below.
@@ -180,6 +187,11 @@ std::size_t write_upstream_request(char* out, std::size_t capacity, const Upstre
     w.put("\r\n");
   }
   w.put("X-Forwarded-Proto: http\r\n");
+  if (!in.tenant_id.empty()) {
+    w.put("X-Tenant-ID: ");
+    w.put(in.tenant_id);
+    w.put("\r\n");
+  }
   if (in.upgrade) w.put("Connection: Upgrade\r\n");
   if (!in.request_id_from_client) {
     w.put("X-Request-Id: ");

@@ -24,6 +24,11 @@ struct UpstreamRequest {
   // The client asked to switch protocols (Connection: upgrade + Upgrade) and
   // the proxy will tunnel: Upgrade is kept and "Connection: Upgrade" sent.
   bool upgrade = false;
+  // A route with auth: the verified tenant, sent as X-Tenant-ID instead of
+  // any the client sent (empty: the client's lines pass as they are).
+  std::string_view tenant_id;
+  // Drop Authorization and X-Api-Key (a route with auth, without auth_forward).
+  bool strip_credentials = false;
 };
 
 // Writes the request head for the upstream into `out`. Returns the length, or

@@ -34,6 +34,11 @@ enum class HeaderKind : std::uint8_t {
   x_forwarded_proto,
   x_request_id,
   expect,
+  // Named by phase 4 on routes with `auth: required` (the parser leaves them
+  // `other`), for phase 6 to replace or strip.
+  authorization,
+  x_api_key,
+  x_tenant_id,
 };
 
 struct HeaderField {

@@ -29,6 +29,8 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::timeout: return "timeout";
     case ErrorKind::rate_limited: return "rate_limited";
     case ErrorKind::client_closed: return "client_closed";
+    case ErrorKind::unauthenticated: return "unauthenticated";
+    case ErrorKind::forbidden: return "forbidden";
   }
   return "unknown";
 }
@@ -79,6 +81,9 @@ void Exchange::reset() {
   head_offset = 0;
   upgrade = false;
   sent_continue = false;
+  verified_tenant = {};
+  strip_credentials = false;
+  answer_headers = {};
   body = RequestBody{};
   response = ResponseState{};
   tunnel = TunnelState{};

@@ -158,6 +158,11 @@ struct Exchange {
   std::size_t head_offset = 0;   // where the request head starts in the client buffer
   bool upgrade = false;          // the request qualifies for a tunnel
   bool sent_continue = false;    // "100 Continue" went to the client
+  // Set by phase 4 on a route with auth: the verified tenant (a view into the
+  // table's AuthIndex, valid while `table` is held; cleared on suspension),
+  // and whether the credential headers are dropped (no auth_forward).
+  std::string_view verified_tenant;
+  bool strip_credentials = false;
 
   RequestBody body;
   TryState upstream;
@@ -168,6 +173,9 @@ struct Exchange {
   std::uint16_t status = 0;
   ErrorKind error = ErrorKind::none;
   PhaseId answered_by = PhaseId::none;  // the phase that answered an error locally
+  // Header lines (each ending in CRLF) added to a locally generated answer,
+  // e.g. WWW-Authenticate on a 401; the text outlives the request.
+  std::string_view answer_headers;
   bool keep_alive = true;        // the client connection stays open after this response
 
   // Suspension (a phase waits for an event; pipeline/wait_list.hpp).

@@ -3,6 +3,7 @@
 #include "balancing/hash_key.hpp"
 #include "hashing/stable_hash.hpp"
 #include "runtime/worker.hpp"
+#include "table/snapshot.hpp"
 
 #include <algorithm>
 
@@ -48,6 +49,8 @@ std::uint64_t key_hash(PhaseInput& in, const limits::KeyedLimit& limit) {
 }
 
 }  // namespace
+
+bool LimitGate::serves(const Snapshot& table) { return table.limits != nullptr; }
 
 Step LimitGate::admit(PhaseInput& in) {
   Exchange& ex = in.ex;

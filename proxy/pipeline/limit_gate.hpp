@@ -22,6 +22,8 @@ class LimitGate final : public AdmissionGate {
   // `workers`: the proxy's worker count (keyed limits get rate / workers each).
   explicit LimitGate(unsigned workers) : limits_(workers) {}
   Step admit(PhaseInput& in) override;
+  // The tables it runs for (Worker::add_admission_gate): those with limits.
+  static bool serves(const Snapshot& table);
   // Worker thread: the counters, for /metrics.
   limits::LimitsCopy collect() const { return limits_.collect(); }
 

@@ -28,6 +28,8 @@ enum class ErrorKind : std::uint8_t {
   timeout,
   rate_limited,      // a rate or concurrency limit refused the request (429)
   client_closed,
+  unauthenticated,   // 401: no credential, or one that does not verify
+  forbidden,         // 403: a credential of another tenant than the route's
 };
 std::string_view to_string(ErrorKind kind);
 

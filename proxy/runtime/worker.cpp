@@ -85,6 +85,7 @@ tcp::endpoint Worker::local_endpoint() const { return acceptor_->local_endpoint(
 
 void Worker::start(std::shared_ptr<const Snapshot> snapshot) {
   table_ = WorkerTable::build(std::move(snapshot), nullptr, settings_.workers);
+  choose_admission_gates();
   accept();
   tick();
   idle_watcher_.start();
@@ -109,6 +110,7 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   // Snapshot) alive; state is carried over by instance id and route name.
   LocalPtr<WorkerTable> previous = table_;
   table_ = WorkerTable::build(std::move(snapshot), previous.get(), settings_.workers);
+  choose_admission_gates();
   // Breakers of instances reported healthy again were closed when the
   // snapshot was built (table/snapshot.hpp), once for the proxy.
   if (!previous) return;
@@ -116,6 +118,18 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   // their route, instance or limits may have changed, or gone.
   for (const auto& instance : previous->instances)
     if (!instance->pending.empty()) [[unlikely]] instance->pending.wake_all();
+}
+
+void Worker::add_admission_gate(AdmissionGate* gate, GateFilter serves) {
+  registered_gates_.emplace_back(gate, serves);
+  if (table_) choose_admission_gates();
+}
+
+void Worker::choose_admission_gates() {
+  if (registered_gates_.empty()) return;  // gates set directly (tests) stay
+  admission_gates_.clear();
+  for (const auto& [gate, serves] : registered_gates_)
+    if (!serves || serves(*table_->snapshot)) admission_gates_.push_back(gate);
 }
 
 void Worker::note_breaker_transition(const InstanceRuntime& instance, const resilience::Transition& t,
@@ -279,7 +293,7 @@ WorkerStatsCopy Worker::collect() const {
   for (std::size_t i = 0; i < table_->routes.size(); ++i) {
     const RouteRuntime& r = *table_->routes[i];
     copy.routes.push_back({r.name, r.service, snapshot.services[snapshot.routes[i].service].tenant, r.requests,
-                           r.latency, r.fates});
+                           r.latency, r.fates, r.auth_failures});
   }
   for (std::size_t i = 0; i < table_->instances.size(); ++i) {
     const InstanceRuntime& inst = *table_->instances[i];

@@ -51,6 +51,12 @@ struct WorkerStats {
   std::uint64_t bodies_kept_whole = 0;  // received whole before the first try
   std::uint64_t body_timeouts = 0;      // stopped arriving: answered 408, nothing forwarded
   std::uint64_t breaker_log_dropped = 0;  // breaker transitions not logged (queue full)
+  // Authentication (phase 4, pipeline/auth_gate.hpp).
+  std::uint64_t auth_checks = 0;             // credentials checked (API key hash, JWT parse and signature)
+  std::uint64_t auth_cache_hits = 0;         // JWTs found verified in the worker's cache
+  std::uint64_t auth_cached_tokens = 0;      // entries in that cache now
+  std::uint64_t auth_failing_addresses = 0;  // client addresses in the failure limiter now
+  std::uint64_t auth_key_requests = 0;       // unknown kids reported for a key refetch
 };
 
 // A copy of one worker's counters, taken on that worker and read elsewhere.
@@ -60,6 +66,7 @@ struct WorkerStatsCopy {
     std::array<std::uint64_t, 5> requests{};
     metrics::LatencyHistogram latency;
     std::array<std::uint64_t, resilience::kFates> fates{};
+    std::array<std::uint64_t, auth::kAuthFailures> auth_failures{};
   };
   struct Instance {
     std::string id, service;
@@ -130,6 +137,12 @@ class Worker {
   std::size_t next_request_id(char* out);
   // Phase 4's steps, run in order (none by default). The worker does not own them.
   std::vector<AdmissionGate*>& admission_gates() { return admission_gates_; }
+  // Registers a step of phase 4, run for the tables `serves` accepts (null:
+  // every table): admission_gates() is chosen again at each install, so a
+  // table no gate serves costs the request path nothing. Before start() or
+  // on the worker thread.
+  using GateFilter = bool (*)(const Snapshot& table);
+  void add_admission_gate(AdmissionGate* gate, GateFilter serves);
 
   // Scratch space for phase 5's list of instances to skip (no allocation
   // once it has grown).
@@ -175,6 +188,8 @@ class Worker {
   std::size_t pool_low_water_ = 0;   // fewest free blocks since the last trim
   std::uint64_t pool_trimmed_ms_ = 0;
   std::vector<AdmissionGate*> admission_gates_;
+  void choose_admission_gates();
+  std::vector<std::pair<AdmissionGate*, GateFilter>> registered_gates_;
   std::vector<std::uint32_t> pick_scratch_;
   std::vector<BreakerEvent> breaker_events_;
   boost::intrusive::list<Connection, boost::intrusive::base_hook<ConnectionHook>,

@@ -1,5 +1,6 @@
 #include "subscription/control_client.hpp"
 
+#include "subscription/key_requests.hpp"
 #include "subscription/state_store.hpp"
 #include "subscription/table_convert.hpp"
 #include "subscription/update_check.hpp"
@@ -189,6 +190,9 @@ struct ControlClient::State {
   // With --state-dir. Declared after `status`, so it is destroyed (writing
   // what is pending) while the counters its callback updates still exist.
   std::unique_ptr<StateWriter> writer;
+  // One Write at a time on the stream: answers (this thread) and key requests.
+  std::mutex write_mutex;
+  std::unique_ptr<KeyRequests> key_requests;
   bool logged_down = false;  // a stream end or failure has been logged
   grpc::StatusCode logged_code = grpc::StatusCode::OK;
   bool last_stream_idle = false;  // the last stream ended without carrying an update
@@ -238,6 +242,7 @@ struct ControlClient::State {
     if (stream->Write(hello) && stream->Read(&update)) {
       if (update.has_welcome()) {
         connected = true;
+        if (key_requests) key_requests->attach(stream.get());
         on_connected(update.welcome());
       } else {
         spdlog::error("tg-control {} sent an update before accepting the hello (an older tg-control?); "
@@ -250,13 +255,20 @@ struct ControlClient::State {
       if (update.has_welcome()) continue;
       v1::StreamTableRequest answer;
       const Outcome outcome = apply_guarded(update, answer);
-      if (outcome == Outcome::stopped || !stream->Write(answer)) break;
+      if (outcome == Outcome::stopped) break;
+      bool written = false;
+      {
+        std::lock_guard write(write_mutex);
+        written = stream->Write(answer);
+      }
+      if (!written) break;
       save_after_answer(update);
       if (update.has_config() || built_whole) release_free_memory();
       built_whole = false;
       answered = true;
       if (outcome == Outcome::ack) backoff.reset();
     }
+    if (key_requests) key_requests->attach(nullptr);
     const grpc::Status status = stream->Finish();
     {
       std::lock_guard lock(signal->mutex);
@@ -493,7 +505,7 @@ struct ControlClient::State {
     // a change to a tenant, to an admission setting, or (when the table has
     // such settings) to the routes and services they are keyed by, is built
     // whole too.
-    const bool admission = converted && (change.admission || (current && current->limits &&
+    const bool admission = converted && (change.admission || (current && (current->limits || current->auth) &&
                                                               (!change.routes.empty() || !change.removed_routes.empty() ||
                                                                !change.services.empty() || !change.removed_services.empty())));
     if (!table_snapshot || table_snapshot != current || admission) {
@@ -610,6 +622,7 @@ void ControlClient::start(std::shared_ptr<const Snapshot> serving, std::string l
   s.listen = std::move(listen);
   s.install = std::move(install);
   s.stub = v1::Discovery::NewStub(open_channel(s.options.address));
+  s.key_requests = std::make_unique<KeyRequests>(s.write_mutex);
   thread_ = std::thread([this] { state_->run(); });
 }
 
@@ -630,6 +643,10 @@ void ControlClient::join() {
 FeedStatus ControlClient::status() const {
   std::lock_guard lock(state_->status_mutex);
   return state_->status;
+}
+
+void ControlClient::request_key(const std::string& tenant, const std::string& kid) {
+  if (state_->key_requests) state_->key_requests->submit(tenant, kid);
 }
 
 std::string ControlClient::name() const { return "tg-control " + state_->options.address; }

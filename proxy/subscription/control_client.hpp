@@ -46,6 +46,7 @@ class ControlClient final : public TableFeed {
   void stop() override;
   void join() override;
   FeedStatus status() const override;
+  void request_key(const std::string& tenant, const std::string& kid) override;
   std::string name() const override;
 
   const std::string& boot_id() const;

@@ -196,6 +196,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
   s->version = version;
   s->control = control;
   s->source = std::move(source);
+  s->auth = auth::AuthIndex::build(config, previous ? previous->auth.get() : nullptr);
   for (const config::Service& svc : config.services) {
     ServiceDef def;
     if (!make_service(svc, def, error)) return nullptr;
@@ -224,7 +225,11 @@ std::shared_ptr<const Snapshot> Snapshot::build(const config::Config& config, st
       return nullptr;
     }
     s->route_ids.set(r.name, static_cast<std::uint32_t>(s->routes.size()));
-    s->routes.push_back(RouteDef{r.name, *service, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes});
+    RouteDef def{r.name, *service, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes};
+    def.auth_required = r.auth == config::RouteAuth::required;
+    def.auth_forward = r.auth_forward;
+    def.auth_tenant = s->auth->tenant_index(s->services[*service].tenant);
+    s->routes.push_back(std::move(def));
   }
   s->table = std::make_shared<const routing::RouteTable>(routing::RouteTable::build(config.routes));
   s->layout = next_layout();
@@ -340,6 +345,9 @@ std::shared_ptr<const Snapshot> Snapshot::apply(const Snapshot& base, const Tabl
       return nullptr;
     }
     RouteDef def{r.name, *service, r.rewrite.strip_prefix, r.match, r.reject_encoded_slashes};
+    def.auth_required = r.auth == config::RouteAuth::required;
+    def.auth_forward = r.auth_forward;
+    if (s->auth) def.auth_tenant = s->auth->tenant_index(s->services[*service].tenant);
     const std::uint32_t* found = s->route_ids.find(r.name);
     std::uint32_t pos;
     if (found) {
@@ -527,9 +535,13 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
     json::object o{{"name", r.name}, {"service", services[r.service].name}, {"match", std::move(m)}};
     if (!r.strip_prefix.empty()) o["rewrite"] = json::object{{"strip_prefix", r.strip_prefix}};
     if (r.reject_encoded_slashes) o["reject_encoded_slashes"] = true;
+    if (r.auth_required) o["auth"] = "required";
+    if (r.auth_forward) o["auth_forward"] = true;
     route_list.push_back(std::move(o));
   }
   root["routes"] = std::move(route_list);
+  // Credential names and kinds, JWT issuers and key ids: never a hash or secret.
+  if (auth) root["tenants"] = auth->describe();
   return json::serialize(root);
 }
 

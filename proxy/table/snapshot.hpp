@@ -12,6 +12,7 @@
 // atomically and the next Snapshot takes over by instance id or limit.
 #pragma once
 
+#include "auth/auth_index.hpp"
 #include "config/model.hpp"
 #include "hashing/hash_ring.hpp"
 #include "hashing/maglev.hpp"
@@ -95,6 +96,11 @@ struct RouteDef {
   std::string strip_prefix;
   config::RouteMatch match;  // for /config
   bool reject_encoded_slashes = false;  // 400 for paths with %2F, %5C or '\\' (http::has_encoded_slash)
+  // auth: required (phase 4, pipeline/auth_gate.hpp): credentials must be of
+  // the service's tenant, auth_tenant in Snapshot::auth (-1: none matches).
+  bool auth_required = false;
+  bool auth_forward = false;
+  std::int32_t auth_tenant = -1;
 };
 
 // A change to a pushed table as model objects (proxy/subscription converts
@@ -144,6 +150,9 @@ struct Snapshot {
   // Shared between a snapshot and the ones derived from it: a health change
   // copies neither the route index nor the id indexes, a delta update without
   // route changes keeps the route index.
+  // Tenants' credentials and JWT keys (phase 4); shared with the snapshots
+  // derived from this one (a change that touches them is built whole).
+  std::shared_ptr<const auth::AuthIndex> auth;
   std::shared_ptr<const routing::RouteTable> table;
   SharedIndex instance_ids;  // id → position in instances
   SharedIndex service_ids;   // name → position in services

@@ -53,6 +53,13 @@ class TableFeed {
   // After stop(): waits for the feed's thread.
   virtual void join() = 0;
   virtual FeedStatus status() const = 0;
+  // Any thread, returns at once: a token named key `kid` that tenant's key
+  // set lacks; the feed may ask for the keys to be fetched again (at most
+  // once per 30 s per tenant).
+  virtual void request_key(const std::string& tenant, const std::string& kid) {
+    (void)tenant;
+    (void)kid;
+  }
   // For logs: "tg-control 10.0.0.5:7000".
   virtual std::string name() const = 0;
 };

@@ -6,6 +6,7 @@
 // the shared Snapshot is released only when the worker's last request on it ends.
 #pragma once
 
+#include "auth/failure.hpp"
 #include "core/ref_counted.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
@@ -29,6 +30,7 @@ struct RouteRuntime : LocalRefCounted<RouteRuntime> {
   std::string name_json, service_json;  // JSON-escaped once, for the access log
   std::array<std::uint64_t, 5> requests{};  // by status class of the response sent
   std::array<std::uint64_t, resilience::kFates> fates{};  // by Fate
+  std::array<std::uint64_t, auth::kAuthFailures> auth_failures{};  // by AuthFailure (phase 4)
   metrics::LatencyHistogram latency;
 };
 

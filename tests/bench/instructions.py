@@ -30,6 +30,15 @@ Cases (all GET /small through one route unless said):
   tenant_limits keepalive on a tenant's service with limits.rate and max_concurrent (never limiting)
   idle          no requests at all between zero and dump (REQUESTS x the mean
                 time per keep-alive request): the cost of the clock alone
+  auth_open     keep-alive to a route without auth in a table that has an
+                `auth: required` route (the gate registered: a per-route test)
+  auth_apikey   keep-alive, X-Api-Key on a route with auth: required
+  auth_jwt      keep-alive, one ES256 JWT (verified once, then cached)
+  auth_jwt_new  keep-alive, a new ES256 JWT per request (each verified:
+                parse, claims, one signature check); minted with `openssl`
+  auth_flood    keep-alive, a new ES256 JWT with a bad signature per request
+                from one address (401): past the failure limiter's burst each
+                is refused by a table lookup, unchecked
 
 --top N also prints the N functions with the most instructions (inclusive
 of callees excluded: "self" cost) for each case, from callgrind_annotate.
@@ -40,6 +49,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import base64
+import hashlib
+import json
 import tempfile
 import time
 
@@ -104,7 +116,60 @@ def port_open(port):
         return False
 
 
-def config_yaml(case, ports):
+AUTH_KEY = "tg_bench-api-key"
+AUTH_ISSUER = "https://bench.example"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Tokens:
+    """ES256 tokens signed by the `openssl` CLI (DER signatures turned into r||s)."""
+
+    def __init__(self, work):
+        self.key = os.path.join(work, "bench-ec.pem")
+        subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", self.key], check=True)
+        pub = subprocess.run(["openssl", "ec", "-in", self.key, "-text", "-noout"], capture_output=True, text=True,
+                             check=True).stdout
+        hexes = pub.split("pub:")[1].split("ASN1")[0]
+        point = bytes.fromhex("".join(c for c in hexes if c in "0123456789abcdef"))
+        self.jwks = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "x": b64url(point[1:33]),
+                                          "y": b64url(point[33:65])}]})
+
+    def mint(self, n, bad=False):
+        header = b64url(json.dumps({"alg": "ES256", "kid": "k1"}).encode())
+        claims = b64url(json.dumps({"iss": AUTH_ISSUER, "aud": "bench", "exp": int(time.time()) + 3600,
+                                    "jti": str(n)}).encode())
+        signing_input = f"{header}.{claims}".encode()
+        der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.key], input=signing_input,
+                             capture_output=True, check=True).stdout
+        # SEQUENCE { INTEGER r, INTEGER s } -> r||s, 32 bytes each
+        pos = 2 if der[1] < 0x80 else 3
+        parts = []
+        for _ in range(2):
+            length = der[pos + 1]
+            parts.append(int.from_bytes(der[pos + 2:pos + 2 + length], "big").to_bytes(32, "big"))
+            pos += 2 + length
+        signature = parts[0] + parts[1]
+        if bad:
+            signature = signature[:-1] + bytes([signature[-1] ^ 1])
+        return f"{header}.{claims}.{b64url(signature)}"
+
+
+TOKENS = {}  # case -> list of Authorization values, one per request (cycled)
+
+
+def auth_yaml(case, work):
+    jwks = os.path.join(work, "bench.jwks")
+    with open(jwks, "w") as f:
+        f.write(TOKENS["jwks"])
+    digest = hashlib.sha256(AUTH_KEY.encode()).hexdigest()
+    return (f"tenants:\n  - id: bench\n    credentials: [ {{ name: k, kind: api_key, sha256: {digest} }} ]\n"
+            f"    jwt: {{ issuer: \"{AUTH_ISSUER}\", audiences: [bench], jwks_file: {jwks} }}\n")
+
+
+def config_yaml(case, ports, work=""):
     services, routes = [], []
     if case in ("least_request", "peak_ewma", "ring_hash", "maglev", "round_robin3", "outlier3"):
         policy = "round_robin" if case in ("round_robin3", "outlier3") else case
@@ -113,6 +178,8 @@ def config_yaml(case, ports):
             key = "\n    outlier: { consecutive_failures: 5, base_ejection: 10s }"
         instances = "".join(f"\n      - {{ id: i{n}, address: 127.0.0.1:{p} }}" for n, p in enumerate(ports))
         services.append(f"  - name: svc\n    lb: {{ policy: {policy} }}{key}\n    instances:{instances}")
+    elif case.startswith("auth_"):
+        services.append(f"  - name: svc\n    tenant: bench\n    instances:\n      - {{ address: 127.0.0.1:{ports[0]} }}")
     else:
         services.append(f"  - name: svc\n    instances:\n      - {{ address: 127.0.0.1:{ports[0]} }}")
     if case in ("routes10", "routes10k"):
@@ -126,9 +193,14 @@ def config_yaml(case, ports):
         by = "route" if case == "ratelimit" else "client_ip"
         routes.append("  - { name: all, match: { path_prefix: / }, service: svc, "
                       f"rate_limit: {{ rate: 1000000000/s, by: {by} }} }}")
+    elif case == "auth_open":
+        routes.append("  - { name: open, match: { path_prefix: /small }, service: svc }")
+        routes.append("  - { name: secured, match: { path_prefix: /secured }, service: svc, auth: required }")
+    elif case.startswith("auth_"):
+        routes.append("  - { name: secured, match: { path_prefix: /small }, service: svc, auth: required }")
     else:
         routes.append("  - { name: all, match: { path_prefix: / }, service: svc }")
-    tenants = ""
+    tenants = auth_yaml(case, work) if case.startswith("auth_") else ""
     if case == "tenant_limits":
         tenants = ("tenants:\n  - id: t1\n    limits: { rate: 1000000000/s, max_concurrent: 1000 }\n")
         services[0] = services[0].replace("  - name: svc\n", "  - name: svc\n    tenant: t1\n", 1)
@@ -146,6 +218,11 @@ def request_bytes(case, n):
         extra = "X-Tenant: t5000\r\n"
     elif case in ("ring_hash", "maglev"):
         extra = f"X-User: user-{n % 1000}\r\n"
+    elif case == "auth_apikey":
+        extra = f"X-Api-Key: {AUTH_KEY}\r\n"
+    elif case in ("auth_jwt", "auth_jwt_new", "auth_flood"):
+        tokens = TOKENS[case]
+        extra = f"Authorization: Bearer {tokens[n % len(tokens)]}\r\n"
     if case == "post1k":
         body = b"b" * 1024
         return (f"POST /small HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1024\r\n{extra}\r\n").encode() + body
@@ -154,7 +231,7 @@ def request_bytes(case, n):
     return f"GET /small HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
 
 
-def read_response(sock, buffer):
+def read_response(sock, buffer, expect=b"HTTP/1.1 200"):
     """Reads one response with a Content-Length body; returns the rest of `buffer`."""
     while b"\r\n\r\n" not in buffer:
         chunk = sock.recv(65536)
@@ -162,7 +239,7 @@ def read_response(sock, buffer):
             raise RuntimeError("connection closed before a response head")
         buffer += chunk
     head, rest = buffer.split(b"\r\n\r\n", 1)
-    if not head.startswith(b"HTTP/1.1 200"):
+    if not head.startswith(expect):
         raise RuntimeError("unexpected response: " + head.decode(errors="replace")[:200])
     length = 0
     for line in head.split(b"\r\n")[1:]:
@@ -177,7 +254,7 @@ def read_response(sock, buffer):
     return rest[length:]
 
 
-def send_requests(case, port, count):
+def send_requests(case, port, count, offset=0):
     if case == "close":
         for n in range(count):
             with socket.create_connection(("127.0.0.1", port)) as s:
@@ -187,9 +264,10 @@ def send_requests(case, port, count):
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         rest = b""
+        expect = b"HTTP/1.1 401" if case == "auth_flood" else b"HTTP/1.1 200"
         for n in range(count):
-            s.sendall(request_bytes(case, n))
-            rest = read_response(s, rest)
+            s.sendall(request_bytes(case, offset + n))
+            rest = read_response(s, rest, expect)
 
 
 def total_instructions(path):
@@ -205,7 +283,7 @@ def run_case(case, args, backend, work):
     os.makedirs(case_dir)
     config = os.path.join(case_dir, "tg.yaml")
     with open(config, "w") as f:
-        f.write(config_yaml(case, backend.ports))
+        f.write(config_yaml(case, backend.ports, case_dir))
     ready = os.path.join(case_dir, "ready")
     out = os.path.join(case_dir, "callgrind.out")
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", args.proxy,
@@ -225,7 +303,7 @@ def run_case(case, args, backend, work):
         if case == "idle":
             time.sleep(args.idle_seconds)
         else:
-            send_requests(case, port, args.requests)
+            send_requests(case, port, args.requests, args.warmup)
         elapsed = time.monotonic() - start
         subprocess.run(["callgrind_control", "-d", str(proxy.pid)], check=True, stdout=subprocess.DEVNULL)
         dumps = sorted(p for p in os.listdir(case_dir) if p.startswith("callgrind.out") and p != "callgrind.out")
@@ -265,11 +343,22 @@ def main():
         sys.exit(f"instructions.py: {args.proxy} not found (deploy/build.sh)")
     work = tempfile.mkdtemp(prefix="tg-instructions.")
     backend = Backend(work, 3)
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    if any(c.startswith("auth_") for c in cases):
+        tokens = Tokens(work)
+        TOKENS["jwks"] = tokens.jwks
+        TOKENS["auth_jwt"] = [tokens.mint(0)]
+        total = args.warmup + args.requests
+        if "auth_jwt_new" in cases:
+            # Warm-up and measured requests each get their own token.
+            TOKENS["auth_jwt_new"] = [tokens.mint(n) for n in range(total)]
+        if "auth_flood" in cases:
+            TOKENS["auth_flood"] = [tokens.mint(n, bad=True) for n in range(min(total, 200))]
     try:
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         print(f"tg-proxy {args.proxy} (commit {commit}), {args.requests} requests per case after {args.warmup} warm-up")
         print(f"{'case':<14} {'instructions/request':>22} {'wall s':>8}")
-        for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
+        for case in cases:
             instructions, elapsed, top = run_case(case, args, backend, work)
             if case == "idle":
                 print(f"{case:<14} {instructions:>22,} {elapsed:>8.1f}  (total over {args.idle_seconds:.0f} s without requests)")

@@ -564,3 +564,32 @@ TEST_CASE("stop is prompt while tg-control is unreachable and the backoff is lon
   CHECK(std::chrono::steady_clock::now() - before_stop < 2s);
   CHECK(client.status().connects == 0);
 }
+
+TEST_CASE("an unknown kid is sent as a KeyRequest on the stream, once per tenant every 30 s",
+          "[proxy][control][client][auth]") {
+  TempDir dir;
+  FakeControlPlane control;
+  REQUIRE(control.started());
+  FakeWorkers workers;
+  ControlClient client(options_for(control, dir.path()));
+  client.start(empty_snapshot(), "127.0.0.1:8080", workers.install());
+  REQUIRE(eventually([&] { return client.status().connected; }));
+  client.request_key("acme", "k9");
+  client.request_key("acme", "k10");  // the same tenant within 30 s: not sent
+  client.request_key("globex", "g1");
+  // The fake reads requests with the answer to the next update.
+  REQUIRE(eventually([&] {
+    control.service().push(config_update({3, static_cast<std::uint64_t>(workers.count() + 1)}, make_table()));
+    auto answer = control.service().next_answer();
+    return answer && control.service().key_requests().size() >= 2;
+  }));
+  const auto requests = control.service().key_requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0].tenant() == "acme");
+  CHECK(requests[0].kid() == "k9");
+  CHECK(requests[1].tenant() == "globex");
+  CHECK(requests[1].kid() == "g1");
+  control.service().push(config_update({4, 1}, make_table()));
+  REQUIRE(control.service().next_answer());
+  CHECK(control.service().key_requests().size() == 2);
+}

@@ -76,6 +76,15 @@ class FakeDiscovery final : public v1::Discovery::Service {
       if (!stream->Write(next)) return grpc::Status::CANCELLED;
       v1::StreamTableRequest answer;
       if (!stream->Read(&answer)) return grpc::Status::CANCELLED;
+      // Key requests may come at any time: recorded, then the answer follows.
+      while (answer.has_key_request()) {
+        {
+          std::lock_guard lock(mutex_);
+          key_requests_.push_back(answer.key_request());
+          cv_.notify_all();
+        }
+        if (!stream->Read(&answer)) return grpc::Status::CANCELLED;
+      }
       if (answer.has_ack()) applied = answer.ack().version();
       std::lock_guard lock(mutex_);
       answers_.push_back(answer);
@@ -121,6 +130,12 @@ class FakeDiscovery final : public v1::Discovery::Service {
     return cv_.wait_for(lock, within, [&] { return rejected_ >= count; });
   }
 
+  // The key requests read so far (read with the answer to the next update).
+  std::vector<v1::KeyRequest> key_requests() {
+    std::lock_guard lock(mutex_);
+    return key_requests_;
+  }
+
   void close() {
     std::lock_guard lock(mutex_);
     closing_ = true;
@@ -134,6 +149,7 @@ class FakeDiscovery final : public v1::Discovery::Service {
   std::deque<v1::StreamTableResponse> outbox_;
   std::deque<v1::StreamTableRequest> answers_;
   std::vector<v1::Hello> hellos_;
+  std::vector<v1::KeyRequest> key_requests_;
   std::size_t rejected_ = 0;
   bool closing_ = false;
 };
