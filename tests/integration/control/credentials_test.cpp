@@ -311,7 +311,7 @@ TEST_CASE("jwt keys: a jwks_url on a loopback server reaches the table, a rotati
   CHECK(control.log().find("the last good keys stay in force") != std::string::npos);
 }
 
-TEST_CASE("jwt keys: a jwks_file that cannot be read is refused at apply; at startup it is logged and counted",
+TEST_CASE("jwt keys: a jwks_file that cannot be read is refused at apply, and at startup it is logged and counted",
           "[control][jwt]") {
   ControlProcess probe_dir_owner(ControlOptions{}, false);  // only for its private dir
   const auto missing = probe_dir_owner.dir() / "missing.jwks";
