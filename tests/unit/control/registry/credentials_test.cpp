@@ -228,7 +228,7 @@ TEST_CASE("credentials: a tenant a config file owns refuses unless take_ownershi
   CHECK(f.registry.tenants().at("acme").credentials_size() == 2);
 }
 
-TEST_CASE("credentials: YAML credentials through apply keep their creation time; a new hash shows in the diff",
+TEST_CASE("credentials: YAML credentials through apply keep their creation time, and a new hash shows in the diff",
           "[registry][credentials][apply]") {
   RegistryFixture f;
   const std::string first =

@@ -19,7 +19,7 @@ const v1::Tenant* find_tenant(const v1::Table& table, const std::string& id) {
   return nullptr;
 }
 
-TEST_CASE("table hub: tenant keys ride in the tenant entry; a new set is a delta of that entry alone",
+TEST_CASE("table hub: tenant keys ride in the tenant entry, and a new set is a delta of that entry alone",
           "[table_hub][keys]") {
   HubFixture f;
   std::map<std::string, std::string> sets{{"acme", R"({"keys":[{"kty":"RSA","kid":"a","n":"x","e":"AQAB"}]})"}};
