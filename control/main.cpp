@@ -101,6 +101,11 @@ int main(int argc, char** argv) {
                  "... but always keep the records of this many most recently disconnected proxies")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000));
+  std::string jwks_refetch = "30s";
+  app.add_option("--jwks-refetch-interval", jwks_refetch,
+                 "fetch a tenant's jwks_url for a proxy's KeyRequest (an unknown key id) at most once per this "
+                 "long, and retry a failed fetch after it, 1s-1h")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -201,7 +206,9 @@ int main(int argc, char** argv) {
                                   StreamDuration{"--stream-write-timeout", write_timeout, seconds(1), hours(1), "1s and 1h",
                                                  &limits.write_timeout},
                                   StreamDuration{"--proxy-retention", proxy_retention, minutes(1), hours(24 * 30), "1m and 30d",
-                                                 &limits.proxy_retention}}) {
+                                                 &limits.proxy_retention},
+                                  StreamDuration{"--jwks-refetch-interval", jwks_refetch, seconds(1), hours(1),
+                                                 "1s and 1h", &options.jwks_refetch_interval}}) {
     tg::config::Duration value{};
     if (std::string problem = tg::config::try_parse_duration(d.text, value); !problem.empty()) {
       std::fprintf(stderr, "%s: bad duration \"%s\": %s\n", d.flag, d.text.c_str(), problem.c_str());

@@ -43,6 +43,17 @@ std::optional<Rate> read_rate(Diagnostics& diagnostics, const Value& value) {
   return rate;
 }
 
+// The name rule tg-control's Admin API keeps ([a-z0-9][a-z0-9_.-]{0,62}).
+bool is_credential_name(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
 std::optional<std::array<unsigned char, 32>> read_sha256(Diagnostics& diagnostics, const Value& value) {
   auto text = read_string(diagnostics, value);
   if (!text) return std::nullopt;
@@ -75,10 +86,14 @@ void read_credential(Diagnostics& diagnostics, const Value& value, std::vector<C
   const bool is_mapping = read_mapping(diagnostics, value, {
       {"name",
        [&](const Value& name) {
-         if (auto text = read_name(diagnostics, name)) {
-           credential.name = *text;
-           name_value = name;
+         auto text = read_string(diagnostics, name);
+         if (!text) return;
+         if (!is_credential_name(*text)) {
+           report(diagnostics, name, "bad credential name \"" + *text + "\": expected [a-z0-9][a-z0-9_.-]{0,62}");
+           return;
          }
+         credential.name = *text;
+         name_value = name;
        },
        Presence::required},
       {"kind",

@@ -54,6 +54,10 @@ void keep_operational_state(const v1::Instance& existing, v1::Instance& desired)
   desired.set_heartbeat_ttl_ms(existing.heartbeat_ttl_ms());
   desired.set_last_heartbeat_unix_ms(existing.last_heartbeat_unix_ms());
 }
+// Credentials declared again keep their creation time.
+void keep_operational_state(const v1::Tenant& existing, v1::Tenant& desired) {
+  carry_credential_times(existing, desired);
+}
 template <class T>
 void keep_operational_state(const T&, T&) {}
 
@@ -81,10 +85,12 @@ class Applier {
     auto it = existing_table.find(name);
     if (it == existing_table.end()) {
       if (options_.kind == v1::Source::KIND_CONFIG_FILE && skip_tombstoned(kind, name, where, file)) return {};
+      if (Status status = check_keys(desired, static_cast<const T*>(nullptr), where); !status.ok()) return status;
       tx_.put(std::move(desired));
       return {};
     }
     const T& existing = it->second;
+    if (Status status = check_keys(desired, &existing, where); !status.ok()) return status;
     const v1::Source& owner = existing.meta().source();
     const bool mine = owner.kind() == options_.kind && owner.file() == file;
     if (!mine) {
@@ -111,6 +117,19 @@ class Applier {
       return {};
     }
     tx_.put(std::move(desired));
+    return {};
+  }
+
+  // An apply (not startup) refuses a tenant whose new jwt settings name key
+  // files that cannot be read or hold no usable keys.
+  Status check_keys(const v1::Tenant& desired, const v1::Tenant* existing, const config::SourceLocation& where) const {
+    if (options_.kind == v1::Source::KIND_CONFIG_FILE) return {};
+    Status status = tx_.registry().check_key_files(desired, existing, "tenant.jwt");
+    if (!status.ok()) status.message = location_prefix(where) + "tenant " + quoted(desired.id()) + ": " + status.message;
+    return status;
+  }
+  template <class T>
+  Status check_keys(const T&, const T*, const config::SourceLocation&) const {
     return {};
   }
 

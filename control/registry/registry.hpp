@@ -21,6 +21,7 @@
 
 #include "tenantgate/v1/admin.pb.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -103,7 +104,21 @@ class Registry {
   const TombstoneMap& tombstones() const { return tombstones_; }
   const Tombstone* tombstone(ObjectKind kind, const std::string& name) const;
 
+  // A tenant's JWT key files (jwks_file, hs256_secret_file) must be readable
+  // and hold usable keys when a create, update, patch or apply sets or
+  // changes its jwt settings (not at startup: files are applied whatever
+  // their keys, and the key service reports unreadable ones). `field` is the
+  // field path for the message ("tenant.jwt"). Unset (tests): no check.
+  using KeyCheck = std::function<Status(const v1::Jwt& jwt, const std::string& field)>;
+  void set_key_check(KeyCheck check) { key_check_ = std::move(check); }
+  // The check above for `desired` replacing `existing` (nullptr: created).
+  Status check_key_files(const v1::Tenant& desired, const v1::Tenant* existing, const std::string& field) const;
+
   // ---- tenants and services (tenants_services.cpp)
+  // Every tenant these return has its credentials' sha256 cleared (the
+  // table stream carries them, the Admin API never). Update and Patch keep a
+  // tenant's credentials whatever the request holds: they are managed by
+  // the credential calls below (or by YAML through Apply and config files).
   Status list_tenants(const v1::ListTenantsRequest& request, v1::ListTenantsResponse* out) const;
   Status get_tenant(const v1::GetTenantRequest& request, v1::Tenant* out) const;
   Status create_tenant(const v1::CreateTenantRequest& request, const WriteContext& context, v1::Tenant* out,
@@ -125,6 +140,17 @@ class Registry {
                        CommitBatch* batch);
   Status delete_service(const v1::DeleteServiceRequest& request, const WriteContext& context,
                         v1::DeleteResponse* out, CommitBatch* batch);
+
+  // ---- tenant credentials (credentials.cpp)
+  // Create: 32 random bytes, answered once as the secret "tg_" + base64url;
+  // the tenant keeps only the SHA-256. ALREADY_EXISTS for a name the tenant
+  // has; FAILED_PRECONDITION for a tenant a config file owns unless
+  // take_ownership (the tenant is then API-owned, as after any Admin edit).
+  Status create_credential(const v1::CreateCredentialRequest& request, const WriteContext& context,
+                           v1::CreateCredentialResponse* out, CommitBatch* batch);
+  Status list_credentials(const v1::ListCredentialsRequest& request, v1::ListCredentialsResponse* out) const;
+  Status delete_credential(const v1::DeleteCredentialRequest& request, const WriteContext& context,
+                           v1::DeleteResponse* out, CommitBatch* batch);
 
   // ---- instances (instances.cpp)
   Status register_instance(const v1::RegisterInstanceRequest& request, const WriteContext& context,
@@ -213,7 +239,14 @@ class Registry {
   std::map<std::string, v1::Route> routes_;
   std::map<std::string, Clock::SteadyTime> heartbeat_deadlines_;  // instance id → expiry
   TombstoneMap tombstones_;
+  KeyCheck key_check_;
 };
+
+// Clears the sha256 of every credential: what the Admin API shows of a tenant.
+void hide_credential_hashes(v1::Tenant* tenant);
+// Each credential of `to` without a creation time takes the one of the
+// credential of `from` with the same name, kind and hash.
+void carry_credential_times(const v1::Tenant& from, v1::Tenant& to);
 
 // FAILED_PRECONDITION when `meta` says a config file owns the object and the
 // call does not take ownership; names the file and line.

@@ -3,14 +3,29 @@
 #include "registry/operation.hpp"
 #include "registry/validate.hpp"
 
+#include <google/protobuf/util/message_differencer.h>
+
 namespace tg::control {
 
 using detail::finish;
 using detail::quoted;
 using detail::set_api_source;
 
+Status Registry::check_key_files(const v1::Tenant& desired, const v1::Tenant* existing,
+                                 const std::string& field) const {
+  if (!key_check_ || !desired.has_jwt()) return {};
+  if (existing && existing->has_jwt() &&
+      google::protobuf::util::MessageDifferencer::Equals(existing->jwt(), desired.jwt()))
+    return {};
+  return key_check_(desired.jwt(), field);
+}
+
 Status Registry::list_tenants(const v1::ListTenantsRequest&, v1::ListTenantsResponse* out) const {
-  for (const auto& [id, tenant] : tenants_) *out->add_tenants() = tenant;
+  for (const auto& [id, tenant] : tenants_) {
+    v1::Tenant* listed = out->add_tenants();
+    *listed = tenant;
+    hide_credential_hashes(listed);
+  }
   return {};
 }
 
@@ -19,6 +34,7 @@ Status Registry::get_tenant(const v1::GetTenantRequest& request, v1::Tenant* out
   auto it = tenants_.find(request.id());
   if (it == tenants_.end()) return Status::not_found("tenant " + quoted(request.id()) + " not found");
   *out = it->second;
+  hide_credential_hashes(out);
   return {};
 }
 
@@ -28,12 +44,14 @@ Status Registry::create_tenant(const v1::CreateTenantRequest& request, const Wri
   tenant.clear_meta();
   if (Status status = normalise_tenant(tenant); !status.ok()) return status;
   if (tenants_.contains(tenant.id())) return Status::exists("tenant " + quoted(tenant.id()) + " already exists");
+  if (Status status = check_key_files(tenant, nullptr, "tenant.jwt"); !status.ok()) return status;
   set_api_source(tenant.mutable_meta());
   Transaction tx(*this, context);
   const std::string id = tenant.id();
   tx.put(std::move(tenant));
   if (Status status = finish(tx, batch); !status.ok()) return status;
   *out = tenants_.at(id);
+  hide_credential_hashes(out);
   return {};
 }
 
@@ -41,18 +59,22 @@ Status Registry::update_tenant(const v1::UpdateTenantRequest& request, const Wri
                                v1::Tenant* out, CommitBatch* batch) {
   v1::Tenant tenant = request.tenant();
   tenant.clear_meta();
+  tenant.clear_credentials();  // kept: managed by the credential calls
   if (Status status = normalise_tenant(tenant); !status.ok()) return status;
   auto it = tenants_.find(tenant.id());
   if (it == tenants_.end()) return Status::not_found("tenant " + quoted(tenant.id()) + " not found");
   if (Status status = check_editable(it->second.meta(), request.take_ownership(), "tenant", tenant.id());
       !status.ok())
     return status;
+  *tenant.mutable_credentials() = it->second.credentials();
+  if (Status status = check_key_files(tenant, &it->second, "tenant.jwt"); !status.ok()) return status;
   set_api_source(tenant.mutable_meta());
   Transaction tx(*this, context);
   const std::string id = tenant.id();
   tx.put(std::move(tenant));
   if (Status status = finish(tx, batch); !status.ok()) return status;
   *out = tenants_.at(id);
+  hide_credential_hashes(out);
   return {};
 }
 
@@ -63,7 +85,8 @@ Status Registry::patch_tenant(const v1::PatchTenantRequest& request, const Write
   auto it = tenants_.find(id);
   v1::Tenant tenant = it == tenants_.end() ? v1::Tenant() : it->second;
   std::vector<std::string> label_keys;
-  if (Status status = apply_field_mask(request.update_mask(), request.tenant(), tenant, {"labels"}, &label_keys);
+  if (Status status =
+          apply_field_mask(request.update_mask(), request.tenant(), tenant, {"labels", "limits", "jwt"}, &label_keys);
       !status.ok())
     return status;
   if (it == tenants_.end()) return Status::not_found("tenant " + quoted(id) + " not found");
@@ -72,11 +95,13 @@ Status Registry::patch_tenant(const v1::PatchTenantRequest& request, const Write
   if (Status status = normalise_tenant(tenant); !status.ok()) return status;
   if (Status status = check_editable(it->second.meta(), request.take_ownership(), "tenant", id); !status.ok())
     return status;
+  if (Status status = check_key_files(tenant, &it->second, "tenant.jwt"); !status.ok()) return status;
   set_api_source(tenant.mutable_meta());
   Transaction tx(*this, context);
   tx.put(std::move(tenant));
   if (Status status = finish(tx, batch); !status.ok()) return status;
   *out = tenants_.at(id);
+  hide_credential_hashes(out);
   return {};
 }
 

@@ -80,6 +80,11 @@ void Transaction::stamp(v1::Meta* meta, const v1::Meta* previous) const {
 void Transaction::put(v1::Tenant object) {
   const auto* previous = base_view(registry_->tenants_, object.id());
   stamp(object.mutable_meta(), previous ? &previous->meta() : nullptr);
+  // A credential keeps its creation time while its name, kind and hash stay;
+  // a new one (or a new hash under an old name) is created now.
+  if (previous) carry_credential_times(*previous, object);
+  for (v1::Credential& credential : *object.mutable_credentials())
+    if (credential.created_unix_ms() == 0) credential.set_created_unix_ms(now_unix_ms_);
   touch(ObjectKind::tenant, object.id(), false);
   tenants_[object.id()] = std::move(object);
 }
@@ -173,6 +178,44 @@ Status Transaction::check(ObjectKind* kind_out, std::string* name_out) const {
     if (route_object && !service(route_object->service()))
       return fail(ObjectKind::route, name,
                   Status::not_found("route.service: service " + quoted(route_object->service()) + " not found"));
+  }
+  // `auth: required` admits the credentials of the service's tenant: a
+  // service without one could admit nobody.
+  for (const auto& [name, route_object] : routes_) {
+    if (!route_object || route_object->auth() != v1::ROUTE_AUTH_REQUIRED) continue;
+    if (const v1::Service* s = service(route_object->service()); s && s->tenant().empty())
+      return fail(ObjectKind::route, name,
+                  Status::invalid("route.auth", "route " + quoted(name) + " has auth required, but its service " +
+                                                    quoted(s->name()) + " has no tenant"));
+  }
+  for (const auto& [name, service_object] : services_) {
+    if (!service_object || !service_object->tenant().empty()) continue;
+    std::string user;
+    for_each_final(routes_, registry_->routes_, [&](const v1::Route& r) {
+      if (user.empty() && r.service() == name && r.auth() == v1::ROUTE_AUTH_REQUIRED) user = r.name();
+    });
+    if (!user.empty())
+      return fail(ObjectKind::service, name,
+                  Status::invalid("service.tenant", "required: route " + quoted(user) +
+                                                        " with auth required uses service " + quoted(name)));
+  }
+  // A token's `iss` selects its tenant: issuers are unique across tenants.
+  bool jwt_staged = false;
+  for (const auto& [id, tenant_object] : tenants_) jwt_staged = jwt_staged || (tenant_object && tenant_object->has_jwt());
+  if (jwt_staged) {
+    std::map<std::string, std::vector<std::string>> by_issuer;
+    for_each_final(tenants_, registry_->tenants_, [&](const v1::Tenant& t) {
+      if (t.has_jwt()) by_issuer[t.jwt().issuer()].push_back(t.id());
+    });
+    for (const auto& [id, tenant_object] : tenants_) {
+      if (!tenant_object || !tenant_object->has_jwt()) continue;
+      for (const std::string& other : by_issuer[tenant_object->jwt().issuer()])
+        if (other != id)
+          return fail(ObjectKind::tenant, id,
+                      Status::invalid("tenant.jwt.issuer", quoted(tenant_object->jwt().issuer()) +
+                                                               " is the issuer of tenant " + quoted(other) +
+                                                               " too; issuers are unique across tenants"));
+    }
   }
   return {};
 }

@@ -1,7 +1,7 @@
 #include "registry/validate.hpp"
 
 #include "config/model.hpp"
-#include "config/rules.hpp"
+#include "auth/jwks_url.hpp"
 #include "config/retry_bounds.hpp"
 #include "config/rules.hpp"
 #include "config/value_parsers.hpp"
@@ -10,6 +10,7 @@
 
 #include <google/protobuf/repeated_field.h>
 
+#include <algorithm>
 #include <set>
 
 namespace tg::control {
@@ -236,10 +237,96 @@ std::string tenant_id_problem(std::string_view id) {
   return {};
 }
 
+std::string credential_name_problem(std::string_view name) { return tenant_id_problem(name); }
+
+namespace {
+
+// A rate of at least one per period; period 0 means per second.
+Status normalise_rate(const std::string& field, v1::Rate& rate) {
+  TG_RETURN_IF_ERROR(in_range(field + ".count", rate.count(), 1, 1'000'000'000));
+  if (rate.period_ms() == 0) rate.set_period_ms(1000);
+  return in_range(field + ".period_ms", rate.period_ms(), 1, 24 * 3600 * 1000);
+}
+
+Status normalise_credentials(const std::string& prefix, v1::Tenant& tenant) {
+  auto& credentials = *tenant.mutable_credentials();
+  if (credentials.size() > static_cast<int>(size_limits::credentials))
+    return Status::invalid(prefix + ".credentials", std::to_string(credentials.size()) + " credentials; at most " +
+                                                        std::to_string(size_limits::credentials));
+  std::set<std::string> names;
+  for (int i = 0; i < credentials.size(); ++i) {
+    v1::Credential& credential = credentials[i];
+    credential.clear_created_unix_ms();  // output only
+    const std::string field = prefix + ".credentials[" + std::to_string(i) + "]";
+    if (std::string problem = credential_name_problem(credential.name()); !problem.empty())
+      return Status::invalid(field + ".name", problem);
+    if (credential.kind() != v1::Credential::KIND_API_KEY && credential.kind() != v1::Credential::KIND_INGEST)
+      return Status::invalid(field + ".kind", "must be KIND_API_KEY or KIND_INGEST");
+    if (credential.sha256().size() != 32)
+      return Status::invalid(field + ".sha256", "must be 32 bytes (the SHA-256 of the secret), got " +
+                                                    std::to_string(credential.sha256().size()));
+    if (!names.insert(credential.name()).second)
+      return Status::invalid(field + ".name", "duplicate credential name " + quoted(credential.name()));
+  }
+  std::sort(credentials.begin(), credentials.end(),
+            [](const v1::Credential& a, const v1::Credential& b) { return a.name() < b.name(); });
+  return {};
+}
+
+Status check_jwt_text(const std::string& field, const std::string& value) {
+  TG_RETURN_IF_ERROR(check_size(field, value, size_limits::jwt_text));
+  if (config::check_text(value)) return Status::invalid(field, *config::check_text(value));
+  return {};
+}
+
+Status normalise_jwt(const std::string& field, v1::Jwt& jwt) {
+  if (jwt.issuer().empty()) return Status::invalid(field + ".issuer", "required");
+  TG_RETURN_IF_ERROR(check_jwt_text(field + ".issuer", jwt.issuer()));
+  if (jwt.audiences().empty()) return Status::invalid(field + ".audiences", "must list at least one audience");
+  if (jwt.audiences_size() > static_cast<int>(size_limits::audiences))
+    return Status::invalid(field + ".audiences", std::to_string(jwt.audiences_size()) + " audiences; at most " +
+                                                     std::to_string(size_limits::audiences));
+  for (int i = 0; i < jwt.audiences_size(); ++i) {
+    const std::string item = field + ".audiences[" + std::to_string(i) + "]";
+    if (jwt.audiences(i).empty()) return Status::invalid(item, "must not be empty");
+    TG_RETURN_IF_ERROR(check_jwt_text(item, jwt.audiences(i)));
+  }
+  const int sources = !jwt.jwks_file().empty() + !jwt.jwks_url().empty() + !jwt.hs256_secret_file().empty();
+  if (sources != 1)
+    return Status::invalid(field, sources == 0 ? "needs one key source: jwks_file, jwks_url or hs256_secret_file"
+                                               : "set one key source of jwks_file, jwks_url and hs256_secret_file, "
+                                                 "not several");
+  if (!jwt.jwks_file().empty()) TG_RETURN_IF_ERROR(check_jwt_text(field + ".jwks_file", jwt.jwks_file()));
+  if (!jwt.hs256_secret_file().empty())
+    TG_RETURN_IF_ERROR(check_jwt_text(field + ".hs256_secret_file", jwt.hs256_secret_file()));
+  if (!jwt.jwks_url().empty()) {
+    auth::JwksUrl url;
+    if (std::string problem = auth::parse_jwks_url(jwt.jwks_url(), url); !problem.empty())
+      return Status::invalid(field + ".jwks_url", problem);
+  }
+  if (!jwt.jwks_json().empty() || !jwt.hs256_secret().empty())
+    return Status::invalid(field + (jwt.jwks_json().empty() ? ".hs256_secret" : ".jwks_json"),
+                           "is filled by tg-control for the proxies only; name the key source instead "
+                           "(jwks_file, jwks_url or hs256_secret_file)");
+  return {};
+}
+
+}  // namespace
+
 Status normalise_tenant(v1::Tenant& tenant, const std::string& prefix) {
   if (std::string problem = tenant_id_problem(tenant.id()); !problem.empty())
     return Status::invalid(prefix + ".id", problem);
-  return check_labels(prefix + ".labels", tenant.labels());
+  TG_RETURN_IF_ERROR(check_labels(prefix + ".labels", tenant.labels()));
+  TG_RETURN_IF_ERROR(normalise_credentials(prefix, tenant));
+  if (tenant.has_jwt()) TG_RETURN_IF_ERROR(normalise_jwt(prefix + ".jwt", *tenant.mutable_jwt()));
+  if (tenant.has_limits()) {
+    v1::TenantLimits& limits = *tenant.mutable_limits();
+    if (limits.has_rate() && limits.rate().count() == 0 && limits.rate().period_ms() == 0) limits.clear_rate();
+    if (limits.has_rate()) TG_RETURN_IF_ERROR(normalise_rate(prefix + ".limits.rate", *limits.mutable_rate()));
+    TG_RETURN_IF_ERROR(in_range(prefix + ".limits.burst", limits.burst(), 0, 1'000'000'000));
+    TG_RETURN_IF_ERROR(in_range(prefix + ".limits.max_concurrent", limits.max_concurrent(), 0, 100'000'000));
+  }
+  return {};
 }
 
 Status normalise_service(v1::Service& service, const std::string& prefix) {
@@ -317,6 +404,25 @@ Status normalise_route(v1::Route& route, const std::string& prefix) {
   if (route.rewrite().strip_prefix().empty()) route.clear_rewrite();  // one form for "no rewrite"
   if (!route.rewrite().strip_prefix().empty())
     TG_RETURN_IF_ERROR(check_path(prefix + ".rewrite.strip_prefix", route.rewrite().strip_prefix()));
+  if (!v1::RouteAuth_IsValid(route.auth())) return Status::invalid(prefix + ".auth", "unknown value");
+  if (route.auth() == v1::ROUTE_AUTH_UNSPECIFIED) route.set_auth(v1::ROUTE_AUTH_NONE);
+  if (route.has_rate_limit()) {
+    const std::string field = prefix + ".rate_limit";
+    v1::RouteRateLimit& limit = *route.mutable_rate_limit();
+    TG_RETURN_IF_ERROR(normalise_rate(field + ".rate", *limit.mutable_rate()));
+    TG_RETURN_IF_ERROR(in_range(field + ".burst", limit.burst(), 0, 1'000'000'000));
+    if (!v1::RouteRateLimit::By_IsValid(limit.by())) return Status::invalid(field + ".by", "unknown value");
+    if (limit.by() == v1::RouteRateLimit::BY_UNSPECIFIED) limit.set_by(v1::RouteRateLimit::BY_TENANT);
+    if (limit.by() == v1::RouteRateLimit::BY_HEADER) {
+      if (limit.header().empty()) return Status::invalid(field + ".header", "required when by is BY_HEADER");
+      TG_RETURN_IF_ERROR(check_size(field + ".header", limit.header(), size_limits::header_name));
+      if (!config::is_http_token(limit.header()))
+        return Status::invalid(field + ".header", quoted(limit.header()) + " is not a valid header name");
+      limit.set_header(config::to_lower_ascii(limit.header()));
+    } else if (!limit.header().empty()) {
+      return Status::invalid(field + ".header", "applies only to by BY_HEADER");
+    }
+  }
   return {};
 }
 

@@ -44,8 +44,11 @@ inline constexpr std::size_t header_value = 4096;    // route header value, byte
 inline constexpr std::size_t file_name = 1024;       // Apply file_name (meta.source.file), bytes
 inline constexpr std::size_t apply_objects = 100'000;  // tenants + services + instances + routes per Apply
 inline constexpr std::size_t apply_yaml = 4 * 1024 * 1024;  // Apply yaml, bytes
+inline constexpr std::size_t credentials = 256;      // credentials per tenant
+inline constexpr std::size_t jwt_text = 1024;        // jwt issuer, each audience, key file names, jwks_url; bytes
+inline constexpr std::size_t audiences = 32;         // jwt audiences per tenant
 }  // namespace size_limits
-inline constexpr std::array<SizeLimit, 13> all_size_limits = {{
+inline constexpr std::array<SizeLimit, 16> all_size_limits = {{
     {"name (service, route, instance id, label key)", size_limits::name},
     {"tenant id", size_limits::tenant_id},
     {"labels per object", size_limits::labels},
@@ -59,6 +62,9 @@ inline constexpr std::array<SizeLimit, 13> all_size_limits = {{
     {"Apply file_name (bytes)", size_limits::file_name},
     {"objects per Apply", size_limits::apply_objects},
     {"Apply yaml (bytes)", size_limits::apply_yaml},
+    {"credentials per tenant", size_limits::credentials},
+    {"jwt issuer, audience, key file name, jwks_url (bytes)", size_limits::jwt_text},
+    {"jwt audiences per tenant", size_limits::audiences},
 }};
 
 // INVALID_ARGUMENT "FIELD: N bytes; at most MAX" when `value` is longer than `max`.
@@ -66,12 +72,22 @@ Status check_size(const std::string& field, std::string_view value, std::size_t 
 
 // Tenant ids follow registry.proto: [a-z0-9][a-z0-9_.-]{0,62}.
 std::string tenant_id_problem(std::string_view id);
+// Credential names follow the same rule (registry.proto).
+std::string credential_name_problem(std::string_view name);
 
+// Tenants: labels; credentials (names, kinds, a sha256 of 32 bytes, unique
+// names, sorted by name); jwt (issuer, non-empty audiences, exactly one key
+// source, a jwks_url tg-control may fetch; the table-only jwks_json and
+// hs256_secret must be empty); limits (a rate of at least 1 per period).
+// Issuers unique across tenants: Transaction::check.
 Status normalise_tenant(tenantgate::v1::Tenant& tenant, const std::string& prefix = "tenant");
 Status normalise_service(tenantgate::v1::Service& service, const std::string& prefix = "service");
 // Requires service and address; weight 0 becomes 1, admin state UNSPECIFIED
 // becomes ACTIVE; an empty id becomes "<service>/<address>".
 Status normalise_instance(tenantgate::v1::Instance& instance, const std::string& prefix = "instance");
+// Routes: match, rewrite, auth, rate_limit (a rate of at least 1 per period;
+// by header needs a header name). A route with auth required whose service
+// has no tenant: Transaction::check.
 Status normalise_route(tenantgate::v1::Route& route, const std::string& prefix = "route");
 
 }  // namespace tg::control

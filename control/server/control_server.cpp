@@ -2,7 +2,9 @@
 
 #include "server/admin_service.hpp"
 #include "server/discovery_service.hpp"
+#include "auth/jwks_fetcher.hpp"
 #include "health/health_checker.hpp"
+#include "keys/key_service.hpp"
 #include "server/grpc_acceptor.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
@@ -140,7 +142,8 @@ std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
 // The HTTP port. Runs on the owner loop (the server lives there): its
 // handlers read the registry and metrics directly.
 std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint,
-                                            const std::unique_ptr<GrpcAcceptor>& grpc_acceptor) {
+                                            const std::unique_ptr<GrpcAcceptor>& grpc_acceptor,
+                                            const keys::KeyService& keys) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -163,11 +166,11 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   });
   // The gRPC acceptor exists before the owner loop runs (it is created
   // before core.start()), so no request sees it half made.
-  server->handle("/metrics", [&core, &grpc_acceptor](const std::string&, net::HttpRespond respond) {
+  server->handle("/metrics", [&core, &grpc_acceptor, &keys](const std::string&, net::HttpRespond respond) {
     respond({200, "text/plain; version=0.0.4; charset=utf-8",
              core.metrics().render(core.registry(), core.committed_revision()) +
                  core.limits().render(core.pending_calls(), core.max_pending_calls()) +
-                 (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string())});
+                 (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string()) + keys.render_metrics()});
   });
   return server;
 }
@@ -336,6 +339,11 @@ int run_control_server(const ServerOptions& options) {
     return 1;
   }
 
+  // From here on, creating or changing a tenant's jwt refuses key files that
+  // cannot be read or hold no usable key (startup files above were applied
+  // whatever their keys: the key service logs and counts those).
+  registry.set_key_check(keys::check_key_files);
+
   CoreOptions core_options;
   core_options.audit_retention = options.audit_retention;
   core_options.events_retention = options.events_retention;
@@ -367,7 +375,23 @@ int run_control_server(const ServerOptions& options) {
       done(status.ok());
     });
   };
+  // JWT key material: read from the tenants' files now, fetched from their
+  // jwks_url once the loop runs; the table carries it in the tenant entries.
+  auth::JwksFetcher jwks_fetcher;
+  keys::KeyServiceOptions key_options;
+  key_options.key_request_interval = options.jwks_refetch_interval;
+  key_options.retry_interval = options.jwks_refetch_interval;
+  keys::KeyService keys(
+      core.io(), clock,
+      [&jwks_fetcher](const auth::JwksUrl& url, auto done) { jwks_fetcher.fetch(url, std::move(done)); },
+      key_options);
+  keys.load(registry);
+  hub_options.tenant_keys = [&keys](v1::Tenant& tenant) { keys.fill(tenant); };
   TableHub hub(registry, clock, table_timer, hub_options, &core.metrics().table());
+  keys.set_on_changed([&hub](const std::string& tenant) { hub.refresh_tenant(tenant); });
+  // The keys observer first: a tenant change re-reads its files before the
+  // hub encodes its entry.
+  core.add_observer([&keys](const CommitBatch& batch) { keys.on_commit(batch); });
   core.add_observer([&hub](const CommitBatch& batch) { hub.on_commit(batch); });
   health::HealthCheckerHooks health_hooks;
   health_hooks.writable = [&core] { return core.write_refusal().ok(); };
@@ -383,7 +407,9 @@ int run_control_server(const ServerOptions& options) {
   health::HealthChecker health_checker(core.io(), registry, std::move(health_hooks));
   core.add_observer([&health_checker](const CommitBatch& batch) { health_checker.on_commit(batch); });
   core.add_reload_observer([&health_checker] { health_checker.on_reload(); });
-  DiscoveryService discovery(core, hub, tokens);
+  DiscoveryService discovery(core, hub, tokens, [&keys](const v1::KeyRequest& request) {
+    keys.key_request(request.tenant(), request.kid());
+  });
   AdminService admin(core, tokens, &hub);
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
@@ -394,6 +420,8 @@ int run_control_server(const ServerOptions& options) {
   // Installed before the ready file exists, so a SIGTERM sent as soon as it
   // appears is a clean shutdown rather than the default action.
   asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  // SIGHUP: the tenants' JWT key files are read again.
+  asio::signal_set hangup(main_io, SIGHUP);
   int exit_code = 0;
   core.on_fatal([&main_io, &exit_code](const std::string& reason) {
     spdlog::critical("tg-control: stopping: {}", reason);
@@ -405,7 +433,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint, grpc_acceptor);
+      http = start_http(core, http_endpoint, grpc_acceptor, keys);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
@@ -452,6 +480,8 @@ int run_control_server(const ServerOptions& options) {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     core.start();
     health_checker.start();
+    jwks_fetcher.start();
+    asio::post(core.io(), [&keys] { keys.start(); });
     grpc_server = builder.BuildAndStart();
     if (!grpc_server)
       throw std::runtime_error("--grpc " + options.grpc_address +
@@ -469,6 +499,7 @@ int run_control_server(const ServerOptions& options) {
     std::cerr << "tg-control: " << e.what() << "\n";
     probe.reset();
     health_checker.stop();
+    jwks_fetcher.stop();
     if (grpc_acceptor) grpc_acceptor->stop();
     if (http) asio::post(core.io(), [&http] { http->stop(); });
     core.stop();
@@ -479,9 +510,19 @@ int run_control_server(const ServerOptions& options) {
     if (!ec) spdlog::info("tg-control: signal {}: shutting down", signal);
     main_io.stop();
   });
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("tg-control: SIGHUP: reading the JWT key files again");
+      asio::post(core.io(), [&keys] { keys.reload_files(); });
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   main_io.run();
   if (probe) probe->stop();
   health_checker.stop();
+  jwks_fetcher.stop();
   // No new gRPC connections; those open finish below.
   grpc_acceptor->stop();
 
@@ -489,6 +530,7 @@ int run_control_server(const ServerOptions& options) {
   // waits only for in-flight Admin calls.
   std::promise<void> streams_finished;
   asio::post(core.io(), [&] {
+    keys.stop();
     hub.shutdown();
     streams_finished.set_value();
   });

@@ -58,6 +58,9 @@ struct ServerOptions {
   std::chrono::milliseconds grpc_probe_timeout{2000};
   // Table streams and proxy records (--hello-timeout, --stream-write-timeout, --proxy-retention...).
   StreamLimits stream_limits;
+  // A tenant's jwks_url is fetched for KeyRequests at most once per this
+  // long, and retried this long after a failed fetch (--jwks-refetch-interval).
+  std::chrono::milliseconds jwks_refetch_interval{30'000};
 };
 
 // The largest request tg-control accepts: an Apply of max_apply_bytes of

@@ -40,9 +40,9 @@ class RefusedStream final : public grpc::ServerBidiReactor<Bytes, Bytes> {
 
 class TableStream final : public grpc::ServerBidiReactor<Bytes, Bytes>, public TableSubscriber {
  public:
-  TableStream(Core& core, TableHub& hub, grpc::CallbackServerContext* context, TableHub::SubscriberId id,
-              std::string peer, std::string actor)
-      : core_(core), hub_(hub), context_(context), id_(id) {
+  TableStream(Core& core, TableHub& hub, const KeyRequestHandler& on_key_request,
+              grpc::CallbackServerContext* context, TableHub::SubscriberId id, std::string peer, std::string actor)
+      : core_(core), hub_(hub), on_key_request_(on_key_request), context_(context), id_(id) {
     asio::post(core_.io(), [&hub, id, peer = std::move(peer), actor = std::move(actor), this] {
       hub.connect(id, *this, peer, actor);
     });
@@ -63,7 +63,13 @@ class TableStream final : public grpc::ServerBidiReactor<Bytes, Bytes>, public T
       });
       return;
     }
-    post([request = std::move(request)](TableHub& hub, TableHub::SubscriberId id) { hub.receive(id, request); });
+    if (request.has_key_request()) {
+      const v1::KeyRequest& key = request.key_request();
+      if (on_key_request_ && key.tenant().size() <= 63 && key.kid().size() <= 256)
+        asio::post(core_.io(), [&handler = on_key_request_, key] { handler(key); });
+    } else {
+      post([request = std::move(request)](TableHub& hub, TableHub::SubscriberId id) { hub.receive(id, request); });
+    }
     std::lock_guard lock(mutex_);
     request_.Clear();
     if (!finished_) StartRead(&request_);
@@ -112,6 +118,7 @@ class TableStream final : public grpc::ServerBidiReactor<Bytes, Bytes>, public T
 
   Core& core_;
   TableHub& hub_;
+  const KeyRequestHandler& on_key_request_;  // the DiscoveryService's; outlives every stream
   grpc::CallbackServerContext* const context_;
   const TableHub::SubscriberId id_;
   Bytes request_;  // the read in flight
@@ -139,7 +146,8 @@ grpc::ServerBidiReactor<Bytes, Bytes>* DiscoveryService::StreamTable(grpc::Callb
     asio::post(core_.io(), [&core = core_] { ++core.metrics().table().refused_permission; });
     return new RefusedStream(to_grpc(allowed));
   }
-  return new TableStream(core_, hub_, context, next_id_.fetch_add(1), grpc_peer(*context), principal->actor);
+  return new TableStream(core_, hub_, on_key_request_, context, next_id_.fetch_add(1), grpc_peer(*context),
+                         principal->actor);
 }
 
 }  // namespace tg::control

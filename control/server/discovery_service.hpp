@@ -13,6 +13,11 @@
 // dangling subscriber. Authentication is the Admin service's bearer token
 // check, on the gRPC thread; the token's role must be proxy or admin
 // (PERMISSION_DENIED otherwise, server/auth.hpp).
+//
+// A KeyRequest read from a stream goes to the KeyRequestHandler on the owner
+// loop (the jwks_url refetch, control/keys/), not to the hub: it is no part
+// of the hello / update / ACK protocol. Its fields are bounded (tenant id 63
+// bytes, key id 256) and anything larger is dropped.
 #pragma once
 
 #include "server/auth.hpp"
@@ -22,13 +27,21 @@
 #include "tenantgate/v1/discovery.grpc.pb.h"
 
 #include <atomic>
+#include <functional>
 
 namespace tg::control {
+
+// A proxy's KeyRequest (a token named a key id its tenant's JWK Set lacks),
+// run on the owner loop. Not answered: a refetched set reaches the proxy as
+// a new table version.
+using KeyRequestHandler = std::function<void(const tenantgate::v1::KeyRequest& request)>;
 
 class DiscoveryService final
     : public tenantgate::v1::Discovery::WithRawCallbackMethod_StreamTable<tenantgate::v1::Discovery::Service> {
  public:
-  DiscoveryService(Core& core, TableHub& hub, const TokenSet& tokens) : core_(core), hub_(hub), tokens_(tokens) {}
+  // Without `on_key_request` KeyRequests are dropped.
+  DiscoveryService(Core& core, TableHub& hub, const TokenSet& tokens, KeyRequestHandler on_key_request = {})
+      : core_(core), hub_(hub), tokens_(tokens), on_key_request_(std::move(on_key_request)) {}
 
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamTable(
       grpc::CallbackServerContext* context) override;
@@ -37,6 +50,7 @@ class DiscoveryService final
   Core& core_;
   TableHub& hub_;
   const TokenSet& tokens_;
+  KeyRequestHandler on_key_request_;
   std::atomic<TableHub::SubscriberId> next_id_{1};
 };
 

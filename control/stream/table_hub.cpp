@@ -25,7 +25,7 @@ TableHub::TableHub(const Registry& registry, const Clock& clock, DebounceTimer& 
       state_(registry,
              TableStateOptions{options_.registry_id, options_.adopted, options_.fleet_ahead, options_.accept_restore,
                                options_.max_health_versions, options_.min_compact_instances,
-                               options_.max_delta_versions, options_.max_delta_keys},
+                               options_.max_delta_versions, options_.max_delta_keys, options_.tenant_keys},
              metrics) {
   arm_sweep();
 }
@@ -39,6 +39,10 @@ TableHub::~TableHub() {
 
 void TableHub::on_commit(const CommitBatch& batch) {
   if (state_.take(batch)) arm();
+}
+
+void TableHub::refresh_tenant(const std::string& id) {
+  if (state_.refresh_tenant(id)) arm();
 }
 
 void TableHub::arm() {

@@ -95,6 +95,7 @@ struct TableHubOptions {
   std::size_t min_compact_instances = 64;
   std::size_t max_delta_versions = 4096;
   std::size_t max_delta_keys = 200'000;
+  std::function<void(v1::Tenant&)> tenant_keys;
   // The flap guard of node ids (see TableHub::connect).
   std::size_t max_node_replacements = 3;
   std::chrono::milliseconds node_flap_window{10'000};
@@ -125,6 +126,9 @@ class TableHub {
   void on_commit(const CommitBatch& batch);
   // Publishes what the debounce gathered (the timer's callback; tests call it).
   void publish();
+  // A tenant's key material changed (TableStateOptions::tenant_keys gives the
+  // new one): its entry is encoded again and the debounce armed.
+  void refresh_tenant(const std::string& id);
 
   // ---- streams. `id` is chosen by the caller, unique per stream.
   // A new stream; it sends nothing before its hello. After shutdown() it is

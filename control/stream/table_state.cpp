@@ -75,8 +75,7 @@ TableState::TableState(const Registry& registry, TableStateOptions options, Tabl
     metrics_->registry_id = options_.registry_id;
     metrics_->older_than_fleet = fleet_ahead_ != 0;
   }
-  for (const auto& [id, tenant] : registry.tenants())
-    set_entry(tenants, id, object_entry(table::tenants, tenant));
+  for (const auto& [id, tenant] : registry.tenants()) set_entry(tenants, id, tenant_entry(tenant));
   for (const auto& [name, service] : registry.services())
     set_entry(services, name, object_entry(table::services, service));
   for (const auto& [name, route] : registry.routes())
@@ -135,7 +134,7 @@ void TableState::take_mutation(const Mutation& m) {
       }
       if (m.kind == ObjectKind::tenant) {
         v1::Tenant t;
-        if (parse(t)) take(kind, object_entry(table::tenants, std::move(t)));
+        if (parse(t)) take(kind, tenant_entry(std::move(t)));
       } else if (m.kind == ObjectKind::service) {
         v1::Service s;
         if (parse(s)) take(kind, object_entry(table::services, std::move(s)));
@@ -175,6 +174,24 @@ void TableState::take_mutation(const Mutation& m) {
       return;
     }
   }
+}
+
+std::string TableState::tenant_entry(v1::Tenant tenant) const {
+  if (options_.tenant_keys) options_.tenant_keys(tenant);
+  return object_entry(table::tenants, std::move(tenant));
+}
+
+bool TableState::refresh_tenant(const std::string& id) {
+  const std::string* old = entries_.find(tenants, id);
+  if (!old) return false;
+  v1::Tenant tenant;
+  const std::string_view body = entry_body(*old);
+  if (!tenant.ParseFromArray(body.data(), static_cast<int>(body.size()))) return false;
+  std::string entry = tenant_entry(std::move(tenant));
+  if (entry == *old) return false;
+  set_entry(tenants, id, std::move(entry));
+  config_dirty_ = true;
+  return true;
 }
 
 // ---- versions ----------------------------------------------------------------

@@ -48,6 +48,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -75,6 +76,9 @@ struct TableStateOptions {
   // proxy older than the log gets the full table).
   std::size_t max_delta_versions = 4096;
   std::size_t max_delta_keys = 200'000;
+  // Fills a tenant's table-only fields (its JWT key material, Jwt.jwks_json /
+  // hs256_secret) as its entry is encoded; null: none (tests).
+  std::function<void(v1::Tenant&)> tenant_keys;
 };
 
 // What judge() found about the version a proxy serves.
@@ -100,6 +104,10 @@ class TableState {
   bool take(const CommitBatch& batch);
   // Publishes what was gathered as one version; false when there was nothing.
   bool publish();
+  // Encodes tenant `id`'s entry again with its key material as
+  // options.tenant_keys gives it now (the keys changed, the tenant did not).
+  // True when the entry changed: a config change waits for publish().
+  bool refresh_tenant(const std::string& id);
   // Changes taken but not yet published (the adopted list counts too).
   bool dirty() const { return config_dirty_ || !health_dirty_.empty() || envelope_dirty_; }
 
@@ -165,6 +173,7 @@ class TableState {
   };
 
   void take_mutation(const Mutation& mutation);
+  std::string tenant_entry(v1::Tenant tenant) const;
   void set_entry(Kind kind, const std::string& name, std::string entry);
   bool erase_entry(Kind kind, const std::string& name);
   std::shared_ptr<const TableUpdate> assemble() const;

@@ -9,8 +9,11 @@
 namespace tg::tgctl {
 
 // "match.host: a.example -> b.example" for each leaf that differs between the
-// two JSON objects, in path order. Objects are walked field by field, arrays
-// and scalars compared whole; "meta" (output-only bookkeeping) is left out. A
+// two JSON objects, in path order. Objects are walked field by field; a list
+// of objects with distinct "name"s (a tenant's credentials) element by
+// element as "credentials[ci].kind", an element only one side has as one
+// line ("credentials[ci]: (none) -> added"); other arrays and scalars are
+// compared whole; "meta" (output-only bookkeeping) is left out. A
 // side that is absent reads "(none)". Text that is not a JSON object counts as
 // an empty object. With `include_meta`, "meta" is compared too.
 std::vector<std::string> json_diff(std::string_view before_json, std::string_view after_json,

@@ -43,6 +43,8 @@ class CommandTable {
 
 // The nouns; each adds its subcommand and verbs to `app`.
 void add_tenant_commands(CLI::App& app, CommandTable& table);
+// `tenants credentials ...`, under the tenants noun.
+void add_credential_commands(CLI::App& tenants, CommandTable& table);
 void add_service_commands(CLI::App& app, CommandTable& table);
 void add_instance_commands(CLI::App& app, CommandTable& table);
 void add_route_commands(CLI::App& app, CommandTable& table);

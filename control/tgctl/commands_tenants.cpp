@@ -1,4 +1,4 @@
-// tgctl tenants list|get|create|update|patch|delete
+// tgctl tenants list|get|create|update|patch|delete (credentials: commands_credentials.cpp)
 #include "tgctl/cli.hpp"
 #include "tgctl/command_flags.hpp"
 #include "tgctl/json_input.hpp"
@@ -67,7 +67,7 @@ void add_patch_verb(CLI::App& noun, CommandTable& table, const std::string& name
 }  // namespace
 
 void add_tenant_commands(CLI::App& app, CommandTable& table) {
-  CLI::App* noun = app.add_subcommand("tenants", "tenants: list, get, create, update, patch, delete");
+  CLI::App* noun = app.add_subcommand("tenants", "tenants: list, get, create, update, patch, delete, credentials");
   noun->require_subcommand(1);
 
   CLI::App* list = noun->add_subcommand("list", "list every tenant, ordered by id");
@@ -118,6 +118,8 @@ void add_tenant_commands(CLI::App& app, CommandTable& table) {
                           subject_of("tenant", *id));
     });
   }
+
+  add_credential_commands(*noun, table);
 }
 
 }  // namespace tg::tgctl

@@ -119,6 +119,29 @@ void route_tables(const google::protobuf::RepeatedPtrField<v1::Route>& routes, s
   table.write(out);
 }
 
+const char* credential_kind_text(v1::Credential::Kind kind) {
+  switch (kind) {
+    case v1::Credential::KIND_API_KEY: return "api_key";
+    case v1::Credential::KIND_INGEST: return "ingest";
+    default: return "?";
+  }
+}
+
+// The secret on a line of its own (easy to cut out), then the warning.
+void created_credential(const Command& command, const v1::CreateCredentialResponse& response, std::ostream& out) {
+  out << "Created " << credential_kind_text(response.credential().kind()) << " " << command.subject << " (revision "
+      << response.revision() << "). Its secret:\n"
+      << response.secret() << "\n"
+      << "Store it now: it will not be shown again (tg-control keeps only its SHA-256).\n";
+}
+
+void credential_table(const v1::ListCredentialsResponse& response, std::ostream& out) {
+  Table table({"NAME", "KIND", "CREATED"});
+  for (const v1::Credential& c : response.credentials())
+    table.add_row({c.name(), credential_kind_text(c.kind()), format_time_unix_ms(c.created_unix_ms())});
+  table.write(out);
+}
+
 template <class T>
 google::protobuf::RepeatedPtrField<T> one(const google::protobuf::Message& message) {
   google::protobuf::RepeatedPtrField<T> list;
@@ -262,6 +285,10 @@ void render_table(const Command& command, const google::protobuf::Message& respo
     tenant_tables(static_cast<const v1::ListTenantsResponse&>(response).tenants(), out);
   } else if (type == "tenantgate.v1.Tenant") {
     tenant_tables(one<v1::Tenant>(response), out);
+  } else if (type == "tenantgate.v1.CreateCredentialResponse") {
+    created_credential(command, static_cast<const v1::CreateCredentialResponse&>(response), out);
+  } else if (type == "tenantgate.v1.ListCredentialsResponse") {
+    credential_table(static_cast<const v1::ListCredentialsResponse&>(response), out);
   } else if (type == "tenantgate.v1.ListServicesResponse") {
     service_tables(static_cast<const v1::ListServicesResponse&>(response).services(), out);
   } else if (type == "tenantgate.v1.Service") {

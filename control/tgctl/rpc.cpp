@@ -30,6 +30,9 @@ const Rpc create_tenant = make<v1::CreateTenantRequest, v1::Tenant, &AdminStub::
 const Rpc update_tenant = make<v1::UpdateTenantRequest, v1::Tenant, &AdminStub::UpdateTenant>("UpdateTenant");
 const Rpc patch_tenant = make<v1::PatchTenantRequest, v1::Tenant, &AdminStub::PatchTenant>("PatchTenant");
 const Rpc delete_tenant = make<v1::DeleteTenantRequest, v1::DeleteResponse, &AdminStub::DeleteTenant>("DeleteTenant");
+const Rpc create_credential = make<v1::CreateCredentialRequest, v1::CreateCredentialResponse, &AdminStub::CreateCredential>("CreateCredential");
+const Rpc list_credentials = make<v1::ListCredentialsRequest, v1::ListCredentialsResponse, &AdminStub::ListCredentials>("ListCredentials");
+const Rpc delete_credential = make<v1::DeleteCredentialRequest, v1::DeleteResponse, &AdminStub::DeleteCredential>("DeleteCredential");
 
 const Rpc list_services = make<v1::ListServicesRequest, v1::ListServicesResponse, &AdminStub::ListServices>("ListServices");
 const Rpc get_service = make<v1::GetServiceRequest, v1::Service, &AdminStub::GetService>("GetService");

@@ -27,6 +27,7 @@ struct Rpc {
 
 namespace rpcs {
 extern const Rpc list_tenants, get_tenant, create_tenant, update_tenant, patch_tenant, delete_tenant;
+extern const Rpc create_credential, list_credentials, delete_credential;
 extern const Rpc list_services, get_service, create_service, update_service, patch_service, delete_service;
 extern const Rpc register_instance, deregister_instance, heartbeat, discover_instances,
     set_instance_state, patch_instance, list_instances;

@@ -1,6 +1,7 @@
 #include "auth/key_files.hpp"
 
 #include "auth/keys.hpp"
+#include "text/secret_file.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -68,7 +69,10 @@ bool read_key_files(config::Config& config, const std::string& config_path, std:
     } else if (!jwt.hs256_secret_file.empty()) {
       if (!read_file(resolve(jwt.hs256_secret_file), jwt.hs256_secret, problem)) {
         fail(tenant, "hs256_secret_file: " + problem);
-      } else if (jwt.hs256_secret.size() < 32) {
+        continue;
+      }
+      jwt.hs256_secret = text::secret_from_file_content(std::move(jwt.hs256_secret));
+      if (jwt.hs256_secret.size() < 32) {
         fail(tenant, "hs256_secret_file " + jwt.hs256_secret_file + ": the secret has " +
                          std::to_string(jwt.hs256_secret.size()) + " bytes; HS256 needs at least 32 (RFC 7518 §3.2)");
       }

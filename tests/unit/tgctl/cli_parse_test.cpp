@@ -45,7 +45,10 @@ TEST_CASE("usage errors exit 2 with a message naming the problem", "[tgctl][cli]
     CHECK(parsed.err.starts_with("tgctl: "));
   };
   usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, events, proxies, registry)");
-  usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, patch, delete)");
+  usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, patch, delete, credentials)");
+  usage({"tenants", "credentials", "create", "acme", "ci", "--kind", "admin"},
+        "--kind: must be api_key or ingest, got \"admin\"");
+  usage({"tenants", "credentials", "create", "acme", "ci"}, "--kind is required");
   usage({"tenants", "frobnicate"}, "tenants: unknown command \"frobnicate\"");
   usage({"tenants", "get"}, "tenants get: ID is required");
   usage({"-o", "xml", "tenants", "list"}, "xml");
@@ -101,6 +104,19 @@ TEST_CASE("tenants: requests", "[tgctl][cli][tenants]") {
         inv, "tenant { id: 'from-json' labels { key: 'a' value: '1' } labels { key: 'b' value: '3' } }"));
     CHECK(inv.command.subject == "tenant \"from-json\"");
   }
+}
+
+TEST_CASE("tenants credentials: requests", "[tgctl][cli][credentials]") {
+  const Invocation created = parse_ok({"tenants", "credentials", "create", "acme", "ci", "--kind", "ingest"});
+  CHECK(request_is<v1::CreateCredentialRequest>(created, "tenant: 'acme' name: 'ci' kind: KIND_INGEST"));
+  CHECK(created.command.label == "credentials create");
+  CHECK(request_is<v1::CreateCredentialRequest>(
+      parse_ok({"tenants", "credentials", "create", "acme", "ci", "--kind", "api_key", "--take-ownership"}),
+      "tenant: 'acme' name: 'ci' kind: KIND_API_KEY take_ownership: true"));
+  CHECK(request_is<v1::ListCredentialsRequest>(parse_ok({"tenants", "credentials", "list", "acme"}),
+                                               "tenant: 'acme'"));
+  CHECK(request_is<v1::DeleteCredentialRequest>(parse_ok({"tenants", "credentials", "delete", "acme", "ci"}),
+                                                "tenant: 'acme' name: 'ci'"));
 }
 
 TEST_CASE("services: flags to the service message", "[tgctl][cli][services]") {

@@ -96,3 +96,20 @@ TEST_CASE("json diff: changed leaves, meta left out", "[tgctl][diff]") {
   CHECK(json_diff(R"({"on": [1, 2]})", R"({"on": [1, 3]})") ==
         std::vector<std::string>{"on: [1,2] -> [1,3]"});
 }
+
+TEST_CASE("json diff: lists of named objects element by element (credentials)", "[tgctl][diff]") {
+  const std::string before =
+      R"({"id": "acme", "credentials": [{"name": "ci", "kind": "KIND_API_KEY", "sha256": "n4bQgYhM"},
+                                        {"name": "old", "kind": "KIND_INGEST", "sha256": "AAAAAAAA"}]})";
+  const std::string after =
+      R"({"id": "acme", "credentials": [{"name": "ci", "kind": "KIND_API_KEY", "sha256": "YDA64iuZ"},
+                                        {"name": "pods", "kind": "KIND_INGEST", "sha256": "BBBBBBBB"}]})";
+  CHECK(json_diff(before, after) == std::vector<std::string>{"credentials[ci].sha256: n4bQgYhM -> YDA64iuZ",
+                                                             "credentials[old]: present -> (none)",
+                                                             "credentials[pods]: (none) -> added"});
+  CHECK(json_diff(R"({"id": "acme"})", R"({"id": "acme", "credentials": [{"name": "ci"}]})") ==
+        std::vector<std::string>{"credentials[ci]: (none) -> added"});
+  // Objects without names (health check ranges) stay one leaf.
+  CHECK(json_diff(R"({"expect": [{"min": 200}]})", R"({"expect": [{"min": 201}]})") ==
+        std::vector<std::string>{R"(expect: [{"min":200}] -> [{"min":201}])"});
+}

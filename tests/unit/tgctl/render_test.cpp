@@ -85,6 +85,25 @@ TEST_CASE("tenants, instances, delete and heartbeat as text", "[tgctl][render]")
                  OutputFormat::table) == "Heartbeat of instance \"i1\": health healthy, TTL 5s.\n");
 }
 
+TEST_CASE("credentials: the secret once on a line of its own, lists without hashes", "[tgctl][render][credentials]") {
+  const auto created = from_text<v1::CreateCredentialResponse>(
+      "credential { name: 'ci' kind: KIND_API_KEY created_unix_ms: 1763791200000 } secret: 'tg_abc' revision: 9");
+  CHECK(rendered({"tenants", "credentials", "create", "acme", "ci", "--kind", "api_key"}, created,
+                 OutputFormat::table) ==
+        "Created api_key credential \"ci\" of tenant \"acme\" (revision 9). Its secret:\n"
+        "tg_abc\n"
+        "Store it now: it will not be shown again (tg-control keeps only its SHA-256).\n");
+  const auto listed = from_text<v1::ListCredentialsResponse>(
+      "credentials { name: 'ci' kind: KIND_API_KEY created_unix_ms: 1763791200000 } "
+      "credentials { name: 'sim-pods' kind: KIND_INGEST created_unix_ms: 1763791210000 }");
+  CHECK(rendered({"tenants", "credentials", "list", "acme"}, listed, OutputFormat::table) ==
+        "NAME      KIND     CREATED\n"
+        "ci        api_key  2025-11-22T06:00:00.000Z\n"
+        "sim-pods  ingest   2025-11-22T06:00:10.000Z\n");
+  CHECK(rendered({"tenants", "credentials", "delete", "acme", "ci"}, from_text<v1::DeleteResponse>("revision: 10"),
+                 OutputFormat::table) == "Deleted credential \"ci\" of tenant \"acme\" (revision 10).\n");
+}
+
 TEST_CASE("events list as text: one row per group with its count", "[tgctl][render][events]") {
   const auto events = from_text<v1::ListEventsResponse>(
       "events { id: 4 service: 'web' instance: 'w1' kind: 'health' level: 'warning' count: 3 "

@@ -89,6 +89,9 @@ TEST_CASE("bad admission keys are located errors", "[config][admission]") {
                                  std::string(test_sha256) + " }\n      - { name: ci, kind: ingest, sha256: " +
                                  std::string(test_sha256) + " }\n"))
             .find("duplicate credential name \"ci\"") != std::string::npos);
+  CHECK(single_error(with_tenant("    credentials: [{ name: CI, kind: api_key, sha256: " + std::string(test_sha256) +
+                                 " }]\n"))
+            .find("bad credential name \"CI\"") != std::string::npos);
   CHECK(single_error(with_tenant("    jwt: { issuer: x, audiences: [a] }\n")).find("needs one key source") !=
         std::string::npos);
   CHECK(single_error(with_tenant("    jwt: { issuer: x, audiences: [a], jwks_file: /a, hs256_secret_file: /b }\n"))

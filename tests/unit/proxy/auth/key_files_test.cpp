@@ -35,7 +35,7 @@ TEST_CASE("key files: the jwks and secret files are read, relative to the config
   Dir dir;
   const auto key = itest::KeyPair::ec();
   dir.write("acme.jwks", itest::jwks({key.jwk("k1")}));
-  dir.write("acme.secret", std::string(40, 's'));
+  dir.write("acme.secret", std::string(40, 's') + "\n");  // one trailing newline is not part of the secret
   std::string error;
   config::Jwt jwks;
   jwks.jwks_file = "acme.jwks";
