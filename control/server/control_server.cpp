@@ -337,8 +337,22 @@ int run_control_server(const ServerOptions& options) {
   }
 
   CoreOptions core_options;
-  core_options.audit_retention = options.audit_retention;
-  core_options.events_retention = options.events_retention;
+  {
+    const EffectiveRetention retention = effective_retention(files, options.events_retention, options.audit_retention);
+    const auto text = [](const RetentionSetting& setting) {
+      const auto hours = std::chrono::duration_cast<std::chrono::hours>(setting.value).count();
+      const std::string value = setting.value.count() == 0 ? std::string("forever")
+                                : hours % 24 == 0          ? std::to_string(hours / 24) + "d"
+                                                           : std::to_string(hours) + "h";
+      return value + " (" + setting.source + ")";
+    };
+    spdlog::info("tg-control: retention: events {}, audit {}; rollups {}, alert_history {} (kept for features not "
+                 "built yet)",
+                 text(retention.events), text(retention.audit), text(retention.rollups),
+                 text(retention.alert_history));
+    core_options.audit_retention = retention.audit.value;
+    core_options.events_retention = retention.events.value;
+  }
   core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
   core.limits().open_files_limit = open_files;
