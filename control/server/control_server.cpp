@@ -4,6 +4,7 @@
 #include "server/discovery_service.hpp"
 #include "health/health_checker.hpp"
 #include "server/grpc_acceptor.hpp"
+#include "server/http_admin.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -138,9 +139,11 @@ std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
 }
 
 // The HTTP port. Runs on the owner loop (the server lives there): its
-// handlers read the registry and metrics directly.
+// handlers read the registry and metrics directly; /v1/admin/ only posts
+// (server/http_admin.hpp).
 std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint,
-                                            const std::unique_ptr<GrpcAcceptor>& grpc_acceptor) {
+                                            const std::unique_ptr<GrpcAcceptor>& grpc_acceptor,
+                                            HttpAdmin& http_admin) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -168,6 +171,9 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
              core.metrics().render(core.registry(), core.committed_revision()) +
                  core.limits().render(core.pending_calls(), core.max_pending_calls()) +
                  (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string())});
+  });
+  server->handle(http_admin.route(), [&http_admin](net::HttpRequest request, net::HttpRespond respond) {
+    http_admin.handle(std::move(request), std::move(respond));
   });
   return server;
 }
@@ -399,6 +405,11 @@ int run_control_server(const ServerOptions& options) {
   core.add_reload_observer([&health_checker] { health_checker.on_reload(); });
   DiscoveryService discovery(core, hub, tokens);
   AdminService admin(core, tokens, &hub);
+  // POST /v1/admin/<Method>: the Admin calls over HTTP JSON, through an
+  // in-process channel to the gRPC server below.
+  HttpAdmin http_admin(core.io(), HttpAdminOptions{}, [&core](const std::string& method, unsigned status) {
+    core.metrics().record_http_admin(method, status);
+  });
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   // After grpc_server: destroyed (its thread joined) before the server it feeds.
@@ -419,7 +430,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint, grpc_acceptor);
+      http = start_http(core, http_endpoint, grpc_acceptor, http_admin);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
@@ -471,6 +482,11 @@ int run_control_server(const ServerOptions& options) {
       throw std::runtime_error("--grpc " + options.grpc_address +
                                ": the gRPC server did not start (see its log above)");
     grpc_acceptor->start();
+    {
+      grpc::ChannelArguments channel_arguments;
+      channel_arguments.SetMaxReceiveMessageSize(256 * 1024 * 1024);  // as the server's send limit
+      http_admin.connect(grpc_server->InProcessChannel(channel_arguments));
+    }
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), grpc_port);
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
     spdlog::info("tg-control: gRPC (Admin, Discovery) on {} (at most {} connections), HTTP on {}{}", grpc_text,
@@ -507,6 +523,8 @@ int run_control_server(const ServerOptions& options) {
     streams_finished.set_value();
   });
   streams_finished.get_future().wait_for(options.shutdown_timeout);
+  // HTTP Admin calls: new ones are refused (503), those under way finish.
+  http_admin.stop(options.shutdown_timeout);
   // In-flight calls finish (their commits complete) until the deadline; then
   // gRPC cancels the rest. The owner loop and the writer keep running meanwhile.
   grpc_server->Shutdown(std::chrono::system_clock::now() + options.shutdown_timeout);
