@@ -39,5 +39,5 @@ TEST_CASE("reject_encoded_slashes takes only true or false", "[config][routes][e
   // A misspelling gets the unknown-key message with its suggestion.
   CHECK(single_error(route_with("    reject_encoded_slash: true\n")) ==
         "t.yaml:5:5: routes[0]: unknown key \"reject_encoded_slash\" (did you mean \"reject_encoded_slashes\"?); "
-        "allowed keys: name, match, service, rewrite, reject_encoded_slashes");
+        "allowed keys: name, match, service, rewrite, reject_encoded_slashes, auth, auth_forward, rate_limit");
 }

@@ -121,7 +121,7 @@ TEST_CASE("anchors and aliases work, merge keys are not supported", "[config][er
       "    timeouts: *fast\n");
   CHECK(config.services[1].timeouts.connect == std::chrono::milliseconds(100));
   CHECK(single_error("tenants: [{ id: a }]\n<<: { routes: [] }\n") ==
-        "t.yaml:2:1: unknown top-level key \"<<\"; allowed keys: tenants, services, routes, alert_rules, notifiers");
+        "t.yaml:2:1: unknown top-level key \"<<\"; allowed keys: tenants, services, routes, alert_rules, notifiers, retention");
 }
 
 TEST_CASE("self-referencing aliases do not hang the loader", "[config][errors]") {
@@ -153,7 +153,7 @@ TEST_CASE("errors come sorted by position, with file name", "[config][errors]") 
       "    color: red\n";
   CHECK(errors_of(yaml) ==
         Strings{"t.yaml:3:14: routes[0].service: unknown service \"missing\"; no services are declared",
-                "t.yaml:6:5: tenants[0]: unknown key \"color\"; allowed keys: id, labels"});
+                "t.yaml:6:5: tenants[0]: unknown key \"color\"; allowed keys: id, labels, credentials, jwt, limits"});
   const auto result = tg::config::load_string(yaml, "/etc/tenantgate/gw.yaml");
   REQUIRE(result.errors.size() == 2);
   CHECK(result.errors[0].location.file == "/etc/tenantgate/gw.yaml");
