@@ -176,6 +176,10 @@ TEST_CASE("http server: a route sees method, target, headers and body; exact bef
   options.on_response = [&](unsigned status) { statuses.push_back(status); };
   HttpServer server(io, {asio::ip::make_address("127.0.0.1"), 0}, std::move(options));
   server.handle("/healthz", [](const std::string&, HttpRespond respond) { respond({200, "text/plain", "ok\n", {}}); });
+  // Registered first: the longer prefix below must still win.
+  server.handle(post_route("/v1/", true, 1024), [&](HttpRequest, HttpRespond respond) {
+    respond({200, "text/plain", "shorter prefix\n", {}});
+  });
   server.handle(post_route("/v1/echo/", true, 1024), [&](HttpRequest request, HttpRespond respond) {
     HttpResponse response{201, "application/json", request.body, {{"X-Seen", std::string(request.header("authorization").value_or("none"))}}};
     seen.push_back(std::move(request));
@@ -183,9 +187,6 @@ TEST_CASE("http server: a route sees method, target, headers and body; exact bef
   });
   server.handle(post_route("/v1/echo/exact", false, 1024), [&](HttpRequest, HttpRespond respond) {
     respond({200, "text/plain", "exact\n", {}});
-  });
-  server.handle(post_route("/v1/", true, 1024), [&](HttpRequest, HttpRespond respond) {
-    respond({200, "text/plain", "shorter prefix\n", {}});
   });
   http::response<http::string_body> echoed, exact, shorter, get_on_post, post_on_get, missing;
   {
@@ -224,7 +225,7 @@ TEST_CASE("http server: a route sees method, target, headers and body; exact bef
   CHECK(post_on_get.result_int() == 405);
   CHECK(post_on_get.body() == "use GET\n");
   CHECK(missing.result_int() == 404);
-  CHECK(missing.body() == "not found; try /healthz /v1/echo/... /v1/echo/exact /v1/...\n");
+  CHECK(missing.body() == "not found; try /healthz /v1/... /v1/echo/... /v1/echo/exact\n");
   CHECK(statuses == std::vector<unsigned>{201, 200, 200, 405, 405, 404});
 }
 
