@@ -66,7 +66,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 }  // namespace
 
-TEST_CASE("HTTP JSON Admin: create a tenant, list and get it; a service, a route and an instance; discover",
+TEST_CASE("HTTP JSON Admin: create a tenant, list and get it, then a service, a route and an instance, and discover",
           "[control][http][http-admin]") {
   ControlProcess control;
   const HttpResponse created = admin_post(control, "CreateTenant", R"({"tenant": {"id": "acme", "labels": {"tier": "gold"}}})");
