@@ -53,7 +53,7 @@ std::optional<double> metric(const ControlProcess& control, const std::string& n
 
 }  // namespace
 
-TEST_CASE("retention: in YAML deletes older event groups and audit rows; the flag wins over it",
+TEST_CASE("retention: in YAML deletes older event groups and audit rows, and the flag wins over it",
           "[control][retention]") {
   ControlProcess control;
   control.stop();

@@ -10,7 +10,7 @@ using namespace std::chrono_literals;
 using test::errors_of;
 using test::load_ok;
 
-TEST_CASE("retention: the control reader reads every key; what is left out stays unset", "[config][retention]") {
+TEST_CASE("retention: the control reader reads every key, what is left out stays unset", "[config][retention]") {
   const Config all = load_ok("retention: { rollups: 30d, events: 14d, alert_history: 90d, audit: 180d }\n",
                              Reader::control);
   REQUIRE(all.retention.has_value());

@@ -165,7 +165,7 @@ HttpRoute post_route(std::string path, bool prefix, std::size_t body_limit) {
   return route;
 }
 
-TEST_CASE("http server: a route sees method, target, headers and body; exact before prefix; 405 with Allow",
+TEST_CASE("http server: a route sees method, target, headers and body, exact before prefix, 405 with Allow",
           "[http][route]") {
   asio::io_context io(1);
   std::vector<HttpRequest> seen;  // io thread only; read after join

@@ -74,7 +74,7 @@ TEST_CASE("http admin: errors are JSON {code, message, details}", "[http-admin]"
   CHECK(unauthenticated.headers == net::HttpHeaders{{"WWW-Authenticate", "Bearer"}});
 }
 
-TEST_CASE("http admin: a request becomes the method's message; unknown methods, fields and bad JSON are refused",
+TEST_CASE("http admin: a request becomes the method's message, unknown methods, fields and bad JSON are refused",
           "[http-admin]") {
   SECTION("a known method, JSON with .proto or lowerCamelCase names, the Authorization header") {
     auto decoded = decode_http_admin(post("/v1/admin/DeleteTenant", R"({"id": "acme", "takeOwnership": true})",
