@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   long long shutdown_ms = options.shutdown_timeout.count();
   std::string table_debounce = "5ms";
-  std::string audit_retention = "180d", events_retention = "14d";
+  std::string audit_retention, events_retention;  // not given: retention: in --config, else 180d and 14d
   app.add_option("--db", options.db_path,
                  "SQLite database file (created with its directory if missing); required, no default");
   app.add_option("--config", options.config_paths,
@@ -47,12 +47,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0LL, 4294967294LL));
   app.add_option("--audit-retention", audit_retention,
                  "delete audit rows older than this (e.g. 90d, at most 365d; 0 keeps them forever), at start and every "
-                 "10 minutes, 1,000 rows per transaction")
-      ->capture_default_str();
+                 "10 minutes, 1,000 rows per transaction; wins over retention: { audit } in --config "
+                 "(default there, else 180d)");
   app.add_option("--events-retention", events_retention,
                  "delete event groups last seen longer ago than this (e.g. 30d, at most 365d; 0 keeps them "
-                 "forever), at start and every 10 minutes, 1,000 rows per transaction")
-      ->capture_default_str();
+                 "forever), at start and every 10 minutes, 1,000 rows per transaction; wins over retention: "
+                 "{ events } in --config (default there, else 14d)");
   app.add_option("--table-debounce", table_debounce,
                  "gather registry changes this long (e.g. 5ms, 0) before publishing one table version")
       ->capture_default_str();
@@ -142,23 +142,25 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.table_debounce = std::chrono::duration_cast<std::chrono::microseconds>(debounce);
-  // Retention flags: 0 (keep forever) or at least 1h (the parser caps durations at 365d).
+  // Retention flags: 0 (keep forever) or at least 1h (the parser caps
+  // durations at 365d), as retention: in YAML; only when given.
   struct RetentionFlag {
     const char* name;
     const std::string& text;
     const char* kept;
-    std::chrono::milliseconds* out;
+    std::optional<std::chrono::milliseconds>* out;
   };
   for (const RetentionFlag& flag : {RetentionFlag{"--audit-retention", audit_retention, "the audit log",
                                                   &options.audit_retention},
                                     RetentionFlag{"--events-retention", events_retention, "the events",
                                                   &options.events_retention}}) {
+    if (app.get_option(flag.name)->count() == 0) continue;
     tg::config::Duration retention{};
     if (std::string problem = tg::config::try_parse_duration(flag.text, retention); !problem.empty()) {
       std::fprintf(stderr, "%s: bad duration \"%s\": %s\n", flag.name, flag.text.c_str(), problem.c_str());
       return 2;
     }
-    if (retention.count() != 0 && retention < std::chrono::hours(1)) {
+    if (retention.count() != 0 && retention < tg::config::min_retention) {
       std::fprintf(stderr, "%s: at least 1h (or 0 to keep %s forever), got \"%s\"\n", flag.name, flag.kept,
                    flag.text.c_str());
       return 2;

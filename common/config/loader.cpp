@@ -24,9 +24,9 @@
 namespace tg::config {
 namespace {
 
-// The control-only sections. Every reader accepts them; for now no reader
-// looks inside (the control plane will parse them in a later change, and only
-// when reader == Reader::control).
+// The control-only sections the proxy ignores. alert_rules and notifiers:
+// no reader looks inside yet (the control plane will parse them in a later
+// change, and only when reader == Reader::control).
 void accept_control_section(const Value&) {}
 
 void read_document(Diagnostics& diagnostics, const YAML::Node& root, Reader reader, ParsedConfig& parsed) {
@@ -42,13 +42,17 @@ void read_document(Diagnostics& diagnostics, const YAML::Node& root, Reader read
       read_sequence(diagnostics, section, [&](const Value& item) { read_item(diagnostics, item, parsed); });
     };
   };
-  (void)reader;  // both readers accept the same document today
+  const auto retention = [&diagnostics, &parsed, reader](const Value& section) {
+    if (reader != Reader::control) return;  // the proxy ignores it
+    read_retention(diagnostics, section, parsed.config.retention.emplace());
+  };
   read_mapping(diagnostics, top, {
       {"tenants", each(&read_tenant)},
       {"services", each(&read_service)},
       {"routes", each(&read_route)},
       {"alert_rules", accept_control_section},
       {"notifiers", accept_control_section},
+      {"retention", retention},
   });
 }
 

@@ -36,7 +36,8 @@ struct LoadResult {
 };
 
 // Which sections the caller understands. The proxy ignores the control-only
-// sections (alert_rules, notifiers); the control plane reads them. With
+// sections (alert_rules, notifiers, retention); the control plane reads them
+// (retention today; alert_rules and notifiers are accepted unread). With
 // Reader::control, references to tenants and services need not be declared in
 // the same document: tg-control resolves them against its registry.
 enum class Reader { proxy, control };

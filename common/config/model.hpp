@@ -247,10 +247,24 @@ struct Route {
   SourceLocation location;
 };
 
+// `retention:` (control plane only): how long tg-control keeps its history.
+// A field left out is not set here (the flag or the default applies, see
+// docs/configuration.md); 0 = kept forever, else at least min_retention.
+struct Retention {
+  std::optional<Duration> rollups;        // metric rollups (read for the coming rollups; not enforced yet)
+  std::optional<Duration> events;         // event groups, by last seen
+  std::optional<Duration> alert_history;  // alert episodes (read for the coming alerts; not enforced yet)
+  std::optional<Duration> audit;          // audit rows
+  SourceLocation location;                // of the `retention:` value
+};
+
+inline constexpr Duration min_retention = std::chrono::hours(1);
+
 struct Config {
   std::vector<Tenant> tenants;
   std::vector<Service> services;
   std::vector<Route> routes;
+  std::optional<Retention> retention;  // set by Reader::control only; the proxy ignores the section
 };
 
 inline constexpr LbPolicy all_lb_policies[] = {

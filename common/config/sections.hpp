@@ -34,6 +34,9 @@ struct ParsedConfig {
   std::vector<NameUse> jwt_issuers;   // Tenant::jwt issuer, unique across tenants
 };
 
+// The control-only `retention:` mapping (retention_section.cpp).
+void read_retention(Diagnostics& diagnostics, const Value& value, Retention& out);
+
 // One list item of each section.
 void read_tenant(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);
 void read_service(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);

@@ -8,8 +8,8 @@ namespace tg::config {
 namespace {
 
 struct Unenforced {
-  std::string_view section;  // "" = a top-level key; else each item of this list
-  std::string_view key;      // dotted path inside the item ("retry.budget_percent")
+  std::string_view section;  // "" = the document's top level; else each item of this list
+  std::string_view key;      // dotted path inside the item or document ("retry.budget_percent")
   std::string_view reason;
 };
 
@@ -17,6 +17,8 @@ struct Unenforced {
 constexpr Unenforced unenforced[] = {
     {"", "alert_rules", "no alert engine: the section is not read"},
     {"", "notifiers", "no alert engine: the section is not read"},
+    {"", "retention.rollups", "no metric rollups yet: the value is kept for them"},
+    {"", "retention.alert_history", "no alert engine yet: the value is kept for it"},
 };
 
 // The key node of `key` in `map` (for its position), or an invalid node.
@@ -59,7 +61,7 @@ std::vector<ConfigError> unenforced_settings(const YAML::Node& root, const std::
   if (!root.IsMap()) return warnings;
   for (const Unenforced& entry : unenforced) {
     if (entry.section.empty()) {
-      if (YAML::Node key = key_node(root, entry.key); key.IsDefined())
+      if (YAML::Node key = find_path(root, entry.key); key.IsDefined())
         warnings.push_back(warning_at(key, file, std::string(entry.key), entry.reason));
       continue;
     }

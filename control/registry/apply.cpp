@@ -309,6 +309,13 @@ Status Registry::parse_apply(const v1::ApplyRequest& request, config::LoadResult
   *parsed = config::load_string(request.yaml(), file, config::Reader::control);
   if (!parsed->ok()) return Status{Code::invalid_argument, parsed->error_text()};
   const config::Config& config = *parsed->config;
+  // A setting of the process, read from the --config files at start only.
+  if (config.retention) {
+    const config::SourceLocation& at = config.retention->location;
+    return Status{Code::invalid_argument, at.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+                                              ": retention is a tg-control setting read from its --config files at "
+                                              "start; Apply changes registry objects only (remove the section)"};
+  }
   std::size_t objects = config.tenants.size() + config.services.size() + config.routes.size();
   for (const auto& service : config.services) objects += service.instances.size();
   if (objects > size_limits::apply_objects)

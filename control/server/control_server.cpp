@@ -6,6 +6,7 @@
 #include "health/health_checker.hpp"
 #include "keys/key_service.hpp"
 #include "server/grpc_acceptor.hpp"
+#include "server/http_admin.hpp"
 #include "server/startup.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -140,10 +141,11 @@ std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
 }
 
 // The HTTP port. Runs on the owner loop (the server lives there): its
-// handlers read the registry and metrics directly.
+// handlers read the registry and metrics directly; /v1/admin/ only posts
+// (server/http_admin.hpp).
 std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint,
                                             const std::unique_ptr<GrpcAcceptor>& grpc_acceptor,
-                                            const keys::KeyService& keys) {
+                                            const keys::KeyService& keys, HttpAdmin& http_admin) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -171,6 +173,9 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
              core.metrics().render(core.registry(), core.committed_revision()) +
                  core.limits().render(core.pending_calls(), core.max_pending_calls()) +
                  (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string()) + keys.render_metrics()});
+  });
+  server->handle(http_admin.route(), [&http_admin](net::HttpRequest request, net::HttpRespond respond) {
+    http_admin.handle(std::move(request), std::move(respond));
   });
   return server;
 }
@@ -345,8 +350,22 @@ int run_control_server(const ServerOptions& options) {
   registry.set_key_check(keys::check_key_files);
 
   CoreOptions core_options;
-  core_options.audit_retention = options.audit_retention;
-  core_options.events_retention = options.events_retention;
+  {
+    const EffectiveRetention retention = effective_retention(files, options.events_retention, options.audit_retention);
+    const auto text = [](const RetentionSetting& setting) {
+      const auto hours = std::chrono::duration_cast<std::chrono::hours>(setting.value).count();
+      const std::string value = setting.value.count() == 0 ? std::string("forever")
+                                : hours % 24 == 0          ? std::to_string(hours / 24) + "d"
+                                                           : std::to_string(hours) + "h";
+      return value + " (" + setting.source + ")";
+    };
+    spdlog::info("tg-control: retention: events {}, audit {}; rollups {}, alert_history {} (kept for features not "
+                 "built yet)",
+                 text(retention.events), text(retention.audit), text(retention.rollups),
+                 text(retention.alert_history));
+    core_options.audit_retention = retention.audit.value;
+    core_options.events_retention = retention.events.value;
+  }
   core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
   core.limits().open_files_limit = open_files;
@@ -411,6 +430,11 @@ int run_control_server(const ServerOptions& options) {
     keys.key_request(request.tenant(), request.kid());
   });
   AdminService admin(core, tokens, &hub);
+  // POST /v1/admin/<Method>: the Admin calls over HTTP JSON, through an
+  // in-process channel to the gRPC server below.
+  HttpAdmin http_admin(core.io(), HttpAdminOptions{}, [&core](const std::string& method, unsigned status) {
+    core.metrics().record_http_admin(method, status);
+  });
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   // After grpc_server: destroyed (its thread joined) before the server it feeds.
@@ -433,7 +457,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint, grpc_acceptor, keys);
+      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
@@ -487,6 +511,11 @@ int run_control_server(const ServerOptions& options) {
       throw std::runtime_error("--grpc " + options.grpc_address +
                                ": the gRPC server did not start (see its log above)");
     grpc_acceptor->start();
+    {
+      grpc::ChannelArguments channel_arguments;
+      channel_arguments.SetMaxReceiveMessageSize(256 * 1024 * 1024);  // as the server's send limit
+      http_admin.connect(grpc_server->InProcessChannel(channel_arguments));
+    }
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), grpc_port);
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
     spdlog::info("tg-control: gRPC (Admin, Discovery) on {} (at most {} connections), HTTP on {}{}", grpc_text,
@@ -535,6 +564,8 @@ int run_control_server(const ServerOptions& options) {
     streams_finished.set_value();
   });
   streams_finished.get_future().wait_for(options.shutdown_timeout);
+  // HTTP Admin calls: new ones are refused (503), those under way finish.
+  http_admin.stop(options.shutdown_timeout);
   // In-flight calls finish (their commits complete) until the deadline; then
   // gRPC cancels the rest. The owner loop and the writer keep running meanwhile.
   grpc_server->Shutdown(std::chrono::system_clock::now() + options.shutdown_timeout);

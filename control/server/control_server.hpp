@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,13 @@ struct ServerOptions {
   // Cap the database at this many pages (0 = no cap); reaching it is a full
   // disk (read-only mode). Tests use it to fill the disk.
   long long sqlite_max_page_count = 0;
-  // Audit rows older than this are deleted (0 = kept forever).
-  std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
-  // Event groups last seen longer ago than this are deleted (0 = kept forever).
-  std::chrono::milliseconds events_retention{std::chrono::hours(24 * 14)};
+  // Audit rows older than this are deleted (0 = kept forever). Given on the
+  // command line: wins over `retention: { audit }` in the config files;
+  // neither: 180 days (server/startup.hpp, effective_retention).
+  std::optional<std::chrono::milliseconds> audit_retention;
+  // Event groups last seen longer ago than this are deleted (0 = kept
+  // forever); as audit_retention, default 14 days.
+  std::optional<std::chrono::milliseconds> events_retention;
 
   // ---- limits (docs/operations.md, "Limits")
   // Admin calls waiting on the owner loop or the writer; beyond: RESOURCE_EXHAUSTED.

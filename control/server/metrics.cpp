@@ -91,6 +91,11 @@ std::uint64_t Metrics::calls(const std::string& method, Code code) const {
   return it == calls_.end() ? 0 : it->second;
 }
 
+std::uint64_t Metrics::http_admin(const std::string& method, unsigned status) const {
+  auto it = http_admin_.find({method, status});
+  return it == http_admin_.end() ? 0 : it->second;
+}
+
 std::string Metrics::render(const Registry& registry, std::uint64_t committed_revision) const {
   std::string out;
   gauge(out, "tg_control_tenants", "Tenants in the registry.", registry.tenants().size());
@@ -176,6 +181,12 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
          "# TYPE tg_control_http_requests_total counter\n";
   for (const auto& [status, n] : http_)
     out += "tg_control_http_requests_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP tg_control_http_admin_requests_total HTTP JSON Admin requests (POST /v1/admin/<Method>) by "
+         "method and HTTP status.\n"
+         "# TYPE tg_control_http_admin_requests_total counter\n";
+  for (const auto& [key, n] : http_admin_)
+    out += "tg_control_http_admin_requests_total{method=\"" + label_value(key.first) + "\",code=\"" +
+           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   counter(out, "tg_control_http_accept_errors_total",
           "Accepts on the HTTP port that failed for lack of descriptors or memory (each followed by a back-off).",
           http_accept_errors_);

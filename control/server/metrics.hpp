@@ -15,6 +15,7 @@
 //   tg_control_sqlite_commit_failures_total
 //   tg_control_http_requests_total{code}                the HTTP port, 404/405 included
 //   tg_control_http_accept_errors_total                 its accepts failed for lack of descriptors/memory
+//   tg_control_http_admin_requests_total{method,code}   POST /v1/admin/<Method> by method and HTTP status
 //   tg_control_table_generation, _counter               newest balancer-table version
 //   tg_control_table_versions_total{kind}               versions published: config | health
 //   tg_control_table_build_seconds, _payload_bytes      last full table build
@@ -52,6 +53,9 @@ class Metrics {
   void record_commit(std::chrono::nanoseconds duration, std::size_t batches, bool ok);
   void record_http(unsigned status) { ++http_[status]; }
   void record_http_accept_error() { ++http_accept_errors_; }
+  // POST /v1/admin/<Method>: `method` is the Admin method, or "unknown".
+  void record_http_admin(const std::string& method, unsigned status) { ++http_admin_[{method, status}]; }
+  std::uint64_t http_admin(const std::string& method, unsigned status) const;
   // Read-only mode (docs/operations.md, "Store integrity and disk full").
   void set_store_read_only(bool read_only) { store_read_only_ = read_only; }
   void record_store_full() { ++store_full_; }
@@ -88,6 +92,7 @@ class Metrics {
   std::uint64_t commit_failures_ = 0;
   std::map<unsigned, std::uint64_t> http_;
   std::uint64_t http_accept_errors_ = 0;
+  std::map<std::pair<std::string, unsigned>, std::uint64_t> http_admin_;
   TableMetrics table_;
   std::size_t health_targets_ = 0;
   std::uint64_t probes_passed_ = 0, probes_failed_ = 0;

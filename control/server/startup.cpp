@@ -79,7 +79,40 @@ bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, 
     }
     for (const auto& r : c.routes) declare("route", r.name, r.location);
   }
+  // Settings of the process: one file sets them.
+  const config::Retention* retention = nullptr;
+  for (const config::Config& c : out.configs) {
+    if (!c.retention) continue;
+    if (retention)
+      errors += position(c.retention->location) + ": retention is also set at " + position(retention->location) +
+                "; set it in one file\n";
+    else
+      retention = &*c.retention;
+  }
   return errors.empty();
+}
+
+EffectiveRetention effective_retention(const ConfigFiles& files, std::optional<std::chrono::milliseconds> events_flag,
+                                       std::optional<std::chrono::milliseconds> audit_flag) {
+  using std::chrono::hours;
+  EffectiveRetention out{{hours(24 * 30), "default"},
+                         {hours(24 * 14), "default"},
+                         {hours(24 * 90), "default"},
+                         {hours(24 * 180), "default"}};
+  for (const config::Config& c : files.configs) {
+    if (!c.retention) continue;  // load_config_files allows one
+    const std::string where = position(c.retention->location);
+    const auto take = [&where](const std::optional<config::Duration>& value, RetentionSetting& setting) {
+      if (value) setting = {*value, where};
+    };
+    take(c.retention->rollups, out.rollups);
+    take(c.retention->events, out.events);
+    take(c.retention->alert_history, out.alert_history);
+    take(c.retention->audit, out.audit);
+  }
+  if (events_flag) out.events = {*events_flag, "--events-retention"};
+  if (audit_flag) out.audit = {*audit_flag, "--audit-retention"};
+  return out;
 }
 
 bool check_config_references(const ConfigFiles& files, std::string& errors) {

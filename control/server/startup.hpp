@@ -7,7 +7,9 @@
 #include "config/model.hpp"
 #include "registry/registry.hpp"
 
+#include <chrono>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +26,10 @@ struct ConfigFiles {
 std::vector<std::string> expand_config_paths(const std::vector<std::string>& arguments);
 
 // Loads every file. On error returns false with `errors` holding
-// "FILE:LINE:COLUMN: message" lines: the loader's, and a name declared by
-// two files ("... also declared at OTHER:LINE:COLUMN"). `warnings`, when
-// given, gets the settings written but not enforced yet, one line each.
+// "FILE:LINE:COLUMN: message" lines: the loader's, a name declared by two
+// files ("... also declared at OTHER:LINE:COLUMN"), and `retention:` set by
+// more than one file. `warnings`, when given, gets the settings written but
+// not enforced yet, one line each.
 bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, std::string& errors,
                        std::vector<std::string>* warnings = nullptr);
 
@@ -42,6 +45,21 @@ bool check_config_references(const ConfigFiles& files, std::string& errors);
 // "FILE: ok (N services, M routes)" per file to `out` when all are good (the
 // line tg-proxy --check prints). Returns the exit code: 0 good, 1 bad.
 int check_config_files(const std::vector<std::string>& arguments, std::ostream& out, std::ostream& err);
+
+// The history limits in effect (0 = kept forever), each with where it came
+// from: the flag when given on the command line, else the `retention:` of
+// the config files, else the default (DESIGN's rollups 30d, events 14d,
+// alert_history 90d, audit 180d). rollups and alert_history are kept for the
+// features that will read them; nothing enforces them yet.
+struct RetentionSetting {
+  std::chrono::milliseconds value{0};
+  std::string source;  // "--events-retention", "FILE:LINE:COLUMN" (the retention: value) or "default"
+};
+struct EffectiveRetention {
+  RetentionSetting rollups, events, alert_history, audit;
+};
+EffectiveRetention effective_retention(const ConfigFiles& files, std::optional<std::chrono::milliseconds> events_flag,
+                                       std::optional<std::chrono::milliseconds> audit_flag);
 
 // What startup did, for the log: one line per object changed and per
 // tombstone dropped, "created route acme-host (deploy/acme.yaml:12)".

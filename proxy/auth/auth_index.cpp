@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 
 namespace tg::proxy::auth {
 
@@ -20,9 +21,19 @@ std::uint64_t slot_hash(const unsigned char* digest) {
   return h;
 }
 
+// SHA-256 of a presented API key, on the request path: the algorithm is
+// fetched from OpenSSL's provider once (EVP_sha256() in EVP_Digest looks it up
+// and allocates a context on every call) and each thread reuses one context.
 bool sha256(std::string_view text, std::array<unsigned char, 32>& out) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   unsigned int length = 0;
-  return EVP_Digest(text.data(), text.size(), out.data(), &length, EVP_sha256(), nullptr) == 1 && length == 32;
+  return md && ctx && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
+         EVP_DigestUpdate(ctx.get(), text.data(), text.size()) == 1 &&
+         EVP_DigestFinal_ex(ctx.get(), out.data(), &length) == 1 && length == 32;
 }
 
 std::shared_ptr<const TenantJwt> build_jwt(const config::Tenant& tenant, const AuthIndex* previous) {

@@ -1,4 +1,4 @@
-// JSON access log (phase 7, record: docs/life-of-a-request.md; fields: docs/interfaces-draft.md).
+// JSON access log (phase 7, record: docs/life-of-a-request.md; fields: docs/api.md).
 //
 // Each worker appends lines to its own buffer (no lock, no syscall per
 // request). A full buffer, or one older than the flush interval, is handed to
@@ -48,7 +48,7 @@ class AccessLogWriter {
   std::thread thread_;
 };
 
-// The fields of one access-log line (docs/interfaces-draft.md). Fields from
+// The fields of one access-log line (docs/api.md, "Access log"). Fields from
 // the table (route, service, tenant, instance, upstream) come JSON-escaped
 // already: escaped once when the table is built, not once per request.
 struct AccessLogRecord {

@@ -1,5 +1,5 @@
-// Tenant series on /metrics (--max-tenant-series N, docs/interfaces-draft.md
-// "Admin port"): off by default; with N, tg_tenant_* series for the first N
+// Tenant series on /metrics (--max-tenant-series N, docs/api.md
+// "Metrics"): off by default; with N, tg_tenant_* series for the first N
 // tenants seen with traffic and tenant="other" for the rest, counted in
 // tg_tenant_series_folded.
 #include "proxy_test_helpers.hpp"

@@ -1,9 +1,9 @@
 // Both /metrics pages pass `promtool check metrics` (Prometheus' own linter:
 // names, types, HELP, histogram and counter conventions), with every series
-// family populated: tg-control with a health-checked service and a subscribed
-// proxy; tg-proxy after answers of every class, a breaker that opened and
-// retries, requests refused and shadow-counted by rate limits. promtool
-// comes from Debian's `prometheus` package
+// family populated: tg-control with a health-checked service, a subscribed
+// proxy and HTTP JSON Admin requests; tg-proxy after answers of every class, a
+// breaker that opened and retries, requests refused and shadow-counted by rate
+// limits. promtool comes from Debian's `prometheus` package
 // (deploy/install-deps.sh).
 #include "control/support/control_process.hpp"
 #include "control/support/subscribed_proxy.hpp"
@@ -71,6 +71,9 @@ TEST_CASE("promtool check metrics passes on tg-control's and tg-proxy's /metrics
   ControlProcess control(options);
   const auto file = control.write("web.yaml", config_yaml(ok.address(), failing.address()));
   REQUIRE(tgctl(control, {"apply", "-f", file.string()}).exit_code == 0);
+  // The HTTP JSON Admin API's requests (tg_control_http_admin_requests_total).
+  REQUIRE(HttpClient(control.http_port()).post("/v1/admin/ListTenants", "{}", {{"Connection", "close"}}).status == 200);
+  REQUIRE(HttpClient(control.http_port()).post("/v1/admin/Nothing", "{}", {{"Connection", "close"}}).status == 404);
   TempDir state("tg-itest-promtool-proxy");
   auto proxy = subscribed_proxy(control.grpc_address(), "lint-1", state.path());
 

@@ -22,7 +22,7 @@ std::string service_with(const std::string& lines) {
 TEST_CASE("unknown keys name the key and list the allowed ones", "[config][errors][keys]") {
   CHECK(single_error("tenants: []\nroute: []\n") ==
         "t.yaml:2:1: unknown top-level key \"route\" (did you mean \"routes\"?); "
-        "allowed keys: tenants, services, routes, alert_rules, notifiers");
+        "allowed keys: tenants, services, routes, alert_rules, notifiers, retention");
   CHECK(single_error(service_with("    lb: { policy: maglev, seed: 1 }\n")) ==
         "t.yaml:3:27: services[0].lb: unknown key \"seed\"; allowed keys: policy");
   CHECK(single_error(service_with("    retry: { attempt: 3 }\n")) ==
@@ -335,7 +335,7 @@ TEST_CASE("all errors are collected in one pass", "[config][errors]") {
       "t.yaml:13:27: routes[0].match.path_prefix: must start with '/', got \"x\"",
       "t.yaml:13:38: routes[0].match.method: \"G T\" is not a valid HTTP method (a token such as GET or POST)",
       "t.yaml:14:14: routes[0].service: unknown service \"t\" (did you mean \"s\"?); it must be declared under services",
-      "t.yaml:15:1: unknown top-level key \"extra\"; allowed keys: tenants, services, routes, alert_rules, notifiers",
+      "t.yaml:15:1: unknown top-level key \"extra\"; allowed keys: tenants, services, routes, alert_rules, notifiers, retention",
   });
 }
 
@@ -347,7 +347,7 @@ TEST_CASE("the error example in docs/configuration.md is what the loader prints"
   CHECK(lines == Strings{
       ":3:5: tenants[0]: duplicate key \"id\" (first at line 2, column 5)",
       ":4:1: unknown top-level key \"route\" (did you mean \"routes\"?); "
-      "allowed keys: tenants, services, routes, alert_rules, notifiers",
+      "allowed keys: tenants, services, routes, alert_rules, notifiers, retention",
       ":7:13: services[0].tenant: unknown tenant \"acne\" (did you mean \"acme\"?); it must be declared under tenants",
       ":8:26: services[0].timeouts.connect: bad duration \"1.5ms\": not a whole number of milliseconds",
       ":9:28: services[0].limits.buffer_body: bad size \"64KB\": unknown unit \"KB\" "

@@ -121,7 +121,7 @@ TEST_CASE("anchors and aliases work, merge keys are not supported", "[config][er
       "    timeouts: *fast\n");
   CHECK(config.services[1].timeouts.connect == std::chrono::milliseconds(100));
   CHECK(single_error("tenants: [{ id: a }]\n<<: { routes: [] }\n") ==
-        "t.yaml:2:1: unknown top-level key \"<<\"; allowed keys: tenants, services, routes, alert_rules, notifiers");
+        "t.yaml:2:1: unknown top-level key \"<<\"; allowed keys: tenants, services, routes, alert_rules, notifiers, retention");
 }
 
 TEST_CASE("self-referencing aliases do not hang the loader", "[config][errors]") {

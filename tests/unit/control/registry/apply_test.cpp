@@ -99,6 +99,10 @@ TEST_CASE("apply: errors are located and commit nothing", "[apply]") {
   status = f.apply("tenants:\n  - id: Acme\n", "t.yaml");
   CHECK(status.code == Code::invalid_argument);
   CHECK(status.message.rfind("t.yaml:2:5: tenant.id: ", 0) == 0);
+  // retention: is read from the --config files at start, never applied.
+  status = f.apply("tenants:\n  - id: acme\nretention: { events: 1d }\n", "r.yaml");
+  CHECK(status.code == Code::invalid_argument);
+  CHECK(status.message.rfind("r.yaml:3:12: retention is a tg-control setting read from its --config files", 0) == 0);
   status = f.apply(std::string(Registry::max_apply_bytes + 1, '#'), "huge.yaml");
   CHECK(status.code == Code::invalid_argument);
   CHECK(status.message.rfind("yaml: ", 0) == 0);

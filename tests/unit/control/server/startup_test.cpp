@@ -68,3 +68,51 @@ TEST_CASE("startup: files referring to each other apply together", "[startup]") 
 
 }  // namespace
 }  // namespace tg::control
+
+namespace tg::control {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST_CASE("startup: retention comes from the flag, else the config files, else the default", "[startup][retention]") {
+  test::TempDir dir;
+  write(dir.file("a.yaml"), "tenants: []\n");
+  write(dir.file("b.yaml"), "retention:\n  events: 2h\n  audit: 0\n  rollups: 7d\n");
+  ConfigFiles files;
+  std::string errors;
+  REQUIRE(load_config_files({dir.file("a.yaml"), dir.file("b.yaml")}, files, errors));
+
+  const EffectiveRetention from_file = effective_retention(files, std::nullopt, std::nullopt);
+  CHECK(from_file.events.value == 2h);
+  CHECK(from_file.events.source == dir.file("b.yaml") + ":2:3");
+  CHECK(from_file.audit.value == 0ms);  // kept forever
+  CHECK(from_file.rollups.value == 7 * 24h);
+  CHECK(from_file.alert_history.value == 90 * 24h);
+  CHECK(from_file.alert_history.source == "default");
+
+  const EffectiveRetention flags = effective_retention(files, 3h, 5h);
+  CHECK(flags.events.value == 3h);
+  CHECK(flags.events.source == "--events-retention");
+  CHECK(flags.audit.value == 5h);
+  CHECK(flags.audit.source == "--audit-retention");
+
+  const EffectiveRetention defaults = effective_retention(ConfigFiles{}, std::nullopt, std::nullopt);
+  CHECK(defaults.events.value == 14 * 24h);
+  CHECK(defaults.audit.value == 180 * 24h);
+  CHECK(defaults.rollups.value == 30 * 24h);
+  CHECK(defaults.events.source == "default");
+}
+
+TEST_CASE("startup: retention set by two files is refused", "[startup][retention]") {
+  test::TempDir dir;
+  write(dir.file("a.yaml"), "retention: { events: 1d }\n");
+  write(dir.file("b.yaml"), "tenants: []\nretention: { audit: 1d }\n");
+  ConfigFiles files;
+  std::string errors;
+  CHECK_FALSE(load_config_files({dir.file("a.yaml"), dir.file("b.yaml")}, files, errors));
+  CHECK(errors == dir.file("b.yaml") + ":2:12: retention is also set at " + dir.file("a.yaml") +
+                      ":1:12; set it in one file\n");
+}
+
+}  // namespace
+}  // namespace tg::control
