@@ -181,6 +181,13 @@ demo: tg-proxy is serving on $p (admin $a), its table pushed by tg-control
   bash -c 'exec 3<>/dev/tcp/$host/$port; printf "PUT /slow HTTP/1.1\r\nHost: acme.localhost\r\nContent-Length: 10\r\n\r\nhalf" >&3; timeout 70 cat <&3'
   # no route: a JSON 404
   curl -si $p/nowhere
+  # tenant auth: without a credential 401 (with WWW-Authenticate); with globex's
+  # API key 200, and the backend sees X-Tenant-ID: globex, not the client's
+  curl -si $p/secure/orders
+  curl -s -H 'X-Api-Key: demo-globex-key' -H 'X-Tenant-ID: acme' $p/secure/orders
+  # rate limit 5/s per client address: the first 5 pass, then 429 with Retry-After
+  for i in \$(seq 8); do curl -s -o /dev/null -w '%{http_code} ' $p/limited/x; done; echo
+  curl -s $a/metrics | grep -E 'tg_auth_failures_total|tg_proxy_rate_limited_total'
   # admin port: Prometheus metrics, the table served (with its tg-control version), health
   curl -s $a/metrics | grep tg_control_
   curl -s $a/config
@@ -212,6 +219,14 @@ Try (docs/tgctl.md has every command):
   $tgctl events list --service acme-web
   curl -s -H 'Host: acme.localhost' $p/
   kill -CONT ${backend_pids[1]}
+  # an API key for acme: the secret is printed once, only its hash is kept and
+  # pushed to the proxies; deleting it revokes it on every proxy (acme belongs
+  # to the config file: the API edit takes it over)
+  $tgctl tenants credentials create acme ci --kind api_key --take-ownership
+  $tgctl tenants credentials list acme
+  # every Admin call also as HTTP JSON on the HTTP port (docs/api.md)
+  curl -s -X POST -H 'Content-Type: application/json' -d '{}' $c/v1/admin/ListTenants
+  curl -s -X POST -H 'Content-Type: application/json' -d '{"service":"acme-web"}' $c/v1/admin/DiscoverInstances
   # objects from the config file belong to it: this is refused, naming the file
   $tgctl routes patch acme-host --method GET
   $tgctl audit list --limit 5
