@@ -17,6 +17,8 @@
 
 namespace tg::proxy {
 
+struct Snapshot;
+
 class LimitGate final : public AdmissionGate {
  public:
   // `workers`: the proxy's worker count (keyed limits get rate / workers each).
