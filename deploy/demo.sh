@@ -185,8 +185,9 @@ demo: tg-proxy is serving on $p (admin $a), its table pushed by tg-control
   # API key 200, and the backend sees X-Tenant-ID: globex, not the client's
   curl -si $p/secure/orders
   curl -s -H 'X-Api-Key: demo-globex-key' -H 'X-Tenant-ID: acme' $p/secure/orders
-  # rate limit 5/s per client address: the first 5 pass, then 429 with Retry-After
-  for i in \$(seq 8); do curl -s -o /dev/null -w '%{http_code} ' $p/limited/x; done; echo
+  # rate limit 5/s per client address, burst 5: a quick loop spends the burst,
+  # then gets 429 (with Retry-After) except for the one request the rate refills
+  for i in \$(seq 12); do curl -s -o /dev/null -w '%{http_code} ' $p/limited/x; done; echo
   curl -s $a/metrics | grep -E 'tg_auth_failures_total|tg_proxy_rate_limited_total'
   # admin port: Prometheus metrics, the table served (with its tg-control version), health
   curl -s $a/metrics | grep tg_control_
