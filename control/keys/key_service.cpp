@@ -2,6 +2,7 @@
 
 #include "auth/jwk_set.hpp"
 #include "auth/key_files.hpp"
+#include "text/prometheus_label.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -27,20 +28,6 @@ v1::Jwt source_of(const v1::Jwt& jwt) {
 bool same_source(const v1::Jwt& a, const v1::Jwt& b) {
   return a.jwks_file() == b.jwks_file() && a.jwks_url() == b.jwks_url() &&
          a.hs256_secret_file() == b.hs256_secret_file();
-}
-
-// A Prometheus label value: backslash, quote and newline escaped.
-std::string label(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
 }
 
 // The value of `directive` ("max-age") in a Cache-Control header, if present
@@ -346,7 +333,7 @@ std::string KeyService::render_metrics() const {
   out += "# HELP tg_control_jwt_keys Usable JWT keys in force per tenant (0: its tokens fail)\n"
          "# TYPE tg_control_jwt_keys gauge\n";
   for (const auto& [id, keys] : tenants_)
-    out += "tg_control_jwt_keys{tenant=\"" + label(id) + "\"} " + std::to_string(keys.keys) + "\n";
+    out += "tg_control_jwt_keys{tenant=\"" + text::prometheus_label(id) + "\"} " + std::to_string(keys.keys) + "\n";
   out += "# HELP tg_control_jwt_keys_age_seconds Seconds since the keys in force were read or last fetched\n"
          "# TYPE tg_control_jwt_keys_age_seconds gauge\n";
   const std::int64_t now = clock_.unix_ms();
@@ -354,7 +341,7 @@ std::string KeyService::render_metrics() const {
     if (keys.loaded_unix_ms == 0) continue;
     char value[32];
     std::snprintf(value, sizeof value, "%.3f", static_cast<double>(std::max<std::int64_t>(0, now - keys.loaded_unix_ms)) / 1e3);
-    out += "tg_control_jwt_keys_age_seconds{tenant=\"" + label(id) + "\"} " + value + "\n";
+    out += "tg_control_jwt_keys_age_seconds{tenant=\"" + text::prometheus_label(id) + "\"} " + value + "\n";
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "server/metrics.hpp"
 
 #include "registry/registry.hpp"
+#include "text/prometheus_label.hpp"
 
 #include <cstdio>
 
@@ -32,20 +33,6 @@ void latency_histogram(std::string& out, const std::string& name, const std::str
   out += name + "_count" + braces + " " + std::to_string(h.count) + "\n";
 }
 
-// A Prometheus label value: backslash, quote and newline escaped.
-std::string label_value(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 void sample(std::string& out, const char* type, const std::string& name, const std::string& help,
             std::uint64_t value) {
@@ -125,7 +112,7 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
   static constexpr const char* health_names[] = {"healthy", "unhealthy", "unknown"};
   for (const auto& [name, counts] : per_service)
     for (int h = 0; h < 3; ++h)
-      out += "tg_control_service_instances{service=\"" + label_value(name) + "\",health=\"" + health_names[h] +
+      out += "tg_control_service_instances{service=\"" + text::prometheus_label(name) + "\",health=\"" + health_names[h] +
              "\"} " + std::to_string(counts[h]) + "\n";
   gauge(out, "tg_control_health_targets", "Instances under an active health check.", health_targets_);
   out += "# HELP tg_control_health_probes_total Active health probes by result.\n"
@@ -185,7 +172,7 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
          "method and HTTP status.\n"
          "# TYPE tg_control_http_admin_requests_total counter\n";
   for (const auto& [key, n] : http_admin_)
-    out += "tg_control_http_admin_requests_total{method=\"" + label_value(key.first) + "\",code=\"" +
+    out += "tg_control_http_admin_requests_total{method=\"" + text::prometheus_label(key.first) + "\",code=\"" +
            std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   counter(out, "tg_control_http_accept_errors_total",
           "Accepts on the HTTP port that failed for lack of descriptors or memory (each followed by a back-off).",
