@@ -113,6 +113,10 @@ int main(int argc, char** argv) {
   bool merge_slashes = false;
   bool trust_request_id = false;
   std::size_t max_tenant_series = 0;
+  tg::proxy::ServerOptions defaults;
+  std::size_t auth_cached_tokens = defaults.auth_cached_tokens;
+  std::size_t auth_failing_addresses = defaults.auth_failing_addresses;
+  std::uint32_t rate_limit_keys = defaults.rate_limit_keys;
 
   app.add_option("--config", config_path, "YAML table (tenants, services, routes)");
   app.add_flag("--check", check, "validate --config and exit (0 ok, 1 with FILE:LINE:COLUMN messages)");
@@ -148,6 +152,17 @@ int main(int argc, char** argv) {
   app.add_flag("--trust-request-id", trust_request_id,
                "keep a valid client X-Request-Id from any peer (default: only from --trusted-proxies, "
                "others get a generated id)");
+  // Per-worker tables, allocated when a worker starts: memory the operator bounds.
+  app.add_option("--auth-max-cached-tokens", auth_cached_tokens,
+                 "verified JWTs each worker keeps (a token seen again skips its signature check)")
+      ->capture_default_str()->check(CLI::Range(std::size_t{4}, std::size_t{1} << 20));
+  app.add_option("--auth-max-failing-addresses", auth_failing_addresses,
+                 "client addresses each worker tracks for the authentication failure limiter")
+      ->capture_default_str()->check(CLI::Range(std::size_t{4}, std::size_t{1} << 20));
+  app.add_option("--rate-limit-max-keys", rate_limit_keys,
+                 "keyed buckets each worker holds for rate_limit by client_ip or header (least recently used "
+                 "evicted)")
+      ->capture_default_str()->check(CLI::Range(1u, 1u << 22));
   ControlFlags control;
   app.add_option("--control", control.address,
                  "tg-control's gRPC address HOST:PORT: serve the tables it pushes (they win over --config; "
@@ -207,6 +222,9 @@ int main(int argc, char** argv) {
   options.settings.body_buffer_bytes = std::size_t{relay_buffer_kib} * 1024;
   options.settings.limits.max_head_bytes = max_header_bytes;
   options.settings.limits.max_headers = max_headers;
+  options.auth_cached_tokens = auth_cached_tokens;
+  options.auth_failing_addresses = auth_failing_addresses;
+  options.rate_limit_keys = rate_limit_keys;
 #ifdef TG_WITH_CONTROL
   std::optional<tg::proxy::subscription::ControlClient> control_client;
   if (!control.address.empty()) {

@@ -77,13 +77,13 @@ class Server {
       }
       // Port 0: the first worker picks the port, the others join it.
       if (i == 0) listen = workers_.back()->local_endpoint();
-      auth_gates_.push_back(std::make_unique<AuthGate>([this](const std::string& tenant, const std::string& kid) {
-        request_key(tenant, kid);
-      }));
+      auth_gates_.push_back(std::make_unique<AuthGate>(
+          [this](const std::string& tenant, const std::string& kid) { request_key(tenant, kid); },
+          AuthGate::Sizes{options_.auth_cached_tokens, options_.auth_failing_addresses}));
       workers_.back()->add_admission_gate(auth_gates_.back().get(), &AuthGate::serves);
       // Then rate and concurrency limits, so a request that fails
       // authentication spends no token and the tenant is verified first.
-      limit_gates_.push_back(std::make_unique<LimitGate>(count));
+      limit_gates_.push_back(std::make_unique<LimitGate>(count, options_.rate_limit_keys));
       workers_.back()->add_admission_gate(limit_gates_.back().get(), &LimitGate::serves);
     }
     if (options_.listen.port() == 0 && !take_listen_lock(listen, endpoint_text(listen))) return 1;

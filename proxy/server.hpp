@@ -30,6 +30,12 @@ struct ServerOptions {
   // /metrics: tg_tenant_* series for up to this many tenants, the others
   // folded into tenant="other" (0: no tenant series).
   std::size_t max_tenant_series = 0;
+  // Phase 4's per-worker tables (pipeline/auth_gate.hpp, limits/): their
+  // memory is taken when a worker starts (the keyed buckets' at the first
+  // keyed limit), so these are bounds the operator sets.
+  std::size_t auth_cached_tokens = 4096;      // --auth-max-cached-tokens
+  std::size_t auth_failing_addresses = 4096;  // --auth-max-failing-addresses
+  std::uint32_t rate_limit_keys = 16384;      // --rate-limit-max-keys
   ProxySettings settings;
   // --control: pushed tables (owned by the caller, outlives run_server). Its
   // saved table, if any, is served instead of config_path.

@@ -175,32 +175,14 @@ JwksFetcher::JwksFetcher(JwksFetcherOptions options) : options_(std::move(option
 
 JwksFetcher::~JwksFetcher() { stop(); }
 
-void JwksFetcher::start() {
-  if (running_) return;
-  running_ = true;
-  work_.emplace(io_.get_executor());
-  thread_ = std::thread([this] {
-    try {
-      io_.run();
-    } catch (const std::exception& e) {
-      spdlog::critical("tg-control: jwks fetcher: {}", e.what());
-      std::abort();
-    }
-  });
-}
+void JwksFetcher::start() { io_thread_.start(); }
 
-void JwksFetcher::stop() {
-  if (!running_) return;
-  running_ = false;
-  work_.reset();
-  io_.stop();
-  thread_.join();
-}
+void JwksFetcher::stop() { io_thread_.stop(); }
 
 void JwksFetcher::fetch(const JwksUrl& url, Done done) {
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  asio::post(io_, [this, url, done = std::move(done)]() mutable {
-    std::make_shared<Fetch>(io_, tls_.get(), options_, std::move(url), std::move(done), in_flight_)->start();
+  asio::post(io_thread_.context(), [this, url, done = std::move(done)]() mutable {
+    std::make_shared<Fetch>(io_thread_.context(), tls_.get(), options_, std::move(url), std::move(done), in_flight_)->start();
   });
 }
 

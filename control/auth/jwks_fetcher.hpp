@@ -12,16 +12,13 @@
 #pragma once
 
 #include "auth/jwks_url.hpp"
-
-#include <boost/asio/io_context.hpp>
+#include "io_thread.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <thread>
 
 namespace boost::asio::ssl {
 class context;
@@ -64,13 +61,13 @@ class JwksFetcher {
 
  private:
   struct Fetch;
+  // What a Fetch refers to, declared before the thread: a Fetch still queued
+  // at stop() is destroyed with the context, and its destructor counts down
+  // in_flight_ and its stream still uses tls_.
   JwksFetcherOptions options_;
-  std::unique_ptr<boost::asio::ssl::context> tls_;  // outlives the streams io_ still holds
-  boost::asio::io_context io_{1};
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   std::atomic<std::size_t> in_flight_{0};
-  std::thread thread_;
-  bool running_ = false;
+  IoThread io_thread_{"jwks fetcher"};
 };
 
 }  // namespace tg::control::auth

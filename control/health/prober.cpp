@@ -63,31 +63,13 @@ Prober::Prober(Sink sink, ProberOptions options) : sink_(std::move(sink)), optio
 
 Prober::~Prober() { stop(); }
 
-void Prober::start() {
-  if (running_) return;
-  running_ = true;
-  work_.emplace(io_.get_executor());
-  thread_ = std::thread([this] {
-    try {
-      io_.run();
-    } catch (const std::exception& e) {
-      spdlog::critical("tg-control: health prober: {}", e.what());
-      std::abort();
-    }
-  });
-}
+void Prober::start() { io_thread_.start(); }
 
-void Prober::stop() {
-  if (!running_) return;
-  running_ = false;
-  work_.reset();
-  io_.stop();
-  thread_.join();
-}
+void Prober::stop() { io_thread_.stop(); }
 
 void Prober::submit(std::vector<ProbeSpec> probes) {
-  asio::post(io_, [this, probes = std::move(probes)]() mutable {
-    for (ProbeSpec& spec : probes) run(std::make_shared<Probe>(io_, std::move(spec)));
+  asio::post(io_thread_.context(), [this, probes = std::move(probes)]() mutable {
+    for (ProbeSpec& spec : probes) run(std::make_shared<Probe>(io_thread_.context(), std::move(spec)));
   });
 }
 

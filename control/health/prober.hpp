@@ -10,15 +10,13 @@
 #pragma once
 
 #include "health/probe.hpp"
+#include "io_thread.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <optional>
-#include <thread>
 #include <vector>
 
 namespace tg::control::health {
@@ -54,14 +52,13 @@ class Prober {
 
   Sink sink_;
   ProberOptions options_;
-  boost::asio::io_context io_{1};
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  boost::asio::steady_timer flush_timer_{io_};
+  std::atomic<std::uint64_t> started_{0};
+  IoThread io_thread_{"health prober"};
+  // Bound to the thread's context (destroyed before it) and used only by
+  // its handlers, which ~Prober stops first.
+  boost::asio::steady_timer flush_timer_{io_thread_.context()};
   bool flush_armed_ = false;
   std::vector<ProbeResult> pending_;
-  std::atomic<std::uint64_t> started_{0};
-  std::thread thread_;
-  bool running_ = false;
 };
 
 }  // namespace tg::control::health

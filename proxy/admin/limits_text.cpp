@@ -55,9 +55,9 @@ void render_limits(std::string& out, const std::vector<WorkerStatsCopy>& workers
       "# TYPE tg_proxy_rate_limited_shadow_total counter\n");
   series("tg_proxy_rate_limited_shadow_total", true);
   add("# HELP tg_proxy_rate_limit_keys Keys held in the workers' keyed-bucket tables (rate_limit by client_ip or "
-      "header; at most {} per worker, least recently used evicted).\n"
+      "header; at most --rate-limit-max-keys per worker, least recently used evicted).\n"
       "# TYPE tg_proxy_rate_limit_keys gauge\ntg_proxy_rate_limit_keys {}\n",
-      limits::WorkerLimits::kKeysPerWorker, keys);
+      keys);
   add("# HELP tg_proxy_rate_limit_key_evictions_total Keys evicted from a full keyed-bucket table (a key that comes "
       "back starts with a full bucket).\n"
       "# TYPE tg_proxy_rate_limit_key_evictions_total counter\ntg_proxy_rate_limit_key_evictions_total {}\n",

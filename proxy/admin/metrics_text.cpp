@@ -217,14 +217,16 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
         add("tg_request_fates_total{{route=\"{}\",fate=\"{}\"}} {}\n", label(name), resilience::to_string(static_cast<resilience::Fate>(i)),
             r.fates[i]);
 
+  // The tenant is the route's (of its service), never the one a credential
+  // claims: the series stay bounded by the table's routes.
   add("# HELP tg_auth_failures_total Requests refused by authentication on routes with auth: required (401, 403 "
-      "for forbidden), by route and reason.\n"
+      "for forbidden), by tenant of the route's service, route and reason.\n"
       "# TYPE tg_auth_failures_total counter\n");
   for (const auto& [name, r] : routes)
     for (std::size_t i = 1; i < auth::kAuthFailures; ++i)
       if (r.auth_failures[i])
-        add("tg_auth_failures_total{{route=\"{}\",reason=\"{}\"}} {}\n", label(name),
-            auth::to_string(static_cast<auth::AuthFailure>(i)), r.auth_failures[i]);
+        add("tg_auth_failures_total{{tenant=\"{}\",route=\"{}\",reason=\"{}\"}} {}\n", label(r.tenant),
+            label(name), auth::to_string(static_cast<auth::AuthFailure>(i)), r.auth_failures[i]);
   add("# HELP tg_auth_checks_total Credentials checked (an API key's hash looked up, a JWT parsed and its signature "
       "verified); cached JWTs and throttled addresses are not checked.\n"
       "# TYPE tg_auth_checks_total counter\ntg_auth_checks_total {}\n",

@@ -28,6 +28,7 @@ class FailureLimiter {
   void failed(std::string_view address, std::uint64_t now_ms);
 
   std::size_t size() const { return size_; }
+  std::size_t capacity() const { return entries_.size(); }
 
  private:
   struct Entry {

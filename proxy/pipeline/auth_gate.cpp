@@ -68,7 +68,8 @@ std::string_view bearer_token(std::string_view value) {
 
 }  // namespace
 
-AuthGate::AuthGate(KeyRequestFn request_key) : request_key_(std::move(request_key)) {}
+AuthGate::AuthGate(KeyRequestFn request_key, Sizes sizes)
+    : cache_(sizes.cached_tokens), limiter_(sizes.failing_addresses), request_key_(std::move(request_key)) {}
 
 bool AuthGate::serves(const Snapshot& snapshot) { return snapshot.auth && snapshot.auth->any_route_requires_auth(); }
 

@@ -25,6 +25,14 @@ namespace tg::proxy {
 struct RouteDef;
 struct Snapshot;
 
+// A worker's bounds (tg-proxy --auth-max-cached-tokens,
+// --auth-max-failing-addresses): verified JWTs kept, client addresses whose
+// failures are tracked.
+struct AuthGateSizes {
+  std::size_t cached_tokens = 4096;
+  std::size_t failing_addresses = 4096;
+};
+
 class AuthGate final : public AdmissionGate {
  public:
   // Asks for a tenant's keys to be fetched again (with --control: a
@@ -32,23 +40,25 @@ class AuthGate final : public AdmissionGate {
   // once per kKeyRequestIntervalMs per tenant and worker.
   using KeyRequestFn = std::function<void(const std::string& tenant, const std::string& kid)>;
   static constexpr std::uint64_t kKeyRequestIntervalMs = 30'000;
-  static constexpr std::size_t kCachedTokens = 4096;
-  static constexpr std::size_t kFailingAddresses = 4096;
+  using Sizes = AuthGateSizes;
 
-  explicit AuthGate(KeyRequestFn request_key = {});
+  explicit AuthGate(KeyRequestFn request_key = {}, Sizes sizes = {});
 
   Step admit(PhaseInput& in) override;
 
   // For Worker::add_admission_gate: the table has a route with auth: required.
   static bool serves(const Snapshot& snapshot);
 
+  std::size_t token_cache_capacity() const { return cache_.capacity(); }
+  std::size_t failing_address_capacity() const { return limiter_.capacity(); }
+
  private:
   Step authenticate(PhaseInput& in, const RouteDef& route);
   Step refuse(PhaseInput& in, auth::AuthFailure failure, bool credential_sent);
   void ask_for_key(PhaseInput& in, const std::string& tenant, const std::string& kid);
 
-  auth::TokenCache cache_{kCachedTokens};
-  auth::FailureLimiter limiter_{kFailingAddresses};
+  auth::TokenCache cache_;
+  auth::FailureLimiter limiter_;
   std::unordered_map<std::string, std::uint64_t> key_requests_;  // tenant -> when asked (worker ms)
   KeyRequestFn request_key_;
 };

@@ -21,8 +21,11 @@ struct Snapshot;
 
 class LimitGate final : public AdmissionGate {
  public:
-  // `workers`: the proxy's worker count (keyed limits get rate / workers each).
-  explicit LimitGate(unsigned workers) : limits_(workers) {}
+  // `workers`: the proxy's worker count (keyed limits get rate / workers
+  // each); `keys`: the keyed buckets this worker holds at most
+  // (--rate-limit-max-keys).
+  explicit LimitGate(unsigned workers, std::uint32_t keys = limits::WorkerLimits::kKeysPerWorker)
+      : limits_(workers, keys) {}
   Step admit(PhaseInput& in) override;
   // The tables it runs for (Worker::add_admission_gate): those with limits.
   static bool serves(const Snapshot& table);

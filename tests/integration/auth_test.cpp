@@ -6,8 +6,14 @@
 #include "support/temp_dir.hpp"
 #include "support/token_minter.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 
 using namespace tg::itest;
@@ -49,10 +55,10 @@ struct AuthSetup {
   Backend backend_b{"b"};
   std::unique_ptr<ProxyProcess> proxy;
 
-  explicit AuthSetup(int workers = 1) {
+  explicit AuthSetup(int workers = 1, std::vector<std::string> extra_args = {}) {
     write_file(keys.file("a.secret"), kSecretA);
     write_file(keys.file("b.jwks"), jwks({rsa.jwk("rsa-1", "RS256"), ec.jwk("ec-1")}));
-    proxy = std::make_unique<ProxyProcess>(config(), ProxyOptions{.workers = workers});
+    proxy = std::make_unique<ProxyProcess>(config(), ProxyOptions{.workers = workers, .extra_args = std::move(extra_args)});
   }
 
   std::string config() const {
@@ -95,6 +101,32 @@ struct AuthSetup {
 };
 
 HeaderList bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+// The status of GET `target` with `headers` (raw lines, each ending CRLF)
+// sent from `source`, a loopback address other than 127.0.0.1, on a
+// connection of its own; 0 when it fails.
+int status_from(const char* source, std::uint16_t port, const std::string& target, const std::string& headers) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_in local{}, peer{};
+  local.sin_family = peer.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  ::inet_pton(AF_INET, "127.0.0.1", &peer.sin_addr);
+  peer.sin_port = htons(port);
+  std::string response;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+      ::connect(fd, reinterpret_cast<sockaddr*>(&peer), sizeof peer) == 0) {
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n" + headers + "\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return response.rfind("HTTP/1.1 ", 0) == 0 && response.size() >= 12 ? std::atoi(response.substr(9, 3).c_str()) : 0;
+}
 
 void check_unauthenticated(const HttpResponse& response, bool credential_sent) {
   check_error_response(response, 401, "unauthenticated");
@@ -232,6 +264,27 @@ TEST_CASE("auth: an address failing too often is refused unchecked, cached token
   CHECK(s.failures("route-b", "throttled") >= 17);
   CHECK(client.get("/b/x", bearer(good)).status == 200);
   CHECK(s.proxy->metrics().sum("tg_auth_token_cache_hits_total") >= 1);
+}
+
+TEST_CASE("auth: --auth-max-failing-addresses bounds the addresses a worker's failure limiter tracks",
+          "[proxy][auth][flags]") {
+  AuthSetup s(1, {"--auth-max-failing-addresses", "4"});
+  // Eight addresses fail once each; four ways of one set hold four of them.
+  for (int i = 2; i < 10; ++i) {
+    const std::string source = "127.0.0." + std::to_string(i);
+    CHECK(status_from(source.c_str(), s.proxy->port(), "/a/x", "X-Api-Key: tg_wrong\r\n") == 401);
+  }
+  CHECK(s.failures("route-a", "unknown_key") == 8);
+  CHECK(s.proxy->metrics().sum("tg_auth_failing_addresses") == 4);
+}
+
+TEST_CASE("auth: --auth-max-cached-tokens bounds a worker's verified JWTs", "[proxy][auth][flags]") {
+  AuthSetup s(1, {"--auth-max-cached-tokens", "4"});
+  HttpClient client(s.proxy->port());
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(client.get("/a/x", bearer(s.hs_token(claims("https://a.example", now() + 300 + i)))).status == 200);
+  CHECK(s.proxy->metrics().sum("tg_auth_token_cache_entries") == 4);
+  CHECK(s.proxy->metrics().sum("tg_auth_checks_total") == 10);
 }
 
 TEST_CASE("auth: /config shows credential names and jwt issuers, never hashes or secrets", "[proxy][auth]") {

@@ -3,7 +3,7 @@
 // exact per proxy under load on one and two workers; max_concurrent refuses
 // the request beyond it and every way a request ends gives its slot back;
 // shadow limits count without refusing; a bucket survives a reload that
-// leaves its limit alone.
+// leaves its limit alone; --rate-limit-max-keys bounds the keyed buckets.
 #include "proxy_test_helpers.hpp"
 #include "support/backend.hpp"
 #include "support/temp_dir.hpp"
@@ -221,4 +221,20 @@ TEST_CASE("a reload keeps a bucket whose limit is unchanged, and starts a change
   proxy.write_config(limits_config(backend, "rate_limit: { rate: 1/m, burst: 3, by: route }"));
   REQUIRE(proxy.reload());
   CHECK(client.get("/").status == 200);
+}
+
+TEST_CASE("rate limit: --rate-limit-max-keys bounds each worker's keyed buckets, the least recently used evicted",
+          "[proxy][rate_limit][flags]") {
+  Backend backend("b1");
+  ProxyOptions options;
+  options.extra_args = {"--rate-limit-max-keys", "2"};
+  ProxyProcess proxy(limits_config(backend, "rate_limit: { rate: 1/m, burst: 1, by: \"header:X-Client\" }"), options);
+  HttpClient client(proxy.port());
+  for (const char* key : {"k1", "k2", "k3", "k4", "k5"}) REQUIRE(client.get("/", {{"X-Client", key}}).status == 200);
+  CHECK(metric_settles(proxy, "tg_proxy_rate_limit_key_evictions_total", {}, 3) == 3);
+  CHECK(proxy.metrics().sum("tg_proxy_rate_limit_keys") == 2);
+  // k1 was evicted: it comes back with a full bucket; k5 is held and empty.
+  CHECK(client.get("/", {{"X-Client", "k1"}}).status == 200);
+  CHECK(client.get("/", {{"X-Client", "k1"}}).status == 429);
+  CHECK(proxy.metrics().sum("tg_proxy_rate_limit_keys") == 2);
 }

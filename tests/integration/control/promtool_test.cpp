@@ -3,7 +3,7 @@
 // family populated: tg-control with a health-checked service, a subscribed
 // proxy and HTTP JSON Admin requests; tg-proxy after answers of every class, a
 // breaker that opened and retries, requests refused and shadow-counted by rate
-// limits. promtool comes from Debian's `prometheus` package
+// limits, and refused by authentication. promtool comes from Debian's `prometheus` package
 // (deploy/install-deps.sh).
 #include "control/support/control_process.hpp"
 #include "control/support/subscribed_proxy.hpp"
@@ -56,7 +56,9 @@ std::string config_yaml(const std::string& ok, const std::string& failing) {
          "  - name: limited\n    match: { host: limited.example }\n    service: web\n"
          "    rate_limit: { rate: 1/m, burst: 1, by: route }\n"
          "  - name: shadowed\n    match: { host: shadowed.example }\n    service: web\n"
-         "    rate_limit: { rate: 1/m, burst: 1, by: client_ip, shadow: true }\n";
+         "    rate_limit: { rate: 1/m, burst: 1, by: client_ip, shadow: true }\n"
+         // The authentication failures' series (tenant, route, reason).
+         "  - name: secure\n    match: { host: secure.example }\n    service: web\n    auth: required\n";
 }
 
 }  // namespace
@@ -86,9 +88,12 @@ TEST_CASE("promtool check metrics passes on tg-control's and tg-proxy's /metrics
     http_get(proxy->port(), "/", {{"Host", "limited.example"}});
     http_get(proxy->port(), "/", {{"Host", "shadowed.example"}});
   }
+  CHECK(http_get(proxy->port(), "/", {{"Host", "secure.example"}}).status == 401);
+  CHECK(http_get(proxy->port(), "/", {{"Host", "secure.example"}, {"X-Api-Key", "tg_not-a-key"}}).status == 401);
   REQUIRE(poll_for(5s, [&] {
     const PrometheusText text = PrometheusText::parse(proxy->admin_get("/metrics").body);
-    return text.sum("tg_proxy_rate_limited_total") == 2 && text.sum("tg_proxy_rate_limited_shadow_total") == 2;
+    return text.sum("tg_proxy_rate_limited_total") == 2 && text.sum("tg_proxy_rate_limited_shadow_total") == 2 &&
+           text.sum("tg_auth_failures_total", {{"tenant", "acme"}, {"route", "secure"}}) == 2;
   }, 20ms));
   REQUIRE(poll_for(10s, [&] {
     return PrometheusText::parse(http_get(control.http_port(), "/metrics").body)

@@ -35,7 +35,7 @@ TEST_CASE("without tenant series no tenant label is rendered", "[proxy][admin][m
   WorkerStatsCopy w;
   w.routes = {route("a", "acme", 2)};
   const std::string off = render_metrics({w}, ProcessGauges{});
-  CHECK(off.find("tenant") == std::string::npos);
+  CHECK(off.find("tenant=") == std::string::npos);
   TenantSeries disabled(0);
   CHECK(render_metrics({w}, ProcessGauges{}, &disabled).find("tenant=") == std::string::npos);
 }
@@ -116,4 +116,22 @@ TEST_CASE("rate limit series sum the workers' refusals, a tenant's in-flight cou
   CHECK(has_line(text, "tg_proxy_tenant_requests_in_flight{tenant=\"acme\"} 5"));
   // Nothing of it without limits.
   CHECK(render_metrics({WorkerStatsCopy{}}, ProcessGauges{}).find("rate_limit") == std::string::npos);
+}
+
+TEST_CASE("auth failures carry the tenant of the route's service, summed over workers, and only failures seen",
+          "[proxy][admin][metrics][auth]") {
+  using tg::proxy::auth::AuthFailure;
+  WorkerStatsCopy w1, w2;
+  w1.routes = {route("secure", "acme", 1), route("open", "acme", 1), route("other", "globex", 0)};
+  w2.routes = w1.routes;
+  w1.routes[0].auth_failures[static_cast<std::size_t>(AuthFailure::unknown_kid)] = 2;
+  w2.routes[0].auth_failures[static_cast<std::size_t>(AuthFailure::unknown_kid)] = 1;
+  w2.routes[2].auth_failures[static_cast<std::size_t>(AuthFailure::forbidden)] = 4;
+  // Without --max-tenant-series too: the route label bounds these series already.
+  const std::string text = render_metrics({w1, w2}, ProcessGauges{});
+  INFO(text);
+  CHECK(has_line(text, R"(tg_auth_failures_total{tenant="acme",route="secure",reason="unknown_kid"} 3)"));
+  CHECK(has_line(text, R"(tg_auth_failures_total{tenant="globex",route="other",reason="forbidden"} 4)"));
+  CHECK(text.find(R"(tg_auth_failures_total{tenant="acme",route="open")") == std::string::npos);
+  CHECK(text.find(R"(reason="none")") == std::string::npos);
 }
