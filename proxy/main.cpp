@@ -192,8 +192,6 @@ int main(int argc, char** argv) {
     options.telemetry_interval = parse_flag_duration(telemetry_interval, "--telemetry-interval");
     options.telemetry_buffer = parse_flag_duration(telemetry_buffer, "--telemetry-buffer");
     options.telemetry_flush_timeout = parse_flag_duration(telemetry_flush_timeout, "--telemetry-flush-timeout");
-    if (!telemetry_target.empty() && control.address.empty())
-      throw CLI::ValidationError("--telemetry-target", "needs --control");
     if (!trusted_proxies.empty()) {
       std::string error;
       if (!tg::proxy::balancing::parse_cidr_list(trusted_proxies, options.settings.trusted_proxies, error))
@@ -204,6 +202,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (int code = check_control_flags(control)) return code;
+  if (!telemetry_target.empty() && control.address.empty()) return flag_error("--telemetry-target needs --control");
 
   if (check) {
     if (config_path.empty()) {
