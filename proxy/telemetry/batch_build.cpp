@@ -46,7 +46,8 @@ std::string reason_text(const BreakerEventCopy& e) {
   using resilience::BreakerReason;
   switch (e.transition.reason) {
     case BreakerReason::consecutive_failures:
-      return e.failures ? fmt::format("{} consecutive failures", e.failures) : "consecutive failures";
+      if (e.failures == 0) return "consecutive failures";
+      return fmt::format("{} consecutive failure{}", e.failures, e.failures == 1 ? "" : "s");
     case BreakerReason::retry_after: return "Retry-After from the instance";
     case BreakerReason::ejection_over: return "ejection over, probing";
     case BreakerReason::probe_failed: return "probe failed";

@@ -231,7 +231,7 @@ struct ReportClient::State {
         stream_answered = true;
         ++connects;
         backoff.reset();  // the sender draws from it only after this stream ends
-        spdlog::log(logged_down ? spdlog::level::info : spdlog::level::debug,
+        spdlog::log(connects == 1 || logged_down ? spdlog::level::info : spdlog::level::debug,
                     "telemetry stream to tg-control {} is up ({} batch(es) held)", options.target, buffer.size());
         logged_down = false;
       }

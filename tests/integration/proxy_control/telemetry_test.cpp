@@ -286,7 +286,7 @@ TEST_CASE("telemetry: a connect failure, its retry and the breaker event, with i
   CHECK(events[0].level() == "warning");
   CHECK(events[0].service() == "svc");
   CHECK(events[0].instance() == "dead");
-  CHECK(events[0].message() == "closed -> open (1 consecutive failures)");
+  CHECK(events[0].message() == "closed -> open (1 consecutive failure)");
   CHECK(events[0].detail_json().find("\"open_for_ms\"") != std::string::npos);
 }
 
