@@ -302,7 +302,7 @@ def run_case(case, args, backend, work):
     log = open(os.path.join(case_dir, "proxy.log"), "w")
     proxy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: os.path.exists(ready), 60, "tg-proxy under valgrind")
+        wait_for(lambda: os.path.exists(ready), 300, "tg-proxy under valgrind")
         port = int(open(ready).read().split("listen=")[1].split("\n")[0].rsplit(":", 1)[1])
         load_case = "keepalive" if case == "idle" else case
         send_requests(load_case, port, args.warmup)

@@ -162,10 +162,11 @@ std::string two_route_config(const Backend& backend) {
   return config.str();
 }
 
-ProxyOptions telemetry_proxy(const std::string& target, std::vector<std::string> more = {}) {
+ProxyOptions telemetry_proxy(const std::string& target, std::vector<std::string> more = {},
+                             const std::string& interval = "200ms") {
   ProxyOptions options;
   options.workers = 2;
-  options.extra_args = {"--control", target, "--node-id", "telemetry-test", "--telemetry-interval", "200ms"};
+  options.extra_args = {"--control", target, "--node-id", "telemetry-test", "--telemetry-interval", interval};
   options.extra_args.insert(options.extra_args.end(), more.begin(), more.end());
   return options;
 }
@@ -215,17 +216,17 @@ TEST_CASE("telemetry: the stored deltas add up to what the clients got", "[proxy
   // A little longer: nothing more arrives for the same requests.
   REQUIRE(poll_for(10s, [&] { return store.stored().size() >= 8; }, 50ms));
   const auto stored = store.stored();
-  const Sums ok = sum_series(stored, "ok", ""), fail = sum_series(stored, "fail", "");
+  Sums ok = sum_series(stored, "ok", ""), fail = sum_series(stored, "fail", "");
   CHECK(ok.requests == std::array<std::uint64_t, 5>{0, 7, 0, 0, 0});
   CHECK(fail.requests == std::array<std::uint64_t, 5>{0, 0, 0, 0, 3});
   CHECK(ok.latency_count == 7);
   CHECK(ok.fates["ok"] == 7);
   CHECK(ok.bytes_out == 7 * 5);
   CHECK(fail.gateway_errors.empty());  // the 500s are the backend's answers
-  const Sums instance = sum_series(stored, "", "i1");
+  Sums instance = sum_series(stored, "", "i1");
   CHECK(instance.requests == std::array<std::uint64_t, 5>{0, 7, 0, 0, 3});
   CHECK(instance.latency_count == 0);  // no --telemetry-instance-histograms
-  const Sums unrouted = sum_series(stored, "", "");
+  Sums unrouted = sum_series(stored, "", "");
   CHECK(unrouted.gateway_errors["no_route"] == 1);
   CHECK(seqs_complete(stored));
   CHECK(store.duplicates() == 0);
@@ -261,9 +262,9 @@ TEST_CASE("telemetry: a connect failure, its retry and the breaker event, with i
   for (int i = 0; i < 4; ++i) REQUIRE(client.get("/x").status == 200);
   REQUIRE(poll_for(10s, [&] { return sum_series(store.stored(), "r", "").requests[1] == 4; }, 50ms));
   const auto stored = store.stored();
-  const Sums route = sum_series(stored, "r", "");
-  const Sums dead = sum_series(stored, "", "dead");
-  const Sums live = sum_series(stored, "", "good");
+  Sums route = sum_series(stored, "r", "");
+  Sums dead = sum_series(stored, "", "dead");
+  Sums live = sum_series(stored, "", "good");
   // Every try on the dead instance failed to connect and was retried.
   CHECK(dead.gateway_errors["connect_failure"] >= 1);
   CHECK(route.retries == dead.gateway_errors["connect_failure"]);
@@ -347,10 +348,7 @@ TEST_CASE("telemetry: SIGTERM sends the last interval before the proxy exits", "
   backend.on_path("/fail", Behaviour::fixed(500, "no"));
   backend.on_path("/ok", Behaviour::fixed(200, "hello"));
   // An interval longer than the test: only the drain's last interval carries the requests.
-  ProxyOptions options = telemetry_proxy(fake.address());
-  options.extra_args.push_back("--telemetry-interval");
-  options.extra_args.push_back("1h");
-  ProxyProcess proxy(two_route_config(backend), options);
+  ProxyProcess proxy(two_route_config(backend), telemetry_proxy(fake.address(), {}, "1h"));
   send_traffic(proxy, 4, 2);
   CHECK(store.stored().empty());
   proxy.send_signal(SIGTERM);

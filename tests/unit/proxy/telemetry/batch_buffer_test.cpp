@@ -72,7 +72,7 @@ TEST_CASE("a new stream resends everything unacked, in seq order", "[proxy][tele
   CHECK(send_all(buffer, 8) == std::vector<std::uint64_t>{2, 3, 4, 5});
 }
 
-TEST_CASE("DUPLICATE removes the batch; REFUSED drops and counts it; unknown results keep it",
+TEST_CASE("DUPLICATE removes the batch, REFUSED drops and counts it, unknown results keep it",
           "[proxy][telemetry]") {
   BatchBuffer buffer(10);
   for (std::uint64_t s = 1; s <= 3; ++s) buffer.push(batch(s));

@@ -58,7 +58,7 @@ TEST_CASE("the first update gives the counters as they are, summed over workers"
   CHECK(a->counts.fates[static_cast<std::size_t>(Fate::ok)] == 6);
 }
 
-TEST_CASE("later updates give what grew; a series that did not move is omitted", "[proxy][telemetry]") {
+TEST_CASE("later updates give what grew, and a series that did not move is omitted", "[proxy][telemetry]") {
   DeltaTracker tracker(1);
   WorkerStatsCopy w;
   w.routes = {route("a", 1, 10), route("b", 2, 4)};
@@ -169,7 +169,7 @@ TEST_CASE("the unrouted series has empty route and service", "[proxy][telemetry]
   CHECK(deltas[0].counts.requests[3] == 1);
 }
 
-TEST_CASE("auth failures and rate limits come from the error kinds; they are not gateway errors",
+TEST_CASE("auth failures and rate limits come from the error kinds, and are not gateway errors",
           "[proxy][telemetry]") {
   tg::proxy::telemetry::SeriesCounts c;
   c.errors[static_cast<std::size_t>(ErrorKind::unauthenticated)] = 2;
