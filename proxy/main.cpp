@@ -9,6 +9,7 @@
 
 #ifdef TG_WITH_CONTROL
 #include "subscription/control_client.hpp"
+#include "telemetry/report_client.hpp"
 #endif
 
 #include <CLI/CLI.hpp>
@@ -171,6 +172,26 @@ int main(int argc, char** argv) {
   app.add_option("--control-token-file", control.token_file, "file holding the bearer token for tg-control");
   app.add_option("--state-dir", control.state_dir,
                  "keep the last pushed table here (created if missing); served at start until tg-control pushes");
+  // Telemetry (with --control): the request outcomes' deltas to tg-control.
+  std::string telemetry_interval = "1s", telemetry_buffer = "60s", telemetry_flush_timeout = "2s";
+  std::string telemetry_target;
+  std::size_t telemetry_window = 8;
+  bool telemetry_instance_histograms = false;
+  app.add_option("--telemetry-interval", telemetry_interval,
+                 "with --control: send the request counters' deltas to tg-control this often (0: no telemetry)")
+      ->capture_default_str();
+  app.add_option("--telemetry-target", telemetry_target,
+                 "tg-control address HOST:PORT for telemetry (default: the --control address)");
+  app.add_option("--telemetry-buffer", telemetry_buffer,
+                 "unacked telemetry kept while tg-control is away, as a duration of batches (oldest dropped first)")
+      ->capture_default_str();
+  app.add_option("--telemetry-window", telemetry_window, "telemetry batches sent before their acks, at most")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+  app.add_option("--telemetry-flush-timeout", telemetry_flush_timeout,
+                 "SIGTERM: wait up to this for tg-control's acks of the telemetry held")
+      ->capture_default_str();
+  app.add_flag("--telemetry-instance-histograms", telemetry_instance_histograms,
+               "telemetry: a latency histogram per instance too (default: per route only)");
 
   tg::proxy::ServerOptions options;
   try {
@@ -183,6 +204,9 @@ int main(int argc, char** argv) {
     options.settings.header_timeout = parse_flag_duration(header_timeout, "--header-timeout");
     options.settings.keepalive_timeout = parse_flag_duration(keepalive_timeout, "--keepalive-timeout");
     options.settings.drain_timeout = parse_flag_duration(drain_timeout, "--drain-timeout");
+    options.telemetry_interval = parse_flag_duration(telemetry_interval, "--telemetry-interval");
+    options.telemetry_buffer = parse_flag_duration(telemetry_buffer, "--telemetry-buffer");
+    options.telemetry_flush_timeout = parse_flag_duration(telemetry_flush_timeout, "--telemetry-flush-timeout");
     if (!trusted_proxies.empty()) {
       std::string error;
       if (!tg::proxy::balancing::parse_cidr_list(trusted_proxies, options.settings.trusted_proxies, error))
@@ -193,6 +217,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (int code = check_control_flags(control)) return code;
+  if (!telemetry_target.empty() && control.address.empty()) return flag_error("--telemetry-target needs --control");
 
   if (check) {
     if (config_path.empty()) {
@@ -235,6 +260,31 @@ int main(int argc, char** argv) {
     control_options.state_dir = control.state_dir;
     control_client.emplace(std::move(control_options));
     options.feed = &*control_client;
+  }
+  // Telemetry rides beside the table stream: same tg-control (or
+  // --telemetry-target), token, node id and boot id.
+  std::optional<tg::proxy::telemetry::ReportClient> report_client;
+  if (control_client && options.telemetry_interval.count() > 0) {
+    std::string target = telemetry_target.empty() ? control.address : telemetry_target;
+    std::string host;
+    std::uint16_t port = 0;
+    if (!tg::config::parse_address(target, host, port) || port == 0)
+      return flag_error("--telemetry-target: expected HOST:PORT, got '" + target + "'");
+    tg::proxy::telemetry::ReportOptions report;
+    report.target = std::move(target);
+    report.node_id = control.node_id;
+    report.boot_id = control_client->boot_id();
+    report.token = control.token;
+    report.interval = options.telemetry_interval;
+    report.buffer_batches = std::max<std::size_t>(
+        1, static_cast<std::size_t>(options.telemetry_buffer.count() / options.telemetry_interval.count()));
+    report.window = telemetry_window;
+    report.flush_timeout = options.telemetry_flush_timeout;
+    report.workers = workers;
+    report_client.emplace(std::move(report));
+    options.telemetry = &*report_client;
+    options.settings.telemetry_events = true;
+    options.settings.telemetry_instance_histograms = telemetry_instance_histograms;
   }
 #endif
   try {

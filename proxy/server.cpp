@@ -14,6 +14,7 @@
 #include "runtime/worker.hpp"
 #include "table/snapshot.hpp"
 #include "table/table_feed.hpp"
+#include "telemetry/telemetry_sink.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,6 +24,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -108,12 +111,18 @@ class Server {
                              install_pushed(std::move(next), std::move(switched));
                            });
     }
+    if (options_.telemetry)
+      options_.telemetry->start([this](std::chrono::milliseconds timeout) { return collect_telemetry(timeout); });
     if (!options_.ready_file.empty())
       write_ready_file(options_.ready_file,
                        "listen=" + endpoint_text(listen) + "\nadmin=" + endpoint_text(admin_endpoint) + "\n");
     spdlog::info("tg-proxy serving on {} with {} worker(s), admin on {}, table version {} ({} routes)",
                  endpoint_text(listen), count, endpoint_text(admin_endpoint), version_, snapshot_->routes.size());
     io_.run();
+    if (options_.telemetry) {
+      options_.telemetry->stop();
+      options_.telemetry->join();
+    }
     if (options_.feed) {
       options_.feed->stop();
       options_.feed->join();
@@ -281,6 +290,10 @@ class Server {
     stopping_ = true;
     if (options_.feed) options_.feed->stop();
     if (drain_timer_) drain_timer_->cancel();
+    // The last interval of telemetry, with every request of the drain
+    // counted, goes out (bounded by --telemetry-flush-timeout) while the
+    // workers can still be asked for their counters.
+    if (options_.telemetry) options_.telemetry->flush();
     for (auto& w : workers_) {
       Worker* worker = w.get();
       worker->post([worker] { worker->stop(); });
@@ -340,6 +353,36 @@ class Server {
     }
   }
 
+  // The telemetry collector's thread: every worker's counters and kept
+  // breaker transitions, copied on the worker; waits at most `timeout`.
+  std::vector<std::optional<WorkerStatsCopy>> collect_telemetry(std::chrono::milliseconds timeout) {
+    struct Collection {
+      std::mutex mutex;
+      std::condition_variable cv;
+      std::vector<std::optional<WorkerStatsCopy>> copies;
+      std::size_t remaining = 0;
+      bool closed = false;  // the collector gave up waiting: late copies are dropped
+    };
+    auto collection = std::make_shared<Collection>();
+    collection->copies.resize(workers_.size());
+    collection->remaining = workers_.size();
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      Worker* worker = workers_[i].get();
+      worker->post([worker, collection, i] {
+        WorkerStatsCopy copy = worker->collect();
+        copy.events = worker->take_telemetry_events();
+        std::lock_guard lock(collection->mutex);
+        if (collection->closed) return;
+        collection->copies[i] = std::move(copy);
+        if (--collection->remaining == 0) collection->cv.notify_all();
+      });
+    }
+    std::unique_lock lock(collection->mutex);
+    collection->cv.wait_for(lock, timeout, [&] { return collection->remaining == 0; });
+    collection->closed = true;
+    return std::move(collection->copies);
+  }
+
   void collect_metrics(net::HttpRespond respond) {
     collect([this, respond = std::move(respond)](std::vector<WorkerStatsCopy>& copies) {
       admin::ProcessGauges process;
@@ -350,6 +393,7 @@ class Server {
       process.admin_accept_errors = admin_->accept_errors();
       process.draining = draining_;
       if (options_.feed) process.feed = options_.feed->status();
+      if (options_.telemetry) process.telemetry = options_.telemetry->status();
       respond({200, "text/plain; version=0.0.4; charset=utf-8", admin::render_metrics(copies, process, &tenants_)});
     });
   }

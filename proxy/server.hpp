@@ -6,6 +6,7 @@
 #include "core/socket.hpp"
 #include "runtime/settings.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@ namespace tg::proxy {
 
 struct Snapshot;
 class TableFeed;
+class TelemetrySink;
 
 struct ServerOptions {
   std::string config_path;  // empty: start with an empty table
@@ -40,6 +42,13 @@ struct ServerOptions {
   // --control: pushed tables (owned by the caller, outlives run_server). Its
   // saved table, if any, is served instead of config_path.
   TableFeed* feed = nullptr;
+  // With --control and --telemetry-interval not 0: where the counters'
+  // deltas go (owned by the caller, outlives run_server).
+  TelemetrySink* telemetry = nullptr;
+  // The --telemetry-* durations as given (main.cpp builds the sink from them).
+  std::chrono::milliseconds telemetry_interval{1000};
+  std::chrono::milliseconds telemetry_buffer{60'000};
+  std::chrono::milliseconds telemetry_flush_timeout{2000};
 };
 
 // Loads and builds the table from `path` (version `version`). On failure

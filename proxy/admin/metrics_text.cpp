@@ -386,6 +386,28 @@ std::string render_metrics(const std::vector<WorkerStatsCopy>& workers, const Pr
         "# TYPE tg_table_from_state_dir gauge\ntg_table_from_state_dir {}\n",
         f.from_state_dir ? 1 : 0);
   }
+  if (process.telemetry) {
+    const TelemetryStatus& t = *process.telemetry;
+    std::uint64_t events_dropped = 0;
+    for (const WorkerStatsCopy& w : workers) events_dropped += w.stats.telemetry_events_dropped;
+    add("# HELP tg_telemetry_batches_total Telemetry batches by how they ended: acked stored or duplicate by "
+        "tg-control, refused by it (dropped), or dropped unacked because the buffer was full.\n"
+        "# TYPE tg_telemetry_batches_total counter\n"
+        "tg_telemetry_batches_total{{result=\"stored\"}} {}\n"
+        "tg_telemetry_batches_total{{result=\"duplicate\"}} {}\n"
+        "tg_telemetry_batches_total{{result=\"refused\"}} {}\n"
+        "tg_telemetry_batches_total{{result=\"dropped_buffer_full\"}} {}\n",
+        t.stored, t.duplicate, t.refused, t.dropped_buffer_full);
+    add("# HELP tg_telemetry_buffered_batches Telemetry batches held, not acked yet.\n"
+        "# TYPE tg_telemetry_buffered_batches gauge\ntg_telemetry_buffered_batches {}\n",
+        t.buffered);
+    add("# HELP tg_telemetry_events_dropped_total Breaker transitions not reported to tg-control (a worker's queue "
+        "was full).\n# TYPE tg_telemetry_events_dropped_total counter\ntg_telemetry_events_dropped_total {}\n",
+        events_dropped);
+    add("# HELP tg_telemetry_stream_connects_total Telemetry streams on which tg-control answered.\n"
+        "# TYPE tg_telemetry_stream_connects_total counter\ntg_telemetry_stream_connects_total {}\n",
+        t.connects);
+  }
   return out;
 }
 

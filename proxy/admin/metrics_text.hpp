@@ -3,6 +3,7 @@
 
 #include "runtime/worker.hpp"
 #include "table/table_feed.hpp"
+#include "telemetry/telemetry_sink.hpp"
 
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@ struct ProcessGauges {
   std::uint64_t admin_accept_errors = 0;  // accepts on this port that failed for lack of descriptors or memory
   bool draining = false;
   std::optional<FeedStatus> feed;  // with --control: the tg_control_* series
+  std::optional<TelemetryStatus> telemetry;  // with telemetry on: the tg_telemetry_* series
 };
 
 // Which tenants have tg_tenant_* series of their own (--max-tenant-series N).

@@ -363,6 +363,7 @@ void Downstream::suspend() {
   state_ = State::suspended;
   ++worker_.stats().suspended;
   ++worker_.stats().suspensions;
+  ex.held = true;
   // Nothing else refers to a waiting connection: it holds itself.
   intrusive_ptr_add_ref(this);
   idle_reference_ = true;

@@ -93,6 +93,7 @@ void Exchange::reset() {
   keep_alive = true;
   waiter.cancel();
   resumed = false;
+  held = false;
   pending_on.reset();
   pending_deadline_ms = 0;
   log_method.clear();

@@ -182,6 +182,7 @@ struct Exchange {
   Waiter waiter;
   PhaseId suspended_in = PhaseId::none;  // the phase that suspended the request
   bool resumed = false;          // phases 3-5 run again after a suspension
+  bool held = false;             // the request waited at least once (telemetry's `held`)
   // Pending queue (phase 5): the instance whose queue the request waits in
   // (kept while it waits, so the queue outlives it), and the end of its wait,
   // set at its first wait and kept if it waits again.

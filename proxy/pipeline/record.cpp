@@ -6,6 +6,9 @@
 
 namespace tg::proxy {
 
+static_assert(kErrorKinds == kErrorKindSlots, "RouteRuntime::errors has a slot per ErrorKind");
+static_assert(static_cast<std::size_t>(ErrorKind::forbidden) + 1 == kErrorKinds, "kErrorKinds counts ErrorKind");
+
 void record(PhaseInput& in, std::uint16_t client_port) {
   RequestContext& c = in.ctx;
   Exchange& ex = in.ex;
@@ -39,8 +42,21 @@ void record(PhaseInput& in, std::uint16_t client_port) {
       route.latency.record(micros);
     }
     ++route.fates[static_cast<std::size_t>(ex.fate)];
+    ++route.errors[static_cast<std::size_t>(ex.error)];
+    route.retries += ex.attempts > 1 ? ex.attempts - 1u : 0u;
+    route.held += ex.held;
+    route.bytes_in += ex.body.bytes;
+    route.bytes_out += ex.response.bytes;
   } else if (ex.status) {
     ++in.worker.stats().unrouted_requests[cls];
+    ++in.worker.stats().unrouted_errors[static_cast<std::size_t>(ex.error)];
+  }
+  if (ex.instance) {
+    InstanceRuntime& instance = *ex.instance;
+    instance.bytes_in += ex.body.bytes;
+    instance.bytes_out += ex.response.bytes;
+    if (in.worker.settings().telemetry_instance_histograms) [[unlikely]]
+      instance.latency.record(micros);
   }
   AccessLogBuffer* log = in.worker.access_log();
   if (!log) return;

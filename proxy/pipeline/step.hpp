@@ -31,6 +31,7 @@ enum class ErrorKind : std::uint8_t {
   unauthenticated,   // 401: no credential, or one that does not verify
   forbidden,         // 403: a credential of another tenant than the route's
 };
+inline constexpr std::size_t kErrorKinds = 18;
 std::string_view to_string(ErrorKind kind);
 
 // A request's fate (resilience/fate.hpp), named here with the rest of the

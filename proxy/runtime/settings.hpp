@@ -31,6 +31,12 @@ struct ProxySettings {
   // Off: kept only from trusted_proxies, others get a generated id
   // (pipeline/request_id.hpp).
   bool trust_request_id = false;
+  // --telemetry-instance-histograms (with telemetry on): phase 7 also
+  // records each request's latency on the instance of its last try.
+  bool telemetry_instance_histograms = false;
+  // Telemetry is on (--control, --telemetry-interval not 0): the workers
+  // keep breaker transitions for the collector (proxy/telemetry/).
+  bool telemetry_events = false;
 };
 
 }  // namespace tg::proxy

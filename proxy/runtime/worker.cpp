@@ -146,7 +146,38 @@ void Worker::note_breaker_transition(const InstanceRuntime& instance, const resi
 void Worker::log_breaker_transitions() {
   for (const BreakerEvent& e : breaker_events_)
     resilience::log_transition(e.instance->service, e.instance->id, e.instance->address, e.transition, e.open_for_ms);
+  if (settings_.telemetry_events) keep_telemetry_events();
   breaker_events_.clear();
+}
+
+// At the tick, off the request path: the transitions with what the
+// collector reports about them, up to a bound (the rest counted).
+void Worker::keep_telemetry_events() {
+  const std::int64_t unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  for (const BreakerEvent& e : breaker_events_) {
+    if (telemetry_events_.size() >= kMaxTelemetryEvents) {
+      ++stats_.telemetry_events_dropped;
+      continue;
+    }
+    BreakerEventCopy copy;
+    copy.unix_ms = unix_ms;
+    copy.service = e.instance->service;
+    copy.instance = e.instance->id;
+    copy.address = e.instance->address;
+    copy.transition = e.transition;
+    copy.open_for_ms = e.open_for_ms;
+    if (table_) {
+      const Snapshot& snapshot = *table_->snapshot;
+      if (const std::uint32_t* found = snapshot.service_ids.find(copy.service)) {
+        const ServiceDef& service = snapshot.services[*found];
+        copy.tenant = service.tenant;
+        copy.failures = service.breaker.consecutive_failures;
+      }
+    }
+    telemetry_events_.push_back(std::move(copy));
+  }
 }
 
 void Worker::accept() {
@@ -294,6 +325,13 @@ WorkerStatsCopy Worker::collect() const {
     const RouteRuntime& r = *table_->routes[i];
     copy.routes.push_back({r.name, r.service, snapshot.services[snapshot.routes[i].service].tenant, r.requests,
                            r.latency, r.fates, r.auth_failures});
+    WorkerStatsCopy::Route& out = copy.routes.back();
+    out.errors = r.errors;
+    out.retries = r.retries;
+    out.held = r.held;
+    out.bytes_in = r.bytes_in;
+    out.bytes_out = r.bytes_out;
+    out.serial = r.serial;
   }
   for (std::size_t i = 0; i < table_->instances.size(); ++i) {
     const InstanceRuntime& inst = *table_->instances[i];
@@ -309,6 +347,11 @@ WorkerStatsCopy Worker::collect() const {
     out.pending_waits = inst.pending_waits;
     out.pending_refused = inst.pending.refused();
     out.pending_timeouts = inst.pending.expired();
+    out.tenant = snapshot.services[snapshot.instances[i].service].tenant;
+    out.bytes_in = inst.bytes_in;
+    out.bytes_out = inst.bytes_out;
+    out.latency = inst.latency;
+    out.serial = inst.serial;
     copy.instances.push_back(std::move(out));
   }
   return copy;

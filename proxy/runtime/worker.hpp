@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace tg::proxy {
@@ -42,6 +43,7 @@ struct WorkerStats {
   std::uint64_t tunnels_opened = 0;
   std::uint64_t interim_responses = 0;  // 1xx relayed to clients
   std::array<std::uint64_t, 5> unrouted_requests{};  // responses by class with no route (400/404/431)
+  std::array<std::uint64_t, kErrorKindSlots> unrouted_errors{};  // their error kinds (telemetry)
   // Suspended requests (pipeline/wait_list.hpp).
   std::uint64_t suspended = 0;                  // waiting now
   std::uint64_t suspensions = 0;                // requests that started waiting
@@ -51,12 +53,23 @@ struct WorkerStats {
   std::uint64_t bodies_kept_whole = 0;  // received whole before the first try
   std::uint64_t body_timeouts = 0;      // stopped arriving: answered 408, nothing forwarded
   std::uint64_t breaker_log_dropped = 0;  // breaker transitions not logged (queue full)
+  std::uint64_t telemetry_events_dropped = 0;  // breaker transitions not kept for telemetry (full)
   // Authentication (phase 4, pipeline/auth_gate.hpp).
   std::uint64_t auth_checks = 0;             // credentials checked (API key hash, JWT parse and signature)
   std::uint64_t auth_cache_hits = 0;         // JWTs found verified in the worker's cache
   std::uint64_t auth_cached_tokens = 0;      // entries in that cache now
   std::uint64_t auth_failing_addresses = 0;  // client addresses in the failure limiter now
   std::uint64_t auth_key_requests = 0;       // unknown kids reported for a key refetch
+};
+
+// A breaker transition this worker made, kept for telemetry until the
+// collector takes it (Worker::take_telemetry_events).
+struct BreakerEventCopy {
+  std::int64_t unix_ms = 0;
+  std::string tenant, service, instance, address;
+  resilience::Transition transition;
+  std::uint64_t open_for_ms = 0;  // to open: how long it stays open
+  std::uint32_t failures = 0;     // to open for consecutive failures: how many
 };
 
 // A copy of one worker's counters, taken on that worker and read elsewhere.
@@ -67,6 +80,10 @@ struct WorkerStatsCopy {
     metrics::LatencyHistogram latency;
     std::array<std::uint64_t, resilience::kFates> fates{};
     std::array<std::uint64_t, auth::kAuthFailures> auth_failures{};
+    // For telemetry (RouteRuntime's).
+    std::array<std::uint64_t, kErrorKindSlots> errors{};
+    std::uint64_t retries = 0, held = 0, bytes_in = 0, bytes_out = 0;
+    std::uint64_t serial = 0;
   };
   struct Instance {
     std::string id, service;
@@ -80,12 +97,18 @@ struct WorkerStatsCopy {
     bool outlier = false;
     resilience::BreakerState breaker_state = resilience::BreakerState::closed;
     std::array<std::uint64_t, resilience::kBreakerReasons> transitions{};
+    // For telemetry (InstanceRuntime's) and the tenant of its service.
+    std::string tenant;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    metrics::LatencyHistogram latency;
+    std::uint64_t serial = 0;
   };
   WorkerStats stats;
   std::uint64_t table_version = 0;
   std::vector<Route> routes;
   std::vector<Instance> instances;
   limits::LimitsCopy limits;  // phase 4's limits (pipeline/limit_gate.hpp), filled by the server
+  std::vector<BreakerEventCopy> events;  // Worker::take_telemetry_events(), for telemetry only
 };
 
 class Worker {
@@ -115,6 +138,8 @@ class Worker {
   void begin_drain(std::function<void()> on_drained);
   bool draining() const { return draining_; }
   WorkerStatsCopy collect() const;
+  // The breaker transitions kept since the last call (telemetry on only).
+  std::vector<BreakerEventCopy> take_telemetry_events() { return std::exchange(telemetry_events_, {}); }
   void stop();
 
   asio::io_context& io() { return io_; }
@@ -160,6 +185,7 @@ class Worker {
   void tick();
   void trim_block_pool();
   void log_breaker_transitions();
+  void keep_telemetry_events();
   struct BreakerEvent {
     LocalPtr<InstanceRuntime> instance;
     resilience::Transition transition;
@@ -192,6 +218,8 @@ class Worker {
   std::vector<std::pair<AdmissionGate*, GateFilter>> registered_gates_;
   std::vector<std::uint32_t> pick_scratch_;
   std::vector<BreakerEvent> breaker_events_;
+  static constexpr std::size_t kMaxTelemetryEvents = 1024;
+  std::vector<BreakerEventCopy> telemetry_events_;
   boost::intrusive::list<Connection, boost::intrusive::base_hook<ConnectionHook>,
                          boost::intrusive::constant_time_size<false>>
       connections_;

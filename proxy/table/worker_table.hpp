@@ -8,6 +8,7 @@
 
 #include "auth/failure.hpp"
 #include "core/ref_counted.hpp"
+#include "core/runtime_serial.hpp"
 #include "metrics/histogram.hpp"
 #include "observability/access_log.hpp"
 #include "resilience/fate.hpp"
@@ -21,6 +22,10 @@
 
 namespace tg::proxy {
 
+// Slots of the per-route error counters: one per ErrorKind value
+// (pipeline/step.hpp; record.cpp checks the two agree).
+inline constexpr std::size_t kErrorKindSlots = 18;
+
 struct RouteRuntime : LocalRefCounted<RouteRuntime> {
   RouteRuntime(std::string name_, std::string service_)
       : name(std::move(name_)), service(std::move(service_)), name_json(json_escaped(name)),
@@ -32,6 +37,13 @@ struct RouteRuntime : LocalRefCounted<RouteRuntime> {
   std::array<std::uint64_t, resilience::kFates> fates{};  // by Fate
   std::array<std::uint64_t, auth::kAuthFailures> auth_failures{};  // by AuthFailure (phase 4)
   metrics::LatencyHistogram latency;
+  // For telemetry (proxy/telemetry/): plain increments by phase 7.
+  std::array<std::uint64_t, kErrorKindSlots> errors{};  // by the access log's error kind (0: none)
+  std::uint64_t retries = 0;    // tries after the first
+  std::uint64_t held = 0;       // requests that waited (pending queue, phase 4 hold)
+  std::uint64_t bytes_in = 0;   // request body bytes forwarded
+  std::uint64_t bytes_out = 0;  // response body bytes sent
+  const std::uint64_t serial = next_runtime_serial();
 };
 
 // One worker's mutable state for one service, carried over by name.

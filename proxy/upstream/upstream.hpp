@@ -8,9 +8,11 @@
 #pragma once
 
 #include "core/ref_counted.hpp"
+#include "core/runtime_serial.hpp"
 #include "core/socket.hpp"
 #include "core/timer_wheel.hpp"
 #include "core/wait_list.hpp"
+#include "metrics/histogram.hpp"
 #include "resilience/breaker_cell.hpp"
 #include "upstream/peak_ewma.hpp"
 
@@ -84,6 +86,11 @@ struct InstanceRuntime : LocalRefCounted<InstanceRuntime> {
   // Counters (single writer: this worker).
   std::array<std::uint64_t, 5> responses{};  // by status class 1xx..5xx
   std::array<std::uint64_t, kUpstreamErrorKinds> errors{};
+  // For telemetry (proxy/telemetry/), by phase 7 for the request's last try:
+  // body bytes, and its latency with --telemetry-instance-histograms.
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  metrics::LatencyHistogram latency;
+  const std::uint64_t serial = next_runtime_serial();
 };
 
 class UpstreamConn final : public LocalRefCounted<UpstreamConn>, public DeadlineEntry {

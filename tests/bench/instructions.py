@@ -40,6 +40,13 @@ Cases (all GET /small through one route unless said):
                 from one address (401): past the failure limiter's burst each
                 is refused by a table lookup, unchecked
 
+--proxy-arg ARG (repeatable) adds ARG to tg-proxy's command line, e.g. telemetry
+on and off: --proxy-arg=--control=127.0.0.1:1 --proxy-arg=--telemetry-interval=1s
+(or =0). Nothing listens there: the table stream and the telemetry stream
+retry with back-off and the batches stay buffered, so the figure holds the
+collection every interval (a copy of the counters on the worker, the deltas,
+the batch) but not the sending.
+
 --top N also prints the N functions with the most instructions (inclusive
 of callees excluded: "self" cost) for each case, from callgrind_annotate.
 """
@@ -291,10 +298,11 @@ def run_case(case, args, backend, work):
                "--workers", "1", "--log-level", "warn", "--ready-file", ready]
     if case == "accesslog":
         command += ["--access-log", os.path.join(case_dir, "access.log")]
+    command += args.proxy_arg
     log = open(os.path.join(case_dir, "proxy.log"), "w")
     proxy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: os.path.exists(ready), 60, "tg-proxy under valgrind")
+        wait_for(lambda: os.path.exists(ready), 300, "tg-proxy under valgrind")
         port = int(open(ready).read().split("listen=")[1].split("\n")[0].rsplit(":", 1)[1])
         load_case = "keepalive" if case == "idle" else case
         send_requests(load_case, port, args.warmup)
@@ -335,6 +343,7 @@ def main():
     parser.add_argument("--top", type=int, default=0)
     parser.add_argument("--proxy", default=os.environ.get("BENCH_TG_PROXY", os.path.join(ROOT, "build/bin/tg-proxy")))
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--proxy-arg", action="append", default=[], help="an extra tg-proxy argument (repeatable)")
     args = parser.parse_args()
     for tool in ("valgrind", "callgrind_control", "nginx"):
         if not shutil.which(tool):
