@@ -152,14 +152,16 @@ TEST_CASE("telemetry series: plans, sources and points", "[telemetry]") {
     CHECK(response.points(356).empty());
   }
   SECTION("a minute step comes from the rollups") {
+    const std::int64_t minute = minute_of(now);
     request.set_metric("error_rate");
     request.set_tenant("acme");
-    request.set_since_unix_ms(now - 180'000);
+    request.set_since_unix_ms(minute - 180'000);
+    request.set_until_unix_ms(minute);
     REQUIRE(plan_series(request, now, &plan).ok());
     CHECK_FALSE(plan.from_memory);
     CHECK(plan.scope.tenant == "acme");
     CHECK_FALSE(plan.scope.instance_series);
-    std::vector<RollupMinute> minutes = {{now - 120'000, requests(75, 25, 4)}};
+    std::vector<RollupMinute> minutes = {{minute - 120'000, requests(75, 25, 4)}};
     v1::SeriesResponse response;
     series_from_minutes(minutes, plan, &response);
     REQUIRE(response.points_size() == 3);

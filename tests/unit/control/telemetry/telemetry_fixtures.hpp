@@ -8,7 +8,7 @@
 
 namespace tg::control::test {
 
-inline constexpr std::int64_t kT0 = 1'700'000'000'000;  // FakeClock's start; a multiple of 60 s
+inline constexpr std::int64_t kT0 = 1'700'000'000'000;  // FakeClock's start; a multiple of 10 s, not of 60 s
 
 // A route series: `ok` 2xx and `failed` 5xx answers, each taking `latency_us`.
 inline tenantgate::v1::SeriesDelta route_delta(const std::string& tenant, const std::string& route,
