@@ -257,9 +257,13 @@ void Core::delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::siz
 }
 
 void Core::commit_telemetry(CommitBatch batch, std::function<void(const Status&, CommitBatch&&)> done) {
-  queue_.submit(std::move(batch), [this, done = std::move(done)](const Status& status, CommitBatch&& committed) {
-    asio::post(io_, [status, done, committed = std::move(committed)]() mutable { done(status, std::move(committed)); });
-  });
+  // `done` is moved along, never copied: it may hold a batch's worth of data.
+  queue_.submit(std::move(batch),
+                [this, done = std::move(done)](const Status& status, CommitBatch&& committed) mutable {
+                  asio::post(io_, [status, done = std::move(done), committed = std::move(committed)]() mutable {
+                    done(status, std::move(committed));
+                  });
+                });
 }
 
 void Core::add_observer(Observer observer) { observers_.push_back(std::move(observer)); }

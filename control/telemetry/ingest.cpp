@@ -112,9 +112,10 @@ void Ingest::receive(const v1::TelemetryBatch& batch, Done done) {
     commit.events.push_back(std::move(event));
   }
   // What the window gets once stored (the deltas move into the batch).
-  std::vector<std::pair<SeriesKey, RollupCounters>> window_deltas;
-  window_deltas.reserve(commit.deltas.size());
-  for (const RollupDelta& d : commit.deltas) window_deltas.emplace_back(d.series, d.counters);
+  // Shared, not copied, by the completion (std::function copies its target).
+  auto window_deltas = std::make_shared<std::vector<std::pair<SeriesKey, RollupCounters>>>();
+  window_deltas->reserve(commit.deltas.size());
+  for (const RollupDelta& d : commit.deltas) window_deltas->emplace_back(d.series, d.counters);
   CommitBatch batch_out;
   batch_out.telemetry.push_back(std::move(commit));
   // The batch itself stays for the lag and drop figures (small fields only).
@@ -125,7 +126,7 @@ void Ingest::receive(const v1::TelemetryBatch& batch, Done done) {
   meta->set_dropped_batches(batch.dropped_batches());
   meta->set_seq(batch.seq());
   submit_(std::move(batch_out),
-          [this, meta, window_deltas = std::move(window_deltas), placed = placement.time_unix_ms,
+          [this, meta, window_deltas, placed = placement.time_unix_ms,
            late = placement.late, skewed = placement.skewed, done = std::move(done)](const Status& status,
                                                                                      CommitBatch&& committed) {
             if (!status.ok()) {
@@ -140,7 +141,7 @@ void Ingest::receive(const v1::TelemetryBatch& batch, Done done) {
               return;
             }
             if (skewed) ++counters_.skewed;
-            stored(c, *meta, window_deltas, placed, late);
+            stored(c, *meta, *window_deltas, placed, late);
             done(ack(c.seq, v1::TELEMETRY_RESULT_STORED), Status{});
           });
 }
