@@ -68,7 +68,7 @@ std::int64_t query_int(const std::filesystem::path& db, const std::string& sql) 
 
 }  // namespace
 
-TEST_CASE("telemetry: batches are acked after commit, resends DUPLICATE, malformed REFUSED; Top and Series read them",
+TEST_CASE("telemetry: batches are acked after commit, resends DUPLICATE, malformed REFUSED, and Top and Series read them",
           "[control][telemetry]") {
   ControlProcess control;
   {

@@ -71,7 +71,7 @@ std::uint64_t stored_requests(Store& store, const std::string& tenant) {
   return n;
 }
 
-TEST_CASE("ingest: a batch is stored once; its resend is DUPLICATE and counted nowhere", "[telemetry]") {
+TEST_CASE("ingest: a batch is stored once and its resend is DUPLICATE, counted nowhere", "[telemetry]") {
   FakeClock clock;
   ManualWriter writer;
   Ingest ingest(clock, writer.submit());
