@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   long long shutdown_ms = options.shutdown_timeout.count();
   std::string table_debounce = "5ms";
   std::string audit_retention, events_retention;  // not given: retention: in --config, else 180d and 14d
+  std::string rollups_retention;                   // not given: retention: in --config, else 30d
   app.add_option("--db", options.db_path,
                  "SQLite database file (created with its directory if missing); required, no default");
   app.add_option("--config", options.config_paths,
@@ -53,6 +54,15 @@ int main(int argc, char** argv) {
                  "delete event groups last seen longer ago than this (e.g. 30d, at most 365d; 0 keeps them "
                  "forever), at start and every 10 minutes, 1,000 rows per transaction; wins over retention: "
                  "{ events } in --config (default there, else 14d)");
+  app.add_option("--rollups-retention", rollups_retention,
+                 "delete telemetry minute rollups older than this (e.g. 90d, at most 365d; 0 keeps them forever), "
+                 "and marks of proxy boots not heard from since, at start and every 10 minutes, 1,000 rows per "
+                 "transaction; wins over retention: { rollups } in --config (default there, else 30d)");
+  app.add_option("--max-series-per-tenant", options.max_series_per_tenant,
+                 "distinct telemetry series (route, service, instance) per tenant; beyond, new series are folded "
+                 "into the tenant's \"other\" series and counted (0 = no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
   app.add_option("--table-debounce", table_debounce,
                  "gather registry changes this long (e.g. 5ms, 0) before publishing one table version")
       ->capture_default_str();
@@ -153,7 +163,9 @@ int main(int argc, char** argv) {
   for (const RetentionFlag& flag : {RetentionFlag{"--audit-retention", audit_retention, "the audit log",
                                                   &options.audit_retention},
                                     RetentionFlag{"--events-retention", events_retention, "the events",
-                                                  &options.events_retention}}) {
+                                                  &options.events_retention},
+                                    RetentionFlag{"--rollups-retention", rollups_retention, "the rollups",
+                                                  &options.rollups_retention}}) {
     if (app.get_option(flag.name)->count() == 0) continue;
     tg::config::Duration retention{};
     if (std::string problem = tg::config::try_parse_duration(flag.text, retention); !problem.empty()) {

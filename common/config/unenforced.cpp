@@ -17,7 +17,6 @@ struct Unenforced {
 constexpr Unenforced unenforced[] = {
     {"", "alert_rules", "no alert engine: the section is not read"},
     {"", "notifiers", "no alert engine: the section is not read"},
-    {"", "retention.rollups", "no metric rollups yet: the value is kept for them"},
     {"", "retention.alert_history", "no alert engine yet: the value is kept for it"},
 };
 

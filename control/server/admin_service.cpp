@@ -2,6 +2,7 @@
 #include "server/grpc_acceptor.hpp"
 
 #include "config/loader.hpp"
+#include "telemetry/queries.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -458,6 +459,76 @@ grpc::ServerUnaryReactor* AdminService::AdoptRegistry(grpc::CallbackServerContex
       if (status.ok()) hub_->registry_info(response);
       call.finish(status);
     });
+  });
+  return call.reactor;
+}
+
+}  // namespace tg::control
+
+namespace tg::control {
+
+grpc::ServerUnaryReactor* AdminService::Top(grpc::CallbackServerContext* context,
+                                            const tenantgate::v1::TopRequest* request,
+                                            tenantgate::v1::TopResponse* response) {
+  Started started = begin(core_, tokens_, context, "Top", Access::read);
+  const Call call = started.call;
+  if (!started.principal) return call.reactor;
+  post(core_, call, [this, call, request, response] {
+    if (telemetry_ == nullptr) {
+      call.finish(Status{Code::unimplemented, "this server keeps no telemetry"});
+      return;
+    }
+    Status status;
+    try {
+      status = telemetry::top(telemetry_->window(), *request, core_.registry().clock().unix_ms(), response);
+    } catch (const std::exception& e) {
+      status = Status::internal(e.what());
+    }
+    call.finish(status);
+  });
+  return call.reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::Series(grpc::CallbackServerContext* context,
+                                               const tenantgate::v1::SeriesRequest* request,
+                                               tenantgate::v1::SeriesResponse* response) {
+  Started started = begin(core_, tokens_, context, "Series", Access::read);
+  const Call call = started.call;
+  if (!started.principal) return call.reactor;
+  post(core_, call, [this, call, request, response] {
+    if (telemetry_ == nullptr) {
+      call.finish(Status{Code::unimplemented, "this server keeps no telemetry"});
+      return;
+    }
+    const std::int64_t now = core_.registry().clock().unix_ms();
+    if (telemetry::is_status_metric(request->metric())) {
+      // The single call site of the containers' status metrics (cpu,
+      // memory_bytes, restarts, load): control/ingest/status_series.hpp's
+      // status_series(store, *request, now) answers them, on the writer
+      // thread, where that module exists. Until then they are refused.
+      call.finish(Status::invalid("metric", "\"" + request->metric() + "\": status metrics come from container reports"));
+      return;
+    }
+    auto plan = std::make_shared<telemetry::SeriesPlan>();
+    if (Status status = telemetry::plan_series(*request, now, plan.get()); !status.ok()) {
+      call.finish(status);
+      return;
+    }
+    if (plan->from_memory) {
+      telemetry::series_from_window(telemetry_->window(), *plan, response);
+      call.finish(Status{});
+      return;
+    }
+    const bool posted = core_.post_store_call([call, plan, response](Store& store) {
+      Status status;
+      try {
+        telemetry::series_from_minutes(store.read_rollup_minutes(plan->scope), *plan, response);
+      } catch (const std::exception& e) {
+        status = Status::internal(std::string("reading the rollups: ") + e.what());
+      }
+      call.finish(status);
+    });
+    if (!posted) call.finish(too_many_pending(core_));
   });
   return call.reactor;
 }

@@ -13,12 +13,15 @@
 // only the commit runs on the owner loop. When the registry changed meanwhile
 // the apply is computed again (apply_attempts in all), then answered ABORTED.
 // ListProxies, GetRegistry and AdoptRegistry use the TableHub on the owner
-// loop (UNIMPLEMENTED without one).
+// loop (UNIMPLEMENTED without one). Top reads the telemetry window on the
+// owner loop; Series reads it there too (the last hour at steps under a
+// minute), or the minute rollups on the writer thread.
 #pragma once
 
 #include "server/auth.hpp"
 #include "server/core.hpp"
 #include "stream/table_hub.hpp"
+#include "telemetry/ingest.hpp"
 
 #include "registry/transaction.hpp"
 
@@ -43,6 +46,10 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   AdminService(Core& core, const TokenSet& tokens, TableHub* hub = nullptr)
       : core_(core), tokens_(tokens), hub_(hub) {}
   ~AdminService() override;
+
+  // Top and Series read it (on the owner loop; Series over SQLite on the
+  // writer). Set before the server starts; without it they are UNIMPLEMENTED.
+  void set_telemetry(telemetry::Ingest* ingest) { telemetry_ = ingest; }
 
   // Apply calls received and not answered yet (any thread).
   std::size_t applies_in_progress() const { return queued_applies_.load(std::memory_order_relaxed); }
@@ -84,6 +91,8 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   TG_ADMIN_METHOD(ListProxies, ListProxiesRequest, ListProxiesResponse)
   TG_ADMIN_METHOD(GetRegistry, GetRegistryRequest, RegistryInfo)
   TG_ADMIN_METHOD(AdoptRegistry, AdoptRegistryRequest, RegistryInfo)
+  TG_ADMIN_METHOD(Top, TopRequest, TopResponse)
+  TG_ADMIN_METHOD(Series, SeriesRequest, SeriesResponse)
 #undef TG_ADMIN_METHOD
 
  private:
@@ -116,6 +125,7 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   Core& core_;
   const TokenSet& tokens_;
   TableHub* hub_;
+  telemetry::Ingest* telemetry_ = nullptr;
   std::weak_ptr<Registry> copy_;  // owner loop
   std::atomic<std::size_t> queued_applies_{0};
   boost::asio::thread_pool apply_thread_{1};

@@ -8,6 +8,7 @@
 #include "server/grpc_acceptor.hpp"
 #include "server/http_admin.hpp"
 #include "server/startup.hpp"
+#include "server/telemetry_service.hpp"
 #include "store/sqlite_store.hpp"
 
 #include "files/ready_file.hpp"
@@ -145,7 +146,8 @@ std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
 // (server/http_admin.hpp).
 std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint,
                                             const std::unique_ptr<GrpcAcceptor>& grpc_acceptor,
-                                            const keys::KeyService& keys, HttpAdmin& http_admin) {
+                                            const keys::KeyService& keys, HttpAdmin& http_admin,
+                                            const telemetry::Ingest& telemetry) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -168,11 +170,12 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   });
   // The gRPC acceptor exists before the owner loop runs (it is created
   // before core.start()), so no request sees it half made.
-  server->handle("/metrics", [&core, &grpc_acceptor, &keys](const std::string&, net::HttpRespond respond) {
+  server->handle("/metrics", [&core, &grpc_acceptor, &keys, &telemetry](const std::string&, net::HttpRespond respond) {
     respond({200, "text/plain; version=0.0.4; charset=utf-8",
              core.metrics().render(core.registry(), core.committed_revision()) +
                  core.limits().render(core.pending_calls(), core.max_pending_calls()) +
-                 (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string()) + keys.render_metrics()});
+                 (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string()) + keys.render_metrics() +
+                 telemetry.render_metrics()});
   });
   server->handle(http_admin.route(), [&http_admin](net::HttpRequest request, net::HttpRespond respond) {
     http_admin.handle(std::move(request), std::move(respond));
@@ -351,7 +354,8 @@ int run_control_server(const ServerOptions& options) {
 
   CoreOptions core_options;
   {
-    const EffectiveRetention retention = effective_retention(files, options.events_retention, options.audit_retention);
+    const EffectiveRetention retention =
+        effective_retention(files, options.events_retention, options.audit_retention, options.rollups_retention);
     const auto text = [](const RetentionSetting& setting) {
       const auto hours = std::chrono::duration_cast<std::chrono::hours>(setting.value).count();
       const std::string value = setting.value.count() == 0 ? std::string("forever")
@@ -359,16 +363,38 @@ int run_control_server(const ServerOptions& options) {
                                                            : std::to_string(hours) + "h";
       return value + " (" + setting.source + ")";
     };
-    spdlog::info("tg-control: retention: events {}, audit {}; rollups {}, alert_history {} (kept for features not "
+    spdlog::info("tg-control: retention: events {}, audit {}, rollups {}; alert_history {} (kept for a feature not "
                  "built yet)",
                  text(retention.events), text(retention.audit), text(retention.rollups),
                  text(retention.alert_history));
     core_options.audit_retention = retention.audit.value;
     core_options.events_retention = retention.events.value;
+    core_options.rollups_retention = retention.rollups.value;
   }
   core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
   core.limits().open_files_limit = open_files;
+  // Telemetry: what the store knows (marks, series, the last hour) is read
+  // before the writer starts, so the first batch already sees it.
+  telemetry::IngestOptions ingest_options;
+  ingest_options.max_series_per_tenant = options.max_series_per_tenant;
+  telemetry::Ingest telemetry(
+      clock,
+      [&core](CommitBatch batch, std::function<void(const Status&, CommitBatch&&)> done) {
+        core.commit_telemetry(std::move(batch), std::move(done));
+      },
+      ingest_options);
+  try {
+    const auto phase_start = std::chrono::steady_clock::now();
+    const auto rows = store->read_rollups_since(clock.unix_ms() - telemetry::kWindowMs);
+    telemetry.load(store->load_telemetry_marks(), store->load_telemetry_series(), rows);
+    spdlog::info("tg-control: telemetry: {} minute rollup(s) of the last hour loaded in {} ms", rows.size(),
+                 ms_since(phase_start));
+  } catch (const std::exception& e) {
+    std::cerr << "tg-control: " << options.db_path << ": loading the telemetry rollups: " << e.what() << "\n";
+    return 1;
+  }
+  TelemetryService telemetry_service(core, telemetry, tokens);
   // The table stream: built from the registry before the loop runs, then fed
   // by every committed batch (owner loop).
   AsioDebounceTimer table_timer(core.io());
@@ -430,6 +456,7 @@ int run_control_server(const ServerOptions& options) {
     keys.key_request(request.tenant(), request.kid());
   });
   AdminService admin(core, tokens, &hub);
+  admin.set_telemetry(&telemetry);
   // POST /v1/admin/<Method>: the Admin calls over HTTP JSON, through an
   // in-process channel to the gRPC server below.
   HttpAdmin http_admin(core.io(), HttpAdminOptions{}, [&core](const std::string& method, unsigned status) {
@@ -457,7 +484,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin);
+      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin, telemetry);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
@@ -479,6 +506,7 @@ int run_control_server(const ServerOptions& options) {
     grpc::ServerBuilder builder;
     builder.RegisterService(&admin);
     builder.RegisterService(&discovery);
+    builder.RegisterService(&telemetry_service);
     // Requests are read whole before a handler (and its token check) runs:
     // receive only what the largest legitimate request needs (an Apply).
     // Sends carry balancer tables: a 10,000-tenant / 50,000-instance table is
@@ -518,7 +546,7 @@ int run_control_server(const ServerOptions& options) {
     }
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), grpc_port);
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
-    spdlog::info("tg-control: gRPC (Admin, Discovery) on {} (at most {} connections), HTTP on {}{}", grpc_text,
+    spdlog::info("tg-control: gRPC (Admin, Discovery, Telemetry) on {} (at most {} connections), HTTP on {}{}", grpc_text,
                  grpc_max_connections, http_text,
                  tokens.enabled() ? "" : " (no --token-file: Admin calls are not authenticated)");
     probe = std::make_unique<GrpcProbe>(probe_target(grpc_endpoint, grpc_port),
@@ -561,6 +589,7 @@ int run_control_server(const ServerOptions& options) {
   asio::post(core.io(), [&] {
     keys.stop();
     hub.shutdown();
+    telemetry_service.shutdown();
     streams_finished.set_value();
   });
   streams_finished.get_future().wait_for(options.shutdown_timeout);

@@ -39,6 +39,12 @@ struct ServerOptions {
   // Event groups last seen longer ago than this are deleted (0 = kept
   // forever); as audit_retention, default 14 days.
   std::optional<std::chrono::milliseconds> events_retention;
+  // Telemetry minute rollups older than this are deleted (0 = kept
+  // forever); as audit_retention, default 30 days.
+  std::optional<std::chrono::milliseconds> rollups_retention;
+  // Distinct telemetry series per tenant; beyond, new ones are folded into
+  // the tenant's "other" series (0 = no cap).
+  std::size_t max_series_per_tenant = 10'000;
 
   // ---- limits (docs/operations.md, "Limits")
   // Admin calls waiting on the owner loop or the writer; beyond: RESOURCE_EXHAUSTED.

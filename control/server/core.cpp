@@ -31,7 +31,8 @@ void Core::start() {
     arm_heartbeat_timer();
     // The first sweep at once: a tg-control restarted more often than
     // retention_sweep would otherwise never prune.
-    if (options_.audit_retention.count() > 0 || options_.events_retention.count() > 0)
+    if (options_.audit_retention.count() > 0 || options_.events_retention.count() > 0 ||
+        options_.rollups_retention.count() > 0)
       arm_retention(std::chrono::milliseconds(0));
   });
   owner_ = std::thread([this] {
@@ -205,9 +206,11 @@ void Core::arm_retention(std::chrono::milliseconds delay) {
 
 // The next table from `table` on that has a retention, else the next sweep.
 void Core::sweep_from(Retained table) {
-  for (Retained t : {Retained::audit, Retained::events}) {
+  for (Retained t : {Retained::audit, Retained::events, Retained::rollups}) {
     if (t < table) continue;
-    const auto retention = t == Retained::audit ? options_.audit_retention : options_.events_retention;
+    const auto retention = t == Retained::audit    ? options_.audit_retention
+                           : t == Retained::events ? options_.events_retention
+                                                   : options_.rollups_retention;
     if (retention.count() > 0) {
       delete_old_rows(t, registry_.clock().unix_ms() - retention.count(), 0);
       return;
@@ -223,15 +226,18 @@ void Core::delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::siz
     std::size_t deleted = 0;
     std::string error;
     try {
-      deleted = table == Retained::audit ? store.delete_audit_before(cutoff_unix_ms, options_.retention_delete_batch)
-                                         : store.delete_events_before(cutoff_unix_ms, options_.retention_delete_batch);
+      const std::size_t limit = options_.retention_delete_batch;
+      deleted = table == Retained::audit    ? store.delete_audit_before(cutoff_unix_ms, limit)
+                : table == Retained::events ? store.delete_events_before(cutoff_unix_ms, limit)
+                                            : store.delete_rollups_before(cutoff_unix_ms, limit);
     } catch (const std::exception& e) {
       error = e.what();
     }
     asio::post(io_, [this, table, cutoff_unix_ms, deleted_so_far, deleted, error] {
-      const char* what = table == Retained::audit ? "audit" : "events";
+      const char* what = table == Retained::audit ? "audit" : table == Retained::events ? "events" : "rollups";
       if (table == Retained::audit) metrics_.record_audit_deleted(deleted);
-      else metrics_.record_events_deleted(deleted);
+      else if (table == Retained::events) metrics_.record_events_deleted(deleted);
+      else metrics_.record_rollups_deleted(deleted);
       const std::size_t total = deleted_so_far + deleted;
       if (error.empty() && deleted == options_.retention_delete_batch) {
         delete_old_rows(table, cutoff_unix_ms, total);
@@ -244,9 +250,20 @@ void Core::delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::siz
         spdlog::info("tg-control: {} retention: deleted {} row(s) older than {}", what, total,
                      format_utc(cutoff_unix_ms));
       if (table == Retained::audit) sweep_from(Retained::events);
+      else if (table == Retained::events) sweep_from(Retained::rollups);
       else arm_retention(options_.retention_sweep);
     });
   });
+}
+
+void Core::commit_telemetry(CommitBatch batch, std::function<void(const Status&, CommitBatch&&)> done) {
+  // `done` is moved along, never copied: it may hold a batch's worth of data.
+  queue_.submit(std::move(batch),
+                [this, done = std::move(done)](const Status& status, CommitBatch&& committed) mutable {
+                  asio::post(io_, [status, done = std::move(done), committed = std::move(committed)]() mutable {
+                    done(status, std::move(committed));
+                  });
+                });
 }
 
 void Core::add_observer(Observer observer) { observers_.push_back(std::move(observer)); }

@@ -34,6 +34,9 @@ struct CoreOptions {
   // transaction, on the writer thread with other commits in between.
   std::chrono::milliseconds audit_retention{0};
   std::chrono::milliseconds events_retention{0};
+  // Telemetry minute rollups (and marks of boots not heard from since) older
+  // than this are deleted the same way (0 = kept forever).
+  std::chrono::milliseconds rollups_retention{0};
   std::chrono::milliseconds retention_sweep{std::chrono::minutes(10)};
   std::size_t retention_delete_batch = 1000;
   // Calls posted to the owner loop (or the writer) and not yet run; beyond
@@ -111,6 +114,12 @@ class Core {
   void add_reload_observer(std::function<void()> observer);
   void on_fatal(std::function<void(const std::string& reason)> handler);
 
+  // Owner thread. Commits a batch that holds only telemetry (no registry
+  // change: no observers, no revision, no reload when it fails); `done` runs
+  // on the owner thread with the outcome and the committed batch (the store
+  // marked resends in it).
+  void commit_telemetry(CommitBatch batch, std::function<void(const Status&, CommitBatch&&)> done);
+
   // Runs `job` on the writer thread (the only user of the store), between commits.
   void read_store(std::function<void(Store&)> job);
 
@@ -132,7 +141,7 @@ class Core {
   void reload_registry();
   void arm_write_probe();
   // The tables retention prunes, in the order of a sweep.
-  enum class Retained { audit, events };
+  enum class Retained { audit, events, rollups };
   void arm_retention(std::chrono::milliseconds delay);
   // Deletes `table`'s rows older than its retention, one batch per writer
   // job, then goes on with the next table (the last one re-arms the sweep).

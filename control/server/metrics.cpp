@@ -136,6 +136,10 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
   out += "# HELP tg_control_event_rows_deleted_total Event groups deleted by retention (--events-retention).\n"
          "# TYPE tg_control_event_rows_deleted_total counter\ntg_control_event_rows_deleted_total " +
          std::to_string(events_deleted_) + "\n";
+  out += "# HELP tg_control_rollup_rows_deleted_total Telemetry rollup rows and marks deleted by retention "
+         "(--rollups-retention).\n"
+         "# TYPE tg_control_rollup_rows_deleted_total counter\ntg_control_rollup_rows_deleted_total " +
+         std::to_string(rollups_deleted_) + "\n";
 
   out += "# HELP tg_control_admin_calls_total Admin API calls by method and status code.\n"
          "# TYPE tg_control_admin_calls_total counter\n";

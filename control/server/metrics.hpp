@@ -61,6 +61,8 @@ class Metrics {
   void record_store_full() { ++store_full_; }
   void record_audit_deleted(std::uint64_t rows) { audit_deleted_ += rows; }
   void record_events_deleted(std::uint64_t rows) { events_deleted_ += rows; }
+  void record_rollups_deleted(std::uint64_t rows) { rollups_deleted_ += rows; }
+  std::uint64_t rollups_deleted() const { return rollups_deleted_; }
   // Active health checks (control/health/).
   void record_probe(bool passed, std::chrono::microseconds latency);
   void set_health_targets(std::size_t targets) { health_targets_ = targets; }
@@ -82,6 +84,7 @@ class Metrics {
   std::uint64_t store_full_ = 0;
   std::uint64_t audit_deleted_ = 0;
   std::uint64_t events_deleted_ = 0;
+  std::uint64_t rollups_deleted_ = 0;
   void render_table(std::string& out) const;
 
   std::map<std::pair<std::string, Code>, std::uint64_t> calls_;

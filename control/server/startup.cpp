@@ -93,7 +93,8 @@ bool load_config_files(const std::vector<std::string>& paths, ConfigFiles& out, 
 }
 
 EffectiveRetention effective_retention(const ConfigFiles& files, std::optional<std::chrono::milliseconds> events_flag,
-                                       std::optional<std::chrono::milliseconds> audit_flag) {
+                                       std::optional<std::chrono::milliseconds> audit_flag,
+                                       std::optional<std::chrono::milliseconds> rollups_flag) {
   using std::chrono::hours;
   EffectiveRetention out{{hours(24 * 30), "default"},
                          {hours(24 * 14), "default"},
@@ -112,6 +113,7 @@ EffectiveRetention effective_retention(const ConfigFiles& files, std::optional<s
   }
   if (events_flag) out.events = {*events_flag, "--events-retention"};
   if (audit_flag) out.audit = {*audit_flag, "--audit-retention"};
+  if (rollups_flag) out.rollups = {*rollups_flag, "--rollups-retention"};
   return out;
 }
 

@@ -49,8 +49,8 @@ int check_config_files(const std::vector<std::string>& arguments, std::ostream& 
 // The history limits in effect (0 = kept forever), each with where it came
 // from: the flag when given on the command line, else the `retention:` of
 // the config files, else the default (DESIGN's rollups 30d, events 14d,
-// alert_history 90d, audit 180d). rollups and alert_history are kept for the
-// features that will read them; nothing enforces them yet.
+// alert_history 90d, audit 180d). alert_history is kept for the feature that
+// will read it; nothing enforces it yet.
 struct RetentionSetting {
   std::chrono::milliseconds value{0};
   std::string source;  // "--events-retention", "FILE:LINE:COLUMN" (the retention: value) or "default"
@@ -59,7 +59,8 @@ struct EffectiveRetention {
   RetentionSetting rollups, events, alert_history, audit;
 };
 EffectiveRetention effective_retention(const ConfigFiles& files, std::optional<std::chrono::milliseconds> events_flag,
-                                       std::optional<std::chrono::milliseconds> audit_flag);
+                                       std::optional<std::chrono::milliseconds> audit_flag,
+                                       std::optional<std::chrono::milliseconds> rollups_flag = std::nullopt);
 
 // What startup did, for the log: one line per object changed and per
 // tombstone dropped, "created route acme-host (deploy/acme.yaml:12)".

@@ -61,6 +61,26 @@ std::uint64_t MemoryStore::begin_generation() {
   return ++generation_;
 }
 
+void MemoryStore::add_event(const EventRecord& event) {
+  auto same_group = [&](const EventRow& row) {
+    return row.record.tenant == event.tenant && row.record.service == event.service &&
+           row.record.kind == event.kind && row.record.fingerprint == event.fingerprint;
+  };
+  auto it = std::find_if(events_.begin(), events_.end(), same_group);
+  if (it == events_.end()) {
+    EventRow row{next_event_id_++, event, 1, event.time_unix_ms, event.time_unix_ms};
+    if (row.record.detail_json.empty()) row.record.detail_json = "{}";
+    events_.push_back(std::move(row));
+    return;
+  }
+  const std::int64_t last = std::max(it->last_seen_unix_ms, event.time_unix_ms);
+  it->record = event;
+  if (it->record.detail_json.empty()) it->record.detail_json = "{}";
+  it->record.time_unix_ms = last;
+  it->last_seen_unix_ms = last;
+  ++it->count;
+}
+
 void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
   std::unique_lock lock(mutex_);
   ++held_;
@@ -100,25 +120,8 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
     for (const auto& key : batch.cleared_tombstones) tombstones_.erase({key.kind, key.name});
     for (const auto& tombstone : batch.tombstones) tombstones_[{tombstone.kind, tombstone.name}] = tombstone;
     for (const auto& record : batch.audit) audit_.push_back(AuditRow{next_audit_id_++, record});
-    for (const auto& event : batch.events) {
-      auto same_group = [&](const EventRow& row) {
-        return row.record.tenant == event.tenant && row.record.service == event.service &&
-               row.record.kind == event.kind && row.record.fingerprint == event.fingerprint;
-      };
-      auto it = std::find_if(events_.begin(), events_.end(), same_group);
-      if (it == events_.end()) {
-        EventRow row{next_event_id_++, event, 1, event.time_unix_ms, event.time_unix_ms};
-        if (row.record.detail_json.empty()) row.record.detail_json = "{}";
-        events_.push_back(std::move(row));
-        continue;
-      }
-      const std::int64_t last = std::max(it->last_seen_unix_ms, event.time_unix_ms);
-      it->record = event;
-      if (it->record.detail_json.empty()) it->record.detail_json = "{}";
-      it->record.time_unix_ms = last;
-      it->last_seen_unix_ms = last;
-      ++it->count;
-    }
+    for (const auto& event : batch.events) add_event(event);
+    commit_telemetry(batch);
     if (batch.revision > revision_) revision_ = batch.revision;
     if (batch.identity.generation) generation_ = std::max(generation_, *batch.identity.generation);
     if (batch.identity.fleet_ahead) fleet_ahead_ = *batch.identity.fleet_ahead;

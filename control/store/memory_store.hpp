@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <tuple>
 
 namespace tg::control {
 
@@ -25,6 +26,11 @@ class MemoryStore final : public Store {
   std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   std::size_t delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   void probe_write() override;
+  std::vector<TelemetryMark> load_telemetry_marks() override;
+  std::vector<SeriesKey> load_telemetry_series() override;
+  std::vector<RollupRow> read_rollups_since(std::int64_t since_unix_ms) override;
+  std::vector<RollupMinute> read_rollup_minutes(const RollupQuery& query) override;
+  std::size_t delete_rollups_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
 
   // Test hooks.
   std::size_t commit_count() const;                 // successful commit() calls
@@ -52,6 +58,12 @@ class MemoryStore final : public Store {
   std::map<std::pair<ObjectKind, std::string>, Tombstone> tombstones_;
   std::vector<EventRow> events_;  // in id order
   std::uint64_t next_event_id_ = 1;
+  // Telemetry (store/memory_rollups.cpp); commit_telemetry runs under mutex_.
+  void commit_telemetry(const CommitBatch& batch);
+  void add_event(const EventRecord& event);  // under mutex_
+  std::map<std::pair<std::string, std::string>, TelemetryMark> marks_;
+  std::map<std::pair<SeriesKey, std::int64_t>, RollupCounters> rollups_;
+  std::map<std::tuple<SeriesKey, std::int64_t, std::string>, std::uint64_t> rollup_counts_;  // "error:KIND" / "fate:NAME"
 };
 
 // True when a row matches the query's filters (both stores agree on them).

@@ -129,6 +129,85 @@ CREATE UNIQUE INDEX events_by_group ON events(tenant, service, kind, fingerprint
 CREATE INDEX events_by_last_seen ON events(last_seen_unix_ms, id);
 CREATE INDEX events_by_instance ON events(instance, last_seen_unix_ms);
 )sql"},
+    // Proxy telemetry (docs/control-plane.md, "Telemetry"). A series is
+    // (tenant, route, service, instance), "" where a part does not apply;
+    // rollups hold one row per (series, minute) whose counters are added to
+    // (upsert) by every batch bucketed into that minute, with the 21 latency
+    // buckets of common/metrics/histogram.hpp as columns (not cumulative).
+    // Named counts (gateway errors by kind, fates) are rows of their own.
+    // telemetry_marks is what makes a batch count once: the highest seq
+    // committed per (node, boot), written in the batch's transaction.
+    {7, "telemetry rollups",
+     R"sql(
+CREATE TABLE telemetry_series (
+  id INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  route TEXT NOT NULL,
+  service TEXT NOT NULL,
+  instance TEXT NOT NULL
+);
+CREATE UNIQUE INDEX telemetry_series_by_key ON telemetry_series(tenant, route, service, instance);
+CREATE TABLE telemetry_rollups (
+  id INTEGER PRIMARY KEY,
+  series_id INTEGER NOT NULL REFERENCES telemetry_series(id),
+  minute_unix_ms INTEGER NOT NULL,
+  r1xx INTEGER NOT NULL DEFAULT 0,
+  r2xx INTEGER NOT NULL DEFAULT 0,
+  r3xx INTEGER NOT NULL DEFAULT 0,
+  r4xx INTEGER NOT NULL DEFAULT 0,
+  r5xx INTEGER NOT NULL DEFAULT 0,
+  gateway_errors INTEGER NOT NULL DEFAULT 0,
+  retries INTEGER NOT NULL DEFAULT 0,
+  auth_failures INTEGER NOT NULL DEFAULT 0,
+  rate_limited INTEGER NOT NULL DEFAULT 0,
+  held INTEGER NOT NULL DEFAULT 0,
+  bytes_in INTEGER NOT NULL DEFAULT 0,
+  bytes_out INTEGER NOT NULL DEFAULT 0,
+  latency_count INTEGER NOT NULL DEFAULT 0,
+  latency_sum_us INTEGER NOT NULL DEFAULT 0,
+  b0 INTEGER NOT NULL DEFAULT 0,
+  b1 INTEGER NOT NULL DEFAULT 0,
+  b2 INTEGER NOT NULL DEFAULT 0,
+  b3 INTEGER NOT NULL DEFAULT 0,
+  b4 INTEGER NOT NULL DEFAULT 0,
+  b5 INTEGER NOT NULL DEFAULT 0,
+  b6 INTEGER NOT NULL DEFAULT 0,
+  b7 INTEGER NOT NULL DEFAULT 0,
+  b8 INTEGER NOT NULL DEFAULT 0,
+  b9 INTEGER NOT NULL DEFAULT 0,
+  b10 INTEGER NOT NULL DEFAULT 0,
+  b11 INTEGER NOT NULL DEFAULT 0,
+  b12 INTEGER NOT NULL DEFAULT 0,
+  b13 INTEGER NOT NULL DEFAULT 0,
+  b14 INTEGER NOT NULL DEFAULT 0,
+  b15 INTEGER NOT NULL DEFAULT 0,
+  b16 INTEGER NOT NULL DEFAULT 0,
+  b17 INTEGER NOT NULL DEFAULT 0,
+  b18 INTEGER NOT NULL DEFAULT 0,
+  b19 INTEGER NOT NULL DEFAULT 0,
+  b20 INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX telemetry_rollups_by_series ON telemetry_rollups(series_id, minute_unix_ms);
+CREATE INDEX telemetry_rollups_by_minute ON telemetry_rollups(minute_unix_ms);
+CREATE TABLE telemetry_rollup_counts (
+  id INTEGER PRIMARY KEY,
+  series_id INTEGER NOT NULL REFERENCES telemetry_series(id),
+  minute_unix_ms INTEGER NOT NULL,
+  what TEXT NOT NULL,
+  name TEXT NOT NULL,
+  count INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX telemetry_rollup_counts_by_key ON telemetry_rollup_counts(series_id, minute_unix_ms, what, name);
+CREATE INDEX telemetry_rollup_counts_by_minute ON telemetry_rollup_counts(minute_unix_ms);
+CREATE TABLE telemetry_marks (
+  node_id TEXT NOT NULL,
+  boot_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  updated_unix_ms INTEGER NOT NULL,
+  PRIMARY KEY (node_id, boot_id)
+);
+CREATE INDEX telemetry_marks_by_updated ON telemetry_marks(updated_unix_ms);
+)sql"},
 };
 
 }  // namespace

@@ -242,12 +242,19 @@ bool is_full(const SQLite::Exception& e) { return (e.getErrorCode() & 0xff) == S
 }  // namespace
 
 void SqliteStore::commit(const std::vector<CommitBatch>& batches) {
+  new_series_ids_.clear();
   try {
     commit_batches(batches);
   } catch (const SQLite::Exception& e) {
+    new_series_ids_.clear();  // rolled back with the transaction
     if (is_full(e)) throw StoreFull(e.what());
     throw;
+  } catch (...) {
+    new_series_ids_.clear();
+    throw;
   }
+  series_ids_.merge(new_series_ids_);
+  new_series_ids_.clear();
 }
 
 void SqliteStore::probe_write() {
@@ -262,6 +269,31 @@ void SqliteStore::probe_write() {
     if (is_full(e)) throw StoreFull(e.what());
     throw;
   }
+}
+
+const char* const SqliteStore::event_upsert_sql =
+    "INSERT INTO events(tenant, service, instance, route, source, kind, level, fingerprint, "
+    "message, detail_json, count, first_seen_unix_ms, last_seen_unix_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11) "
+    "ON CONFLICT(tenant, service, kind, fingerprint) DO UPDATE SET "
+    "instance = excluded.instance, route = excluded.route, source = excluded.source, "
+    "level = excluded.level, message = excluded.message, detail_json = excluded.detail_json, "
+    "count = count + 1, last_seen_unix_ms = MAX(last_seen_unix_ms, excluded.last_seen_unix_ms)";
+
+void SqliteStore::record_event(SQLite::Statement& event, const EventRecord& e) {
+  event.reset();
+  event.bind(1, e.tenant);
+  event.bind(2, e.service);
+  event.bind(3, e.instance);
+  event.bind(4, e.route);
+  event.bind(5, e.source);
+  event.bind(6, e.kind);
+  event.bind(7, e.level);
+  event.bind(8, e.fingerprint);
+  event.bind(9, e.message);
+  event.bind(10, e.detail_json.empty() ? std::string("{}") : e.detail_json);
+  event.bind(11, static_cast<int64_t>(e.time_unix_ms));
+  event.exec();
 }
 
 void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
@@ -281,14 +313,7 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
                                   "file = excluded.file, line = excluded.line, "
                                   "deleted_unix_ms = excluded.deleted_unix_ms, actor = excluded.actor");
   SQLite::Statement clear_tombstone(*db_, "DELETE FROM tombstones WHERE kind = ? AND name = ?");
-  SQLite::Statement event(*db_,
-                          "INSERT INTO events(tenant, service, instance, route, source, kind, level, fingerprint, "
-                          "message, detail_json, count, first_seen_unix_ms, last_seen_unix_ms) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?11) "
-                          "ON CONFLICT(tenant, service, kind, fingerprint) DO UPDATE SET "
-                          "instance = excluded.instance, route = excluded.route, source = excluded.source, "
-                          "level = excluded.level, message = excluded.message, detail_json = excluded.detail_json, "
-                          "count = count + 1, last_seen_unix_ms = MAX(last_seen_unix_ms, excluded.last_seen_unix_ms)");
+  SQLite::Statement event(*db_, event_upsert_sql);
   std::uint64_t revision = 0;
   for (const CommitBatch& batch : batches) {
     for (const Mutation& m : batch.mutations) {
@@ -319,21 +344,7 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
       audit.bind(7, r.after_json);
       audit.exec();
     }
-    for (const EventRecord& e : batch.events) {
-      event.reset();
-      event.bind(1, e.tenant);
-      event.bind(2, e.service);
-      event.bind(3, e.instance);
-      event.bind(4, e.route);
-      event.bind(5, e.source);
-      event.bind(6, e.kind);
-      event.bind(7, e.level);
-      event.bind(8, e.fingerprint);
-      event.bind(9, e.message);
-      event.bind(10, e.detail_json.empty() ? std::string("{}") : e.detail_json);
-      event.bind(11, static_cast<int64_t>(e.time_unix_ms));
-      event.exec();
-    }
+    for (const EventRecord& e : batch.events) record_event(event, e);
     for (const TombstoneKey& key : batch.cleared_tombstones) {
       clear_tombstone.reset();
       clear_tombstone.bind(1, std::string(to_string(key.kind)));
@@ -372,6 +383,7 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
     update.bind(1, static_cast<int64_t>(revision));
     update.exec();
   }
+  write_telemetry(batches);
   transaction.commit();
 }
 

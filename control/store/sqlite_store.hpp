@@ -16,11 +16,13 @@
 
 #include "store/store.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 
 namespace SQLite {
 class Database;
+class Statement;
 }
 
 namespace tg::control {
@@ -69,6 +71,27 @@ class SqliteStore final : public Store {
 
  private:
   void commit_batches(const std::vector<CommitBatch>& batches);
+  // The telemetry of `batches`, inside commit_batches' transaction
+  // (store/sqlite_rollups.cpp): marks checked and moved, deltas of new
+  // batches merged per (series, minute) across the whole group and upserted.
+  void write_telemetry(const std::vector<CommitBatch>& batches);
+  // One event occurrence into its group (registry batches and telemetry).
+  static const char* const event_upsert_sql;
+  static void record_event(SQLite::Statement& upsert, const EventRecord& event);
+  std::int64_t series_id(const SeriesKey& key);
+
+ public:
+  std::vector<TelemetryMark> load_telemetry_marks() override;
+  std::vector<SeriesKey> load_telemetry_series() override;
+  std::vector<RollupRow> read_rollups_since(std::int64_t since_unix_ms) override;
+  std::vector<RollupMinute> read_rollup_minutes(const RollupQuery& query) override;
+  std::size_t delete_rollups_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+
+ private:
+  // Series ids known to be committed; ids created by the transaction under
+  // way wait in new_series_ids_ until its COMMIT returned.
+  std::map<SeriesKey, std::int64_t> series_ids_;
+  std::map<SeriesKey, std::int64_t> new_series_ids_;
 
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;

@@ -12,6 +12,8 @@
 // (the writer thread; at startup, the main thread before it starts).
 #pragma once
 
+#include "store/rollups.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -118,10 +120,13 @@ struct CommitBatch {
   std::vector<Tombstone> tombstones;              // recorded (replacing one of the same key)
   std::vector<TombstoneKey> cleared_tombstones;   // removed (absent ones are ignored)
   std::vector<EventRecord> events;                // recorded with the change (a health flip's event)
+  // Proxy telemetry batches (control/telemetry/): each one's deltas and its
+  // mark commit together; a resend is detected in the transaction.
+  std::vector<TelemetryCommit> telemetry;
 
   bool empty() const {
     return mutations.empty() && audit.empty() && identity.empty() && tombstones.empty() &&
-           cleared_tombstones.empty() && events.empty();
+           cleared_tombstones.empty() && events.empty() && telemetry.empty();
   }
 };
 
@@ -205,6 +210,21 @@ class Store {
   // The same for event groups last seen before `cutoff_unix_ms` (a group
   // still recurring is kept whole, however old its first occurrence).
   virtual std::size_t delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
+
+  // ---- telemetry (control/telemetry/). Stores without telemetry throw
+  // std::logic_error from these (test doubles of other parts).
+  // Every stored (node, boot) → seq mark.
+  virtual std::vector<TelemetryMark> load_telemetry_marks();
+  // Every stored series (what the per-tenant series cap counts at start).
+  virtual std::vector<SeriesKey> load_telemetry_series();
+  // Every series' minutes at or after `since_unix_ms` (re-seeding memory).
+  virtual std::vector<RollupRow> read_rollups_since(std::int64_t since_unix_ms);
+  // The minutes of the query, summed over its series, oldest first.
+  virtual std::vector<RollupMinute> read_rollup_minutes(const RollupQuery& query);
+  // Deletes at most `limit` minute rows older than `cutoff_unix_ms` (with
+  // their named counts), then, when none was left, marks not updated since
+  // the cutoff; returns how many rows went.
+  virtual std::size_t delete_rollups_before(std::int64_t cutoff_unix_ms, std::size_t limit);
 };
 
 }  // namespace tg::control

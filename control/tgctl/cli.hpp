@@ -52,6 +52,8 @@ void add_apply_command(CLI::App& app, CommandTable& table);
 void add_audit_commands(CLI::App& app, CommandTable& table);
 void add_event_commands(CLI::App& app, CommandTable& table);
 void add_proxy_commands(CLI::App& app, CommandTable& table);
+// tgctl top, tgctl metrics series (commands_metrics.cpp).
+void add_metrics_commands(CLI::App& app, CommandTable& table);
 
 struct Invocation {
   GlobalOptions global;

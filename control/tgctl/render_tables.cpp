@@ -3,6 +3,7 @@
 #include "tgctl/apply_diff.hpp"
 #include "tgctl/flag_values.hpp"
 #include "tgctl/render.hpp"
+#include "tgctl/render_metrics.hpp"
 #include "tgctl/table.hpp"
 #include "tgctl/yaml_output.hpp"
 
@@ -320,6 +321,11 @@ void render_table(const Command& command, const google::protobuf::Message& respo
     event_table(static_cast<const v1::ListEventsResponse&>(response), out);
   } else if (type == "tenantgate.v1.ListProxiesResponse") {
     proxy_table(static_cast<const v1::ListProxiesResponse&>(response), out);
+  } else if (type == "tenantgate.v1.TopResponse") {
+    top_table(dynamic_cast<const v1::TopRequest*>(command.request.get()),
+              static_cast<const v1::TopResponse&>(response), out);
+  } else if (type == "tenantgate.v1.SeriesResponse") {
+    series_table(static_cast<const v1::SeriesResponse&>(response), out);
   } else if (type == "tenantgate.v1.RegistryInfo") {
     registry_table(static_cast<const v1::RegistryInfo&>(response), out);
   } else {

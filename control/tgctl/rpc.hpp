@@ -34,6 +34,7 @@ extern const Rpc register_instance, deregister_instance, heartbeat, discover_ins
 extern const Rpc list_routes, get_route, create_route, update_route, patch_route, delete_route;
 extern const Rpc apply, list_audit, list_events;
 extern const Rpc list_proxies, get_registry, adopt_registry;
+extern const Rpc top, series;
 }  // namespace rpcs
 
 }  // namespace tg::tgctl

@@ -7,6 +7,7 @@
 // (deploy/install-deps.sh).
 #include "control/support/control_process.hpp"
 #include "control/support/subscribed_proxy.hpp"
+#include "control/support/telemetry_stream.hpp"
 #include "control/support/tgctl_run.hpp"
 #include "support/backend.hpp"
 #include "support/http_client.hpp"
@@ -100,7 +101,42 @@ TEST_CASE("promtool check metrics passes on tg-control's and tg-proxy's /metrics
                .sum("tg_control_health_probes_total") >= 2;
   }, 20ms));
 
+  // Telemetry (the tg_control_tenant_* and tg_control_telemetry_* families):
+  // a simulated proxy's batch with a route series, an instance series and a
+  // histogram, acked before the scrape.
+  {
+    TelemetryStream stream(control.grpc_address());
+    tenantgate::v1::TelemetryBatch batch;
+    batch.set_node_id("lint-telemetry");
+    batch.set_boot_id("boot-1");
+    batch.set_seq(1);
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    batch.set_interval_start_unix_ms(now - 1000);
+    batch.set_interval_ms(1000);
+    batch.set_sent_unix_ms(now);
+    auto* route = batch.add_series();
+    route->set_tenant("acme");
+    route->set_route("web");
+    route->set_service("web");
+    for (int n : {0, 20, 0, 1, 2}) route->add_requests_by_class(static_cast<std::uint64_t>(n));
+    for (int i = 0; i < 21; ++i) route->mutable_latency()->add_buckets(i == 5 ? 23 : 0);
+    route->mutable_latency()->set_count(23);
+    route->mutable_latency()->set_sum_us(23 * 1500);
+    (*route->mutable_gateway_errors())["upstream_timeout"] = 2;
+    auto* instance = batch.add_series();
+    instance->set_tenant("acme");
+    instance->set_service("web");
+    instance->set_instance("ok");
+    for (int n : {0, 20, 0, 0, 0}) instance->add_requests_by_class(static_cast<std::uint64_t>(n));
+    REQUIRE(stream.send(batch));
+    const auto ack = stream.read();
+    REQUIRE(ack);
+    REQUIRE(ack->result() == tenantgate::v1::TELEMETRY_RESULT_STORED);
+  }
   const std::string control_text = http_get(control.http_port(), "/metrics").body;
+  REQUIRE(PrometheusText::parse(control_text).sum("tg_control_tenant_requests_total") == 23);
   const std::string proxy_text = proxy->admin_get("/metrics").body;
   REQUIRE(PrometheusText::parse(proxy_text).sum("tg_requests_total") >= 21);
 

@@ -76,9 +76,9 @@ TEST_CASE("retention: in YAML deletes older event groups and audit rows, and the
     const auto audit = json_as<v1::ListAuditResponse>(tgctl(control, {"audit", "list", "-o", "json"}));
     REQUIRE(audit.entries_size() == 1);
     CHECK(audit.entries(0).name() == "recent-tenant");
-    // rollups is read and kept for later: a warning says nothing enforces it yet.
-    CHECK(control.log().find(file.string() + ":1:37: warning: retention.rollups is accepted but not enforced yet") !=
-          std::string::npos);
+    // rollups is enforced too (telemetry rollups): no "not enforced" warning.
+    CHECK(control.log().find("warning: retention.rollups") == std::string::npos);
+    CHECK(control.log().find("rollups 30d (" + file.string() + ":1:12)") != std::string::npos);
     CHECK(control.log().find("retention: events 2h (" + file.string() + ":1:12), audit 2h (" + file.string() +
                              ":1:12)") != std::string::npos);
   }

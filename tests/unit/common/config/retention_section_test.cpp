@@ -55,7 +55,7 @@ TEST_CASE("retention: the proxy reader accepts and ignores the section", "[confi
   CHECK_FALSE(proxy.retention.has_value());
 }
 
-TEST_CASE("retention: rollups and alert_history are accepted but not enforced yet", "[config][retention][unenforced]") {
+TEST_CASE("retention: alert_history is accepted but not enforced yet", "[config][retention][unenforced]") {
   const LoadResult result =
       load_string("retention: { rollups: 30d, events: 14d, alert_history: 90d, audit: 180d }\n", "t.yaml",
                   Reader::control);
@@ -63,8 +63,6 @@ TEST_CASE("retention: rollups and alert_history are accepted but not enforced ye
   std::vector<std::string> lines;
   for (const auto& warning : result.warnings) lines.push_back(warning.to_string());
   CHECK(lines == std::vector<std::string>{
-                     "t.yaml:1:14: warning: retention.rollups is accepted but not enforced yet (no metric rollups "
-                     "yet: the value is kept for them)",
                      "t.yaml:1:41: warning: retention.alert_history is accepted but not enforced yet (no alert "
                      "engine yet: the value is kept for it)"});
 }
