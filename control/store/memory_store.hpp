@@ -25,6 +25,9 @@ class MemoryStore final : public Store {
   std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   std::size_t delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   void probe_write() override;
+  std::vector<StatusSample> list_status_samples(const StatusQuery& query) override;
+  std::size_t delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  std::size_t delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
 
   // Test hooks.
   std::size_t commit_count() const;                 // successful commit() calls
@@ -52,6 +55,9 @@ class MemoryStore final : public Store {
   std::map<std::pair<ObjectKind, std::string>, Tombstone> tombstones_;
   std::vector<EventRow> events_;  // in id order
   std::uint64_t next_event_id_ = 1;
+  std::vector<EventRow> occurrences_;  // in id order; record.time_unix_ms is the occurrence's
+  std::uint64_t next_occurrence_id_ = 1;
+  std::vector<StatusSample> status_samples_;  // in insertion order
 };
 
 // True when a row matches the query's filters (both stores agree on them).

@@ -50,6 +50,10 @@ class SqliteStore final : public Store {
   std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   std::size_t delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   void probe_write() override;
+  // Occurrences and status samples (sqlite_ingest.cpp).
+  std::vector<StatusSample> list_status_samples(const StatusQuery& query) override;
+  std::size_t delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  std::size_t delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
 
   // Tables whose pages check_integrity() reads: everything the registry is
   // loaded from. The audit log is left out: it is not loaded, only listed,
@@ -69,6 +73,7 @@ class SqliteStore final : public Store {
 
  private:
   void commit_batches(const std::vector<CommitBatch>& batches);
+  std::vector<EventRow> list_occurrences(const EventQuery& query);
 
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> db_;
