@@ -371,6 +371,12 @@ grpc::ServerUnaryReactor* AdminService::ListEvents(grpc::CallbackServerContext* 
   query.limit = request->limit() == 0 ? 100 : std::min<std::uint32_t>(request->limit(), 1000);
   query.before_last_seen_unix_ms = request->before_last_seen_unix_ms();
   query.before_id = request->before_id();
+  query.min_level = request->level();
+  query.occurrences = request->occurrences();
+  if (!query.min_level.empty() && event_level_rank(query.min_level) < 0) {
+    call.finish(Status::invalid("level", "\"" + query.min_level + "\": must be debug, info, warning, error or critical"));
+    return call.reactor;
+  }
   if (query.since_unix_ms < 0 || query.before_last_seen_unix_ms < 0) {
     call.finish(Status::invalid(query.since_unix_ms < 0 ? "since_unix_ms" : "before_last_seen_unix_ms",
                                 "must not be negative"));
@@ -382,6 +388,7 @@ grpc::ServerUnaryReactor* AdminService::ListEvents(grpc::CallbackServerContext* 
       for (EventRow& row : store.list_events(query)) {
         auto* event = response->add_events();
         event->set_id(row.id);
+        event->set_group_id(row.group_id);
         event->set_tenant(std::move(row.record.tenant));
         event->set_service(std::move(row.record.service));
         event->set_instance(std::move(row.record.instance));
