@@ -125,7 +125,10 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
       it->last_seen_unix_ms = last;
       ++it->count;
     }
-    status_samples_.insert(status_samples_.end(), batch.status_samples.begin(), batch.status_samples.end());
+    for (StatusSample sample : batch.status_samples) {
+      if (sample.detail_json.empty()) sample.detail_json = "{}";  // as SqliteStore stores it
+      status_samples_.push_back(std::move(sample));
+    }
     if (batch.revision > revision_) revision_ = batch.revision;
     if (batch.identity.generation) generation_ = std::max(generation_, *batch.identity.generation);
     if (batch.identity.fleet_ahead) fleet_ahead_ = *batch.identity.fleet_ahead;
