@@ -170,7 +170,9 @@ void IngestService::handle(Endpoint endpoint, net::HttpRequest request, net::Htt
     answer(endpoint, respond, error_response(503, "unavailable", "tg-control is stopping; retry"));
     return;
   }
-  if (Status refused = core_.write_refusal(); !refused.ok()) {
+  // Read-only mode (a full database): refused before parsing. Heartbeats go
+  // on, as Admin's do: a plain one stores nothing.
+  if (Status refused = core_.write_refusal(); !refused.ok() && endpoint != Endpoint::heartbeat) {
     answer(endpoint, respond, error_response(503, "unavailable", refused.message));
     return;
   }

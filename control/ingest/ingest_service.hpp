@@ -11,7 +11,8 @@
 //
 // Per request, in order: the bearer token must be a tenant's `ingest`
 // credential (else 401, io thread); the writer's backlog must be under its
-// bound and the store writable (else 503 with Retry-After); the body (at
+// bound and the store writable, heartbeats excepted (else 503 with
+// Retry-After); the body (at
 // most body_limit, else 413 before it is read) is parsed and validated whole
 // on the ingest worker (else 400 naming the field); back on the owner loop
 // every service and instance named must be the credential's tenant's (else
