@@ -191,6 +191,7 @@ void Session::on_head() {
   }
   const std::size_t limit = entry_->route.body_limit;
   if (length && *length > limit) {
+    if (entry_->route.on_body_too_large) entry_->route.on_body_too_large(std::string(request.target()));
     write(entry_->route.body_too_large, true);  // the body stays unread
     return;
   }
@@ -220,6 +221,7 @@ void Session::read_body() {
 
 void Session::on_body(beast::error_code ec) {
   if (ec == http::error::body_limit && entry_ && !entry_->legacy()) {
+    if (entry_->route.on_body_too_large) entry_->route.on_body_too_large(std::string(parser_->get().target()));
     write(entry_->route.body_too_large, true);  // a chunked body past the limit
     return;
   }

@@ -86,6 +86,8 @@ struct HttpRoute {
   HttpResponse method_not_allowed{405, "text/plain; charset=utf-8", "method not allowed\n", {}};
   // The 413 answer.
   HttpResponse body_too_large{413, "text/plain; charset=utf-8", "request body too large\n", {}};
+  // Told of each 413 with the request target (for a counter); optional.
+  std::function<void(const std::string& target)> on_body_too_large;
 };
 
 struct HttpServerOptions {

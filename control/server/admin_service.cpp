@@ -1,4 +1,6 @@
 #include "server/admin_service.hpp"
+
+#include "ingest/status_series.hpp"
 #include "server/grpc_acceptor.hpp"
 
 #include "config/loader.hpp"
@@ -372,6 +374,12 @@ grpc::ServerUnaryReactor* AdminService::ListEvents(grpc::CallbackServerContext* 
   query.limit = request->limit() == 0 ? 100 : std::min<std::uint32_t>(request->limit(), 1000);
   query.before_last_seen_unix_ms = request->before_last_seen_unix_ms();
   query.before_id = request->before_id();
+  query.min_level = request->level();
+  query.occurrences = request->occurrences();
+  if (!query.min_level.empty() && event_level_rank(query.min_level) < 0) {
+    call.finish(Status::invalid("level", "\"" + query.min_level + "\": must be debug, info, warning, error or critical"));
+    return call.reactor;
+  }
   if (query.since_unix_ms < 0 || query.before_last_seen_unix_ms < 0) {
     call.finish(Status::invalid(query.since_unix_ms < 0 ? "since_unix_ms" : "before_last_seen_unix_ms",
                                 "must not be negative"));
@@ -383,6 +391,7 @@ grpc::ServerUnaryReactor* AdminService::ListEvents(grpc::CallbackServerContext* 
       for (EventRow& row : store.list_events(query)) {
         auto* event = response->add_events();
         event->set_id(row.id);
+        event->set_group_id(row.group_id);
         event->set_tenant(std::move(row.record.tenant));
         event->set_service(std::move(row.record.service));
         event->set_instance(std::move(row.record.instance));
@@ -501,12 +510,36 @@ grpc::ServerUnaryReactor* AdminService::Series(grpc::CallbackServerContext* cont
       return;
     }
     const std::int64_t now = core_.registry().clock().unix_ms();
-    if (telemetry::is_status_metric(request->metric())) {
-      // The single call site of the containers' status metrics (cpu,
-      // memory_bytes, restarts, load): control/ingest/status_series.hpp's
-      // status_series(store, *request, now) answers them, on the writer
-      // thread, where that module exists. Until then they are refused.
-      call.finish(Status::invalid("metric", "\"" + request->metric() + "\": status metrics come from container reports"));
+    if (ingest::is_status_metric(request->metric())) {
+      // The containers' status metrics (cpu, memory_bytes, restarts, load)
+      // come from their status samples in SQLite, read on the writer thread.
+      if (request->tenant().empty() && request->service().empty() && request->instance().empty()) {
+        call.finish(Status::invalid("service", "a scope is required: service or instance (tenant filters)"));
+        return;
+      }
+      if (request->step_ms() % 10'000 != 0) {
+        call.finish(Status::invalid("step_ms", "must be a multiple of 10000"));
+        return;
+      }
+      const std::int64_t since = request->since_unix_ms() ? request->since_unix_ms() : now - 3'600'000;
+      const std::int64_t until = request->until_unix_ms() ? request->until_unix_ms() : now;
+      const std::int64_t step = request->step_ms() ? static_cast<std::int64_t>(request->step_ms()) : 60'000;
+      if (until <= since || (until - since) / step > 10'000) {
+        call.finish(Status::invalid("since_unix_ms", "the range must be positive and hold at most 10,000 steps"));
+        return;
+      }
+      const bool posted = core_.post_store_call([call, request, response, now](Store& store) {
+        Status status;
+        try {
+          *response = ingest::status_series(store, *request, now);
+        } catch (const std::invalid_argument& e) {
+          status = Status::invalid("metric", e.what());
+        } catch (const std::exception& e) {
+          status = Status::internal(std::string("reading the status samples: ") + e.what());
+        }
+        call.finish(status);
+      });
+      if (!posted) call.finish(too_many_pending(core_));
       return;
     }
     auto plan = std::make_shared<telemetry::SeriesPlan>();

@@ -4,6 +4,7 @@
 #include "server/discovery_service.hpp"
 #include "auth/jwks_fetcher.hpp"
 #include "health/health_checker.hpp"
+#include "ingest/ingest_service.hpp"
 #include "keys/key_service.hpp"
 #include "server/grpc_acceptor.hpp"
 #include "server/http_admin.hpp"
@@ -147,7 +148,7 @@ std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
 std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint,
                                             const std::unique_ptr<GrpcAcceptor>& grpc_acceptor,
                                             const keys::KeyService& keys, HttpAdmin& http_admin,
-                                            const telemetry::Ingest& telemetry) {
+                                            const telemetry::Ingest& telemetry, ingest::IngestService& ingest) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -170,13 +171,16 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   });
   // The gRPC acceptor exists before the owner loop runs (it is created
   // before core.start()), so no request sees it half made.
-  server->handle("/metrics", [&core, &grpc_acceptor, &keys, &telemetry](const std::string&, net::HttpRespond respond) {
+  server->handle("/metrics", [&core, &grpc_acceptor, &keys, &telemetry, &ingest](const std::string&,
+                                                                                  net::HttpRespond respond) {
     respond({200, "text/plain; version=0.0.4; charset=utf-8",
              core.metrics().render(core.registry(), core.committed_revision()) +
                  core.limits().render(core.pending_calls(), core.max_pending_calls()) +
                  (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string()) + keys.render_metrics() +
-                 telemetry.render_metrics()});
+                 telemetry.render_metrics() + ingest.render_metrics()});
   });
+  // POST /v1/ingest/*, /v1/logs: tenant containers report (control/ingest/).
+  ingest.install(*server);
   server->handle(http_admin.route(), [&http_admin](net::HttpRequest request, net::HttpRespond respond) {
     http_admin.handle(std::move(request), std::move(respond));
   });
@@ -370,6 +374,8 @@ int run_control_server(const ServerOptions& options) {
     core_options.audit_retention = retention.audit.value;
     core_options.events_retention = retention.events.value;
     core_options.rollups_retention = retention.rollups.value;
+    // Containers' status samples are kept like the minute rollups.
+    core_options.status_retention = retention.rollups.value;
   }
   core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
@@ -462,6 +468,7 @@ int run_control_server(const ServerOptions& options) {
   HttpAdmin http_admin(core.io(), HttpAdminOptions{}, [&core](const std::string& method, unsigned status) {
     core.metrics().record_http_admin(method, status);
   });
+  ingest::IngestService ingest(core);
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   // After grpc_server: destroyed (its thread joined) before the server it feeds.
@@ -484,7 +491,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin, telemetry);
+      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin, telemetry, ingest);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
@@ -595,6 +602,7 @@ int run_control_server(const ServerOptions& options) {
   streams_finished.get_future().wait_for(options.shutdown_timeout);
   // HTTP Admin calls: new ones are refused (503), those under way finish.
   http_admin.stop(options.shutdown_timeout);
+  ingest.stop();
   // In-flight calls finish (their commits complete) until the deadline; then
   // gRPC cancels the rest. The owner loop and the writer keep running meanwhile.
   grpc_server->Shutdown(std::chrono::system_clock::now() + options.shutdown_timeout);

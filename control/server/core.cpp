@@ -32,7 +32,7 @@ void Core::start() {
     // The first sweep at once: a tg-control restarted more often than
     // retention_sweep would otherwise never prune.
     if (options_.audit_retention.count() > 0 || options_.events_retention.count() > 0 ||
-        options_.rollups_retention.count() > 0)
+        options_.rollups_retention.count() > 0 || options_.status_retention.count() > 0)
       arm_retention(std::chrono::milliseconds(0));
   });
   owner_ = std::thread([this] {
@@ -205,12 +205,22 @@ void Core::arm_retention(std::chrono::milliseconds delay) {
 }
 
 // The next table from `table` on that has a retention, else the next sweep.
+std::chrono::milliseconds Core::retention_of(Retained table) const {
+  switch (table) {
+    case Retained::audit: return options_.audit_retention;
+    case Retained::rollups: return options_.rollups_retention;
+    case Retained::events:
+    case Retained::occurrences: return options_.events_retention;
+    case Retained::status_samples: return options_.status_retention;
+  }
+  return std::chrono::milliseconds(0);
+}
+
 void Core::sweep_from(Retained table) {
-  for (Retained t : {Retained::audit, Retained::events, Retained::rollups}) {
+  for (Retained t : {Retained::audit, Retained::events, Retained::rollups, Retained::occurrences,
+                     Retained::status_samples}) {
     if (t < table) continue;
-    const auto retention = t == Retained::audit    ? options_.audit_retention
-                           : t == Retained::events ? options_.events_retention
-                                                   : options_.rollups_retention;
+    const auto retention = retention_of(t);
     if (retention.count() > 0) {
       delete_old_rows(t, registry_.clock().unix_ms() - retention.count(), 0);
       return;
@@ -227,17 +237,26 @@ void Core::delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::siz
     std::string error;
     try {
       const std::size_t limit = options_.retention_delete_batch;
-      deleted = table == Retained::audit    ? store.delete_audit_before(cutoff_unix_ms, limit)
-                : table == Retained::events ? store.delete_events_before(cutoff_unix_ms, limit)
-                                            : store.delete_rollups_before(cutoff_unix_ms, limit);
+      switch (table) {
+        case Retained::audit: deleted = store.delete_audit_before(cutoff_unix_ms, limit); break;
+        case Retained::events: deleted = store.delete_events_before(cutoff_unix_ms, limit); break;
+        case Retained::rollups: deleted = store.delete_rollups_before(cutoff_unix_ms, limit); break;
+        case Retained::occurrences: deleted = store.delete_occurrences_before(cutoff_unix_ms, limit); break;
+        case Retained::status_samples: deleted = store.delete_status_samples_before(cutoff_unix_ms, limit); break;
+      }
     } catch (const std::exception& e) {
       error = e.what();
     }
     asio::post(io_, [this, table, cutoff_unix_ms, deleted_so_far, deleted, error] {
-      const char* what = table == Retained::audit ? "audit" : table == Retained::events ? "events" : "rollups";
+      const char* what = table == Retained::audit         ? "audit"
+                         : table == Retained::events      ? "events"
+                         : table == Retained::rollups     ? "rollups"
+                         : table == Retained::occurrences ? "event occurrences"
+                                                          : "status samples";
       if (table == Retained::audit) metrics_.record_audit_deleted(deleted);
       else if (table == Retained::events) metrics_.record_events_deleted(deleted);
-      else metrics_.record_rollups_deleted(deleted);
+      else if (table == Retained::rollups) metrics_.record_rollups_deleted(deleted);
+      else metrics_.record_ingest_deleted(table == Retained::occurrences ? "occurrences" : "status_samples", deleted);
       const std::size_t total = deleted_so_far + deleted;
       if (error.empty() && deleted == options_.retention_delete_batch) {
         delete_old_rows(table, cutoff_unix_ms, total);
@@ -249,9 +268,8 @@ void Core::delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::siz
       if (total > 0)
         spdlog::info("tg-control: {} retention: deleted {} row(s) older than {}", what, total,
                      format_utc(cutoff_unix_ms));
-      if (table == Retained::audit) sweep_from(Retained::events);
-      else if (table == Retained::events) sweep_from(Retained::rollups);
-      else arm_retention(options_.retention_sweep);
+      if (table == Retained::status_samples) arm_retention(options_.retention_sweep);
+      else sweep_from(static_cast<Retained>(static_cast<int>(table) + 1));
     });
   });
 }

@@ -37,6 +37,9 @@ struct CoreOptions {
   // Telemetry minute rollups (and marks of boots not heard from since) older
   // than this are deleted the same way (0 = kept forever).
   std::chrono::milliseconds rollups_retention{0};
+  // Single event occurrences follow events_retention; containers' status
+  // samples follow this one (0 = kept forever).
+  std::chrono::milliseconds status_retention{0};
   std::chrono::milliseconds retention_sweep{std::chrono::minutes(10)};
   std::size_t retention_delete_batch = 1000;
   // Calls posted to the owner loop (or the writer) and not yet run; beyond
@@ -141,12 +144,13 @@ class Core {
   void reload_registry();
   void arm_write_probe();
   // The tables retention prunes, in the order of a sweep.
-  enum class Retained { audit, events, rollups };
+  enum class Retained { audit, events, rollups, occurrences, status_samples };
   void arm_retention(std::chrono::milliseconds delay);
   // Deletes `table`'s rows older than its retention, one batch per writer
   // job, then goes on with the next table (the last one re-arms the sweep).
   void delete_old_rows(Retained table, std::int64_t cutoff_unix_ms, std::size_t deleted_so_far);
   void sweep_from(Retained table);
+  std::chrono::milliseconds retention_of(Retained table) const;
 
   Registry& registry_;
   CoreOptions options_;

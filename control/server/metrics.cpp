@@ -140,6 +140,11 @@ std::string Metrics::render(const Registry& registry, std::uint64_t committed_re
          "(--rollups-retention).\n"
          "# TYPE tg_control_rollup_rows_deleted_total counter\ntg_control_rollup_rows_deleted_total " +
          std::to_string(rollups_deleted_) + "\n";
+  out += "# HELP tg_control_ingest_rows_deleted_total Event occurrences and status samples deleted by retention.\n"
+         "# TYPE tg_control_ingest_rows_deleted_total counter\n";
+  for (const char* table : {"occurrences", "status_samples"})
+    out += std::string("tg_control_ingest_rows_deleted_total{table=\"") + table + "\"} " +
+           std::to_string(ingest_deleted(table)) + "\n";
 
   out += "# HELP tg_control_admin_calls_total Admin API calls by method and status code.\n"
          "# TYPE tg_control_admin_calls_total counter\n";
@@ -248,6 +253,15 @@ void Metrics::render_table(std::string& out) const {
   counter(out, "tg_control_table_proxy_records_dropped_total",
           "Records of disconnected proxies dropped (--proxy-retention, or past the record cap).",
           t.proxy_records_dropped);
+}
+
+}  // namespace tg::control
+
+namespace tg::control {
+
+std::uint64_t Metrics::ingest_deleted(const std::string& table) const {
+  auto it = ingest_deleted_.find(table);
+  return it == ingest_deleted_.end() ? 0 : it->second;
 }
 
 }  // namespace tg::control

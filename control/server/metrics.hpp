@@ -63,6 +63,9 @@ class Metrics {
   void record_events_deleted(std::uint64_t rows) { events_deleted_ += rows; }
   void record_rollups_deleted(std::uint64_t rows) { rollups_deleted_ += rows; }
   std::uint64_t rollups_deleted() const { return rollups_deleted_; }
+  // Retention of event occurrences and status samples ("occurrences", "status_samples").
+  void record_ingest_deleted(const std::string& table, std::uint64_t rows) { ingest_deleted_[table] += rows; }
+  std::uint64_t ingest_deleted(const std::string& table) const;
   // Active health checks (control/health/).
   void record_probe(bool passed, std::chrono::microseconds latency);
   void set_health_targets(std::size_t targets) { health_targets_ = targets; }
@@ -85,6 +88,7 @@ class Metrics {
   std::uint64_t audit_deleted_ = 0;
   std::uint64_t events_deleted_ = 0;
   std::uint64_t rollups_deleted_ = 0;
+  std::map<std::string, std::uint64_t> ingest_deleted_;
   void render_table(std::string& out) const;
 
   std::map<std::pair<std::string, Code>, std::uint64_t> calls_;

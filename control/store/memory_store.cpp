@@ -67,12 +67,18 @@ void MemoryStore::add_event(const EventRecord& event) {
            row.record.kind == event.kind && row.record.fingerprint == event.fingerprint;
   };
   auto it = std::find_if(events_.begin(), events_.end(), same_group);
+  EventRow occurrence{next_occurrence_id_++, 0, event, 1, event.time_unix_ms, event.time_unix_ms};
+  if (occurrence.record.detail_json.empty()) occurrence.record.detail_json = "{}";
   if (it == events_.end()) {
-    EventRow row{next_event_id_++, event, 1, event.time_unix_ms, event.time_unix_ms};
+    EventRow row{next_event_id_++, 0, event, 1, event.time_unix_ms, event.time_unix_ms};
     if (row.record.detail_json.empty()) row.record.detail_json = "{}";
+    occurrence.group_id = row.id;
+    occurrences_.push_back(std::move(occurrence));
     events_.push_back(std::move(row));
     return;
   }
+  occurrence.group_id = it->id;
+  occurrences_.push_back(std::move(occurrence));
   const std::int64_t last = std::max(it->last_seen_unix_ms, event.time_unix_ms);
   it->record = event;
   if (it->record.detail_json.empty()) it->record.detail_json = "{}";
@@ -122,6 +128,10 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
     for (const auto& record : batch.audit) audit_.push_back(AuditRow{next_audit_id_++, record});
     for (const auto& event : batch.events) add_event(event);
     commit_telemetry(batch);
+    for (StatusSample sample : batch.status_samples) {
+      if (sample.detail_json.empty()) sample.detail_json = "{}";  // as SqliteStore stores it
+      status_samples_.push_back(std::move(sample));
+    }
     if (batch.revision > revision_) revision_ = batch.revision;
     if (batch.identity.generation) generation_ = std::max(generation_, *batch.identity.generation);
     if (batch.identity.fleet_ahead) fleet_ahead_ = *batch.identity.fleet_ahead;
@@ -141,8 +151,10 @@ std::vector<AuditRow> MemoryStore::list_audit(const AuditQuery& query) {
 std::vector<EventRow> MemoryStore::list_events(const EventQuery& query) {
   std::lock_guard lock(mutex_);
   std::vector<EventRow> rows;
-  for (const EventRow& row : events_) {
+  const int min_rank = query.min_level.empty() ? -1 : event_level_rank(query.min_level);
+  for (const EventRow& row : query.occurrences ? occurrences_ : events_) {
     const EventRecord& r = row.record;
+    if (event_level_rank(r.level) < min_rank) continue;
     if (query.before_last_seen_unix_ms != 0 &&
         !(row.last_seen_unix_ms < query.before_last_seen_unix_ms ||
           (row.last_seen_unix_ms == query.before_last_seen_unix_ms && row.id < query.before_id)))
@@ -211,6 +223,47 @@ std::size_t MemoryStore::delete_events_before(std::int64_t cutoff_unix_ms, std::
   std::size_t deleted = 0;
   std::erase_if(events_, [&](const EventRow& row) {
     if (deleted >= limit || row.last_seen_unix_ms >= cutoff_unix_ms) return false;
+    ++deleted;
+    return true;
+  });
+  return deleted;
+}
+
+std::vector<StatusSample> MemoryStore::list_status_samples(const StatusQuery& query) {
+  std::lock_guard lock(mutex_);
+  std::vector<StatusSample> rows;
+  for (const StatusSample& s : status_samples_) {
+    if (!query.tenant.empty() && s.tenant != query.tenant) continue;
+    if (!query.service.empty() && s.service != query.service) continue;
+    if (!query.instance.empty() && s.instance != query.instance) continue;
+    if (s.time_unix_ms < query.since_unix_ms) continue;
+    if (query.until_unix_ms != 0 && s.time_unix_ms >= query.until_unix_ms) continue;
+    rows.push_back(s);
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const StatusSample& a, const StatusSample& b) { return a.time_unix_ms < b.time_unix_ms; });
+  if (rows.size() > query.limit) rows.resize(query.limit);
+  return rows;
+}
+
+std::size_t MemoryStore::delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  if (full_) throw StoreFull("database or disk is full (MemoryStore::set_full)");
+  std::size_t deleted = 0;
+  std::erase_if(occurrences_, [&](const EventRow& row) {
+    if (deleted >= limit || row.last_seen_unix_ms >= cutoff_unix_ms) return false;
+    ++deleted;
+    return true;
+  });
+  return deleted;
+}
+
+std::size_t MemoryStore::delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  if (full_) throw StoreFull("database or disk is full (MemoryStore::set_full)");
+  std::size_t deleted = 0;
+  std::erase_if(status_samples_, [&](const StatusSample& row) {
+    if (deleted >= limit || row.time_unix_ms >= cutoff_unix_ms) return false;
     ++deleted;
     return true;
   });

@@ -31,6 +31,9 @@ class MemoryStore final : public Store {
   std::vector<RollupRow> read_rollups_since(std::int64_t since_unix_ms) override;
   std::vector<RollupMinute> read_rollup_minutes(const RollupQuery& query) override;
   std::size_t delete_rollups_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  std::vector<StatusSample> list_status_samples(const StatusQuery& query) override;
+  std::size_t delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  std::size_t delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
 
   // Test hooks.
   std::size_t commit_count() const;                 // successful commit() calls
@@ -64,6 +67,9 @@ class MemoryStore final : public Store {
   std::map<std::pair<std::string, std::string>, TelemetryMark> marks_;
   std::map<std::pair<SeriesKey, std::int64_t>, RollupCounters> rollups_;
   std::map<std::tuple<SeriesKey, std::int64_t, std::string>, std::uint64_t> rollup_counts_;  // "error:KIND" / "fate:NAME"
+  std::vector<EventRow> occurrences_;  // in id order; record.time_unix_ms is the occurrence's
+  std::uint64_t next_occurrence_id_ = 1;
+  std::vector<StatusSample> status_samples_;  // in insertion order
 };
 
 // True when a row matches the query's filters (both stores agree on them).

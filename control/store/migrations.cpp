@@ -208,6 +208,42 @@ CREATE TABLE telemetry_marks (
 );
 CREATE INDEX telemetry_marks_by_updated ON telemetry_marks(updated_unix_ms);
 )sql"},
+    // Every single occurrence of an event (of any source) beside its group,
+    // and the status reports of tenant containers (control/ingest/). No
+    // foreign key from an occurrence to its group: retention prunes both
+    // tables in batches of their own, and an occurrence is never newer than
+    // its group's last_seen, so a group goes only after its occurrences may.
+    {8, "event occurrences and status samples",
+     R"sql(
+CREATE TABLE event_occurrences (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_id INTEGER NOT NULL,
+  time_unix_ms INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  route TEXT NOT NULL,
+  level TEXT NOT NULL,
+  message TEXT NOT NULL,
+  detail_json TEXT NOT NULL
+);
+CREATE INDEX event_occurrences_by_time ON event_occurrences(time_unix_ms, id);
+CREATE INDEX event_occurrences_by_group ON event_occurrences(group_id, time_unix_ms);
+CREATE TABLE status_samples (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_unix_ms INTEGER NOT NULL,
+  tenant TEXT NOT NULL,
+  service TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  cpu REAL NOT NULL,
+  memory_bytes INTEGER NOT NULL,
+  restarts INTEGER NOT NULL,
+  load REAL NOT NULL,
+  detail_json TEXT NOT NULL
+);
+CREATE INDEX status_samples_by_time ON status_samples(time_unix_ms);
+CREATE INDEX status_samples_by_instance ON status_samples(instance, time_unix_ms);
+CREATE INDEX status_samples_by_service ON status_samples(service, time_unix_ms);
+)sql"},
 };
 
 }  // namespace

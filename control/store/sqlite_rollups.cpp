@@ -2,6 +2,7 @@
 // rollups and their named counts. Runs on the writer thread like the rest
 // of the store.
 #include "store/sqlite_store.hpp"
+#include "store/sqlite_ingest.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -119,6 +120,7 @@ void SqliteStore::write_telemetry(const std::vector<CommitBatch>& batches) {
   // minute) first, so the group writes each row once.
   std::map<std::pair<SeriesKey, std::int64_t>, Merged> merged;
   std::optional<SQLite::Statement> event;
+  std::optional<IngestStatements> occurrences;  // each event's occurrence row
   for (const CommitBatch& batch : batches) {
     for (const TelemetryCommit& t : batch.telemetry) {
       const auto key = std::make_pair(t.node_id, t.boot_id);
@@ -140,8 +142,11 @@ void SqliteStore::write_telemetry(const std::vector<CommitBatch>& batches) {
       write_mark.bind(3, as_column(t.seq));
       write_mark.bind(4, static_cast<std::int64_t>(t.received_unix_ms));
       write_mark.exec();
-      if (!t.events.empty() && !event) event.emplace(*db_, event_upsert_sql);
-      for (const EventRecord& e : t.events) record_event(*event, e);
+      if (!t.events.empty() && !event) {
+        event.emplace(*db_, event_upsert_sql);
+        occurrences.emplace(*db_);
+      }
+      for (const EventRecord& e : t.events) record_event(*event, *occurrences, e);
       for (const RollupDelta& d : t.deltas) {
         Merged& m = merged[{d.series, d.minute_unix_ms}];
         m.counters.add(d.counters);

@@ -1,4 +1,5 @@
 #include "store/sqlite_store.hpp"
+#include "store/sqlite_ingest.hpp"
 
 #include "store/migrations.hpp"
 
@@ -278,9 +279,10 @@ const char* const SqliteStore::event_upsert_sql =
     "ON CONFLICT(tenant, service, kind, fingerprint) DO UPDATE SET "
     "instance = excluded.instance, route = excluded.route, source = excluded.source, "
     "level = excluded.level, message = excluded.message, detail_json = excluded.detail_json, "
-    "count = count + 1, last_seen_unix_ms = MAX(last_seen_unix_ms, excluded.last_seen_unix_ms)";
+    "count = count + 1, last_seen_unix_ms = MAX(last_seen_unix_ms, excluded.last_seen_unix_ms) "
+    "RETURNING id";
 
-void SqliteStore::record_event(SQLite::Statement& event, const EventRecord& e) {
+void SqliteStore::record_event(SQLite::Statement& event, IngestStatements& occurrences, const EventRecord& e) {
   event.reset();
   event.bind(1, e.tenant);
   event.bind(2, e.service);
@@ -293,7 +295,10 @@ void SqliteStore::record_event(SQLite::Statement& event, const EventRecord& e) {
   event.bind(9, e.message);
   event.bind(10, e.detail_json.empty() ? std::string("{}") : e.detail_json);
   event.bind(11, static_cast<int64_t>(e.time_unix_ms));
-  event.exec();
+  if (!event.executeStep()) throw std::runtime_error("an event upsert returned no group id");
+  const std::int64_t group_id = event.getColumn(0).getInt64();
+  event.reset();  // done with the row (RETURNING): the next bind needs it reset
+  occurrences.occurrence(group_id, e);
 }
 
 void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
@@ -314,6 +319,7 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
                                   "deleted_unix_ms = excluded.deleted_unix_ms, actor = excluded.actor");
   SQLite::Statement clear_tombstone(*db_, "DELETE FROM tombstones WHERE kind = ? AND name = ?");
   SQLite::Statement event(*db_, event_upsert_sql);
+  IngestStatements ingest(*db_);
   std::uint64_t revision = 0;
   for (const CommitBatch& batch : batches) {
     for (const Mutation& m : batch.mutations) {
@@ -344,7 +350,8 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
       audit.bind(7, r.after_json);
       audit.exec();
     }
-    for (const EventRecord& e : batch.events) record_event(event, e);
+    for (const EventRecord& e : batch.events) record_event(event, ingest, e);
+    for (const StatusSample& sample : batch.status_samples) ingest.status_sample(sample);
     for (const TombstoneKey& key : batch.cleared_tombstones) {
       clear_tombstone.reset();
       clear_tombstone.bind(1, std::string(to_string(key.kind)));
@@ -448,6 +455,7 @@ std::vector<AuditRow> SqliteStore::list_audit(const AuditQuery& q) {
 }
 
 std::vector<EventRow> SqliteStore::list_events(const EventQuery& q) {
+  if (q.occurrences) return list_occurrences(q);
   SQLite::Statement query(*db_,
                           "SELECT id, tenant, service, instance, route, source, kind, level, fingerprint, message, "
                           "detail_json, count, first_seen_unix_ms, last_seen_unix_ms FROM events "
@@ -455,6 +463,7 @@ std::vector<EventRow> SqliteStore::list_events(const EventQuery& q) {
                           "AND (?3 = '' OR tenant = ?3) AND (?4 = '' OR service = ?4) "
                           "AND (?5 = '' OR instance = ?5) AND (?6 = '' OR kind = ?6) "
                           "AND (?7 = 0 OR last_seen_unix_ms >= ?7) "
+                          "AND (?9 < 0 OR " TG_EVENT_LEVEL_RANK_SQL("level") " >= ?9) "
                           "ORDER BY last_seen_unix_ms DESC, id DESC LIMIT ?8");
   query.bind(1, static_cast<int64_t>(q.before_last_seen_unix_ms));
   query.bind(2, static_cast<int64_t>(q.before_id));
@@ -464,6 +473,7 @@ std::vector<EventRow> SqliteStore::list_events(const EventQuery& q) {
   query.bind(6, q.kind);
   query.bind(7, static_cast<int64_t>(q.since_unix_ms));
   query.bind(8, static_cast<int64_t>(q.limit));
+  query.bind(9, q.min_level.empty() ? -1 : event_level_rank(q.min_level));
   std::vector<EventRow> rows;
   while (query.executeStep()) {
     EventRow row;

@@ -27,6 +27,8 @@ class Statement;
 
 namespace tg::control {
 
+class IngestStatements;  // store/sqlite_ingest.hpp
+
 struct SqliteOptions {
   std::string path;             // parent directory and file are created if missing
   int busy_timeout_ms = 5000;   // bounds every wait for a lock held by another process
@@ -52,6 +54,10 @@ class SqliteStore final : public Store {
   std::size_t delete_audit_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   std::size_t delete_events_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   void probe_write() override;
+  // Occurrences and status samples (sqlite_ingest.cpp).
+  std::vector<StatusSample> list_status_samples(const StatusQuery& query) override;
+  std::size_t delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  std::size_t delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
 
   // Tables whose pages check_integrity() reads: everything the registry is
   // loaded from. The audit log is left out: it is not loaded, only listed,
@@ -71,13 +77,15 @@ class SqliteStore final : public Store {
 
  private:
   void commit_batches(const std::vector<CommitBatch>& batches);
+  std::vector<EventRow> list_occurrences(const EventQuery& query);
   // The telemetry of `batches`, inside commit_batches' transaction
   // (store/sqlite_rollups.cpp): marks checked and moved, deltas of new
   // batches merged per (series, minute) across the whole group and upserted.
   void write_telemetry(const std::vector<CommitBatch>& batches);
-  // One event occurrence into its group (registry batches and telemetry).
+  // One event occurrence into its group and the occurrences table
+  // (registry batches and telemetry).
   static const char* const event_upsert_sql;
-  static void record_event(SQLite::Statement& upsert, const EventRecord& event);
+  static void record_event(SQLite::Statement& upsert, IngestStatements& occurrences, const EventRecord& event);
   std::int64_t series_id(const SeriesKey& key);
 
  public:

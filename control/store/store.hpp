@@ -99,11 +99,46 @@ struct EventQuery {
   // in the listing order, i.e. the last row of the previous page; 0, 0 = from the top.
   std::int64_t before_last_seen_unix_ms = 0;
   std::uint64_t before_id = 0;
+  // At or above this level (event_level_rank); empty = any.
+  std::string min_level;
+  // Single occurrences instead of groups: each row is one occurrence (count
+  // 1, first = last seen = its time, id its own, group_id its group's), the
+  // newest first, paged by (time, id) as groups are.
+  bool occurrences = false;
+};
+
+// The order of event levels, "debug" 0 < "info" < "warning" < "error" <
+// "critical" 4; -1 for anything else.
+inline int event_level_rank(std::string_view level) {
+  constexpr std::string_view levels[] = {"debug", "info", "warning", "error", "critical"};
+  for (int i = 0; i < 5; ++i)
+    if (levels[i] == level) return i;
+  return -1;
+}
+
+// A tenant container's status report (POST /v1/ingest/status): one row per
+// report, kept for the status metrics (cpu, memory_bytes, restarts, load).
+struct StatusSample {
+  std::int64_t time_unix_ms = 0;
+  std::string tenant, service, instance;
+  double cpu = 0;
+  std::int64_t memory_bytes = 0;
+  std::int64_t restarts = 0;
+  double load = 0;
+  std::string detail_json;  // a JSON object, "{}" when there is nothing more
+};
+
+struct StatusQuery {
+  std::string tenant, service, instance;  // empty = any
+  std::int64_t since_unix_ms = 0;         // inclusive
+  std::int64_t until_unix_ms = 0;         // exclusive; 0 = no bound
+  std::uint32_t limit = 100000;           // oldest first, at most this many
 };
 
 // One stored group; `record` holds the newest occurrence.
 struct EventRow {
   std::uint64_t id = 0;
+  std::uint64_t group_id = 0;  // occurrences: the group's id; 0 for a group
   EventRecord record;
   std::uint64_t count = 0;
   std::int64_t first_seen_unix_ms = 0;
@@ -123,10 +158,11 @@ struct CommitBatch {
   // Proxy telemetry batches (control/telemetry/): each one's deltas and its
   // mark commit together; a resend is detected in the transaction.
   std::vector<TelemetryCommit> telemetry;
+  std::vector<StatusSample> status_samples;       // containers' status reports
 
   bool empty() const {
     return mutations.empty() && audit.empty() && identity.empty() && tombstones.empty() &&
-           cleared_tombstones.empty() && events.empty() && telemetry.empty();
+           cleared_tombstones.empty() && events.empty() && telemetry.empty() && status_samples.empty();
   }
 };
 
@@ -225,6 +261,13 @@ class Store {
   // their named counts), then, when none was left, marks not updated since
   // the cutoff; returns how many rows went.
   virtual std::size_t delete_rollups_before(std::int64_t cutoff_unix_ms, std::size_t limit);
+  // Every event's single occurrences (whatever its source) and the status
+  // samples of tenant containers (control/ingest/).
+  virtual std::vector<StatusSample> list_status_samples(const StatusQuery& query) = 0;
+  // Retention of both, in batches as above: occurrences older than the cutoff
+  // (their group may stay: it was seen since), status samples older than it.
+  virtual std::size_t delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
+  virtual std::size_t delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
 };
 
 }  // namespace tg::control

@@ -22,7 +22,8 @@ constexpr const char* kFooter =
     "Global flags (before or after NOUN VERB): --server ADDR:PORT, --token-file F, "
     "-o table|json|yaml, --timeout D; see tgctl --help.\n"
     "Exit codes: 0 ok, 1 the server refused the call, 2 usage error (nothing sent), "
-    "3 the server could not be reached or the deadline passed.";
+    "3 the server could not be reached or the deadline passed.\n"
+    "tgctl report event|status|heartbeat --help: report as a tenant container (HTTP to the ingest endpoints).";
 
 // The verb chosen on the parsed tree: the deepest selected subcommand.
 const CLI::App* chosen_leaf(const CLI::App& app) {

@@ -1,4 +1,6 @@
-// tgctl events list [--instance ID] [--service NAME] [--tenant ID] [--kind KIND] [--since T] [--limit N] [--before LAST_SEEN:ID]
+// tgctl events list [--instance ID] [--service NAME] [--tenant ID] [--kind KIND] [--level LEVEL] [--since T]
+//                   [--grouped] [--limit N] [--before LAST_SEEN:ID]
+// Single occurrences by default, the newest first; --grouped lists the groups with their counts.
 #include "tgctl/cli.hpp"
 #include "tgctl/command_flags.hpp"
 #include "tgctl/flag_values.hpp"
@@ -10,7 +12,8 @@ namespace {
 namespace v1 = tenantgate::v1;
 
 struct EventFlags {
-  std::string instance, service, tenant, kind;
+  std::string instance, service, tenant, kind, level;
+  bool grouped = false;
   TextFlag since, limit, before;
 };
 
@@ -20,11 +23,15 @@ void add_event_commands(CLI::App& app, CommandTable& table) {
   CLI::App* noun = app.add_subcommand("events", "events: instance health flips and more, grouped with counts");
   noun->require_subcommand(1);
   auto flags = std::make_shared<EventFlags>();
-  CLI::App* list = noun->add_subcommand("list", "list event groups, the most recently seen first");
+  CLI::App* list = noun->add_subcommand(
+      "list", "list event occurrences, the newest first (--grouped: groups with counts, the most recently seen first)");
   list->add_option("--instance", flags->instance, "only this instance id");
   list->add_option("--service", flags->service, "only this service");
   list->add_option("--tenant", flags->tenant, "only this tenant");
   list->add_option("--kind", flags->kind, "only this kind (health, ...)");
+  list->add_option("--level", flags->level, "only at or above this level (debug, info, warning, error, critical)")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error", "critical"}));
+  list->add_flag("--grouped", flags->grouped, "event groups with their counts instead of single occurrences");
   add_text_flag(*list, flags->since, "--since",
                 "groups seen from this time on: 2026-11-22T06:00:00Z, Unix ms, or 15m (ago)");
   add_text_flag(*list, flags->limit, "--limit", "at most this many groups (server default 100, max 1000)");
@@ -38,6 +45,8 @@ void add_event_commands(CLI::App& app, CommandTable& table) {
     request->set_service(flags->service);
     request->set_tenant(flags->tenant);
     request->set_kind(flags->kind);
+    request->set_level(flags->level);
+    request->set_occurrences(!flags->grouped);
     if (flags->since.given()) request->set_since_unix_ms(parse_time_unix_ms(flags->since.value, now, "--since"));
     if (flags->limit.given()) request->set_limit(parse_uint32(flags->limit.value, "--limit"));
     if (flags->before.given()) {

@@ -1,6 +1,7 @@
 #include "tgctl/run.hpp"
 
 #include "grpc/status_name.hpp"
+#include "tgctl/commands_report.hpp"
 #include "tgctl/flag_values.hpp"
 #include "tgctl/render.hpp"
 #include "tgctl/token.hpp"
@@ -8,6 +9,8 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+
+#include <cstdlib>
 
 namespace tg::tgctl {
 
@@ -90,6 +93,11 @@ std::string failure_message(const Invocation& invocation, const grpc::Status& st
 
 int run(const std::vector<std::string>& args, const Environment& environment, std::ostream& out,
         std::ostream& err) {
+  // tgctl report ...: HTTP to the ingest endpoints, its own command line.
+  const char* http = std::getenv("TG_HTTP");
+  if (auto code = run_report(args, environment, http && *http ? std::optional<std::string>(http) : std::nullopt, out,
+                             err))
+    return *code;
   ParseOutcome parsed = parse_command_line(args, environment, out, err);
   if (!parsed.invocation) return parsed.exit_code;
   const Invocation& invocation = *parsed.invocation;

@@ -70,7 +70,7 @@ TEST_CASE("tg-control --events-retention: event groups last seen before it are d
         .value("tg_control_event_rows_deleted_total");
   };
   REQUIRE(poll_for(10s, [&] { return deleted() == 1; }, 20ms));
-  const auto events = json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "-o", "json"}));
+  const auto events = json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--grouped", "-o", "json"}));
   REQUIRE(events.events_size() == 1);
   CHECK(events.events(0).message() == "recent");
   // Without a retention nothing goes.
@@ -78,5 +78,5 @@ TEST_CASE("tg-control --events-retention: event groups last seen before it are d
   control.options().extra_args = {"--events-retention", "0"};
   control.start();
   CHECK(deleted() == 0);
-  CHECK(json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "-o", "json"})).events_size() == 1);
+  CHECK(json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--grouped", "-o", "json"})).events_size() == 1);
 }

@@ -70,7 +70,7 @@ TEST_CASE("retention: in YAML deletes older event groups and audit rows, and the
       return metric(control, "tg_control_event_rows_deleted_total") == 1 &&
              metric(control, "tg_control_audit_rows_deleted_total") == 1;
     }, 20ms));
-    const auto events = json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "-o", "json"}));
+    const auto events = json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--grouped", "-o", "json"}));
     REQUIRE(events.events_size() == 1);
     CHECK(events.events(0).message() == "recent");
     const auto audit = json_as<v1::ListAuditResponse>(tgctl(control, {"audit", "list", "-o", "json"}));
@@ -90,7 +90,7 @@ TEST_CASE("retention: in YAML deletes older event groups and audit rows, and the
       return control.log().find("retention: events forever (--events-retention), audit 1d (--audit-retention)") !=
              std::string::npos;
     }, 20ms));
-    CHECK(json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "-o", "json"})).events_size() == 2);
+    CHECK(json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--grouped", "-o", "json"})).events_size() == 2);
     CHECK(json_as<v1::ListAuditResponse>(tgctl(control, {"audit", "list", "-o", "json"})).entries_size() == 2);
     CHECK(metric(control, "tg_control_event_rows_deleted_total") == 0);
   }

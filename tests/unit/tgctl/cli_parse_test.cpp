@@ -258,16 +258,19 @@ TEST_CASE("audit list: filters and times", "[tgctl][cli][audit]") {
 
 TEST_CASE("events list: filters, since, paging", "[tgctl][cli][events]") {
   const Invocation all = parse_ok({"events", "list"});
-  CHECK(request_is<v1::ListEventsRequest>(all, ""));
+  CHECK(request_is<v1::ListEventsRequest>(all, "occurrences: true"));
+  CHECK(request_is<v1::ListEventsRequest>(parse_ok({"events", "list", "--grouped", "--level", "warning"}),
+                                          "level: 'warning'"));
   CHECK(all.command.rpc->method == "ListEvents");
   CHECK(request_is<v1::ListEventsRequest>(
       parse_ok({"events", "list", "--instance", "w1", "--service", "web", "--tenant", "acme", "--kind", "health",
                 "--since", "15m", "--limit", "5", "--before", "1763790000000:42"}),
       "tenant: 'acme' service: 'web' instance: 'w1' kind: 'health' since_unix_ms: 1763790300000 limit: 5 "
-      "before_last_seen_unix_ms: 1763790000000 before_id: 42"));
+      "before_last_seen_unix_ms: 1763790000000 before_id: 42 occurrences: true"));
   for (const auto& [args, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"events", "list", "--before", "42"}, "--before: expected LAST_SEEN_MS:ID"},
-           {{"events", "list", "--since", "yesterday"}, "--since: bad time"}}) {
+           {{"events", "list", "--since", "yesterday"}, "--since: bad time"},
+           {{"events", "list", "--level", "fatal"}, "--level"}}) {
     const Parsed parsed = parse(args);
     INFO("stderr: " << parsed.err);
     CHECK_FALSE(parsed.outcome.invocation.has_value());

@@ -16,7 +16,7 @@ std::map<std::string, v1::Instance> discover(const ControlProcess& control, cons
 }
 
 v1::ListEventsResponse events_of(const ControlProcess& control, const std::string& instance) {
-  return json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--instance", instance, "-o", "json"}));
+  return json_as<v1::ListEventsResponse>(tgctl(control, {"events", "list", "--grouped", "--instance", instance, "-o", "json"}));
 }
 
 const v1::Event* find_event(const v1::ListEventsResponse& events, const std::string& message) {

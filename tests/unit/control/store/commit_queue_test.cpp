@@ -88,6 +88,15 @@ class GuiltyStore final : public Store {
     return inner.delete_events_before(cutoff, limit);
   }
   void probe_write() override { inner.probe_write(); }
+  std::vector<StatusSample> list_status_samples(const StatusQuery& query) override {
+    return inner.list_status_samples(query);
+  }
+  std::size_t delete_occurrences_before(std::int64_t cutoff, std::size_t limit) override {
+    return inner.delete_occurrences_before(cutoff, limit);
+  }
+  std::size_t delete_status_samples_before(std::int64_t cutoff, std::size_t limit) override {
+    return inner.delete_status_samples_before(cutoff, limit);
+  }
 
   MemoryStore inner;
   std::atomic<int> refused{0};
