@@ -36,18 +36,20 @@ std::string status_text(const grpc::Status& status) {
 
 std::shared_ptr<grpc::Channel> open_channel(const std::string& address) {
   grpc::ChannelArguments args;
-  // A dead tg-control is found within ~15 s even while no ack is due.
+  // Dead peers are found within ~15 s even while no ack is due.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetMaxReceiveMessageSize(256 * 1024 * 1024);
   // Our own loop backs off; gRPC's reconnect backoff must not add minutes on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
-  // A separate channel from the table stream's: a large table being pushed
-  // does not delay the acks, nor the batches a table.
-  args.SetString("tg.channel", "telemetry");
+  // The same arguments as the table stream's channel (proxy/subscription/
+  // control_client.cpp): to the same target, gRPC's subchannel pool gives
+  // both streams one connection, so the proxy holds one connection to
+  // tg-control, reconnected once, as before telemetry.
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
