@@ -228,6 +228,29 @@ Try (docs/tgctl.md has every command):
   # every Admin call also as HTTP JSON on the HTTP port (docs/api.md)
   curl -s -X POST -H 'Content-Type: application/json' -d '{}' $c/v1/admin/ListTenants
   curl -s -X POST -H 'Content-Type: application/json' -d '{"service":"acme-web"}' $c/v1/admin/DiscoverInstances
+  # monitoring: every proxy reports its request outcomes each second; tg-control
+  # sums them over all proxies (send a few requests above first)
+  $tgctl top
+  $tgctl top --by instance --sort rate
+  $tgctl metrics series requests --route acme-host --since 10m --step 10s
+  curl -s $c/metrics | grep '^tg_control_tenant_requests_total'
+  # a tenant container reports a business exception with acme's ingest credential:
+  # messages that differ only in ids group together (count 2 below)
+  curl -s -X POST -H 'Authorization: Bearer demo-acme-ingest' -H 'Content-Type: application/json' \
+    -d '{"service":"acme-web","instance":"acme-1","kind":"PaymentDeclined","level":"error","message":"order 1234 declined"}' \
+    $c/v1/ingest/events
+  curl -s -X POST -H 'Authorization: Bearer demo-acme-ingest' -H 'Content-Type: application/json' \
+    -d '{"service":"acme-web","instance":"acme-2","kind":"PaymentDeclined","level":"error","message":"order 98 declined"}' \
+    $c/v1/ingest/events
+  $tgctl events list --tenant acme --grouped
+  $tgctl events list --tenant acme --level error
+  # the same with tgctl report, and a container's status (cpu, memory, restarts)
+  printf demo-acme-ingest > $workdir/acme-ingest.token
+  $tgctl report status --http $host:$control_http_port --token-file $workdir/acme-ingest.token --instance acme-1 --cpu 0.4 --memory-bytes 134217728 --restarts 0 --load 2
+  $tgctl metrics series memory_bytes --instance acme-1 --since 10m --step 10s
+  # acme's credential cannot speak for globex's service: 403, nothing stored
+  curl -s -X POST -H 'Authorization: Bearer demo-acme-ingest' -H 'Content-Type: application/json' \
+    -d '{"service":"globex-api","kind":"x","level":"error","message":"m"}' $c/v1/ingest/events
   # objects from the config file belong to it: this is refused, naming the file
   $tgctl routes patch acme-host --method GET
   $tgctl audit list --limit 5

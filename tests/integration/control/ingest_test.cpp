@@ -260,6 +260,18 @@ TEST_CASE("ingest: register, heartbeat, status, TTL expiry and deregister throug
   CHECK(status.status == 200);
   CHECK(count_rows(world.control, "SELECT COUNT(*) FROM status_samples WHERE instance = 'web-pod-1' AND "
                                   "memory_bytes = 268435456 AND tenant = 'acme' AND service = 'web'") == 1);
+  // ... and what Admin.Series answers for the instance (tgctl metrics series memory_bytes --instance).
+  {
+    const TgctlResult series = tgctl(world.control, {"metrics", "series", "memory_bytes", "--instance", "web-pod-1",
+                                                     "--since", "10m", "--step", "1m", "-o", "json"});
+    INFO(series.describe());
+    REQUIRE(series.exit_code == 0);
+    const auto parsed = json_as<v1::SeriesResponse>(series);
+    double newest = 0;
+    for (const v1::SeriesPoint& point : parsed.points())
+      if (!point.empty()) newest = point.value();
+    CHECK(newest == 268435456.0);
+  }
   CHECK(post(world.control, "/v1/ingest/status", "{\"instance\":\"web-pod-1\",\"cpu\":\"high\"}", world.acme).body.find(
             "\"field\":\"cpu\"") != std::string::npos);
 

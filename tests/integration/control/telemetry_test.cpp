@@ -136,7 +136,8 @@ TEST_CASE("telemetry: batches are acked after commit, resends DUPLICATE, malform
   series_request.set_metric("cpu");
   grpc::Status status = stub->Series(admin_context().get(), series_request, &minutes);
   CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(status.error_message() == "metric: \"cpu\": status metrics come from container reports");
+  // A container status metric needs a service or instance scope (not a route).
+  CHECK(status.error_message() == "service: a scope is required: service or instance (tenant filters)");
 
   // The same through HTTP JSON.
   const auto http = HttpClient(control.http_port()).post("/v1/admin/Top", "{\"by\":\"service\"}", {{"Connection", "close"}});
