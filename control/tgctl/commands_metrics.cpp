@@ -2,7 +2,7 @@
 //           [--sort errors|rate|p99|name] [--limit N]
 // tgctl metrics series METRIC (--route R | --service S | --tenant T | --instance I)
 //           [--since 1h] [--until T] [--step 1m]
-// Both read the telemetry the proxies report (docs/tgctl.md, "Monitoring").
+// Both read the telemetry the proxies report (docs/tgctl.md, "top" and "metrics").
 #include "tgctl/cli.hpp"
 #include "tgctl/command_flags.hpp"
 #include "tgctl/flag_values.hpp"

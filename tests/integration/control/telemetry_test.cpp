@@ -4,6 +4,7 @@
 // under kill -9 — a simulated proxy resends whatever was not acked, and the
 // stored sums equal what it sent, exactly.
 #include "control/support/control_process.hpp"
+#include "control/support/json_output.hpp"
 #include "control/support/telemetry_stream.hpp"
 #include "control/support/tgctl_run.hpp"
 #include "support/http_client.hpp"
@@ -272,4 +273,48 @@ TEST_CASE("telemetry: kill -9 of tg-control between batches and during a stream 
   REQUIRE(control.stub()->Top(admin_context().get(), request, &top).ok());
   REQUIRE(top.rows_size() == 3);
   CHECK(top.rows(0).requests() == sent_ok["a"] + sent_failed["a"]);
+}
+
+TEST_CASE("telemetry: tgctl top and tgctl metrics series", "[control][telemetry][tgctl]") {
+  ControlProcess control;
+  {
+    TelemetryStream stream(control.grpc_address());
+    auto b = batch("sim-1", "boot-1", 1);
+    *b.add_series() = delta("api", 90, 10);
+    *b.add_series() = delta("www", 40, 0);
+    REQUIRE(stream.send(b));
+    const auto ack = stream.read();
+    REQUIRE(ack);
+    REQUIRE(ack->result() == v1::TELEMETRY_RESULT_STORED);
+  }
+  const auto top = tgctl(control, {"top", "--sort", "rate", "-o", "json"});
+  INFO(top.describe());
+  REQUIRE(top.exit_code == 0);
+  const auto rows = json_as<v1::TopResponse>(top);
+  REQUIRE(rows.rows_size() == 2);
+  CHECK(rows.rows(0).route() == "api");
+  CHECK(rows.rows(0).requests() == 100);
+
+  const auto table = tgctl(control, {"top", "--by", "service", "--window", "10m"});
+  INFO(table.describe());
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.rfind("TENANT  SERVICE  REQUESTS  RATE/S  ERRORS  ERROR %", 0) == 0);
+  CHECK(table.out.find("acme    web      140") != std::string::npos);
+  CHECK(table.out.find("1 row(s) over the last 10m, 1 proxy reporting.") != std::string::npos);
+
+  const auto series = tgctl(control, {"metrics", "series", "errors", "--route", "api", "--since", "2m", "--step", "10s",
+                                      "-o", "json"});
+  INFO(series.describe());
+  REQUIRE(series.exit_code == 0);
+  const auto points = json_as<v1::SeriesResponse>(series);
+  double errors = 0;
+  for (const auto& p : points.points()) errors += p.value();
+  CHECK(errors == 10.0);
+  CHECK(points.step_ms() == 10'000);
+
+  const auto no_scope = tgctl(control, {"metrics", "series", "errors"});
+  CHECK(no_scope.exit_code == 2);
+  CHECK(no_scope.err.find("a scope is required") != std::string::npos);
+  const auto bad_sort = tgctl(control, {"top", "--sort", "slow"});
+  CHECK(bad_sort.exit_code == 2);
 }
