@@ -4,7 +4,7 @@
 #include "server/discovery_service.hpp"
 #include "auth/jwks_fetcher.hpp"
 #include "health/health_checker.hpp"
-#include "ingest/ingest_service.hpp"
+#include "server/ingest_service.hpp"
 #include "keys/key_service.hpp"
 #include "server/grpc_acceptor.hpp"
 #include "server/http_admin.hpp"

@@ -143,7 +143,7 @@ TEST_CASE("ingest: 20 exceptions with varying ids are one group of 20 with 20 oc
   CHECK(metric(world.control, "tg_control_ingest_requests_total", {{"endpoint", "events"}, {"result", "too_large"}}) == 1);
 }
 
-TEST_CASE("ingest: a credential speaks only for its tenant; unknown and revoked tokens get 401", "[control][ingest]") {
+TEST_CASE("ingest: a credential speaks only for its tenant, unknown and revoked tokens get 401", "[control][ingest]") {
   World world;
   // acme's token for globex's service: 403, nothing stored, also when mixed into a batch.
   const std::string foreign = "{\"service\":\"api\",\"kind\":\"K\",\"level\":\"error\",\"message\":\"m\"}";
@@ -176,7 +176,7 @@ TEST_CASE("ingest: a credential speaks only for its tenant; unknown and revoked 
   CHECK(post(world.control, "/v1/ingest/events", foreign, world.globex).status == 200);
 }
 
-TEST_CASE("ingest: OTLP/HTTP JSON logs from the exporter become events; other tenants' records are rejected",
+TEST_CASE("ingest: OTLP/HTTP JSON logs from the exporter become events, other tenants' records are rejected",
           "[control][ingest][otlp]") {
   World world;
   const std::string payload = read_file(std::string(TG_FIXTURES_DIR) + "/otlp/logs_exporter.json");

@@ -1,4 +1,4 @@
-#include "ingest/ingest_service.hpp"
+#include "server/ingest_service.hpp"
 
 #include "ingest/fingerprint.hpp"
 #include "ingest/otlp_logs.hpp"

@@ -23,7 +23,8 @@
 // "ingest:TENANT/CREDENTIAL".
 //
 // Threads: handle() runs on the HTTP server's io thread, tg-control's owner
-// loop; parsing runs on one worker thread of this object.
+// loop; parsing runs on one worker thread of this object. The adapter only:
+// the bodies, OTLP mapping, group keys and credentials are control/ingest/.
 #pragma once
 
 #include "ingest/credentials.hpp"
