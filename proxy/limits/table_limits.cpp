@@ -2,6 +2,9 @@
 
 #include "hashing/stable_hash.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
 #include <chrono>
 
 namespace tg::proxy::limits {
@@ -80,7 +83,32 @@ class Builder {
   const TableLimits* previous_;
 };
 
+std::string rate_text(const config::Rate& rate) {
+  // The loader takes <count>/s and <count>/m only.
+  return std::to_string(rate.count) + (rate.period == std::chrono::minutes(1) ? "/m" : "/s");
+}
+
 }  // namespace
+
+boost::json::object describe(const config::RouteRateLimit& limit) {
+  using By = config::RouteRateLimit::By;
+  boost::json::object o{{"rate", rate_text(limit.rate)},
+                        {"burst", limit.burst ? limit.burst : limit.rate.count},
+                        {"by", limit.by == By::header ? "header:" + limit.header : std::string(by_name(limit.by))}};
+  if (limit.shadow) o["shadow"] = true;
+  return o;
+}
+
+boost::json::object describe(const config::TenantLimits& limits) {
+  boost::json::object o;
+  if (limits.rate) {
+    o["rate"] = rate_text(*limits.rate);
+    o["burst"] = limits.burst ? limits.burst : limits.rate->count;
+  }
+  if (limits.max_concurrent) o["max_concurrent"] = limits.max_concurrent;
+  if (limits.shadow) o["shadow"] = true;
+  return o;
+}
 
 std::shared_ptr<const TableLimits> TableLimits::build(const config::Config& config, const TableLimits* previous) {
   std::unordered_map<std::string_view, const config::Tenant*> limited_tenants;
@@ -106,6 +134,7 @@ std::shared_ptr<const TableLimits> TableLimits::build(const config::Config& conf
     if (!fresh) return it->second;
     TenantLimitDef def;
     def.id = tenant.id;
+    def.source = tenant.limits;
     def.shadow = tenant.limits.shadow;
     def.max_concurrent = tenant.limits.max_concurrent;
     if (tenant.limits.rate)
@@ -128,6 +157,7 @@ std::shared_ptr<const TableLimits> TableLimits::build(const config::Config& conf
     def.route = route.name;
     def.tenant = std::string(tenant);
     if (limited_tenant != limited_tenants.end()) def.tenant_limits = tenant_limits(*limited_tenant->second);
+    def.source = route.rate_limit;
     if (const auto& limit = route.rate_limit) {
       using By = config::RouteRateLimit::By;
       // by: tenant counts the route's requests for its service's tenant (the

@@ -16,6 +16,8 @@
 #include "limits/concurrency.hpp"
 #include "limits/gcra.hpp"
 
+#include <boost/json/fwd.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -67,6 +69,7 @@ struct KeyedLimit {
 
 struct TenantLimitDef {
   std::string id;
+  config::TenantLimits source;  // as the table gives them, for /config
   std::optional<FixedLimit> rate;
   std::uint32_t max_concurrent = 0;  // 0: unlimited
   bool shadow = false;               // for the rate and max_concurrent alike
@@ -81,7 +84,13 @@ struct RouteLimitDef {
   std::int32_t tenant_limits = -1;  // index into TableLimits::tenants, or -1
   std::optional<FixedLimit> fixed;
   std::optional<KeyedLimit> keyed;
+  std::optional<config::RouteRateLimit> source;  // the route's rate_limit, for /config
 };
+
+// /config's view of a limit, in the YAML's terms ("rate": "100/s", "by":
+// "header:x-key", the effective burst); "shadow" only when set.
+boost::json::object describe(const config::RouteRateLimit& limit);
+boost::json::object describe(const config::TenantLimits& limits);
 
 class TableLimits {
  public:

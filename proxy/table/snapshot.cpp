@@ -523,6 +523,11 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
     service_list.push_back(std::move(o));
   }
   root["services"] = std::move(service_list);
+  // Limits by route name and tenant id (a pushed table's positions move).
+  std::unordered_map<std::string_view, const limits::RouteLimitDef*> route_limits;
+  if (limits)
+    for (const limits::RouteLimitDef& def : limits->limited())
+      if (def.source) route_limits.emplace(def.route, &def);
   json::array route_list;
   for (std::uint32_t pos : listing(routes)) {
     const RouteDef& r = routes[pos];
@@ -537,11 +542,24 @@ std::string Snapshot::to_json(const std::unordered_map<std::string, InstanceLoad
     if (r.reject_encoded_slashes) o["reject_encoded_slashes"] = true;
     if (r.auth_required) o["auth"] = "required";
     if (r.auth_forward) o["auth_forward"] = true;
+    if (auto it = route_limits.find(r.name); it != route_limits.end()) o["rate_limit"] = limits::describe(*it->second->source);
     route_list.push_back(std::move(o));
   }
   root["routes"] = std::move(route_list);
   // Credential names and kinds, JWT issuers and key ids: never a hash or secret.
   if (auth) root["tenants"] = auth->describe();
+  // Tenant limits in force (those of tenants some route serves), on the
+  // tenant's entry.
+  if (limits && !limits->tenants().empty()) {
+    json::array& tenants = root["tenants"].is_array() ? root["tenants"].as_array() : root["tenants"].emplace_array();
+    for (const limits::TenantLimitDef& def : limits->tenants()) {
+      auto entry = std::find_if(tenants.begin(), tenants.end(), [&](const json::value& t) {
+        return t.as_object().at("id").as_string() == def.id;
+      });
+      if (entry == tenants.end()) entry = tenants.insert(tenants.end(), json::object{{"id", def.id}});
+      entry->as_object()["limits"] = limits::describe(def.source);
+    }
+  }
   return json::serialize(root);
 }
 

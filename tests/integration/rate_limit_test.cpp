@@ -3,10 +3,13 @@
 // exact per proxy under load on one and two workers; max_concurrent refuses
 // the request beyond it and every way a request ends gives its slot back;
 // shadow limits count without refusing; a bucket survives a reload that
-// leaves its limit alone; --rate-limit-max-keys bounds the keyed buckets.
+// leaves its limit alone; /config shows the limits; --rate-limit-max-keys
+// bounds the keyed buckets.
 #include "proxy_test_helpers.hpp"
 #include "support/backend.hpp"
 #include "support/temp_dir.hpp"
+
+#include <boost/json.hpp>
 
 #include <atomic>
 #include <cstdlib>
@@ -221,6 +224,38 @@ TEST_CASE("a reload keeps a bucket whose limit is unchanged, and starts a change
   proxy.write_config(limits_config(backend, "rate_limit: { rate: 1/m, burst: 3, by: route }"));
   REQUIRE(proxy.reload());
   CHECK(client.get("/").status == 200);
+}
+
+TEST_CASE("rate limit: /config shows a route's rate_limit and its tenant's limits, and no credential hash",
+          "[proxy][rate_limit][admin]") {
+  Backend backend("b1");
+  const std::string hash(64, 'a');  // a credential's sha256: never shown
+  std::string yaml = limits_config(backend, "rate_limit: { rate: 100/s, burst: 20, by: \"header:X-Client\", shadow: true }",
+                                   "{ rate: 5/m, max_concurrent: 3 }");
+  yaml.replace(yaml.find("  - id: acme\n"), 13,
+               "  - id: acme\n    credentials:\n      - { name: ci, kind: api_key, sha256: " + hash + " }\n");
+  yaml += "  - name: open\n    match: { path_prefix: /open }\n    service: svc\n";
+  ProxyProcess proxy(yaml);
+  const HttpResponse response = proxy.admin_get("/config");
+  INFO(response.body);
+  REQUIRE(response.status == 200);
+  CHECK(response.body.find(hash) == std::string::npos);
+  const boost::json::object config = boost::json::parse(response.body).as_object();
+  const auto route = [&](std::string_view name) {
+    for (const auto& r : config.at("routes").as_array())
+      if (r.at("name").as_string() == name) return r.as_object();
+    FAIL("no route " << name);
+    return boost::json::object{};
+  };
+  CHECK(boost::json::serialize(route("all").at("rate_limit")) ==
+        R"({"rate":"100/s","burst":20,"by":"header:x-client","shadow":true})");
+  CHECK_FALSE(route("open").contains("rate_limit"));
+  const auto& tenants = config.at("tenants").as_array();
+  REQUIRE(tenants.size() == 1);
+  CHECK(tenants[0].at("id").as_string() == "acme");
+  // burst 0 in the table: the rate's count.
+  CHECK(boost::json::serialize(tenants[0].at("limits")) == R"({"rate":"5/m","burst":5,"max_concurrent":3})");
+  CHECK(tenants[0].at("credentials").as_array().size() == 1);
 }
 
 TEST_CASE("rate limit: --rate-limit-max-keys bounds each worker's keyed buckets, the least recently used evicted",

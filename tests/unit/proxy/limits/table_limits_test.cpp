@@ -5,6 +5,8 @@
 
 #include "../table/config_builders.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
 using namespace tg::proxy::limits;
@@ -154,4 +156,24 @@ TEST_CASE("table limits: two tables in a row without the previous start afresh",
   const auto second = TableLimits::build(table(), nullptr);
   CHECK(first->limited()[static_cast<std::size_t>(first->slot(2))].fixed->bucket !=
         second->limited()[static_cast<std::size_t>(second->slot(2))].fixed->bucket);
+}
+
+TEST_CASE("table limits: /config's view keeps the table's terms and the effective burst", "[proxy][limits][table]") {
+  const auto table_limits = TableLimits::build(table(), nullptr);
+  REQUIRE(table_limits);
+  const RouteLimitDef& limited = table_limits->limited()[static_cast<std::size_t>(table_limits->slot(2))];
+  REQUIRE(limited.source);
+  CHECK(boost::json::serialize(describe(*limited.source)) == R"({"rate":"100/s","burst":20,"by":"route"})");
+  // The acme route: limited by its tenant only.
+  CHECK_FALSE(table_limits->limited()[static_cast<std::size_t>(table_limits->slot(1))].source);
+  REQUIRE(table_limits->tenants().size() == 1);
+  CHECK(boost::json::serialize(describe(table_limits->tenants()[0].source)) ==
+        R"({"rate":"50/s","burst":50,"max_concurrent":4})");
+
+  RouteRateLimit keyed{{3, std::chrono::minutes(1)}, 0, RouteRateLimit::By::header, "x-client", true};
+  CHECK(boost::json::serialize(describe(keyed)) == R"({"rate":"3/m","burst":3,"by":"header:x-client","shadow":true})");
+  tg::config::TenantLimits shadow_only;
+  shadow_only.max_concurrent = 7;
+  shadow_only.shadow = true;
+  CHECK(boost::json::serialize(describe(shadow_only)) == R"({"max_concurrent":7,"shadow":true})");
 }
