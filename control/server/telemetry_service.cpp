@@ -38,6 +38,14 @@ struct TelemetryService::StreamState {
   bool writing = false;      // a StartWrite outstanding
   // One per batch read, in order; filled when its answer is known.
   std::deque<std::shared_ptr<std::optional<v1::TelemetryAck>>> slots;
+  // Batches read and not yet handed to Ingest, in order, with their slots.
+  // One commit at a time per stream: a later batch of the same (node, boot)
+  // is committed only after the earlier one was, so a batch whose commit
+  // failed (the stream then ends and the proxy resends it) can never be
+  // covered by the mark of a later one and taken for a duplicate.
+  std::deque<std::pair<std::shared_ptr<v1::TelemetryBatch>, std::shared_ptr<std::optional<v1::TelemetryAck>>>>
+      waiting;
+  bool committing = false;
   v1::TelemetryAck in_write;  // the ack being written
 };
 
@@ -110,7 +118,19 @@ struct StreamOps {
     if (state->finished) return;
     auto slot = std::make_shared<std::optional<v1::TelemetryAck>>();
     state->slots.push_back(slot);
-    service.ingest_.receive(*batch, [&service, state, slot](std::optional<v1::TelemetryAck> ack, const Status& failure) {
+    state->waiting.emplace_back(std::move(batch), std::move(slot));
+    next_commit(service, state);
+    read_more(service, state);
+  }
+
+  static void next_commit(TelemetryService& service, const std::shared_ptr<State>& state) {
+    if (state->finished || state->committing || state->waiting.empty()) return;
+    const auto next = std::move(state->waiting.front());
+    state->waiting.pop_front();
+    state->committing = true;
+    // Refused and duplicate batches are answered at once (inside receive).
+    service.ingest_.receive(*next.first, [&service, state, slot = next.second](std::optional<v1::TelemetryAck> ack, const Status& failure) {
+      state->committing = false;
       if (state->finished) return;
       if (!ack) {
         end(service, state,
@@ -119,8 +139,8 @@ struct StreamOps {
       }
       *slot = std::move(*ack);
       flush(service, state);
+      next_commit(service, state);
     });
-    read_more(service, state);
   }
 };
 
