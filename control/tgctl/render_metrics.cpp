@@ -3,6 +3,7 @@
 #include "tgctl/render_metrics.hpp"
 #include "tgctl/table.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace tg::tgctl {
@@ -15,6 +16,12 @@ std::string number(double value, const char* format) {
   char text[64];
   std::snprintf(text, sizeof text, format, value);
   return text;
+}
+
+// A series value: whole numbers (counts, bytes) in full, others to 6 digits.
+std::string series_value(double value) {
+  if (value == std::floor(value) && std::fabs(value) < 1e15) return number(value, "%.0f");
+  return number(value, "%.6g");
 }
 
 std::string or_dash(const std::string& text) { return text.empty() ? "-" : text; }
@@ -51,7 +58,7 @@ void top_table(const v1::TopRequest* request, const v1::TopResponse& response, s
 void series_table(const v1::SeriesResponse& response, std::ostream& out) {
   Table table({"TIME", response.metric().empty() ? std::string("VALUE") : response.metric()});
   for (const v1::SeriesPoint& point : response.points())
-    table.add_row({format_time_unix_ms(point.time_unix_ms()), point.empty() ? "-" : number(point.value(), "%.6g")});
+    table.add_row({format_time_unix_ms(point.time_unix_ms()), point.empty() ? "-" : series_value(point.value())});
   table.write(out);
 }
 
