@@ -1,5 +1,6 @@
 #include "subscription/control_client.hpp"
 
+#include "subscription/control_channel.hpp"
 #include "subscription/key_requests.hpp"
 #include "subscription/state_store.hpp"
 #include "subscription/table_convert.hpp"
@@ -12,9 +13,6 @@
 #include "tenantgate/v1/discovery.grpc.pb.h"
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
 #include <spdlog/spdlog.h>
 
 #if defined(__GLIBC__)
@@ -53,21 +51,6 @@ std::string status_text(const grpc::Status& status) {
   std::string text(grpc_status_name(status.error_code()));
   if (!status.error_message().empty()) text += ": " + status.error_message();
   return text;
-}
-
-std::shared_ptr<grpc::Channel> open_channel(const std::string& address) {
-  grpc::ChannelArguments args;
-  // Dead peers are found within ~15 s even when no update flows.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  args.SetMaxReceiveMessageSize(256 * 1024 * 1024);  // whole tables of large fleets
-  // Our own loop backs off; gRPC's reconnect backoff must not add minutes on top.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 // After a whole table was built: the parsed message, the config model and
@@ -621,7 +604,7 @@ void ControlClient::start(std::shared_ptr<const Snapshot> serving, std::string l
   s.current = std::move(serving);
   s.listen = std::move(listen);
   s.install = std::move(install);
-  s.stub = v1::Discovery::NewStub(open_channel(s.options.address));
+  s.stub = v1::Discovery::NewStub(open_control_channel(s.options.address));
   s.key_requests = std::make_unique<KeyRequests>(s.write_mutex);
   thread_ = std::thread([this] { state_->run(); });
 }

@@ -1,15 +1,13 @@
 #include "telemetry/report_client.hpp"
 
 #include "grpc/status_name.hpp"
+#include "subscription/control_channel.hpp"
 #include "telemetry/batch_buffer.hpp"
 #include "telemetry/batch_build.hpp"
 #include "telemetry/delta_tracker.hpp"
 #include "tenantgate/v1/telemetry.grpc.pb.h"
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -32,25 +30,6 @@ std::string status_text(const grpc::Status& status) {
   std::string text(grpc_status_name(status.error_code()));
   if (!status.error_message().empty()) text += ": " + status.error_message();
   return text;
-}
-
-std::shared_ptr<grpc::Channel> open_channel(const std::string& address) {
-  grpc::ChannelArguments args;
-  // Dead peers are found within ~15 s even while no ack is due.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  args.SetMaxReceiveMessageSize(256 * 1024 * 1024);
-  // Our own loop backs off; gRPC's reconnect backoff must not add minutes on top.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5'000);
-  // The same arguments as the table stream's channel (proxy/subscription/
-  // control_client.cpp): to the same target, gRPC's subchannel pool gives
-  // both streams one connection, so the proxy holds one connection to
-  // tg-control, reconnected once, as before telemetry.
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 std::uint64_t random_seed() {
@@ -288,7 +267,7 @@ ReportClient::~ReportClient() {
 void ReportClient::start(TelemetryCollectFn collect) {
   State& s = *state_;
   s.collect = std::move(collect);
-  s.stub = v1::Telemetry::NewStub(open_channel(s.options.target));
+  s.stub = v1::Telemetry::NewStub(subscription::open_control_channel(s.options.target));
   collector_ = std::thread([state = state_] { state->run_collector(); });
   sender_ = std::thread([state = state_] { state->run_sender(); });
 }
