@@ -260,11 +260,46 @@ struct Retention {
 
 inline constexpr Duration min_retention = std::chrono::hours(1);
 
+// An `alert_rules` item (control plane only; docs/alerting.md).
+struct AlertRuleConfig {
+  std::string name;
+  SourceLocation location;
+  std::string scope_tenant, scope_service, scope_route, scope_instance;  // "" = not set
+  std::map<std::string, std::string> scope_labels;
+  std::string metric;  // request_rate | error_rate | ... (docs/alerting.md)
+  std::string op;      // > >= < <= == !=
+  double threshold = 0;
+  std::string event_kind;   // event_count: condition.kind
+  std::string event_level;  // event_count: condition.level ("" = any)
+  Duration window{60'000};
+  Duration for_duration{0};
+  Duration keep_firing_for{0};
+  std::vector<std::string> group_by;
+  std::string severity;
+  std::vector<std::string> notifiers;
+  std::map<std::string, std::string> annotations;
+};
+
+// A `notifiers` item (control plane only).
+struct NotifierConfig {
+  enum class Type { webhook, alertmanager };
+  std::string name;
+  SourceLocation location;
+  Type type = Type::webhook;
+  std::string url;
+  std::string secret_file;  // "" = unsigned
+  Duration repeat_interval{4 * 3'600'000};
+  bool send_resolved = true;
+  Duration timeout{10'000};
+};
+
 struct Config {
   std::vector<Tenant> tenants;
   std::vector<Service> services;
   std::vector<Route> routes;
   std::optional<Retention> retention;  // set by Reader::control only; the proxy ignores the section
+  std::vector<AlertRuleConfig> alert_rules;  // Reader::control only
+  std::vector<NotifierConfig> notifiers;     // Reader::control only
 };
 
 inline constexpr LbPolicy all_lb_policies[] = {

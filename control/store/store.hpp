@@ -12,6 +12,7 @@
 // (the writer thread; at startup, the main thread before it starts).
 #pragma once
 
+#include "store/alert_records.hpp"
 #include "store/rollups.hpp"
 
 #include <cstdint>
@@ -159,10 +160,12 @@ struct CommitBatch {
   // mark commit together; a resend is detected in the transaction.
   std::vector<TelemetryCommit> telemetry;
   std::vector<StatusSample> status_samples;       // containers' status reports
+  AlertChanges alerts;                            // alert rules, episodes, outbox (control/alerts/)
 
   bool empty() const {
     return mutations.empty() && audit.empty() && identity.empty() && tombstones.empty() &&
-           cleared_tombstones.empty() && events.empty() && telemetry.empty() && status_samples.empty();
+           cleared_tombstones.empty() && events.empty() && telemetry.empty() && status_samples.empty() &&
+           alerts.empty();
   }
 };
 
@@ -268,6 +271,17 @@ class Store {
   // (their group may stay: it was seen since), status samples older than it.
   virtual std::size_t delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
   virtual std::size_t delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) = 0;
+
+  // ---- alerting (control/alerts/). Stores without it throw std::logic_error.
+  virtual LoadedAlerts load_alerts();
+  // Episodes (serialized v1::Alert without transitions/deliveries), id descending.
+  virtual std::vector<std::string> list_alerts(const AlertQuery& query);
+  // One episode with its transitions and deliveries (with their attempts),
+  // serialized v1::Alert; nullopt when absent.
+  virtual std::optional<std::string> get_alert(std::uint64_t id);
+  // Retention: resolved episodes (with their transitions, deliveries and
+  // attempts) resolved before the cutoff, in batches as above.
+  virtual std::size_t delete_alerts_before(std::int64_t cutoff_unix_ms, std::size_t limit);
 };
 
 }  // namespace tg::control
