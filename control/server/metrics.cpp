@@ -220,6 +220,10 @@ void Metrics::render_table(std::string& out) const {
           "Delta updates a proxy refused (NACKed); it got the full table of that version next.", t.delta_refused);
   counter(out, "tg_control_table_acks_total", "ACKs received from proxies.", t.acks);
   counter(out, "tg_control_table_nacks_total", "NACKs received from proxies.", t.nacks);
+  counter(out, "tg_control_table_nacks_retryable_total",
+          "NACKs that did not refuse the table (the proxy could not confirm it in time); it is sent again.",
+          t.nacks_retryable);
+  counter(out, "tg_control_table_resends_total", "Versions sent again after a retryable NACK.", t.resends);
   out += "# HELP tg_control_registry_info The registry id of this database.\n"
          "# TYPE tg_control_registry_info gauge\n"
          "tg_control_registry_info{registry_id=\"" + t.registry_id + "\"} 1\n";

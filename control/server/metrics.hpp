@@ -22,6 +22,7 @@
 //   tg_control_table_subscribers                        proxies connected to StreamTable
 //   tg_control_table_updates_sent_total{kind}           updates written: config | health
 //   tg_control_table_acks_total, _nacks_total           answers of the proxies
+//   tg_control_table_nacks_retryable_total, _resends_total  retryable NACKs, versions sent again
 //   tg_control_registry_info{registry_id}               1; this database's registry id
 //   tg_control_database_older_than_fleet                1 while proxies serve newer versions
 //   tg_control_table_fenced_proxies                     connected proxies sent nothing because of it

@@ -66,11 +66,17 @@ void TableHub::send_next(SubscriberId id, Connection& c) {
   if (own && c.applied == newest) return;
   ProxyRecord& record = record_of(c.node_id);
   if (!record.fenced.empty()) return;
-  if (record.last_nack && from_proto(record.last_nack->version()) == newest) return;
+  if (!may_send_newest(record)) return;
   v1::UpdateKind kind = v1::UPDATE_KIND_FULL;
   // Null while changes wait for the debounce: publish() sends the next version.
   std::shared_ptr<const TableUpdate> update = state_.update_for(own, c.applied, c.digest, !c.no_delta, &kind);
   if (!update) return;
+  if (record.last_nack && from_proto(record.last_nack->version()) == newest) {
+    ++record.retries;
+    if (metrics_) ++metrics_->resends;
+    spdlog::info("tg-control: sending table {} to proxy {} again (retry {} after a retryable NACK)", to_string(newest),
+                 c.node_id, record.retries);
+  }
   c.outstanding = newest;
   c.outstanding_kind = kind;
   record.sent = newest;
@@ -92,6 +98,11 @@ void TableHub::send_next(SubscriberId id, Connection& c) {
     }
   }
   write(c, std::move(update));
+}
+
+bool TableHub::may_send_newest(const ProxyRecord& record) const {
+  if (!record.last_nack || from_proto(record.last_nack->version()) != state_.newest()) return true;
+  return record.nack_retryable && clock_.steady() >= record.retry_at;
 }
 
 void TableHub::write(Connection& c, std::shared_ptr<const TableUpdate> update) {
@@ -354,16 +365,33 @@ void TableHub::answer(SubscriberId id, Connection& c, const v1::StreamTableReque
     record.registry_id = state_.registry_id();
     record.digest = state_.digest_of(version);
     c.digest = record.digest;
+    record.retries = 0;
+    record.nack_retryable = false;
     if (metrics_) ++metrics_->acks;
   } else {
     v1::ProxyNack nack;
     to_proto(version, nack.mutable_version());
     nack.set_reason(bounded(request.nack().reason(), 4096));
     nack.set_time_unix_ms(clock_.unix_ms());
-    spdlog::warn("tg-control: proxy {} refused table {}: {}", c.node_id, to_string(version), nack.reason());
-    record.last_nack = std::move(nack);
+    const bool same_version = record.last_nack && from_proto(record.last_nack->version()) == version;
+    if (!same_version) record.retries = 0;
+    record.nack_retryable = request.nack().retryable();
     ++record.nacks;
     if (metrics_) ++metrics_->nacks;
+    if (record.nack_retryable) {
+      // Not a refusal: the proxy holds the table and could not confirm it in
+      // time. The same version goes again after a back-off (sweep()).
+      auto delay = options_.retry_backoff;
+      for (std::uint32_t i = 0; i < record.retries && delay < options_.retry_backoff_max; ++i) delay *= 2;
+      delay = std::min(delay, options_.retry_backoff_max);
+      record.retry_at = clock_.steady() + delay;
+      if (metrics_) ++metrics_->nacks_retryable;
+      spdlog::warn("tg-control: proxy {} could not confirm table {} ({}); sending it again in {} ms", c.node_id,
+                   to_string(version), nack.reason(), delay.count());
+    } else {
+      spdlog::warn("tg-control: proxy {} refused table {}: {}", c.node_id, to_string(version), nack.reason());
+    }
+    record.last_nack = std::move(nack);
   }
   send_next(id, c);
 }
@@ -479,6 +507,12 @@ void TableHub::sweep() {
     spdlog::warn("tg-control: proxy {} ({}): {}", c.node_id.empty() ? std::string("-") : c.node_id, c.peer, message);
     if (metrics_) ++metrics_->ended_write_timeout;
     end(id, Status{Code::deadline_exceeded, message}, true);
+  }
+  // Retryable NACKs whose back-off ended.
+  for (auto& [id, c] : connections_) {
+    if (c.node_id.empty() || c.writing || !c.outstanding.empty()) continue;
+    auto record = proxies_.find(c.node_id);
+    if (record != proxies_.end() && record->second.nack_retryable && record->second.last_nack) send_next(id, c);
   }
   drop_records(now);
   arm_sweep();

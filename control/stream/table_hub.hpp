@@ -15,7 +15,10 @@
 // Per subscriber: at most one update outstanding (write completed AND ACK or
 // NACK received), always for the newest version (TableState::update_for). A
 // NACKed version is never sent again to that node id, even after it
-// reconnects. Updates are shared: a stream holds a reference to the one
+// reconnects — unless the NACK is retryable (the proxy could not confirm the
+// table in time, it did not refuse it): then the same version is sent again
+// after a back-off (retry_backoff, doubling up to retry_backoff_max, checked
+// by sweep()), until the proxy answers otherwise or a newer version exists. Updates are shared: a stream holds a reference to the one
 // encoded update of its version (TableUpdate), never a copy, and at most one
 // write in flight; newer versions wait in TableState, not per stream.
 //
@@ -96,6 +99,10 @@ struct TableHubOptions {
   std::size_t max_delta_versions = 4096;
   std::size_t max_delta_keys = 200'000;
   std::function<void(v1::Tenant&)> tenant_keys;
+  // A retryable NACK: the same version is sent again after this back-off,
+  // doubled per retry of that version up to retry_backoff_max.
+  std::chrono::milliseconds retry_backoff{1'000};
+  std::chrono::milliseconds retry_backoff_max{30'000};
   // The flap guard of node ids (see TableHub::connect).
   std::size_t max_node_replacements = 3;
   std::chrono::milliseconds node_flap_window{10'000};
@@ -174,8 +181,8 @@ class TableHub {
   TableVersion newest() const { return state_.newest(); }
   TableVersion last_config() const { return state_.last_config(); }
   std::size_t health_versions() const { return state_.health_versions(); }
-  // The full table of the last config version: a serialized v1::Table.
-  const std::string& payload() const { return state_.payload(); }
+  // The entries as a serialized v1::Table (TableState::payload).
+  std::string payload() const { return state_.payload(); }
   std::size_t connected() const { return connections_.size(); }
   // Connected and fenced proxies; with `all` also the kept disconnected ones.
   void list_proxies(v1::ListProxiesResponse* out, bool all = false) const;
@@ -191,6 +198,11 @@ class TableHub {
     TableVersion applied, sent;
     std::optional<v1::ProxyNack> last_nack;
     std::uint64_t nacks = 0;
+    // last_nack was retryable: its version is sent again from retry_at on;
+    // retries counts the resends of that version (the back-off doubles).
+    bool nack_retryable = false;
+    Clock::SteadyTime retry_at{};
+    std::uint32_t retries = 0;
     std::string registry_id;  // of the table it serves
     std::uint64_t digest = 0;
     std::string fenced;       // why nothing is pushed to it; empty = not fenced
@@ -222,6 +234,9 @@ class TableHub {
   };
 
   void send_next(SubscriberId id, Connection& connection);
+  // False while `record` NACKed the newest version: not at all, or (retryable)
+  // not before its back-off ends.
+  bool may_send_newest(const ProxyRecord& record) const;
   void hello(SubscriberId id, Connection& connection, const v1::Hello& hello);
   // false when the hello was refused (the node id flaps between two streams).
   bool take_over(SubscriberId id, const Connection& connection, ProxyRecord& record, const std::string& node,

@@ -18,6 +18,8 @@ struct TableMetrics {
   std::uint64_t config_bytes_sent = 0, health_bytes_sent = 0, delta_bytes_sent = 0;
   std::uint64_t delta_refused = 0;  // deltas a proxy NACKed (it got the full table next)
   std::uint64_t acks = 0, nacks = 0;
+  // NACKs that did not refuse the table (retryable), and the resends they caused.
+  std::uint64_t nacks_retryable = 0, resends = 0;
   std::string registry_id;
   bool older_than_fleet = false;
   std::uint64_t fenced_proxies = 0;

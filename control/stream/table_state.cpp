@@ -75,19 +75,21 @@ TableState::TableState(const Registry& registry, TableStateOptions options, Tabl
     metrics_->registry_id = options_.registry_id;
     metrics_->older_than_fleet = fleet_ahead_ != 0;
   }
-  for (const auto& [id, tenant] : registry.tenants()) set_entry(tenants, id, tenant_entry(tenant));
+  // The registry's maps are in key order, as the entries: each insert goes
+  // at the end. No change log at start (version 1 is no delta base's target).
+  for (const auto& [id, tenant] : registry.tenants()) entries_.set(tenants, id, tenant_entry(tenant));
   for (const auto& [name, service] : registry.services())
-    set_entry(services, name, object_entry(table::services, service));
-  for (const auto& [name, route] : registry.routes())
-    set_entry(routes, name, object_entry(table::routes, route));
+    entries_.set(services, name, object_entry(table::services, service));
+  for (const auto& [name, route] : registry.routes()) entries_.set(routes, name, object_entry(table::routes, route));
   for (const auto& [id, instance] : registry.instances()) {
-    set_entry(instances, id, instance_entry(instance, &instances_[id]));
+    auto state = instances_.emplace_hint(instances_.end(), id, v1::InstanceState{});
+    entries_.set(instances, id, instance_entry(instance, &state->second));
   }
   newest_ = {registry.generation(), 1};
-  changed_keys_.clear();
   delta_floor_ = newest_;
   remember_digest();
-  build_config(start);
+  publish_config(start);
+  if (metrics_) metrics_->build_seconds = seconds_since(start);
 }
 
 void TableState::set_entry(Kind kind, const std::string& name, std::string entry) {
@@ -214,7 +216,7 @@ bool TableState::publish() {
   full_newest_.reset();
   envelope_dirty_ = false;
   if (full) {
-    build_config(start);
+    publish_config(start);
   } else {
     publish_health();
   }
@@ -223,13 +225,20 @@ bool TableState::publish() {
   return true;
 }
 
+// The whole table as of the entries; only while they hold the newest version.
 std::shared_ptr<const TableUpdate> TableState::assemble() const {
+  const auto start = SteadyClock::now();
   v1::StreamTableResponse response;
   to_proto(newest_, response.mutable_version());
   response.set_config(entries_.serialize());
   response.set_kind(v1::UPDATE_KIND_FULL);
   stamp(response);
-  return std::make_shared<const TableUpdate>(std::move(response));
+  auto update = std::make_shared<const TableUpdate>(std::move(response));
+  const double seconds = seconds_since(start);
+  spdlog::debug("tg-control: table {}: full payload of {} bytes assembled in {:.1f} ms", to_string(newest_),
+                update->bytes().size(), seconds * 1e3);
+  if (metrics_) metrics_->build_seconds = seconds;
+  return update;
 }
 
 // The envelope fields every update of the newest version shares.
@@ -245,22 +254,25 @@ void TableState::remember_digest() {
   while (digests_.size() > kept_digests) digests_.erase(digests_.begin());
 }
 
+// A proxy without a usable base gets the whole table as of the newest
+// version (the entries hold the current states), assembled once per version.
 std::shared_ptr<const TableUpdate> TableState::full_newest() {
-  if (newest_ == last_config_) return config_;
-  // The newest is a health version: a proxy without a usable base gets the
-  // whole table as of now (the entries hold the current states), built once.
-  if (!full_newest_) full_newest_ = assemble();
+  if (!full_newest_) {
+    full_newest_ = assemble();
+    ++full_builds_;
+  }
   return full_newest_;
 }
 
-void TableState::build_config(SteadyClock::time_point start) {
-  config_ = assemble();
-  const std::size_t total = config_->message().config().size();
+// A config version: the entries already hold it (take() updated the objects
+// it changed and the digest); nothing is assembled here.
+void TableState::publish_config(SteadyClock::time_point start) {
+  const std::size_t total = entries_.bytes();
   last_config_ = newest_;
   health_log_.clear();
   changed_since_config_.clear();
   const double seconds = seconds_since(start);
-  spdlog::info("tg-control: table {}: {} tenants, {} services, {} instances, {} routes, {} bytes, built in {:.1f} ms",
+  spdlog::info("tg-control: table {}: {} tenants, {} services, {} instances, {} routes, {} bytes, published in {:.2f} ms",
                to_string(newest_), entries_.size(tenants), entries_.size(services), entries_.size(instances),
                entries_.size(routes), total, seconds * 1e3);
   if (metrics_) {
@@ -268,7 +280,6 @@ void TableState::build_config(SteadyClock::time_point start) {
     t.generation = newest_.generation;
     t.counter = newest_.counter;
     ++t.config_versions;
-    t.build_seconds = seconds;
     t.payload_bytes = total;
   }
 }
@@ -403,7 +414,7 @@ std::shared_ptr<const TableUpdate> TableState::update_for(bool own, TableVersion
     }
   }
   *kind = v1::UPDATE_KIND_FULL;
-  if (newest_ != last_config_ && !full_newest_ && unpublished) return nullptr;
+  if (!full_newest_ && unpublished) return nullptr;
   return full_newest();
 }
 

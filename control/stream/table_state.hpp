@@ -9,6 +9,10 @@
 // concatenation of the entries (no re-serialization of every object per
 // version); per instance its InstanceState. An instance change is a health
 // change when the old entry with the new state encodes to the new entry.
+// A change costs the work of the objects it touched: their entries, the
+// digest (updated per object) and the change log. The full payload is
+// assembled lazily, at most once per version, and only when some proxy needs
+// the whole table (a new proxy, or one too far behind for a delta).
 //
 // Versions: (generation, counter), counter 1 = the table at start. Changes
 // are gathered (take) until publish(), which makes them ONE version: a config
@@ -118,9 +122,9 @@ class TableState {
   // serves the same table under an older label: tg-control restarted) gets
   // an empty delta that only relabels it.
   // Without `allow_delta` (the proxy refused a delta) no config delta is
-  // chosen. Null when nothing can be sent right now (a full table at a health
-  // version and a delta are assembled from the entries, which hold
-  // unpublished changes: the next version is sent once published).
+  // chosen. Null when nothing can be sent right now (a full table and a delta
+  // not assembled yet are assembled from the entries, which hold unpublished
+  // changes: the next version is sent once published).
   std::shared_ptr<const TableUpdate> update_for(bool own, TableVersion applied, std::uint64_t served_digest,
                                                 bool allow_delta, v1::UpdateKind* kind);
 
@@ -154,8 +158,12 @@ class TableState {
   // The oldest version a delta can start from (the change log reaches back to it).
   TableVersion delta_floor() const { return delta_floor_; }
   std::size_t health_versions() const { return health_log_.size(); }
-  // The full table of the last config version: a serialized v1::Table.
-  const std::string& payload() const { return config_->message().config(); }
+  // The entries as a serialized v1::Table: the newest version's full table
+  // while nothing is taken but unpublished. Assembled on each call (tests,
+  // benchmarks); proxies get the cached update of update_for().
+  std::string payload() const { return entries_.serialize(); }
+  // Full payloads assembled so far (at most one per version).
+  std::uint64_t full_builds() const { return full_builds_; }
 
   // How many published versions' digests are kept to recognise a proxy's
   // reported version (older ones are "unknown", not "different").
@@ -178,7 +186,7 @@ class TableState {
   bool erase_entry(Kind kind, const std::string& name);
   std::shared_ptr<const TableUpdate> assemble() const;
   std::shared_ptr<const TableUpdate> full_newest();
-  void build_config(std::chrono::steady_clock::time_point start);
+  void publish_config(std::chrono::steady_clock::time_point start);
   void publish_health();
   std::shared_ptr<const TableUpdate> health_since(TableVersion base);
   std::shared_ptr<const TableUpdate> delta_since(TableVersion base);
@@ -203,11 +211,12 @@ class TableState {
   std::map<std::string, v1::InstanceState> instances_;  // by instance id
 
   TableVersion newest_, last_config_;
-  std::shared_ptr<const TableUpdate> config_;  // the newest config version
   std::vector<HealthVersion> health_log_;                   // versions after last_config_
   std::set<std::string> changed_since_config_;              // instance ids in health_log_
-  // The whole table at a health version, for proxies without a base (cleared per version).
+  // The whole table of the newest version, for proxies without a usable
+  // base: assembled on first need, cleared per version.
   std::shared_ptr<const TableUpdate> full_newest_;
+  std::uint64_t full_builds_ = 0;
   // Merged health updates of the newest version by base version (cleared per
   // version; at most one per health version in the log).
   std::map<TableVersion, std::shared_ptr<const TableUpdate>> health_cache_;

@@ -6,6 +6,9 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <iterator>
+#include <utility>
+
 namespace tg::table {
 namespace {
 
@@ -112,7 +115,11 @@ bool split_entries(std::string_view table, std::vector<SplitEntry>& out, std::st
 }
 
 void TableEntries::set(EntryKind kind, const std::string& key, std::string entry) {
-  auto [it, inserted] = entries_[kind].try_emplace(key);
+  Map& map = entries_[kind];
+  // Keys in order (a table being loaded or built): inserted at the end
+  // without a search.
+  const bool last = map.empty() || std::prev(map.end())->first < key;
+  auto [it, inserted] = last ? std::pair{map.emplace_hint(map.end(), key, std::string()), true} : map.try_emplace(key);
   if (!inserted) {
     bytes_[kind] -= it->second.size();
     digest_ -= element_digest(it->second);

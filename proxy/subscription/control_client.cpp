@@ -3,6 +3,7 @@
 #include "subscription/control_channel.hpp"
 #include "subscription/key_requests.hpp"
 #include "subscription/state_store.hpp"
+#include "subscription/state_writer.hpp"
 #include "subscription/table_convert.hpp"
 #include "subscription/update_check.hpp"
 
@@ -81,58 +82,6 @@ struct Signal {
   grpc::ClientContext* context = nullptr;  // the live stream's, for TryCancel
 };
 
-// Writes the --state-dir table on its own thread, the newest only: the update
-// loop hands the bytes over and goes on to the next update (a write and an
-// fsync of a 50,000-instance table take tens of milliseconds). What is pending
-// is written before the writer goes away.
-class StateWriter {
- public:
-  using Done = std::function<void(const TableVersion& version, const std::string& error)>;  // error empty = ok
-
-  StateWriter(std::string dir, Done done) : dir_(std::move(dir)), done_(std::move(done)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~StateWriter() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  void submit(SavedTable saved) {
-    {
-      std::lock_guard lock(mutex_);
-      pending_ = std::move(saved);  // an older pending table is dropped: the newest wins
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      cv_.wait(lock, [this] { return pending_ || stopping_; });
-      if (!pending_) return;  // stopping, nothing left
-      SavedTable saved = std::move(*pending_);
-      pending_.reset();
-      lock.unlock();
-      std::string error;
-      if (!save_state(dir_, saved, error) && error.empty()) error = "cannot write the state file";
-      done_(saved.version, error);
-      lock.lock();
-    }
-  }
-
-  const std::string dir_;
-  const Done done_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::optional<SavedTable> pending_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
-
 struct ControlClient::State {
   enum class Outcome { ack, nack, stopped };
 
@@ -160,7 +109,6 @@ struct ControlClient::State {
   // delta update applies on, and what --state-dir saves.
   table::TableEntries entries;
   bool have_table = false;
-  std::string applied_payload;  // a delta's resulting table, until saved
   bool built_whole = false;     // the last update's snapshot was built from the whole table
   TableVersion applied;
   std::string registry_id;  // of `applied` (empty: none, or a TGTABLE1 state file)
@@ -168,8 +116,6 @@ struct ControlClient::State {
   Backoff backoff;
   enum class PendingSave { none, config, health };
   PendingSave pending_save = PendingSave::none;
-  bool health_unsaved = false;  // a health update applied after the last save
-  std::chrono::steady_clock::time_point last_save{};
   // With --state-dir. Declared after `status`, so it is destroyed (writing
   // what is pending) while the counters its callback updates still exist.
   std::unique_ptr<StateWriter> writer;
@@ -179,6 +125,18 @@ struct ControlClient::State {
   bool logged_down = false;  // a stream end or failure has been logged
   grpc::StatusCode logged_code = grpc::StatusCode::OK;
   bool last_stream_idle = false;  // the last stream ended without carrying an update
+  // A version whose switch timed out (NACKed as retryable): its snapshot was
+  // posted to the workers, which install it when they get to it. When
+  // tg-control sends that same version again, the proxy waits for that
+  // switch instead of building and posting the table once more.
+  struct Unconfirmed {
+    TableVersion version;
+    std::string registry_id;
+    std::uint64_t digest = 0;
+    std::shared_ptr<const Snapshot> snapshot;
+    std::shared_ptr<bool> switched;  // under signal->mutex
+  };
+  std::optional<Unconfirmed> unconfirmed;
 
   bool stopping() {
     std::lock_guard lock(signal->mutex);
@@ -245,7 +203,7 @@ struct ControlClient::State {
         written = stream->Write(answer);
       }
       if (!written) break;
-      save_after_answer(update);
+      save_after_answer(update);  // may move the update's table out
       if (update.has_config() || built_whole) release_free_memory();
       built_whole = false;
       answered = true;
@@ -257,7 +215,6 @@ struct ControlClient::State {
       std::lock_guard lock(signal->mutex);
       signal->context = nullptr;
     }
-    if (health_unsaved) save(entries.serialize());
     on_disconnected(connected, answered, status);
   }
 
@@ -316,20 +273,28 @@ struct ControlClient::State {
   }
 
   // Switches every worker to `next`; waits for all, at most switch_timeout.
-  Outcome switch_workers(std::shared_ptr<const Snapshot> next, std::string& error) {
-    auto done = std::make_shared<bool>(false);  // under signal->mutex
-    install(std::move(next), [signal = signal, done] {
+  // `switched` is set when the last worker switched (also after a timeout).
+  Outcome switch_workers(std::shared_ptr<const Snapshot> next, const std::shared_ptr<bool>& switched,
+                         std::string& error) {
+    install(std::move(next), [signal = signal, switched] {
       {
         std::lock_guard lock(signal->mutex);
-        *done = true;
+        *switched = true;
       }
       signal->cv.notify_all();
     });
+    return wait_switched(switched, error);
+  }
+
+  // Waits at most switch_timeout for a switch posted before. A timeout is a
+  // nack whose table is not refused (retryable).
+  Outcome wait_switched(const std::shared_ptr<bool>& switched, std::string& error) {
     std::unique_lock lock(signal->mutex);
-    signal->cv.wait_for(lock, options.switch_timeout, [&] { return *done || signal->stopping; });
-    if (*done) return Outcome::ack;
+    signal->cv.wait_for(lock, options.switch_timeout, [&] { return *switched || signal->stopping; });
+    if (*switched) return Outcome::ack;
     if (signal->stopping) return Outcome::stopped;
-    error = "workers did not switch within " + duration_text(options.switch_timeout);
+    error = "workers did not switch within " + duration_text(options.switch_timeout) +
+            " (the table is kept; tg-control sends it again)";
     return Outcome::nack;
   }
 
@@ -358,13 +323,18 @@ struct ControlClient::State {
     std::shared_ptr<const Snapshot> next;
     table::EntryUndo undo;  // a delta's changes to `entries`, put back unless it is applied
     bool delta_unusable = false;  // the delta could not be applied on `entries` (vs a table refused)
+    // The same version again after its switch timed out: its snapshot is
+    // posted already; only the wait is repeated.
+    const bool retry = unconfirmed && unconfirmed->version == version &&
+                       unconfirmed->registry_id == update.registry_id() && unconfirmed->digest == update.digest();
+    if (!retry) unconfirmed.reset();
     const UpdateCheck check = check_update(ServedTable{registry_id, applied, digest}, update);
     if (check.refusal != Refusal::none) {
       error = check.reason;
       refused(check.refusal);
       delta_unusable = is_delta && check.refusal == Refusal::base_mismatch;
     } else if (update.update_case() == v1::StreamTableResponse::kConfig) {
-      next = build_table(update.config(), version, error);
+      next = retry ? unconfirmed->snapshot : build_table(update.config(), version, error);
     } else if (is_delta) {
       delta_unusable = true;
       if (!have_table) {
@@ -377,6 +347,9 @@ struct ControlClient::State {
         error = "delta update " + tg::to_string(version) + ": the table it gives has digest " +
                 table::digest_text(entries.digest()) + ", not " + table::digest_text(update.digest());
         refused(Refusal::digest_mismatch);
+      } else if (retry) {
+        delta_unusable = false;
+        next = unconfirmed->snapshot;
       } else if (undo.steps.empty()) {
         delta_unusable = false;
         // Nothing changed (tg-control restarted and relabels the same table):
@@ -387,16 +360,25 @@ struct ControlClient::State {
         next = apply_delta(update.delta(), version, error);
       }
     } else if (update.update_case() == v1::StreamTableResponse::kHealth) {
-      next = Snapshot::with_states(*current, to_changes(update.health()), current->version + 1, version);
+      next = retry ? unconfirmed->snapshot
+                   : Snapshot::with_states(*current, to_changes(update.health()), current->version + 1, version);
     } else {
       error = "update carries neither config nor health";
     }
 
-    Outcome outcome = next ? switch_workers(next, error) : Outcome::nack;
-    if (outcome != Outcome::ack && is_delta) {
-      entries.undo(undo);
-      applied_payload.clear();
+    Outcome outcome = Outcome::nack;
+    bool timed_out = false;  // a retryable nack: the table is not refused
+    if (next) {
+      const std::shared_ptr<bool> switched = retry ? unconfirmed->switched : std::make_shared<bool>(false);
+      outcome = retry ? wait_switched(switched, error) : switch_workers(next, switched, error);
+      timed_out = outcome == Outcome::nack;
+      if (timed_out) {
+        unconfirmed = Unconfirmed{version, update.registry_id(), update.digest(), next, switched};
+      } else {
+        unconfirmed.reset();
+      }
     }
+    if (outcome != Outcome::ack && is_delta) entries.undo(undo);
     if (outcome == Outcome::stopped) return outcome;
     // After a timed-out switch the workers still get `next` (posted): it is
     // what they serve from now on, but its version is not claimed as applied.
@@ -407,6 +389,7 @@ struct ControlClient::State {
       *nack->mutable_version() = table::to_proto(version);
       nack->set_reason(error);
       nack->set_delta_unusable(delta_unusable);
+      nack->set_retryable(timed_out);
       count(is_config, false);
       spdlog::log(check.refusal != Refusal::none ? spdlog::level::err : spdlog::level::warn,
                   "NACK {} update version {} from tg-control {}: {}; still serving {}", is_config ? "config" : "health",
@@ -487,14 +470,15 @@ struct ControlClient::State {
     // Phase 4's tables (limits, credentials) are built from the whole table:
     // a change to a tenant, to an admission setting, or (when the table has
     // such settings) to the routes and services they are keyed by, is built
-    // whole too.
-    const bool admission = converted && (change.admission || (current && (current->limits || current->auth) &&
+    // whole too. Every table with tenants has an auth index; only routes
+    // with auth are keyed into it.
+    const bool keyed = current && (current->limits || (current->auth && current->auth->any_route_requires_auth()));
+    const bool admission = converted && (change.admission || (keyed &&
                                                               (!change.routes.empty() || !change.removed_routes.empty() ||
                                                                !change.services.empty() || !change.removed_services.empty())));
     if (!table_snapshot || table_snapshot != current || admission) {
       built_whole = true;
-      applied_payload = entries.serialize();
-      return build_table(applied_payload, version, error);
+      return build_table(entries.serialize(), version, error);
     }
     std::shared_ptr<const Snapshot> next;
     if (converted) next = Snapshot::apply(*current, change, current->version + 1, version, error);
@@ -506,28 +490,35 @@ struct ControlClient::State {
   }
 
   // The saved table is written after the ACK went out (an ACK says the
-  // workers switched, not that the disk has it). A config update is saved at
-  // once; health updates at most once a second, and when the stream ends: a
-  // proxy restarted before that names its older saved version in the hello
+  // workers switched, not that the disk has it), by the StateWriter: a full
+  // update hands over its bytes (moved out of `update`), a delta or a health
+  // update only the entries it changed; the writer applies them on the file
+  // off this loop, config changes at once, health changes within a second.
+  // A proxy restarted before that names its older saved version in the hello
   // and tg-control sends what changed since.
-  void save_after_answer(const v1::StreamTableResponse& update) {
+  void save_after_answer(v1::StreamTableResponse& update) {
     const PendingSave kind = std::exchange(pending_save, PendingSave::none);
-    if (kind == PendingSave::config) {
-      if (update.update_case() != v1::StreamTableResponse::kDelta) {
-        save(update.config());
-      } else {
-        save(applied_payload.empty() ? entries.serialize() : std::exchange(applied_payload, {}));
-      }
+    if (kind == PendingSave::none || options.state_dir.empty()) return;
+    StateWriter& w = state_writer();
+    if (w.needs_table()) {
+      // A write found no usable base: the whole table, once.
+      w.submit_table(SavedTable{applied, registry_id, digest, entries.serialize()});
+      return;
     }
-    if (kind == PendingSave::health) health_unsaved = true;
-    if (health_unsaved && std::chrono::steady_clock::now() - last_save >= std::chrono::seconds(1))
-      save(entries.serialize());
+    if (kind == PendingSave::config && update.has_config()) {
+      w.submit_table(SavedTable{applied, registry_id, digest, std::move(*update.mutable_config())});
+    } else if (kind == PendingSave::config) {
+      w.submit_changes(applied, registry_id, digest, delta_changes(update.delta()), true);
+    } else {
+      EntryChanges changes;
+      for (const v1::InstanceState& state : update.health().instances())
+        if (const std::string* entry = entries.find(table::instances, state.id()))
+          changes[{table::instances, state.id()}] = *entry;
+      w.submit_changes(applied, registry_id, digest, std::move(changes), false);
+    }
   }
 
-  void save(std::string bytes) {
-    health_unsaved = false;
-    last_save = std::chrono::steady_clock::now();
-    if (options.state_dir.empty()) return;
+  StateWriter& state_writer() {
     if (!writer) {
       writer = std::make_unique<StateWriter>(options.state_dir, [this](const TableVersion& v, const std::string& e) {
         if (e.empty()) return;
@@ -538,7 +529,7 @@ struct ControlClient::State {
         spdlog::warn("cannot save table version {} in --state-dir: {}", tg::to_string(v), e);
       });
     }
-    writer->submit(SavedTable{applied, registry_id, digest, std::move(bytes)});
+    return *writer;
   }
 
   void load_failed(const std::string& error) {

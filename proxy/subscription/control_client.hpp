@@ -8,8 +8,13 @@
 // one thread doing all of it is enough. On stream end it reconnects with
 // jittered exponential backoff; stop() cancels the stream and every wait.
 //
-// With a state dir, each applied version is saved (state_store.hpp) and
-// served at the next start before the stream is up.
+// With a state dir, each applied version is saved (state_store.hpp) by a
+// writer thread of its own that gets only what changed (state_writer.hpp),
+// and served at the next start before the stream is up.
+//
+// Workers that do not all switch within switch_timeout: the version is NACKed
+// as retryable (not refused); its snapshot stays posted, and when tg-control
+// sends the same version again the client only waits for that switch.
 #pragma once
 
 #include "subscription/backoff.hpp"

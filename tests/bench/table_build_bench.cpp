@@ -3,10 +3,12 @@
 // through the registry's own operations) with --tenants tenants, one service
 // each, --instances instances spread over them and one route per service,
 // then reports:
-//   * the TableHub's initial build (encode every object, assemble the payload)
-//   * the payload size
-//   * publishing one config change (a route added): entry update + full
-//     payload assembly + the send to one up-to-date subscriber
+//   * the TableHub's initial build (encode every object; the full payload is
+//     assembled lazily, for the first proxy that needs it)
+//   * assembling the full payload (what a new proxy costs, once per version)
+//     and its size
+//   * publishing one config change (a route added): entry update, digest,
+//     change log + the delta to one up-to-date subscriber
 //   * publishing one health change (an instance drained): a health version
 //     and the merged update for that subscriber
 // Not run by CI: `build/bin/tg-bench-table-build [--tenants N] [--instances N]`.
@@ -116,8 +118,7 @@ int main(int argc, char** argv) {
   options.registry_id = "bench";
   TableHub hub(registry, clock, timer, options);
   const double build_ms = ms_since(start);
-  std::printf("initial build: %.1f ms, payload %zu bytes (%.1f MiB)\n", build_ms, hub.payload().size(),
-              static_cast<double>(hub.payload().size()) / (1024 * 1024));
+  std::printf("initial build: %.1f ms\n", build_ms);
 
   // One subscriber, always up to date, so each publish also prepares its update.
   CountingSubscriber subscriber;
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
   };
 
   std::vector<double> config_ms, health_ms;
+  std::size_t config_bytes = 0;
   for (int k = 0; k < repeats; ++k) {
     v1::CreateRouteRequest route;
     route.mutable_route()->set_name("bench-route-" + std::to_string(k));
@@ -147,7 +149,8 @@ int main(int argc, char** argv) {
     hub.on_commit(batch);
     hub.publish();
     config_ms.push_back(ms_since(start));
-    if (!subscriber.last || !subscriber.last->message().has_config()) throw std::runtime_error("expected a config update");
+    config_bytes = subscriber.last ? subscriber.last->bytes().size() : 0;
+    if (!subscriber.last || !subscriber.last->message().has_delta()) throw std::runtime_error("expected a delta update");
     ack();
 
     v1::SetInstanceStateRequest drain;
@@ -161,7 +164,23 @@ int main(int argc, char** argv) {
     if (!subscriber.last->message().has_health()) throw std::runtime_error("expected a health update");
     ack();
   }
-  std::printf("publish one config change (route added): median %.1f ms over %d\n", median(config_ms), repeats);
+  // A new proxy: the full payload of the newest version, assembled for it
+  // (before, every config version paid this).
+  CountingSubscriber cold;
+  hub.connect(2, cold, "bench-cold");
+  v1::StreamTableRequest cold_hello;
+  cold_hello.mutable_hello()->set_node_id("bench-cold");
+  start = Steady::now();
+  hub.receive(2, cold_hello);
+  hub.write_done(2, true);  // the welcome; the full table follows
+  const double full_ms = ms_since(start);
+  if (!cold.last || !cold.last->message().has_config()) throw std::runtime_error("expected a full table");
+  std::printf("full table for a new proxy (assembled once per version): %.1f ms, %zu bytes (%.1f MiB)\n", full_ms,
+              cold.last->bytes().size(), static_cast<double>(cold.last->bytes().size()) / (1024 * 1024));
+  std::printf("publish one config change (route added) and its delta: median %.3f ms over %d, update %zu bytes\n",
+              median(config_ms), repeats, config_bytes);
+  std::printf("full payloads assembled during the changes: %llu\n",
+              static_cast<unsigned long long>(hub.state().full_builds()));
   std::printf("publish one health change (instance drained): median %.3f ms over %d, update %zu bytes\n",
               median(health_ms), repeats, subscriber.last->bytes().size());
   return 0;

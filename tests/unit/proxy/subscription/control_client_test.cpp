@@ -32,20 +32,32 @@ namespace v1 = tenantgate::v1;
 namespace {
 
 // Stands in for the server's workers: records each snapshot it is told to
-// serve and reports the switch at once (or never, to test the timeout).
+// serve and reports the switch at once (or never, to test the timeout, or
+// when the test says so: slow workers).
 struct FakeWorkers {
   std::mutex mutex;
   std::vector<std::shared_ptr<const Snapshot>> installed;
   bool switch_tables = true;
+  std::vector<std::function<void()>> late;  // switches not reported yet (switch_tables = false)
 
   InstallFn install() {
     return [this](std::shared_ptr<const Snapshot> snapshot, std::function<void()> switched) {
       {
         std::lock_guard lock(mutex);
         installed.push_back(std::move(snapshot));
+        if (!switch_tables) late.push_back(switched);
       }
       if (switch_tables) switched();
     };
+  }
+  // The slow workers get to the switches posted so far.
+  void finish_late() {
+    std::vector<std::function<void()>> pending;
+    {
+      std::lock_guard lock(mutex);
+      pending.swap(late);
+    }
+    for (auto& switched : pending) switched();
   }
   std::size_t count() {
     std::lock_guard lock(mutex);
@@ -303,6 +315,9 @@ TEST_CASE("a delta is applied on the table served, checked by its digest, refuse
   REQUIRE(workers.count() == 2);
   CHECK(workers.last()->routes.size() == 2);
   CHECK(workers.last()->instances.size() == 1);
+  // Applied on the served snapshot (Snapshot::apply), not built whole: the
+  // table has tenants (so an auth index) but no route with auth.
+  CHECK(workers.last()->change != nullptr);
   tg::proxy::subscription::SavedTable saved;
   std::string error;
   REQUIRE(eventually([&] {
@@ -377,8 +392,89 @@ TEST_CASE("workers that do not switch in time: NACK naming the wait", "[proxy][c
   auto answer = control.service().next_answer();
   REQUIRE(answer);
   REQUIRE(answer->has_nack());
-  CHECK(answer->nack().reason() == "workers did not switch within 100 ms");
+  CHECK_THAT(answer->nack().reason(), Catch::StartsWith("workers did not switch within 100 ms"));
+  // Not a refusal of the table: tg-control may send it again.
+  CHECK(answer->nack().retryable());
+  CHECK_FALSE(answer->nack().delta_unusable());
   CHECK(client.status().applied.empty());
+}
+
+TEST_CASE("a switch that timed out is confirmed when the same version comes again, without building it again",
+          "[proxy][control][client][retry]") {
+  FakeControlPlane control;
+  REQUIRE(control.started());
+  FakeWorkers workers;
+  workers.switch_tables = false;
+  ControlOptions options = options_for(control);
+  options.switch_timeout = 100ms;
+  ControlClient client(options);
+  client.start(empty_snapshot(), "127.0.0.1:8080", workers.install());
+  const v1::Table base = make_table();
+  control.service().push(config_update({3, 1}, base));
+  auto answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK(answer->nack().retryable());
+  REQUIRE(workers.count() == 1);
+  const auto posted = workers.last();
+
+  // Sent again while the workers are still busy: one more retryable NACK,
+  // nothing built or posted again.
+  control.service().push(config_update({3, 1}, base));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK(answer->nack().retryable());
+  CHECK(workers.count() == 1);
+
+  // The workers get to it; the next resend is ACKed at once, same snapshot.
+  workers.finish_late();
+  control.service().push(config_update({3, 1}, base));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+  CHECK(version_of(answer->ack().version()) == TableVersion{3, 1});
+  CHECK(workers.count() == 1);
+  CHECK(client.status().applied == TableVersion{3, 1});
+
+  // A delta on it whose switch times out, then comes again: the entries were
+  // put back after the timeout and take the delta again; the digest holds.
+  v1::Table next = base;
+  v1::Route* route = next.add_routes();
+  route->set_name("admin");
+  route->set_service("api");
+  route->mutable_match()->set_path_prefix("/admin/");
+  control.service().push(delta_update({3, 2}, base, next));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  CHECK(answer->nack().retryable());
+  REQUIRE(workers.count() == 2);
+  CHECK(workers.last()->routes.size() == 2);
+  workers.finish_late();
+  control.service().push(delta_update({3, 2}, base, next));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_ack());
+  CHECK(workers.count() == 2);
+  CHECK(client.status().applied == TableVersion{3, 2});
+
+  // Another version after a timed-out one is built as usual.
+  v1::Table third = next;
+  third.mutable_routes(1)->mutable_match()->set_path_prefix("/other/");
+  control.service().push(delta_update({3, 3}, next, third));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  REQUIRE(answer->has_nack());
+  control.service().push(delta_update({3, 4}, next, next));
+  answer = control.service().next_answer();
+  REQUIRE(answer);
+  CHECK(answer->has_nack());  // the workers never switched: still not confirmed
+  CHECK(workers.count() == 4);
+  workers.finish_late();
+  client.stop();
+  client.join();
+  CHECK(posted);
 }
 
 TEST_CASE("a table saved in the state dir is served at start and named in the hello", "[proxy][control][client]") {
