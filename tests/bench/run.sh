@@ -47,7 +47,9 @@
 #   BENCH_PROBE=1      also record, per measured proxy run, context switches (voluntary /
 #                      involuntary), CPU migrations and system calls per request (sched_probe.py:
 #                      /proc/PID/task/*/sched and `perf stat` tracepoints when perf can attach), the
-#                      same per thread, and before the cases each proxy's threads while idle (3 s)
+#                      same per thread, and before the cases each proxy's threads while idle (3 s).
+#                      The tracepoints slow every system call: req/s measured with the probe on
+#                      are counts' companions, not throughput figures
 # --quick: SECONDS=3 ROUNDS=1 (unless set), no warm-up runs.
 # --unpinned: nothing pinned (wrk, backend and proxies all free on every core, as a proxy
 #   sharing a machine runs), CASES=a and ROUNDS=5 unless set; the table adds each target's
