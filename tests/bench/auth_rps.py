@@ -3,8 +3,9 @@
 
     tests/bench/auth_rps.py [--cases a,b,...] [--rounds 3] [--seconds 5] [--pool 16384] [--tokens DIR]
 
-Minting the pool takes a few minutes (one `openssl` per token); mint first,
-then measure when the machine is quiet (the tokens stay valid for an hour):
+The pool is signed through libcrypto (ctypes: a few seconds), or, where that
+cannot be loaded, by one `openssl` process per token (minutes on a busy
+machine); either way it can be minted once and reused while valid (an hour):
 
     tests/bench/auth_rps.py --tokens /tmp/tg-tokens --mint-only
     tests/bench/auth_rps.py --tokens /tmp/tg-tokens
@@ -256,7 +257,7 @@ def main():
                         help="tokens cycled by auth_jwt_new: 4x --auth-max-cached-tokens (4,096), so that "
                         "hardly any of the cache's 4-way sets holds all of its share of the pool")
     parser.add_argument("--tokens", metavar="DIR", help="keep the minted tokens (and their key) in DIR and reuse "
-                        "them on the next run, e.g. before a run under quiet.sh (minting takes minutes)")
+                        "them on the next run (minting at the start of every run takes a few seconds to minutes)")
     parser.add_argument("--proxy", default=os.environ.get("BENCH_TG_PROXY", os.path.join(ins.ROOT, "build/bin/tg-proxy")))
     parser.add_argument("--proxy-cpus", default=os.environ.get("BENCH_PROXY_CPUS", "1"))
     parser.add_argument("--load-cpus", default=os.environ.get("BENCH_LOAD_CPUS", "0"))
