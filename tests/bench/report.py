@@ -109,6 +109,15 @@ def table_runs(rows):
                   f"{fmt(m['proxy_cpu_pct'], '5.0f')} {fmt(m['backend_cpu_pct'], '7.0f')} "
                   f"{fmt(m['wrk_cpu_pct'], '4.0f')} {fmt(m['load_core_busy_pct'], '9.0f')} "
                   f"{fmt(m['other_cpu_pct'], '5.0f')}")
+        if rounds > 1:
+            print(f"  spread over the rounds (min-max):")
+            for target in [t for t in TARGETS if t in targets] + sorted(set(targets) - set(TARGETS)):
+                runs = [parse_wrk(r["wrk_file"]) for r in targets[target]]
+                rps = [r["rps"] for r in runs if r["rps"] is not None]
+                p99 = [r["p99"] for r in runs if r["p99"] is not None]
+                if rps and p99:
+                    print(f"  {target:<9} req/s {min(rps):,.0f}-{max(rps):,.0f}  "
+                          f"p99 {min(p99):.3f}-{max(p99):.3f} ms")
         tg = med.get("tg-proxy")
         for peer in ("tg-base", "nginx", "haproxy"):
             if tg and peer in med:
@@ -152,12 +161,36 @@ def table_idle(rows):
             print(f"  tg/{peer:<8} KB/conn x{fmt(ratio(per['tg-proxy'], per[peer]), '.2f')}")
 
 
+PROBE_FIELDS = ["vcsw", "ivcsw", "migrations", "syscalls", "recv", "recv_eagain", "send", "epoll_wait",
+                "epoll_wait_empty", "epoll_ctl", "futex"]
+
+
+def table_probe(rows):
+    """Medians of run.sh's BENCH_PROBE figures (per request)."""
+    if not rows:
+        return
+    by = {}
+    for r in rows:
+        by.setdefault((r["case"], r["target"]), []).append(r)
+    print("\nper request (BENCH_PROBE; medians over rounds): context switches (vol./invol.), CPU "
+          "migrations, system calls")
+    heads = {"vcsw": "vol.sw", "ivcsw": "inv.sw", "migrations": "migr", "syscalls": "sysc",
+             "recv": "recv", "recv_eagain": "EAGAIN", "send": "send", "epoll_wait": "ep.wait",
+             "epoll_wait_empty": "ep.empty", "epoll_ctl": "ep.ctl", "futex": "futex"}
+    print(f"  {'case':<4} {'target':<9} " + " ".join(f"{heads[f]:>8}" for f in PROBE_FIELDS))
+    for (case, target), runs in sorted(by.items(), key=lambda kv: (kv[0][0], TARGETS.index(kv[0][1])
+                                                                   if kv[0][1] in TARGETS else 99)):
+        print(f"  {case:<4} {target:<9} " + " ".join(fmt(median([num(r.get(f)) for r in runs]), "8.3f")
+                                                     for f in PROBE_FIELDS))
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "line":
         cmd_line(argv[2])
     elif len(argv) == 3 and argv[1] == "table":
         table_runs(load_tsv(os.path.join(argv[2], "runs.tsv")))
         table_idle(load_tsv(os.path.join(argv[2], "idle.tsv")))
+        table_probe(load_tsv(os.path.join(argv[2], "probe.tsv")))
     else:
         print(__doc__, file=sys.stderr)
         return 2

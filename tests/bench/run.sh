@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput, latency and memory of tg-proxy against NGINX and HAProxy (not run by CI).
 #
-#   tests/bench/run.sh [--quick]
+#   tests/bench/run.sh [--quick] [--unpinned]
 #
 # One NGINX backend (1 worker) serves /small ("hello\n") and /1m (1 MiB file). Three
 # proxies point at it with upstream keep-alive, one worker/thread each:
@@ -44,7 +44,17 @@
 #   BENCH_WAIT_QUIET=N before each run, wait up to N s for other processes to go quiet
 #                      (a shared machine), and repeat a run they disturbed (twice at most);
 #                      each run's "other" CPU column shows what remained
+#   BENCH_PROBE=1      also record, per measured proxy run, context switches (voluntary /
+#                      involuntary), CPU migrations and system calls per request (sched_probe.py:
+#                      /proc/PID/task/*/sched and `perf stat` tracepoints when perf can attach), the
+#                      same per thread, and before the cases each proxy's threads while idle (3 s).
+#                      The tracepoints slow every system call: req/s measured with the probe on
+#                      are counts' companions, not throughput figures
 # --quick: SECONDS=3 ROUNDS=1 (unless set), no warm-up runs.
+# --unpinned: nothing pinned (wrk, backend and proxies all free on every core, as a proxy
+#   sharing a machine runs), CASES=a and ROUNDS=5 unless set; the table adds each target's
+#   spread (min-max of req/s and p99 over the rounds) beside the medians and the tg/peer
+#   ratios. Rounds alternate the targets (direct, tg-proxy, nginx, haproxy, direct, ...).
 #
 # Everything listens on 127.0.0.1 with ports chosen at run time; every process started
 # here is stopped on exit; every wrk run is bounded by SECONDS.
@@ -59,19 +69,25 @@ here=$root/tests/bench
 source "$root/deploy/lib/processes.sh"
 
 quick=0
+unpinned=0
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
+    --unpinned) unpinned=1 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
 
-cases=${CASES:-a b c d e}
+default_cases="a b c d e"
+[[ $unpinned == 1 ]] && default_cases=a
+cases=${CASES:-$default_cases}
 cases=${cases//,/ }
 duration=${BENCH_SECONDS:-$env_seconds}
 [[ $duration -gt 0 ]] || duration=$([[ $quick == 1 ]] && echo 3 || echo 10)
-rounds=${ROUNDS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
+default_rounds=$([[ $quick == 1 ]] && echo 1 || echo 3)
+[[ $unpinned == 1 ]] && default_rounds=5
+rounds=${ROUNDS:-$default_rounds}
 warmup=$([[ $quick == 1 ]] && echo 0 || echo 1)
 clk_tck=$(getconf CLK_TCK)
 softirq_pids=$(pgrep '^ksoftirqd/' | tr '\n' ' ' || true)
@@ -95,7 +111,8 @@ for tool in nginx haproxy wrk taskset curl python3; do
 done
 
 pin=1
-[[ "${BENCH_PIN:-1}" == 0 || $(nproc) -lt 2 ]] && pin=0
+[[ "${BENCH_PIN:-1}" == 0 || $unpinned == 1 || $(nproc) -lt 2 ]] && pin=0
+probe=${BENCH_PROBE:-0}
 # run_on CPUS CMD...: exec CMD pinned to CPUS (or unpinned).
 run_on() {
   local cpus=$1; shift
@@ -411,9 +428,23 @@ wrk_run() {
     p0=$(proc_ticks ${meas_pids[$target]}); b0=$(proc_ticks "$backend_worker")
     w0=$(child_ticks); m0=$(machine_ticks); k0=$(proc_ticks $softirq_pids)
     read -r l0 t0 < <(cpu_ticks "$load_cpus")
+    local probe_pid=""
+    if [[ $probe == 1 && $target != direct ]]; then
+      # The probe measures from when it says it is ready until wrk ends.
+      rm -f "$work/probe.ready"
+      python3 "$here/sched_probe.py" measure --pids "$(echo ${meas_pids[$target]} | tr ' ' ,)" \
+        --seconds $((duration + 60)) --out "$out/probe.$case.$target.$round.json" \
+        --ready "$work/probe.ready" &
+      probe_pid=$!
+      wait_until 10 test -e "$work/probe.ready" || warn "the probe did not start in 10 s"
+    fi
     start_ns=$(date +%s%N)
     (run_on "$load_cpus" timeout $((duration + 30)) wrk -t1 -c"$conns" -d"${duration}s" \
         --timeout 10s --latency "$@" "${url[$target]}$path") >"$file" 2>&1 || true
+    if [[ -n $probe_pid ]]; then
+      kill -TERM "$probe_pid" 2>/dev/null || true
+      wait "$probe_pid" || true
+    fi
     elapsed=$(( ($(date +%s%N) - start_ns) * clk_tck / 1000000000 ))
     p1=$(proc_ticks ${meas_pids[$target]}); b1=$(proc_ticks "$backend_worker")
     w1=$(child_ticks); m1=$(machine_ticks); k1=$(proc_ticks $softirq_pids)
@@ -436,6 +467,16 @@ wrk_run() {
   done
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$target" "$round" "$file" \
     "$proxy_cpu" "$backend_cpu" "$wrk_cpu" "$load_busy" "$other_cpu" >>"$out/runs.tsv"
+  if [[ $probe == 1 && $target != direct && -s $out/probe.$case.$target.$round.json ]]; then
+    local requests
+    requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$file")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$case" "$target" "$round" "${requests:-0}" \
+      "$(python3 "$here/sched_probe.py" row "$out/probe.$case.$target.$round.json" "${requests:-0}")" \
+      >>"$out/probe.tsv"
+    { echo "$case round $round $target (${requests:-0} requests)"
+      python3 "$here/sched_probe.py" threads "$out/probe.$case.$target.$round.json" "${requests:-0}"
+    } >>"$out/probe.threads.txt"
+  fi
   local cpu_note="load core ${load_busy}%, other ${other_cpu}%"
   [[ $target != direct ]] && cpu_note="proxy cpu ${proxy_cpu}%, $cpu_note"
   printf 'bench:   %s round %s %-9s %s  (%s)\n' "$case" "$round" "$target" \
@@ -515,13 +556,17 @@ if [[ $pin == 1 ]]; then
   say "      BENCH_PROXY_CPUS / BENCH_LOAD_CPUS, or BENCH_PIN=0."
 else
   warn "CPU pinning off: wrk, backend and proxy compete for the same cores"
+  [[ $unpinned == 1 ]] && say "unpinned mode: $rounds alternating rounds; medians and spread (min-max)"
 fi
 say "NGINX/HAProxy header work like tg-proxy's (XFF, X-Forwarded-Proto, X-Request-Id): $([[ $peer_headers == 1 ]] && echo yes || echo no)"
 printf 'case\ttarget\tround\twrk_file\tproxy_cpu_pct\tbackend_cpu_pct\twrk_cpu_pct\tload_core_busy_pct\tother_cpu_pct\n' >"$out/runs.tsv"
 printf 'target\tround\tconns\trss_before_kb\trss_after_kb\tkb_per_conn\n' >"$out/idle.tsv"
+[[ $probe == 1 ]] && printf 'case\ttarget\tround\trequests\t%s\n' \
+  "vcsw ivcsw migrations syscalls recv recv_eagain send epoll_wait epoll_wait_empty epoll_ctl futex timerfd_settime" \
+  | tr ' ' '\t' >"$out/probe.tsv"
 {
   echo "date: $(date -u +%FT%TZ)"
-  echo "cases=$cases seconds=$duration rounds=$rounds idle_conns=$idle_conns pin=$pin proxy_cpus=$proxy_cpus load_cpus=$load_cpus peer_headers=$peer_headers nginx_keepalive=$nginx_keepalive"
+  echo "cases=$cases seconds=$duration rounds=$rounds idle_conns=$idle_conns pin=$pin unpinned_mode=$unpinned probe=$probe proxy_cpus=$proxy_cpus load_cpus=$load_cpus peer_headers=$peer_headers nginx_keepalive=$nginx_keepalive"
   echo "tg-proxy: $tg_bin"
   nginx -v 2>&1; haproxy -v 2>&1 | head -1; wrk -v 2>&1 | head -1
   uname -r; nproc
@@ -538,6 +583,18 @@ for target in ${BENCH_TARGETS:-$default_targets}; do
     say "$target on ${url[$target]} (measured pid ${meas_pids[$target]})"
   fi
 done
+
+# Idle threads: what each proxy does with no requests (wake-ups per second).
+if [[ $probe == 1 ]]; then
+  for target in "${targets[@]}"; do
+    [[ $target == direct ]] && continue
+    python3 "$here/sched_probe.py" measure --pids "$(echo ${meas_pids[$target]} | tr ' ' ,)" --seconds 3 \
+      --out "$out/probe.idle.$target.json" || true
+    { echo "idle $target (3 s, no requests)"
+      python3 "$here/sched_probe.py" threads "$out/probe.idle.$target.json"
+    } | tee -a "$out/probe.threads.txt"
+  done
+fi
 
 for c in $cases; do
   case "$c" in
