@@ -90,7 +90,7 @@ std::string base64(const unsigned char* data, std::size_t size) {
 }
 
 // Standard Webhooks: v1,base64(HMAC-SHA256(secret, id.timestamp.body)).
-std::string expected_signature(const ReceivedRequest& r) {
+std::string expected_signature(const WebhookRequest& r) {
   const std::string signed_text = r.headers.at("webhook-id") + "." + r.headers.at("webhook-timestamp") + "." + r.body;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -99,7 +99,7 @@ std::string expected_signature(const ReceivedRequest& r) {
   return "v1," + base64(digest, length);
 }
 
-std::string status_of(const ReceivedRequest& r) {
+std::string status_of(const WebhookRequest& r) {
   try {
     return std::string(boost::json::parse(r.body).at("status").as_string());
   } catch (const std::exception&) {
@@ -108,7 +108,7 @@ std::string status_of(const ReceivedRequest& r) {
 }
 
 // The first request whose body says `status`, if any.
-std::optional<ReceivedRequest> first_with(const WebhookReceiver& receiver, const std::string& status,
+std::optional<WebhookRequest> first_with(const WebhookReceiver& receiver, const std::string& status,
                                           int answered = 0) {
   for (const auto& r : receiver.requests())
     if (status_of(r) == status && (answered == 0 || r.answered == answered)) return r;
@@ -136,7 +136,7 @@ TEST_CASE("alerting: 20 exceptions fire an event_count alert; the receiver gets 
   REQUIRE(poll_for(3500ms, [&] { return first_with(receiver, "firing").has_value(); }, 20ms));
   const auto firing_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - posted);
   WARN("firing notification " << firing_ms.count() << " ms after the 20th exception (loaded machine)");
-  const ReceivedRequest firing = *first_with(receiver, "firing");
+  const WebhookRequest firing = *first_with(receiver, "firing");
   CHECK(firing.method == "POST");
   CHECK(firing.target == "/hook");
   CHECK(firing.headers.at("webhook-id").starts_with("msg_"));
@@ -156,7 +156,7 @@ TEST_CASE("alerting: 20 exceptions fire an event_count alert; the receiver gets 
   // The events leave the 10 s window (10 s buckets: up to 20 s), then false
   // for keep_firing_for (2 s): resolved, notified at once.
   REQUIRE(poll_for(30s, [&] { return first_with(receiver, "resolved").has_value(); }, 20ms));
-  const ReceivedRequest resolved = *first_with(receiver, "resolved");
+  const WebhookRequest resolved = *first_with(receiver, "resolved");
   CHECK(resolved.headers.at("webhook-id") != firing.headers.at("webhook-id"));
   CHECK(resolved.headers.at("webhook-signature") == expected_signature(resolved));
   const boost::json::value resolved_body = boost::json::parse(resolved.body);

@@ -35,7 +35,7 @@ WebhookReceiver::~WebhookReceiver() {
   ::close(listen_fd_);
 }
 
-std::vector<ReceivedRequest> WebhookReceiver::requests() const {
+std::vector<WebhookRequest> WebhookReceiver::requests() const {
   std::lock_guard lock(mutex_);
   return requests_;
 }
@@ -73,7 +73,7 @@ void WebhookReceiver::serve(int fd) {
     std::size_t end;
     while ((end = buffer.find("\r\n\r\n")) == std::string::npos)
       if (!fill()) return;
-    ReceivedRequest request;
+    WebhookRequest request;
     const std::string head = buffer.substr(0, end);
     buffer.erase(0, end + 4);
     std::size_t line_end = head.find("\r\n");

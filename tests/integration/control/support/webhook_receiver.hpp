@@ -15,7 +15,7 @@
 
 namespace tg::itest {
 
-struct ReceivedRequest {
+struct WebhookRequest {
   std::string method, target;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
@@ -31,7 +31,7 @@ class WebhookReceiver {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
   void set_status(int status) { status_ = status; }
-  std::vector<ReceivedRequest> requests() const;
+  std::vector<WebhookRequest> requests() const;
   std::size_t count() const;
 
  private:
@@ -42,7 +42,7 @@ class WebhookReceiver {
   std::atomic<int> status_{200};
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
-  std::vector<ReceivedRequest> requests_;
+  std::vector<WebhookRequest> requests_;
   std::thread thread_;
 };
 

@@ -1,9 +1,8 @@
 // TEMPORARY stand-ins for the parts of alerting other branches implement
-// (evaluation, lifecycle, convert, delivery ids), written to their headers'
+// (evaluation, lifecycle, convert), written to their headers'
 // contracts so the Book's tests run before those branches are merged. Only
 // event_count is evaluated. Deleted at the merge.
 #include "alerts/convert.hpp"
-#include "alerts/dispatcher.hpp"
 #include "alerts/eval.hpp"
 #include "alerts/lifecycle.hpp"
 
@@ -192,24 +191,5 @@ Status check_notifier(v1::Notifier& notifier) {
   return {};
 }
 
-std::string delivery_id(const std::string& notifier, const std::string& fingerprint, std::int64_t start,
-                        v1::Alert::State state, std::uint32_t repeat) {
-  const std::string text = notifier + '\x1f' + fingerprint + '\x1f' + std::to_string(start) + '\x1f' +
-                           std::to_string(state) + '\x1f' + std::to_string(repeat);
-  return "msg_" + hex16(fnv(text)) + hex16(fnv(text, 1469598103934665603ull));
-}
-
 }  // namespace tg::control::alerts
 
-// The dispatcher (tg-control's wiring links it): queues nothing.
-namespace tg::control::alerts {
-struct Dispatcher::Impl {};
-Dispatcher::Dispatcher(const Clock&, DispatcherOptions, OnOutcome) {}
-Dispatcher::~Dispatcher() = default;
-void Dispatcher::start() {}
-void Dispatcher::stop() {}
-void Dispatcher::enqueue(DeliveryJob) {}
-void Dispatcher::cancel_notifier(const std::string&) {}
-std::size_t Dispatcher::depth() const { return 0; }
-std::int64_t Dispatcher::oldest_created_unix_ms() const { return 0; }
-}  // namespace tg::control::alerts
