@@ -120,7 +120,13 @@ void Engine::post_outcome(AttemptOutcome outcome) {
   });
 }
 
-void Engine::on_commit(const CommitBatch& batch) { feed_signals(signals_, batch); }
+void Engine::on_commit(const CommitBatch& batch) {
+  feed_signals(signals_, batch);
+  // Book writes the Admin calls committed with the registry (a manual
+  // resolve, a rule delete, a cascade) may have created deliveries.
+  if (!batch.alerts.deliveries.empty())
+    for (DeliveryJob& job : book_.deliveries_committed(batch.alerts)) hooks_.enqueue(std::move(job));
+}
 
 void Engine::reload() {
   if (reloading_ || !hooks_.read_store) return;

@@ -68,7 +68,9 @@ class Engine {
   // Any thread: a dispatcher outcome, posted to the owner loop and committed.
   void post_outcome(AttemptOutcome outcome);
 
-  // Every committed batch: its events and status reports feed the signals.
+  // Every committed registry batch (a Core observer): its events and status
+  // reports feed the signals, and the deliveries of book writes committed
+  // with it (Admin calls) go to the dispatcher.
   void on_commit(const CommitBatch& batch);
 
   // Prometheus text of the tg_control_alert* families.
