@@ -415,9 +415,10 @@ void Book::evaluate(const EvalInputs& inputs, AlertChanges& changes) {
   State& s = *state_;
   BookOps ops{s, clock_, options_, changes};
   const std::int64_t now = inputs.now_unix_ms;
+  EvalIndex index(inputs);  // built once, shared by every rule of the round
   for (const auto& [name, rule] : s.rules) {
     if (rule.disabled()) continue;
-    const RuleValue value = alerts::evaluate(rule, inputs);
+    const RuleValue value = alerts::evaluate(rule, index);
     if (value.skipped) continue;  // nothing decided: open alerts stay as they are
     std::set<std::string> seen;
     auto step_group = [&](const std::string& fingerprint, const Labels* group, bool condition, double v) {
