@@ -128,9 +128,14 @@ TEST_CASE("book: pending, firing after for, resolved after keep_firing_for, noti
                                   v1::Alert::STATE_FIRING, 0));
   CHECK(h.book->open_by_state_severity().at({"firing", "critical"}) == 1);
   CHECK(h.book->outbox_depth() == 1);
-  // The failures leave the 1 m window: false for keep_firing_for, then resolved.
+  // The failures leave the 1 m window: false for keep_firing_for, then
+  // resolved. Still firing meanwhile: the repeat_interval (60 s) passed.
   h.clock.advance(seconds(61));
-  CHECK(h.round().empty());
+  const auto repeat = h.round();
+  REQUIRE(repeat.size() == 1);
+  CHECK(repeat[0].state == v1::Alert::STATE_FIRING);
+  CHECK(repeat[0].repeat == 1);
+  CHECK(repeat[0].id != jobs[0].id);
   h.clock.advance(seconds(10));
   CHECK(h.round().empty());
   h.clock.advance(seconds(10));
@@ -145,7 +150,7 @@ TEST_CASE("book: pending, firing after for, resolved after keep_firing_for, noti
   CHECK(alert.transitions(0).to() == v1::Alert::STATE_PENDING);
   CHECK(alert.transitions(1).to() == v1::Alert::STATE_FIRING);
   CHECK(alert.transitions(2).to() == v1::Alert::STATE_RESOLVED);
-  CHECK(alert.deliveries_size() == 2);
+  CHECK(alert.deliveries_size() == 3);  // firing, its repeat, resolved
 }
 
 TEST_CASE("book: a flapping condition makes one episode", "[alerts][book]") {
