@@ -1,6 +1,7 @@
 #include "server/admin_service.hpp"
 
 #include "ingest/status_series.hpp"
+#include "server/admin_call.hpp"
 #include "server/grpc_acceptor.hpp"
 
 #include "config/loader.hpp"
@@ -15,69 +16,7 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-// One call in flight: answers exactly once, counting and timing it.
-struct Call {
-  Core* core;
-  grpc::ServerUnaryReactor* reactor;
-  const char* method;
-  Clock::time_point start;
-
-  // Any thread. Metrics are the owner loop's, so the record hops there.
-  void finish(const Status& status) const {
-    const auto elapsed = Clock::now() - start;
-    asio::post(core->io(), [core = core, method = std::string(method), code = status.code, elapsed] {
-      core->metrics().record_call(method, code, elapsed);
-    });
-    if (!status.ok() && status.code != Code::not_found)
-      spdlog::debug("tg-control: {} -> {}: {}", method, code_name(status.code), status.message);
-    reactor->Finish(grpc::Status(static_cast<grpc::StatusCode>(status.code), status.message));
-  }
-};
-
-std::optional<Principal> authenticate(const TokenSet& tokens, grpc::CallbackServerContext* context) {
-  const auto& metadata = context->client_metadata();
-  std::optional<std::string_view> header;
-  if (auto it = metadata.find("authorization"); it != metadata.end())
-    header = std::string_view(it->second.data(), it->second.size());
-  return tokens.authenticate(header);
-}
-
-struct Started {
-  Call call;
-  std::optional<Principal> principal;  // nullopt: refused and already answered
-};
-
-// Starts a call: takes the context's reactor (DefaultReactor() may be called
-// only once per call: a second call re-creates it), authenticates and checks
-// the token's role on the gRPC thread. A refusal is answered here (and
-// counted by method and code like every call).
-Started begin(Core& core, const TokenSet& tokens, grpc::CallbackServerContext* context, const char* method,
-              Access access) {
-  Started started{Call{&core, context->DefaultReactor(), method, Clock::now()}, authenticate(tokens, context)};
-  if (!started.principal) {
-    started.call.finish(
-        Status{Code::unauthenticated, "missing or unknown bearer token (metadata authorization: Bearer <token>)"});
-    return started;
-  }
-  if (Status allowed = authorize(*started.principal, access, method); !allowed.ok()) {
-    spdlog::info("tg-control: {} from {} refused: {}", method, grpc_peer(*context), allowed.message);
-    started.principal.reset();
-    started.call.finish(allowed);
-  }
-  return started;
-}
-
-Status too_many_pending(const Core& core) {
-  return Status{Code::resource_exhausted, std::to_string(core.max_pending_calls()) +
-                                              " calls are waiting to run (--max-pending-calls); retry later"};
-}
-
-// Posts a call's work to the owner loop, or answers RESOURCE_EXHAUSTED when
-// --max-pending-calls calls are waiting already.
-template <class Job>
-void post(Core& core, const Call& call, Job job) {
-  if (!core.post_call(std::move(job))) call.finish(too_many_pending(core));
-}
+using namespace admin_call;
 
 }  // namespace
 
@@ -149,7 +88,7 @@ TG_READ(GetTenant, GetTenantRequest, Tenant, get_tenant)
 TG_WRITE(CreateTenant, CreateTenantRequest, Tenant, create_tenant)
 TG_WRITE(UpdateTenant, UpdateTenantRequest, Tenant, update_tenant)
 TG_WRITE(PatchTenant, PatchTenantRequest, Tenant, patch_tenant)
-TG_WRITE(DeleteTenant, DeleteTenantRequest, DeleteResponse, delete_tenant)
+// DeleteTenant: admin_alerts.cpp (cascade into alert rules)
 TG_WRITE(CreateCredential, CreateCredentialRequest, CreateCredentialResponse, create_credential)
 TG_READ(ListCredentials, ListCredentialsRequest, ListCredentialsResponse, list_credentials)
 TG_WRITE(DeleteCredential, DeleteCredentialRequest, DeleteResponse, delete_credential)
@@ -158,7 +97,7 @@ TG_READ(GetService, GetServiceRequest, Service, get_service)
 TG_WRITE(CreateService, CreateServiceRequest, Service, create_service)
 TG_WRITE(UpdateService, UpdateServiceRequest, Service, update_service)
 TG_WRITE(PatchService, PatchServiceRequest, Service, patch_service)
-TG_WRITE(DeleteService, DeleteServiceRequest, DeleteResponse, delete_service)
+// DeleteService: admin_alerts.cpp (cascade into alert rules)
 TG_WRITE(RegisterInstance, RegisterInstanceRequest, Instance, register_instance)
 TG_WRITE(DeregisterInstance, DeregisterInstanceRequest, DeleteResponse, deregister_instance)
 TG_WRITE(Heartbeat, HeartbeatRequest, HeartbeatResponse, heartbeat)
@@ -171,7 +110,7 @@ TG_READ(GetRoute, GetRouteRequest, Route, get_route)
 TG_WRITE(CreateRoute, CreateRouteRequest, Route, create_route)
 TG_WRITE(UpdateRoute, UpdateRouteRequest, Route, update_route)
 TG_WRITE(PatchRoute, PatchRouteRequest, Route, patch_route)
-TG_WRITE(DeleteRoute, DeleteRouteRequest, DeleteResponse, delete_route)
+// DeleteRoute: admin_alerts.cpp (cascade into alert rules)
 
 #undef TG_READ
 #undef TG_WRITE
@@ -301,6 +240,12 @@ void AdminService::apply_commit(std::shared_ptr<ApplyJob> job, std::uint64_t ser
     }
     if (Status refused = core_.write_refusal(); !refused.ok()) {
       job->finish(refused);
+      return;
+    }
+    // An apply never deletes what alert rules name (before the registry
+    // changes): a delete with cascade (DeleteTenant...) does that on purpose.
+    if (const auto named = rules_named_by_deletes(state->second); !named.empty()) {
+      job->finish(apply_cascade_refusal(named));
       return;
     }
     CommitBatch batch;

@@ -16,8 +16,12 @@
 // loop (UNIMPLEMENTED without one). Top reads the telemetry window on the
 // owner loop; Series reads it there too (the last hour at steps under a
 // minute), or the minute rollups on the writer thread.
+// The alerting calls (admin_alerts.cpp) use the alerting Book on the owner
+// loop like registry calls use the Registry; alert episodes are read from the
+// store on the writer thread, their open state overlaid from the Book.
 #pragma once
 
+#include "server/alert_access.hpp"
 #include "server/auth.hpp"
 #include "server/core.hpp"
 #include "stream/table_hub.hpp"
@@ -50,6 +54,12 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   // Top and Series read it (on the owner loop; Series over SQLite on the
   // writer). Set before the server starts; without it they are UNIMPLEMENTED.
   void set_telemetry(telemetry::Ingest* ingest) { telemetry_ = ingest; }
+
+  // The alerting Book (owner loop; book_access()): the alerting calls read and write it,
+  // and the deletes of tenants, services and routes ask it which rules name
+  // them (cascade). Set before the server starts; without it the alerting
+  // calls are UNIMPLEMENTED and deletes do not look at rules.
+  void set_alerts(AlertAccess* alerts) { book_ = alerts; }
 
   // Apply calls received and not answered yet (any thread).
   std::size_t applies_in_progress() const { return queued_applies_.load(std::memory_order_relaxed); }
@@ -93,6 +103,25 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   TG_ADMIN_METHOD(AdoptRegistry, AdoptRegistryRequest, RegistryInfo)
   TG_ADMIN_METHOD(Top, TopRequest, TopResponse)
   TG_ADMIN_METHOD(Series, SeriesRequest, SeriesResponse)
+  // Alerting (admin_alerts.cpp).
+  TG_ADMIN_METHOD(ListAlertRules, ListAlertRulesRequest, ListAlertRulesResponse)
+  TG_ADMIN_METHOD(GetAlertRule, GetAlertRuleRequest, AlertRule)
+  TG_ADMIN_METHOD(CreateAlertRule, CreateAlertRuleRequest, AlertRule)
+  TG_ADMIN_METHOD(UpdateAlertRule, UpdateAlertRuleRequest, AlertRule)
+  TG_ADMIN_METHOD(DeleteAlertRule, DeleteAlertRuleRequest, DeleteResponse)
+  TG_ADMIN_METHOD(ListNotifiers, ListNotifiersRequest, ListNotifiersResponse)
+  TG_ADMIN_METHOD(GetNotifier, GetNotifierRequest, Notifier)
+  TG_ADMIN_METHOD(CreateNotifier, CreateNotifierRequest, Notifier)
+  TG_ADMIN_METHOD(UpdateNotifier, UpdateNotifierRequest, Notifier)
+  TG_ADMIN_METHOD(DeleteNotifier, DeleteNotifierRequest, DeleteResponse)
+  TG_ADMIN_METHOD(ListAlerts, ListAlertsRequest, ListAlertsResponse)
+  TG_ADMIN_METHOD(GetAlert, GetAlertRequest, Alert)
+  TG_ADMIN_METHOD(AckAlert, AckAlertRequest, Alert)
+  TG_ADMIN_METHOD(UnackAlert, UnackAlertRequest, Alert)
+  TG_ADMIN_METHOD(ResolveAlert, ResolveAlertRequest, Alert)
+  TG_ADMIN_METHOD(CreateSilence, CreateSilenceRequest, Silence)
+  TG_ADMIN_METHOD(ListSilences, ListSilencesRequest, ListSilencesResponse)
+  TG_ADMIN_METHOD(ExpireSilence, ExpireSilenceRequest, Silence)
 #undef TG_ADMIN_METHOD
 
  private:
@@ -107,6 +136,20 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   template <class Response, class Read>
   grpc::ServerUnaryReactor* read_hub(grpc::CallbackServerContext* context, const char* method, Response* response,
                                      Read read);
+  // An alerting read or write on the owner loop (admin_alerts.cpp): `op`
+  // gets the book (and, for a write, the caller and the batch to commit).
+  template <class Op>
+  grpc::ServerUnaryReactor* alert_read(grpc::CallbackServerContext* context, const char* method, Op op);
+  template <class Op>
+  grpc::ServerUnaryReactor* alert_write(grpc::CallbackServerContext* context, const char* method, Op op);
+  // DeleteTenant/DeleteService/DeleteRoute: refused while alert rules name
+  // the object unless `cascade`, which disables them in the same commit.
+  template <class Request>
+  grpc::ServerUnaryReactor* delete_with_cascade(grpc::CallbackServerContext* context, const char* method,
+                                                const Request* request, tenantgate::v1::DeleteResponse* response,
+                                                WriteOp<Request, tenantgate::v1::DeleteResponse> op,
+                                                const char* kind, const std::string& name, bool cascade);
+
   template <class Request, class Response>
   grpc::ServerUnaryReactor* write(grpc::CallbackServerContext* context, const char* method, const Request* request,
                                   Response* response, WriteOp<Request, Response> op, Access access);
@@ -119,6 +162,12 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   void apply_stage(std::shared_ptr<ApplyJob> job, std::shared_ptr<Registry> copy);
   void apply_commit(std::shared_ptr<ApplyJob> job, std::uint64_t serial, std::unique_ptr<Transaction> staged,
                     std::vector<tenantgate::v1::Change> changes);
+  // Owner loop: the (kind, name) of each tenant, service or route `changes`
+  // delete that alert rules name (admin_alerts.cpp), and the refusal of an
+  // apply that would delete them.
+  std::vector<std::pair<std::string, std::string>> rules_named_by_deletes(
+      const std::vector<tenantgate::v1::Change>& changes) const;
+  Status apply_cascade_refusal(const std::vector<std::pair<std::string, std::string>>& objects) const;
   // Owner loop: a copy of the registry, shared by applies while it has not changed.
   std::shared_ptr<Registry> registry_copy();
 
@@ -126,6 +175,7 @@ class AdminService final : public tenantgate::v1::Admin::CallbackService {
   const TokenSet& tokens_;
   TableHub* hub_;
   telemetry::Ingest* telemetry_ = nullptr;
+  AlertAccess* book_ = nullptr;  // the alerting Book (server/alert_access.hpp)
   std::weak_ptr<Registry> copy_;  // owner loop
   std::atomic<std::size_t> queued_applies_{0};
   boost::asio::thread_pool apply_thread_{1};

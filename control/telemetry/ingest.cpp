@@ -113,9 +113,14 @@ void Ingest::receive(const v1::TelemetryBatch& batch, Done done) {
   }
   // What the window gets once stored (the deltas move into the batch).
   // Shared, not copied, by the completion (std::function copies its target).
-  auto window_deltas = std::make_shared<std::vector<std::pair<SeriesKey, RollupCounters>>>();
+  auto window_deltas = std::make_shared<std::vector<WindowDelta>>();
   window_deltas->reserve(commit.deltas.size());
-  for (const RollupDelta& d : commit.deltas) window_deltas->emplace_back(d.series, d.counters);
+  for (const RollupDelta& d : commit.deltas) {
+    std::uint64_t timeouts = 0;
+    for (const auto& [kind, n] : d.error_kinds)
+      if (kind == "timeout") timeouts += n;  // the access log's name of an upstream timeout
+    window_deltas->push_back(WindowDelta{d.series, d.counters, timeouts});
+  }
   CommitBatch batch_out;
   batch_out.telemetry.push_back(std::move(commit));
   // The batch itself stays for the lag and drop figures (small fields only).
@@ -147,15 +152,15 @@ void Ingest::receive(const v1::TelemetryBatch& batch, Done done) {
 }
 
 void Ingest::stored(const TelemetryCommit& commit, const v1::TelemetryBatch& batch,
-                    const std::vector<std::pair<SeriesKey, RollupCounters>>& window_deltas,
+                    const std::vector<WindowDelta>& window_deltas,
                     std::int64_t placed_unix_ms, bool late) {
   ++counters_.stored;
   if (late) ++counters_.late;
   std::uint64_t& mark = marks_[{commit.node_id, commit.boot_id}];
   if (commit.seq > mark) mark = commit.seq;
   const std::int64_t now = clock_.unix_ms();
-  for (const auto& [key, counters] : window_deltas) {
-    window_.add(key, placed_unix_ms, counters, now);
+  for (const auto& [key, counters, timeouts] : window_deltas) {
+    window_.add(key, placed_unix_ms, counters, now, timeouts);
     if (!key.instance_series()) totals_[{key.tenant, key.service}].add(counters);
   }
   window_.reported(commit.node_id, placed_unix_ms);

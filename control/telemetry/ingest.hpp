@@ -33,6 +33,13 @@
 
 namespace tg::control::telemetry {
 
+// What one stored delta adds to the window.
+struct WindowDelta {
+  SeriesKey series;
+  RollupCounters counters;
+  std::uint64_t timeouts = 0;  // gateway errors of kind "timeout"
+};
+
 struct IngestOptions {
   std::size_t max_series_per_tenant = 10'000;  // 0 = no cap
 };
@@ -75,7 +82,7 @@ class Ingest {
 
  private:
   void stored(const TelemetryCommit& commit, const tenantgate::v1::TelemetryBatch& batch,
-              const std::vector<std::pair<SeriesKey, RollupCounters>>& window_deltas, std::int64_t placed_unix_ms,
+              const std::vector<WindowDelta>& window_deltas, std::int64_t placed_unix_ms,
               bool late);
 
   const Clock& clock_;

@@ -44,7 +44,7 @@ void Window::Bucket::add_to(RollupCounters& out) const {
 }
 
 void Window::add(const SeriesKey& series, std::int64_t time_unix_ms, const RollupCounters& counters,
-                 std::int64_t now_unix_ms) {
+                 std::int64_t now_unix_ms, std::uint64_t timeouts) {
   const std::int64_t start = bucket_of(time_unix_ms);
   const std::int64_t oldest = bucket_of(now_unix_ms) - kWindowMs + kBucketMs;
   if (start < oldest) return;
@@ -62,6 +62,7 @@ void Window::add(const SeriesKey& series, std::int64_t time_unix_ms, const Rollu
     --it;
   }
   it->add(counters);
+  add32(it->timeouts, timeouts);
 }
 
 void Window::reported(const std::string& node_id, std::int64_t time_unix_ms) {

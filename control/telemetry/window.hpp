@@ -41,15 +41,18 @@ class Window {
     std::uint32_t latency_count = 0;
     std::uint64_t bytes_in = 0, bytes_out = 0, latency_sum_us = 0;
     std::array<std::uint32_t, metrics::kLatencyBuckets> latency_buckets{};
+    std::uint32_t timeouts = 0;  // gateway errors of kind "timeout" (alert rules)
 
     void add(const RollupCounters& c);
     void add_to(RollupCounters& out) const;
   };
 
   // Adds a series' counters to the bucket holding `time_unix_ms`. Data older
-  // than an hour before `now_unix_ms` is not kept.
+  // than an hour before `now_unix_ms` is not kept. `timeouts`: the gateway
+  // errors of kind "timeout" among them (the alert metric timeout_rate); the
+  // minute rollups keep error kinds apart, so re-seeded minutes have none.
   void add(const SeriesKey& series, std::int64_t time_unix_ms, const RollupCounters& counters,
-           std::int64_t now_unix_ms);
+           std::int64_t now_unix_ms, std::uint64_t timeouts = 0);
   // A proxy reported in the bucket holding `time_unix_ms`.
   void reported(const std::string& node_id, std::int64_t time_unix_ms);
   // Drops buckets older than an hour before `now_unix_ms`, and series left empty.

@@ -129,6 +129,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args, const Envi
   add_event_commands(app, table);
   add_proxy_commands(app, table);
   add_metrics_commands(app, table);
+  add_alerting_commands(app, table);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants argv reversed
   try {

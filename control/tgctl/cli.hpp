@@ -54,6 +54,8 @@ void add_event_commands(CLI::App& app, CommandTable& table);
 void add_proxy_commands(CLI::App& app, CommandTable& table);
 // tgctl top, tgctl metrics series (commands_metrics.cpp).
 void add_metrics_commands(CLI::App& app, CommandTable& table);
+// rules, notifiers, alerts, silences (commands_alerts.cpp).
+void add_alerting_commands(CLI::App& app, CommandTable& table);
 
 struct Invocation {
   GlobalOptions global;

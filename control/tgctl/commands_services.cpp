@@ -237,15 +237,19 @@ void add_service_commands(CLI::App& app, CommandTable& table) {
   {
     auto name = std::make_shared<std::string>();
     auto take_ownership = std::make_shared<bool>(false);
+    auto cascade = std::make_shared<bool>(false);
     CLI::App* remove = noun->add_subcommand(
         "delete", "delete a service that no route uses and no instance is registered in");
     remove->add_option("NAME", *name, "service name")->required();
     remove->add_flag("--take-ownership", *take_ownership,
                      "delete it even when a config file owns it");
-    table.add(remove, [remove, name, take_ownership] {
+    remove->add_flag("--cascade", *cascade,
+                     "also when alert rules name it: those rules are disabled and their alerts resolved");
+    table.add(remove, [remove, cascade, name, take_ownership] {
       auto request = std::make_unique<v1::DeleteServiceRequest>();
       request->set_name(*name);
       request->set_take_ownership(*take_ownership);
+      request->set_cascade(*cascade);
       return make_command(*remove, rpcs::delete_service, std::move(request),
                           subject_of("service", *name));
     });

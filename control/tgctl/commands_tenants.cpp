@@ -106,14 +106,18 @@ void add_tenant_commands(CLI::App& app, CommandTable& table) {
   {
     auto id = std::make_shared<std::string>();
     auto take_ownership = std::make_shared<bool>(false);
+    auto cascade = std::make_shared<bool>(false);
     CLI::App* remove = noun->add_subcommand("delete", "delete a tenant that no service belongs to");
     remove->add_option("ID", *id, "tenant id")->required();
     remove->add_flag("--take-ownership", *take_ownership,
                      "delete it even when a config file owns it");
-    table.add(remove, [remove, id, take_ownership] {
+    remove->add_flag("--cascade", *cascade,
+                     "also when alert rules name it: those rules are disabled and their alerts resolved");
+    table.add(remove, [remove, cascade, id, take_ownership] {
       auto request = std::make_unique<v1::DeleteTenantRequest>();
       request->set_id(*id);
       request->set_take_ownership(*take_ownership);
+      request->set_cascade(*cascade);
       return make_command(*remove, rpcs::delete_tenant, std::move(request),
                           subject_of("tenant", *id));
     });

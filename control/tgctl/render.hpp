@@ -22,5 +22,7 @@ std::string to_json(const google::protobuf::Message& message);
 // without one is printed as YAML.
 void render_table(const Command& command, const google::protobuf::Message& response,
                   std::ostream& out);
+// The alerting responses' tables (render_alerts.cpp); false for other types.
+bool render_alerting_table(const Command& command, const google::protobuf::Message& response, std::ostream& out);
 
 }  // namespace tg::tgctl

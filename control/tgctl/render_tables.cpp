@@ -281,6 +281,7 @@ void registry_table(const v1::RegistryInfo& info, std::ostream& out) {
 
 void render_table(const Command& command, const google::protobuf::Message& response,
                   std::ostream& out) {
+  if (render_alerting_table(command, response, out)) return;
   const std::string& type = response.GetDescriptor()->full_name();
   if (type == "tenantgate.v1.ListTenantsResponse") {
     tenant_tables(static_cast<const v1::ListTenantsResponse&>(response).tenants(), out);

@@ -64,6 +64,24 @@ const Rpc series = make<v1::SeriesRequest, v1::SeriesResponse, &AdminStub::Serie
 const Rpc list_proxies = make<v1::ListProxiesRequest, v1::ListProxiesResponse, &AdminStub::ListProxies>("ListProxies");
 const Rpc get_registry = make<v1::GetRegistryRequest, v1::RegistryInfo, &AdminStub::GetRegistry>("GetRegistry");
 const Rpc adopt_registry = make<v1::AdoptRegistryRequest, v1::RegistryInfo, &AdminStub::AdoptRegistry>("AdoptRegistry");
+const Rpc list_alert_rules = make<v1::ListAlertRulesRequest, v1::ListAlertRulesResponse, &AdminStub::ListAlertRules>("ListAlertRules");
+const Rpc get_alert_rule = make<v1::GetAlertRuleRequest, v1::AlertRule, &AdminStub::GetAlertRule>("GetAlertRule");
+const Rpc create_alert_rule = make<v1::CreateAlertRuleRequest, v1::AlertRule, &AdminStub::CreateAlertRule>("CreateAlertRule");
+const Rpc update_alert_rule = make<v1::UpdateAlertRuleRequest, v1::AlertRule, &AdminStub::UpdateAlertRule>("UpdateAlertRule");
+const Rpc delete_alert_rule = make<v1::DeleteAlertRuleRequest, v1::DeleteResponse, &AdminStub::DeleteAlertRule>("DeleteAlertRule");
+const Rpc list_notifiers = make<v1::ListNotifiersRequest, v1::ListNotifiersResponse, &AdminStub::ListNotifiers>("ListNotifiers");
+const Rpc get_notifier = make<v1::GetNotifierRequest, v1::Notifier, &AdminStub::GetNotifier>("GetNotifier");
+const Rpc create_notifier = make<v1::CreateNotifierRequest, v1::Notifier, &AdminStub::CreateNotifier>("CreateNotifier");
+const Rpc update_notifier = make<v1::UpdateNotifierRequest, v1::Notifier, &AdminStub::UpdateNotifier>("UpdateNotifier");
+const Rpc delete_notifier = make<v1::DeleteNotifierRequest, v1::DeleteResponse, &AdminStub::DeleteNotifier>("DeleteNotifier");
+const Rpc list_alerts = make<v1::ListAlertsRequest, v1::ListAlertsResponse, &AdminStub::ListAlerts>("ListAlerts");
+const Rpc get_alert = make<v1::GetAlertRequest, v1::Alert, &AdminStub::GetAlert>("GetAlert");
+const Rpc ack_alert = make<v1::AckAlertRequest, v1::Alert, &AdminStub::AckAlert>("AckAlert");
+const Rpc unack_alert = make<v1::UnackAlertRequest, v1::Alert, &AdminStub::UnackAlert>("UnackAlert");
+const Rpc resolve_alert = make<v1::ResolveAlertRequest, v1::Alert, &AdminStub::ResolveAlert>("ResolveAlert");
+const Rpc create_silence = make<v1::CreateSilenceRequest, v1::Silence, &AdminStub::CreateSilence>("CreateSilence");
+const Rpc list_silences = make<v1::ListSilencesRequest, v1::ListSilencesResponse, &AdminStub::ListSilences>("ListSilences");
+const Rpc expire_silence = make<v1::ExpireSilenceRequest, v1::Silence, &AdminStub::ExpireSilence>("ExpireSilence");
 // clang-format on
 
 }  // namespace rpcs

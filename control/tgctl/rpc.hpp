@@ -35,6 +35,10 @@ extern const Rpc list_routes, get_route, create_route, update_route, patch_route
 extern const Rpc apply, list_audit, list_events;
 extern const Rpc list_proxies, get_registry, adopt_registry;
 extern const Rpc top, series;
+extern const Rpc list_alert_rules, get_alert_rule, create_alert_rule, update_alert_rule, delete_alert_rule;
+extern const Rpc list_notifiers, get_notifier, create_notifier, update_notifier, delete_notifier;
+extern const Rpc list_alerts, get_alert, ack_alert, unack_alert, resolve_alert;
+extern const Rpc create_silence, list_silences, expire_silence;
 }  // namespace rpcs
 
 }  // namespace tg::tgctl
