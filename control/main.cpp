@@ -116,6 +116,12 @@ int main(int argc, char** argv) {
                  "fetch a tenant's jwks_url for a proxy's KeyRequest (an unknown key id) at most once per this "
                  "long, and retry a failed fetch after it, 1s-1h")
       ->capture_default_str();
+  std::string eval_interval = "5s";
+  app.add_option("--eval-interval", eval_interval, "evaluate every alert rule this often, 100ms-1m")
+      ->capture_default_str();
+  app.add_option("--external-url", options.external_url,
+                 "base URL of tg-control's HTTP port in notifications (ackURL, generatorURL); default "
+                 "http://<the --http address as bound>");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -222,7 +228,9 @@ int main(int argc, char** argv) {
                                   StreamDuration{"--proxy-retention", proxy_retention, minutes(1), hours(24 * 30), "1m and 30d",
                                                  &limits.proxy_retention},
                                   StreamDuration{"--jwks-refetch-interval", jwks_refetch, seconds(1), hours(1),
-                                                 "1s and 1h", &options.jwks_refetch_interval}}) {
+                                                 "1s and 1h", &options.jwks_refetch_interval},
+                                  StreamDuration{"--eval-interval", eval_interval, std::chrono::milliseconds(100),
+                                                 minutes(1), "100ms and 1m", &options.eval_interval}}) {
     tg::config::Duration value{};
     if (std::string problem = tg::config::try_parse_duration(d.text, value); !problem.empty()) {
       std::fprintf(stderr, "%s: bad duration \"%s\": %s\n", d.flag, d.text.c_str(), problem.c_str());

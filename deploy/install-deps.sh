@@ -18,6 +18,7 @@ packages=(
   libsqlite3-dev libsqlitecpp-dev
   curl python3 clang libclang-rt-14-dev
   prometheus  # promtool: the tests lint both /metrics pages with `promtool check metrics`
+  prometheus-alertmanager  # alertmanager + amtool: the delivery tests post to a real Alertmanager
 )
 bench_packages=(nginx haproxy wrk util-linux)
 

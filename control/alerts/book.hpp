@@ -19,6 +19,7 @@
 
 #include "tenantgate/v1/admin.pb.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,17 +37,25 @@ struct BookOptions {
   // Key for the per-alert signed tokens of ackURLs (HMAC-SHA256 of the alert id).
   std::string ack_key;
   std::int64_t alertmanager_refresh_ms = 60'000;  // re-post firing alerts to Alertmanager at least this often
+  // Reads a notifier's secret_file when a delivery job is made (the secret
+  // is never stored). Unset: the file is read, one trailing newline dropped;
+  // an unreadable file gives an empty secret (unsigned) and is logged.
+  std::function<std::string(const std::string& path)> read_secret;
 };
 
 class Book {
  public:
   Book(const Clock& clock, BookOptions options);
+  ~Book();
 
   // Startup: what the store holds, then the config files' rules and
   // notifiers (file-owned: re-applied, the API may not edit them without
   // take_ownership). Jobs to (re-)enqueue come from pending_jobs().
   void load(const LoadedAlerts& loaded);
-  Status apply_files(const std::vector<std::pair<const config::Config*, std::string>>& files, AlertChanges& changes);
+  // `warnings` (when given) gets the declarations skipped (another source
+  // owns the object, or a tombstone of the same file).
+  Status apply_files(const std::vector<std::pair<const config::Config*, std::string>>& files, AlertChanges& changes,
+                     std::vector<std::string>* warnings = nullptr);
   std::vector<DeliveryJob> pending_jobs() const;
 
   // ---- rules and notifiers (Admin API)
@@ -98,9 +107,22 @@ class Book {
   // /metrics: alerts by state and severity, and the rule count.
   std::map<std::pair<std::string, std::string>, std::size_t> open_by_state_severity() const;
   std::size_t rule_count() const;
+  // Deliveries not yet DELIVERED, FAILED or CANCELLED (the outbox), and the
+  // creation time of the oldest of them (0 when none).
+  std::size_t outbox_depth() const;
+  std::int64_t outbox_oldest_created_unix_ms() const;
+  // The external URL once the HTTP port is bound (deliveries created after use it).
+  void set_external_url(std::string url) { options_.external_url = std::move(url); }
+  // The ackURL of alert `id`: <external_url>/v1/alerts/<id>/ack?token=<hex HMAC-SHA256(ack_key, id)>.
+  std::string ack_url(std::uint64_t id) const;
 
  private:
-  struct State;
+  std::optional<DeliveryJob> job_of(const AlertChanges::Delivery& row) const;
+
+ public:
+  struct State;  // alerts/book_state.hpp
+
+ private:
   std::unique_ptr<State> state_;
   const Clock& clock_;
   BookOptions options_;

@@ -53,6 +53,7 @@ struct DispatcherOptions {
   std::chrono::milliseconds max_backoff{std::chrono::minutes(5)};
   std::chrono::milliseconds give_up_after{std::chrono::hours(2)};  // at least an hour of retries
   std::size_t max_in_flight = 64;  // concurrent HTTP attempts over all notifiers
+  std::string ca_file;  // PEM bundle to trust for https instead of the system store (tests); "" = system
 };
 
 class Dispatcher {

@@ -1,6 +1,8 @@
 #include "server/control_server.hpp"
 
 #include "server/admin_service.hpp"
+#include "alerts/dispatcher.hpp"
+#include "alerts/engine.hpp"
 #include "server/discovery_service.hpp"
 #include "auth/jwks_fetcher.hpp"
 #include "health/health_checker.hpp"
@@ -10,6 +12,7 @@
 #include "server/http_admin.hpp"
 #include "server/startup.hpp"
 #include "server/telemetry_service.hpp"
+#include "store/migrations.hpp"
 #include "store/sqlite_store.hpp"
 
 #include "files/ready_file.hpp"
@@ -148,7 +151,8 @@ std::string probe_target(const tcp::endpoint& endpoint, unsigned port) {
 std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& endpoint,
                                             const std::unique_ptr<GrpcAcceptor>& grpc_acceptor,
                                             const keys::KeyService& keys, HttpAdmin& http_admin,
-                                            const telemetry::Ingest& telemetry, ingest::IngestService& ingest) {
+                                            const telemetry::Ingest& telemetry, ingest::IngestService& ingest,
+                                            const alerts::Engine& alerting) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -171,13 +175,13 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   });
   // The gRPC acceptor exists before the owner loop runs (it is created
   // before core.start()), so no request sees it half made.
-  server->handle("/metrics", [&core, &grpc_acceptor, &keys, &telemetry, &ingest](const std::string&,
-                                                                                  net::HttpRespond respond) {
+  server->handle("/metrics", [&core, &grpc_acceptor, &keys, &telemetry, &ingest, &alerting](
+                                 const std::string&, net::HttpRespond respond) {
     respond({200, "text/plain; version=0.0.4; charset=utf-8",
              core.metrics().render(core.registry(), core.committed_revision()) +
                  core.limits().render(core.pending_calls(), core.max_pending_calls()) +
                  (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string()) + keys.render_metrics() +
-                 telemetry.render_metrics() + ingest.render_metrics()});
+                 telemetry.render_metrics() + ingest.render_metrics() + alerting.render_metrics()});
   });
   // POST /v1/ingest/*, /v1/logs: tenant containers report (control/ingest/).
   ingest.install(*server);
@@ -267,11 +271,19 @@ int run_control_server(const ServerOptions& options) {
 
   std::unique_ptr<SqliteStore> store;
   Registry registry(clock);
+  // Alerting (control/alerts/): the book is loaded and the files' rules and
+  // notifiers applied with the registry; its external URL is known once the
+  // HTTP port is bound.
+  std::unique_ptr<alerts::Book> book;
+  bool fresh_database = false;
+  alerts::SignalWindow alert_signals;
   LoadedState identity;  // registry id, adopted ids, the fleet-ahead mark (no objects)
   try {
     store = std::make_unique<SqliteStore>(
         SqliteOptions{options.db_path, 5000, options.synchronous_full, clock.unix_ms(),
                       options.sqlite_max_page_count});
+    // Every migration ran: a new database, which cannot have missed any data.
+    fresh_database = store->migrations_applied_at_open() == static_cast<int>(schema_migrations().size());
     if (int n = store->migrations_applied_at_open()) spdlog::info("tg-control: {}: applied {} migration(s)", options.db_path, n);
     auto phase_start = std::chrono::steady_clock::now();
     if (options.skip_integrity_check) {
@@ -337,6 +349,27 @@ int run_control_server(const ServerOptions& options) {
     }
     const long long apply_ms = ms_since(phase_start);
     phase_start = std::chrono::steady_clock::now();
+    {
+      // The alert book: what the store holds, then the files' rules and
+      // notifiers, in the same startup commit as the registry's files.
+      const LoadedAlerts loaded = store->load_alerts();
+      alerts::BookOptions book_options;
+      book_options.ack_key = loaded.ack_key;
+      book_options.external_url = options.external_url;
+      book = std::make_unique<alerts::Book>(clock, book_options);
+      book->load(loaded);
+      std::vector<std::pair<const config::Config*, std::string>> alert_files;
+      for (std::size_t i = 0; i < files.paths.size(); ++i) alert_files.emplace_back(&files.configs[i], files.paths[i]);
+      std::vector<std::string> alert_warnings;
+      const Status applied = book->apply_files(alert_files, batch.alerts, &alert_warnings);
+      for (const auto& w : alert_warnings) spdlog::warn("tg-control: startup: {}", w);
+      if (!applied.ok()) {
+        std::cerr << applied.message << "\n";
+        return 1;
+      }
+      spdlog::info("tg-control: alerting: {} rule(s), {} open alert(s), {} delivery(ies) pending", book->rule_count(),
+                   loaded.open_episodes.size(), loaded.pending_deliveries.size());
+    }
     if (!batch.empty()) store->commit({batch});
     for (const auto& change : report.changes) spdlog::info("tg-control: startup: {}", change);
     spdlog::info("tg-control: registry loaded in {} ms, config files applied in {} ms ({} change(s)), committed in {} ms",
@@ -357,6 +390,7 @@ int run_control_server(const ServerOptions& options) {
   registry.set_key_check(keys::check_key_files);
 
   CoreOptions core_options;
+  std::chrono::milliseconds alert_history{0};
   {
     const EffectiveRetention retention =
         effective_retention(files, options.events_retention, options.audit_retention, options.rollups_retention);
@@ -367,8 +401,7 @@ int run_control_server(const ServerOptions& options) {
                                                            : std::to_string(hours) + "h";
       return value + " (" + setting.source + ")";
     };
-    spdlog::info("tg-control: retention: events {}, audit {}, rollups {}; alert_history {} (kept for a feature not "
-                 "built yet)",
+    spdlog::info("tg-control: retention: events {}, audit {}, rollups {}, alert_history {}",
                  text(retention.events), text(retention.audit), text(retention.rollups),
                  text(retention.alert_history));
     core_options.audit_retention = retention.audit.value;
@@ -376,6 +409,7 @@ int run_control_server(const ServerOptions& options) {
     core_options.rollups_retention = retention.rollups.value;
     // Containers' status samples are kept like the minute rollups.
     core_options.status_retention = retention.rollups.value;
+    alert_history = retention.alert_history.value;
   }
   core_options.max_pending_calls = options.max_pending_calls;
   Core core(*store, registry, core_options);
@@ -384,16 +418,52 @@ int run_control_server(const ServerOptions& options) {
   // before the writer starts, so the first batch already sees it.
   telemetry::IngestOptions ingest_options;
   ingest_options.max_series_per_tenant = options.max_series_per_tenant;
+  std::int64_t covered_since = clock.unix_ms();
   telemetry::Ingest telemetry(
       clock,
-      [&core](CommitBatch batch, std::function<void(const Status&, CommitBatch&&)> done) {
-        core.commit_telemetry(std::move(batch), std::move(done));
+      [&core, &alert_signals](CommitBatch batch, std::function<void(const Status&, CommitBatch&&)> done) {
+        // Proxies' telemetry events feed the alert signals once stored.
+        core.commit_telemetry(std::move(batch), [&alert_signals, done = std::move(done)](const Status& status,
+                                                                                    CommitBatch&& committed) mutable {
+          if (status.ok()) alerts::feed_signals(alert_signals, committed);
+          done(status, std::move(committed));
+        });
       },
       ingest_options);
   try {
     const auto phase_start = std::chrono::steady_clock::now();
     const auto rows = store->read_rollups_since(clock.unix_ms() - telemetry::kWindowMs);
     telemetry.load(store->load_telemetry_marks(), store->load_telemetry_series(), rows);
+    // The windows hold complete data from the start on, or from the oldest
+    // re-seeded minute when the rollups reach up to now (tg-control was down
+    // no longer than a couple of minutes): rules whose window starts earlier
+    // are skipped, so a restart neither resolves alerts on missing data nor
+    // fires no_traffic.
+    const std::int64_t start = clock.unix_ms();
+    covered_since = start;
+    if (!rows.empty()) {
+      std::int64_t oldest = rows.front().minute_unix_ms, newest = oldest;
+      for (const auto& row : rows) {
+        oldest = std::min(oldest, row.minute_unix_ms);
+        newest = std::max(newest, row.minute_unix_ms);
+      }
+      if (newest >= telemetry::minute_of(start) - 120'000) covered_since = oldest;
+    }
+    if (fresh_database) covered_since = 0;  // nothing happened before it
+    // The alert signals (event_count, restarts) from the last hour's stored
+    // events and status reports.
+    EventQuery recent;
+    recent.occurrences = true;
+    recent.since_unix_ms = start - telemetry::kWindowMs;
+    recent.limit = 1'000'000;
+    for (const EventRow& row : store->list_events(recent))
+      alert_signals.add_event(row.record.tenant, row.record.service, row.record.instance, row.record.kind,
+                        row.record.level, row.record.time_unix_ms);
+    StatusQuery samples;
+    samples.since_unix_ms = start - telemetry::kWindowMs;
+    samples.limit = 1'000'000;
+    for (const StatusSample& sample : store->list_status_samples(samples))
+      alert_signals.add_restarts(sample.tenant, sample.service, sample.instance, sample.restarts, sample.time_unix_ms);
     spdlog::info("tg-control: telemetry: {} minute rollup(s) of the last hour loaded in {} ms", rows.size(),
                  ms_since(phase_start));
   } catch (const std::exception& e) {
@@ -469,6 +539,43 @@ int run_control_server(const ServerOptions& options) {
     core.metrics().record_http_admin(method, status);
   });
   ingest::IngestService ingest(core);
+  // Alerting: the engine runs the book on the owner loop; the dispatcher
+  // (its own thread) is made once the HTTP port's address is known.
+  std::unique_ptr<alerts::Dispatcher> dispatcher;
+  alerts::EngineOptions engine_options;
+  engine_options.eval_interval = options.eval_interval;
+  engine_options.alert_history = alert_history;
+  engine_options.covered_since_unix_ms = covered_since;
+  alerts::EngineHooks engine_hooks;
+  engine_hooks.window = [&telemetry]() -> const telemetry::Window& { return telemetry.window(); };
+  engine_hooks.instances = [&registry] {
+    std::vector<alerts::InstanceState> out;
+    out.reserve(registry.instances().size());
+    for (const auto& [id, instance] : registry.instances()) {
+      alerts::InstanceState state;
+      state.id = id;
+      state.service = instance.service();
+      if (auto service = registry.services().find(instance.service()); service != registry.services().end())
+        state.tenant = service->second.tenant();
+      state.labels.insert(instance.labels().begin(), instance.labels().end());
+      state.unhealthy = instance.health() == v1::HEALTH_UNHEALTHY;
+      out.push_back(std::move(state));
+    }
+    return out;
+  };
+  engine_hooks.proxies_connected = [&hub] { return hub.connected(); };
+  engine_hooks.commit = [&core](CommitBatch batch, std::function<void(const Status&)> done) {
+    core.commit_telemetry(std::move(batch),
+                          [done = std::move(done)](const Status& status, CommitBatch&&) { done(status); });
+  };
+  engine_hooks.read_store = [&core](std::function<void(Store&)> job) { core.read_store(std::move(job)); };
+  engine_hooks.enqueue = [&dispatcher](alerts::DeliveryJob job) {
+    if (dispatcher) dispatcher->enqueue(std::move(job));
+  };
+  alerts::Engine alerting(core.io(), clock, *book, alert_signals, engine_options, std::move(engine_hooks));
+  // Events and status reports of registry commits (ingest, health flips,
+  // heartbeat expiry) feed the alert signals.
+  core.add_observer([&alerting](const CommitBatch& batch) { alerting.on_commit(batch); });
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   // After grpc_server: destroyed (its thread joined) before the server it feeds.
@@ -491,7 +598,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin, telemetry, ingest);
+      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin, telemetry, ingest, alerting);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
@@ -553,6 +660,28 @@ int run_control_server(const ServerOptions& options) {
     }
     const std::string grpc_text = endpoint_text(grpc_endpoint.address(), grpc_port);
     const std::string http_text = endpoint_text(http_endpoint.address(), http->local_endpoint().port());
+    {
+      // ackURL and generatorURL point at the HTTP port unless --external-url says otherwise.
+      const std::string external_url = options.external_url.empty() ? "http://" + http_text : options.external_url;
+      alerts::DispatcherOptions dispatcher_options;
+      dispatcher_options.external_url = external_url;
+      dispatcher = std::make_unique<alerts::Dispatcher>(
+          clock, dispatcher_options, [&alerting](alerts::AttemptOutcome outcome) {
+            alerting.post_outcome(std::move(outcome));
+          });
+      dispatcher->start();
+      std::promise<void> started;
+      asio::post(core.io(), [&] {
+        book->set_external_url(external_url);
+        // What was pending when tg-control stopped goes out again (same ids).
+        for (alerts::DeliveryJob& job : book->pending_jobs()) dispatcher->enqueue(std::move(job));
+        alerting.start();
+        started.set_value();
+      });
+      started.get_future().wait();
+      spdlog::info("tg-control: alerting: evaluating every {} ms; ackURLs under {}", options.eval_interval.count(),
+                   external_url);
+    }
     spdlog::info("tg-control: gRPC (Admin, Discovery, Telemetry) on {} (at most {} connections), HTTP on {}{}", grpc_text,
                  grpc_max_connections, http_text,
                  tokens.enabled() ? "" : " (no --token-file: Admin calls are not authenticated)");
@@ -562,6 +691,7 @@ int run_control_server(const ServerOptions& options) {
   } catch (const std::exception& e) {
     std::cerr << "tg-control: " << e.what() << "\n";
     probe.reset();
+    if (dispatcher) dispatcher->stop();
     health_checker.stop();
     jwks_fetcher.stop();
     if (grpc_acceptor) grpc_acceptor->stop();
@@ -595,6 +725,7 @@ int run_control_server(const ServerOptions& options) {
   std::promise<void> streams_finished;
   asio::post(core.io(), [&] {
     keys.stop();
+    alerting.stop();
     hub.shutdown();
     telemetry_service.shutdown();
     streams_finished.set_value();
@@ -603,6 +734,9 @@ int run_control_server(const ServerOptions& options) {
   // HTTP Admin calls: new ones are refused (503), those under way finish.
   http_admin.stop(options.shutdown_timeout);
   ingest.stop();
+  // In-flight deliveries are abandoned: they stay pending in the store and
+  // go out again at the next start.
+  if (dispatcher) dispatcher->stop();
   // In-flight calls finish (their commits complete) until the deadline; then
   // gRPC cancels the rest. The owner loop and the writer keep running meanwhile.
   grpc_server->Shutdown(std::chrono::system_clock::now() + options.shutdown_timeout);

@@ -71,6 +71,11 @@ struct ServerOptions {
   // A tenant's jwks_url is fetched for KeyRequests at most once per this
   // long, and retried this long after a failed fetch (--jwks-refetch-interval).
   std::chrono::milliseconds jwks_refetch_interval{30'000};
+
+  // ---- alerting (docs/alerting.md)
+  std::chrono::milliseconds eval_interval{5000};  // every rule evaluated this often
+  // Base of the ackURLs and generatorURLs in notifications; empty = http://<the --http address as bound>.
+  std::string external_url;
 };
 
 // The largest request tg-control accepts: an Apply of max_apply_bytes of

@@ -20,6 +20,10 @@ struct AlertChanges {
   std::vector<Object> rules;      // v1::AlertRule
   std::vector<Object> notifiers;  // v1::Notifier
   std::vector<Object> silences;   // v1::Silence
+  // File-owned rules and notifiers deleted through the API: startup does not
+  // recreate them from their file while the tombstone exists. name "rule/NAME"
+  // or "notifier/NAME", body the file that declared it; nullopt = cleared.
+  std::vector<Object> tombstones;
 
   // Episodes inserted or replaced by id: v1::Alert without transitions and deliveries.
   struct Episode {
@@ -50,6 +54,7 @@ struct AlertChanges {
     std::string body;        // v1::Delivery
     std::string alert_body;  // v1::Alert as told
     std::string ack_url;
+    std::uint32_t attempts = 0;  // load_alerts only: attempts recorded so far
   };
   std::vector<Delivery> deliveries;
 
@@ -60,8 +65,8 @@ struct AlertChanges {
   std::vector<Attempt> attempts;
 
   bool empty() const {
-    return rules.empty() && notifiers.empty() && silences.empty() && episodes.empty() && transitions.empty() &&
-           deliveries.empty() && attempts.empty();
+    return rules.empty() && notifiers.empty() && silences.empty() && tombstones.empty() && episodes.empty() &&
+           transitions.empty() && deliveries.empty() && attempts.empty();
   }
 };
 
@@ -70,6 +75,14 @@ struct LoadedAlerts {
   std::vector<AlertChanges::Episode> open_episodes;     // not resolved
   std::vector<AlertChanges::Delivery> pending_deliveries;  // status PENDING, oldest first
   std::uint64_t max_alert_id = 0;
+  std::vector<AlertChanges::Object> tombstones;  // as AlertChanges::tombstones, ordered by name
+  // Every delivery of the open episodes (any status), oldest first: what
+  // each notifier was told of them, so a restart neither re-sends nor
+  // repeats early.
+  std::vector<AlertChanges::Delivery> open_deliveries;
+  // 32 random bytes as 64 hex digits, created once per database (migration
+  // 9): the key of the ackURLs' signed tokens.
+  std::string ack_key;
 };
 
 struct AlertQuery {

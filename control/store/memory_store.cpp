@@ -121,7 +121,11 @@ void MemoryStore::commit(const std::vector<CommitBatch>& batches) {
   check(1, 0, true);
   check(2, 1, false);
   check(3, 1, false);
+  // The alerting rows as one unit too: checked on a copy first.
+  Alerts alerts = alerts_;
+  for (const auto& batch : batches) commit_alerts(alerts, batch.alerts);
   for (int k = 0; k < 4; ++k) objects_[k] = std::move(objects[k]);
+  alerts_ = std::move(alerts);
   for (const auto& batch : batches) {
     for (const auto& key : batch.cleared_tombstones) tombstones_.erase({key.kind, key.name});
     for (const auto& tombstone : batch.tombstones) tombstones_[{tombstone.kind, tombstone.name}] = tombstone;

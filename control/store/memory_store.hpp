@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -34,6 +35,11 @@ class MemoryStore final : public Store {
   std::vector<StatusSample> list_status_samples(const StatusQuery& query) override;
   std::size_t delete_occurrences_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
   std::size_t delete_status_samples_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+  // Alerting (store/memory_alerts.cpp).
+  LoadedAlerts load_alerts() override;
+  std::vector<std::string> list_alerts(const AlertQuery& query) override;
+  std::optional<std::string> get_alert(std::uint64_t id) override;
+  std::size_t delete_alerts_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
 
   // Test hooks.
   std::size_t commit_count() const;                 // successful commit() calls
@@ -70,6 +76,20 @@ class MemoryStore final : public Store {
   std::vector<EventRow> occurrences_;  // in id order; record.time_unix_ms is the occurrence's
   std::uint64_t next_occurrence_id_ = 1;
   std::vector<StatusSample> status_samples_;  // in insertion order
+  // Alerting (store/memory_alerts.cpp); under mutex_. check_alerts throws as
+  // SQLite's foreign keys would (a row naming an absent episode or delivery).
+  struct Alerts {
+    std::map<std::string, std::string> rules, notifiers, silences, tombstones;
+    std::map<std::uint64_t, AlertChanges::Episode> episodes;
+    std::map<std::uint64_t, std::vector<std::string>> transitions;  // alert id → bodies in order
+    std::uint64_t delivery_seq = 0;
+    std::map<std::string, std::pair<std::uint64_t, AlertChanges::Delivery>> deliveries;  // id → (seq, row)
+    std::map<std::string, std::vector<std::string>> attempts;                            // delivery id → bodies
+    std::uint64_t max_alert_id = 0;
+    std::string ack_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+  };
+  static void commit_alerts(Alerts& alerts, const AlertChanges& changes);
+  Alerts alerts_;
 };
 
 // True when a row matches the query's filters (both stores agree on them).

@@ -244,6 +244,77 @@ CREATE INDEX status_samples_by_time ON status_samples(time_unix_ms);
 CREATE INDEX status_samples_by_instance ON status_samples(instance, time_unix_ms);
 CREATE INDEX status_samples_by_service ON status_samples(service, time_unix_ms);
 )sql"},
+    // Alerting (control/alerts/): rules, notifiers and silences as opaque
+    // bodies; alert episodes with their transitions; the delivery outbox with
+    // every attempt. Children go with their episode (ON DELETE CASCADE), so
+    // retention deletes episodes only. The ack key is drawn once, here, from
+    // SQLite's randomness (seeded from the OS): the key of the ackURLs'
+    // signed tokens, the same for the life of the database. Episode ids are
+    // AUTOINCREMENT so that retention never lets an id (and its ackURL) be
+    // used twice.
+    {9, "alerting",
+     R"sql(
+CREATE TABLE alert_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO alert_meta(key, value) VALUES ('ack_key', lower(hex(randomblob(32))));
+CREATE TABLE alert_rules (
+  name TEXT PRIMARY KEY,
+  body BLOB NOT NULL
+);
+CREATE TABLE alert_notifiers (
+  name TEXT PRIMARY KEY,
+  body BLOB NOT NULL
+);
+CREATE TABLE alert_silences (
+  id TEXT PRIMARY KEY,
+  body BLOB NOT NULL
+);
+CREATE TABLE alert_tombstones (
+  name TEXT PRIMARY KEY,
+  file TEXT NOT NULL
+);
+CREATE TABLE alert_episodes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  fingerprint TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  active_since_unix_ms INTEGER NOT NULL,
+  resolved_unix_ms INTEGER NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE INDEX alert_episodes_open ON alert_episodes(resolved_unix_ms, id);
+CREATE INDEX alert_episodes_by_tenant ON alert_episodes(tenant, id);
+CREATE INDEX alert_episodes_by_rule ON alert_episodes(rule, id);
+CREATE TABLE alert_transitions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL REFERENCES alert_episodes(id) ON DELETE CASCADE,
+  body BLOB NOT NULL
+);
+CREATE INDEX alert_transitions_by_alert ON alert_transitions(alert_id, id);
+CREATE TABLE alert_deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  alert_id INTEGER NOT NULL REFERENCES alert_episodes(id) ON DELETE CASCADE,
+  notifier TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  next_attempt_unix_ms INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  alert_body BLOB NOT NULL,
+  ack_url TEXT NOT NULL
+);
+CREATE INDEX alert_deliveries_by_alert ON alert_deliveries(alert_id, seq);
+CREATE INDEX alert_deliveries_by_status ON alert_deliveries(status, seq);
+CREATE TABLE alert_attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id TEXT NOT NULL REFERENCES alert_deliveries(id) ON DELETE CASCADE,
+  body BLOB NOT NULL
+);
+CREATE INDEX alert_attempts_by_delivery ON alert_attempts(delivery_id, id);
+)sql"},
 };
 
 }  // namespace

@@ -391,6 +391,7 @@ void SqliteStore::commit_batches(const std::vector<CommitBatch>& batches) {
     update.exec();
   }
   write_telemetry(batches);
+  write_alerts(batches);
   transaction.commit();
 }
 

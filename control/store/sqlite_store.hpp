@@ -95,7 +95,16 @@ class SqliteStore final : public Store {
   std::vector<RollupMinute> read_rollup_minutes(const RollupQuery& query) override;
   std::size_t delete_rollups_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
 
+  // Alerting (store/sqlite_alerts.cpp, migration 9).
+  LoadedAlerts load_alerts() override;
+  std::vector<std::string> list_alerts(const AlertQuery& query) override;
+  std::optional<std::string> get_alert(std::uint64_t id) override;
+  std::size_t delete_alerts_before(std::int64_t cutoff_unix_ms, std::size_t limit) override;
+
  private:
+  // The alerting rows of `batches`, inside commit_batches' transaction.
+  void write_alerts(const std::vector<CommitBatch>& batches);
+
   // Series ids known to be committed; ids created by the transaction under
   // way wait in new_series_ids_ until its COMMIT returned.
   std::map<SeriesKey, std::int64_t> series_ids_;
