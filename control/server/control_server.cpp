@@ -1,6 +1,7 @@
 #include "server/control_server.hpp"
 
 #include "server/admin_service.hpp"
+#include "server/alert_ack_http.hpp"
 #include "alerts/dispatcher.hpp"
 #include "alerts/engine.hpp"
 #include "server/discovery_service.hpp"
@@ -152,7 +153,7 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
                                             const std::unique_ptr<GrpcAcceptor>& grpc_acceptor,
                                             const keys::KeyService& keys, HttpAdmin& http_admin,
                                             const telemetry::Ingest& telemetry, ingest::IngestService& ingest,
-                                            const alerts::Engine& alerting) {
+                                            const alerts::Engine& alerting, AlertAckHttp& alert_ack) {
   net::HttpServerOptions options;
   options.server_name = "tg-control";
   options.method_not_allowed = "use GET\n";
@@ -175,18 +176,23 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   });
   // The gRPC acceptor exists before the owner loop runs (it is created
   // before core.start()), so no request sees it half made.
-  server->handle("/metrics", [&core, &grpc_acceptor, &keys, &telemetry, &ingest, &alerting](
+  server->handle("/metrics", [&core, &grpc_acceptor, &keys, &telemetry, &ingest, &alerting, &alert_ack](
                                  const std::string&, net::HttpRespond respond) {
     respond({200, "text/plain; version=0.0.4; charset=utf-8",
              core.metrics().render(core.registry(), core.committed_revision()) +
                  core.limits().render(core.pending_calls(), core.max_pending_calls()) +
                  (grpc_acceptor ? grpc_acceptor->render_metrics() : std::string()) + keys.render_metrics() +
-                 telemetry.render_metrics() + ingest.render_metrics() + alerting.render_metrics()});
+                 telemetry.render_metrics() + ingest.render_metrics() + alerting.render_metrics() +
+                 alert_ack.render_metrics()});
   });
   // POST /v1/ingest/*, /v1/logs: tenant containers report (control/ingest/).
   ingest.install(*server);
   server->handle(http_admin.route(), [&http_admin](net::HttpRequest request, net::HttpRespond respond) {
     http_admin.handle(std::move(request), std::move(respond));
+  });
+  // POST /v1/alerts/<id>/ack: the ackURL of every notification.
+  server->handle(alert_ack.route(), [&alert_ack](net::HttpRequest request, net::HttpRespond respond) {
+    alert_ack.handle(std::move(request), std::move(respond));
   });
   return server;
 }
@@ -576,6 +582,11 @@ int run_control_server(const ServerOptions& options) {
   // Events and status reports of registry commits (ingest, health flips,
   // heartbeat expiry) feed the alert signals.
   core.add_observer([&alerting](const CommitBatch& batch) { alerting.on_commit(batch); });
+  // The Admin alerting calls and the ack URL read and write the book on the
+  // owner loop; their commits reach the engine through the observer above.
+  const std::unique_ptr<AlertAccess> alert_access = book_access(*book);
+  admin.set_alerts(alert_access.get());
+  AlertAckHttp alert_ack(core, tokens, *alert_access);
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   // After grpc_server: destroyed (its thread joined) before the server it feeds.
@@ -598,7 +609,7 @@ int run_control_server(const ServerOptions& options) {
   try {
     // The HTTP acceptor belongs to the owner loop; create it before the loop runs.
     try {
-      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin, telemetry, ingest, alerting);
+      http = start_http(core, http_endpoint, grpc_acceptor, keys, http_admin, telemetry, ingest, alerting, alert_ack);
     } catch (const boost::system::system_error& e) {
       throw std::runtime_error(net::bind_error_text("--http", options.http_address, e.code().value()));
     }
