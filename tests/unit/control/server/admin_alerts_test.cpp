@@ -397,6 +397,14 @@ TEST_CASE("Admin alerting: deleting what a rule names needs cascade", "[admin][a
   REQUIRE(committed[0].rules.size() == 1);
   CHECK(committed[0].rules[0].name == "web-errors");
   CHECK(on_owner(*h.core, [&] { return h.alerts.rules["web-errors"].disabled(); }));
+  // Audited: the delete, and the rule it disabled.
+  const std::vector<AuditRow> audit = h.audit();
+  REQUIRE(audit.size() >= 2);
+  CHECK(audit[0].record.kind == "alert_rule");
+  CHECK(audit[0].record.name == "web-errors");
+  CHECK(audit[0].record.method == "DeleteService");
+  CHECK_THAT(audit[0].record.after_json, Catch::Contains("\"disabled\":true"));
+  CHECK(audit[1].record.kind == "service");
 
   v1::DeleteTenantRequest delete_tenant;
   delete_tenant.set_id("acme");
@@ -487,10 +495,10 @@ TEST_CASE("POST /v1/alerts/<id>/ack: admin token or the alert's signed token", "
   CHECK(h.audit()[0].record.name == "7");
   REQUIRE(h.store.committed().size() == 1);
 
-  // Again: 200, the first ack stays.
+  // Again: 200, the latest ack is recorded.
   r = h.post_ack("/v1/alerts/7/ack", "", "Bearer tok-ops");
   CHECK(r.status == 200);
-  CHECK_THAT(r.body, Catch::Contains("\"by\":\"ack-url\""));
+  CHECK_THAT(r.body, Catch::Contains("\"by\":\"ops/admin\""));
 
   CHECK(h.post_ack("/v1/alerts/8/ack", "", "Bearer tok-ops").status == 409);  // pending
   CHECK(h.post_ack("/v1/alerts/5/ack", "", "Bearer tok-ops").status == 409);  // resolved (in the store)

@@ -100,11 +100,9 @@ class FakeAlerts final : public AlertAccess {
     auto it = open.find(id);
     if (it == open.end()) return Status::not_found("alert " + std::to_string(id) + " not found");
     if (it->second.state() != v1::Alert::STATE_FIRING) return Status::precondition("not firing");
-    if (!it->second.has_ack()) {
-      it->second.mutable_ack()->set_by(who.actor);
-      it->second.mutable_ack()->set_comment(comment);
-      it->second.mutable_ack()->set_unix_ms(now_unix_ms);
-    }
+    it->second.mutable_ack()->set_by(who.actor);  // as the Book: the latest ack counts
+    it->second.mutable_ack()->set_comment(comment);
+    it->second.mutable_ack()->set_unix_ms(now_unix_ms);
     record(it->second, changes);
     *out = it->second;
     return {};
@@ -112,6 +110,7 @@ class FakeAlerts final : public AlertAccess {
   Status unack(std::uint64_t id, const WriteContext&, AlertChanges& changes, v1::Alert* out) override {
     auto it = open.find(id);
     if (it == open.end()) return Status::not_found("alert " + std::to_string(id) + " not found");
+    if (!it->second.has_ack()) return Status::precondition("not acknowledged");
     it->second.clear_ack();
     record(it->second, changes);
     *out = it->second;
