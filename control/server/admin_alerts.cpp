@@ -500,7 +500,16 @@ grpc::ServerUnaryReactor* AdminService::delete_with_cascade(grpc::CallbackServer
                                       "to disable them and resolve their alerts");
       } else {
         status = (core_.registry().*op)(*request, who, response, &batch);
-        if (status.ok() && !naming.empty()) book_->cascade(kind, name, who, batch.alerts);
+        if (status.ok() && !naming.empty()) {
+          std::vector<v1::AlertRule> before;
+          for (const std::string& rule : naming)
+            if (const v1::AlertRule* found = book_->find_rule(rule)) before.push_back(*found);
+          book_->cascade(kind, name, who, batch.alerts);
+          // Each rule disabled gets its audit row beside the delete's.
+          const std::int64_t now = core_.registry().clock().unix_ms();
+          for (const v1::AlertRule& rule : before)
+            audit(batch, who, now, "alert_rule", rule.name(), &rule, book_->find_rule(rule.name()));
+        }
       }
     } catch (const std::exception& e) {
       status = Status::internal(e.what());

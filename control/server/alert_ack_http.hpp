@@ -14,7 +14,7 @@
 // admin or a signed token of another alert, 400 a bad id or body. The ack
 // is committed (with an audit row, method "AckAlert") before the answer,
 // like AckAlert; acknowledging an acknowledged alert again answers 200 and
-// keeps the first ack. Every answer is counted by result in /metrics.
+// records the newer ack. Every answer is counted by result in /metrics.
 //
 // Threads: handle() runs on the HTTP server's io thread, which is the owner
 // loop, so it calls the Book directly; only the store lookup that tells a

@@ -194,6 +194,10 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   server->handle(http_admin.route(), [&http_admin](net::HttpRequest request, net::HttpRespond respond) {
     http_admin.handle(std::move(request), std::move(respond));
   });
+  // POST /v1/alerts/<id>/ack: the ackURL of every notification.
+  server->handle(alert_ack.route(), [&alert_ack](net::HttpRequest request, net::HttpRespond respond) {
+    alert_ack.handle(std::move(request), std::move(respond));
+  });
   return server;
 }
 
@@ -586,6 +590,11 @@ int run_control_server(const ServerOptions& options) {
   // Events and status reports of registry commits (ingest, health flips,
   // heartbeat expiry) feed the alert signals.
   core.add_observer([&alerting](const CommitBatch& batch) { alerting.on_commit(batch); });
+  // The Admin alerting calls and the ack URL read and write the book on the
+  // owner loop; their commits reach the engine through the observer above.
+  const std::unique_ptr<AlertAccess> alert_access = book_access(*book);
+  admin.set_alerts(alert_access.get());
+  AlertAckHttp alert_ack(core, tokens, *alert_access);
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<grpc::Server> grpc_server;
   // After grpc_server: destroyed (its thread joined) before the server it feeds.

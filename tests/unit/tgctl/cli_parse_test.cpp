@@ -44,7 +44,7 @@ TEST_CASE("usage errors exit 2 with a message naming the problem", "[tgctl][cli]
     CHECK(parsed.err.find(needle) != std::string::npos);
     CHECK(parsed.err.starts_with("tgctl: "));
   };
-  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, events, proxies, registry, top, metrics)");
+  usage({}, "a command is required (one of: tenants, services, instances, routes, apply, audit, events, proxies, registry, top, metrics, rules, notifiers, alerts, silences)");
   usage({"tenants"}, "tenants: a command is required (one of: list, get, create, update, patch, delete, credentials)");
   usage({"tenants", "credentials", "create", "acme", "ci", "--kind", "admin"},
         "--kind: must be api_key or ingest, got \"admin\"");
@@ -357,7 +357,7 @@ TEST_CASE("typos: the closest flag or command is suggested", "[tgctl][cli][sugge
   usage({"services", "patch", "s", "--frobnicate"}, "tgctl: services patch: unknown flag \"--frobnicate\"");
   usage({"instance", "list"},
         "tgctl: unknown command \"instance\" (did you mean \"instances\"?) "
-        "(one of: tenants, services, instances, routes, apply, audit, events, proxies, registry, top, metrics)");
+        "(one of: tenants, services, instances, routes, apply, audit, events, proxies, registry, top, metrics, rules, notifiers, alerts, silences)");
   usage({"routes", "lsit"},
         "tgctl: routes: unknown command \"lsit\" (did you mean \"list\"?) "
         "(one of: list, get, create, update, patch, delete)");
