@@ -3,10 +3,12 @@
 // attempt, a receiver that is down and comes back, a receiver slower than
 // the notifier's timeout (which does not hold back another notifier), the
 // order of one fingerprint's notifications, the in-flight bound, and a
-// deleted notifier's jobs dropped.
+// deleted notifier's jobs dropped, and https with a verified certificate.
 #include "alerts/dispatcher.hpp"
 #include "control/delivery/receiver.hpp"
+#include "control/delivery/tls_certificate.hpp"
 #include "support/poll.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
@@ -353,6 +355,41 @@ TEST_CASE("alert dispatcher: a notifier URL that cannot be used fails at once", 
   dispatcher.enqueue(job);
   REQUIRE(outcomes.wait_for(job.id, v1::Delivery::STATUS_FAILED));
   CHECK(outcomes.of(job.id)[0].attempt.error().starts_with("bad url \"ftp://example.com/hook\""));
+}
+
+TEST_CASE("alert dispatcher: https to a trusted certificate naming the host; others refused",
+          "[alerts][dispatcher]") {
+  TempDir dir("tg-delivery-tls");
+  TlsCertificate certificate("IP:127.0.0.1,DNS:localhost");
+  certificate.write(dir.file("cert.pem"), dir.file("key.pem"));
+  Receiver receiver({}, dir.file("cert.pem"), dir.file("key.pem"));
+  control::SystemClock clock;
+  Outcomes outcomes;
+  auto options = fast_options();
+  options.ca_file = dir.file("cert.pem");
+  alerts::Dispatcher dispatcher(clock, options, outcomes.sink());
+  dispatcher.start();
+  const auto by_name = job_for("ops", receiver.url("/hook", "localhost"), "0000000000000041", v1::Alert::STATE_FIRING);
+  const auto by_address = job_for("ops", receiver.url("/hook"), "0000000000000042", v1::Alert::STATE_FIRING);
+  REQUIRE(by_name.notifier.url().starts_with("https://localhost:"));
+  dispatcher.enqueue(by_name);
+  dispatcher.enqueue(by_address);
+  REQUIRE(outcomes.wait_for(by_name.id, v1::Delivery::STATUS_DELIVERED));
+  REQUIRE(outcomes.wait_for(by_address.id, v1::Delivery::STATUS_DELIVERED));
+  CHECK(receiver.count() == 2);
+
+  // The system store does not trust the test's certificate: a TLS error, retried.
+  Outcomes untrusted;
+  alerts::Dispatcher system_store(clock, fast_options(), untrusted.sink());
+  system_store.start();
+  const auto refused = job_for("ops", receiver.url("/hook", "localhost"), "0000000000000043", v1::Alert::STATE_FIRING);
+  system_store.enqueue(refused);
+  REQUIRE(poll_for(10s, [&] { return !untrusted.of(refused.id).empty(); }));
+  const auto outcome = untrusted.of(refused.id)[0];
+  CHECK(outcome.status == v1::Delivery::STATUS_PENDING);
+  CHECK(outcome.attempt.error().starts_with("TLS handshake: "));
+  system_store.stop();
+  CHECK(receiver.count() == 2);
 }
 
 }  // namespace
