@@ -357,6 +357,43 @@ TEST_CASE("alert dispatcher: a notifier URL that cannot be used fails at once", 
   CHECK(outcomes.of(job.id)[0].attempt.error().starts_with("bad url \"ftp://example.com/hook\""));
 }
 
+TEST_CASE("alert dispatcher: a job re-enqueued after a restart keeps its schedule and its give-up time",
+          "[alerts][dispatcher]") {
+  std::uint16_t dead_port = 0;
+  {
+    Receiver probe;
+    dead_port = probe.port();
+  }
+  Receiver receiver;
+  control::SystemClock clock;
+  Outcomes outcomes;
+  auto options = fast_options();
+  options.give_up_after = std::chrono::minutes(60);
+  alerts::Dispatcher dispatcher(clock, options, outcomes.sink());
+  dispatcher.start();
+
+  // Pending from before the restart: its next attempt is 500 ms away.
+  auto later = job_for("ops", receiver.url("/hook"), "0000000000000051", v1::Alert::STATE_FIRING);
+  later.attempts_done = 4;
+  later.not_before_unix_ms = clock.unix_ms() + 500;
+  const auto enqueued = Clock::now();
+  dispatcher.enqueue(later);
+  REQUIRE(outcomes.wait_for(later.id, v1::Delivery::STATUS_DELIVERED));
+  CHECK(elapsed_ms(enqueued) >= 450);
+  REQUIRE(receiver.count() == 1);
+
+  // Created longer ago than give_up_after: its next failure is final.
+  auto old = job_for("ops", "http://127.0.0.1:" + std::to_string(dead_port) + "/hook", "0000000000000052",
+                     v1::Alert::STATE_FIRING);
+  old.attempts_done = 30;
+  old.created_unix_ms = clock.unix_ms() - 61 * 60'000;
+  dispatcher.enqueue(old);
+  REQUIRE(outcomes.wait_for(old.id, v1::Delivery::STATUS_FAILED));
+  const auto reported = outcomes.of(old.id);
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].attempt.error().find("gave up after 31 attempts") != std::string::npos);
+}
+
 TEST_CASE("alert dispatcher: https to a trusted certificate naming the host; others refused",
           "[alerts][dispatcher]") {
   TempDir dir("tg-delivery-tls");
