@@ -151,7 +151,7 @@ TEST_CASE("alert dispatcher: a 503 is retried with the same webhook-id, then del
   CHECK(requests[0].body == requests[1].body);
 }
 
-TEST_CASE("alert dispatcher: a 400 is final after one attempt; unsigned without a secret", "[alerts][dispatcher]") {
+TEST_CASE("alert dispatcher: a 400 is final after one attempt, unsigned without a secret", "[alerts][dispatcher]") {
   Receiver receiver([](const ReceivedRequest&, std::size_t) { return ReceiverAnswer{400, 0ms, {}, "bad body"}; });
   control::SystemClock clock;
   Outcomes outcomes;
@@ -229,7 +229,7 @@ TEST_CASE("alert dispatcher: a slow receiver times out without holding back anot
   CHECK(elapsed_ms(started) < 5000);
 }
 
-TEST_CASE("alert dispatcher: a resolved never overtakes its firing; other fingerprints proceed",
+TEST_CASE("alert dispatcher: a resolved never overtakes its firing, other fingerprints proceed",
           "[alerts][dispatcher]") {
   // The firing of fingerprint e1 is refused with 503 three times.
   std::atomic<int> refusals{0};
@@ -394,7 +394,7 @@ TEST_CASE("alert dispatcher: a job re-enqueued after a restart keeps its schedul
   CHECK(reported[0].attempt.error().find("gave up after 31 attempts") != std::string::npos);
 }
 
-TEST_CASE("alert dispatcher: https to a trusted certificate naming the host; others refused",
+TEST_CASE("alert dispatcher: https to a trusted certificate naming the host, others refused",
           "[alerts][dispatcher]") {
   TempDir dir("tg-delivery-tls");
   TlsCertificate certificate("IP:127.0.0.1,DNS:localhost");
