@@ -200,6 +200,8 @@ std::string alertmanager_body(const DeliveryJob& job, const std::string& externa
 
 std::string webhook_signature(const std::string& secret, const std::string& id, std::int64_t timestamp_s,
                               const std::string& body) {
+  // A "whsec_" secret that is not base64 is taken as bytes, like any other
+  // text: signed either way, and the same key the receiver was given.
   std::string key = secret;
   if (secret.starts_with("whsec_") && !base64_decode(secret.substr(6), key)) key = secret;
   const std::string content = id + "." + std::to_string(timestamp_s) + "." + body;

@@ -3,10 +3,12 @@
 // attempt, a receiver that is down and comes back, a receiver slower than
 // the notifier's timeout (which does not hold back another notifier), the
 // order of one fingerprint's notifications, the in-flight bound, and a
-// deleted notifier's jobs dropped.
+// deleted notifier's jobs dropped, and https with a verified certificate.
 #include "alerts/dispatcher.hpp"
 #include "control/delivery/receiver.hpp"
+#include "control/delivery/tls_certificate.hpp"
 #include "support/poll.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
@@ -149,7 +151,7 @@ TEST_CASE("alert dispatcher: a 503 is retried with the same webhook-id, then del
   CHECK(requests[0].body == requests[1].body);
 }
 
-TEST_CASE("alert dispatcher: a 400 is final after one attempt; unsigned without a secret", "[alerts][dispatcher]") {
+TEST_CASE("alert dispatcher: a 400 is final after one attempt, unsigned without a secret", "[alerts][dispatcher]") {
   Receiver receiver([](const ReceivedRequest&, std::size_t) { return ReceiverAnswer{400, 0ms, {}, "bad body"}; });
   control::SystemClock clock;
   Outcomes outcomes;
@@ -227,7 +229,7 @@ TEST_CASE("alert dispatcher: a slow receiver times out without holding back anot
   CHECK(elapsed_ms(started) < 5000);
 }
 
-TEST_CASE("alert dispatcher: a resolved never overtakes its firing; other fingerprints proceed",
+TEST_CASE("alert dispatcher: a resolved never overtakes its firing, other fingerprints proceed",
           "[alerts][dispatcher]") {
   // The firing of fingerprint e1 is refused with 503 three times.
   std::atomic<int> refusals{0};
@@ -353,6 +355,78 @@ TEST_CASE("alert dispatcher: a notifier URL that cannot be used fails at once", 
   dispatcher.enqueue(job);
   REQUIRE(outcomes.wait_for(job.id, v1::Delivery::STATUS_FAILED));
   CHECK(outcomes.of(job.id)[0].attempt.error().starts_with("bad url \"ftp://example.com/hook\""));
+}
+
+TEST_CASE("alert dispatcher: a job re-enqueued after a restart keeps its schedule and its give-up time",
+          "[alerts][dispatcher]") {
+  std::uint16_t dead_port = 0;
+  {
+    Receiver probe;
+    dead_port = probe.port();
+  }
+  Receiver receiver;
+  control::SystemClock clock;
+  Outcomes outcomes;
+  auto options = fast_options();
+  options.give_up_after = std::chrono::minutes(60);
+  alerts::Dispatcher dispatcher(clock, options, outcomes.sink());
+  dispatcher.start();
+
+  // Pending from before the restart: its next attempt is 500 ms away.
+  auto later = job_for("ops", receiver.url("/hook"), "0000000000000051", v1::Alert::STATE_FIRING);
+  later.attempts_done = 4;
+  later.not_before_unix_ms = clock.unix_ms() + 500;
+  const auto enqueued = Clock::now();
+  dispatcher.enqueue(later);
+  REQUIRE(outcomes.wait_for(later.id, v1::Delivery::STATUS_DELIVERED));
+  CHECK(elapsed_ms(enqueued) >= 450);
+  REQUIRE(receiver.count() == 1);
+
+  // Created longer ago than give_up_after: its next failure is final.
+  auto old = job_for("ops", "http://127.0.0.1:" + std::to_string(dead_port) + "/hook", "0000000000000052",
+                     v1::Alert::STATE_FIRING);
+  old.attempts_done = 30;
+  old.created_unix_ms = clock.unix_ms() - 61 * 60'000;
+  dispatcher.enqueue(old);
+  REQUIRE(outcomes.wait_for(old.id, v1::Delivery::STATUS_FAILED));
+  const auto reported = outcomes.of(old.id);
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].attempt.error().find("gave up after 31 attempts") != std::string::npos);
+}
+
+TEST_CASE("alert dispatcher: https to a trusted certificate naming the host, others refused",
+          "[alerts][dispatcher]") {
+  TempDir dir("tg-delivery-tls");
+  TlsCertificate certificate("IP:127.0.0.1,DNS:localhost");
+  certificate.write(dir.file("cert.pem"), dir.file("key.pem"));
+  Receiver receiver({}, dir.file("cert.pem"), dir.file("key.pem"));
+  control::SystemClock clock;
+  Outcomes outcomes;
+  auto options = fast_options();
+  options.ca_file = dir.file("cert.pem");
+  alerts::Dispatcher dispatcher(clock, options, outcomes.sink());
+  dispatcher.start();
+  const auto by_name = job_for("ops", receiver.url("/hook", "localhost"), "0000000000000041", v1::Alert::STATE_FIRING);
+  const auto by_address = job_for("ops", receiver.url("/hook"), "0000000000000042", v1::Alert::STATE_FIRING);
+  REQUIRE(by_name.notifier.url().starts_with("https://localhost:"));
+  dispatcher.enqueue(by_name);
+  dispatcher.enqueue(by_address);
+  REQUIRE(outcomes.wait_for(by_name.id, v1::Delivery::STATUS_DELIVERED));
+  REQUIRE(outcomes.wait_for(by_address.id, v1::Delivery::STATUS_DELIVERED));
+  CHECK(receiver.count() == 2);
+
+  // The system store does not trust the test's certificate: a TLS error, retried.
+  Outcomes untrusted;
+  alerts::Dispatcher system_store(clock, fast_options(), untrusted.sink());
+  system_store.start();
+  const auto refused = job_for("ops", receiver.url("/hook", "localhost"), "0000000000000043", v1::Alert::STATE_FIRING);
+  system_store.enqueue(refused);
+  REQUIRE(poll_for(10s, [&] { return !untrusted.of(refused.id).empty(); }));
+  const auto outcome = untrusted.of(refused.id)[0];
+  CHECK(outcome.status == v1::Delivery::STATUS_PENDING);
+  CHECK(outcome.attempt.error().starts_with("TLS handshake: "));
+  system_store.stop();
+  CHECK(receiver.count() == 2);
 }
 
 }  // namespace

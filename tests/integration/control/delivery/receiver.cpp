@@ -1,6 +1,7 @@
 #include "control/delivery/receiver.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -17,6 +18,7 @@ namespace tg::itest {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 struct Receiver::State {
@@ -34,12 +36,24 @@ struct Receiver::State {
   std::vector<std::thread> connection_threads;
   std::size_t active = 0;
   std::size_t max_active = 0;
+  std::unique_ptr<ssl::context> tls;  // set: HTTPS
 
   void serve(std::shared_ptr<tcp::socket> socket) {
+    if (!tls) return exchange(*socket, *socket);
+    ssl::stream<tcp::socket&> stream(*socket, *tls);
+    boost::system::error_code ec;
+    stream.handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    exchange(stream, *socket);
+    stream.shutdown(ec);
+  }
+
+  template <class Stream>
+  void exchange(Stream& stream, tcp::socket& socket) {
     boost::system::error_code ec;
     beast::flat_buffer buffer;
     http::request<http::string_body> request;
-    http::read(*socket, buffer, request, ec);
+    http::read(stream, buffer, request, ec);
     if (ec) return;
     ReceivedRequest received;
     received.target = std::string(request.target());
@@ -69,8 +83,8 @@ struct Receiver::State {
     response.set(http::field::connection, "close");
     response.body() = answer.body;
     response.prepare_payload();
-    http::write(*socket, response, ec);
-    socket->shutdown(tcp::socket::shutdown_both, ec);
+    http::write(stream, response, ec);
+    if (!tls) socket.shutdown(tcp::socket::shutdown_both, ec);
   }
 
   void accept_loop() {
@@ -87,6 +101,16 @@ struct Receiver::State {
   }
 };
 
+Receiver::Receiver(Script script, const std::string& certificate_pem, const std::string& key_pem)
+    : Receiver(std::move(script), 0) {
+  // Before the first connection can be served: the test connects only after construction.
+  std::lock_guard lock(state_->mutex);
+  auto tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+  tls->use_certificate_chain_file(certificate_pem);
+  tls->use_private_key_file(key_pem, ssl::context::pem);
+  state_->tls = std::move(tls);
+}
+
 Receiver::Receiver(Script script, std::uint16_t port) : state_(std::make_shared<State>()) {
   state_->script = std::move(script);
   auto& acceptor = state_->acceptor;
@@ -101,6 +125,10 @@ Receiver::Receiver(Script script, std::uint16_t port) : state_(std::make_shared<
 Receiver::~Receiver() { stop(); }
 
 std::uint16_t Receiver::port() const { return state_->port; }
+
+std::string Receiver::url(const std::string& path, const std::string& host) const {
+  return std::string(state_->tls ? "https://" : "http://") + host + ":" + std::to_string(port()) + path;
+}
 
 std::vector<ReceivedRequest> Receiver::requests() const {
   std::lock_guard lock(state_->mutex);

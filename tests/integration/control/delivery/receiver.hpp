@@ -3,6 +3,7 @@
 // back), one thread per connection, that records every request (target,
 // headers, body, arrival) and answers what the test's script says. The
 // script runs on the connection's thread and must not use Catch2 macros.
+// Plain HTTP, or HTTPS with a certificate the test made.
 #pragma once
 
 #include <chrono>
@@ -40,14 +41,14 @@ class Receiver {
   using Script = std::function<ReceiverAnswer(const ReceivedRequest& request, std::size_t index)>;
 
   explicit Receiver(Script script = {}, std::uint16_t port = 0);
+  // Over TLS with the certificate (chain) and key of these PEM files.
+  Receiver(Script script, const std::string& certificate_pem, const std::string& key_pem);
   ~Receiver();  // stop()
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
 
   std::uint16_t port() const;
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port()) + path;
-  }
+  std::string url(const std::string& path, const std::string& host = "127.0.0.1") const;
   std::vector<ReceivedRequest> requests() const;
   std::size_t count() const;
   std::size_t max_concurrent() const;  // connections answered at once, at most
