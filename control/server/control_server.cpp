@@ -194,10 +194,6 @@ std::unique_ptr<net::HttpServer> start_http(Core& core, const tcp::endpoint& end
   server->handle(http_admin.route(), [&http_admin](net::HttpRequest request, net::HttpRespond respond) {
     http_admin.handle(std::move(request), std::move(respond));
   });
-  // POST /v1/alerts/<id>/ack: the ackURL of every notification.
-  server->handle(alert_ack.route(), [&alert_ack](net::HttpRequest request, net::HttpRespond respond) {
-    alert_ack.handle(std::move(request), std::move(respond));
-  });
   return server;
 }
 
@@ -543,10 +539,6 @@ int run_control_server(const ServerOptions& options) {
   });
   AdminService admin(core, tokens, &hub);
   admin.set_telemetry(&telemetry);
-  // The alerting calls and the ackURL endpoint work on the book (owner loop).
-  const std::unique_ptr<AlertAccess> alert_access = book_access(*book);
-  admin.set_alerts(alert_access.get());
-  AlertAckHttp alert_ack(core, tokens, *alert_access);
   // POST /v1/admin/<Method>: the Admin calls over HTTP JSON, through an
   // in-process channel to the gRPC server below.
   HttpAdmin http_admin(core.io(), HttpAdminOptions{}, [&core](const std::string& method, unsigned status) {
