@@ -117,7 +117,7 @@ std::optional<WebhookRequest> first_with(const WebhookReceiver& receiver, const 
 
 }  // namespace
 
-TEST_CASE("alerting: 20 exceptions fire an event_count alert; the receiver gets the signed firing payload in time, "
+TEST_CASE("alerting: 20 exceptions fire an event_count alert, the receiver gets the signed firing payload in time, "
           "then the resolved one",
           "[control][alerting]") {
   WebhookReceiver receiver;

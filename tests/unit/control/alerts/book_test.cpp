@@ -174,7 +174,7 @@ TEST_CASE("book: a flapping condition makes one episode", "[alerts][book]") {
   CHECK(h.book->find_open(1)->state() == v1::Alert::STATE_FIRING);
 }
 
-TEST_CASE("book: repeats while firing, none while acknowledged; unack resumes them", "[alerts][book]") {
+TEST_CASE("book: repeats while firing, none while acknowledged, unack resumes them", "[alerts][book]") {
   Harness h;
   v1::AlertRule rule = errors_rule();
   rule.set_for_ms(0);
@@ -281,7 +281,7 @@ TEST_CASE("book: a silenced alert is evaluated and recorded, not delivered", "[a
   CHECK(h.book->create_silence(bad, admin, c, nullptr).code == Code::invalid_argument);
 }
 
-TEST_CASE("book: manual resolve notifies; a rule delete resolves its alerts", "[alerts][book]") {
+TEST_CASE("book: manual resolve notifies, a rule delete resolves its alerts", "[alerts][book]") {
   Harness h;
   v1::AlertRule rule = errors_rule();
   rule.set_for_ms(0);

@@ -31,7 +31,7 @@ TEST_CASE("alert lifecycle: for = 0 fires at once, resolves at once without keep
   CHECK(s.to == S::STATE_RESOLVED);
 }
 
-TEST_CASE("alert lifecycle: pending for `for`, then firing; pending that clears is resolved", "[alerts]") {
+TEST_CASE("alert lifecycle: pending for `for`, then firing, pending that clears is resolved", "[alerts]") {
   Track t;
   const auto r = rule(10'000, 0);
   CHECK(step(t, r, true, 1, 0).to == S::STATE_PENDING);
