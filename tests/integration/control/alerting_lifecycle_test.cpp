@@ -48,7 +48,7 @@ std::string config_yaml(const std::string& url, const std::string& secret_file, 
 }
 
 std::string ingest_secret(const ControlProcess& control) {
-  const TgctlResult created = tgctl(control, {"tenants", "credentials", "create", "acme", "pods", "--kind", "ingest"});
+  const TgctlResult created = tgctl(control, {"tenants", "credentials", "create", "acme", "pods", "--kind", "ingest", "--take-ownership"});
   if (created.exit_code != 0) throw std::runtime_error(created.describe());
   std::istringstream lines(created.out);
   for (std::string line; std::getline(lines, line);)
