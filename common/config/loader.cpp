@@ -24,11 +24,6 @@
 namespace tg::config {
 namespace {
 
-// The control-only sections the proxy ignores. alert_rules and notifiers:
-// no reader looks inside yet (the control plane will parse them in a later
-// change, and only when reader == Reader::control).
-void accept_control_section(const Value&) {}
-
 void read_document(Diagnostics& diagnostics, const YAML::Node& root, Reader reader, ParsedConfig& parsed) {
   if (root.IsNull()) return;  // empty file: empty Config
   const Value top{root, diagnostics.locate(root.Mark()), std::string{}};
@@ -46,12 +41,20 @@ void read_document(Diagnostics& diagnostics, const YAML::Node& root, Reader read
     if (reader != Reader::control) return;  // the proxy ignores it
     read_retention(diagnostics, section, parsed.config.retention.emplace());
   };
+  // The control-only sections: the proxy ignores them whatever they hold.
+  const auto control_only = [&diagnostics, &parsed,
+                             reader](void (*read_item)(Diagnostics&, const Value&, ParsedConfig&)) {
+    return [&diagnostics, &parsed, reader, read_item](const Value& section) {
+      if (reader != Reader::control) return;
+      read_sequence(diagnostics, section, [&](const Value& item) { read_item(diagnostics, item, parsed); });
+    };
+  };
   read_mapping(diagnostics, top, {
       {"tenants", each(&read_tenant)},
       {"services", each(&read_service)},
       {"routes", each(&read_route)},
-      {"alert_rules", accept_control_section},
-      {"notifiers", accept_control_section},
+      {"alert_rules", control_only(&read_alert_rule)},
+      {"notifiers", control_only(&read_notifier)},
       {"retention", retention},
   });
 }
@@ -99,6 +102,10 @@ void check_references(Diagnostics& diagnostics, const ParsedConfig& parsed, Read
   check_unique(diagnostics, parsed.route_names, "route name");
   check_unique(diagnostics, parsed.instance_ids, "instance id");
   check_unique(diagnostics, parsed.jwt_issuers, "jwt issuer");
+  check_unique(diagnostics, parsed.alert_rule_names, "alert rule name");
+  check_unique(diagnostics, parsed.notifier_names, "notifier name");
+  // A rule's notifiers are declared beside it, in the same document.
+  check_resolved(diagnostics, parsed.notifier_refs, parsed.notifier_names, "notifier", "notifiers");
   if (reader == Reader::control) return;
   check_resolved(diagnostics, parsed.tenant_refs, parsed.tenant_ids, "tenant", "tenants");
   check_resolved(diagnostics, parsed.service_refs, parsed.service_names, "service", "services");

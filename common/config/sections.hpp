@@ -32,10 +32,17 @@ struct ParsedConfig {
   std::vector<NameUse> tenant_refs;   // Service::tenant
   std::vector<NameUse> service_refs;  // Route::service
   std::vector<NameUse> jwt_issuers;   // Tenant::jwt issuer, unique across tenants
+  std::vector<NameUse> alert_rule_names;  // control only
+  std::vector<NameUse> notifier_names;    // control only
+  std::vector<NameUse> notifier_refs;     // AlertRuleConfig::notifiers
 };
 
 // The control-only `retention:` mapping (retention_section.cpp).
 void read_retention(Diagnostics& diagnostics, const Value& value, Retention& out);
+
+// One item of the control-only `alert_rules` and `notifiers` (alert_section.cpp).
+void read_alert_rule(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);
+void read_notifier(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);
 
 // One list item of each section.
 void read_tenant(Diagnostics& diagnostics, const Value& value, ParsedConfig& parsed);

@@ -15,8 +15,6 @@ struct Unenforced {
 
 // The list. Delete an entry when its setting starts to be enforced.
 constexpr Unenforced unenforced[] = {
-    {"", "alert_rules", "no alert engine: the section is not read"},
-    {"", "notifiers", "no alert engine: the section is not read"},
     {"", "retention.alert_history", "no alert engine yet: the value is kept for it"},
 };
 

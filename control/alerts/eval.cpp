@@ -22,6 +22,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <tuple>
 #include <unordered_map>
 
 namespace tg::control::alerts {
@@ -162,6 +164,13 @@ struct EvalIndex::State {
     std::unordered_map<std::int64_t, std::vector<Sum>> sums;  // window start → per series (lazily)
   };
   Set routes, instances;  // route series (and unrouted), instance series
+  // Signal counts per (tenant, service, instance), once per (metric, kind,
+  // level, window start) for all the rules that share them.
+  struct SignalCount {
+    std::string tenant, service, instance;
+    double count = 0;
+  };
+  std::map<std::tuple<std::string, std::string, std::string, std::int64_t>, std::vector<SignalCount>> signal_counts;
   std::unordered_map<std::string, const InstanceState*> instance_by_id;
   std::unordered_map<std::string, std::vector<const InstanceState*>> instances_by_service, instances_by_tenant;
 
@@ -349,13 +358,21 @@ RuleValue evaluate(const v1::AlertRule& rule, EvalIndex& index) {
       acc.count += static_cast<double>(count);
     };
     const std::int64_t until = now + 1;  // the bucket holding now
-    if (in.signals != nullptr) {
-      if (metric == "event_count") {
-        in.signals->visit_events(condition.kind(), condition.level(), since, until, visit);
+    const bool events = metric == "event_count";
+    auto [it, added] = s.signal_counts.try_emplace(
+        {metric, events ? condition.kind() : std::string{}, events ? condition.level() : std::string{}, since});
+    if (added && in.signals != nullptr) {
+      const auto keep = [&list = it->second](const std::string& tenant, const std::string& service,
+                                             const std::string& instance, std::uint64_t count) {
+        list.push_back({tenant, service, instance, static_cast<double>(count)});
+      };
+      if (events) {
+        in.signals->visit_events(condition.kind(), condition.level(), since, until, keep);
       } else {
-        in.signals->visit_restarts(since, until, visit);
+        in.signals->visit_restarts(since, until, keep);
       }
     }
+    for (const auto& c : it->second) visit(c.tenant, c.service, c.instance, static_cast<std::uint64_t>(c.count));
   }
   groups.for_each([&](Acc& acc) {
     if (!acc.any) return;

@@ -2,6 +2,7 @@
 
 #include "grpc/status_name.hpp"
 #include "tgctl/commands_report.hpp"
+#include "tgctl/commands_rules_test.hpp"
 #include "tgctl/flag_values.hpp"
 #include "tgctl/render.hpp"
 #include "tgctl/token.hpp"
@@ -98,6 +99,8 @@ int run(const std::vector<std::string>& args, const Environment& environment, st
   if (auto code = run_report(args, environment, http && *http ? std::optional<std::string>(http) : std::nullopt, out,
                              err))
     return *code;
+  // tgctl rules test ...: offline, no server.
+  if (auto code = run_rules_test(args, out, err)) return *code;
   ParseOutcome parsed = parse_command_line(args, environment, out, err);
   if (!parsed.invocation) return parsed.exit_code;
   const Invocation& invocation = *parsed.invocation;

@@ -117,10 +117,10 @@ TEST_CASE("tg-control and tg-proxy --check warn about settings that are accepted
              "  - name: acme\n"
              "    limits: { max_pending_per_instance: 3 }\n"
              "    instances: [ { address: 127.0.0.1:9001 } ]\n"
-             "notifiers: []\n");
+             "retention: { alert_history: 90d }\n");
   const std::string warning = config.string() +
-                              ":5:1: warning: notifiers is accepted but not enforced yet (no alert engine: the "
-                              "section is not read)\n";
+                              ":5:14: warning: retention.alert_history is accepted but not enforced yet (no alert "
+                              "engine yet: the value is kept for it)\n";
   const CheckRun control = control_check(dir, config);
   const CheckRun proxy = proxy_check(dir, config);
   INFO("tg-control:\n" << control.output << "tg-proxy:\n" << proxy.output);
@@ -136,4 +136,43 @@ TEST_CASE("tg-control --check without --config is a usage error", "[control][che
   INFO(run.output);
   CHECK(run.status.describe() == "exit 2");
   CHECK(run.output.find("--check needs --config") != std::string::npos);
+}
+
+TEST_CASE("tg-control --check reads alert rules and notifiers, tg-proxy --check ignores them", "[control][check]") {
+  TempDir dir;
+  const auto good = dir.file("rules.yaml");
+  write_file(good,
+             "alert_rules:\n"
+             "  - name: errors\n"
+             "    scope: { tenant: acme }\n"
+             "    condition: { metric: error_rate, op: \">\", threshold: 0.05 }\n"
+             "    window: 1m\n"
+             "    for: 30s\n"
+             "    notifiers: [ops]\n"
+             "notifiers:\n"
+             "  - { name: ops, type: webhook, url: http://127.0.0.1:9600/hook }\n");
+  const CheckRun ok = control_check(dir, good);
+  INFO(ok.output);
+  CHECK(ok.status.describe() == "exit 0");
+  CHECK(ok.output.find("warning") == std::string::npos);
+
+  const auto bad = dir.file("bad-rules.yaml");
+  write_file(bad,
+             "alert_rules:\n"
+             "  - name: errors\n"
+             "    condition: { metric: error_rate, op: \">\", threshold: 0.05 }\n"
+             "    window: 2h\n"
+             "    notifiers: [opz]\n"
+             "notifiers:\n"
+             "  - { name: ops, type: webhook, url: ftp://127.0.0.1/hook }\n");
+  const CheckRun control = control_check(dir, bad);
+  const CheckRun proxy = proxy_check(dir, bad);
+  INFO("tg-control:\n" << control.output << "tg-proxy:\n" << proxy.output);
+  CHECK(control.status.describe() == "exit 1");
+  CHECK(control.output.find(bad.string() + ":4:13: alert_rules[0].window: must be from 1s to 1h") != std::string::npos);
+  CHECK(control.output.find(bad.string() + ":5:17: alert_rules[0].notifiers[0]: unknown notifier \"opz\" (did you "
+                                           "mean \"ops\"?)") != std::string::npos);
+  CHECK(control.output.find(bad.string() + ":7:38: notifiers[0].url: must start with http:// or https://") !=
+        std::string::npos);
+  CHECK(proxy.status.describe() == "exit 0");  // control plane only: the proxy ignores the sections
 }

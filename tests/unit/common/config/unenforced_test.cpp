@@ -23,14 +23,14 @@ TEST_CASE("unenforced: each written key is named once, at the key, with its item
       "    limits: { max_pending_per_instance: 5 }\n"
       "  - name: beta\n"
       "    retry: { attempts: 3 }\n"
-      "alert_rules: []\n";
+      "retention: { alert_history: 90d }\n";
   for (Reader reader : {Reader::proxy, Reader::control}) {
     const auto lines = warnings_of(yaml, reader);
     for (const auto& line : lines) UNSCOPED_INFO(line);
     // health_check (tg-control's active checks), outlier, retry.budget_percent and
     // limits.max_pending_per_instance (the pending queue) are enforced: no warning.
     REQUIRE(lines.size() == 1);
-    CHECK(lines[0].rfind("t.yaml:9:1: warning: alert_rules is accepted but not enforced yet", 0) == 0);
+    CHECK(lines[0].rfind("t.yaml:9:14: warning: retention.alert_history is accepted but not enforced yet", 0) == 0);
   }
 }
 
